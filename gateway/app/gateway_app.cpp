@@ -1,0 +1,153 @@
+#include "gateway/app/gateway_app.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/net/api.hpp"
+#include "gateway/net/listener.hpp"
+#include "gateway/schema/config_loader.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/token_auth.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+namespace asio = boost::asio;
+
+namespace {
+std::shared_ptr<spdlog::logger> make_logger(const gateway_config& cfg) {
+  std::vector<spdlog::sink_ptr> sinks;
+  sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (!cfg.log_file.empty())
+    sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.log_file));
+  auto log = std::make_shared<spdlog::logger>("bluelink", sinks.begin(), sinks.end());
+  // logfmt: one event per line, key=value, UTC timestamps; easy to grep and to ship.
+  log->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  log->set_level(spdlog::level::from_str(cfg.log_level));
+  log->flush_on(spdlog::level::warn);
+  return log;
+}
+}  // namespace
+
+int gateway_main(int argc, char** argv) {
+  CLI::App app{"Bluelink gateway: durable incident transfers between control rooms"};
+  std::string config_path, schemas_dir, ready_file, db_override;
+  app.add_option("-c,--config", config_path, "gateway config file (JSON)")->required();
+  app.add_option("--schemas", schemas_dir, "schemas directory (default: found beside the binary)");
+  app.add_option("--ready-file", ready_file,
+                 "write {\"port\":N} here once listening (for scripts and tests)");
+  app.add_option("--database", db_override, "database path (overrides the config file)");
+  CLI11_PARSE(app, argc, argv);
+
+  std::unique_ptr<schema_set> schemas;
+  gateway_config cfg;
+  try {
+    schemas = std::make_unique<schema_set>(schemas_dir.empty() ? schema_set::locate(argv[0])
+                                                               : std::filesystem::path(schemas_dir));
+    cfg = load_config(config_path, *schemas);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
+    return 2;
+  }
+  if (!db_override.empty()) cfg.database_path = db_override;
+  auto log = make_logger(cfg);
+
+  metrics stats;
+  inbox_notifier notifier;
+  system_clock_source clock;
+  token_auth auth(cfg);
+  std::unique_ptr<engine> eng;
+  try {
+    eng = std::make_unique<engine>(
+        cfg, store::store_options{cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}},
+        stats, notifier, clock, log);
+  } catch (const store::store_error& e) {
+    log->critical("event=store_unusable path={} error=\"{}\"", cfg.database_path, e.what());
+    std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
+    return 3;
+  }
+  store::reader reader(cfg.database_path);
+  api handler(api_services{cfg, *schemas, auth, *eng, reader, stats, notifier, log});
+
+  asio::io_context ioc(cfg.http_threads);
+  std::shared_ptr<listener> lst;
+  try {
+    asio::ip::tcp::endpoint ep(asio::ip::make_address(cfg.listen_address), cfg.listen_port);
+    lst = std::make_shared<listener>(ioc, ep, handler, cfg.max_message_bytes);
+  } catch (const std::exception& e) {
+    log->critical("event=listen_failed address={} port={} error=\"{}\"", cfg.listen_address,
+                  cfg.listen_port, e.what());
+    std::fprintf(stderr, "bluelink-gateway: cannot listen on %s:%u: %s\n",
+                 cfg.listen_address.c_str(), cfg.listen_port, e.what());
+    return 4;
+  }
+  eng->start();
+  lst->run();
+  log->info("event=listening address={} port={} database={} synchronous={} agencies={}",
+            cfg.listen_address, lst->port(), cfg.database_path,
+            cfg.synchronous_full ? "full" : "normal", cfg.agencies.size());
+  if (!ready_file.empty()) {
+    std::ofstream(ready_file + ".tmp") << "{\"port\":" << lst->port() << "}\n";
+    std::filesystem::rename(ready_file + ".tmp", ready_file);
+  }
+
+  // First signal: stop accepting, refuse new submissions, drain the engine, then stop.
+  // Second signal: stop at once (everything receipted is already on disk).
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::steady_timer grace(ioc);
+  std::thread drainer;
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (drainer.joinable()) {
+          log->warn("event=hard_stop signal={}", sig);
+          ioc.stop();
+          return;
+        }
+        log->info("event=draining signal={}", sig);
+        lst->stop();
+        handler.begin_shutdown();
+        notifier.notify_all();
+        // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
+        drainer = std::thread([&] {
+          eng->stop();
+          asio::post(ioc, [&] {
+            grace.expires_after(std::chrono::milliseconds(300));
+            grace.async_wait([&](boost::system::error_code) {
+              signals.cancel();
+              ioc.stop();
+            });
+          });
+        });
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < cfg.http_threads; ++i) threads.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : threads) t.join();
+  if (drainer.joinable()) drainer.join();
+  eng->stop();
+  log->info("event=stopped");
+  log->flush();
+  return 0;
+}
+
+}  // namespace bl

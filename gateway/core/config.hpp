@@ -1,0 +1,67 @@
+#pragma once
+// Typed gateway configuration, built from one JSON file that has already been validated against
+// schemas/config/config.schema.json (so the conversion here trusts shapes and applies defaults).
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace bl {
+
+enum class agency_kind { fire, police, ambulance, other };
+enum class priority { emergency = 0, urgent = 1, routine = 2 };
+
+std::string_view to_string(agency_kind k);
+std::string_view to_string(priority p);
+std::optional<priority> priority_from(std::string_view s);
+
+struct agency_config {
+  std::string id;
+  std::string name;
+  agency_kind kind = agency_kind::other;
+  std::string phone;  // the control room's number, shown when a transfer falls back to the phone
+  int cost_per_call_pence = 400;
+};
+
+struct token_config {
+  std::string agency;
+  std::string sha256;  // hex SHA-256 of the bearer token; the token itself is never stored
+  std::string label;
+};
+
+struct priority_config {
+  int time_to_delivery_s = 60;
+  int time_to_decision_s = 300;
+  int default_expiry_s = 900;
+};
+
+struct gateway_config {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string database_path = "bluelink.db";
+  bool synchronous_full = true;
+  int busy_timeout_ms = 5000;
+  std::vector<agency_config> agencies;
+  std::vector<token_config> tokens;
+  std::array<priority_config, 3> priorities{};
+  std::size_t max_message_bytes = 64 * 1024;
+  int http_threads = 2;
+  int inbox_batch = 100;
+  int max_wait_s = 60;
+  std::string log_level = "info";
+  std::string log_file;
+
+  const agency_config* find_agency(std::string_view id) const;
+  const priority_config& limits(priority p) const { return priorities[static_cast<int>(p)]; }
+};
+
+/// Converts a schema-valid config document; throws std::invalid_argument naming the JSON pointer
+/// for the few rules a schema cannot express (duplicate agency ids, tokens for unknown agencies).
+gateway_config config_from_json(const nlohmann::json& doc);
+
+}  // namespace bl

@@ -1,0 +1,71 @@
+#include "gateway/core/error.hpp"
+
+#include <algorithm>
+
+namespace bl {
+
+namespace {
+// The single source of truth for codes; docs/error-codes.md is checked against it by a test.
+const std::vector<error_info> table = {
+    {errc::malformed_json, "bl.request.malformed_json", 400, 4400,
+     "The message is not valid JSON."},
+    {errc::schema_invalid, "bl.schema.invalid", 422, 4422,
+     "The message does not match its schema; the pointer names the field."},
+    {errc::payload_too_large, "bl.request.too_large", 413, 1009,
+     "The message is larger than the gateway accepts."},
+    {errc::bad_request, "bl.request.bad_parameter", 400, 4400,
+     "A query parameter or header is missing or has a bad value."},
+    {errc::not_found, "bl.request.not_found", 404, 4404, "There is no such endpoint."},
+    {errc::method_not_allowed, "bl.request.method_not_allowed", 405, 4405,
+     "That method is not allowed on this endpoint."},
+    {errc::missing_token, "bl.auth.missing_token", 401, 4401,
+     "No credentials were given; send a bearer token."},
+    {errc::invalid_token, "bl.auth.invalid_token", 401, 4401,
+     "The credentials were not recognised."},
+    {errc::sender_not_authorised, "bl.auth.sender_mismatch", 403, 4403,
+     "An agency may only send as itself."},
+    {errc::not_a_party, "bl.auth.not_a_party", 403, 4403,
+     "Your agency is not a party to this transfer."},
+    {errc::unknown_agency, "bl.route.unknown_agency", 422, 4422,
+     "The sender or recipient agency is not configured on this gateway."},
+    {errc::self_addressed, "bl.route.self_addressed", 422, 4422,
+     "A transfer must be addressed to another agency."},
+    {errc::bad_message_id, "bl.message.bad_id", 422, 4422,
+     "The message id must start with the sender's agency id and a colon."},
+    {errc::not_submittable, "bl.message.not_submittable", 422, 4422,
+     "Only the gateway may send this type of message."},
+    {errc::transfer_not_found, "bl.transfer.not_found", 404, 4404,
+     "There is no such transfer."},
+    {errc::stale_version, "bl.transfer.stale_version", 409, 4409,
+     "The transfer has changed since the version you sent; fetch it and try again."},
+    {errc::illegal_transition, "bl.transfer.illegal_transition", 409, 4409,
+     "That action is not possible in the transfer's current state."},
+    {errc::expired, "bl.transfer.expired", 410, 4410,
+     "The transfer expired before it was delivered; phone the other control room."},
+    {errc::store_busy, "bl.store.busy", 503, 1013,
+     "The gateway's store is busy; nothing was accepted; retry with the same message id."},
+    {errc::store_full, "bl.store.disk_full", 503, 1013,
+     "The gateway's disk is full; nothing was accepted; phone the other control room."},
+    {errc::store_unavailable, "bl.store.unavailable", 503, 1013,
+     "The gateway could not store the message; nothing was accepted; retry with the same id."},
+    {errc::shutting_down, "bl.gateway.shutting_down", 503, 1001,
+     "The gateway is shutting down; retry shortly with the same message id."},
+    {errc::internal, "bl.gateway.internal", 500, 1011,
+     "An internal error occurred; the message was not accepted."},
+};
+}  // namespace
+
+const std::vector<error_info>& all_errors() { return table; }
+
+const error_info& info(errc code) {
+  auto it = std::find_if(table.begin(), table.end(), [&](auto& e) { return e.code == code; });
+  return it != table.end() ? *it : table.back();
+}
+
+std::optional<errc> errc_from_id(std::string_view id) {
+  for (auto& e : table)
+    if (e.id == id) return e.code;
+  return std::nullopt;
+}
+
+}  // namespace bl

@@ -1,0 +1,68 @@
+#pragma once
+// Stable error codes used by every edge (HTTP, CAD link, WebSocket) and written down in
+// docs/error-codes.md. The ids never change once published: operators grep for them and
+// integrators branch on them.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bl {
+
+enum class errc {
+  malformed_json,
+  schema_invalid,
+  payload_too_large,
+  bad_request,
+  not_found,
+  method_not_allowed,
+  missing_token,
+  invalid_token,
+  sender_not_authorised,
+  not_a_party,
+  unknown_agency,
+  self_addressed,
+  bad_message_id,
+  not_submittable,
+  transfer_not_found,
+  stale_version,
+  illegal_transition,
+  expired,
+  store_busy,
+  store_full,
+  store_unavailable,
+  shutting_down,
+  internal,
+};
+
+/// One row of the error table: the stable wire id, the HTTP status, the WebSocket close code
+/// and the text an operator sees.
+struct error_info {
+  errc code;
+  std::string_view id;
+  int http_status;
+  int ws_close;
+  std::string_view operator_text;
+};
+
+const error_info& info(errc code);
+std::optional<errc> errc_from_id(std::string_view id);
+const std::vector<error_info>& all_errors();
+
+/// A rejection: which code, a message specific to this input, and the JSON pointer of the
+/// offending value when there is one.
+struct error {
+  errc code = errc::internal;
+  std::string message;
+  std::string pointer;
+
+  std::string_view id() const { return info(code).id; }
+  int http_status() const { return info(code).http_status; }
+};
+
+inline error make_error(errc code, std::string message, std::string pointer = {}) {
+  return error{code, std::move(message), std::move(pointer)};
+}
+
+}  // namespace bl

@@ -1,0 +1,320 @@
+#include "gateway/net/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/core/message.hpp"
+#include "gateway/core/metrics.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/token_auth.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+using nlohmann::json;
+namespace asio = boost::asio;
+
+namespace {
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (r.ec == std::errc() && r.ptr == s.data() + i + 3) {
+        out += static_cast<char>(v);
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    auto eq = part.find('=');
+    if (!part.empty())
+      out[percent_decode(part.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+// Reads an integer query parameter; an error names the parameter so the caller can fix it.
+std::optional<error> int_param(const std::map<std::string, std::string>& q, const std::string& key,
+                               std::int64_t min, std::int64_t max, std::int64_t& out) {
+  auto it = q.find(key);
+  if (it == q.end() || it->second.empty()) return std::nullopt;
+  std::int64_t v = 0;
+  auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (r.ec != std::errc() || r.ptr != it->second.data() + it->second.size() || v < min || v > max)
+    return make_error(errc::bad_request,
+                      "query parameter '" + key + "' must be a whole number from " +
+                          std::to_string(min) + " to " + std::to_string(max),
+                      key);
+  out = v;
+  return std::nullopt;
+}
+
+api_response json_response(int status, const json& body) { return {status, "application/json", body.dump()}; }
+
+std::string bearer(std::string_view header) {
+  constexpr std::string_view prefix = "Bearer ";
+  if (header.size() > prefix.size() && header.substr(0, prefix.size()) == prefix)
+    return std::string(header.substr(prefix.size()));
+  return {};
+}
+}  // namespace
+
+api::api(api_services s) : s_(std::move(s)) {}
+
+void api::begin_shutdown() { shutting_down_ = true; }
+
+api_response api::error_response(const error& e) {
+  json err = {{"code", e.id()}, {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
+  if (!e.pointer.empty()) err["pointer"] = e.pointer;
+  return json_response(e.http_status(), json{{"error", err}});
+}
+
+void api::handle(api_request req, asio::any_io_executor ex, done_fn done) {
+  std::string_view target = req.target;
+  auto qpos = target.find('?');
+  std::string path(target.substr(0, qpos));
+  std::string query(qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1));
+
+  auto fail = [&](errc code, std::string msg, std::string ptr = {}) {
+    s_.stats.error(info(code).id);
+    done(error_response(make_error(code, std::move(msg), std::move(ptr))));
+  };
+  auto method_is = [&](const char* m) {
+    if (req.method == m) return true;
+    fail(errc::method_not_allowed, req.method + " is not allowed on " + path + "; use " + m);
+    return false;
+  };
+
+  if (path == "/healthz") {
+    if (method_is("GET")) done(health());
+    return;
+  }
+  if (path == "/metrics") {
+    if (method_is("GET")) done(render_metrics());
+    return;
+  }
+  if (path.rfind("/api/v1/", 0) != 0) return fail(errc::not_found, "no endpoint at " + path);
+
+  // Every API endpoint is bound to the agency of its bearer token.
+  std::string token = bearer(req.authorization);
+  if (token.empty())
+    return fail(errc::missing_token, "send 'Authorization: Bearer <token>' with every API call");
+  auto agency = s_.auth.agency_for(token);
+  if (!agency) return fail(errc::invalid_token, "the bearer token is not recognised");
+
+  if (path == "/api/v1/messages") {
+    if (method_is("POST")) post_message(*agency, req.body, std::move(done));
+  } else if (path == "/api/v1/transfers") {
+    if (method_is("GET")) get_transfers(*agency, query, std::move(done));
+  } else if (path.rfind("/api/v1/transfers/", 0) == 0) {
+    if (method_is("GET"))
+      get_transfer(*agency, percent_decode(path.substr(std::string("/api/v1/transfers/").size())),
+                   std::move(done));
+  } else if (path == "/api/v1/inbox") {
+    if (method_is("GET")) get_inbox(*agency, query, ex, std::move(done));
+  } else if (path == "/api/v1/inbox/ack") {
+    if (method_is("POST")) post_ack(*agency, req.body, std::move(done));
+  } else {
+    fail(errc::not_found, "no endpoint at " + path);
+  }
+}
+
+void api::post_message(const std::string& agency, const std::string& body, done_fn done) {
+  auto reject = [&](const error& e) {
+    s_.stats.error(e.id());
+    s_.log->info("event=rejected agency={} code={} pointer={} reason=\"{}\"", agency, e.id(),
+                 e.pointer, e.message);
+    done(error_response(e));
+  };
+  if (shutting_down_) return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return reject(make_error(errc::malformed_json, "the request body is not valid JSON"));
+  if (!doc.is_object())
+    return reject(make_error(errc::schema_invalid, "a message is a JSON object", ""));
+  // Bind the sender before anything else: an agency may only ever send as itself.
+  if (auto it = doc.find("from"); it != doc.end() && it->is_string() && *it != agency)
+    return reject(make_error(errc::sender_not_authorised,
+                             "this token belongs to '" + agency + "' and cannot send as '" +
+                                 it->get<std::string>() + "'",
+                             "/from"));
+  if (auto e = s_.schemas.validate_message(doc)) return reject(*e);
+  auto parsed = parse_message(std::move(doc));
+  if (auto* e = std::get_if<error>(&parsed)) return reject(*e);
+  auto& m = std::get<message>(parsed);
+  if (gateway_only(m.type))
+    return reject(make_error(errc::not_submittable,
+                             std::string(to_string(m.type)) + " is generated by the gateway only",
+                             "/type"));
+  s_.eng.submit(std::move(m), [done = std::move(done)](std::variant<receipt_result, error> r) {
+    if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
+    auto& rr = std::get<receipt_result>(r);
+    done(json_response(rr.duplicate ? 200 : 202, json{{"receipt", rr.receipt}}));
+  });
+}
+
+void api::get_transfers(const std::string& agency, const std::string& query, done_fn done) {
+  auto q = parse_query(query);
+  store::transfer_filter f;
+  f.state = q.count("state") ? q["state"] : "";
+  f.category = q.count("category") ? q["category"] : "";
+  if (!f.state.empty() && !transfer_state_from(f.state))
+    return done(error_response(make_error(errc::bad_request, "unknown state '" + f.state + "'", "state")));
+  if (q.count("since") && !q["since"].empty()) {
+    f.since = parse_rfc3339(q["since"]);
+    if (!f.since)
+      return done(error_response(make_error(
+          errc::bad_request, "'since' must be an RFC 3339 date-time such as 2026-11-21T14:00:00Z",
+          "since")));
+  }
+  std::int64_t limit = 200;
+  if (auto e = int_param(q, "limit", 1, 1000, limit)) return done(error_response(*e));
+  f.limit = static_cast<int>(limit);
+  try {
+    done(json_response(200, json{{"agency", agency}, {"transfers", s_.reader.list_transfers(agency, f)}}));
+  } catch (const store::store_error& e) {
+    done(error_response(make_error(errc::store_unavailable, e.what())));
+  }
+}
+
+void api::get_transfer(const std::string& agency, const std::string& id, done_fn done) {
+  try {
+    bool party = false;
+    auto t = s_.reader.transfer_detail(id, agency, party);
+    if (!t) return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
+    if (!party)
+      return done(error_response(make_error(
+          errc::not_a_party, "agency '" + agency + "' is not a party to transfer " + id)));
+    done(json_response(200, json{{"transfer", *t}}));
+  } catch (const store::store_error& e) {
+    done(error_response(make_error(errc::store_unavailable, e.what())));
+  }
+}
+
+void api::get_inbox(const std::string& agency, const std::string& query,
+                    asio::any_io_executor ex, done_fn done) {
+  auto q = parse_query(query);
+  std::int64_t after = -1, wait = 0, limit = s_.cfg.inbox_batch;
+  if (auto e = int_param(q, "after", 0, INT64_MAX, after)) return done(error_response(*e));
+  if (auto e = int_param(q, "wait", 0, s_.cfg.max_wait_s, wait)) return done(error_response(*e));
+  if (auto e = int_param(q, "limit", 1, s_.cfg.inbox_batch, limit)) return done(error_response(*e));
+
+  // The response embeds each stored message verbatim instead of re-serialising it.
+  auto build = [this, agency, limit](std::int64_t from) -> api_response {
+    try {
+      auto acked = s_.reader.acked_upto(agency);
+      if (from < 0) from = acked;  // no 'after': resume from the last acknowledgement
+      auto items = s_.reader.inbox(agency, from, static_cast<int>(limit));
+      std::string body = "{\"agency\":" + json(agency).dump() + ",\"after\":" + std::to_string(from) +
+                         ",\"acked_upto\":" + std::to_string(acked) + ",\"deliveries\":[";
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) body += ',';
+        body += "{\"seq\":" + std::to_string(items[i].seq) + ",\"type\":" + json(items[i].type).dump() +
+                ",\"message\":" + items[i].doc + "}";
+      }
+      body += "]}";
+      return {200, "application/json", std::move(body)};
+    } catch (const store::store_error& e) {
+      return error_response(make_error(errc::store_unavailable, e.what()));
+    }
+  };
+  auto has_items = [this, agency, after] {
+    auto from = after < 0 ? s_.reader.acked_upto(agency) : after;
+    return !s_.reader.inbox(agency, from, 1).empty();
+  };
+  if (wait == 0 || shutting_down_ || has_items()) return done(build(after));
+
+  // Long-poll: whichever comes first, new deliveries for this agency or the wait running out.
+  struct poll {
+    explicit poll(asio::any_io_executor e) : timer(std::move(e)) {}
+    asio::steady_timer timer;
+    std::atomic<bool> finished{false};
+    std::atomic<std::uint64_t> ticket{0};
+  };
+  auto p = std::make_shared<poll>(ex);
+  auto finish = std::make_shared<std::function<void()>>();
+  *finish = [this, p, build, after, done = std::move(done)] {
+    if (p->finished.exchange(true)) return;
+    p->timer.cancel();
+    s_.notifier.cancel(p->ticket);
+    done(build(after));
+  };
+  p->ticket = s_.notifier.wait(agency, [ex, finish] { asio::post(ex, [finish] { (*finish)(); }); });
+  // Re-check after registering so that a commit between the first look and wait() is not missed.
+  if (has_items()) return asio::post(ex, [finish] { (*finish)(); });
+  p->timer.expires_after(std::chrono::seconds(wait));
+  p->timer.async_wait([finish](boost::system::error_code) { (*finish)(); });
+}
+
+void api::post_ack(const std::string& agency, const std::string& body, done_fn done) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return done(error_response(make_error(errc::malformed_json, "the request body is not valid JSON")));
+  if (auto e = s_.schemas.validate("api/inbox_ack", doc)) return done(error_response(*e));
+  s_.eng.ack(agency, doc.at("upto").get<std::int64_t>(),
+             [done = std::move(done)](std::variant<ack_result, error> r) {
+               if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
+               auto& a = std::get<ack_result>(r);
+               done(json_response(200, json{{"acked", a.acked}, {"upto", a.upto}}));
+             });
+}
+
+api_response api::health() {
+  try {
+    s_.reader.ping();
+    return json_response(shutting_down_ ? 503 : 200,
+                         json{{"status", shutting_down_ ? "shutting_down" : "ok"},
+                              {"store", "ok"},
+                              {"engine_queue", s_.eng.queue_depth()}});
+  } catch (const std::exception& e) {
+    return json_response(503, json{{"status", "unavailable"}, {"store", e.what()}});
+  }
+}
+
+api_response api::render_metrics() {
+  std::vector<metrics::gauge_row> g;
+  g.push_back({"bluelink_engine_queue_depth", {}, static_cast<double>(s_.eng.queue_depth())});
+  try {
+    auto depths = s_.reader.queue_depths();
+    for (const auto& a : s_.cfg.agencies) {
+      std::int64_t depth = 0;
+      for (auto& [agency, n] : depths)
+        if (agency == a.id) depth = n;
+      g.push_back({"bluelink_delivery_queue_depth", {{"agency", a.id}}, static_cast<double>(depth)});
+    }
+    for (auto& [state, n] : s_.reader.transfer_states())
+      g.push_back({"bluelink_transfers", {{"state", state}}, static_cast<double>(n)});
+  } catch (const std::exception&) {
+    g.push_back({"bluelink_store_up", {}, 0});
+  }
+  return {200, "text/plain; version=0.0.4", s_.stats.render(g)};
+}
+
+}  // namespace bl

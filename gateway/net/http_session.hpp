@@ -1,0 +1,40 @@
+#pragma once
+// One HTTP/1.1 connection. Reads a request, hands it to the API, writes the response, repeats
+// while keep-alive holds. Ownership: the pending async operation holds the session alive
+// (shared_from_this). Threading: all work runs on the connection's strand.
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace bl {
+
+class api;
+struct api_response;
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(boost::asio::ip::tcp::socket socket, api& handler, std::size_t body_limit);
+  void run();
+
+ private:
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void do_write(api_response r, bool keep_alive);
+  void on_write(boost::beast::error_code ec, bool close);
+  void do_close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  api& api_;
+  std::size_t body_limit_;
+  unsigned version_ = 11;
+};
+
+}  // namespace bl

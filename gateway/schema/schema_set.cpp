@@ -1,0 +1,148 @@
+#include "gateway/schema/schema_set.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+
+namespace bl {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) throw std::runtime_error("cannot read schema file " + p.string());
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error("schema file " + p.string() + " is not valid JSON: " + e.what());
+  }
+}
+
+// valijson reports the path as {"<root>", "[body]", "[priority]"}; the wire wants a JSON pointer.
+std::string to_pointer(const std::vector<std::string>& context) {
+  std::string out;
+  for (const auto& c : context) {
+    if (c == "<root>" || c.size() < 2 || c.front() != '[') continue;
+    std::string key = c.substr(1, c.size() - 2);
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+    std::string escaped;
+    for (char ch : key) {
+      if (ch == '~') escaped += "~0";
+      else if (ch == '/') escaped += "~1";
+      else escaped += ch;
+    }
+    out += "/" + escaped;
+  }
+  return out;
+}
+}  // namespace
+
+struct schema_set::impl {
+  std::map<std::string, std::unique_ptr<valijson::Schema>> schemas;
+  std::map<std::string, json> docs;  // kept alive: valijson may refer into them while parsing
+};
+
+schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
+  if (!fs::is_directory(dir)) throw std::runtime_error("schema directory not found: " + dir.string());
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    const auto& p = entry.path();
+    std::string file = p.filename().string();
+    const std::string suffix = ".schema.json";
+    if (!entry.is_regular_file() || file.size() <= suffix.size() ||
+        file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    auto rel = fs::relative(p, dir).generic_string();
+    std::string name = rel.substr(0, rel.size() - suffix.size());
+    json doc = read_json(p);
+    auto schema = std::make_unique<valijson::Schema>();
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter adapter(doc);
+    // $ref "common.schema.json#/..." is resolved by file name in the same folder.
+    auto folder = p.parent_path();
+    auto fetch = [folder](const std::string& uri) -> const json* {
+      auto f = folder / uri;
+      if (!fs::exists(f)) return nullptr;
+      return new json(read_json(f));
+    };
+    auto free_doc = [](const json* d) { delete d; };
+    try {
+      parser.populateSchema(adapter, *schema, fetch, free_doc);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("schema " + p.string() + " could not be loaded: " + e.what());
+    }
+    impl_->docs.emplace(name, std::move(doc));
+    impl_->schemas.emplace(name, std::move(schema));
+  }
+  if (impl_->schemas.empty()) throw std::runtime_error("no schemas found under " + dir.string());
+}
+
+schema_set::~schema_set() = default;
+
+bool schema_set::has(const std::string& name) const { return impl_->schemas.count(name) > 0; }
+
+std::optional<error> schema_set::validate(const std::string& name, const json& doc,
+                                          const std::string& pointer_prefix) const {
+  auto it = impl_->schemas.find(name);
+  if (it == impl_->schemas.end())
+    return make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix);
+  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter target(doc);
+  if (validator.validate(*it->second, target, &results)) return std::nullopt;
+  // The deepest error is the most specific one; the outer ones only say "a child failed".
+  const valijson::ValidationResults::Error* best = nullptr;
+  for (const auto& e : results)
+    if (!best || e.context.size() > best->context.size()) best = &e;
+  std::string pointer = pointer_prefix + to_pointer(best->context);
+  std::string message = best->description;
+  // An unknown key is reported against its parent object; name the key itself in the pointer.
+  const std::string marker = "could not be validated using 'properties' or 'additionalProperties' constraints: '";
+  auto pos = message.find(marker);
+  if (pos != std::string::npos) {
+    auto start = pos + marker.size();
+    auto end = message.find('\'', start);
+    if (end != std::string::npos) {
+      std::string key = message.substr(start, end - start);
+      pointer += "/" + key;
+      message = "unknown property '" + key + "' is not allowed";
+    }
+  }
+  return make_error(errc::schema_invalid, message, pointer);
+}
+
+std::optional<error> schema_set::validate_message(const json& doc) const {
+  if (auto e = validate("message/envelope", doc)) return e;
+  std::string type = doc.at("type").get<std::string>();
+  std::string name = "message/" + type;
+  if (!has(name)) return make_error(errc::schema_invalid, "no schema for type " + type, "/type");
+  return validate(name, doc.at("body"), "/body");
+}
+
+fs::path schema_set::locate(const fs::path& argv0) {
+  if (const char* env = std::getenv("BLUELINK_SCHEMAS")) return env;
+  std::error_code ec;
+  auto exe = fs::canonical("/proc/self/exe", ec);
+  fs::path start = ec ? fs::absolute(argv0).parent_path() : exe.parent_path();
+  for (fs::path p = start; !p.empty(); p = p.parent_path()) {
+    if (fs::is_directory(p / "schemas" / "message")) return p / "schemas";
+    if (fs::is_directory(p / "share" / "bluelink" / "schemas")) return p / "share" / "bluelink" / "schemas";
+    if (p == p.parent_path()) break;
+  }
+#ifdef BL_SOURCE_DIR
+  return fs::path(BL_SOURCE_DIR) / "schemas";
+#else
+  return "schemas";
+#endif
+}
+
+}  // namespace bl

@@ -1,0 +1,43 @@
+#pragma once
+// The JSON Schemas under schemas/, loaded once at start and shared read-only by every edge.
+// Validation is thread-safe (valijson schemas are immutable once parsed). valijson stays inside
+// schema_set.cpp so that its heavy headers are compiled once.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "gateway/core/error.hpp"
+
+namespace bl {
+
+class schema_set {
+ public:
+  /// Loads every *.schema.json under `dir` (message/, config/, api/...). Throws
+  /// std::runtime_error naming the file if one cannot be read or is not a valid schema.
+  explicit schema_set(const std::filesystem::path& dir);
+  ~schema_set();
+  schema_set(const schema_set&) = delete;
+  schema_set& operator=(const schema_set&) = delete;
+
+  /// Validates a message: the envelope first, then its body against the schema of its type.
+  /// Returns the most specific violation (bl.schema.invalid with the JSON pointer), or nullopt.
+  std::optional<error> validate_message(const nlohmann::json& doc) const;
+  /// Validates against one named schema, e.g. "config/config" or "api/inbox_ack".
+  std::optional<error> validate(const std::string& name, const nlohmann::json& doc,
+                                const std::string& pointer_prefix = {}) const;
+  bool has(const std::string& name) const;
+
+  /// Finds the schemas/ directory: $BLUELINK_SCHEMAS, else beside or above the executable,
+  /// else the source tree this binary was built from.
+  static std::filesystem::path locate(const std::filesystem::path& argv0);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace bl

@@ -1,0 +1,395 @@
+#include "gateway/service/engine.hpp"
+
+#include <chrono>
+#include <future>
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+using nlohmann::json;
+
+struct engine::job {
+  enum class kind { submit, ack, sweep } what = kind::submit;
+  message msg;
+  submit_callback on_submit;
+  std::string agency;
+  std::int64_t upto = 0;
+  ack_callback on_ack;
+  std::function<void()> on_sweep;
+  std::variant<receipt_result, error> submit_out{error{}};
+  std::variant<ack_result, error> ack_out{error{}};
+};
+
+/// What one group commit has done so far, for logging and waking readers afterwards.
+struct engine::batch_state {
+  time_point now;
+  std::set<std::string> touched;  // agencies with new deliveries
+  std::size_t messages = 0;
+};
+
+namespace {
+error from_store_error(const store::store_error& e) {
+  switch (e.primary()) {
+    case SQLITE_FULL: return make_error(errc::store_full, e.what());
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return make_error(errc::store_busy, e.what());
+    default: return make_error(errc::store_unavailable, e.what());
+  }
+}
+
+std::string event_detail(const message& m) {
+  const auto& body = m.doc.at("body");
+  json d = json::object();
+  for (const char* key : {"reason", "text", "outcome", "until", "note", "summary", "eta_minutes"})
+    if (body.contains(key)) d[key] = body.at(key);
+  if (m.type == msg_type::accept) d["receiver_incident"] = body.at("receiver_incident");
+  if (m.type == msg_type::request) {
+    d["category"] = m.category;
+    d["priority"] = body.at("priority");
+    d["sender_incident"] = body.at("sender_incident");
+  }
+  return d.dump();
+}
+}  // namespace
+
+engine::engine(const gateway_config& cfg, const store::store_options& store_opts, metrics& m,
+               inbox_notifier& notifier, const clock_source& clock,
+               std::shared_ptr<spdlog::logger> log, engine_options opts)
+    : cfg_(cfg),
+      metrics_(m),
+      notifier_(notifier),
+      clock_(clock),
+      log_(std::move(log)),
+      opts_(opts),
+      writer_(std::make_unique<store::writer>(store_opts)) {}
+
+engine::~engine() { stop(); }
+
+void engine::start() { thread_ = std::thread([this] { run(); }); }
+
+bool engine::enqueue(job j) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && queue_.size() < opts_.max_queue) {
+      queue_.push_back(std::move(j));
+      cv_.notify_one();
+      return true;
+    }
+  }
+  return false;
+}
+
+void engine::submit(message m, submit_callback cb) {
+  job j;
+  j.what = job::kind::submit;
+  j.msg = std::move(m);
+  j.on_submit = std::move(cb);
+  auto fallback = j.on_submit;
+  bool shutting;
+  {
+    std::lock_guard lock(mu_);
+    shutting = stopping_;
+  }
+  if (!enqueue(std::move(j)))
+    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
+                      : make_error(errc::store_busy, "the gateway's write queue is full"));
+}
+
+void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
+  job j;
+  j.what = job::kind::ack;
+  j.agency = std::move(agency);
+  j.upto = upto;
+  j.on_ack = std::move(cb);
+  auto fallback = j.on_ack;
+  if (!enqueue(std::move(j)))
+    fallback(make_error(errc::shutting_down, "the gateway is shutting down or overloaded"));
+}
+
+void engine::run_timers_now() {
+  std::promise<void> done;
+  job j;
+  j.what = job::kind::sweep;
+  j.on_sweep = [&] { done.set_value(); };
+  if (enqueue(std::move(j))) done.get_future().wait();
+}
+
+std::size_t engine::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void engine::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void engine::run() {
+  auto next_sweep = std::chrono::steady_clock::now();
+  for (;;) {
+    std::deque<job> jobs;
+    bool sweep = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_sweep, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_ && queue_.empty()) break;
+      // Everything queued now shares one transaction and one fsync: this is the group commit.
+      while (!queue_.empty() && jobs.size() < opts_.max_batch) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    for (auto& j : jobs)
+      if (j.what == job::kind::sweep) sweep = true;
+    if (std::chrono::steady_clock::now() >= next_sweep) {
+      sweep = true;
+      next_sweep = std::chrono::steady_clock::now() + opts_.timer_interval;
+    }
+    if (jobs.empty() && !sweep) continue;
+    process(jobs, sweep);
+  }
+  log_->info("event=engine_stopped");
+}
+
+void engine::process(std::deque<job>& jobs, bool sweep) {
+  batch_state b{clock_.now(), {}, 0};
+  auto started = std::chrono::steady_clock::now();
+  try {
+    writer_->begin();
+    for (auto& j : jobs) {
+      if (j.what == job::kind::sweep) continue;
+      writer_->savepoint();
+      try {
+        if (j.what == job::kind::submit)
+          do_submit(j, b);
+        else
+          do_ack(j, b);
+        writer_->release_savepoint();
+      } catch (const store::store_error&) {
+        throw;  // the whole batch fails: nothing in it was made durable
+      } catch (const std::exception& e) {
+        writer_->rollback_to_savepoint();
+        auto err = make_error(errc::internal, e.what());
+        log_->error("event=internal_error msg_id={} error=\"{}\"", j.msg.id, e.what());
+        j.submit_out = err;
+        j.ack_out = err;
+      }
+    }
+    if (sweep) do_timers(b);
+    writer_->commit();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics_.commit(secs, b.messages);
+  } catch (const store::store_error& e) {
+    writer_->rollback();
+    auto err = from_store_error(e);
+    log_->error("event=commit_failed code={} jobs={} error=\"{}\"", err.id(), jobs.size(), e.what());
+    for (auto& j : jobs) {
+      j.submit_out = err;
+      j.ack_out = err;
+    }
+    b.touched.clear();
+  }
+  for (auto& j : jobs) {
+    switch (j.what) {
+      case job::kind::submit:
+        if (auto* e = std::get_if<error>(&j.submit_out)) metrics_.error(e->id());
+        j.on_submit(std::move(j.submit_out));
+        break;
+      case job::kind::ack:
+        if (auto* e = std::get_if<error>(&j.ack_out)) metrics_.error(e->id());
+        j.on_ack(std::move(j.ack_out));
+        break;
+      case job::kind::sweep: j.on_sweep(); break;
+    }
+  }
+  if (!b.touched.empty()) notifier_.notify(b.touched);
+}
+
+void engine::deliver(batch_state& b, const std::string& agency, const std::string& message_id,
+                     const std::string& transfer_id, const std::string& type) {
+  writer_->enqueue(agency, message_id, transfer_id, type, b.now);
+  b.touched.insert(agency);
+}
+
+void engine::do_submit(job& j, batch_state& b) {
+  const message& m = j.msg;
+  // Dedupe first: a repeat gets the first receipt and changes nothing.
+  if (auto receipt = writer_->find_receipt(m.id)) {
+    j.submit_out = receipt_result{json::parse(*receipt), true};
+    log_->info("event=duplicate msg_id={}", m.id);
+    return;
+  }
+  std::optional<transfer> current;
+  std::string new_id;
+  if (m.type == msg_type::request)
+    new_id = writer_->next_transfer_id(b.now);
+  else if (!m.transfer_id.empty())
+    current = writer_->load_transfer(m.transfer_id);
+
+  auto decided = apply_message(current, m, cfg_, b.now, new_id);
+  if (auto* err = std::get_if<error>(&decided)) {
+    // Rejections are audited too: the log shows every message that reached the core.
+    writer_->audit(b.now, m.from, "message.rejected", m.id, m.transfer_id,
+                   json{{"type", to_string(m.type)}, {"code", err->id()}, {"reason", err->message}}
+                       .dump());
+    log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason=\"{}\"", m.id,
+               m.transfer_id, to_string(m.type), err->id(), err->message);
+    j.submit_out = *err;
+    return;
+  }
+  auto& out = std::get<outcome>(decided);
+  const transfer& t = out.after;
+
+  // The stored (and delivered) copy names the transfer and version the gateway settled on.
+  json doc = m.doc;
+  doc["transfer_id"] = t.id;
+  doc["version"] = t.version;
+  if (m.type == msg_type::request) doc["expires_at"] = format_rfc3339(t.expires_at);
+  json receipt = {{"message_id", m.id},
+                  {"status", "stored"},
+                  {"at", format_rfc3339(b.now)},
+                  {"transfer_id", t.id},
+                  {"transfer_version", t.version},
+                  {"state", to_string(t.state)}};
+  std::string type(to_string(m.type));
+  writer_->insert_message(m.id, type, m.from, out.recipient, t.id, t.version,
+                          std::string(to_string(m.mode)), m.sent_at, b.now, doc.dump(),
+                          receipt.dump());
+  writer_->save_transfer(t, out.created);
+  if (m.type == msg_type::request)
+    writer_->record_incident(t.id, m.from, m.incident_number, b.now);
+  else if (m.type == msg_type::accept)
+    writer_->record_incident(t.id, m.from, m.incident_number, b.now);
+  std::string detail = event_detail(m);
+  writer_->add_event({t.id, b.now, type, m.from, m.id,
+                      out.created ? std::string() : std::string(to_string(out.before)),
+                      std::string(to_string(t.state)), t.version, detail});
+  deliver(b, out.recipient, m.id, t.id, type);
+  writer_->audit(b.now, m.from, "message.accepted", m.id, t.id,
+                 json{{"type", type},
+                      {"to", out.recipient},
+                      {"from_state", out.created ? json() : json(to_string(out.before))},
+                      {"to_state", to_string(t.state)},
+                      {"version", t.version}}
+                     .dump());
+  metrics_.message_in(type);
+  ++b.messages;
+  log_->info("event=stored msg_id={} transfer_id={} type={} from={} to={} state={} version={}",
+             m.id, t.id, type, m.from, out.recipient, to_string(t.state), t.version);
+  j.submit_out = receipt_result{std::move(receipt), false};
+}
+
+std::string engine::store_gateway_message(batch_state& b, const std::string& id,
+                                          const std::string& type, const std::string& to,
+                                          const transfer& t, json body) {
+  json doc = {{"id", id},
+              {"type", type},
+              {"from", std::string(gateway_sender)},
+              {"to", json::array({to})},
+              {"sent_at", format_rfc3339(b.now)},
+              {"mode", to_string(t.mode)},
+              {"transfer_id", t.id},
+              {"body", std::move(body)}};
+  writer_->insert_message(id, type, std::string(gateway_sender), to, t.id, std::nullopt,
+                          std::string(to_string(t.mode)), b.now, b.now, doc.dump(), {});
+  deliver(b, to, id, t.id, type);
+  return id;
+}
+
+void engine::do_ack(job& j, batch_state& b) {
+  std::int64_t last = writer_->last_seq(j.agency);
+  if (j.upto > last) {
+    j.ack_out = make_error(errc::bad_request,
+                           "cannot acknowledge up to " + std::to_string(j.upto) +
+                               ": the last delivery to " + j.agency + " is " + std::to_string(last),
+                           "/upto");
+    return;
+  }
+  auto acked = writer_->ack(j.agency, j.upto, b.now);
+  for (const auto& d : acked) {
+    metrics_.message_out(d.type);
+    writer_->audit(b.now, j.agency, "message.delivered", d.message_id, d.transfer_id,
+                   json{{"type", d.type}, {"seq", d.seq}}.dump());
+    if (d.type != "transfer.request") continue;
+    auto t = writer_->load_transfer(d.transfer_id);
+    if (!t || !mark_delivered(*t, b.now)) continue;
+    writer_->save_transfer(*t, false);
+    writer_->add_event({t->id, b.now, "delivered", j.agency, d.message_id, "submitted",
+                        "delivered", t->version, json{{"seq", d.seq}}.dump()});
+    writer_->audit(b.now, j.agency, "transfer.delivered", d.message_id, t->id,
+                   json{{"from_state", "submitted"}, {"to_state", "delivered"}}.dump());
+    // The second acknowledgement the sender gets: its request is in front of the receiver.
+    // Named by the receiver's delivery sequence: unique, short, and stable across re-sends.
+    store_gateway_message(b, "bluelink:delivered:" + j.agency + ":" + std::to_string(d.seq),
+                          "receipt", t->requester, *t,
+                          {{"message_id", d.message_id},
+                           {"status", "delivered"},
+                           {"at", format_rfc3339(b.now)},
+                           {"transfer_id", t->id},
+                           {"transfer_version", t->version},
+                           {"state", "delivered"},
+                           {"delivered_to", j.agency}});
+    log_->info("event=delivered msg_id={} transfer_id={} to={}", d.message_id, t->id, j.agency);
+  }
+  j.ack_out = ack_result{static_cast<std::int64_t>(acked.size()), std::max(j.upto, writer_->acked_upto(j.agency))};
+}
+
+void engine::do_timers(batch_state& b) {
+  for (const auto& id : writer_->due_transfers(b.now, 500)) {
+    auto t = writer_->load_transfer(id);
+    if (!t) continue;
+    for (auto k : due_timers(*t, b.now)) {
+      auto before = t->state;
+      apply_timer(*t, k, b.now);
+      const auto* other = cfg_.find_agency(t->responder);
+      std::string phone = other ? other->phone : std::string();
+      std::string name = other ? other->name : t->responder;
+      std::string kind(to_string(k));
+      if (k == timer_kind::expire) {
+        std::string text = "Transfer " + t->id + " was not delivered to " + name +
+                           " before it expired; phone them on " + phone;
+        writer_->add_event({t->id, b.now, "expired", std::string(gateway_sender), {},
+                            std::string(to_string(before)), "expired", t->version,
+                            json{{"phone", phone}, {"text", text}}.dump()});
+        writer_->audit(b.now, std::string(gateway_sender), "transfer.expired", t->request_message_id,
+                       t->id, json{{"from_state", to_string(before)}, {"to_state", "expired"}}.dump());
+        store_gateway_message(b, "bluelink:expired:" + t->id, "error", t->requester, *t,
+                              {{"code", info(errc::expired).id},
+                               {"message", text},
+                               {"message_id", t->request_message_id},
+                               {"transfer_id", t->id}});
+        log_->warn("event=expired transfer_id={} to={}", t->id, t->responder);
+      } else {
+        auto due = k == timer_kind::delivery_overdue ? t->delivery_due : t->decision_due;
+        std::string text = (k == timer_kind::delivery_overdue ? "Not yet delivered to "
+                                                              : "No decision yet from ") +
+                           name + "; fall back to the phone: " + phone;
+        writer_->add_event({t->id, b.now, "phone_fallback", std::string(gateway_sender), {},
+                            std::string(to_string(before)), std::string(to_string(t->state)),
+                            t->version, json{{"alert", kind}, {"phone", phone}, {"text", text}}.dump()});
+        writer_->audit(b.now, std::string(gateway_sender), "transfer.phone_fallback", {}, t->id,
+                       json{{"alert", kind}, {"due_at", format_rfc3339(due)}}.dump());
+        json body = {{"alert", kind},
+                     {"counterpart", t->responder},
+                     {"due_at", format_rfc3339(due)},
+                     {"text", text}};
+        if (!phone.empty()) body["phone"] = phone;
+        store_gateway_message(b, "bluelink:" + kind + ":" + t->id + ":" + std::to_string(to_ms(due)),
+                              "transfer.alert", t->requester, *t, std::move(body));
+        log_->warn("event=phone_fallback transfer_id={} alert={}", t->id, kind);
+      }
+    }
+    writer_->save_transfer(*t, false);
+  }
+}
+
+}  // namespace bl

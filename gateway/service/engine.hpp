@@ -1,0 +1,111 @@
+#pragma once
+// The engine: the one thread that applies the core's rules and writes the store. Edges hand it
+// typed messages; it groups whatever is queued into one transaction (group commit), so a receipt
+// is only ever sent for a message that is on disk, and many messages share one fsync.
+//
+// Ownership: owns the store writer and its thread. Thread-safety: submit()/ack() may be called
+// from any thread; callbacks run on the engine thread after the commit (or the failed commit) and
+// must only post work elsewhere. Lifetime: stop() drains everything already queued, then joins.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/config.hpp"
+#include "gateway/core/error.hpp"
+#include "gateway/core/lifecycle.hpp"
+#include "gateway/core/message.hpp"
+#include "gateway/core/metrics.hpp"
+#include "gateway/core/time_util.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace bl {
+
+class inbox_notifier;
+
+struct receipt_result {
+  nlohmann::json receipt;
+  bool duplicate = false;
+};
+
+struct ack_result {
+  std::int64_t acked = 0;  // deliveries newly acknowledged by this call
+  std::int64_t upto = 0;
+};
+
+using submit_callback = std::function<void(std::variant<receipt_result, error>)>;
+using ack_callback = std::function<void(std::variant<ack_result, error>)>;
+
+struct engine_options {
+  std::size_t max_queue = 20000;  // beyond this, submissions are refused with bl.store.busy
+  std::size_t max_batch = 1000;   // messages per group commit
+  std::chrono::milliseconds timer_interval{250};
+};
+
+class engine {
+ public:
+  /// Opens the store (throws store::store_error if it is unusable) but starts no thread yet.
+  engine(const gateway_config& cfg, const store::store_options& store_opts, metrics& m,
+         inbox_notifier& notifier, const clock_source& clock,
+         std::shared_ptr<spdlog::logger> log, engine_options opts = {});
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  void start();
+  /// Queues a parsed message; `cb` gets the receipt once it is durable, or the rejection.
+  void submit(message m, submit_callback cb);
+  /// Queues a cumulative acknowledgement of `agency`'s deliveries up to `upto`.
+  void ack(std::string agency, std::int64_t upto, ack_callback cb);
+  /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
+  void run_timers_now();
+  /// Stops taking work, finishes what is queued, and joins the thread.
+  void stop();
+  std::size_t queue_depth() const;
+
+ private:
+  struct job;
+  struct batch_state;
+
+  void run();
+  void process(std::deque<job>& jobs, bool sweep);
+  void do_submit(job& j, batch_state& b);
+  void do_ack(job& j, batch_state& b);
+  void do_timers(batch_state& b);
+  void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
+               const std::string& transfer_id, const std::string& type);
+  std::string store_gateway_message(batch_state& b, const std::string& id,
+                                    const std::string& type, const std::string& to,
+                                    const transfer& t, nlohmann::json body);
+  bool enqueue(job j);
+
+  const gateway_config& cfg_;
+  metrics& metrics_;
+  inbox_notifier& notifier_;
+  const clock_source& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  engine_options opts_;
+  std::unique_ptr<store::writer> writer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<job> queue_;
+  bool stopping_ = false;
+  bool sweep_requested_ = false;
+  std::thread thread_;
+};
+
+}  // namespace bl

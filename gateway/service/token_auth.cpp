@@ -1,0 +1,44 @@
+#include "gateway/service/token_auth.hpp"
+
+#include <stdexcept>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+namespace bl {
+
+token_auth::token_auth(const gateway_config& cfg) {
+  for (const auto& t : cfg.tokens) by_digest_.emplace(t.sha256, t.agency);
+}
+
+std::optional<std::string> token_auth::agency_for(std::string_view token) const {
+  if (token.empty()) return std::nullopt;
+  auto it = by_digest_.find(digest(token));
+  if (it == by_digest_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string token_auth::digest(std::string_view token) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+std::string token_auth::generate() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness available");
+  static const char* alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out = "blt_";
+  for (unsigned char c : raw) out += alphabet[c & 63];
+  return out;
+}
+
+}  // namespace bl

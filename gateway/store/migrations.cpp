@@ -1,0 +1,144 @@
+#include "gateway/store/migrations.hpp"
+
+#include <sqlite3.h>
+
+#include "gateway/store/sqlite.hpp"
+
+namespace bl::store {
+
+namespace {
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE messages(
+  id          TEXT PRIMARY KEY,
+  type        TEXT NOT NULL,
+  from_agency TEXT NOT NULL,
+  to_agency   TEXT,
+  transfer_id TEXT,
+  version     INTEGER,
+  mode        TEXT NOT NULL,
+  sent_at     INTEGER,
+  stored_at   INTEGER NOT NULL,
+  doc         TEXT NOT NULL,
+  receipt     TEXT
+);
+CREATE INDEX messages_by_transfer ON messages(transfer_id, stored_at);
+
+CREATE TABLE transfers(
+  id                 TEXT PRIMARY KEY,
+  state              TEXT NOT NULL,
+  version            INTEGER NOT NULL,
+  category           TEXT NOT NULL,
+  priority           TEXT NOT NULL,
+  mode               TEXT NOT NULL,
+  requester          TEXT NOT NULL,
+  responder          TEXT NOT NULL,
+  request_message_id TEXT NOT NULL,
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  expires_at         INTEGER NOT NULL,
+  delivery_due       INTEGER NOT NULL,
+  decision_due       INTEGER NOT NULL,
+  delivery_alerted   INTEGER NOT NULL DEFAULT 0,
+  decision_alerted   INTEGER NOT NULL DEFAULT 0,
+  next_due           INTEGER
+);
+CREATE INDEX transfers_due ON transfers(next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX transfers_by_requester ON transfers(requester, updated_at);
+CREATE INDEX transfers_by_responder ON transfers(responder, updated_at);
+
+CREATE TABLE incident_numbers(
+  transfer_id TEXT NOT NULL,
+  agency      TEXT NOT NULL,
+  number      TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,
+  PRIMARY KEY(transfer_id, agency)
+) WITHOUT ROWID;
+CREATE INDEX incident_numbers_lookup ON incident_numbers(agency, number);
+
+CREATE TABLE transfer_events(
+  id          INTEGER PRIMARY KEY,
+  transfer_id TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  actor       TEXT NOT NULL,
+  message_id  TEXT,
+  from_state  TEXT,
+  to_state    TEXT,
+  version     INTEGER,
+  detail      TEXT
+);
+CREATE INDEX transfer_events_by_transfer ON transfer_events(transfer_id, id);
+
+CREATE TABLE deliveries(
+  agency      TEXT NOT NULL,
+  seq         INTEGER NOT NULL,
+  message_id  TEXT NOT NULL,
+  transfer_id TEXT,
+  type        TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  acked_at    INTEGER,
+  PRIMARY KEY(agency, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE endpoints(
+  agency     TEXT PRIMARY KEY,
+  acked_upto INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE audit(
+  seq         INTEGER PRIMARY KEY,
+  at          INTEGER NOT NULL,
+  actor       TEXT NOT NULL,
+  action      TEXT NOT NULL,
+  message_id  TEXT,
+  transfer_id TEXT,
+  detail      TEXT NOT NULL,
+  prev_hash   TEXT NOT NULL,
+  hash        TEXT NOT NULL
+);
+CREATE INDEX audit_by_transfer ON audit(transfer_id) WHERE transfer_id IS NOT NULL;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+CREATE TABLE settings(
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+const std::vector<migration> list = {
+    {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
+};
+
+int user_version(db& d) {
+  stmt s(d, "PRAGMA user_version");
+  return s.step() ? static_cast<int>(s.int64(0)) : 0;
+}
+}  // namespace
+
+const std::vector<migration>& all_migrations() { return list; }
+
+void migrate(db& d) {
+  int current = user_version(d);
+  int latest = list.back().version;
+  if (current > latest)
+    throw store_error(SQLITE_MISMATCH, "database schema version " + std::to_string(current) +
+                                           " is newer than this gateway understands (" +
+                                           std::to_string(latest) + "); upgrade the gateway");
+  for (const auto& m : list) {
+    if (m.version <= current) continue;
+    d.exec("BEGIN IMMEDIATE");
+    try {
+      d.exec(m.sql);
+      d.exec("PRAGMA user_version = " + std::to_string(m.version));
+      d.exec("COMMIT");
+    } catch (...) {
+      d.exec("ROLLBACK");
+      throw;
+    }
+  }
+}
+
+}  // namespace bl::store

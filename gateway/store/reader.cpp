@@ -1,0 +1,252 @@
+#include "gateway/store/reader.hpp"
+
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace bl::store {
+
+using nlohmann::json;
+
+namespace {
+json opt_text(const stmt& s, int col) { return s.is_null(col) ? json() : json(s.text(col)); }
+json time_or_null(const stmt& s, int col) {
+  return s.is_null(col) ? json() : json(format_rfc3339(from_ms(s.int64(col))));
+}
+json parse_or_text(const std::string& text) {
+  if (text.empty()) return json();
+  auto j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(text) : j;
+}
+}  // namespace
+
+// Returns the connection to the pool when the query is done, even if it threw.
+class reader::lease {
+ public:
+  explicit lease(reader& r) : r_(r), d_(r.acquire()) {}
+  ~lease() { r_.release(std::move(d_)); }
+  db& operator*() { return *d_; }
+
+ private:
+  reader& r_;
+  std::unique_ptr<db> d_;
+};
+
+reader::reader(std::string path, std::string vfs) : path_(std::move(path)), vfs_(std::move(vfs)) {}
+reader::~reader() = default;
+
+std::unique_ptr<db> reader::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!pool_.empty()) {
+      auto d = std::move(pool_.back());
+      pool_.pop_back();
+      return d;
+    }
+  }
+  auto d = std::make_unique<db>(path_, false, true, vfs_);
+  d->exec("PRAGMA busy_timeout = 5000");
+  return d;
+}
+
+void reader::release(std::unique_ptr<db> d) {
+  if (!d) return;
+  std::lock_guard lock(mu_);
+  if (pool_.size() < 8) pool_.push_back(std::move(d));
+}
+
+json reader::list_transfers(const std::string& agency, const transfer_filter& f) {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester,"
+         " t.responder, t.created_at, t.updated_at, t.expires_at, t.delivery_due,"
+         " t.decision_due, t.delivery_alerted, t.decision_alerted,"
+         " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+         "  n.agency = t.requester),"
+         " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+         "  n.agency = t.responder),"
+         " (SELECT json_extract(doc, '$.body.summary') FROM messages m"
+         "  WHERE m.id = t.request_message_id)"
+         " FROM transfers t WHERE (t.requester = ?1 OR t.responder = ?1)"
+         " AND (?2 = '' OR t.state = ?2) AND (?3 = '' OR t.category = ?3)"
+         " AND (?4 IS NULL OR t.updated_at >= ?4)"
+         " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?5");
+  s.bind(1, agency).bind(2, f.state).bind(3, f.category);
+  if (f.since) s.bind(4, to_ms(*f.since)); else s.bind_null(4);
+  s.bind(5, f.limit);
+  json out = json::array();
+  while (s.step()) {
+    out.push_back({{"transfer_id", s.text(0)},
+                   {"state", s.text(1)},
+                   {"version", s.int64(2)},
+                   {"category", s.text(3)},
+                   {"priority", s.text(4)},
+                   {"mode", s.text(5)},
+                   {"from", s.text(6)},
+                   {"to", s.text(7)},
+                   {"direction", s.text(6) == agency ? "outgoing" : "incoming"},
+                   {"created_at", time_or_null(s, 8)},
+                   {"updated_at", time_or_null(s, 9)},
+                   {"expires_at", time_or_null(s, 10)},
+                   {"delivery_due", time_or_null(s, 11)},
+                   {"decision_due", time_or_null(s, 12)},
+                   {"phone_fallback", s.int64(13) != 0 || s.int64(14) != 0},
+                   {"incident_numbers", {{s.text(6), opt_text(s, 15)}, {s.text(7), opt_text(s, 16)}}},
+                   {"summary", opt_text(s, 17)}});
+  }
+  return out;
+}
+
+std::optional<json> reader::transfer_detail(const std::string& id, const std::string& agency,
+                                            bool& is_party) {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT id, state, version, category, priority, mode, requester, responder,"
+         " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due,"
+         " delivery_alerted, decision_alerted FROM transfers WHERE id = ?1");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  is_party = s.text(6) == agency || s.text(7) == agency;
+  if (!is_party) return json();
+  json t = {{"transfer_id", s.text(0)},
+            {"state", s.text(1)},
+            {"version", s.int64(2)},
+            {"category", s.text(3)},
+            {"priority", s.text(4)},
+            {"mode", s.text(5)},
+            {"from", s.text(6)},
+            {"to", s.text(7)},
+            {"request_message_id", s.text(8)},
+            {"created_at", time_or_null(s, 9)},
+            {"updated_at", time_or_null(s, 10)},
+            {"expires_at", time_or_null(s, 11)},
+            {"delivery_due", time_or_null(s, 12)},
+            {"decision_due", time_or_null(s, 13)},
+            {"delivery_alerted", s.int64(14) != 0},
+            {"decision_alerted", s.int64(15) != 0}};
+  s.reset();
+
+  json numbers = json::object();
+  stmt n(*l, "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1");
+  n.bind(1, id);
+  while (n.step()) numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
+  t["incident_numbers"] = numbers;
+
+  json timeline = json::array();
+  stmt e(*l,
+         "SELECT at, kind, actor, message_id, from_state, to_state, version, detail"
+         " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id");
+  e.bind(1, id);
+  while (e.step())
+    timeline.push_back({{"at", time_or_null(e, 0)},
+                        {"kind", e.text(1)},
+                        {"actor", e.text(2)},
+                        {"message_id", opt_text(e, 3)},
+                        {"from_state", opt_text(e, 4)},
+                        {"to_state", opt_text(e, 5)},
+                        {"version", e.int64(6)},
+                        {"detail", parse_or_text(e.text(7))}});
+  t["timeline"] = timeline;
+
+  json messages = json::array();
+  stmt m(*l, "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid");
+  m.bind(1, id);
+  while (m.step()) messages.push_back(parse_or_text(m.text(0)));
+  t["messages"] = messages;
+
+  json audit = json::array();
+  stmt a(*l,
+         "SELECT seq, at, actor, action, message_id, detail, hash FROM audit"
+         " WHERE transfer_id = ?1 ORDER BY seq");
+  a.bind(1, id);
+  while (a.step())
+    audit.push_back({{"seq", a.int64(0)},
+                     {"at", time_or_null(a, 1)},
+                     {"actor", a.text(2)},
+                     {"action", a.text(3)},
+                     {"message_id", opt_text(a, 4)},
+                     {"detail", parse_or_text(a.text(5))},
+                     {"hash", a.text(6)}});
+  t["audit"] = audit;
+  return t;
+}
+
+std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t after, int limit) {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT d.seq, m.doc, d.type FROM deliveries d JOIN messages m ON m.id = d.message_id"
+         " WHERE d.agency = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3");
+  s.bind(1, agency).bind(2, after).bind(3, limit);
+  std::vector<inbox_item> out;
+  while (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2)});
+  return out;
+}
+
+std::int64_t reader::acked_upto(const std::string& agency) {
+  lease l(*this);
+  stmt s(*l, "SELECT acked_upto FROM endpoints WHERE agency = ?1");
+  s.bind(1, agency);
+  return s.step() ? s.int64(0) : 0;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT d.agency, COUNT(*) FROM deliveries d LEFT JOIN endpoints e ON e.agency ="
+         " d.agency WHERE d.seq > COALESCE(e.acked_upto, 0) GROUP BY d.agency");
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.int64(1));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> reader::transfer_states() {
+  lease l(*this);
+  stmt s(*l, "SELECT state, COUNT(*) FROM transfers GROUP BY state");
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  while (s.step()) out.emplace_back(s.text(0), s.int64(1));
+  return out;
+}
+
+audit_report reader::verify_audit() {
+  lease l(*this);
+  audit_report r;
+  stmt s(*l,
+         "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
+         " detail, prev_hash, hash FROM audit ORDER BY seq");
+  std::string prev = genesis_hash;
+  std::int64_t expect_seq = 1;
+  while (s.step()) {
+    ++r.rows;
+    std::int64_t seq = s.int64(0);
+    auto fail = [&](std::string why) {
+      r.ok = false;
+      r.first_bad_seq = seq;
+      r.problem = std::move(why);
+    };
+    if (seq != expect_seq) {
+      fail("row " + std::to_string(expect_seq) + " is missing");
+      break;
+    }
+    if (s.text(7) != prev) {
+      fail("row " + std::to_string(seq) + " does not chain to the row before it");
+      break;
+    }
+    std::string h = audit_hash(prev, seq, s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5),
+                               s.text(6));
+    if (h != s.text(8)) {
+      fail("row " + std::to_string(seq) + " was altered: its hash does not match its content");
+      break;
+    }
+    prev = h;
+    ++expect_seq;
+  }
+  return r;
+}
+
+bool reader::ping() {
+  lease l(*this);
+  stmt s(*l, "SELECT 1 FROM sqlite_master LIMIT 1");
+  s.step();
+  return true;
+}
+
+}  // namespace bl::store

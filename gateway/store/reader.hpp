@@ -1,0 +1,75 @@
+#pragma once
+// The store's read side: queries for the HTTP API, metrics and audit verification. Thread-safe:
+// each call borrows a read-only connection from a small pool (WAL lets readers run beside the
+// writer without blocking it).
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/time_util.hpp"
+
+namespace bl::store {
+
+class db;
+
+struct transfer_filter {
+  std::string state;
+  std::string category;
+  std::optional<time_point> since;
+  int limit = 200;
+};
+
+struct inbox_item {
+  std::int64_t seq;
+  std::string doc;  // the stored message JSON, exactly as it will be delivered
+  std::string type;
+};
+
+struct audit_report {
+  bool ok = true;
+  std::int64_t rows = 0;
+  std::int64_t first_bad_seq = 0;
+  std::string problem;
+};
+
+class reader {
+ public:
+  reader(std::string path, std::string vfs = {});
+  ~reader();
+
+  /// Transfers involving `agency`, newest first.
+  nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f);
+  /// One transfer with its incident numbers, timeline, messages and audit rows; nullopt if it
+  /// does not exist. `is_party` is set to whether `agency` is a party to it.
+  std::optional<nlohmann::json> transfer_detail(const std::string& id, const std::string& agency,
+                                                bool& is_party);
+  std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit);
+  std::int64_t acked_upto(const std::string& agency);
+  /// Unacknowledged deliveries per agency (queue depth).
+  std::vector<std::pair<std::string, std::int64_t>> queue_depths();
+  /// Transfers per state.
+  std::vector<std::pair<std::string, std::int64_t>> transfer_states();
+  /// Recomputes the audit hash chain from the first row.
+  audit_report verify_audit();
+  /// A cheap query proving the database answers.
+  bool ping();
+
+ private:
+  class lease;
+  std::unique_ptr<db> acquire();
+  void release(std::unique_ptr<db> d);
+
+  std::string path_;
+  std::string vfs_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<db>> pool_;
+};
+
+}  // namespace bl::store

@@ -1,0 +1,82 @@
+#pragma once
+// Thin RAII wrappers over the SQLite C API. SQL failures are raised as store_error carrying the
+// extended result code; the engine turns them into bl.store.* replies at its boundary.
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace bl::store {
+
+class store_error : public std::runtime_error {
+ public:
+  store_error(int rc, const std::string& what) : std::runtime_error(what), rc_(rc) {}
+  /// Extended SQLite result code (SQLITE_FULL, SQLITE_IOERR_FSYNC, SQLITE_BUSY, ...).
+  int rc() const { return rc_; }
+  /// Primary result code (rc & 0xff).
+  int primary() const { return rc_ & 0xff; }
+
+ private:
+  int rc_;
+};
+
+/// One connection. Not thread-safe: each thread that touches SQLite owns its own db.
+class db {
+ public:
+  /// Opens (creating when `create`) the file, through `vfs` when non-empty.
+  db(const std::string& path, bool create, bool read_only, const std::string& vfs = {});
+  ~db();
+  db(const db&) = delete;
+  db& operator=(const db&) = delete;
+
+  void exec(std::string_view sql);
+  sqlite3* handle() const { return h_; }
+  std::int64_t changes() const;
+  [[noreturn]] void fail(int rc, std::string_view what) const;
+
+ private:
+  sqlite3* h_ = nullptr;
+};
+
+/// A prepared statement, reset automatically before each new binding round.
+class stmt {
+ public:
+  stmt(db& d, std::string_view sql);
+  ~stmt();
+  stmt(const stmt&) = delete;
+  stmt& operator=(const stmt&) = delete;
+
+  stmt& reset();
+  stmt& bind(int i, std::int64_t v);
+  stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  stmt& bind(int i, double v);
+  stmt& bind(int i, std::string_view v);
+  stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  stmt& bind_null(int i);
+  template <class T>
+  stmt& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : bind_null(i);
+  }
+
+  /// Steps once: true when a row is available, false when done.
+  bool step();
+  /// Steps to completion (for statements that return no rows).
+  void run();
+
+  std::int64_t int64(int col) const;
+  double real(int col) const;
+  std::string text(int col) const;
+  bool is_null(int col) const;
+
+ private:
+  db& db_;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace bl::store

@@ -1,0 +1,356 @@
+#include "gateway/store/writer.hpp"
+
+#include <cstdio>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "gateway/store/migrations.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl::store {
+
+namespace {
+constexpr std::int64_t application_id = 0x424C4E4B;  // "BLNK": refuse to adopt foreign files
+
+std::int64_t ms(time_point t) { return to_ms(t); }
+
+std::string hex(const unsigned char* p, unsigned n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (unsigned i = 0; i < n; ++i) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  return out;
+}
+}  // namespace
+
+std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int64_t at,
+                       const std::string& actor, const std::string& action,
+                       const std::string& message_id, const std::string& transfer_id,
+                       const std::string& detail) {
+  // Length-prefixed fields so that no two different rows can serialise to the same bytes.
+  std::string buf;
+  auto add = [&](const std::string& s) {
+    buf += std::to_string(s.size());
+    buf += ':';
+    buf += s;
+  };
+  add(prev_hash);
+  add(std::to_string(seq));
+  add(std::to_string(at));
+  add(actor);
+  add(action);
+  add(message_id);
+  add(transfer_id);
+  add(detail);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(buf.data(), buf.size(), md, &len, EVP_sha256(), nullptr);
+  return hex(md, len);
+}
+
+struct writer::statements {
+  explicit statements(db& d)
+      : begin(d, "BEGIN IMMEDIATE"),
+        commit(d, "COMMIT"),
+        savepoint(d, "SAVEPOINT job"),
+        release(d, "RELEASE job"),
+        rollback_to(d, "ROLLBACK TO job"),
+        find_receipt(d, "SELECT receipt FROM messages WHERE id = ?1"),
+        load_transfer(d,
+                      "SELECT id, state, version, category, priority, mode, requester, responder,"
+                      " request_message_id, created_at, updated_at, expires_at, delivery_due,"
+                      " decision_due, delivery_alerted, decision_alerted,"
+                      " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+                      "  n.agency = t.requester),"
+                      " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+                      "  n.agency = t.responder)"
+                      " FROM transfers t WHERE id = ?1"),
+        insert_transfer(d,
+                        "INSERT INTO transfers(id, state, version, category, priority, mode,"
+                        " requester, responder, request_message_id, created_at, updated_at,"
+                        " expires_at, delivery_due, decision_due, delivery_alerted,"
+                        " decision_alerted, next_due)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"),
+        update_transfer(d,
+                        "UPDATE transfers SET state=?2, version=?3, priority=?5, updated_at=?11,"
+                        " expires_at=?12, delivery_due=?13, decision_due=?14,"
+                        " delivery_alerted=?15, decision_alerted=?16, next_due=?17 WHERE id=?1"),
+        insert_message(d,
+                       "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id,"
+                       " version, mode, sent_at, stored_at, doc, receipt)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+        record_incident(d,
+                        "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
+                        " VALUES(?1,?2,?3,?4) ON CONFLICT(transfer_id, agency)"
+                        " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at"),
+        add_event(d,
+                  "INSERT INTO transfer_events(transfer_id, at, kind, actor, message_id,"
+                  " from_state, to_state, version, detail) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+        enqueue(d,
+                "INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
+                " VALUES(?1,?2,?3,?4,?5,?6)"),
+        last_seq(d, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1"),
+        acked_upto(d, "SELECT acked_upto FROM endpoints WHERE agency = ?1"),
+        select_unacked(d,
+                       "SELECT seq, message_id, COALESCE(transfer_id, ''), type FROM deliveries"
+                       " WHERE agency = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"),
+        mark_acked(d,
+                   "UPDATE deliveries SET acked_at = ?4 WHERE agency = ?1 AND seq > ?2 AND"
+                   " seq <= ?3"),
+        set_acked_upto(d,
+                       "INSERT INTO endpoints(agency, acked_upto) VALUES(?1, ?2)"
+                       " ON CONFLICT(agency) DO UPDATE SET acked_upto = excluded.acked_upto"),
+        audit_tail(d, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
+        audit_insert(d,
+                     "INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
+                     " prev_hash, hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+        due(d,
+            "SELECT id FROM transfers WHERE next_due IS NOT NULL AND next_due <= ?1"
+            " ORDER BY next_due LIMIT ?2"),
+        max_transfer_id(d, "SELECT MAX(id) FROM transfers WHERE id >= ?1 AND id < ?2") {}
+
+  stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer, update_transfer,
+      insert_message, record_incident, add_event, enqueue, last_seq, acked_upto, select_unacked,
+      mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id;
+};
+
+writer::writer(const store_options& opts) {
+  db_ = std::make_unique<db>(opts.path, true, false, opts.vfs);
+  try {
+    // Reading the schema forces SQLite to read the header: a corrupt or foreign file fails here.
+    db_->exec("SELECT count(*) FROM sqlite_master");
+    std::int64_t app = 0, tables = 0;
+    {
+      stmt s(*db_, "PRAGMA application_id");
+      if (s.step()) app = s.int64(0);
+      stmt t(*db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+      if (t.step()) tables = t.int64(0);
+    }
+    if (app != application_id && tables > 0)
+      throw store_error(SQLITE_NOTADB, "'" + opts.path +
+                                           "' is an SQLite database but not a Bluelink store");
+    {
+      stmt q(*db_, "PRAGMA quick_check(1)");
+      if (q.step() && q.text(0) != "ok")
+        throw store_error(SQLITE_CORRUPT, "integrity check failed: " + q.text(0));
+    }
+    db_->exec("PRAGMA busy_timeout = " + std::to_string(opts.busy_timeout_ms));
+    stmt wal(*db_, "PRAGMA journal_mode = WAL");
+    if (!wal.step() || wal.text(0) != "wal")
+      throw store_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
+    db_->exec(opts.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    db_->exec("PRAGMA foreign_keys = ON");
+    if (app != application_id)
+      db_->exec("PRAGMA application_id = " + std::to_string(application_id));
+    migrate(*db_);
+  } catch (const store_error& e) {
+    throw store_error(e.rc(), "database '" + opts.path + "' is unusable: " + e.what());
+  }
+  st_ = std::make_unique<statements>(*db_);
+}
+
+writer::~writer() = default;
+
+void writer::begin() { st_->begin.reset().run(); }
+void writer::commit() { st_->commit.reset().run(); }
+void writer::savepoint() { st_->savepoint.reset().run(); }
+void writer::release_savepoint() { st_->release.reset().run(); }
+void writer::rollback_to_savepoint() {
+  st_->rollback_to.reset().run();
+  st_->release.reset().run();
+  // Cached sequence numbers may now point past rows that were undone.
+  last_seq_.clear();
+  audit_tail_.reset();
+  id_day_.clear();
+}
+
+void writer::rollback() noexcept {
+  try {
+    if (!sqlite3_get_autocommit(db_->handle())) db_->exec("ROLLBACK");
+  } catch (...) {
+    // A failed ROLLBACK leaves SQLite to roll back on the next open; nothing more to do here.
+  }
+  last_seq_.clear();
+  audit_tail_.reset();
+  id_day_.clear();
+  id_counter_ = 0;
+}
+
+std::optional<std::string> writer::find_receipt(const std::string& message_id) {
+  auto& s = st_->find_receipt.reset().bind(1, message_id);
+  if (!s.step()) return std::nullopt;
+  return s.text(0);
+}
+
+std::optional<transfer> writer::load_transfer(const std::string& id) {
+  auto& s = st_->load_transfer.reset().bind(1, id);
+  if (!s.step()) return std::nullopt;
+  transfer t;
+  t.id = s.text(0);
+  t.state = transfer_state_from(s.text(1)).value_or(transfer_state::submitted);
+  t.version = s.int64(2);
+  t.category = s.text(3);
+  t.prio = priority_from(s.text(4)).value_or(priority::routine);
+  auto mode = s.text(5);
+  t.mode = mode == "exercise" ? traffic_mode::exercise
+           : mode == "test"   ? traffic_mode::test
+                              : traffic_mode::live;
+  t.requester = s.text(6);
+  t.responder = s.text(7);
+  t.request_message_id = s.text(8);
+  t.created_at = from_ms(s.int64(9));
+  t.updated_at = from_ms(s.int64(10));
+  t.expires_at = from_ms(s.int64(11));
+  t.delivery_due = from_ms(s.int64(12));
+  t.decision_due = from_ms(s.int64(13));
+  t.delivery_alerted = s.int64(14) != 0;
+  t.decision_alerted = s.int64(15) != 0;
+  t.requester_incident = s.text(16);
+  t.responder_incident = s.text(17);
+  s.reset();
+  return t;
+}
+
+void writer::save_transfer(const transfer& t, bool insert) {
+  auto& s = insert ? st_->insert_transfer : st_->update_transfer;
+  s.reset();
+  auto due = t.next_due();
+  s.bind(1, t.id).bind(2, std::string(to_string(t.state))).bind(3, t.version);
+  s.bind(5, std::string(to_string(t.prio))).bind(11, ms(t.updated_at)).bind(12, ms(t.expires_at));
+  s.bind(13, ms(t.delivery_due)).bind(14, ms(t.decision_due));
+  s.bind(15, t.delivery_alerted ? 1 : 0).bind(16, t.decision_alerted ? 1 : 0);
+  if (due)
+    s.bind(17, ms(*due));
+  else
+    s.bind_null(17);
+  if (insert) {
+    s.bind(4, t.category).bind(6, std::string(to_string(t.mode))).bind(7, t.requester);
+    s.bind(8, t.responder).bind(9, t.request_message_id).bind(10, ms(t.created_at));
+  }
+  s.run();
+}
+
+void writer::insert_message(const std::string& id, const std::string& type,
+                            const std::string& from, const std::string& to,
+                            const std::string& transfer_id, std::optional<std::int64_t> version,
+                            const std::string& mode, std::optional<time_point> sent_at,
+                            time_point stored_at, const std::string& doc,
+                            const std::string& receipt) {
+  auto& s = st_->insert_message.reset();
+  s.bind(1, id).bind(2, type).bind(3, from);
+  if (to.empty()) s.bind_null(4); else s.bind(4, to);
+  if (transfer_id.empty()) s.bind_null(5); else s.bind(5, transfer_id);
+  s.bind(6, version).bind(7, mode);
+  if (sent_at) s.bind(8, ms(*sent_at)); else s.bind_null(8);
+  s.bind(9, ms(stored_at)).bind(10, doc);
+  if (receipt.empty()) s.bind_null(11); else s.bind(11, receipt);
+  s.run();
+}
+
+void writer::record_incident(const std::string& transfer_id, const std::string& agency,
+                             const std::string& number, time_point at) {
+  st_->record_incident.reset().bind(1, transfer_id).bind(2, agency).bind(3, number).bind(4, ms(at)).run();
+}
+
+void writer::add_event(const timeline_event& e) {
+  auto& s = st_->add_event.reset();
+  s.bind(1, e.transfer_id).bind(2, ms(e.at)).bind(3, e.kind).bind(4, e.actor);
+  if (e.message_id.empty()) s.bind_null(5); else s.bind(5, e.message_id);
+  if (e.from_state.empty()) s.bind_null(6); else s.bind(6, e.from_state);
+  if (e.to_state.empty()) s.bind_null(7); else s.bind(7, e.to_state);
+  s.bind(8, e.version);
+  if (e.detail.empty()) s.bind_null(9); else s.bind(9, e.detail);
+  s.run();
+}
+
+std::int64_t writer::last_seq(const std::string& agency) {
+  auto it = last_seq_.find(agency);
+  if (it != last_seq_.end()) return it->second;
+  auto& s = st_->last_seq.reset().bind(1, agency);
+  std::int64_t v = s.step() ? s.int64(0) : 0;
+  s.reset();
+  last_seq_[agency] = v;
+  return v;
+}
+
+std::int64_t writer::enqueue(const std::string& agency, const std::string& message_id,
+                             const std::string& transfer_id, const std::string& type,
+                             time_point at) {
+  std::int64_t seq = last_seq(agency) + 1;
+  auto& s = st_->enqueue.reset().bind(1, agency).bind(2, seq).bind(3, message_id);
+  if (transfer_id.empty()) s.bind_null(4); else s.bind(4, transfer_id);
+  s.bind(5, type).bind(6, ms(at)).run();
+  last_seq_[agency] = seq;
+  return seq;
+}
+
+std::int64_t writer::acked_upto(const std::string& agency) {
+  auto& s = st_->acked_upto.reset().bind(1, agency);
+  std::int64_t v = s.step() ? s.int64(0) : 0;
+  s.reset();
+  return v;
+}
+
+std::vector<acked_delivery> writer::ack(const std::string& agency, std::int64_t upto,
+                                        time_point at) {
+  std::vector<acked_delivery> out;
+  std::int64_t from = acked_upto(agency);
+  if (upto <= from) return out;
+  auto& sel = st_->select_unacked.reset().bind(1, agency).bind(2, from).bind(3, upto);
+  while (sel.step()) out.push_back({sel.int64(0), sel.text(1), sel.text(2), sel.text(3)});
+  sel.reset();
+  st_->mark_acked.reset().bind(1, agency).bind(2, from).bind(3, upto).bind(4, ms(at)).run();
+  st_->set_acked_upto.reset().bind(1, agency).bind(2, upto).run();
+  return out;
+}
+
+void writer::audit(time_point at, const std::string& actor, const std::string& action,
+                   const std::string& message_id, const std::string& transfer_id,
+                   const std::string& detail_json) {
+  if (!audit_tail_) {
+    auto& t = st_->audit_tail.reset();
+    if (t.step())
+      audit_tail_ = std::make_pair(t.int64(0), t.text(1));
+    else
+      audit_tail_ = std::make_pair(std::int64_t{0}, genesis_hash);
+    t.reset();
+  }
+  std::int64_t seq = audit_tail_->first + 1;
+  std::string hash = audit_hash(audit_tail_->second, seq, ms(at), actor, action, message_id,
+                                transfer_id, detail_json);
+  auto& s = st_->audit_insert.reset();
+  s.bind(1, seq).bind(2, ms(at)).bind(3, actor).bind(4, action);
+  if (message_id.empty()) s.bind_null(5); else s.bind(5, message_id);
+  if (transfer_id.empty()) s.bind_null(6); else s.bind(6, transfer_id);
+  s.bind(7, detail_json).bind(8, audit_tail_->second).bind(9, hash).run();
+  audit_tail_ = std::make_pair(seq, std::move(hash));
+}
+
+std::vector<std::string> writer::due_transfers(time_point now, int limit) {
+  std::vector<std::string> ids;
+  auto& s = st_->due.reset().bind(1, ms(now)).bind(2, limit);
+  while (s.step()) ids.push_back(s.text(0));
+  s.reset();
+  return ids;
+}
+
+std::string writer::next_transfer_id(time_point now) {
+  std::string stamp = format_rfc3339(now);  // 2026-11-21T...
+  std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
+  if (day != id_day_) {
+    std::string lo = "T-" + day + "-";
+    auto& s = st_->max_transfer_id.reset().bind(1, lo).bind(2, "T-" + day + ".");
+    std::string max = s.step() && !s.is_null(0) ? s.text(0) : std::string();
+    s.reset();
+    id_counter_ = max.empty() ? 0 : std::stoll(max.substr(lo.size()));
+    id_day_ = day;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(++id_counter_));
+  return buf;
+}
+
+}  // namespace bl::store

@@ -1,0 +1,112 @@
+#pragma once
+// The store's write side. Owned and used by exactly one thread (the engine's), which groups many
+// messages into one transaction so that they share one fsync. All SQL lives in gateway/store.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/core/lifecycle.hpp"
+#include "gateway/core/time_util.hpp"
+
+namespace bl::store {
+
+class db;
+class stmt;
+
+struct store_options {
+  std::string path;
+  bool synchronous_full = true;
+  int busy_timeout_ms = 5000;
+  std::string vfs;  // empty: SQLite's default VFS (tests pass a fault-injecting one)
+};
+
+struct timeline_event {
+  std::string transfer_id;
+  time_point at{};
+  std::string kind;   // message type ("transfer.accept"), "delivered", "phone_fallback", "expired"
+  std::string actor;  // agency id, or "bluelink" for the gateway
+  std::string message_id;
+  std::string from_state;
+  std::string to_state;
+  std::int64_t version = 0;
+  std::string detail;  // JSON text
+};
+
+struct acked_delivery {
+  std::int64_t seq;
+  std::string message_id;
+  std::string transfer_id;
+  std::string type;
+};
+
+class writer {
+ public:
+  /// Opens or creates the database, checks it is a readable Bluelink store, sets WAL and the
+  /// synchronous level, and migrates. Throws store_error with an operator-readable message.
+  explicit writer(const store_options& opts);
+  ~writer();
+  writer(const writer&) = delete;
+  writer& operator=(const writer&) = delete;
+
+  void begin();
+  void commit();
+  /// Savepoints isolate one message inside a group commit: a message that fails half-way is
+  /// undone without losing the rest of the batch.
+  void savepoint();
+  void release_savepoint();
+  void rollback_to_savepoint();
+  /// Rolls back and forgets every cached counter, which may describe rows that no longer exist.
+  void rollback() noexcept;
+
+  std::optional<std::string> find_receipt(const std::string& message_id);
+  std::optional<transfer> load_transfer(const std::string& id);
+  void save_transfer(const transfer& t, bool insert);
+  void insert_message(const std::string& id, const std::string& type, const std::string& from,
+                      const std::string& to, const std::string& transfer_id,
+                      std::optional<std::int64_t> version, const std::string& mode,
+                      std::optional<time_point> sent_at, time_point stored_at,
+                      const std::string& doc, const std::string& receipt);
+  void record_incident(const std::string& transfer_id, const std::string& agency,
+                       const std::string& number, time_point at);
+  void add_event(const timeline_event& e);
+  /// Appends to `agency`'s delivery queue and returns its sequence number.
+  std::int64_t enqueue(const std::string& agency, const std::string& message_id,
+                       const std::string& transfer_id, const std::string& type, time_point at);
+  /// Last sequence number issued to `agency` (0 if none).
+  std::int64_t last_seq(const std::string& agency);
+  std::int64_t acked_upto(const std::string& agency);
+  /// Acknowledges every delivery to `agency` up to and including `upto` not acknowledged yet.
+  std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto, time_point at);
+  /// Appends a hash-chained audit row.
+  void audit(time_point at, const std::string& actor, const std::string& action,
+             const std::string& message_id, const std::string& transfer_id,
+             const std::string& detail_json);
+  /// Transfers whose next timer is due at or before `now`.
+  std::vector<std::string> due_transfers(time_point now, int limit);
+  /// Next free transfer id for the UTC day of `now`: T-YYYYMMDD-NNNNNN.
+  std::string next_transfer_id(time_point now);
+
+ private:
+  struct statements;
+  std::unique_ptr<db> db_;
+  std::unique_ptr<statements> st_;
+  // Caches of values that would otherwise need a query per message; dropped on rollback.
+  std::map<std::string, std::int64_t> last_seq_;
+  std::optional<std::pair<std::int64_t, std::string>> audit_tail_;  // seq, hash
+  std::string id_day_;
+  std::int64_t id_counter_ = 0;
+};
+
+/// SHA-256 of an audit row's fields chained to the previous row's hash (hex).
+std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int64_t at,
+                       const std::string& actor, const std::string& action,
+                       const std::string& message_id, const std::string& transfer_id,
+                       const std::string& detail);
+/// The hash that precedes the first audit row.
+inline const std::string genesis_hash(64, '0');
+
+}  // namespace bl::store
