@@ -138,9 +138,11 @@ writer::writer(const store_options& opts) {
         throw store_error(SQLITE_CORRUPT, "integrity check failed: " + q.text(0));
     }
     db_->exec("PRAGMA busy_timeout = " + std::to_string(opts.busy_timeout_ms));
-    stmt wal(*db_, "PRAGMA journal_mode = WAL");
-    if (!wal.step() || wal.text(0) != "wal")
-      throw store_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
+    {
+      stmt wal(*db_, "PRAGMA journal_mode = WAL");
+      if (!wal.step() || wal.text(0) != "wal")
+        throw store_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
+    }
     db_->exec(opts.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA foreign_keys = ON");
     if (app != application_id)

@@ -1,0 +1,255 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <future>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/store/fault_vfs.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "tests/support/sample_messages.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace bl;
+using nlohmann::json;
+
+namespace {
+class manual_clock final : public clock_source {
+ public:
+  time_point now() const override { return now_; }
+  void advance(std::chrono::seconds s) { now_ += s; }
+
+ private:
+  time_point now_ = *parse_rfc3339("2026-11-21T14:02:12Z");
+};
+
+/// An engine on a real SQLite file in a temp dir, optionally through the fault-injecting VFS.
+struct rig {
+  explicit rig(const std::string& vfs = {}) : vfs_name(vfs) { restart(); }
+  ~rig() {
+    if (eng) eng->stop();
+  }
+  void restart() {
+    if (eng) eng->stop();
+    eng.reset();
+    eng = std::make_unique<engine>(
+        cfg, store::store_options{dir.file("bluelink.db"), true, 0, vfs_name}, stats, notifier,
+        clock, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    eng->start();
+    rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
+  }
+  std::variant<receipt_result, error> submit(json doc) {
+    auto parsed = parse_message(std::move(doc));
+    REQUIRE(std::holds_alternative<message>(parsed));
+    std::promise<std::variant<receipt_result, error>> p;
+    eng->submit(std::get<message>(std::move(parsed)), [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  json receipt(json doc) {
+    auto r = submit(std::move(doc));
+    if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
+    return std::get<receipt_result>(r).receipt;
+  }
+  std::variant<ack_result, error> ack(const std::string& agency, std::int64_t upto) {
+    std::promise<std::variant<ack_result, error>> p;
+    eng->ack(agency, upto, [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  std::int64_t count(const std::string& sql) {
+    store::db d(dir.file("bluelink.db"), false, true);
+    store::stmt s(d, sql);
+    return s.step() ? s.int64(0) : -1;
+  }
+  json detail(const std::string& id, const std::string& agency = "essex-fire") {
+    bool party = false;
+    auto t = rd->transfer_detail(id, agency, party);
+    REQUIRE(t);
+    return *t;
+  }
+
+  test::temp_dir dir;
+  std::string vfs_name;
+  gateway_config cfg = test::essex_config();
+  metrics stats;
+  inbox_notifier notifier;
+  manual_clock clock;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<store::reader> rd;
+};
+}  // namespace
+
+TEST_CASE("a receipted request is stored and queued for the recipient only", "[component][engine]") {
+  rig r;
+  auto rc = r.receipt(test::rtc_request("essex-fire:a1"));
+  CHECK(rc["status"] == "stored");
+  CHECK(rc["transfer_id"] == "T-20261121-000001");
+  CHECK(rc["state"] == "submitted");
+  auto police = r.rd->inbox("essex-police", 0, 10);
+  REQUIRE(police.size() == 1);
+  CHECK(police[0].seq == 1);
+  CHECK(json::parse(police[0].doc)["transfer_id"] == "T-20261121-000001");
+  CHECK(r.rd->inbox("essex-fire", 0, 10).empty());
+  CHECK(r.rd->inbox("eeast-ambulance", 0, 10).empty());
+}
+
+TEST_CASE("a duplicate message id returns the first receipt and changes nothing",
+          "[component][engine][dedupe]") {
+  rig r;
+  auto first = r.receipt(test::rtc_request("essex-fire:dup"));
+  auto counts = [&] {
+    return std::vector<std::int64_t>{r.count("SELECT count(*) FROM messages"),
+                                     r.count("SELECT count(*) FROM deliveries"),
+                                     r.count("SELECT count(*) FROM transfers"),
+                                     r.count("SELECT count(*) FROM audit")};
+  };
+  auto before = counts();
+  auto again = r.submit(test::rtc_request("essex-fire:dup"));
+  REQUIRE(std::holds_alternative<receipt_result>(again));
+  CHECK(std::get<receipt_result>(again).duplicate);
+  CHECK(std::get<receipt_result>(again).receipt == first);
+  CHECK(counts() == before);
+  SECTION("and after a restart too") {
+    r.restart();
+    auto third = r.submit(test::rtc_request("essex-fire:dup"));
+    CHECK(std::get<receipt_result>(third).receipt == first);
+    CHECK(counts() == before);
+  }
+}
+
+TEST_CASE("acknowledging a request marks it delivered and tells the sender",
+          "[component][engine]") {
+  rig r;
+  auto id = r.receipt(test::rtc_request("essex-fire:a2"))["transfer_id"].get<std::string>();
+  auto a = r.ack("essex-police", 1);
+  REQUIRE(std::holds_alternative<ack_result>(a));
+  CHECK(std::get<ack_result>(a).acked == 1);
+  CHECK(r.detail(id)["state"] == "delivered");
+  auto fire = r.rd->inbox("essex-fire", 0, 10);
+  REQUIRE(fire.size() == 1);
+  auto doc = json::parse(fire[0].doc);
+  CHECK(doc["type"] == "receipt");
+  CHECK(doc["body"]["status"] == "delivered");
+  CHECK(doc["body"]["delivered_to"] == "essex-police");
+  SECTION("acknowledging beyond the last delivery is refused") {
+    auto bad = r.ack("essex-police", 5);
+    REQUIRE(std::holds_alternative<error>(bad));
+    CHECK(std::get<error>(bad).code == errc::bad_request);
+  }
+  SECTION("a repeated acknowledgement changes nothing") {
+    auto again = r.ack("essex-police", 1);
+    CHECK(std::get<ack_result>(again).acked == 0);
+    CHECK(r.rd->inbox("essex-fire", 0, 10).size() == 1);
+  }
+}
+
+TEST_CASE("stalled transfers raise a phone fallback, then expire with an error to the sender",
+          "[component][engine][timers]") {
+  rig r;
+  auto id = r.receipt(test::rtc_request("essex-fire:t1"))["transfer_id"].get<std::string>();
+  r.clock.advance(std::chrono::seconds(61));
+  r.eng->run_timers_now();
+  auto fire = r.rd->inbox("essex-fire", 0, 10);
+  REQUIRE(fire.size() == 1);
+  auto alert = json::parse(fire[0].doc);
+  CHECK(alert["type"] == "transfer.alert");
+  CHECK(alert["body"]["alert"] == "delivery_overdue");
+  CHECK(alert["body"]["phone"] == "01632 960002");
+  r.clock.advance(std::chrono::seconds(900));
+  r.eng->run_timers_now();
+  fire = r.rd->inbox("essex-fire", 0, 10);
+  REQUIRE(fire.size() == 2);  // expiry ends the transfer: no decision alert follows it
+  auto last = json::parse(fire.back().doc);
+  CHECK(last["type"] == "error");
+  CHECK(last["body"]["code"] == "bl.transfer.expired");
+  auto t = r.detail(id);
+  CHECK(t["state"] == "expired");
+  std::vector<std::string> kinds;
+  for (auto& e : t["timeline"]) kinds.push_back(e["kind"]);
+  CHECK(kinds == std::vector<std::string>{"transfer.request", "phone_fallback", "expired"});
+  auto late = r.submit(test::follow_up("essex-police:late", "transfer.accept", "essex-police", id,
+                                       {{"receiver_incident", {{"number", "ESX-1"}}}}));
+  REQUIRE(std::holds_alternative<error>(late));
+  CHECK(std::get<error>(late).code == errc::expired);
+}
+
+TEST_CASE("store faults acknowledge nothing that is not stored", "[component][engine][fault]") {
+  store::fault_vfs vfs("bl-fault-engine");
+  rig r(vfs.name());
+  r.receipt(test::rtc_request("essex-fire:ok-before"));
+
+  struct fault_case {
+    const char* name;
+    store::fault_vfs::op o;
+    int rc;
+    errc expected;
+  };
+  auto c = GENERATE(fault_case{"disk full on write", store::fault_vfs::op::write, SQLITE_FULL,
+                               errc::store_full},
+                    fault_case{"I/O error on fsync", store::fault_vfs::op::sync,
+                               SQLITE_IOERR_FSYNC, errc::store_unavailable},
+                    fault_case{"I/O error on write", store::fault_vfs::op::write,
+                               SQLITE_IOERR_WRITE, errc::store_unavailable},
+                    fault_case{"database busy", store::fault_vfs::op::lock, SQLITE_BUSY,
+                               errc::store_busy});
+  INFO(c.name);
+  auto audit_before = r.count("SELECT count(*) FROM audit");
+  vfs.arm(c.o, 0, c.rc);
+  auto failed = r.submit(test::rtc_request("essex-fire:during-fault"));
+  REQUIRE(std::holds_alternative<error>(failed));
+  CHECK(std::get<error>(failed).code == c.expected);
+  CHECK(std::get<error>(failed).http_status() == 503);
+  vfs.clear();
+  CHECK(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:during-fault'") == 0);
+  CHECK(r.count("SELECT count(*) FROM audit") == audit_before);
+
+  // The sender retries with the same id once the fault is gone: stored exactly once.
+  auto retried = r.submit(test::rtc_request("essex-fire:during-fault"));
+  REQUIRE(std::holds_alternative<receipt_result>(retried));
+  CHECK_FALSE(std::get<receipt_result>(retried).duplicate);
+  CHECK(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:during-fault'") == 1);
+  CHECK(r.count("SELECT count(*) FROM deliveries WHERE message_id = 'essex-fire:during-fault'") == 1);
+  CHECK(r.rd->verify_audit().ok);
+  // Sequence numbers stay gap-free across the failure.
+  CHECK(r.count("SELECT max(seq) - count(*) FROM deliveries WHERE agency = 'essex-police'") == 0);
+}
+
+TEST_CASE("the audit log is append-only and tampering breaks the hash chain",
+          "[component][store][audit]") {
+  rig r;
+  auto id = r.receipt(test::rtc_request("essex-fire:au1"))["transfer_id"].get<std::string>();
+  r.ack("essex-police", 1);
+  r.receipt(test::follow_up("essex-police:au2", "transfer.accept", "essex-police", id,
+                            {{"receiver_incident", {{"number", "ESX-20261121-0457"}}}}));
+  auto ok = r.rd->verify_audit();
+  CHECK(ok.ok);
+  CHECK(ok.rows >= 4);
+  r.eng->stop();
+  store::db raw(r.dir.file("bluelink.db"), false, false);
+  CHECK_THROWS_AS(raw.exec("UPDATE audit SET detail = '{}' WHERE seq = 2"), store::store_error);
+  CHECK_THROWS_AS(raw.exec("DELETE FROM audit WHERE seq = 2"), store::store_error);
+  raw.exec("DROP TRIGGER audit_no_update; UPDATE audit SET detail = '{}' WHERE seq = 2");
+  auto bad = r.rd->verify_audit();
+  CHECK_FALSE(bad.ok);
+  CHECK(bad.first_bad_seq == 2);
+}
+
+TEST_CASE("a database that is not a Bluelink store is refused with a clear message",
+          "[component][store]") {
+  test::temp_dir dir;
+  auto path = dir.file("garbage.db");
+  {
+    std::ofstream f(path);
+    f << std::string(8192, 'x');
+  }
+  try {
+    store::writer w(store::store_options{path, true, 0, {}});
+    FAIL("opened a corrupt file");
+  } catch (const store::store_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("unusable"));
+  }
+}
