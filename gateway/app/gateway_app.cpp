@@ -7,14 +7,14 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "gateway/net/api.hpp"
 #include "gateway/net/listener.hpp"
@@ -58,8 +58,8 @@ int gateway_main(int argc, char** argv) {
   std::unique_ptr<schema_set> schemas;
   gateway_config cfg;
   try {
-    schemas = std::make_unique<schema_set>(schemas_dir.empty() ? schema_set::locate(argv[0])
-                                                               : std::filesystem::path(schemas_dir));
+    schemas = std::make_unique<schema_set>(
+        schemas_dir.empty() ? schema_set::locate(argv[0]) : std::filesystem::path(schemas_dir));
     cfg = load_config(config_path, *schemas);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
@@ -112,31 +112,31 @@ int gateway_main(int argc, char** argv) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::steady_timer grace(ioc);
   std::thread drainer;
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        if (drainer.joinable()) {
-          log->warn("event=hard_stop signal={}", sig);
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
+    if (ec) return;
+    if (drainer.joinable()) {
+      log->warn("event=hard_stop signal={}", sig);
+      ioc.stop();
+      return;
+    }
+    log->info("event=draining signal={}", sig);
+    lst->stop();
+    handler.begin_shutdown();
+    notifier.notify_all();
+    // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
+    drainer = std::thread([&] {
+      eng->stop();
+      asio::post(ioc, [&] {
+        grace.expires_after(std::chrono::milliseconds(300));
+        grace.async_wait([&](boost::system::error_code) {
+          signals.cancel();
           ioc.stop();
-          return;
-        }
-        log->info("event=draining signal={}", sig);
-        lst->stop();
-        handler.begin_shutdown();
-        notifier.notify_all();
-        // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
-        drainer = std::thread([&] {
-          eng->stop();
-          asio::post(ioc, [&] {
-            grace.expires_after(std::chrono::milliseconds(300));
-            grace.async_wait([&](boost::system::error_code) {
-              signals.cancel();
-              ioc.stop();
-            });
-          });
         });
-        signals.async_wait(on_signal);
-      };
+      });
+    });
+    signals.async_wait(on_signal);
+  };
   signals.async_wait(on_signal);
 
   std::vector<std::thread> threads;

@@ -9,19 +9,26 @@ namespace bl {
 
 std::string_view to_string(agency_kind k) {
   switch (k) {
-    case agency_kind::fire: return "fire";
-    case agency_kind::police: return "police";
-    case agency_kind::ambulance: return "ambulance";
-    case agency_kind::other: return "other";
+    case agency_kind::fire:
+      return "fire";
+    case agency_kind::police:
+      return "police";
+    case agency_kind::ambulance:
+      return "ambulance";
+    case agency_kind::other:
+      return "other";
   }
   return "other";
 }
 
 std::string_view to_string(priority p) {
   switch (p) {
-    case priority::emergency: return "emergency";
-    case priority::urgent: return "urgent";
-    case priority::routine: return "routine";
+    case priority::emergency:
+      return "emergency";
+    case priority::urgent:
+      return "urgent";
+    case priority::routine:
+      return "routine";
   }
   return "routine";
 }

@@ -34,8 +34,7 @@ const std::vector<error_info> table = {
      "The message id must start with the sender's agency id and a colon."},
     {errc::not_submittable, "bl.message.not_submittable", 422, 4422,
      "Only the gateway may send this type of message."},
-    {errc::transfer_not_found, "bl.transfer.not_found", 404, 4404,
-     "There is no such transfer."},
+    {errc::transfer_not_found, "bl.transfer.not_found", 404, 4404, "There is no such transfer."},
     {errc::stale_version, "bl.transfer.stale_version", 409, 4409,
      "The transfer has changed since the version you sent; fetch it and try again."},
     {errc::illegal_transition, "bl.transfer.illegal_transition", 409, 4409,
@@ -55,7 +54,9 @@ const std::vector<error_info> table = {
 };
 }  // namespace
 
-const std::vector<error_info>& all_errors() { return table; }
+const std::vector<error_info>& all_errors() {
+  return table;
+}
 
 const error_info& info(errc code) {
   auto it = std::find_if(table.begin(), table.end(), [&](auto& e) { return e.code == code; });

@@ -72,9 +72,9 @@ struct outcome {
 
 /// Applies a party's message to its transfer (`current` is empty for a new request, in which case
 /// `new_transfer_id` is the id to give it). Returns the new state or a specific rejection.
-std::variant<outcome, error> apply_message(const std::optional<transfer>& current,
-                                           const message& m, const gateway_config& cfg,
-                                           time_point now, const std::string& new_transfer_id);
+std::variant<outcome, error> apply_message(const std::optional<transfer>& current, const message& m,
+                                           const gateway_config& cfg, time_point now,
+                                           const std::string& new_transfer_id);
 
 /// The receiving agency acknowledged delivery of the request: submitted -> delivered.
 /// Returns false when that changes nothing (already past submitted).

@@ -34,9 +34,12 @@ std::optional<msg_type> msg_type_from(std::string_view s) {
 
 std::string_view to_string(traffic_mode m) {
   switch (m) {
-    case traffic_mode::live: return "live";
-    case traffic_mode::exercise: return "exercise";
-    case traffic_mode::test: return "test";
+    case traffic_mode::live:
+      return "live";
+    case traffic_mode::exercise:
+      return "exercise";
+    case traffic_mode::test:
+      return "test";
   }
   return "live";
 }
@@ -59,12 +62,14 @@ std::variant<message, error> parse_message(nlohmann::json doc) {
                         "message id '" + m.id + "' must start with '" + m.from + ":'", "/id");
     if (doc.contains("to")) m.to = doc.at("to").get<std::vector<std::string>>();
     auto sent = parse_rfc3339(doc.at("sent_at").get<std::string>());
-    if (!sent) return make_error(errc::schema_invalid, "sent_at is not a valid date-time", "/sent_at");
+    if (!sent)
+      return make_error(errc::schema_invalid, "sent_at is not a valid date-time", "/sent_at");
     m.sent_at = *sent;
     if (doc.contains("expires_at")) {
       auto exp = parse_rfc3339(doc.at("expires_at").get<std::string>());
       if (!exp)
-        return make_error(errc::schema_invalid, "expires_at is not a valid date-time", "/expires_at");
+        return make_error(errc::schema_invalid, "expires_at is not a valid date-time",
+                          "/expires_at");
       m.expires_at = *exp;
     }
     auto mode = doc.value("mode", std::string("live"));

@@ -17,9 +17,15 @@ std::optional<time_point> parse_rfc3339(std::string_view text);
 /// Formats as UTC with milliseconds: "2026-11-21T14:02:11.250Z".
 std::string format_rfc3339(time_point t);
 
-inline std::int64_t to_ms(time_point t) { return t.time_since_epoch().count(); }
-inline time_point from_ms(std::int64_t ms) { return time_point{std::chrono::milliseconds{ms}}; }
-inline time_point now_ms() { return std::chrono::time_point_cast<std::chrono::milliseconds>(sys_clock::now()); }
+inline std::int64_t to_ms(time_point t) {
+  return t.time_since_epoch().count();
+}
+inline time_point from_ms(std::int64_t ms) {
+  return time_point{std::chrono::milliseconds{ms}};
+}
+inline time_point now_ms() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(sys_clock::now());
+}
 
 /// The engine's source of time; tests substitute a manual clock to drive timers.
 class clock_source {

@@ -4,10 +4,10 @@
 #include <charconv>
 #include <map>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
@@ -76,7 +76,9 @@ std::optional<error> int_param(const std::map<std::string, std::string>& q, cons
   return std::nullopt;
 }
 
-api_response json_response(int status, const json& body) { return {status, "application/json", body.dump()}; }
+api_response json_response(int status, const json& body) {
+  return {status, "application/json", body.dump()};
+}
 
 std::string bearer(std::string_view header) {
   constexpr std::string_view prefix = "Bearer ";
@@ -88,10 +90,13 @@ std::string bearer(std::string_view header) {
 
 api::api(api_services s) : s_(std::move(s)) {}
 
-void api::begin_shutdown() { shutting_down_ = true; }
+void api::begin_shutdown() {
+  shutting_down_ = true;
+}
 
 api_response api::error_response(const error& e) {
-  json err = {{"code", e.id()}, {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
+  json err = {{"code", e.id()},
+              {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
   if (!e.pointer.empty()) err["pointer"] = e.pointer;
   return json_response(e.http_status(), json{{"error", err}});
 }
@@ -153,7 +158,8 @@ void api::post_message(const std::string& agency, const std::string& body, done_
                  e.pointer, e.message);
     done(error_response(e));
   };
-  if (shutting_down_) return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
+  if (shutting_down_)
+    return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
     return reject(make_error(errc::malformed_json, "the request body is not valid JSON"));
@@ -186,7 +192,8 @@ void api::get_transfers(const std::string& agency, const std::string& query, don
   f.state = q.count("state") ? q["state"] : "";
   f.category = q.count("category") ? q["category"] : "";
   if (!f.state.empty() && !transfer_state_from(f.state))
-    return done(error_response(make_error(errc::bad_request, "unknown state '" + f.state + "'", "state")));
+    return done(
+        error_response(make_error(errc::bad_request, "unknown state '" + f.state + "'", "state")));
   if (q.count("since") && !q["since"].empty()) {
     f.since = parse_rfc3339(q["since"]);
     if (!f.since)
@@ -198,7 +205,8 @@ void api::get_transfers(const std::string& agency, const std::string& query, don
   if (auto e = int_param(q, "limit", 1, 1000, limit)) return done(error_response(*e));
   f.limit = static_cast<int>(limit);
   try {
-    done(json_response(200, json{{"agency", agency}, {"transfers", s_.reader.list_transfers(agency, f)}}));
+    done(json_response(
+        200, json{{"agency", agency}, {"transfers", s_.reader.list_transfers(agency, f)}}));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
@@ -208,7 +216,8 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
   try {
     bool party = false;
     auto t = s_.reader.transfer_detail(id, agency, party);
-    if (!t) return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
+    if (!t)
+      return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
     if (!party)
       return done(error_response(make_error(
           errc::not_a_party, "agency '" + agency + "' is not a party to transfer " + id)));
@@ -218,8 +227,8 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
   }
 }
 
-void api::get_inbox(const std::string& agency, const std::string& query,
-                    asio::any_io_executor ex, done_fn done) {
+void api::get_inbox(const std::string& agency, const std::string& query, asio::any_io_executor ex,
+                    done_fn done) {
   auto q = parse_query(query);
   std::int64_t after = -1, wait = 0, limit = s_.cfg.inbox_batch;
   if (auto e = int_param(q, "after", 0, INT64_MAX, after)) return done(error_response(*e));
@@ -232,12 +241,13 @@ void api::get_inbox(const std::string& agency, const std::string& query,
       auto acked = s_.reader.acked_upto(agency);
       if (from < 0) from = acked;  // no 'after': resume from the last acknowledgement
       auto items = s_.reader.inbox(agency, from, static_cast<int>(limit));
-      std::string body = "{\"agency\":" + json(agency).dump() + ",\"after\":" + std::to_string(from) +
+      std::string body = "{\"agency\":" + json(agency).dump() +
+                         ",\"after\":" + std::to_string(from) +
                          ",\"acked_upto\":" + std::to_string(acked) + ",\"deliveries\":[";
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (i) body += ',';
-        body += "{\"seq\":" + std::to_string(items[i].seq) + ",\"type\":" + json(items[i].type).dump() +
-                ",\"message\":" + items[i].doc + "}";
+        body += "{\"seq\":" + std::to_string(items[i].seq) +
+                ",\"type\":" + json(items[i].type).dump() + ",\"message\":" + items[i].doc + "}";
       }
       body += "]}";
       return {200, "application/json", std::move(body)};
@@ -276,7 +286,8 @@ void api::get_inbox(const std::string& agency, const std::string& query,
 void api::post_ack(const std::string& agency, const std::string& body, done_fn done) {
   json doc = json::parse(body, nullptr, false);
   if (doc.is_discarded())
-    return done(error_response(make_error(errc::malformed_json, "the request body is not valid JSON")));
+    return done(
+        error_response(make_error(errc::malformed_json, "the request body is not valid JSON")));
   if (auto e = s_.schemas.validate("api/inbox_ack", doc)) return done(error_response(*e));
   s_.eng.ack(agency, doc.at("upto").get<std::int64_t>(),
              [done = std::move(done)](std::variant<ack_result, error> r) {
@@ -307,7 +318,8 @@ api_response api::render_metrics() {
       std::int64_t depth = 0;
       for (auto& [agency, n] : depths)
         if (agency == a.id) depth = n;
-      g.push_back({"bluelink_delivery_queue_depth", {{"agency", a.id}}, static_cast<double>(depth)});
+      g.push_back(
+          {"bluelink_delivery_queue_depth", {{"agency", a.id}}, static_cast<double>(depth)});
     }
     for (auto& [state, n] : s_.reader.transfer_states())
       g.push_back({"bluelink_transfers", {{"state", state}}, static_cast<double>(n)});

@@ -34,10 +34,9 @@ void http_session::do_read() {
   parser_->body_limit(body_limit_);
   parser_->header_limit(16 * 1024);
   stream_.expires_after(read_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                     self->on_read(ec, n);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -45,12 +44,13 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
     return do_close();
   if (ec == http::error::body_limit) {
-    error e = make_error(errc::payload_too_large, "the body exceeds the limit of " +
-                                                      std::to_string(body_limit_) + " bytes");
+    error e = make_error(errc::payload_too_large,
+                         "the body exceeds the limit of " + std::to_string(body_limit_) + " bytes");
     return do_write(api::error_response(e), false);
   }
   if (ec) {
-    error e = make_error(errc::bad_request, "the HTTP request could not be parsed: " + ec.message());
+    error e =
+        make_error(errc::bad_request, "the HTTP request could not be parsed: " + ec.message());
     return do_write(api::error_response(e), false);
   }
   auto req = parser_->release();
@@ -60,12 +60,11 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                 std::string(req[http::field::authorization]), std::move(req.body())};
   // The API may answer from another thread (the engine's); hop back onto this strand to write.
   auto ex = stream_.get_executor();
-  api_.handle(std::move(r), ex,
-              [self = shared_from_this(), ex, keep_alive](api_response resp) {
-                asio::post(ex, [self, resp = std::move(resp), keep_alive]() mutable {
-                  self->do_write(std::move(resp), keep_alive);
-                });
-              });
+  api_.handle(std::move(r), ex, [self = shared_from_this(), ex, keep_alive](api_response resp) {
+    asio::post(ex, [self, resp = std::move(resp), keep_alive]() mutable {
+      self->do_write(std::move(resp), keep_alive);
+    });
+  });
 }
 
 void http_session::do_write(api_response r, bool keep_alive) {

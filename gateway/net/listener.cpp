@@ -19,7 +19,9 @@ listener::listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& ep, api
   port_ = acceptor_.local_endpoint().port();
 }
 
-void listener::run() { do_accept(); }
+void listener::run() {
+  do_accept();
+}
 
 void listener::stop() {
   asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -30,18 +32,16 @@ void listener::stop() {
 
 void listener::do_accept() {
   // Each connection gets its own strand: its handlers never run concurrently.
-  acceptor_.async_accept(asio::make_strand(ioc_),
-                         [self = shared_from_this()](boost::system::error_code ec,
-                                                     asio::ip::tcp::socket socket) {
-                           if (ec == asio::error::operation_aborted) return;
-                           if (!ec) {
-                             socket.set_option(asio::ip::tcp::no_delay(true), ec);
-                             std::make_shared<http_session>(std::move(socket), self->api_,
-                                                            self->body_limit_)
-                                 ->run();
-                           }
-                           if (self->acceptor_.is_open()) self->do_accept();
-                         });
+  acceptor_.async_accept(
+      asio::make_strand(ioc_),
+      [self = shared_from_this()](boost::system::error_code ec, asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) return;
+        if (!ec) {
+          socket.set_option(asio::ip::tcp::no_delay(true), ec);
+          std::make_shared<http_session>(std::move(socket), self->api_, self->body_limit_)->run();
+        }
+        if (self->acceptor_.is_open()) self->do_accept();
+      });
 }
 
 }  // namespace bl

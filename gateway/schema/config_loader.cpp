@@ -18,7 +18,8 @@ gateway_config load_config(const std::filesystem::path& file, const schema_set& 
   if (doc.is_discarded()) throw config_error("config file " + file.string() + " is not valid JSON");
   if (auto e = schemas.validate("config/config", doc))
     throw config_error("config file " + file.string() + ": " +
-                       (e->pointer.empty() ? std::string("(root)") : e->pointer) + ": " + e->message);
+                       (e->pointer.empty() ? std::string("(root)") : e->pointer) + ": " +
+                       e->message);
   try {
     return config_from_json(doc);
   } catch (const std::exception& e) {

@@ -34,12 +34,16 @@ std::string to_pointer(const std::vector<std::string>& context) {
   for (const auto& c : context) {
     if (c == "<root>" || c.size() < 2 || c.front() != '[') continue;
     std::string key = c.substr(1, c.size() - 2);
-    if (key.size() >= 2 && key.front() == '"' && key.back() == '"') key = key.substr(1, key.size() - 2);
+    if (key.size() >= 2 && key.front() == '"' && key.back() == '"')
+      key = key.substr(1, key.size() - 2);
     std::string escaped;
     for (char ch : key) {
-      if (ch == '~') escaped += "~0";
-      else if (ch == '/') escaped += "~1";
-      else escaped += ch;
+      if (ch == '~')
+        escaped += "~0";
+      else if (ch == '/')
+        escaped += "~1";
+      else
+        escaped += ch;
     }
     out += "/" + escaped;
   }
@@ -53,7 +57,8 @@ struct schema_set::impl {
 };
 
 schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
-  if (!fs::is_directory(dir)) throw std::runtime_error("schema directory not found: " + dir.string());
+  if (!fs::is_directory(dir))
+    throw std::runtime_error("schema directory not found: " + dir.string());
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
     const auto& p = entry.path();
     std::string file = p.filename().string();
@@ -88,7 +93,9 @@ schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
 
 schema_set::~schema_set() = default;
 
-bool schema_set::has(const std::string& name) const { return impl_->schemas.count(name) > 0; }
+bool schema_set::has(const std::string& name) const {
+  return impl_->schemas.count(name) > 0;
+}
 
 std::optional<error> schema_set::validate(const std::string& name, const json& doc,
                                           const std::string& pointer_prefix) const {
@@ -106,7 +113,8 @@ std::optional<error> schema_set::validate(const std::string& name, const json& d
   std::string pointer = pointer_prefix + to_pointer(best->context);
   std::string message = best->description;
   // An unknown key is reported against its parent object; name the key itself in the pointer.
-  const std::string marker = "could not be validated using 'properties' or 'additionalProperties' constraints: '";
+  const std::string marker =
+      "could not be validated using 'properties' or 'additionalProperties' constraints: '";
   auto pos = message.find(marker);
   if (pos != std::string::npos) {
     auto start = pos + marker.size();
@@ -135,7 +143,8 @@ fs::path schema_set::locate(const fs::path& argv0) {
   fs::path start = ec ? fs::absolute(argv0).parent_path() : exe.parent_path();
   for (fs::path p = start; !p.empty(); p = p.parent_path()) {
     if (fs::is_directory(p / "schemas" / "message")) return p / "schemas";
-    if (fs::is_directory(p / "share" / "bluelink" / "schemas")) return p / "share" / "bluelink" / "schemas";
+    if (fs::is_directory(p / "share" / "bluelink" / "schemas"))
+      return p / "share" / "bluelink" / "schemas";
     if (p == p.parent_path()) break;
   }
 #ifdef BL_SOURCE_DIR

@@ -35,10 +35,13 @@ struct engine::batch_state {
 namespace {
 error from_store_error(const store::store_error& e) {
   switch (e.primary()) {
-    case SQLITE_FULL: return make_error(errc::store_full, e.what());
+    case SQLITE_FULL:
+      return make_error(errc::store_full, e.what());
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return make_error(errc::store_busy, e.what());
-    default: return make_error(errc::store_unavailable, e.what());
+    case SQLITE_LOCKED:
+      return make_error(errc::store_busy, e.what());
+    default:
+      return make_error(errc::store_unavailable, e.what());
   }
 }
 
@@ -68,9 +71,13 @@ engine::engine(const gateway_config& cfg, const store::store_options& store_opts
       opts_(opts),
       writer_(std::make_unique<store::writer>(store_opts)) {}
 
-engine::~engine() { stop(); }
+engine::~engine() {
+  stop();
+}
 
-void engine::start() { thread_ = std::thread([this] { run(); }); }
+void engine::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 bool engine::enqueue(job j) {
   {
@@ -191,7 +198,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
   } catch (const store::store_error& e) {
     writer_->rollback();
     auto err = from_store_error(e);
-    log_->error("event=commit_failed code={} jobs={} error=\"{}\"", err.id(), jobs.size(), e.what());
+    log_->error("event=commit_failed code={} jobs={} error=\"{}\"", err.id(), jobs.size(),
+                e.what());
     for (auto& j : jobs) {
       j.submit_out = err;
       j.ack_out = err;
@@ -208,7 +216,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         if (auto* e = std::get_if<error>(&j.ack_out)) metrics_.error(e->id());
         j.on_ack(std::move(j.ack_out));
         break;
-      case job::kind::sweep: j.on_sweep(); break;
+      case job::kind::sweep:
+        j.on_sweep();
+        break;
     }
   }
   if (!b.touched.empty()) notifier_.notify(b.touched);
@@ -238,9 +248,9 @@ void engine::do_submit(job& j, batch_state& b) {
   auto decided = apply_message(current, m, cfg_, b.now, new_id);
   if (auto* err = std::get_if<error>(&decided)) {
     // Rejections are audited too: the log shows every message that reached the core.
-    writer_->audit(b.now, m.from, "message.rejected", m.id, m.transfer_id,
-                   json{{"type", to_string(m.type)}, {"code", err->id()}, {"reason", err->message}}
-                       .dump());
+    writer_->audit(
+        b.now, m.from, "message.rejected", m.id, m.transfer_id,
+        json{{"type", to_string(m.type)}, {"code", err->id()}, {"reason", err->message}}.dump());
     log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason=\"{}\"", m.id,
                m.transfer_id, to_string(m.type), err->id(), err->message);
     j.submit_out = *err;
@@ -323,8 +333,8 @@ void engine::do_ack(job& j, batch_state& b) {
     auto t = writer_->load_transfer(d.transfer_id);
     if (!t || !mark_delivered(*t, b.now)) continue;
     writer_->save_transfer(*t, false);
-    writer_->add_event({t->id, b.now, "delivered", j.agency, d.message_id, "submitted",
-                        "delivered", t->version, json{{"seq", d.seq}}.dump()});
+    writer_->add_event({t->id, b.now, "delivered", j.agency, d.message_id, "submitted", "delivered",
+                        t->version, json{{"seq", d.seq}}.dump()});
     writer_->audit(b.now, j.agency, "transfer.delivered", d.message_id, t->id,
                    json{{"from_state", "submitted"}, {"to_state", "delivered"}}.dump());
     // The second acknowledgement the sender gets: its request is in front of the receiver.
@@ -340,7 +350,8 @@ void engine::do_ack(job& j, batch_state& b) {
                            {"delivered_to", j.agency}});
     log_->info("event=delivered msg_id={} transfer_id={} to={}", d.message_id, t->id, j.agency);
   }
-  j.ack_out = ack_result{static_cast<std::int64_t>(acked.size()), std::max(j.upto, writer_->acked_upto(j.agency))};
+  j.ack_out = ack_result{static_cast<std::int64_t>(acked.size()),
+                         std::max(j.upto, writer_->acked_upto(j.agency))};
 }
 
 void engine::do_timers(batch_state& b) {
@@ -357,11 +368,18 @@ void engine::do_timers(batch_state& b) {
       if (k == timer_kind::expire) {
         std::string text = "Transfer " + t->id + " was not delivered to " + name +
                            " before it expired; phone them on " + phone;
-        writer_->add_event({t->id, b.now, "expired", std::string(gateway_sender), {},
-                            std::string(to_string(before)), "expired", t->version,
+        writer_->add_event({t->id,
+                            b.now,
+                            "expired",
+                            std::string(gateway_sender),
+                            {},
+                            std::string(to_string(before)),
+                            "expired",
+                            t->version,
                             json{{"phone", phone}, {"text", text}}.dump()});
-        writer_->audit(b.now, std::string(gateway_sender), "transfer.expired", t->request_message_id,
-                       t->id, json{{"from_state", to_string(before)}, {"to_state", "expired"}}.dump());
+        writer_->audit(b.now, std::string(gateway_sender), "transfer.expired",
+                       t->request_message_id, t->id,
+                       json{{"from_state", to_string(before)}, {"to_state", "expired"}}.dump());
         store_gateway_message(b, "bluelink:expired:" + t->id, "error", t->requester, *t,
                               {{"code", info(errc::expired).id},
                                {"message", text},
@@ -373,9 +391,15 @@ void engine::do_timers(batch_state& b) {
         std::string text = (k == timer_kind::delivery_overdue ? "Not yet delivered to "
                                                               : "No decision yet from ") +
                            name + "; fall back to the phone: " + phone;
-        writer_->add_event({t->id, b.now, "phone_fallback", std::string(gateway_sender), {},
-                            std::string(to_string(before)), std::string(to_string(t->state)),
-                            t->version, json{{"alert", kind}, {"phone", phone}, {"text", text}}.dump()});
+        writer_->add_event({t->id,
+                            b.now,
+                            "phone_fallback",
+                            std::string(gateway_sender),
+                            {},
+                            std::string(to_string(before)),
+                            std::string(to_string(t->state)),
+                            t->version,
+                            json{{"alert", kind}, {"phone", phone}, {"text", text}}.dump()});
         writer_->audit(b.now, std::string(gateway_sender), "transfer.phone_fallback", {}, t->id,
                        json{{"alert", kind}, {"due_at", format_rfc3339(due)}}.dump());
         json body = {{"alert", kind},
@@ -383,7 +407,8 @@ void engine::do_timers(batch_state& b) {
                      {"due_at", format_rfc3339(due)},
                      {"text", text}};
         if (!phone.empty()) body["phone"] = phone;
-        store_gateway_message(b, "bluelink:" + kind + ":" + t->id + ":" + std::to_string(to_ms(due)),
+        store_gateway_message(b,
+                              "bluelink:" + kind + ":" + t->id + ":" + std::to_string(to_ms(due)),
                               "transfer.alert", t->requester, *t, std::move(body));
         log_->warn("event=phone_fallback transfer_id={} alert={}", t->id, kind);
       }

@@ -59,8 +59,8 @@ class engine {
  public:
   /// Opens the store (throws store::store_error if it is unusable) but starts no thread yet.
   engine(const gateway_config& cfg, const store::store_options& store_opts, metrics& m,
-         inbox_notifier& notifier, const clock_source& clock,
-         std::shared_ptr<spdlog::logger> log, engine_options opts = {});
+         inbox_notifier& notifier, const clock_source& clock, std::shared_ptr<spdlog::logger> log,
+         engine_options opts = {});
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -87,9 +87,8 @@ class engine {
   void do_timers(batch_state& b);
   void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
                const std::string& transfer_id, const std::string& type);
-  std::string store_gateway_message(batch_state& b, const std::string& id,
-                                    const std::string& type, const std::string& to,
-                                    const transfer& t, nlohmann::json body);
+  std::string store_gateway_message(batch_state& b, const std::string& id, const std::string& type,
+                                    const std::string& to, const transfer& t, nlohmann::json body);
   bool enqueue(job j);
 
   const gateway_config& cfg_;

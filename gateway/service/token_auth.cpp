@@ -34,8 +34,7 @@ std::string token_auth::digest(std::string_view token) {
 std::string token_auth::generate() {
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness available");
-  static const char* alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out = "blt_";
   for (unsigned char c : raw) out += alphabet[c & 63];
   return out;

@@ -118,7 +118,9 @@ int user_version(db& d) {
 }
 }  // namespace
 
-const std::vector<migration>& all_migrations() { return list; }
+const std::vector<migration>& all_migrations() {
+  return list;
+}
 
 void migrate(db& d) {
   int current = user_version(d);

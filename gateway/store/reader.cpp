@@ -8,7 +8,9 @@ namespace bl::store {
 using nlohmann::json;
 
 namespace {
-json opt_text(const stmt& s, int col) { return s.is_null(col) ? json() : json(s.text(col)); }
+json opt_text(const stmt& s, int col) {
+  return s.is_null(col) ? json() : json(s.text(col));
+}
 json time_or_null(const stmt& s, int col) {
   return s.is_null(col) ? json() : json(format_rfc3339(from_ms(s.int64(col))));
 }
@@ -71,27 +73,31 @@ json reader::list_transfers(const std::string& agency, const transfer_filter& f)
          " AND (?4 IS NULL OR t.updated_at >= ?4)"
          " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?5");
   s.bind(1, agency).bind(2, f.state).bind(3, f.category);
-  if (f.since) s.bind(4, to_ms(*f.since)); else s.bind_null(4);
+  if (f.since)
+    s.bind(4, to_ms(*f.since));
+  else
+    s.bind_null(4);
   s.bind(5, f.limit);
   json out = json::array();
   while (s.step()) {
-    out.push_back({{"transfer_id", s.text(0)},
-                   {"state", s.text(1)},
-                   {"version", s.int64(2)},
-                   {"category", s.text(3)},
-                   {"priority", s.text(4)},
-                   {"mode", s.text(5)},
-                   {"from", s.text(6)},
-                   {"to", s.text(7)},
-                   {"direction", s.text(6) == agency ? "outgoing" : "incoming"},
-                   {"created_at", time_or_null(s, 8)},
-                   {"updated_at", time_or_null(s, 9)},
-                   {"expires_at", time_or_null(s, 10)},
-                   {"delivery_due", time_or_null(s, 11)},
-                   {"decision_due", time_or_null(s, 12)},
-                   {"phone_fallback", s.int64(13) != 0 || s.int64(14) != 0},
-                   {"incident_numbers", {{s.text(6), opt_text(s, 15)}, {s.text(7), opt_text(s, 16)}}},
-                   {"summary", opt_text(s, 17)}});
+    out.push_back(
+        {{"transfer_id", s.text(0)},
+         {"state", s.text(1)},
+         {"version", s.int64(2)},
+         {"category", s.text(3)},
+         {"priority", s.text(4)},
+         {"mode", s.text(5)},
+         {"from", s.text(6)},
+         {"to", s.text(7)},
+         {"direction", s.text(6) == agency ? "outgoing" : "incoming"},
+         {"created_at", time_or_null(s, 8)},
+         {"updated_at", time_or_null(s, 9)},
+         {"expires_at", time_or_null(s, 10)},
+         {"delivery_due", time_or_null(s, 11)},
+         {"decision_due", time_or_null(s, 12)},
+         {"phone_fallback", s.int64(13) != 0 || s.int64(14) != 0},
+         {"incident_numbers", {{s.text(6), opt_text(s, 15)}, {s.text(7), opt_text(s, 16)}}},
+         {"summary", opt_text(s, 17)}});
   }
   return out;
 }
@@ -128,7 +134,8 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   json numbers = json::object();
   stmt n(*l, "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1");
   n.bind(1, id);
-  while (n.step()) numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
+  while (n.step())
+    numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
   t["incident_numbers"] = numbers;
 
   json timeline = json::array();
@@ -230,8 +237,8 @@ audit_report reader::verify_audit() {
       fail("row " + std::to_string(seq) + " does not chain to the row before it");
       break;
     }
-    std::string h = audit_hash(prev, seq, s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5),
-                               s.text(6));
+    std::string h =
+        audit_hash(prev, seq, s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6));
     if (h != s.text(8)) {
       fail("row " + std::to_string(seq) + " was altered: its hash does not match its content");
       break;

@@ -18,7 +18,9 @@ db::db(const std::string& path, bool create, bool read_only, const std::string& 
   sqlite3_extended_result_codes(h_, 1);
 }
 
-db::~db() { sqlite3_close_v2(h_); }
+db::~db() {
+  sqlite3_close_v2(h_);
+}
 
 void db::fail(int rc, std::string_view what) const {
   throw store_error(sqlite3_extended_errcode(h_) ? sqlite3_extended_errcode(h_) : rc,
@@ -36,7 +38,9 @@ void db::exec(std::string_view sql) {
   }
 }
 
-std::int64_t db::changes() const { return sqlite3_changes(h_); }
+std::int64_t db::changes() const {
+  return sqlite3_changes(h_);
+}
 
 stmt::stmt(db& d, std::string_view sql) : db_(d) {
   int rc = sqlite3_prepare_v3(d.handle(), sql.data(), static_cast<int>(sql.size()),
@@ -44,7 +48,9 @@ stmt::stmt(db& d, std::string_view sql) : db_(d) {
   if (rc != SQLITE_OK) d.fail(rc, "prepare");
 }
 
-stmt::~stmt() { sqlite3_finalize(s_); }
+stmt::~stmt() {
+  sqlite3_finalize(s_);
+}
 
 stmt& stmt::reset() {
   sqlite3_reset(s_);
@@ -82,12 +88,19 @@ void stmt::run() {
   }
 }
 
-std::int64_t stmt::int64(int col) const { return sqlite3_column_int64(s_, col); }
-double stmt::real(int col) const { return sqlite3_column_double(s_, col); }
+std::int64_t stmt::int64(int col) const {
+  return sqlite3_column_int64(s_, col);
+}
+double stmt::real(int col) const {
+  return sqlite3_column_double(s_, col);
+}
 std::string stmt::text(int col) const {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
-  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+           : std::string();
 }
-bool stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+bool stmt::is_null(int col) const {
+  return sqlite3_column_type(s_, col) == SQLITE_NULL;
+}
 
 }  // namespace bl::store

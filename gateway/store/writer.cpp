@@ -13,7 +13,9 @@ namespace bl::store {
 namespace {
 constexpr std::int64_t application_id = 0x424C4E4B;  // "BLNK": refuse to adopt foreign files
 
-std::int64_t ms(time_point t) { return to_ms(t); }
+std::int64_t ms(time_point t) {
+  return to_ms(t);
+}
 
 std::string hex(const unsigned char* p, unsigned n) {
   static const char* digits = "0123456789abcdef";
@@ -82,10 +84,11 @@ struct writer::statements {
                        "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id,"
                        " version, mode, sent_at, stored_at, doc, receipt)"
                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
-        record_incident(d,
-                        "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
-                        " VALUES(?1,?2,?3,?4) ON CONFLICT(transfer_id, agency)"
-                        " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at"),
+        record_incident(
+            d,
+            "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
+            " VALUES(?1,?2,?3,?4) ON CONFLICT(transfer_id, agency)"
+            " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at"),
         add_event(d,
                   "INSERT INTO transfer_events(transfer_id, at, kind, actor, message_id,"
                   " from_state, to_state, version, detail) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
@@ -112,9 +115,9 @@ struct writer::statements {
             " ORDER BY next_due LIMIT ?2"),
         max_transfer_id(d, "SELECT MAX(id) FROM transfers WHERE id >= ?1 AND id < ?2") {}
 
-  stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer, update_transfer,
-      insert_message, record_incident, add_event, enqueue, last_seq, acked_upto, select_unacked,
-      mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id;
+  stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer,
+      update_transfer, insert_message, record_incident, add_event, enqueue, last_seq, acked_upto,
+      select_unacked, mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id;
 };
 
 writer::writer(const store_options& opts) {
@@ -130,8 +133,8 @@ writer::writer(const store_options& opts) {
       if (t.step()) tables = t.int64(0);
     }
     if (app != application_id && tables > 0)
-      throw store_error(SQLITE_NOTADB, "'" + opts.path +
-                                           "' is an SQLite database but not a Bluelink store");
+      throw store_error(SQLITE_NOTADB,
+                        "'" + opts.path + "' is an SQLite database but not a Bluelink store");
     {
       stmt q(*db_, "PRAGMA quick_check(1)");
       if (q.step() && q.text(0) != "ok")
@@ -156,10 +159,18 @@ writer::writer(const store_options& opts) {
 
 writer::~writer() = default;
 
-void writer::begin() { st_->begin.reset().run(); }
-void writer::commit() { st_->commit.reset().run(); }
-void writer::savepoint() { st_->savepoint.reset().run(); }
-void writer::release_savepoint() { st_->release.reset().run(); }
+void writer::begin() {
+  st_->begin.reset().run();
+}
+void writer::commit() {
+  st_->commit.reset().run();
+}
+void writer::savepoint() {
+  st_->savepoint.reset().run();
+}
+void writer::release_savepoint() {
+  st_->release.reset().run();
+}
 void writer::rollback_to_savepoint() {
   st_->rollback_to.reset().run();
   st_->release.reset().run();
@@ -235,36 +246,64 @@ void writer::save_transfer(const transfer& t, bool insert) {
   s.run();
 }
 
-void writer::insert_message(const std::string& id, const std::string& type,
-                            const std::string& from, const std::string& to,
-                            const std::string& transfer_id, std::optional<std::int64_t> version,
-                            const std::string& mode, std::optional<time_point> sent_at,
-                            time_point stored_at, const std::string& doc,
-                            const std::string& receipt) {
+void writer::insert_message(const std::string& id, const std::string& type, const std::string& from,
+                            const std::string& to, const std::string& transfer_id,
+                            std::optional<std::int64_t> version, const std::string& mode,
+                            std::optional<time_point> sent_at, time_point stored_at,
+                            const std::string& doc, const std::string& receipt) {
   auto& s = st_->insert_message.reset();
   s.bind(1, id).bind(2, type).bind(3, from);
-  if (to.empty()) s.bind_null(4); else s.bind(4, to);
-  if (transfer_id.empty()) s.bind_null(5); else s.bind(5, transfer_id);
+  if (to.empty())
+    s.bind_null(4);
+  else
+    s.bind(4, to);
+  if (transfer_id.empty())
+    s.bind_null(5);
+  else
+    s.bind(5, transfer_id);
   s.bind(6, version).bind(7, mode);
-  if (sent_at) s.bind(8, ms(*sent_at)); else s.bind_null(8);
+  if (sent_at)
+    s.bind(8, ms(*sent_at));
+  else
+    s.bind_null(8);
   s.bind(9, ms(stored_at)).bind(10, doc);
-  if (receipt.empty()) s.bind_null(11); else s.bind(11, receipt);
+  if (receipt.empty())
+    s.bind_null(11);
+  else
+    s.bind(11, receipt);
   s.run();
 }
 
 void writer::record_incident(const std::string& transfer_id, const std::string& agency,
                              const std::string& number, time_point at) {
-  st_->record_incident.reset().bind(1, transfer_id).bind(2, agency).bind(3, number).bind(4, ms(at)).run();
+  st_->record_incident.reset()
+      .bind(1, transfer_id)
+      .bind(2, agency)
+      .bind(3, number)
+      .bind(4, ms(at))
+      .run();
 }
 
 void writer::add_event(const timeline_event& e) {
   auto& s = st_->add_event.reset();
   s.bind(1, e.transfer_id).bind(2, ms(e.at)).bind(3, e.kind).bind(4, e.actor);
-  if (e.message_id.empty()) s.bind_null(5); else s.bind(5, e.message_id);
-  if (e.from_state.empty()) s.bind_null(6); else s.bind(6, e.from_state);
-  if (e.to_state.empty()) s.bind_null(7); else s.bind(7, e.to_state);
+  if (e.message_id.empty())
+    s.bind_null(5);
+  else
+    s.bind(5, e.message_id);
+  if (e.from_state.empty())
+    s.bind_null(6);
+  else
+    s.bind(6, e.from_state);
+  if (e.to_state.empty())
+    s.bind_null(7);
+  else
+    s.bind(7, e.to_state);
   s.bind(8, e.version);
-  if (e.detail.empty()) s.bind_null(9); else s.bind(9, e.detail);
+  if (e.detail.empty())
+    s.bind_null(9);
+  else
+    s.bind(9, e.detail);
   s.run();
 }
 
@@ -283,7 +322,10 @@ std::int64_t writer::enqueue(const std::string& agency, const std::string& messa
                              time_point at) {
   std::int64_t seq = last_seq(agency) + 1;
   auto& s = st_->enqueue.reset().bind(1, agency).bind(2, seq).bind(3, message_id);
-  if (transfer_id.empty()) s.bind_null(4); else s.bind(4, transfer_id);
+  if (transfer_id.empty())
+    s.bind_null(4);
+  else
+    s.bind(4, transfer_id);
   s.bind(5, type).bind(6, ms(at)).run();
   last_seq_[agency] = seq;
   return seq;
@@ -325,8 +367,14 @@ void writer::audit(time_point at, const std::string& actor, const std::string& a
                                 transfer_id, detail_json);
   auto& s = st_->audit_insert.reset();
   s.bind(1, seq).bind(2, ms(at)).bind(3, actor).bind(4, action);
-  if (message_id.empty()) s.bind_null(5); else s.bind(5, message_id);
-  if (transfer_id.empty()) s.bind_null(6); else s.bind(6, transfer_id);
+  if (message_id.empty())
+    s.bind_null(5);
+  else
+    s.bind(5, message_id);
+  if (transfer_id.empty())
+    s.bind_null(6);
+  else
+    s.bind(6, transfer_id);
   s.bind(7, detail_json).bind(8, audit_tail_->second).bind(9, hash).run();
   audit_tail_ = std::make_pair(seq, std::move(hash));
 }

@@ -39,7 +39,8 @@ struct rig {
     eng.reset();
     eng = std::make_unique<engine>(
         cfg, store::store_options{dir.file("bluelink.db"), true, 0, vfs_name}, stats, notifier,
-        clock, std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+        clock,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
     eng->start();
     rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
   }
@@ -83,7 +84,8 @@ struct rig {
 };
 }  // namespace
 
-TEST_CASE("a receipted request is stored and queued for the recipient only", "[component][engine]") {
+TEST_CASE("a receipted request is stored and queued for the recipient only",
+          "[component][engine]") {
   rig r;
   auto rc = r.receipt(test::rtc_request("essex-fire:a1"));
   CHECK(rc["status"] == "stored");
@@ -102,10 +104,9 @@ TEST_CASE("a duplicate message id returns the first receipt and changes nothing"
   rig r;
   auto first = r.receipt(test::rtc_request("essex-fire:dup"));
   auto counts = [&] {
-    return std::vector<std::int64_t>{r.count("SELECT count(*) FROM messages"),
-                                     r.count("SELECT count(*) FROM deliveries"),
-                                     r.count("SELECT count(*) FROM transfers"),
-                                     r.count("SELECT count(*) FROM audit")};
+    return std::vector<std::int64_t>{
+        r.count("SELECT count(*) FROM messages"), r.count("SELECT count(*) FROM deliveries"),
+        r.count("SELECT count(*) FROM transfers"), r.count("SELECT count(*) FROM audit")};
   };
   auto before = counts();
   auto again = r.submit(test::rtc_request("essex-fire:dup"));
@@ -188,14 +189,13 @@ TEST_CASE("store faults acknowledge nothing that is not stored", "[component][en
     int rc;
     errc expected;
   };
-  auto c = GENERATE(fault_case{"disk full on write", store::fault_vfs::op::write, SQLITE_FULL,
-                               errc::store_full},
-                    fault_case{"I/O error on fsync", store::fault_vfs::op::sync,
-                               SQLITE_IOERR_FSYNC, errc::store_unavailable},
-                    fault_case{"I/O error on write", store::fault_vfs::op::write,
-                               SQLITE_IOERR_WRITE, errc::store_unavailable},
-                    fault_case{"database busy", store::fault_vfs::op::lock, SQLITE_BUSY,
-                               errc::store_busy});
+  auto c = GENERATE(
+      fault_case{"disk full on write", store::fault_vfs::op::write, SQLITE_FULL, errc::store_full},
+      fault_case{"I/O error on fsync", store::fault_vfs::op::sync, SQLITE_IOERR_FSYNC,
+                 errc::store_unavailable},
+      fault_case{"I/O error on write", store::fault_vfs::op::write, SQLITE_IOERR_WRITE,
+                 errc::store_unavailable},
+      fault_case{"database busy", store::fault_vfs::op::lock, SQLITE_BUSY, errc::store_busy});
   INFO(c.name);
   auto audit_before = r.count("SELECT count(*) FROM audit");
   vfs.arm(c.o, 0, c.rc);
@@ -212,7 +212,8 @@ TEST_CASE("store faults acknowledge nothing that is not stored", "[component][en
   REQUIRE(std::holds_alternative<receipt_result>(retried));
   CHECK_FALSE(std::get<receipt_result>(retried).duplicate);
   CHECK(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:during-fault'") == 1);
-  CHECK(r.count("SELECT count(*) FROM deliveries WHERE message_id = 'essex-fire:during-fault'") == 1);
+  CHECK(r.count("SELECT count(*) FROM deliveries WHERE message_id = 'essex-fire:during-fault'") ==
+        1);
   CHECK(r.rd->verify_audit().ok);
   // Sequence numbers stay gap-free across the failure.
   CHECK(r.count("SELECT max(seq) - count(*) FROM deliveries WHERE agency = 'essex-police'") == 0);

@@ -36,18 +36,22 @@ json rtc_request(const std::string& id, const std::string& from, const std::stri
 
 json follow_up(const std::string& id, const std::string& type, const std::string& from,
                const std::string& transfer_id, json body) {
-  return {{"id", id},         {"type", type},
-          {"from", from},     {"sent_at", "2026-11-21T14:05:00Z"},
-          {"mode", "live"},   {"transfer_id", transfer_id},
+  return {{"id", id},
+          {"type", type},
+          {"from", from},
+          {"sent_at", "2026-11-21T14:05:00Z"},
+          {"mode", "live"},
+          {"transfer_id", transfer_id},
           {"body", std::move(body)}};
 }
 
 gateway_config essex_config() {
   gateway_config c;
-  c.agencies = {{"essex-fire", "Essex County Fire and Rescue", agency_kind::fire, "01632 960001", 400},
-                {"essex-police", "Essex Police", agency_kind::police, "01632 960002", 400},
-                {"eeast-ambulance", "East of England Ambulance", agency_kind::ambulance,
-                 "01632 960003", 400}};
+  c.agencies = {
+      {"essex-fire", "Essex County Fire and Rescue", agency_kind::fire, "01632 960001", 400},
+      {"essex-police", "Essex Police", agency_kind::police, "01632 960002", 400},
+      {"eeast-ambulance", "East of England Ambulance", agency_kind::ambulance, "01632 960003",
+       400}};
   c.priorities[static_cast<int>(priority::emergency)] = {60, 180, 900};
   c.priorities[static_cast<int>(priority::urgent)] = {300, 900, 3600};
   c.priorities[static_cast<int>(priority::routine)] = {3600, 14400, 86400};

@@ -27,7 +27,8 @@ struct fixture {
                                     const std::string& from, json body,
                                     std::optional<std::int64_t> version = std::nullopt,
                                     time_point at = t0 + std::chrono::seconds(30)) {
-    auto doc = test::follow_up(from + ":m" + std::to_string(++n), type, from, t.id, std::move(body));
+    auto doc =
+        test::follow_up(from + ":m" + std::to_string(++n), type, from, t.id, std::move(body));
     if (version) doc["version"] = *version;
     return apply_message(t, parse(doc), cfg, at, "");
   }
@@ -139,16 +140,20 @@ TEST_CASE("stale versions are rejected and the expected version is named", "[uni
 
 TEST_CASE("requests to unknown or own agencies are refused", "[unit][lifecycle][routing]") {
   fixture f;
-  auto unknown = apply_message(std::nullopt, parse(test::rtc_request("essex-fire:u", "essex-fire", "kent-police")),
-                               f.cfg, t0, "T-20261121-000002");
+  auto unknown = apply_message(
+      std::nullopt, parse(test::rtc_request("essex-fire:u", "essex-fire", "kent-police")), f.cfg,
+      t0, "T-20261121-000002");
   CHECK(f.code(unknown) == errc::unknown_agency);
   CHECK(std::get<error>(unknown).pointer == "/to/0");
-  auto self = apply_message(std::nullopt, parse(test::rtc_request("essex-fire:s", "essex-fire", "essex-fire")),
+  auto self = apply_message(std::nullopt,
+                            parse(test::rtc_request("essex-fire:s", "essex-fire", "essex-fire")),
                             f.cfg, t0, "T-20261121-000003");
   CHECK(f.code(self) == errc::self_addressed);
-  auto receipt = test::follow_up("essex-fire:rc", "receipt", "essex-fire", "T-20261121-000001",
-                                 {{"message_id", "essex-fire:r1"}, {"status", "stored"}, {"at", "2026-11-21T14:02:11Z"}});
-  CHECK(f.code(apply_message(std::nullopt, parse(receipt), f.cfg, t0, "")) == errc::not_submittable);
+  auto receipt = test::follow_up(
+      "essex-fire:rc", "receipt", "essex-fire", "T-20261121-000001",
+      {{"message_id", "essex-fire:r1"}, {"status", "stored"}, {"at", "2026-11-21T14:02:11Z"}});
+  CHECK(f.code(apply_message(std::nullopt, parse(receipt), f.cfg, t0, "")) ==
+        errc::not_submittable);
 }
 
 TEST_CASE("a message id must start with its sender", "[unit][message]") {
@@ -157,7 +162,8 @@ TEST_CASE("a message id must start with its sender", "[unit][message]") {
   CHECK(std::get<error>(r).code == errc::bad_message_id);
 }
 
-TEST_CASE("an undelivered transfer expires and then refuses decisions", "[unit][lifecycle][timers]") {
+TEST_CASE("an undelivered transfer expires and then refuses decisions",
+          "[unit][lifecycle][timers]") {
   fixture f;
   auto t = f.requested();
   auto late = t0 + std::chrono::seconds(901);
@@ -198,7 +204,8 @@ TEST_CASE("per-priority timers raise phone fallbacks once each", "[unit][lifecyc
 TEST_CASE("a notification can be closed without a decision", "[unit][lifecycle]") {
   fixture f;
   auto r = apply_message(std::nullopt,
-                         parse(test::rtc_request("essex-fire:n", "essex-fire", "essex-police", "notification", "routine")),
+                         parse(test::rtc_request("essex-fire:n", "essex-fire", "essex-police",
+                                                 "notification", "routine")),
                          f.cfg, t0, "T-20261121-000004");
   auto t = std::get<outcome>(r).after;
   t = f.ok(f.send(t, "transfer.close", "essex-fire", {{"outcome", "no_longer_required"}}));

@@ -62,7 +62,8 @@ TEST_CASE("every invalid message example fails at the pointer its expectation na
   }
 }
 
-TEST_CASE("config examples are accepted or refused naming the JSON pointer", "[unit][schema][config]") {
+TEST_CASE("config examples are accepted or refused naming the JSON pointer",
+          "[unit][schema][config]") {
   for (auto& f : examples(root / "schemas/examples/valid/config")) {
     INFO(f.filename().string());
     CHECK_NOTHROW(load_config(f, schemas()));

@@ -58,20 +58,22 @@ int demo_init(const fs::path& dir, int port, bool force) {
       {"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001"},
       {"essex-police", "Essex Police", "police", "01632 960002"},
       {"eeast-ambulance", "East of England Ambulance", "ambulance", "01632 960003"}};
-  json cfg = {{"listen", {{"address", "127.0.0.1"}, {"port", port}}},
-              {"database", {{"path", (dir / "bluelink.db").string()}, {"synchronous", "full"}}},
-              {"agencies", json::array()},
-              {"tokens", json::array()},
-              {"priorities",
-               {{"emergency",
-                 {{"time_to_delivery_s", 60}, {"time_to_decision_s", 180}, {"default_expiry_s", 900}}},
-                {"urgent",
-                 {{"time_to_delivery_s", 300}, {"time_to_decision_s", 900}, {"default_expiry_s", 3600}}},
-                {"routine",
-                 {{"time_to_delivery_s", 3600},
-                  {"time_to_decision_s", 14400},
-                  {"default_expiry_s", 86400}}}}}};
-  json creds = {{"gateway", "http://127.0.0.1:" + std::to_string(port)}, {"agencies", json::array()}};
+  json cfg = {
+      {"listen", {{"address", "127.0.0.1"}, {"port", port}}},
+      {"database", {{"path", (dir / "bluelink.db").string()}, {"synchronous", "full"}}},
+      {"agencies", json::array()},
+      {"tokens", json::array()},
+      {"priorities",
+       {{"emergency",
+         {{"time_to_delivery_s", 60}, {"time_to_decision_s", 180}, {"default_expiry_s", 900}}},
+        {"urgent",
+         {{"time_to_delivery_s", 300}, {"time_to_decision_s", 900}, {"default_expiry_s", 3600}}},
+        {"routine",
+         {{"time_to_delivery_s", 3600},
+          {"time_to_decision_s", 14400},
+          {"default_expiry_s", 86400}}}}}};
+  json creds = {{"gateway", "http://127.0.0.1:" + std::to_string(port)},
+                {"agencies", json::array()}};
   for (const auto& a : agencies) {
     auto token = bl::token_auth::generate();
     cfg["agencies"].push_back({{"id", a.id},
@@ -79,9 +81,8 @@ int demo_init(const fs::path& dir, int port, bool force) {
                                {"kind", a.kind},
                                {"phone", a.phone},
                                {"cost_per_call_pence", 400}});
-    cfg["tokens"].push_back({{"agency", a.id},
-                             {"sha256", bl::token_auth::digest(token)},
-                             {"label", "demo"}});
+    cfg["tokens"].push_back(
+        {{"agency", a.id}, {"sha256", bl::token_auth::digest(token)}, {"label", "demo"}});
     creds["agencies"].push_back({{"agency", a.id}, {"name", a.name}, {"api_token", token}});
   }
   std::ofstream(config_path) << cfg.dump(2) << '\n';
@@ -99,7 +100,8 @@ int main(int argc, char** argv) {
 
   auto* token = app.add_subcommand("token", "API tokens for agencies")->require_subcommand(1);
   std::string agency, label = "issued";
-  auto* token_new = token->add_subcommand("new", "generate a token; prints it and its config entry");
+  auto* token_new =
+      token->add_subcommand("new", "generate a token; prints it and its config entry");
   token_new->add_option("--agency", agency, "agency id the token belongs to")->required();
   token_new->add_option("--label", label, "label stored beside the digest");
   std::string raw;
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
     }
     if (*verify) return audit_verify(db);
     if (*check) {
-      bl::schema_set schemas(schemas_dir.empty() ? bl::schema_set::locate(argv[0]) : fs::path(schemas_dir));
+      bl::schema_set schemas(schemas_dir.empty() ? bl::schema_set::locate(argv[0])
+                                                 : fs::path(schemas_dir));
       auto cfg = bl::load_config(config_file, schemas);
       std::printf("config ok: %zu agencies, %zu tokens, listening on %s:%u\n", cfg.agencies.size(),
                   cfg.tokens.size(), cfg.listen_address.c_str(), cfg.listen_port);
