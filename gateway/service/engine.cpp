@@ -194,7 +194,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     if (sweep) do_timers(b);
     writer_->commit();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics_.commit(secs, b.messages);
+    if (!jobs.empty())
+      metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work
   } catch (const store::store_error& e) {
     writer_->rollback();
     auto err = from_store_error(e);

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/token_auth.hpp"
@@ -92,6 +93,38 @@ int demo_init(const fs::path& dir, int port, bool force) {
   return 0;
 }
 
+// A fresh, schema-valid request (now-stamped, unique id) for trying the API by hand.
+json demo_request(const std::string& from, const std::string& to) {
+  auto now = bl::now_ms();
+  auto token = bl::token_auth::generate();
+  return {{"id", from + ":demo-" + token.substr(4, 16)},
+          {"type", "transfer.request"},
+          {"from", from},
+          {"to", {to}},
+          {"sent_at", bl::format_rfc3339(now)},
+          {"mode", "live"},
+          {"body",
+           {{"category", "police.traffic_management"},
+            {"priority", "emergency"},
+            {"ask", "attend"},
+            {"summary", "RTC A12 southbound J19: car v HGV, one trapped, lane 1 and 2 blocked"},
+            {"sender_incident", {{"number", "F-2611-004512"}, {"system", "Fire CAD"}}},
+            {"methane",
+             {{"major_incident", "not_declared"},
+              {"exact_location",
+               {{"wgs84", {{"lat", 51.7523}, {"lon", 0.4995}, {"accuracy_m", 25}}},
+                {"address", "A12 southbound between J19 (Boreham) and J18, Chelmsford"},
+                {"postcode", "CM2 5PF"},
+                {"osgr", {{"easting", 572450}, {"northing", 208420}}}}},
+              {"type_of_incident",
+               {{"code", "RTC"}, {"text", "Car versus HGV, one person trapped, fuel on the road"}}},
+              {"hazards", {{{"hazard", "diesel spill across lanes 1-2"}, {"status", "present"}}}},
+              {"access", "Approach southbound from J19; northbound carriageway open"},
+              {"casualties", {{"immediate", 1}, {"minor", 1}}},
+              {"emergency_services",
+               {{"present", {"Fire: 2 pumps"}}, {"required", {"Police: traffic management"}}}}}}}}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,6 +161,11 @@ int main(int argc, char** argv) {
   init->add_option("--port", port);
   init->add_flag("--force", force);
 
+  std::string req_from = "essex-fire", req_to = "essex-police";
+  auto* request = demo->add_subcommand("request", "print a fresh example transfer.request");
+  request->add_option("--from", req_from);
+  request->add_option("--to", req_to);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -155,6 +193,10 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*init) return demo_init(demo_dir, port, force);
+    if (*request) {
+      std::printf("%s\n", demo_request(req_from, req_to).dump(2).c_str());
+      return 0;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bluelink: %s\n", e.what());
     return 2;
