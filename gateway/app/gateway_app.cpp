@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -53,7 +54,12 @@ int gateway_main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file,
                  "write {\"port\":N} here once listening (for scripts and tests)");
   app.add_option("--database", db_override, "database path (overrides the config file)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; any other command-line mistake is a configuration error (exit 2).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   std::unique_ptr<schema_set> schemas;
   gateway_config cfg;
@@ -66,7 +72,14 @@ int gateway_main(int argc, char** argv) {
     return 2;
   }
   if (!db_override.empty()) cfg.database_path = db_override;
-  auto log = make_logger(cfg);
+  std::shared_ptr<spdlog::logger> log;
+  try {
+    log = make_logger(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bluelink-gateway: cannot open log file '%s': %s\n", cfg.log_file.c_str(),
+                 e.what());
+    return 2;
+  }
 
   metrics stats;
   inbox_notifier notifier;
@@ -116,9 +129,10 @@ int gateway_main(int argc, char** argv) {
                                                                       int sig) {
     if (ec) return;
     if (drainer.joinable()) {
+      // Everything receipted is already on disk; whatever is still queued was never receipted.
       log->warn("event=hard_stop signal={}", sig);
-      ioc.stop();
-      return;
+      log->flush();
+      std::_Exit(130);
     }
     log->info("event=draining signal={}", sig);
     lst->stop();

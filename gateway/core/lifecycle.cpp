@@ -149,7 +149,7 @@ std::variant<outcome, error> apply_message(const std::optional<transfer>& curren
                       "agency '" + m.from + "' is not a party to transfer " + t.id, "/from");
   const std::string other = t.counterpart(m.from);
   if (!m.to.empty() && (m.to.size() != 1 || m.to.front() != other))
-    return make_error(errc::unknown_agency,
+    return make_error(errc::not_a_party,
                       "the other party to transfer " + t.id + " is '" + other + "'", "/to/0");
   if (t.state == S::expired)
     return make_error(errc::expired,
@@ -178,7 +178,14 @@ std::variant<outcome, error> apply_message(const std::optional<transfer>& curren
 
   switch (m.type) {
     case msg_type::update:
-      if (m.prio) t.prio = *m.prio;
+      if (m.prio && *m.prio != t.prio) {
+        // A change of priority re-times the deadlines that have not passed yet.
+        t.prio = *m.prio;
+        const auto& limits = cfg.limits(t.prio);
+        if (!t.delivery_alerted) t.delivery_due = t.created_at + secs(limits.time_to_delivery_s);
+        if (!t.decision_alerted && t.state != S::deferred)
+          t.decision_due = t.created_at + secs(limits.time_to_decision_s);
+      }
       break;
     case msg_type::received:
       if (auto e = responder_only()) return *e;

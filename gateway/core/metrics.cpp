@@ -55,7 +55,11 @@ std::string metrics::render(const std::vector<gauge_row>& gauges) const {
         o << (i ? "," : "") << g.labels[i].first << "=\"" << g.labels[i].second << '"';
       o << '}';
     }
-    o << ' ' << g.value << '\n';
+    // Whole numbers print exactly (the default stream format would round 1234567 to 1.23457e+06).
+    if (g.value == static_cast<double>(static_cast<long long>(g.value)))
+      o << ' ' << static_cast<long long>(g.value) << '\n';
+    else
+      o << ' ' << g.value << '\n';
   }
   return o.str();
 }

@@ -30,10 +30,14 @@ std::int64_t days_from_civil(int y, int m, int d) {
 std::optional<time_point> parse_rfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!digits(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
+      !digits(s, 8, 2, d) || s[10] != 'T' || !digits(s, 11, 2, h) || s[13] != ':' ||
+      !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  static constexpr int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h > 23 || mi > 59 || se > 59)
+    return std::nullopt;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo == 2 && d == 29 && !leap) return std::nullopt;
   std::size_t pos = 19;
   int millis = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -48,7 +52,7 @@ std::optional<time_point> parse_rfc3339(std::string_view s) {
     if (pos == start || pos - start > 9) return std::nullopt;
   }
   int offset_min = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+  if (pos < s.size() && s[pos] == 'Z') {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;

@@ -1,6 +1,7 @@
 #include "gateway/net/api.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <map>
 
@@ -77,14 +78,18 @@ std::optional<error> int_param(const std::map<std::string, std::string>& q, cons
 }
 
 api_response json_response(int status, const json& body) {
-  return {status, "application/json", body.dump()};
+  return {status, "application/json", body.dump(), {}};
 }
 
+// RFC 7235: the scheme name is case-insensitive.
 std::string bearer(std::string_view header) {
-  constexpr std::string_view prefix = "Bearer ";
-  if (header.size() > prefix.size() && header.substr(0, prefix.size()) == prefix)
-    return std::string(header.substr(prefix.size()));
-  return {};
+  constexpr std::string_view prefix = "bearer ";
+  if (header.size() <= prefix.size()) return {};
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != prefix[i]) return {};
+  auto token = header.substr(prefix.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return std::string(token);
 }
 }  // namespace
 
@@ -94,21 +99,31 @@ void api::begin_shutdown() {
   shutting_down_ = true;
 }
 
+void api::record_error(const api_response& r) {
+  if (!r.error_id.empty()) s_.stats.error(r.error_id);
+}
+
 api_response api::error_response(const error& e) {
   json err = {{"code", e.id()},
               {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
   if (!e.pointer.empty()) err["pointer"] = e.pointer;
-  return json_response(e.http_status(), json{{"error", err}});
+  auto r = json_response(e.http_status(), json{{"error", err}});
+  r.error_id = std::string(e.id());
+  return r;
 }
 
-void api::handle(api_request req, asio::any_io_executor ex, done_fn done) {
+void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
+  // Every reply passes here, so every error is counted exactly once, whichever path made it.
+  done_fn done = [this, reply = std::move(reply)](api_response r) {
+    record_error(r);
+    reply(std::move(r));
+  };
   std::string_view target = req.target;
   auto qpos = target.find('?');
   std::string path(target.substr(0, qpos));
   std::string query(qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1));
 
   auto fail = [&](errc code, std::string msg, std::string ptr = {}) {
-    s_.stats.error(info(code).id);
     done(error_response(make_error(code, std::move(msg), std::move(ptr))));
   };
   auto method_is = [&](const char* m) {
@@ -153,7 +168,6 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn done) {
 
 void api::post_message(const std::string& agency, const std::string& body, done_fn done) {
   auto reject = [&](const error& e) {
-    s_.stats.error(e.id());
     s_.log->info("event=rejected agency={} code={} pointer={} reason=\"{}\"", agency, e.id(),
                  e.pointer, e.message);
     done(error_response(e));
@@ -250,14 +264,19 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
                 ",\"type\":" + json(items[i].type).dump() + ",\"message\":" + items[i].doc + "}";
       }
       body += "]}";
-      return {200, "application/json", std::move(body)};
+      return {200, "application/json", std::move(body), {}};
     } catch (const store::store_error& e) {
       return error_response(make_error(errc::store_unavailable, e.what()));
     }
   };
+  // A store error here is answered by build() with a 503, so report "there is something".
   auto has_items = [this, agency, after] {
-    auto from = after < 0 ? s_.reader.acked_upto(agency) : after;
-    return !s_.reader.inbox(agency, from, 1).empty();
+    try {
+      auto from = after < 0 ? s_.reader.acked_upto(agency) : after;
+      return !s_.reader.inbox(agency, from, 1).empty();
+    } catch (const std::exception&) {
+      return true;
+    }
   };
   if (wait == 0 || shutting_down_ || has_items()) return done(build(after));
 
@@ -323,10 +342,11 @@ api_response api::render_metrics() {
     }
     for (auto& [state, n] : s_.reader.transfer_states())
       g.push_back({"bluelink_transfers", {{"state", state}}, static_cast<double>(n)});
+    g.push_back({"bluelink_store_up", {}, 1});
   } catch (const std::exception&) {
     g.push_back({"bluelink_store_up", {}, 0});
   }
-  return {200, "text/plain; version=0.0.4", s_.stats.render(g)};
+  return {200, "text/plain; version=0.0.4", s_.stats.render(g), {}};
 }
 
 }  // namespace bl

@@ -42,6 +42,7 @@ struct api_response {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  std::string error_id;  // the bl.* code when this is an error reply (for metrics and logs)
 };
 
 /// Everything the API needs, owned elsewhere and outliving it.
@@ -64,6 +65,8 @@ class api {
   void handle(api_request req, boost::asio::any_io_executor ex, done_fn done);
   /// From now on new submissions are refused with bl.gateway.shutting_down.
   void begin_shutdown();
+  /// Counts an error reply produced outside handle() (e.g. by the HTTP parser).
+  void record_error(const api_response& r);
 
   static api_response error_response(const error& e);
 

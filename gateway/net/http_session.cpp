@@ -46,12 +46,16 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::body_limit) {
     error e = make_error(errc::payload_too_large,
                          "the body exceeds the limit of " + std::to_string(body_limit_) + " bytes");
-    return do_write(api::error_response(e), false);
+    auto r = api::error_response(e);
+    api_.record_error(r);
+    return do_write(std::move(r), false);
   }
   if (ec) {
     error e =
         make_error(errc::bad_request, "the HTTP request could not be parsed: " + ec.message());
-    return do_write(api::error_response(e), false);
+    auto r = api::error_response(e);
+    api_.record_error(r);
+    return do_write(std::move(r), false);
   }
   auto req = parser_->release();
   version_ = req.version();

@@ -102,7 +102,9 @@ std::optional<error> schema_set::validate(const std::string& name, const json& d
   auto it = impl_->schemas.find(name);
   if (it == impl_->schemas.end())
     return make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix);
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  // One validator per thread: it caches every compiled `pattern` regex, and compiling them anew
+  // for each message cost about 70 % of the gateway's CPU (see docs/benchmarks.md).
+  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter target(doc);
   if (validator.validate(*it->second, target, &results)) return std::nullopt;

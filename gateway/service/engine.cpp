@@ -114,8 +114,14 @@ void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
   j.upto = upto;
   j.on_ack = std::move(cb);
   auto fallback = j.on_ack;
+  bool shutting;
+  {
+    std::lock_guard lock(mu_);
+    shutting = stopping_;
+  }
   if (!enqueue(std::move(j)))
-    fallback(make_error(errc::shutting_down, "the gateway is shutting down or overloaded"));
+    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
+                      : make_error(errc::store_busy, "the gateway's write queue is full"));
 }
 
 void engine::run_timers_now() {
@@ -210,11 +216,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
   for (auto& j : jobs) {
     switch (j.what) {
       case job::kind::submit:
-        if (auto* e = std::get_if<error>(&j.submit_out)) metrics_.error(e->id());
         j.on_submit(std::move(j.submit_out));
         break;
       case job::kind::ack:
-        if (auto* e = std::get_if<error>(&j.ack_out)) metrics_.error(e->id());
         j.on_ack(std::move(j.ack_out));
         break;
       case job::kind::sweep:
@@ -240,24 +244,29 @@ void engine::do_submit(job& j, batch_state& b) {
     return;
   }
   std::optional<transfer> current;
-  std::string new_id;
-  if (m.type == msg_type::request)
-    new_id = writer_->next_transfer_id(b.now);
-  else if (!m.transfer_id.empty())
+  if (m.type != msg_type::request && !m.transfer_id.empty())
     current = writer_->load_transfer(m.transfer_id);
 
-  auto decided = apply_message(current, m, cfg_, b.now, new_id);
+  auto decided = apply_message(current, m, cfg_, b.now, "");
   if (auto* err = std::get_if<error>(&decided)) {
-    // Rejections are audited too: the log shows every message that reached the core.
-    writer_->audit(
-        b.now, m.from, "message.rejected", m.id, m.transfer_id,
-        json{{"type", to_string(m.type)}, {"code", err->id()}, {"reason", err->message}}.dump());
+    // Rejections are audited too: the log shows every message that reached the core. One from
+    // an outsider is not filed under the transfer, so its parties do not see it in their view.
+    bool outsider = err->code == errc::not_a_party || err->code == errc::transfer_not_found;
+    writer_->audit(b.now, m.from, "message.rejected", m.id,
+                   outsider ? std::string() : m.transfer_id,
+                   json{{"type", to_string(m.type)},
+                        {"transfer_id", m.transfer_id},
+                        {"code", err->id()},
+                        {"reason", err->message}}
+                       .dump());
     log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason=\"{}\"", m.id,
                m.transfer_id, to_string(m.type), err->id(), err->message);
     j.submit_out = *err;
     return;
   }
   auto& out = std::get<outcome>(decided);
+  // Numbered only once accepted, so rejected requests leave no gaps in the day's numbering.
+  if (out.created) out.after.id = writer_->next_transfer_id(b.now);
   const transfer& t = out.after;
 
   // The stored (and delivered) copy names the transfer and version the gateway settled on.

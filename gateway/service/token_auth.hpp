@@ -19,7 +19,7 @@ class token_auth {
   std::optional<std::string> agency_for(std::string_view token) const;
   /// Hex SHA-256 of a token, as written into the config file.
   static std::string digest(std::string_view token);
-  /// A fresh random token (256 bits, URL-safe).
+  /// A fresh random token: 32 URL-safe characters, 6 random bits each (192 bits of entropy).
   static std::string generate();
 
  private:

@@ -16,6 +16,7 @@ TEST_CASE("RFC 3339 times parse with zones and fractions and format back as UTC"
 
 TEST_CASE("malformed times are refused", "[unit][time]") {
   for (const char* s : {"", "2026-11-21", "2026-11-21 14:02:11Z", "2026-13-01T00:00:00Z",
-                        "2026-11-21T14:02:11", "2026-11-21T14:02:11Zjunk", "2026-11-21T14:02:11.Z"})
+                        "2026-11-21T14:02:11", "2026-11-21T14:02:11Zjunk", "2026-11-21T14:02:11.Z",
+                        "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-11-21t14:02:11z"})
     CHECK_FALSE(parse_rfc3339(s));
 }
