@@ -1,0 +1,133 @@
+#include "tests/support/http_client.hpp"
+
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace bl::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+// Inbox pages and transfer details can be large; the gateway's own limit is on requests only.
+constexpr std::uint64_t response_body_limit = 64 * 1024 * 1024;
+}  // namespace
+
+http_client::http_client(unsigned short port) : stream_(ioc_), port_(port) {}
+
+http_client::~http_client() {
+  close();
+}
+
+void http_client::set_port(unsigned short port) {
+  if (port == port_) return;
+  close();
+  port_ = port;
+}
+
+void http_client::close() {
+  buffer_.clear();
+  if (!connected_) return;
+  beast::error_code ec;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  stream_.close();
+  connected_ = false;
+}
+
+bool http_client::attempt(std::string_view method, std::string_view target, std::string_view body,
+                          std::string_view token, http_response& out, std::string& why) {
+  // Every step is asynchronous and run to completion here so that tcp_stream's timeout applies.
+  auto run = [this] {
+    ioc_.restart();
+    ioc_.run();
+  };
+  beast::error_code ec;
+  if (!connected_) {
+    buffer_.clear();
+    stream_.expires_after(timeout_);
+    stream_.async_connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port_),
+                          [&](beast::error_code e) { ec = e; });
+    run();
+    if (ec) {
+      why = "cannot connect to 127.0.0.1:" + std::to_string(port_) + ": " + ec.message();
+      stream_.close();
+      return false;
+    }
+    stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    connected_ = true;
+  }
+
+  http::request<http::string_body> req;
+  req.version(11);
+  req.method_string(beast::string_view(method.data(), method.size()));
+  req.target(beast::string_view(target.data(), target.size()));
+  req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));
+  if (!token.empty()) req.set(http::field::authorization, "Bearer " + std::string(token));
+  if (!body.empty()) req.set(http::field::content_type, "application/json");
+  req.body() = std::string(body);
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  beast::error_code write_ec;
+  stream_.expires_after(timeout_);
+  http::async_write(stream_, req, [&](beast::error_code e, std::size_t) { write_ec = e; });
+  run();
+  // A server that rejects a request early (413) may reset the connection while the body is still
+  // being sent; its answer can still be waiting to be read, so only a timeout ends the attempt.
+  if (write_ec == beast::error::timeout) {
+    why = "timed out sending " + std::string(method) + " " + std::string(target);
+    close();
+    return false;
+  }
+
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(response_body_limit);
+  stream_.expires_after(timeout_);
+  http::async_read(stream_, buffer_, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+  run();
+  if (ec) {
+    why = (ec == beast::error::timeout ? "timed out waiting for the response to "
+                                       : "no response to ") +
+          std::string(method) + " " + std::string(target) + ": " + ec.message() +
+          (write_ec ? " (after send error: " + write_ec.message() + ")" : "");
+    close();
+    return false;
+  }
+  auto res = parser.release();
+  out.status = static_cast<int>(res.result_int());
+  out.body = std::move(res.body());
+  out.json = nlohmann::json::parse(out.body, nullptr, false);
+  if (!res.keep_alive() || write_ec) close();
+  return true;
+}
+
+std::optional<http_response> http_client::try_request(std::string_view method,
+                                                      std::string_view target,
+                                                      std::string_view body,
+                                                      std::string_view token) {
+  http_response out;
+  std::string why;
+  const bool reused = connected_;
+  if (attempt(method, target, body, token, out, why)) return out;
+  // A kept-alive connection may have been closed by the server since its last use: try once more
+  // on a fresh one. A fresh connection that fails means the server is not answering.
+  if (reused && why.find("timed out") == std::string::npos) {
+    close();
+    if (attempt(method, target, body, token, out, why)) return out;
+  }
+  last_error_ = why;
+  return std::nullopt;
+}
+
+http_response http_client::request(std::string_view method, std::string_view target,
+                                   std::string_view body, std::string_view token) {
+  auto r = try_request(method, target, body, token);
+  if (!r) throw http_error(last_error_);
+  return *r;
+}
+
+}  // namespace bl::test

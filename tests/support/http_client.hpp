@@ -1,0 +1,80 @@
+#pragma once
+// A small synchronous HTTP/1.1 client for system tests: one keep-alive connection to the gateway
+// on 127.0.0.1, reopened transparently when the server has closed it.
+//
+// Ownership and threading: owns its own io_context and socket; not thread-safe, so give each test
+// thread its own client. Lifetime: the connection closes when the client is destroyed.
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <nlohmann/json.hpp>
+
+namespace bl::test {
+
+/// One HTTP response. `json` is discarded (is_discarded()) when the body is not JSON.
+struct http_response {
+  int status = 0;
+  std::string body;
+  nlohmann::json json;
+};
+
+/// Raised when no response could be had: the gateway refused the connection, closed it twice in a
+/// row, or did not answer within the timeout.
+class http_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class http_client {
+ public:
+  explicit http_client(unsigned short port);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Sends one request and reads the answer. `token` empty sends no Authorization header.
+  /// Throws http_error when there is no answer.
+  http_response request(std::string_view method, std::string_view target,
+                        std::string_view body = {}, std::string_view token = {});
+  /// As request(), but returns nullopt instead of throwing: for tests that kill the gateway.
+  std::optional<http_response> try_request(std::string_view method, std::string_view target,
+                                           std::string_view body = {}, std::string_view token = {});
+
+  http_response get(std::string_view target, std::string_view token) {
+    return request("GET", target, {}, token);
+  }
+  http_response post(std::string_view target, const nlohmann::json& body, std::string_view token) {
+    return request("POST", target, body.dump(), token);
+  }
+
+  /// Points the client at another port (a restarted gateway); drops the current connection.
+  void set_port(unsigned short port);
+  unsigned short port() const { return port_; }
+  /// Longest wait for connecting, sending and reading one response (long polls need more).
+  void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+  /// The reason the last try_request() returned nullopt.
+  const std::string& last_error() const { return last_error_; }
+  void close();
+
+ private:
+  // One attempt on the current (or a new) connection; false with `why` set when it failed.
+  bool attempt(std::string_view method, std::string_view target, std::string_view body,
+               std::string_view token, http_response& out, std::string& why);
+
+  boost::asio::io_context ioc_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  unsigned short port_;
+  bool connected_ = false;
+  std::chrono::milliseconds timeout_{30000};
+  std::string last_error_;
+};
+
+}  // namespace bl::test
