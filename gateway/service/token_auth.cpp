@@ -1,8 +1,9 @@
 #include "gateway/service/token_auth.hpp"
 
+#include "gateway/core/digest.hpp"
+
 #include <stdexcept>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 namespace bl {
@@ -19,16 +20,7 @@ std::optional<std::string> token_auth::agency_for(std::string_view token) const 
 }
 
 std::string token_auth::digest(std::string_view token) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(token.data(), token.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
+  return sha256_hex(token);
 }
 
 std::string token_auth::generate() {

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "gateway/core/digest.hpp"
 #include "gateway/store/migrations.hpp"
 #include "gateway/store/sqlite.hpp"
 
@@ -17,15 +17,6 @@ std::int64_t ms(time_point t) {
   return to_ms(t);
 }
 
-std::string hex(const unsigned char* p, unsigned n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (unsigned i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
-}
 }  // namespace
 
 std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int64_t at,
@@ -47,10 +38,7 @@ std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int6
   add(message_id);
   add(transfer_id);
   add(detail);
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(buf.data(), buf.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
+  return sha256_hex(buf);
 }
 
 struct writer::statements {

@@ -18,7 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include <openssl/evp.h>
+#include "gateway/core/digest.hpp"
+#include "gateway/core/time_util.hpp"
+#include "tools/samples/sample_requests.hpp"
 
 extern char** environ;
 
@@ -28,20 +30,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("EVP_Digest(sha256) failed");
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += digits[md[i] >> 4];
-    out += digits[md[i] & 15];
-  }
-  return out;
-}
 
 json default_config(const fs::path& db) {
   json agencies = json::array();
@@ -57,7 +45,7 @@ json default_config(const fs::path& db) {
                         {"kind", kinds[i].second},
                         {"phone", phones[i]}});
     tokens.push_back({{"agency", kinds[i].first},
-                      {"sha256", sha256_hex(gateway_process::token(kinds[i].first))},
+                      {"sha256", bl::sha256_hex(gateway_process::token(kinds[i].first))},
                       {"label", std::string("system test token for ") + kinds[i].first}});
   }
   return {
@@ -271,16 +259,7 @@ void gateway_process::restart() {
 }
 
 std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
+  return format_rfc3339(now_ms());
 }
 
 std::string new_message_id(const std::string& agency, const std::string& hint) {
@@ -291,51 +270,7 @@ std::string new_message_id(const std::string& agency, const std::string& hint) {
 }
 
 json a12_rtc_request(const std::string& id) {
-  json m = json::parse(R"json({
-    "type": "transfer.request",
-    "from": "essex-fire",
-    "to": ["essex-police"],
-    "mode": "live",
-    "body": {
-      "category": "police.traffic_management",
-      "priority": "emergency",
-      "ask": "attend",
-      "summary": "RTC A12 London-bound J19-J18 Chelmsford, 2 vehicles, persons trapped, request road closure",
-      "sender_incident": {"number": "F-2611-004512", "system": "ECFRS Vision"},
-      "methane": {
-        "major_incident": "not_declared",
-        "exact_location": {
-          "wgs84": {"lat": 51.7229, "lon": 0.5253, "accuracy_m": 25},
-          "address": "A12 London-bound carriageway between J19 (Boreham) and J18 (Sandon), Chelmsford",
-          "osgr": {"easting": 574520, "northing": 205704},
-          "directions": "Lane 1 and hard shoulder, approx. 800 m before the J18 (Sandon) exit slip road",
-          "rendezvous_point": "Hard shoulder behind the first fire appliance"
-        },
-        "type_of_incident": {
-          "code": "RTC",
-          "agency_code": "RTC-PERSONS-TRAPPED",
-          "text": "Two-car collision, one driver trapped, vehicles across lanes 1 and 2"
-        },
-        "hazards": [
-          {"hazard": "Live traffic on lane 3", "status": "present"},
-          {"hazard": "Fuel leak from vehicle 2", "status": "suspected"},
-          {"hazard": "Secondary collision in queuing traffic", "status": "potential"}
-        ],
-        "access": "Approach London-bound from J19; London-bound carriageway blocked at the scene",
-        "casualties": {"immediate": 1, "minor": 1, "uninjured": 2,
-                       "notes": "Driver of vehicle 1 trapped by the legs"},
-        "emergency_services": {
-          "present": ["Fire: 2 pumps and rescue tender (Chelmsford, Great Baddow)"],
-          "required": ["Police: full closure London-bound J19-J18"]
-        }
-      },
-      "contact": {"name": "FCO Sarah Patel", "role": "Fire Control Operator", "phone": "01632 960101"},
-      "notes": "National Highways control informed by the caller. Extrication expected to take 40 minutes."
-    }
-  })json");
-  m["id"] = id;
-  m["sent_at"] = utc_now();
-  return m;
+  return samples::a12_rtc_request(id);
 }
 
 json forced_entry_request(const std::string& id) {

@@ -39,7 +39,6 @@
 #include <thread>
 #include <vector>
 
-#include <openssl/evp.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
@@ -51,6 +50,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
+
+#include "gateway/core/digest.hpp"
+#include "tools/samples/sample_requests.hpp"
 
 extern char** environ;
 
@@ -136,19 +138,6 @@ double self_cpu_seconds() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-std::string sha256_hex(const std::string& text) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += digits[md[i] >> 4];
-    out += digits[md[i] & 15];
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // A gateway started for one measurement, in a temporary directory of its own.
 // Owns the child process and the directory; SIGTERM (then SIGKILL) and removal on destruction.
@@ -165,7 +154,7 @@ class gateway_child {
         {"essex-fire", "fire"}, {"essex-police", "police"}, {"eeast-ambulance", "ambulance"}};
     for (const auto& [id, kind] : all) {
       agencies.push_back({{"id", id}, {"name", id}, {"kind", kind}, {"phone", "01632 960000"}});
-      tokens.push_back({{"agency", id}, {"sha256", sha256_hex("bench-token-" + id)}});
+      tokens.push_back({{"agency", id}, {"sha256", bl::sha256_hex("bench-token-" + id)}});
     }
     json timers = {
         {"time_to_delivery_s", 3600}, {"time_to_decision_s", 7200}, {"default_expiry_s", 86400}};
@@ -269,45 +258,7 @@ class gateway_child {
 class body_template {
  public:
   body_template(const std::string& from, const std::string& to) : from_(from) {
-    json m = json::parse(R"json({
-      "type": "transfer.request",
-      "id": "@ID@",
-      "sent_at": "2026-11-21T14:02:11Z",
-      "mode": "live",
-      "body": {
-        "category": "police.traffic_management",
-        "priority": "emergency",
-        "ask": "attend",
-        "summary": "RTC A12 London-bound J19-J18 Chelmsford, 2 vehicles, persons trapped, request road closure",
-        "sender_incident": {"number": "F-2611-004512", "system": "ECFRS Vision"},
-        "methane": {
-          "major_incident": "not_declared",
-          "exact_location": {
-            "wgs84": {"lat": 51.7229, "lon": 0.5253, "accuracy_m": 25},
-            "address": "A12 London-bound carriageway between J19 (Boreham) and J18 (Sandon), Chelmsford",
-            "osgr": {"easting": 574520, "northing": 205704},
-            "directions": "Lane 1 and hard shoulder, approx. 800 m before the J18 (Sandon) exit slip road",
-            "rendezvous_point": "Hard shoulder behind the first fire appliance"
-          },
-          "type_of_incident": {"code": "RTC", "agency_code": "RTC-PERSONS-TRAPPED",
-                               "text": "Two-car collision, one driver trapped, vehicles across lanes 1 and 2"},
-          "hazards": [
-            {"hazard": "Live traffic on lane 3", "status": "present"},
-            {"hazard": "Fuel leak from vehicle 2", "status": "suspected"},
-            {"hazard": "Secondary collision in queuing traffic", "status": "potential"}
-          ],
-          "access": "Approach London-bound from J19; London-bound carriageway blocked at the scene",
-          "casualties": {"immediate": 1, "minor": 1, "uninjured": 2, "notes": "Driver of vehicle 1 trapped by the legs"},
-          "emergency_services": {
-            "present": ["Fire: 2 pumps and rescue tender (Chelmsford, Great Baddow)"],
-            "required": ["Police: full closure London-bound J19-J18"]
-          }
-        },
-        "contact": {"name": "FCO Sarah Patel", "role": "Fire Control Operator", "phone": "01632 960101"}
-      }
-    })json");
-    m["from"] = from;
-    m["to"] = json::array({to});
+    json m = bl::samples::a12_rtc_request("@ID@", from, to);
     std::string text = m.dump();
     auto at = text.find("@ID@");
     prefix_ = text.substr(0, at);

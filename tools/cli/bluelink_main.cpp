@@ -15,6 +15,7 @@
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tools/samples/sample_requests.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -95,34 +96,8 @@ int demo_init(const fs::path& dir, int port, bool force) {
 
 // A fresh, schema-valid request (now-stamped, unique id) for trying the API by hand.
 json demo_request(const std::string& from, const std::string& to) {
-  auto now = bl::now_ms();
-  auto token = bl::token_auth::generate();
-  return {{"id", from + ":demo-" + token.substr(4, 16)},
-          {"type", "transfer.request"},
-          {"from", from},
-          {"to", {to}},
-          {"sent_at", bl::format_rfc3339(now)},
-          {"mode", "live"},
-          {"body",
-           {{"category", "police.traffic_management"},
-            {"priority", "emergency"},
-            {"ask", "attend"},
-            {"summary", "RTC A12 southbound J19: car v HGV, one trapped, lane 1 and 2 blocked"},
-            {"sender_incident", {{"number", "F-2611-004512"}, {"system", "Fire CAD"}}},
-            {"methane",
-             {{"major_incident", "not_declared"},
-              {"exact_location",
-               {{"wgs84", {{"lat", 51.7523}, {"lon", 0.4995}, {"accuracy_m", 25}}},
-                {"address", "A12 southbound between J19 (Boreham) and J18, Chelmsford"},
-                {"postcode", "CM2 5PF"},
-                {"osgr", {{"easting", 572450}, {"northing", 208420}}}}},
-              {"type_of_incident",
-               {{"code", "RTC"}, {"text", "Car versus HGV, one person trapped, fuel on the road"}}},
-              {"hazards", {{{"hazard", "diesel spill across lanes 1-2"}, {"status", "present"}}}},
-              {"access", "Approach southbound from J19; northbound carriageway open"},
-              {"casualties", {{"immediate", 1}, {"minor", 1}}},
-              {"emergency_services",
-               {{"present", {"Fire: 2 pumps"}}, {"required", {"Police: traffic management"}}}}}}}}};
+  return bl::samples::a12_rtc_request(from + ":demo-" + bl::token_auth::generate().substr(4, 16),
+                                      from, to);
 }
 
 }  // namespace
