@@ -109,6 +109,33 @@ gateway_config config_from_json(const nlohmann::json& doc) {
     c.inbox_batch = l.value("inbox_batch", c.inbox_batch);
     c.max_wait_s = l.value("max_wait_s", c.max_wait_s);
   }
+  if (doc.contains("cad_link")) {
+    const auto& l = doc.at("cad_link");
+    auto& cl = c.cad_link;
+    cl.enabled = true;
+    cl.listen = l.at("listen").get<std::string>();
+    cl.server_key_file = l.at("server_key_file").get<std::string>();
+    cl.heartbeat_ms = l.value("heartbeat_ms", cl.heartbeat_ms);
+    cl.liveness = l.value("liveness", cl.liveness);
+    cl.window = l.value("window", cl.window);
+    std::set<std::string> keys;
+    if (l.contains("clients")) {
+      const auto& clients = l.at("clients");
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        cad_client_config cc;
+        cc.agency = clients[i].at("agency").get<std::string>();
+        cc.public_key = clients[i].at("public_key").get<std::string>();
+        cc.label = clients[i].value("label", std::string());
+        std::string where = "/cad_link/clients/" + std::to_string(i);
+        if (!ids.count(cc.agency))
+          throw std::invalid_argument(where + "/agency: unknown agency '" + cc.agency + "'");
+        // One key, one agency: a key listed twice could speak for two agencies.
+        if (!keys.insert(cc.public_key).second)
+          throw std::invalid_argument(where + "/public_key: this key is already registered");
+        cl.clients.push_back(std::move(cc));
+      }
+    }
+  }
   if (doc.contains("log")) {
     c.log_level = doc.at("log").value("level", c.log_level);
     c.log_file = doc.at("log").value("file", c.log_file);

@@ -40,6 +40,23 @@ struct priority_config {
   int default_expiry_s = 900;
 };
 
+/// A CAD system allowed on the ZeroMQ link: its CURVE public key and the one agency it speaks for.
+struct cad_client_config {
+  std::string agency;
+  std::string public_key;  // Z85, 40 characters
+  std::string label;
+};
+
+struct cad_link_config {
+  bool enabled = false;
+  std::string listen = "tcp://127.0.0.1:5560";
+  std::string server_key_file;  // JSON {"public", "secret"} written by `bluelink keys generate`
+  int heartbeat_ms = 1000;
+  int liveness = 3;
+  int window = 256;
+  std::vector<cad_client_config> clients;
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -53,6 +70,7 @@ struct gateway_config {
   int http_threads = 2;
   int inbox_batch = 100;
   int max_wait_s = 60;
+  cad_link_config cad_link;
   std::string log_level = "info";
   std::string log_file;
 
