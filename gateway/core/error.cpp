@@ -51,6 +51,12 @@ const std::vector<error_info> table = {
      "The gateway is shutting down; retry shortly with the same message id."},
     {errc::internal, "bl.gateway.internal", 500, 1011,
      "An internal error occurred; the message was not accepted."},
+    {errc::link_no_session, "bl.link.no_session", 400, 4400,
+     "Say hello first: no CAD link session is open on this connection."},
+    {errc::link_bad_frame, "bl.link.bad_frame", 400, 4400,
+     "The CAD link frame is not one JSON object with \"v\": 1."},
+    {errc::link_overloaded, "bl.link.overloaded", 503, 1013,
+     "The gateway's queue for this CAD link is full; slow down and retry with the same id."},
 };
 }  // namespace
 

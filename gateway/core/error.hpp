@@ -34,6 +34,9 @@ enum class errc {
   store_unavailable,
   shutting_down,
   internal,
+  link_no_session,
+  link_bad_frame,
+  link_overloaded,
 };
 
 /// One row of the error table: the stable wire id, the HTTP status, the WebSocket close code
