@@ -16,13 +16,16 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
 
+#include "adapters/zmq_cad/cad_link_server.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/listener.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/link_registry.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -96,7 +99,19 @@ int gateway_main(int argc, char** argv) {
     return 3;
   }
   store::reader reader(cfg.database_path);
-  api handler(api_services{cfg, *schemas, auth, *eng, reader, stats, notifier, log});
+  link_registry links;
+  api handler(api_services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log});
+  std::unique_ptr<cad::cad_link_server> cad_link;
+  if (cfg.cad_link.enabled) {
+    try {
+      cad_link = std::make_unique<cad::cad_link_server>(
+          cad::server_services{cfg, *schemas, *eng, reader, notifier, stats, links, log},
+          cad::load_key_file(cfg.cad_link.server_key_file));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
+      return 2;
+    }
+  }
 
   asio::io_context ioc(cfg.http_threads);
   std::shared_ptr<listener> lst;
@@ -111,12 +126,28 @@ int gateway_main(int argc, char** argv) {
     return 4;
   }
   eng->start();
+  if (cad_link) {
+    try {
+      cad_link->start();
+    } catch (const std::exception& e) {
+      log->critical("event=listen_failed edge=cad endpoint={} error=\"{}\"", cfg.cad_link.listen,
+                    e.what());
+      std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
+                   cfg.cad_link.listen.c_str(), e.what());
+      eng->stop();
+      return 4;
+    }
+  }
   lst->run();
   log->info("event=listening address={} port={} database={} synchronous={} agencies={}",
             cfg.listen_address, lst->port(), cfg.database_path,
             cfg.synchronous_full ? "full" : "normal", cfg.agencies.size());
   if (!ready_file.empty()) {
-    std::ofstream(ready_file + ".tmp") << "{\"port\":" << lst->port() << "}\n";
+    std::ofstream(ready_file + ".tmp")
+        << nlohmann::json{{"port", lst->port()},
+                          {"cad_endpoint", cad_link ? cad_link->endpoint() : std::string()}}
+               .dump()
+        << "\n";
     std::filesystem::rename(ready_file + ".tmp", ready_file);
   }
 
@@ -139,8 +170,11 @@ int gateway_main(int argc, char** argv) {
     handler.begin_shutdown();
     notifier.notify_all();
     // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
+    if (cad_link) cad_link->begin_shutdown();
     drainer = std::thread([&] {
       eng->stop();
+      // Receipts for what the engine drained still go out before the CAD link closes.
+      if (cad_link) cad_link->stop();
       asio::post(ioc, [&] {
         grace.expires_after(std::chrono::milliseconds(300));
         grace.async_wait([&](boost::system::error_code) {
@@ -159,6 +193,7 @@ int gateway_main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   if (drainer.joinable()) drainer.join();
   eng->stop();
+  if (cad_link) cad_link->stop();
   log->info("event=stopped");
   log->flush();
   return 0;

@@ -15,6 +15,7 @@
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/link_registry.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -161,6 +162,8 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     if (method_is("GET")) get_inbox(*agency, query, ex, std::move(done));
   } else if (path == "/api/v1/inbox/ack") {
     if (method_is("POST")) post_ack(*agency, req.body, std::move(done));
+  } else if (path == "/api/v1/links") {
+    if (method_is("GET")) done(get_links());
   } else {
     fail(errc::not_found, "no endpoint at " + path);
   }
@@ -316,6 +319,42 @@ void api::post_ack(const std::string& agency, const std::string& body, done_fn d
              });
 }
 
+// Every agency's links, visible to every agency: a sender needs to know whether the other room's
+// CAD is listening before it relies on an electronic transfer.
+api_response api::get_links() {
+  auto states = s_.links.snapshot();
+  auto now = now_ms();
+  json out = json::array();
+  for (const auto& a : s_.cfg.agencies) {
+    json cad;  // null: this agency has no CAD registered on the link
+    for (const auto& st : states) {
+      if (st.agency != a.id || st.kind != "cad") continue;
+      auto t = [](const std::optional<time_point>& v) {
+        return v ? json(format_rfc3339(*v)) : json();
+      };
+      cad = {{"up", st.up},
+             {"session", st.session.empty() ? json() : json(st.session)},
+             {"client", st.client.empty() ? json() : json(st.client)},
+             {"connected_since", t(st.connected_since)},
+             {"last_heard", t(st.last_heard)},
+             {"last_heard_age_s",
+              st.last_heard ? json(std::chrono::duration<double>(now - *st.last_heard).count())
+                            : json()},
+             {"last_down", t(st.last_down)},
+             {"down_reason", st.down_reason.empty() ? json() : json(st.down_reason)},
+             {"sent_upto", st.sent_upto},
+             {"acked_upto", st.acked_upto},
+             {"backlog", std::max<std::int64_t>(0, st.last_seq - st.acked_upto)}};
+    }
+    out.push_back({{"agency", a.id},
+                   {"name", a.name},
+                   {"kind", to_string(a.kind)},
+                   {"phone", a.phone},
+                   {"cad", cad}});
+  }
+  return json_response(200, json{{"links", out}});
+}
+
 api_response api::health() {
   try {
     s_.reader.ping();
@@ -339,6 +378,18 @@ api_response api::render_metrics() {
         if (agency == a.id) depth = n;
       g.push_back(
           {"bluelink_delivery_queue_depth", {{"agency", a.id}}, static_cast<double>(depth)});
+    }
+    auto now = now_ms();
+    for (const auto& st : s_.links.snapshot()) {
+      if (st.kind != "cad") continue;
+      g.push_back({"bluelink_cad_link_up", {{"agency", st.agency}}, st.up ? 1.0 : 0.0});
+      g.push_back({"bluelink_cad_link_backlog",
+                   {{"agency", st.agency}},
+                   static_cast<double>(std::max<std::int64_t>(0, st.last_seq - st.acked_upto))});
+      if (st.last_heard)
+        g.push_back({"bluelink_cad_link_last_heard_age_seconds",
+                     {{"agency", st.agency}},
+                     std::chrono::duration<double>(now - *st.last_heard).count()});
     }
     for (auto& [state, n] : s_.reader.transfer_states())
       g.push_back({"bluelink_transfers", {{"state", state}}, static_cast<double>(n)});

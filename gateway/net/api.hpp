@@ -24,6 +24,7 @@ namespace bl {
 
 class engine;
 class inbox_notifier;
+class link_registry;
 class metrics;
 class schema_set;
 class token_auth;
@@ -54,6 +55,7 @@ struct api_services {
   store::reader& reader;
   metrics& stats;
   inbox_notifier& notifier;
+  const link_registry& links;
   std::shared_ptr<spdlog::logger> log;
 };
 
@@ -77,6 +79,7 @@ class api {
   void get_inbox(const std::string& agency, const std::string& query,
                  boost::asio::any_io_executor ex, done_fn done);
   void post_ack(const std::string& agency, const std::string& body, done_fn done);
+  api_response get_links();
   api_response health();
   api_response render_metrics();
 

@@ -14,13 +14,15 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, sweep } what = kind::submit;
+  enum class kind { submit, ack, sweep, note } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
   std::int64_t upto = 0;
   ack_callback on_ack;
   std::function<void()> on_sweep;
+  std::string action;  // note
+  json detail;         // note
   std::variant<receipt_result, error> submit_out{error{}};
   std::variant<ack_result, error> ack_out{error{}};
 };
@@ -124,6 +126,15 @@ void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
                       : make_error(errc::store_busy, "the gateway's write queue is full"));
 }
 
+void engine::note(std::string actor, std::string action, json detail) {
+  job j;
+  j.what = job::kind::note;
+  j.agency = std::move(actor);
+  j.action = std::move(action);
+  j.detail = std::move(detail);
+  enqueue(std::move(j));
+}
+
 void engine::run_timers_now() {
   std::promise<void> done;
   job j;
@@ -180,6 +191,10 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     writer_->begin();
     for (auto& j : jobs) {
       if (j.what == job::kind::sweep) continue;
+      if (j.what == job::kind::note) {
+        writer_->audit(b.now, j.agency, j.action, {}, {}, j.detail.dump());
+        continue;
+      }
       writer_->savepoint();
       try {
         if (j.what == job::kind::submit)
@@ -223,6 +238,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         break;
       case job::kind::sweep:
         j.on_sweep();
+        break;
+      case job::kind::note:
         break;
     }
   }

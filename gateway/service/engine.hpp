@@ -70,6 +70,9 @@ class engine {
   void submit(message m, submit_callback cb);
   /// Queues a cumulative acknowledgement of `agency`'s deliveries up to `upto`.
   void ack(std::string agency, std::int64_t upto, ack_callback cb);
+  /// Queues an audit row that belongs to no message (a refused connection, a link going down).
+  /// Best effort: dropped if the queue is full or the gateway is stopping.
+  void note(std::string actor, std::string action, nlohmann::json detail);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// Stops taking work, finishes what is queued, and joins the thread.

@@ -195,6 +195,13 @@ std::int64_t reader::acked_upto(const std::string& agency) {
   return s.step() ? s.int64(0) : 0;
 }
 
+std::int64_t reader::last_seq(const std::string& agency) {
+  lease l(*this);
+  stmt s(*l, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1");
+  s.bind(1, agency);
+  return s.step() ? s.int64(0) : 0;
+}
+
 std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {
   lease l(*this);
   stmt s(*l,

@@ -52,6 +52,8 @@ class reader {
                                                 bool& is_party);
   std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit);
   std::int64_t acked_upto(const std::string& agency);
+  /// The last sequence number queued for `agency` (0 when none).
+  std::int64_t last_seq(const std::string& agency);
   /// Unacknowledged deliveries per agency (queue depth).
   std::vector<std::pair<std::string, std::int64_t>> queue_depths();
   /// Transfers per state.

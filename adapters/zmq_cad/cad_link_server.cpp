@@ -1,0 +1,691 @@
+#include "adapters/zmq_cad/cad_link_server.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <variant>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "gateway/core/message.hpp"
+#include "gateway/core/metrics.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/link_registry.hpp"
+#include "gateway/store/reader.hpp"
+
+namespace bl::cad {
+
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t max_frame_bytes = 1 << 20;
+constexpr int max_pending_submits = 2000;  // per session; beyond it: bl.link.overloaded
+constexpr std::size_t outbox_high_water = 512;
+constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+
+bool valid_z85_key(const std::string& k) {
+  if (k.size() != 40) return false;
+  static const std::string alphabet =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  return k.find_first_not_of(alphabet) == std::string::npos;
+}
+
+std::string random_hex(int n) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < n; ++i) out += digits[rng() & 15];
+  return out;
+}
+
+std::string error_frame(const error& e, const std::string& message_id = {}) {
+  json f = {{"v", 1}, {"op", "error"}, {"code", e.id()}, {"message", e.message}};
+  if (!e.pointer.empty()) f["pointer"] = e.pointer;
+  if (!message_id.empty()) f["message_id"] = message_id;
+  return f.dump();
+}
+}  // namespace
+
+key_pair load_key_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read CAD link key file " + path);
+  json doc = json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("public") ||
+      !doc.contains("secret") || !doc["public"].is_string() || !doc["secret"].is_string())
+    throw std::runtime_error("CAD link key file " + path +
+                             " must be {\"public\": Z85, \"secret\": Z85} "
+                             "(write one with `bluelink keys generate`)");
+  key_pair k{doc["public"].get<std::string>(), doc["secret"].get<std::string>()};
+  if (!valid_z85_key(k.public_key) || !valid_z85_key(k.secret_key))
+    throw std::runtime_error("CAD link key file " + path + " does not hold 40-character Z85 keys");
+  return k;
+}
+
+/// Work handed to the link thread by other threads. Shared (not owned by the server alone) so
+/// that a notifier waiter that fires during shutdown never touches freed memory.
+struct mailbox {
+  struct event {
+    enum class kind { receipt, acked, wake } what;
+    std::string identity;
+    std::string session;
+    std::string agency;
+    std::string message_id;
+    std::variant<receipt_result, ack_result, error> result{error{}};
+  };
+
+  mailbox() : fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd < 0) throw std::runtime_error("eventfd failed");
+  }
+  ~mailbox() { ::close(fd); }
+  void post(event e) {
+    {
+      std::lock_guard lock(mu);
+      events.push_back(std::move(e));
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+  }
+  std::deque<event> take() {
+    std::uint64_t v;
+    [[maybe_unused]] auto n = ::read(fd, &v, sizeof v);
+    std::lock_guard lock(mu);
+    return std::exchange(events, {});
+  }
+
+  int fd;
+  std::mutex mu;
+  std::deque<event> events;
+};
+
+struct session {
+  std::string identity;  // ROUTER routing id of the connection
+  std::string agency;
+  std::string id;
+  std::string client;
+  int window = 256;
+  steady::time_point last_heard;
+  steady::time_point last_sent;
+  time_point connected_since{};
+  std::int64_t sent_upto = 0;      // highest sequence sent on this session
+  std::int64_t client_acked = 0;   // highest sequence the CAD has acknowledged
+  std::int64_t durable_acked = 0;  // highest acknowledgement the engine has committed
+  int pending_submits = 0;
+  std::deque<std::string> outbox;  // frames the socket would not take yet (high-water mark)
+};
+
+struct cad_link_server::impl {
+  impl(server_services s, key_pair k)
+      : svc(std::move(s)), keys(std::move(k)), box(std::make_shared<mailbox>()) {
+    for (const auto& c : svc.cfg.cad_link.clients) agency_by_key[c.public_key] = c.agency;
+  }
+
+  server_services svc;
+  key_pair keys;
+  std::shared_ptr<mailbox> box;
+  std::map<std::string, std::string> agency_by_key;
+  zmq::context_t ctx{1};
+  std::unique_ptr<zmq::socket_t> router;
+  std::unique_ptr<zmq::socket_t> zap;
+  std::string bound;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> draining{false};
+
+  // Owned by the link thread only.
+  std::map<std::string, session> sessions;         // by routing identity
+  std::map<std::string, std::string> identity_of;  // agency -> routing identity
+  std::set<std::string> waiting;                   // agencies with a notifier waiter registered
+  std::map<std::string, steady::time_point> refused_recently;  // key -> last audit of a refusal
+
+  std::chrono::milliseconds heartbeat() const {
+    return std::chrono::milliseconds(svc.cfg.cad_link.heartbeat_ms);
+  }
+
+  // ---- setup -------------------------------------------------------------------------------
+
+  void bind() {
+    // The ZAP handler must be bound before any CURVE socket accepts a handshake.
+    zap = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::rep);
+    zap->set(zmq::sockopt::linger, 0);
+    zap->bind(zap_endpoint);
+    router = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router);
+    router->set(zmq::sockopt::linger, 500);
+    router->set(zmq::sockopt::router_mandatory, 1);  // a vanished peer is an error, not silence
+    router->set(zmq::sockopt::router_handover, 1);   // a reconnect with the same id takes over
+    router->set(zmq::sockopt::sndhwm, 20000);
+    router->set(zmq::sockopt::rcvhwm, 20000);
+    router->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(max_frame_bytes + 4096));
+    router->set(zmq::sockopt::curve_server, 1);
+    router->set(zmq::sockopt::curve_secretkey, keys.secret_key);
+    router->set(zmq::sockopt::zap_domain, "bluelink");
+    router->bind(svc.cfg.cad_link.listen);
+    bound = router->get(zmq::sockopt::last_endpoint);
+    for (const auto& c : svc.cfg.cad_link.clients) {
+      link_state s;
+      s.agency = c.agency;
+      s.down_reason = "never connected";
+      s.last_seq = svc.reader.last_seq(c.agency);
+      s.acked_upto = svc.reader.acked_upto(c.agency);
+      svc.links.update(s);
+    }
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  void run() {
+    auto next_tick = steady::now();
+    while (!stopping) {
+      zmq::pollitem_t items[] = {{router->handle(), 0, ZMQ_POLLIN, 0},
+                                 {zap->handle(), 0, ZMQ_POLLIN, 0},
+                                 {nullptr, box->fd, ZMQ_POLLIN, 0}};
+      auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - steady::now());
+      zmq::poll(items, 3, std::max(std::chrono::milliseconds(0), std::min(wait, heartbeat())));
+      if (items[1].revents & ZMQ_POLLIN) handle_zap();
+      if (items[2].revents & ZMQ_POLLIN)
+        for (auto& e : box->take()) handle_event(std::move(e));
+      if (items[0].revents & ZMQ_POLLIN) {
+        // Bounded per pass so that timers and the mailbox are never starved.
+        for (int i = 0; i < 512 && receive_one(); ++i) {
+        }
+      }
+      if (steady::now() >= next_tick) {
+        tick();
+        next_tick = steady::now() + std::min(heartbeat() / 4, std::chrono::milliseconds(250));
+      }
+      flush_all();
+    }
+    // Say goodbye so that CADs reconnect at once to whatever comes next, rather than waiting for
+    // liveness to run out.
+    for (auto& e : box->take()) handle_event(std::move(e));
+    for (auto& [identity, s] : sessions) {
+      s.outbox.push_back(json{{"v", 1}, {"op", "goodbye"}, {"reason", "gateway stopping"}}.dump());
+      link_down(s, "gateway stopping", false);
+    }
+    flush_all();
+    router->close();
+    zap->close();
+  }
+
+  // ---- ZAP: map the CURVE public key to exactly one agency ----------------------------------
+
+  void handle_zap() {
+    std::vector<zmq::message_t> req;
+    if (!zmq::recv_multipart(*zap, std::back_inserter(req), zmq::recv_flags::dontwait)) return;
+    if (req.size() < 6) return;
+    std::string request_id = req[1].to_string();
+    std::string address = req[3].to_string();
+    std::string mechanism = req[5].to_string();
+    std::string key_z85;
+    if (mechanism == "CURVE" && req.size() >= 7 && req[6].size() == 32) {
+      char buf[41];
+      zmq_z85_encode(buf, static_cast<const std::uint8_t*>(req[6].data()), 32);
+      key_z85 = buf;
+    }
+    auto it = agency_by_key.find(key_z85);
+    bool ok = it != agency_by_key.end();
+    std::array<zmq::const_buffer, 6> reply = {
+        zmq::str_buffer("1.0"),
+        zmq::buffer(request_id),
+        ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
+        ok ? zmq::str_buffer("OK") : zmq::str_buffer("unknown CAD key"),
+        zmq::buffer(ok ? it->second : std::string()),
+        zmq::str_buffer("")};
+    zmq::send_multipart(*zap, reply);
+    if (!ok) {
+      svc.stats.error("bl.auth.invalid_token");
+      // Audit every refused key, but at most once a minute per key: a misconfigured CAD retries
+      // every few hundred milliseconds and must not flood the audit log.
+      auto now = steady::now();
+      auto& last = refused_recently[key_z85];
+      if (last == steady::time_point{} || now - last > std::chrono::minutes(1)) {
+        last = now;
+        svc.eng.note("bluelink", "link.refused",
+                     {{"edge", "cad"},
+                      {"mechanism", mechanism},
+                      {"public_key", key_z85},
+                      {"address", address}});
+        svc.log->warn("event=link_refused edge=cad address={} public_key={}", address, key_z85);
+      }
+    }
+  }
+
+  // ---- inbound frames ----------------------------------------------------------------------
+
+  bool receive_one() {
+    zmq::message_t identity_msg, payload;
+    if (!router->recv(identity_msg, zmq::recv_flags::dontwait)) return false;
+    if (!identity_msg.more()) return true;
+    (void)router->recv(payload, zmq::recv_flags::none);
+    while (payload.more()) {  // extra frames are not part of the protocol: drop them
+      zmq::message_t extra;
+      (void)router->recv(extra, zmq::recv_flags::none);
+    }
+    std::string identity = identity_msg.to_string();
+    // ZAP put the agency bound to the CURVE key on every frame of the connection.
+    std::string agency = payload.gets("User-Id");
+    auto sit = sessions.find(identity);
+    if (sit != sessions.end()) sit->second.last_heard = steady::now();
+    handle_frame(identity, agency, payload.to_string_view());
+    return true;
+  }
+
+  void send_to(const std::string& identity, std::string frame) {
+    auto it = sessions.find(identity);
+    if (it != sessions.end()) {
+      it->second.outbox.push_back(std::move(frame));
+      return;
+    }
+    // No session (yet): answer directly; a vanished peer is simply not answered.
+    try {
+      router->send(zmq::buffer(identity), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      router->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+    }
+  }
+
+  void reply_error(const std::string& identity, const error& e, const std::string& msg_id = {}) {
+    svc.stats.error(e.id());
+    send_to(identity, error_frame(e, msg_id));
+  }
+
+  void handle_frame(const std::string& identity, const std::string& agency, std::string_view raw) {
+    if (raw.size() > max_frame_bytes)
+      return reply_error(identity,
+                         make_error(errc::payload_too_large, "a frame may be at most 1 MiB"));
+    json doc = json::parse(raw, nullptr, false);
+    if (doc.is_discarded())
+      return reply_error(identity, make_error(errc::malformed_json, "the frame is not valid JSON"));
+    if (!doc.is_object())
+      return reply_error(identity, make_error(errc::link_bad_frame, "a frame is one JSON object"));
+    if (auto e = svc.schemas.validate("cadlink/frame", doc))
+      return reply_error(identity, make_error(errc::link_bad_frame, e->message, e->pointer));
+    std::string op = doc["op"].get<std::string>();
+    if (auto e = svc.schemas.validate("cadlink/" + op, doc)) return reply_error(identity, *e);
+
+    if (op == "hello") return on_hello(identity, agency, doc);
+    auto it = sessions.find(identity);
+    if (it == sessions.end()) {
+      if (op == "goodbye" || op == "heartbeat") return;
+      return reply_error(identity, make_error(errc::link_no_session,
+                                              "send hello before " + op + " on this connection"));
+    }
+    session& s = it->second;
+    if (op == "submit") return on_submit(s, doc);
+    if (op == "ack") return on_ack(s, doc["upto"].get<std::int64_t>());
+    if (op == "heartbeat") return;
+    if (op == "goodbye") return link_down(s, "goodbye from the CAD", true);
+    reply_error(identity,
+                make_error(errc::link_bad_frame, op + " is sent by the gateway only", "/op"));
+  }
+
+  void on_hello(const std::string& identity, const std::string& agency, const json& doc) {
+    std::string claimed = doc["agency"].get<std::string>();
+    if (claimed != agency)
+      return reply_error(identity,
+                         make_error(errc::sender_not_authorised,
+                                    "this CAD's key belongs to '" + agency +
+                                        "'; it cannot open a session as '" + claimed + "'",
+                                    "/agency"));
+    std::int64_t resume_from = doc["resume_from"].get<std::int64_t>();
+    std::int64_t last = svc.reader.last_seq(agency);
+    if (resume_from > last)
+      return reply_error(identity, make_error(errc::bad_request,
+                                              "resume_from " + std::to_string(resume_from) +
+                                                  " is beyond the last delivery to " + agency +
+                                                  " (" + std::to_string(last) + ")",
+                                              "/resume_from"));
+    // One live session per agency: a newer one (a restarted or standby CAD) replaces the older.
+    if (auto old = identity_of.find(agency); old != identity_of.end() && old->second != identity) {
+      auto os = sessions.find(old->second);
+      if (os != sessions.end()) {
+        os->second.outbox.push_back(
+            json{{"v", 1}, {"op", "goodbye"}, {"reason", "replaced by a newer session"}}.dump());
+        flush(os->second);
+        link_down(os->second, "replaced by a newer session", true);
+      }
+    }
+    if (auto same = sessions.find(identity); same != sessions.end())
+      link_down(same->second, "said hello again", true);
+
+    session s;
+    s.identity = identity;
+    s.agency = agency;
+    s.id = "s-" + random_hex(12);
+    s.client = doc.value("client", std::string());
+    s.window = doc.value("window", svc.cfg.cad_link.window);
+    s.last_heard = s.last_sent = steady::now();
+    s.connected_since = now_ms();
+    s.sent_upto = s.client_acked = resume_from;
+    std::int64_t acked = svc.reader.acked_upto(agency);
+    s.durable_acked = acked;
+    s.outbox.push_back(json{
+        {"v", 1},
+        {"op", "welcome"},
+        {"agency", agency},
+        {"session", s.id},
+        {"heartbeat_ms", svc.cfg.cad_link.heartbeat_ms},
+        {"liveness", svc.cfg.cad_link.liveness},
+        {"last_seq", last},
+        {"acked_upto", acked},
+        {"window",
+         s.window}}.dump());
+    auto& stored = sessions[identity] = std::move(s);
+    identity_of[agency] = identity;
+    // Resuming from a sequence says everything up to it has been processed: record that.
+    if (resume_from > acked) submit_ack(stored, resume_from);
+    svc.log->info("event=link_up edge=cad agency={} session={} client=\"{}\" resume_from={}",
+                  agency, stored.id, stored.client, resume_from);
+    svc.eng.note(agency, "link.up",
+                 {{"edge", "cad"},
+                  {"session", stored.id},
+                  {"client", stored.client},
+                  {"resume_from", resume_from}});
+    publish(stored);
+    pump(stored);
+  }
+
+  void on_submit(session& s, const json& doc) {
+    json msg = doc["message"];
+    std::string msg_id = msg.value("id", std::string());
+    if (draining)
+      return reply_error(s.identity,
+                         make_error(errc::shutting_down, "the gateway is shutting down"), msg_id);
+    if (auto f = msg.find("from"); f != msg.end() && f->is_string() && *f != s.agency)
+      return reply_error(s.identity,
+                         make_error(errc::sender_not_authorised,
+                                    "this link belongs to '" + s.agency + "' and cannot send as '" +
+                                        f->get<std::string>() + "'",
+                                    "/message/from"),
+                         msg_id);
+    if (auto e = svc.schemas.validate_message(msg)) {
+      e->pointer = "/message" + e->pointer;
+      return reply_error(s.identity, *e, msg_id);
+    }
+    auto parsed = parse_message(std::move(msg));
+    if (auto* e = std::get_if<error>(&parsed)) {
+      error copy = *e;
+      copy.pointer = "/message" + copy.pointer;
+      return reply_error(s.identity, copy, msg_id);
+    }
+    auto& m = std::get<message>(parsed);
+    if (gateway_only(m.type))
+      return reply_error(
+          s.identity,
+          make_error(errc::not_submittable,
+                     std::string(to_string(m.type)) + " is generated by the gateway only",
+                     "/message/type"),
+          msg_id);
+    if (s.pending_submits >= max_pending_submits)
+      return reply_error(
+          s.identity,
+          make_error(errc::link_overloaded, std::to_string(s.pending_submits) +
+                                                " submissions are already waiting for receipts"),
+          msg_id);
+    ++s.pending_submits;
+    std::weak_ptr<mailbox> weak = box;
+    svc.eng.submit(std::move(m), [weak, identity = s.identity, sid = s.id,
+                                  msg_id](std::variant<receipt_result, error> r) {
+      auto b = weak.lock();
+      if (!b) return;
+      mailbox::event e{mailbox::event::kind::receipt, identity, sid, {}, msg_id, {}};
+      if (auto* err = std::get_if<error>(&r))
+        e.result = *err;
+      else
+        e.result = std::get<receipt_result>(std::move(r));
+      b->post(std::move(e));
+    });
+  }
+
+  void on_ack(session& s, std::int64_t upto) {
+    if (upto > s.sent_upto)
+      return reply_error(s.identity, make_error(errc::bad_request,
+                                                "cannot acknowledge " + std::to_string(upto) +
+                                                    ": the last delivery sent on this session is " +
+                                                    std::to_string(s.sent_upto),
+                                                "/upto"));
+    if (upto <= s.client_acked) {
+      s.outbox.push_back(json{{"v", 1}, {"op", "acked"}, {"upto", s.durable_acked}}.dump());
+      return;
+    }
+    s.client_acked = upto;
+    submit_ack(s, upto);
+    pump(s);  // the window has opened
+  }
+
+  void submit_ack(session& s, std::int64_t upto) {
+    std::weak_ptr<mailbox> weak = box;
+    svc.eng.ack(s.agency, upto,
+                [weak, identity = s.identity, sid = s.id,
+                 agency = s.agency](std::variant<ack_result, error> r) {
+                  auto b = weak.lock();
+                  if (!b) return;
+                  mailbox::event e{mailbox::event::kind::acked, identity, sid, agency, {}, {}};
+                  if (auto* err = std::get_if<error>(&r))
+                    e.result = *err;
+                  else
+                    e.result = std::get<ack_result>(r);
+                  b->post(std::move(e));
+                });
+  }
+
+  // ---- events from other threads -------------------------------------------------------------
+
+  void handle_event(mailbox::event e) {
+    if (e.what == mailbox::event::kind::wake) {
+      waiting.erase(e.agency);
+      auto it = identity_of.find(e.agency);
+      if (it != identity_of.end()) {
+        auto s = sessions.find(it->second);
+        if (s != sessions.end()) pump(s->second);
+      }
+      return;
+    }
+    auto it = sessions.find(e.identity);
+    // The session that asked is gone: the CAD will resend with the same id and get this receipt.
+    if (it == sessions.end() || it->second.id != e.session) return;
+    session& s = it->second;
+    if (e.what == mailbox::event::kind::receipt) {
+      --s.pending_submits;
+      if (auto* err = std::get_if<error>(&e.result)) {
+        svc.stats.error(err->id());
+        s.outbox.push_back(error_frame(*err, e.message_id));
+      } else {
+        auto& r = std::get<receipt_result>(e.result);
+        s.outbox.push_back(json{
+            {"v", 1},
+            {"op", "receipt"},
+            {"message_id", e.message_id},
+            {"duplicate", r.duplicate},
+            {"receipt",
+             r.receipt}}.dump());
+      }
+    } else if (auto* err = std::get_if<error>(&e.result)) {
+      svc.stats.error(err->id());
+      s.outbox.push_back(error_frame(*err));
+    } else {
+      auto& a = std::get<ack_result>(e.result);
+      s.durable_acked = std::max(s.durable_acked, a.upto);
+      s.outbox.push_back(json{{"v", 1}, {"op", "acked"}, {"upto", s.durable_acked}}.dump());
+      publish(s);
+    }
+  }
+
+  // ---- deliveries ----------------------------------------------------------------------------
+
+  void pump(session& s) {
+    bool rechecked = false;
+    while (s.outbox.size() < outbox_high_water && s.sent_upto < s.client_acked + s.window) {
+      int room = static_cast<int>(
+          std::min<std::int64_t>(svc.cfg.inbox_batch, s.client_acked + s.window - s.sent_upto));
+      std::vector<store::inbox_item> items;
+      try {
+        items = svc.reader.inbox(s.agency, s.sent_upto, room);
+      } catch (const std::exception& ex) {
+        svc.log->error("event=link_read_failed agency={} error=\"{}\"", s.agency, ex.what());
+        return;  // the next tick tries again
+      }
+      if (items.empty()) {
+        if (rechecked) return;
+        // Caught up: ask to be woken by the next commit for this agency, then look once more so
+        // that a commit between the read and the registration is not missed.
+        if (!waiting.count(s.agency)) {
+          waiting.insert(s.agency);
+          std::weak_ptr<mailbox> weak = box;
+          svc.notifier.wait(s.agency, [weak, agency = s.agency] {
+            if (auto b = weak.lock()) b->post({mailbox::event::kind::wake, {}, {}, agency, {}, {}});
+          });
+        }
+        rechecked = true;
+        continue;
+      }
+      for (auto& item : items) {
+        s.outbox.push_back("{\"v\":1,\"op\":\"deliver\",\"seq\":" + std::to_string(item.seq) +
+                           ",\"message\":" + item.doc + "}");
+        s.sent_upto = item.seq;
+        svc.stats.message_out("cad." + item.type);
+      }
+    }
+  }
+
+  void flush(session& s) {
+    while (!s.outbox.empty()) {
+      try {
+        if (!router->send(zmq::buffer(s.identity),
+                          zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+          return;  // high-water mark: try again on the next pass
+        router->send(zmq::buffer(s.outbox.front()), zmq::send_flags::dontwait);
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EHOSTUNREACH) return link_down(s, "connection closed", true);
+        throw;
+      }
+      s.outbox.pop_front();
+      s.last_sent = steady::now();
+    }
+  }
+
+  void flush_all() {
+    // link_down() erases from the map, so collect identities first.
+    std::vector<std::string> ids;
+    for (auto& [id, s] : sessions)
+      if (!s.outbox.empty()) ids.push_back(id);
+    for (auto& id : ids) {
+      auto it = sessions.find(id);
+      if (it != sessions.end()) flush(it->second);
+    }
+  }
+
+  // ---- liveness ------------------------------------------------------------------------------
+
+  void tick() {
+    auto now = steady::now();
+    auto dead_after = heartbeat() * svc.cfg.cad_link.liveness;
+    std::vector<std::string> dead;
+    for (auto& [id, s] : sessions) {
+      if (now - s.last_heard > dead_after) {
+        dead.push_back(id);
+        continue;
+      }
+      if (now - s.last_sent >= heartbeat() && s.outbox.empty())
+        s.outbox.push_back(R"({"v":1,"op":"heartbeat"})");
+      pump(s);  // also a safety net should a wake-up ever be missed
+      publish(s);
+    }
+    for (auto& id : dead) {
+      auto it = sessions.find(id);
+      if (it != sessions.end())
+        link_down(it->second,
+                  "no frame for " + std::to_string(svc.cfg.cad_link.liveness) + " heartbeats",
+                  true);
+    }
+  }
+
+  void publish(const session& s) {
+    link_state st;
+    st.agency = s.agency;
+    st.up = true;
+    st.session = s.id;
+    st.client = s.client;
+    st.connected_since = s.connected_since;
+    st.last_heard = now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                                                     s.last_heard);
+    st.sent_upto = s.sent_upto;
+    st.acked_upto = s.durable_acked;
+    try {
+      st.last_seq = svc.reader.last_seq(s.agency);
+    } catch (const std::exception&) {
+      st.last_seq = s.sent_upto;
+    }
+    svc.links.update(st);
+  }
+
+  void link_down(session& s, const std::string& reason, bool audit) {
+    link_state st;
+    st.agency = s.agency;
+    st.up = false;
+    st.session = s.id;
+    st.client = s.client;
+    st.last_heard = now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                                                     s.last_heard);
+    st.last_down = now_ms();
+    st.down_reason = reason;
+    st.sent_upto = s.sent_upto;
+    st.acked_upto = s.durable_acked;
+    st.last_seq = s.sent_upto;
+    svc.links.update(st);
+    svc.log->warn("event=link_down edge=cad agency={} session={} reason=\"{}\"", s.agency, s.id,
+                  reason);
+    if (audit)
+      svc.eng.note(s.agency, "link.down", {{"edge", "cad"}, {"session", s.id}, {"reason", reason}});
+    if (auto it = identity_of.find(s.agency); it != identity_of.end() && it->second == s.identity)
+      identity_of.erase(it);
+    std::string identity = s.identity;  // `s` dies with the erase below
+    sessions.erase(identity);
+  }
+};
+
+cad_link_server::cad_link_server(server_services s, key_pair server_keys)
+    : impl_(std::make_unique<impl>(std::move(s), std::move(server_keys))) {}
+
+cad_link_server::~cad_link_server() {
+  stop();
+}
+
+void cad_link_server::start() {
+  impl_->bind();
+  impl_->thread = std::thread([this] {
+    try {
+      impl_->run();
+    } catch (const std::exception& e) {
+      impl_->svc.log->critical("event=link_thread_failed edge=cad error=\"{}\"", e.what());
+    }
+  });
+  impl_->svc.log->info("event=listening edge=cad endpoint={} clients={}", impl_->bound,
+                       impl_->svc.cfg.cad_link.clients.size());
+}
+
+void cad_link_server::begin_shutdown() {
+  impl_->draining = true;
+}
+
+void cad_link_server::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  impl_->box->post({mailbox::event::kind::wake, {}, {}, {}, {}, {}});
+  impl_->thread.join();
+}
+
+std::string cad_link_server::endpoint() const {
+  return impl_->bound;
+}
+
+}  // namespace bl::cad
