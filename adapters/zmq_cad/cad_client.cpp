@@ -1,0 +1,409 @@
+#include "adapters/zmq_cad/cad_client.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+namespace bl::cad {
+
+using nlohmann::json;
+using steady = std::chrono::steady_clock;
+
+bool cad_client::retryable(errc code) {
+  switch (code) {
+    case errc::store_busy:
+    case errc::store_full:
+    case errc::store_unavailable:
+    case errc::shutting_down:
+    case errc::link_overloaded:
+    case errc::link_no_session:
+    case errc::internal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+struct cad_client::impl {
+  struct pending {
+    json message;
+    std::vector<std::promise<submit_result>> promises;  // more than one if the id was resubmitted
+    void complete(const submit_result& r) {
+      for (auto& pr : promises) pr.set_value(r);
+      promises.clear();
+    }
+    steady::time_point last_sent{};  // epoch: not sent on the current session yet
+    bool sent_once = false;
+  };
+
+  impl(client_options o, std::function<void(const delivery&)> cb, std::shared_ptr<spdlog::logger> l)
+      : opts(std::move(o)),
+        on_delivery(std::move(cb)),
+        log(std::move(l)),
+        wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (!log)
+      log = std::make_shared<spdlog::logger>("cad-client",
+                                             std::make_shared<spdlog::sinks::null_sink_mt>());
+    if (wake_fd < 0) throw std::runtime_error("eventfd failed");
+    processed = load_state();
+  }
+  ~impl() { ::close(wake_fd); }
+
+  client_options opts;
+  std::function<void(const delivery&)> on_delivery;
+  std::shared_ptr<spdlog::logger> log;
+  int wake_fd;
+  zmq::context_t ctx{1};
+  std::unique_ptr<zmq::socket_t> sock;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> drop_requested{false};
+  std::atomic<bool> is_connected{false};
+  std::atomic<std::int64_t> processed{0};
+
+  mutable std::mutex mu;  // guards `incoming`, `counts`
+  std::deque<std::pair<std::string, std::shared_ptr<pending>>> incoming;
+  client_counters counts;
+
+  // Owned by the client thread.
+  std::map<std::string, std::shared_ptr<pending>> outstanding;  // by message id
+  std::unordered_set<std::string> seen;
+  std::deque<std::string> seen_order;
+  bool welcomed = false;
+  steady::time_point connected_at{}, last_heard{}, last_sent{}, next_attempt{};
+  std::chrono::milliseconds backoff{0};
+  std::chrono::milliseconds heartbeat{1000};
+  int liveness = 3;
+  std::int64_t ack_sent = 0;
+  std::int64_t persisted = 0;
+
+  // ---- state file: the last processed sequence survives a restart of the CAD -----------------
+
+  std::int64_t load_state() {
+    if (opts.state_file.empty()) return 0;
+    std::ifstream in(opts.state_file);
+    json doc = json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("processed_upto")) return 0;
+    persisted = doc["processed_upto"].get<std::int64_t>();
+    return persisted;
+  }
+
+  void save_state() {
+    std::int64_t p = processed;
+    if (opts.state_file.empty() || p == persisted) return;
+    auto tmp = opts.state_file + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << json{{"agency", opts.agency}, {"processed_upto", p}}.dump() << '\n';
+      out.flush();
+    }
+    // Rename is atomic: a crash leaves the old or the new number, never half a file.
+    std::filesystem::rename(tmp, opts.state_file);
+    persisted = p;
+  }
+
+  // ---- connection --------------------------------------------------------------------------
+
+  void connect() {
+    sock = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::dealer);
+    sock->set(zmq::sockopt::linger, 0);
+    sock->set(zmq::sockopt::sndhwm, 20000);
+    sock->set(zmq::sockopt::rcvhwm, 20000);
+    sock->set(zmq::sockopt::curve_serverkey, opts.server_public_key);
+    sock->set(zmq::sockopt::curve_publickey, opts.client_keys.public_key);
+    sock->set(zmq::sockopt::curve_secretkey, opts.client_keys.secret_key);
+    sock->connect(opts.endpoint);
+    welcomed = false;
+    connected_at = last_heard = steady::now();
+    send(json{{"v", 1},
+              {"op", "hello"},
+              {"agency", opts.agency},
+              {"resume_from", processed.load()},
+              {"client", opts.client_name},
+              {"window", opts.window}});
+  }
+
+  void disconnect(const std::string& why) {
+    if (!sock) return;
+    if (welcomed) log->warn("event=cad_link_lost agency={} reason=\"{}\"", opts.agency, why);
+    sock->close();
+    sock.reset();
+    welcomed = false;
+    is_connected = false;
+    // Capped exponential back-off, with jitter so that many CADs do not reconnect in lockstep.
+    backoff = backoff.count() == 0 ? opts.backoff_initial : std::min(backoff * 2, opts.backoff_max);
+    thread_local std::mt19937 rng{std::random_device{}()};
+    auto jitter = std::chrono::milliseconds(rng() % (backoff.count() / 4 + 1));
+    next_attempt = steady::now() + backoff + jitter;
+    for (auto& [id, p] : outstanding) p->last_sent = {};  // resend on the next session
+  }
+
+  void send(const json& frame) {
+    if (!sock) return;
+    auto text = frame.dump();
+    if (sock->send(zmq::buffer(text), zmq::send_flags::dontwait)) last_sent = steady::now();
+  }
+
+  // ---- the loop ----------------------------------------------------------------------------
+
+  void run() {
+    next_attempt = steady::now();
+    while (!stopping) {
+      if (!sock && steady::now() >= next_attempt) connect();
+      std::vector<zmq::pollitem_t> items;
+      items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+      if (sock) items.push_back({sock->handle(), 0, ZMQ_POLLIN, 0});
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+      if (items[0].revents & ZMQ_POLLIN) {
+        std::uint64_t v;
+        [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+      }
+      take_incoming();
+      if (drop_requested.exchange(false)) disconnect("dropped on request");
+      if (sock && items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) receive_all();
+      if (sock) timers();
+    }
+    if (sock && welcomed) send(json{{"v", 1}, {"op", "goodbye"}, {"reason", "client stopping"}});
+    save_state();
+    if (sock) sock->close();
+    sock.reset();
+    is_connected = false;
+    take_incoming();
+    for (auto& [id, p] : outstanding)
+      p->complete(make_error(errc::shutting_down, "the CAD client stopped"));
+    outstanding.clear();
+  }
+
+  void take_incoming() {
+    std::deque<std::pair<std::string, std::shared_ptr<pending>>> batch;
+    {
+      std::lock_guard lock(mu);
+      batch.swap(incoming);
+    }
+    for (auto& [id, p] : batch) {
+      auto [it, fresh] = outstanding.emplace(id, p);
+      if (!fresh) {
+        // The same id submitted again while the first is outstanding: send it again (the
+        // gateway dedupes) and give both callers the one receipt.
+        for (auto& pr : p->promises) it->second->promises.push_back(std::move(pr));
+        if (welcomed) send_submit(*it->second);
+        continue;
+      }
+      if (welcomed) send_submit(*p);
+    }
+  }
+
+  void send_submit(pending& p) {
+    if (p.sent_once) {
+      std::lock_guard lock(mu);
+      ++counts.resent_submits;
+    }
+    send(json{{"v", 1}, {"op", "submit"}, {"message", p.message}});
+    p.last_sent = steady::now();
+    p.sent_once = true;
+  }
+
+  void receive_all() {
+    for (int i = 0; i < 1000 && sock; ++i) {
+      zmq::message_t msg;
+      if (!sock->recv(msg, zmq::recv_flags::dontwait)) break;
+      last_heard = steady::now();
+      json f = json::parse(msg.to_string_view(), nullptr, false);
+      if (f.is_discarded() || !f.is_object() || !f.contains("op")) continue;
+      handle(f);
+    }
+    // Acknowledge what this batch processed, at least every half window.
+    std::int64_t p = processed;
+    if (welcomed && p > ack_sent && (p - ack_sent >= opts.window / 2 || !sock_has_more())) {
+      save_state();
+      send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
+      ack_sent = p;
+    }
+  }
+
+  bool sock_has_more() {
+    zmq::pollitem_t it{sock->handle(), 0, ZMQ_POLLIN, 0};
+    return zmq::poll(&it, 1, std::chrono::milliseconds(0)) > 0;
+  }
+
+  void handle(const json& f) {
+    const std::string op = f["op"].get<std::string>();
+    if (op == "welcome") {
+      welcomed = true;
+      is_connected = true;
+      backoff = std::chrono::milliseconds(0);
+      heartbeat = std::chrono::milliseconds(f.value("heartbeat_ms", 1000));
+      liveness = f.value("liveness", 3);
+      ack_sent = processed;
+      {
+        std::lock_guard lock(mu);
+        ++counts.connects;
+      }
+      log->info("event=cad_link_up agency={} session={} resume_from={}", opts.agency,
+                f.value("session", ""), processed.load());
+      for (auto& [id, p] : outstanding) send_submit(*p);  // same ids: the gateway dedupes
+    } else if (op == "deliver") {
+      on_deliver(f["seq"].get<std::int64_t>(), f["message"]);
+    } else if (op == "receipt") {
+      auto it = outstanding.find(f.value("message_id", ""));
+      if (it == outstanding.end()) return;  // a late duplicate receipt
+      it->second->complete(f["receipt"]);
+      outstanding.erase(it);
+      std::lock_guard lock(mu);
+      ++counts.receipts;
+    } else if (op == "error") {
+      on_error(f);
+    } else if (op == "goodbye") {
+      disconnect("the gateway said goodbye: " + f.value("reason", std::string()));
+    }
+    // heartbeat and acked need nothing beyond the liveness they already gave.
+  }
+
+  void on_deliver(std::int64_t seq, const json& message) {
+    std::int64_t p = processed;
+    if (seq <= p) {
+      std::lock_guard lock(mu);
+      ++counts.duplicates_dropped;
+      return;
+    }
+    if (seq != p + 1) {
+      // A gap means frames were lost: resume from what we really have.
+      log->warn("event=cad_link_gap agency={} expected={} got={}", opts.agency, p + 1, seq);
+      disconnect("sequence gap");
+      return;
+    }
+    std::string id = message.value("id", std::string());
+    bool duplicate = !seen.insert(id).second;
+    if (!duplicate) {
+      seen_order.push_back(id);
+      if (seen_order.size() > opts.dedupe_memory) {
+        seen.erase(seen_order.front());
+        seen_order.pop_front();
+      }
+      on_delivery(delivery{seq, message});
+    }
+    processed = seq;
+    std::lock_guard lock(mu);
+    ++(duplicate ? counts.duplicates_dropped : counts.delivered);
+  }
+
+  void on_error(const json& f) {
+    auto code = errc_from_id(f.value("code", std::string())).value_or(errc::internal);
+    std::string id = f.value("message_id", std::string());
+    auto it = id.empty() ? outstanding.end() : outstanding.find(id);
+    if (it != outstanding.end()) {
+      if (retryable(code)) {
+        it->second->last_sent = steady::now() - opts.submit_timeout + backoff_after_refusal();
+        return;
+      }
+      it->second->complete(
+          make_error(code, f.value("message", std::string()), f.value("pointer", std::string())));
+      outstanding.erase(it);
+      return;
+    }
+    log->warn("event=cad_link_error agency={} code={} message=\"{}\"", opts.agency,
+              f.value("code", ""), f.value("message", ""));
+    if (code == errc::link_no_session || code == errc::sender_not_authorised ||
+        code == errc::bad_request)
+      disconnect("refused: " + f.value("code", std::string()));
+  }
+
+  std::chrono::milliseconds backoff_after_refusal() const { return std::chrono::milliseconds(200); }
+
+  void timers() {
+    auto now = steady::now();
+    auto dead_after = heartbeat * liveness;
+    if (!welcomed && now - connected_at > opts.hello_timeout) return disconnect("no welcome");
+    if (welcomed && now - last_heard > dead_after) return disconnect("gateway silent");
+    if (!welcomed) return;
+    for (auto& [id, p] : outstanding)
+      if (p->last_sent == steady::time_point{} || now - p->last_sent >= opts.submit_timeout)
+        send_submit(*p);
+    std::int64_t p = processed;
+    if (p > ack_sent) {
+      save_state();
+      send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
+      ack_sent = p;
+    }
+    if (now - last_sent >= heartbeat) send(json{{"v", 1}, {"op", "heartbeat"}});
+  }
+
+  void wake() {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+};
+
+cad_client::cad_client(client_options opts, std::function<void(const delivery&)> on_delivery,
+                       std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<impl>(std::move(opts), std::move(on_delivery), std::move(log))) {}
+
+cad_client::~cad_client() {
+  stop();
+}
+
+void cad_client::start() {
+  if (impl_->thread.joinable()) return;
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void cad_client::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->stopping = true;
+  impl_->wake();
+  impl_->thread.join();
+}
+
+std::future<submit_result> cad_client::submit(json message) {
+  auto p = std::make_shared<impl::pending>();
+  p->promises.emplace_back();
+  auto fut = p->promises.back().get_future();
+  std::string id = message.value("id", std::string());
+  if (id.empty()) {
+    p->complete(make_error(errc::schema_invalid, "a message needs an id", "/id"));
+    return fut;
+  }
+  if (impl_->stopping) {
+    p->complete(make_error(errc::shutting_down, "the CAD client is stopping"));
+    return fut;
+  }
+  p->message = std::move(message);
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->incoming.emplace_back(id, std::move(p));
+  }
+  impl_->wake();
+  return fut;
+}
+
+bool cad_client::connected() const {
+  return impl_->is_connected;
+}
+std::int64_t cad_client::processed_upto() const {
+  return impl_->processed;
+}
+
+client_counters cad_client::counters() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counts;
+}
+
+void cad_client::drop_connection() {
+  impl_->drop_requested = true;
+  impl_->wake();
+}
+
+}  // namespace bl::cad

@@ -1,0 +1,315 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "adapters/zmq_cad/cad_client.hpp"
+#include "adapters/zmq_cad/cad_link_server.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/link_registry.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "tests/support/sample_messages.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace bl;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+cad::key_pair new_keys() {
+  char pub[41], sec[41];
+  REQUIRE(zmq_curve_keypair(pub, sec) == 0);
+  return {pub, sec};
+}
+
+std::shared_ptr<spdlog::logger> quiet() {
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+template <class F>
+bool eventually(F pred, std::chrono::milliseconds within = 5000ms) {
+  auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return pred();
+}
+
+/// A gateway without HTTP: engine, store and the CAD link server on a loopback port.
+struct link_rig {
+  explicit link_rig(int heartbeat_ms = 1000) {
+    cfg.cad_link.enabled = true;
+    cfg.cad_link.listen = "tcp://127.0.0.1:*";
+    cfg.cad_link.heartbeat_ms = heartbeat_ms;
+    cfg.cad_link.window = 16;  // small, so that flow control is exercised
+    for (const char* a : {"essex-fire", "essex-police"}) {
+      keys[a] = new_keys();
+      cfg.cad_link.clients.push_back({a, keys[a].public_key, "test"});
+    }
+    eng = std::make_unique<engine>(cfg, store::store_options{dir.file("bl.db"), true, 0, {}}, stats,
+                                   notifier, clock, quiet());
+    eng->start();
+    rd = std::make_unique<store::reader>(dir.file("bl.db"));
+    server = std::make_unique<cad::cad_link_server>(
+        cad::server_services{cfg, schemas, *eng, *rd, notifier, stats, links, quiet()},
+        server_keys);
+    server->start();
+  }
+  ~link_rig() {
+    server->stop();
+    eng->stop();
+  }
+
+  cad::client_options options(const std::string& agency) {
+    cad::client_options o;
+    o.endpoint = server->endpoint();
+    o.server_public_key = server_keys.public_key;
+    o.client_keys = keys[agency];
+    o.agency = agency;
+    o.submit_timeout = 2000ms;
+    o.backoff_initial = 20ms;
+    o.backoff_max = 200ms;
+    return o;
+  }
+
+  std::int64_t count(const std::string& sql) {
+    store::db d(dir.file("bl.db"), false, true);
+    store::stmt s(d, sql);
+    return s.step() ? s.int64(0) : -1;
+  }
+
+  test::temp_dir dir;
+  gateway_config cfg = test::essex_config();
+  schema_set schemas{std::string(BL_SOURCE_DIR) + "/schemas"};
+  metrics stats;
+  inbox_notifier notifier;
+  link_registry links;
+  system_clock_source clock;
+  cad::key_pair server_keys = new_keys();
+  std::map<std::string, cad::key_pair> keys;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<store::reader> rd;
+  std::unique_ptr<cad::cad_link_server> server;
+};
+
+/// Collects deliveries from the client thread.
+struct inbox {
+  void operator()(const cad::delivery& d) {
+    std::lock_guard lock(mu);
+    seqs.push_back(d.seq);
+    ids.push_back(d.message["id"].get<std::string>());
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return ids.size();
+  }
+  std::mutex mu;
+  std::vector<std::int64_t> seqs;
+  std::vector<std::string> ids;
+};
+
+json fresh_request(const std::string& id) {
+  auto m = test::rtc_request(id);
+  m["sent_at"] = format_rfc3339(now_ms());
+  return m;
+}
+}  // namespace
+
+TEST_CASE("a registered CAD submits over the link and the other CAD receives it in order",
+          "[component][cadlink]") {
+  link_rig rig;
+  auto police_inbox = std::make_shared<inbox>();
+  cad::cad_client fire(rig.options("essex-fire"), [](const cad::delivery&) {});
+  cad::cad_client police(rig.options("essex-police"),
+                         [police_inbox](auto& d) { (*police_inbox)(d); });
+  fire.start();
+  police.start();
+  REQUIRE(eventually([&] { return fire.connected() && police.connected(); }));
+
+  auto r = fire.submit(fresh_request("essex-fire:link-1")).get();
+  REQUIRE(std::holds_alternative<json>(r));
+  auto receipt = std::get<json>(r);
+  CHECK(receipt["status"] == "stored");
+  std::string tid = receipt["transfer_id"];
+  REQUIRE(eventually([&] { return police_inbox->size() == 1; }));
+  CHECK(police_inbox->ids[0] == "essex-fire:link-1");
+  // The police CAD's acknowledgement moves the transfer to delivered.
+  REQUIRE(eventually([&] {
+    bool party = false;
+    auto t = rig.rd->transfer_detail(tid, "essex-fire", party);
+    return t && (*t)["state"] == "delivered";
+  }));
+  auto link = rig.links.find("essex-police", "cad");
+  REQUIRE(link);
+  CHECK(link->up);
+
+  SECTION("a repeat of the same id gets the first receipt") {
+    auto again = fire.submit(fresh_request("essex-fire:link-1")).get();
+    REQUIRE(std::holds_alternative<json>(again));
+    CHECK(std::get<json>(again) == receipt);
+  }
+  SECTION("a schema violation is refused with the pointer into the message") {
+    auto bad = fresh_request("essex-fire:link-bad");
+    bad["body"]["priority"] = "whenever";
+    auto e = fire.submit(bad).get();
+    REQUIRE(std::holds_alternative<error>(e));
+    CHECK(std::get<error>(e).code == errc::schema_invalid);
+    CHECK(std::get<error>(e).pointer == "/message/body/priority");
+  }
+  SECTION("a CAD cannot submit as another agency") {
+    auto spoof = test::rtc_request("essex-police:spoof", "essex-police", "essex-fire");
+    spoof["sent_at"] = format_rfc3339(now_ms());
+    auto e = fire.submit(spoof).get();
+    REQUIRE(std::holds_alternative<error>(e));
+    CHECK(std::get<error>(e).code == errc::sender_not_authorised);
+  }
+}
+
+TEST_CASE("an unknown CAD key is refused at the handshake and audited", "[component][cadlink]") {
+  link_rig rig;
+  auto opts = rig.options("essex-fire");
+  opts.client_keys = new_keys();  // never registered
+  std::atomic<int> delivered{0};
+  cad::cad_client stranger(opts, [&](const cad::delivery&) { ++delivered; });
+  stranger.start();
+  std::this_thread::sleep_for(700ms);
+  CHECK_FALSE(stranger.connected());
+  auto r = stranger.submit(fresh_request("essex-fire:stranger"));
+  CHECK(r.wait_for(500ms) == std::future_status::timeout);
+  stranger.stop();
+  CHECK(std::get<error>(r.get()).code == errc::shutting_down);
+  CHECK(rig.count("SELECT count(*) FROM messages") == 0);
+  REQUIRE(eventually(
+      [&] { return rig.count("SELECT count(*) FROM audit WHERE action = 'link.refused'") >= 1; }));
+  CHECK(delivered == 0);
+}
+
+TEST_CASE("a CAD cannot open a session as another agency", "[component][cadlink]") {
+  link_rig rig;
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::curve_serverkey, rig.server_keys.public_key);
+  s.set(zmq::sockopt::curve_publickey, rig.keys["essex-fire"].public_key);
+  s.set(zmq::sockopt::curve_secretkey, rig.keys["essex-fire"].secret_key);
+  s.set(zmq::sockopt::rcvtimeo, 3000);
+  s.connect(rig.server->endpoint());
+  std::string hello = R"({"v":1,"op":"hello","agency":"essex-police","resume_from":0})";
+  s.send(zmq::buffer(hello));
+  zmq::message_t reply;
+  REQUIRE(s.recv(reply));
+  auto f = json::parse(reply.to_string());
+  CHECK(f["op"] == "error");
+  CHECK(f["code"] == "bl.auth.sender_mismatch");
+  SECTION("and frames before hello are refused") {
+    std::string ack = R"({"v":1,"op":"ack","upto":1})";
+    s.send(zmq::buffer(ack));
+    REQUIRE(s.recv(reply));
+    CHECK(json::parse(reply.to_string())["code"] == "bl.link.no_session");
+  }
+  SECTION("and a frame with the wrong version is refused") {
+    std::string v2 = R"({"v":2,"op":"hello","agency":"essex-fire","resume_from":0})";
+    s.send(zmq::buffer(v2));
+    REQUIRE(s.recv(reply));
+    CHECK(json::parse(reply.to_string())["code"] == "bl.link.bad_frame");
+  }
+}
+
+TEST_CASE("a silent CAD is marked down after three missed heartbeats and recovers on reconnect",
+          "[component][cadlink]") {
+  link_rig rig(100);
+  zmq::context_t ctx;
+  {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::curve_serverkey, rig.server_keys.public_key);
+    s.set(zmq::sockopt::curve_publickey, rig.keys["essex-police"].public_key);
+    s.set(zmq::sockopt::curve_secretkey, rig.keys["essex-police"].secret_key);
+    s.connect(rig.server->endpoint());
+    std::string hello = R"({"v":1,"op":"hello","agency":"essex-police","resume_from":0})";
+    s.send(zmq::buffer(hello));
+    REQUIRE(eventually([&] {
+      auto l = rig.links.find("essex-police", "cad");
+      return l && l->up;
+    }));
+    // Say nothing more: after 3 x 100 ms the gateway must give up on us.
+    REQUIRE(eventually(
+        [&] {
+          auto l = rig.links.find("essex-police", "cad");
+          return l && !l->up;
+        },
+        2000ms));
+    CHECK_THAT(rig.links.find("essex-police", "cad")->down_reason, Catch::Contains("heartbeats"));
+  }
+  cad::cad_client police(rig.options("essex-police"), [](const cad::delivery&) {});
+  police.start();
+  REQUIRE(eventually([&] { return police.connected(); }));
+  // A well-behaved client heartbeats and stays up well past the liveness limit.
+  std::this_thread::sleep_for(600ms);
+  CHECK(police.connected());
+  CHECK(rig.links.find("essex-police", "cad")->up);
+}
+
+TEST_CASE("deliveries resume after dropped links with nothing missed and nothing duplicated",
+          "[component][cadlink]") {
+  link_rig rig;
+  auto got = std::make_shared<inbox>();
+  auto opts = rig.options("essex-police");
+  opts.state_file = rig.dir.file("police.state");
+  auto police = std::make_unique<cad::cad_client>(opts, [got](auto& d) { (*got)(d); });
+  cad::cad_client fire(rig.options("essex-fire"), [](const cad::delivery&) {});
+  fire.start();
+  police->start();
+  REQUIRE(eventually([&] { return fire.connected() && police->connected(); }));
+
+  constexpr int total = 300;
+  std::atomic<bool> done{false};
+  std::thread chaos([&] {
+    // Drop the police link every 25 ms while traffic flows.
+    while (!done) {
+      std::this_thread::sleep_for(25ms);
+      police->drop_connection();
+    }
+  });
+  std::vector<std::future<cad::submit_result>> receipts;
+  for (int i = 0; i < total; ++i)
+    receipts.push_back(fire.submit(fresh_request("essex-fire:resume-" + std::to_string(i))));
+  for (auto& r : receipts) REQUIRE(std::holds_alternative<json>(r.get()));
+  bool all = eventually([&] { return got->size() >= total; }, 20000ms);
+  done = true;
+  chaos.join();
+  REQUIRE(all);
+  std::this_thread::sleep_for(200ms);
+  CHECK(got->size() == total);
+  std::set<std::string> distinct(got->ids.begin(), got->ids.end());
+  CHECK(distinct.size() == total);
+  for (std::size_t i = 0; i < got->seqs.size(); ++i) CHECK(got->seqs[i] == std::int64_t(i + 1));
+  CHECK(police->counters().connects > 1);
+
+  SECTION("a restarted CAD resumes from its state file") {
+    REQUIRE(eventually([&] { return police->processed_upto() == total; }));
+    police->stop();
+    police.reset();
+    for (int i = 0; i < 20; ++i)
+      REQUIRE(std::holds_alternative<json>(
+          fire.submit(fresh_request("essex-fire:after-restart-" + std::to_string(i))).get()));
+    auto again = std::make_shared<inbox>();
+    cad::cad_client restarted(opts, [again](auto& d) { (*again)(d); });
+    restarted.start();
+    REQUIRE(eventually([&] { return again->size() == 20; }));
+    std::this_thread::sleep_for(200ms);
+    CHECK(again->size() == 20);
+    CHECK(again->seqs.front() == total + 1);
+  }
+}
