@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <filesystem>
@@ -47,6 +48,8 @@ struct cad_client::impl {
     }
     steady::time_point last_sent{};  // epoch: not sent on the current session yet
     bool sent_once = false;
+    std::uint64_t order = 0;  // submission order: resends keep it, so a transfer's messages stay
+                              // in the order the CAD made them
   };
 
   impl(client_options o, std::function<void(const delivery&)> cb, std::shared_ptr<spdlog::logger> l)
@@ -73,6 +76,7 @@ struct cad_client::impl {
   std::atomic<bool> drop_requested{false};
   std::atomic<bool> is_connected{false};
   std::atomic<std::int64_t> processed{0};
+  std::atomic<std::uint64_t> next_order{0};
 
   mutable std::mutex mu;  // guards `incoming`, `counts`
   std::deque<std::pair<std::string, std::shared_ptr<pending>>> incoming;
@@ -89,6 +93,7 @@ struct cad_client::impl {
   int liveness = 3;
   std::int64_t ack_sent = 0;
   std::int64_t persisted = 0;
+  bool ready_dirty = false;
 
   // ---- state file: the last processed sequence survives a restart of the CAD -----------------
 
@@ -199,11 +204,34 @@ struct cad_client::impl {
         // The same id submitted again while the first is outstanding: send it again (the
         // gateway dedupes) and give both callers the one receipt.
         for (auto& pr : p->promises) it->second->promises.push_back(std::move(pr));
-        if (welcomed) send_submit(*it->second);
+        if (welcomed && it->second->sent_once) send_submit(*it->second);
         continue;
       }
-      if (welcomed) send_submit(*p);
     }
+    if (welcomed) send_ready();
+  }
+
+  /// Outstanding submits that may go out now, in submission order. A message on a transfer
+  /// waits until the earlier messages on that transfer are answered: per-transfer order must
+  /// survive retries, refusals and reconnects (an update resent after its close would be stale).
+  std::vector<pending*> eligible() {
+    std::vector<pending*> v;
+    for (auto& [id, p] : outstanding) v.push_back(p.get());
+    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->order < b->order; });
+    std::unordered_set<std::string> busy;
+    std::vector<pending*> out;
+    for (auto* p : v) {
+      std::string tid = p->message.value("transfer_id", std::string());
+      if (!tid.empty() && !busy.insert(tid).second) continue;
+      out.push_back(p);
+    }
+    return out;
+  }
+
+  /// Sends every eligible submit not yet sent on this session.
+  void send_ready() {
+    for (auto* p : eligible())
+      if (p->last_sent == steady::time_point{}) send_submit(*p);
   }
 
   void send_submit(pending& p) {
@@ -224,6 +252,10 @@ struct cad_client::impl {
       json f = json::parse(msg.to_string_view(), nullptr, false);
       if (f.is_discarded() || !f.is_object() || !f.contains("op")) continue;
       handle(f);
+    }
+    if (ready_dirty && welcomed) {
+      ready_dirty = false;
+      send_ready();
     }
     // Acknowledge what this batch processed, at least every half window.
     std::int64_t p = processed;
@@ -254,7 +286,7 @@ struct cad_client::impl {
       }
       log->info("event=cad_link_up agency={} session={} resume_from={}", opts.agency,
                 f.value("session", ""), processed.load());
-      for (auto& [id, p] : outstanding) send_submit(*p);  // same ids: the gateway dedupes
+      send_ready();  // the same ids as before: the gateway dedupes
     } else if (op == "deliver") {
       on_deliver(f["seq"].get<std::int64_t>(), f["message"]);
     } else if (op == "receipt") {
@@ -262,6 +294,7 @@ struct cad_client::impl {
       if (it == outstanding.end()) return;  // a late duplicate receipt
       it->second->complete(f["receipt"]);
       outstanding.erase(it);
+      ready_dirty = true;  // later messages on its transfer may go now
       std::lock_guard lock(mu);
       ++counts.receipts;
     } else if (op == "error") {
@@ -312,6 +345,7 @@ struct cad_client::impl {
       it->second->complete(
           make_error(code, f.value("message", std::string()), f.value("pointer", std::string())));
       outstanding.erase(it);
+      ready_dirty = true;  // later messages on its transfer may go now
       return;
     }
     log->warn("event=cad_link_error agency={} code={} message=\"{}\"", opts.agency,
@@ -329,7 +363,7 @@ struct cad_client::impl {
     if (!welcomed && now - connected_at > opts.hello_timeout) return disconnect("no welcome");
     if (welcomed && now - last_heard > dead_after) return disconnect("gateway silent");
     if (!welcomed) return;
-    for (auto& [id, p] : outstanding)
+    for (auto* p : eligible())
       if (p->last_sent == steady::time_point{} || now - p->last_sent >= opts.submit_timeout)
         send_submit(*p);
     std::int64_t p = processed;
@@ -381,6 +415,7 @@ std::future<submit_result> cad_client::submit(json message) {
     return fut;
   }
   p->message = std::move(message);
+  p->order = ++impl_->next_order;
   {
     std::lock_guard lock(impl_->mu);
     impl_->incoming.emplace_back(id, std::move(p));

@@ -233,12 +233,13 @@ struct cad_link_server::impl {
     }
     auto it = agency_by_key.find(key_z85);
     bool ok = it != agency_by_key.end();
+    const std::string user_id = ok ? it->second : std::string();  // outlives the send below
     std::array<zmq::const_buffer, 6> reply = {
         zmq::str_buffer("1.0"),
         zmq::buffer(request_id),
         ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
         ok ? zmq::str_buffer("OK") : zmq::str_buffer("unknown CAD key"),
-        zmq::buffer(ok ? it->second : std::string()),
+        zmq::buffer(user_id),
         zmq::str_buffer("")};
     zmq::send_multipart(*zap, reply);
     if (!ok) {
@@ -348,10 +349,12 @@ struct cad_link_server::impl {
     if (auto old = identity_of.find(agency); old != identity_of.end() && old->second != identity) {
       auto os = sessions.find(old->second);
       if (os != sessions.end()) {
+        std::string old_identity = old->second;
         os->second.outbox.push_back(
             json{{"v", 1}, {"op", "goodbye"}, {"reason", "replaced by a newer session"}}.dump());
-        flush(os->second);
-        link_down(os->second, "replaced by a newer session", true);
+        flush(os->second);  // may find the peer gone and end the session itself
+        os = sessions.find(old_identity);
+        if (os != sessions.end()) link_down(os->second, "replaced by a newer session", true);
       }
     }
     if (auto same = sessions.find(identity); same != sessions.end())
