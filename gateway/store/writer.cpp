@@ -111,6 +111,9 @@ struct writer::statements {
 writer::writer(const store_options& opts) {
   db_ = std::make_unique<db>(opts.path, true, false, opts.vfs);
   try {
+    // Before anything else: after a crash the first reader or writer recovers the WAL, and a
+    // backup or monitoring reader may be doing so right now; wait for it rather than refuse.
+    db_->exec("PRAGMA busy_timeout = " + std::to_string(opts.busy_timeout_ms));
     // Reading the schema forces SQLite to read the header: a corrupt or foreign file fails here.
     db_->exec("SELECT count(*) FROM sqlite_master");
     std::int64_t app = 0, tables = 0;
