@@ -207,9 +207,15 @@ struct cad_link_server::impl {
     // Say goodbye so that CADs reconnect at once to whatever comes next, rather than waiting for
     // liveness to run out.
     for (auto& e : box->take()) handle_event(std::move(e));
-    for (auto& [identity, s] : sessions) {
+    // link_down() erases the session, so walk a copy of the identities.
+    std::vector<std::string> ids;
+    for (auto& [identity, s] : sessions) ids.push_back(identity);
+    for (auto& id : ids) {
+      auto& s = sessions.at(id);
       s.outbox.push_back(json{{"v", 1}, {"op", "goodbye"}, {"reason", "gateway stopping"}}.dump());
-      link_down(s, "gateway stopping", false);
+      flush(s);  // may end the session itself if the peer is gone
+      if (auto it = sessions.find(id); it != sessions.end())
+        link_down(it->second, "gateway stopping", false);
     }
     flush_all();
     router->close();
