@@ -61,7 +61,7 @@ struct cad_gateway {
     }
     gw.config()["cad_link"] = {{"listen", endpoint},
                                {"server_key_file", (gw.dir() / "gateway.key").string()},
-                               {"heartbeat_ms", 300},
+                               {"heartbeat_ms", 1000},
                                {"clients", clients}};
     gw.start();
   }
@@ -194,12 +194,16 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
   std::string chaos_failure;
   std::atomic<bool> chaos_failed{false};
   std::atomic<int> kills{0};
+  // The gateway is forked by the chaos thread and dies with it (PR_SET_PDEATHSIG follows the
+  // forking thread), so the thread lives until the test ends; `done` only stops the chaos.
+  std::atomic<bool> finished{false};
   std::thread chaos([&] {
     try {
       std::mt19937 rng{std::random_device{}()};
       auto next_kill = std::chrono::steady_clock::now() + 800ms;
       while (!done) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 300));
+        if (done) break;
         (rng() % 2 ? fire : police).client().drop_connection();
         if (kills < 3 && std::chrono::steady_clock::now() >= next_kill) {
           g.gw.restart();  // SIGKILL, then start again on the same database and port
@@ -212,16 +216,19 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
       chaos_failure = e.what();
       chaos_failed = true;
     }
+    while (!finished) std::this_thread::sleep_for(20ms);
   });
   // Join the chaos thread however this test ends, so that a failed check reports itself.
   struct joiner {
     std::atomic<bool>& stop;
+    std::atomic<bool>& end;
     std::thread& t;
     ~joiner() {
       stop = true;
+      end = true;
       if (t.joinable()) t.join();
     }
-  } join_chaos{done, chaos};
+  } join_chaos{done, finished, chaos};
   for (int i = 0; i < n; ++i) {
     auto a = test::a12_rtc_request("essex-fire:sys-" + std::to_string(i));
     fire.submit(a);
@@ -239,7 +246,6 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
       },
       600s);
   done = true;
-  chaos.join();
   INFO("chaos: " << chaos_failure);
   INFO("gateway stderr: " << g.gw.stderr_text().substr(0, 2000));
   INFO("closed: " << g.count("SELECT count(*) FROM transfers WHERE state = 'closed'"));
@@ -259,14 +265,25 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
   CHECK(police_ok.size() == static_cast<std::size_t>(4 * n));
 
   // Every delivery queued for each agency reached its CAD, each message id exactly once...
-  REQUIRE(eventually(
+  auto progress = [&] {
+    return "fire processed " + std::to_string(fire.client().processed_upto()) + " of " +
+           std::to_string(g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-fire'")) +
+           " (connected " + std::to_string(fire.client().connected()) + "), police processed " +
+           std::to_string(police.client().processed_upto()) + " of " +
+           std::to_string(
+               g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-police'")) +
+           " (connected " + std::to_string(police.client().connected()) + ")";
+  };
+  bool caught_up = eventually(
       [&] {
         return fire.client().processed_upto() ==
                    g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-fire'") &&
                police.client().processed_upto() ==
                    g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-police'");
       },
-      30s));
+      90s);
+  INFO(progress());
+  REQUIRE(caught_up);
   fire.stop();
   police.stop();
   for (auto* actor : {&fire, &police}) {
