@@ -1,14 +1,27 @@
-// bluelink-bench: an HTTP load generator for the gateway's message API (POST /api/v1/messages).
+// bluelink-bench: a load generator for the gateway's message API (POST /api/v1/messages) and,
+// with --link cad, for the ZeroMQ CAD link (docs/protocols/cad-link.md) end to end.
 //
-// Two measurements, each against a gateway it starts itself (synchronous=FULL, so every receipt
-// means the transfer is on disk), or against a running gateway given by --port and --token:
+// HTTP (the default): two measurements, each against a gateway it starts itself
+// (synchronous=FULL, so every receipt means the transfer is on disk), or against a running gateway
+// given by --port and --token:
 //  - throughput: N keep-alive connections, each sending its next request as soon as the last one
 //    is answered, for D seconds; counts receipted (202) transfers per second.
 //  - latency: an open-loop schedule of R requests per second over the same connections. Latency
 //    runs from each request's *scheduled* send time, so a stalled gateway cannot hide behind a
 //    load generator that slows down with it (no coordinated omission).
 // One thread drives every connection with Asio, so 64 or 1,000 connections cost little.
-// Results are printed as Markdown; --write FILE replaces the bench's section of FILE.
+//
+// CAD link (--link cad): a gateway started with a CURVE-secured CAD link and two CAD clients
+// (adapters/zmq_cad/cad_client.hpp) in this process. Fire submits transfer.requests to Police;
+// the clock stops when Police's CAD is handed the delivery (on_delivery), so the figures cover
+// the whole path: submit, CURVE/ZMTP, validation, group commit with fsync, the Police queue and
+// the deliver frame. Receipt latency (submit to receipt at Fire) is measured as well.
+//  - throughput: a closed loop with at most --in-flight transfers submitted but not yet
+//    delivered at Police; counts deliveries per second.
+//  - latency: an open-loop schedule of R submits per second, timed from each scheduled time.
+//
+// Results are printed as Markdown; --write FILE replaces the bench's section of FILE (each link
+// has its own section, between its own markers).
 
 #include <fcntl.h>
 #include <signal.h>
@@ -20,17 +33,22 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -39,6 +57,7 @@
 #include <thread>
 #include <vector>
 
+#include <zmq.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
@@ -51,6 +70,7 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/zmq_cad/cad_client.hpp"
 #include "gateway/core/digest.hpp"
 #include "tools/samples/sample_requests.hpp"
 
@@ -82,7 +102,11 @@ struct bench_options {
   std::string synchronous = "full";
   std::string log_level = "info";
   int http_threads = 2;
-  std::string command;  // the command line, for the report
+  std::string link = "http";  // http | cad
+  int in_flight = 512;        // cad throughput: transfers submitted but not yet delivered
+  int window = 256;           // cad: the receiving CAD's delivery window
+  int drain_s = 30;           // cad: how long to wait for the last deliveries after the schedule
+  std::string command;        // the command line, for the report
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -142,9 +166,19 @@ double self_cpu_seconds() {
 // A gateway started for one measurement, in a temporary directory of its own.
 // Owns the child process and the directory; SIGTERM (then SIGKILL) and removal on destruction.
 
+bl::cad::key_pair new_curve_keys() {
+  char pub[41], sec[41];
+  if (zmq_curve_keypair(pub, sec) != 0)
+    throw std::runtime_error("zmq_curve_keypair failed (libzmq built without CURVE?)");
+  return {pub, sec};
+}
+
 class gateway_child {
  public:
-  explicit gateway_child(const bench_options& o) : token_("bench-token-" + o.from) {
+  /// With `with_cad`, the gateway also opens its CAD link on a free loopback port, with fresh
+  /// CURVE keys for itself and for the CADs of o.from and o.to.
+  explicit gateway_child(const bench_options& o, bool with_cad = false)
+      : token_("bench-token-" + o.from), with_cad_(with_cad) {
     fs::path base = o.db_dir.empty() ? fs::temp_directory_path() : fs::path(o.db_dir);
     std::string tmpl = (base / "bluelink-bench.XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed in " + base.string());
@@ -166,6 +200,19 @@ class gateway_child {
         {"priorities", {{"emergency", timers}, {"urgent", timers}, {"routine", timers}}},
         {"limits", {{"http_threads", o.http_threads}}},
         {"log", {{"level", o.log_level}}}};
+    if (with_cad) {
+      server_keys_ = new_curve_keys();
+      std::ofstream(dir_ / "gateway.key")
+          << json{{"public", server_keys_.public_key}, {"secret", server_keys_.secret_key}}.dump();
+      json clients = json::array();
+      for (const auto& agency : {o.from, o.to}) {
+        cad_keys_[agency] = new_curve_keys();
+        clients.push_back({{"agency", agency}, {"public_key", cad_keys_[agency].public_key}});
+      }
+      cfg["cad_link"] = {{"listen", "tcp://127.0.0.1:*"},
+                         {"server_key_file", (dir_ / "gateway.key").string()},
+                         {"clients", clients}};
+    }
     std::ofstream(dir_ / "gateway.json") << cfg.dump(2);
     start(o.gateway_bin);
   }
@@ -187,6 +234,13 @@ class gateway_child {
   unsigned short port() const { return port_; }
   const std::string& token() const { return token_; }
   const fs::path& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+  /// The CAD link's bound endpoint (tcp://127.0.0.1:N), from the ready file.
+  const std::string& cad_endpoint() const { return cad_endpoint_; }
+  const bl::cad::key_pair& server_keys() const { return server_keys_; }
+  const bl::cad::key_pair& cad_keys(const std::string& agency) const {
+    return cad_keys_.at(agency);
+  }
   /// User + system CPU the gateway has used so far.
   double cpu_seconds() const {
     std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
@@ -233,6 +287,9 @@ class gateway_child {
       json j = json::parse(ready, nullptr, false);
       if (!j.is_discarded() && j.contains("port")) {
         port_ = j["port"].get<unsigned short>();
+        cad_endpoint_ = j.value("cad_endpoint", std::string());
+        if (with_cad_ && cad_endpoint_.empty())
+          throw std::runtime_error("the gateway's ready file names no cad_endpoint");
         return;
       }
       if (waitpid(pid_, nullptr, WNOHANG) == pid_ || steady::now() > deadline) {
@@ -247,8 +304,12 @@ class gateway_child {
 
   fs::path dir_;
   std::string token_;
+  bool with_cad_ = false;
   pid_t pid_ = -1;
   unsigned short port_ = 0;
+  std::string cad_endpoint_;
+  bl::cad::key_pair server_keys_;
+  std::map<std::string, bl::cad::key_pair> cad_keys_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -670,11 +731,14 @@ std::string report(const bench_options& o, const std::string& db_fs,
   return md.str();
 }
 
-constexpr const char* begin_marker = "<!-- bluelink-bench:begin -->";
-constexpr const char* end_marker = "<!-- bluelink-bench:end -->";
+constexpr const char* http_begin_marker = "<!-- bluelink-bench:begin -->";
+constexpr const char* http_end_marker = "<!-- bluelink-bench:end -->";
+constexpr const char* cad_begin_marker = "<!-- bluelink-bench-cad:begin -->";
+constexpr const char* cad_end_marker = "<!-- bluelink-bench-cad:end -->";
 
-/// Replaces the bench's section of `path` (between its markers), or appends one.
-void write_section(const fs::path& path, const std::string& section) {
+/// Replaces the section of `path` between `begin_marker` and `end_marker`, or appends one.
+void write_section(const fs::path& path, const std::string& section, const char* begin_marker,
+                   const char* end_marker) {
   std::string text;
   if (std::ifstream in(path); in) {
     std::stringstream ss;
@@ -728,20 +792,591 @@ phase_result run_phase(const bench_options& o, phase_spec spec, body_template& b
   return phase.run();
 }
 
+// ---------------------------------------------------------------------------------------------
+// The CAD link, end to end: Fire's CAD submits, Police's CAD receives.
+
+std::int64_t to_ns(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+/// Latencies in milliseconds, sorted before percentiles are read.
+struct latency_samples {
+  std::vector<double> ms;
+  void sort() { std::sort(ms.begin(), ms.end()); }
+  double percentile(double p) const {
+    if (ms.empty()) return 0;
+    auto i = static_cast<std::size_t>(std::ceil(p / 100.0 * ms.size()));
+    return ms[std::min(i == 0 ? 0 : i - 1, ms.size() - 1)];
+  }
+  double max() const { return ms.empty() ? 0 : ms.back(); }
+};
+
+/// CPU seconds every core of the machine has spent busy (not idle or waiting for I/O) since boot.
+double machine_busy_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return (user + nice + system + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// CPU used by each thread of a process, by thread id, with the thread's name.
+std::map<int, std::pair<std::string, double>> thread_cpu(pid_t pid) {
+  std::map<int, std::pair<std::string, double>> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+      if (i == 14 || i == 15) ticks += std::stod(field);
+    out[std::atoi(e.path().filename().c_str())] = {
+        stat.substr(open + 1, close - open - 1), ticks / static_cast<double>(sysconf(_SC_CLK_TCK))};
+  }
+  return out;
+}
+
+/// The engine's group-commit counters from the gateway's /metrics.
+struct commit_stats {
+  double seconds = 0;          // time inside group commits, fsync included
+  std::uint64_t commits = 0;   // group commits that carried work
+  std::uint64_t messages = 0;  // messages they stored (submits and gateway notices)
+};
+
+commit_stats scrape_commits(unsigned short port) {
+  commit_stats c;
+  try {
+    asio::io_context ioc;
+    tcp::socket sock(ioc);
+    sock.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    http::request<http::string_body> req{http::verb::get, "/metrics", 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(sock, req);
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(sock, buf, res);
+    std::istringstream in(res.body());
+    for (std::string name, value; in >> name;) {
+      if (name[0] == '#' || !std::getline(in, value)) continue;
+      if (name == "bluelink_commit_seconds_sum") c.seconds = std::stod(value);
+      if (name == "bluelink_commit_seconds_count") c.commits = std::stoull(value);
+      if (name == "bluelink_committed_messages_total") c.messages = std::stoull(value);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bluelink-bench: cannot read the gateway's /metrics: %s\n", e.what());
+  }
+  return c;
+}
+
+struct cad_result {
+  phase_spec spec;
+  int in_flight = 0;  // closed loop: the bound on transfers submitted but not yet delivered
+  double window_s = 0;
+  // Throughput: events that happened in the measurement window. Latency: outcomes of the
+  // submits scheduled in the window.
+  std::uint64_t submitted = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t receipted = 0;
+  // Over the whole run.
+  std::uint64_t refused = 0;
+  std::string first_refusal;
+  std::uint64_t not_delivered = 0;  // submitted, but not at Police when the drain timed out
+  std::uint64_t notifications = 0;  // deliveries to Fire (its transfers reached Police)
+  bl::cad::client_counters fire, police;
+  latency_samples end_to_end, receipt;
+  double gateway_cpu_s = -1, bench_cpu_s = 0;
+  double machine_busy_s = 0;  // every process on the machine, in the window
+  commit_stats commits;       // the engine's group commits in the window
+};
+
+/// One CAD measurement against a gateway started for it. Threads: a driver submitting through
+/// Fire's client, a collector waiting for Fire's receipts (futures, in submission order), the
+/// two clients' own threads (Police's runs on_delivery), and the calling thread, which keeps time
+/// and prints progress.
+class cad_load {
+ public:
+  cad_load(const bench_options& o, phase_spec spec, gateway_child& gw)
+      : o_(o), spec_(std::move(spec)), gw_(gw) {
+    template_ = bl::samples::a12_rtc_request("", o.from, o.to);
+    std::mt19937_64 rng{std::random_device{}()};
+    char tag[17];
+    std::snprintf(tag, sizeof tag, "%016llx", static_cast<unsigned long long>(rng()));
+    id_prefix_ = o.from + ":bench-" + tag + "-";
+    // Room for every submit: the schedule in open loop, a generous ceiling in closed loop.
+    const double seconds = static_cast<double>((spec_.warmup + spec_.duration).count()) + 1;
+    capacity_ =
+        static_cast<std::size_t>(spec_.open_loop ? spec_.rate * seconds + 16 : 50000.0 * seconds);
+    submit_ns_ = std::make_unique<std::atomic<std::int64_t>[]>(capacity_);
+    deliver_ns_ = std::make_unique<std::atomic<std::int64_t>[]>(capacity_);
+    receipt_ns_ = std::make_unique<std::atomic<std::int64_t>[]>(capacity_);
+    for (std::size_t i = 0; i < capacity_; ++i) submit_ns_[i] = deliver_ns_[i] = receipt_ns_[i] = 0;
+  }
+
+  std::size_t message_bytes() const { return template_.dump().size() + id_prefix_.size() + 6; }
+
+  cad_result run() {
+    auto options = [&](const std::string& agency) {
+      bl::cad::client_options c;
+      c.endpoint = gw_.cad_endpoint();
+      c.server_public_key = gw_.server_keys().public_key;
+      c.client_keys = gw_.cad_keys(agency);
+      c.agency = agency;
+      c.state_file = (gw_.dir() / (agency + ".cad-state")).string();
+      c.window = o_.window;
+      return c;
+    };
+    bl::cad::cad_client police(options(o_.to),
+                               [this](const bl::cad::delivery& d) { on_police_delivery(d); });
+    bl::cad::cad_client fire(options(o_.from), [this](const bl::cad::delivery&) {
+      notifications_.fetch_add(1, std::memory_order_relaxed);
+    });
+    fire_ = &fire;
+    police.start();
+    fire.start();
+    const auto connect_deadline = steady::now() + std::chrono::seconds(10);
+    while (!(fire.connected() && police.connected())) {
+      if (steady::now() > connect_deadline)
+        throw std::runtime_error("the CAD clients did not connect to " + gw_.cad_endpoint());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+
+    start_ = steady::now() + std::chrono::milliseconds(100);
+    window_begin_ = start_ + spec_.warmup;
+    end_ = window_begin_ + spec_.duration;
+    std::thread collector([this] { collect(); });
+    std::thread driver([this] { spec_.open_loop ? drive_open() : drive_closed(); });
+
+    // Keep time: CPU at the window's edges, progress once a second.
+    double gw_cpu0 = 0, self_cpu0 = 0, busy0 = 0;
+    commit_stats commits0;
+    std::map<int, std::pair<std::string, double>> threads0;
+    bool began = false;
+    auto next_progress = start_ + std::chrono::seconds(1);
+    for (;;) {
+      auto next = std::min(next_progress, began ? end_ : window_begin_);
+      std::this_thread::sleep_until(next);
+      auto now = steady::now();
+      if (!began && now >= window_begin_) {
+        began = true;
+        gw_cpu0 = gw_.cpu_seconds();
+        self_cpu0 = self_cpu_seconds();
+        busy0 = machine_busy_seconds();
+        commits0 = scrape_commits(gw_.port());
+        threads0 = thread_cpu(gw_.pid());
+      }
+      if (now >= next_progress) {
+        progress(now);
+        next_progress += std::chrono::seconds(1);
+      }
+      if (began && now >= end_) break;
+    }
+    result_.gateway_cpu_s = gw_.cpu_seconds() - gw_cpu0;
+    result_.bench_cpu_s = self_cpu_seconds() - self_cpu0;
+    result_.machine_busy_s = machine_busy_seconds() - busy0;
+    auto commits1 = scrape_commits(gw_.port());
+    result_.commits = {commits1.seconds - commits0.seconds, commits1.commits - commits0.commits,
+                       commits1.messages - commits0.messages};
+    report_threads(threads0, thread_cpu(gw_.pid()));
+    driver.join();
+
+    // Drain: wait for what is still on its way to Police.
+    const auto drain_deadline = steady::now() + std::chrono::seconds(o_.drain_s);
+    while (delivered_.load() < submitted_.load() && steady::now() < drain_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (steady::now() >= next_progress) {
+        progress(steady::now());
+        next_progress += std::chrono::seconds(1);
+      }
+    }
+    // Receipts come before deliveries, so they are in by now unless something failed; stopping
+    // Fire's client completes any stragglers with bl.gateway.shutting_down.
+    const auto receipt_deadline = steady::now() + std::chrono::seconds(5);
+    while (receipted_.load() + refused_.load() < submitted_.load() &&
+           steady::now() < receipt_deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    result_.fire = fire.counters();
+    result_.police = police.counters();
+    fire.stop();
+    police.stop();
+    {
+      std::lock_guard lock(collect_mu_);
+      collect_done_ = true;
+    }
+    collect_cv_.notify_one();
+    collector.join();
+    fire_ = nullptr;
+    return summarise();
+  }
+
+ private:
+  bool closed_loop() const { return !spec_.open_loop; }
+
+  steady::time_point slot(std::uint64_t i) const {
+    return start_ + std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * i / spec_.rate));
+  }
+
+  /// Submits message `i` as if at `t`; false once the arrays are full.
+  bool submit_one(std::size_t i, json message, steady::time_point t) {
+    if (i >= capacity_) return false;
+    submit_ns_[i].store(to_ns(t), std::memory_order_relaxed);
+    auto f = fire_->submit(std::move(message));
+    submitted_.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(collect_mu_);
+      pending_receipts_.emplace_back(i, std::move(f));
+    }
+    collect_cv_.notify_one();
+    return true;
+  }
+
+  json next_message(std::size_t i) {
+    json m = template_;
+    m["id"] = id_prefix_ + std::to_string(i);
+    return m;
+  }
+
+  /// Closed loop: a new submit whenever fewer than --in-flight transfers are on their way.
+  void drive_closed() {
+    std::this_thread::sleep_until(start_);
+    for (std::size_t i = 0;; ++i) {
+      {
+        std::unique_lock lock(slot_mu_);
+        if (!slot_cv_.wait_until(lock, end_, [&] { return in_flight_ < o_.in_flight; })) return;
+        ++in_flight_;
+      }
+      json m = next_message(i);
+      auto now = steady::now();  // the CAD has its message: the clock starts
+      if (now >= end_ || !submit_one(i, std::move(m), now)) {
+        std::lock_guard lock(slot_mu_);
+        --in_flight_;
+        return;
+      }
+    }
+  }
+
+  /// Open loop: submit i at its scheduled time, however far behind the gateway is.
+  void drive_open() {
+    for (std::size_t i = 0;; ++i) {
+      auto t = slot(i);
+      if (t >= end_) return;
+      std::this_thread::sleep_until(t);
+      if (!submit_one(i, next_message(i), t)) return;
+    }
+  }
+
+  /// Police's CAD has the delivery: the end of the path being measured.
+  void on_police_delivery(const bl::cad::delivery& d) {
+    const auto now = to_ns(steady::now());
+    auto it = d.message.find("id");
+    if (it == d.message.end() || !it->is_string()) return;
+    const auto& id = it->get_ref<const std::string&>();
+    if (id.compare(0, id_prefix_.size(), id_prefix_) != 0) return;
+    auto i = static_cast<std::size_t>(std::strtoull(id.c_str() + id_prefix_.size(), nullptr, 10));
+    if (i >= capacity_) return;
+    std::int64_t none = 0;
+    if (!deliver_ns_[i].compare_exchange_strong(none, now)) return;  // the client dedupes anyway
+    delivered_.fetch_add(1, std::memory_order_relaxed);
+    if (closed_loop()) {
+      {
+        std::lock_guard lock(slot_mu_);
+        --in_flight_;
+      }
+      slot_cv_.notify_one();
+    }
+  }
+
+  /// Waits for Fire's receipts in submission order (the gateway answers in commit order, which
+  /// is submission order for one CAD, so a receipt is rarely held up behind an earlier one).
+  void collect() {
+    for (;;) {
+      std::pair<std::size_t, std::future<bl::cad::submit_result>> item;
+      {
+        std::unique_lock lock(collect_mu_);
+        collect_cv_.wait(lock, [&] { return !pending_receipts_.empty() || collect_done_; });
+        if (pending_receipts_.empty()) return;
+        item = std::move(pending_receipts_.front());
+        pending_receipts_.pop_front();
+      }
+      auto r = item.second.get();
+      auto now = to_ns(steady::now());
+      if (std::holds_alternative<json>(r)) {
+        receipt_ns_[item.first].store(now, std::memory_order_relaxed);
+        receipted_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        if (refused_.fetch_add(1) == 0) {
+          const auto& e = std::get<bl::error>(r);
+          std::lock_guard lock(refusal_mu_);
+          result_.first_refusal = std::string(e.id()) + ": " + e.message;
+        }
+      }
+    }
+  }
+
+  void progress(steady::time_point now) {
+    auto delivered = delivered_.load(), receipted = receipted_.load(),
+         submitted = submitted_.load();
+    auto t = std::chrono::duration<double>(now - start_).count();
+    std::fprintf(stderr,
+                 "[%s] %5.1f s  %7llu delivered/s  %7llu receipted/s  in flight %5llu  refused "
+                 "%llu\n",
+                 spec_.name.c_str(), t,
+                 static_cast<unsigned long long>(delivered - delivered_last_),
+                 static_cast<unsigned long long>(receipted - receipted_last_),
+                 static_cast<unsigned long long>(submitted - delivered),
+                 static_cast<unsigned long long>(refused_.load()));
+    delivered_last_ = delivered;
+    receipted_last_ = receipted;
+  }
+
+  /// The gateway's busiest threads in the window, to stderr: where its CPU goes.
+  void report_threads(const std::map<int, std::pair<std::string, double>>& before,
+                      const std::map<int, std::pair<std::string, double>>& after) const {
+    const double window_s = std::chrono::duration<double>(spec_.duration).count();
+    std::vector<std::pair<double, std::string>> rows;
+    for (const auto& [tid, v] : after) {
+      auto b = before.find(tid);
+      double used = v.second - (b == before.end() ? 0 : b->second.second);
+      rows.emplace_back(used, std::to_string(tid) + " " + v.first);
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    std::string line;
+    for (std::size_t i = 0; i < rows.size() && i < 8; ++i)
+      if (rows[i].first > 0)
+        line += "  " + rows[i].second + " " + fmt(100.0 * rows[i].first / window_s, 0) + "%";
+    std::fprintf(stderr, "[%s] gateway threads (tid name CPU):%s\n", spec_.name.c_str(),
+                 line.c_str());
+  }
+
+  cad_result summarise() {
+    cad_result& r = result_;
+    r.spec = spec_;
+    r.in_flight = o_.in_flight;
+    r.window_s = std::chrono::duration<double>(end_ - window_begin_).count();
+    r.refused = refused_.load();
+    r.notifications = notifications_.load();
+    const auto wb = to_ns(window_begin_), we = to_ns(end_);
+    auto in_window = [&](std::int64_t t) { return t >= wb && t < we; };
+    const std::size_t n = std::min<std::size_t>(submitted_.load(), capacity_);
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto s = submit_ns_[i].load(), d = deliver_ns_[i].load(), c = receipt_ns_[i].load();
+      if (d == 0) ++r.not_delivered;
+      if (closed_loop()) {
+        // Throughput counts what arrived in the window, whenever it was submitted.
+        if (d != 0 && in_window(d)) ++r.delivered;
+        if (c != 0 && in_window(c)) ++r.receipted;
+      }
+      if (!in_window(s)) continue;
+      ++r.submitted;
+      if (!closed_loop()) {
+        if (d != 0) ++r.delivered;
+        if (c != 0) ++r.receipted;
+      }
+      if (d != 0) r.end_to_end.ms.push_back(static_cast<double>(d - s) / 1e6);
+      if (c != 0) r.receipt.ms.push_back(static_cast<double>(c - s) / 1e6);
+    }
+    r.end_to_end.sort();
+    r.receipt.sort();
+    return std::move(r);
+  }
+
+  const bench_options& o_;
+  phase_spec spec_;
+  gateway_child& gw_;
+  json template_;
+  std::string id_prefix_;
+  std::size_t capacity_ = 0;
+  std::unique_ptr<std::atomic<std::int64_t>[]> submit_ns_, deliver_ns_, receipt_ns_;
+  bl::cad::cad_client* fire_ = nullptr;
+  steady::time_point start_, window_begin_, end_;
+
+  std::atomic<std::uint64_t> submitted_{0}, delivered_{0}, receipted_{0}, refused_{0},
+      notifications_{0};
+  std::uint64_t delivered_last_ = 0, receipted_last_ = 0;  // progress, calling thread only
+
+  std::mutex slot_mu_;  // closed loop: transfers on their way
+  std::condition_variable slot_cv_;
+  int in_flight_ = 0;
+
+  std::mutex collect_mu_;
+  std::condition_variable collect_cv_;
+  std::deque<std::pair<std::size_t, std::future<bl::cad::submit_result>>> pending_receipts_;
+  bool collect_done_ = false;
+
+  std::mutex refusal_mu_;
+  cad_result result_;
+};
+
+std::string percentile_row(const std::string& what, const latency_samples& s) {
+  return "| " + what + " | " + with_commas(s.ms.size()) + " | " + fmt(s.percentile(50), 2) +
+         " ms | " + fmt(s.percentile(90), 2) + " ms | **" + fmt(s.percentile(99), 2) + " ms** | " +
+         fmt(s.percentile(99.9), 2) + " ms | " + fmt(s.max(), 2) + " ms |\n";
+}
+
+std::string cad_other_outcomes(const cad_result& r) {
+  std::vector<std::string> parts;
+  if (r.refused) parts.push_back(with_commas(r.refused) + " refused (" + r.first_refusal + ")");
+  if (r.not_delivered) parts.push_back(with_commas(r.not_delivered) + " not delivered");
+  if (r.fire.resent_submits)
+    parts.push_back(with_commas(r.fire.resent_submits) + " submits sent again");
+  std::uint64_t reconnects = (r.fire.connects > 0 ? r.fire.connects - 1 : 0) +
+                             (r.police.connects > 0 ? r.police.connects - 1 : 0);
+  if (reconnects) parts.push_back(with_commas(reconnects) + " reconnects");
+  if (r.police.duplicates_dropped)
+    parts.push_back(with_commas(r.police.duplicates_dropped) + " duplicate deliveries dropped");
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out.empty() ? "none" : out;
+}
+
+/// CPU that neither the gateway nor the bench used: anything else running disturbs the figures.
+std::string other_cpu_cell(const cad_result& r) {
+  return cpu_cell(std::max(0.0, r.machine_busy_s - r.gateway_cpu_s - r.bench_cpu_s), r.window_s);
+}
+
+/// The engine's share of the path: how often it committed and how busy that kept it.
+std::string engine_line(const cad_result& r) {
+  const auto& c = r.commits;
+  if (c.commits == 0) return "";
+  return "Engine in the window: " +
+         with_commas(static_cast<std::uint64_t>(c.commits / r.window_s)) + " group commits/s of " +
+         fmt(static_cast<double>(c.messages) / c.commits, 1) +
+         " stored messages each on average (submits and the gateway's delivered notices), " +
+         fmt(1000.0 * c.seconds / c.commits, 2) +
+         " ms per commit (fsync included); the engine "
+         "thread spent " +
+         fmt(100.0 * c.seconds / r.window_s, 0) + " % of the window in commits.\n\n";
+}
+
+std::string cad_report(const bench_options& o, const std::string& db_fs,
+                       const std::optional<cad_result>& tp, const std::optional<cad_result>& lat,
+                       std::size_t message_bytes) {
+  std::ostringstream md;
+  md << "## CAD link, end to end (bluelink-bench --link cad)\n\n";
+  md << "Measured " << utc_now() << ". Two CAD clients (`adapters/zmq_cad/cad_client.hpp`) run "
+     << "in the bench process, connected over CURVE to the gateway's CAD link on loopback. "
+     << o.from << "'s CAD submits a new `transfer.request` of about " << (message_bytes / 100) * 100
+     << " bytes (the A12 RTC) to " << o.to
+     << " for every transfer. **End to end** runs from the submit at Fire's CAD to the moment "
+        "Police's CAD is handed the delivery (`on_delivery`): Fire's client thread, CURVE/ZMTP, "
+        "frame and message validation on the link thread, the engine's group commit with fsync, "
+        "the Police delivery queue and the `deliver` frame. **Receipt** runs from the same submit "
+        "to Fire's receipt (the transfer is on disk). Each CAD acknowledges its deliveries as the "
+        "protocol asks, so every transfer also commits Police's ack and a delivered notice to "
+        "Fire.\n\n";
+  md << "| | |\n|---|---|\n";
+  md << "| CPU | " << cpu_model() << ", `nproc` = " << std::thread::hardware_concurrency()
+     << " (the two CADs and the gateway share them; CPU figures are % of one core) |\n";
+  md << "| kernel | " << kernel() << " |\n";
+  md << "| gateway | " << BL_BUILD_TYPE
+     << " build, started by the bench; synchronous=" << o.synchronous
+     << ", WAL; CAD link on `tcp://127.0.0.1:*` (CURVE), heartbeat 1 s; " << o.http_threads
+     << " HTTP threads (idle); log level " << o.log_level << " |\n"
+     << "| CADs | `cad_client` with state files, window " << o.window << " |\n"
+     << "| database | " << db_fs << " |\n";
+  md << "| command | `" << o.command << "` |\n\n";
+
+  const char* header =
+      "| measured | samples | p50 | p90 | p99 | p99.9 | max |\n"
+      "|---|---:|---:|---:|---:|---:|---:|\n";
+  if (tp) {
+    const auto& r = *tp;
+    md << "### Maximum throughput (closed loop)\n\n"
+       << "At most " << r.in_flight
+       << " transfers on their way at once (submitted at Fire, not yet "
+       << "delivered at Police); a new submit as soon as one is delivered. "
+       << r.spec.warmup.count() << " s warm-up, then " << r.spec.duration.count()
+       << " s measured.\n\n"
+       << "| delivered transfers/s (end to end) | delivered | receipted/s | other outcomes | "
+          "gateway CPU | bench CPU | other processes' CPU |\n"
+       << "|---:|---:|---:|---|---:|---:|---:|\n"
+       << "| **" << with_commas(static_cast<std::uint64_t>(r.delivered / r.window_s)) << "** | "
+       << with_commas(r.delivered) << " | "
+       << with_commas(static_cast<std::uint64_t>(r.receipted / r.window_s)) << " | "
+       << cad_other_outcomes(r) << " | " << cpu_cell(r.gateway_cpu_s, r.window_s) << " | "
+       << cpu_cell(r.bench_cpu_s, r.window_s) << " | " << other_cpu_cell(r) << " |\n\n"
+       << "Latency under this load (submits in the window):\n\n"
+       << header << percentile_row("end to end (submit → delivered at Police)", r.end_to_end)
+       << percentile_row("receipt (submit → receipt at Fire)", r.receipt) << "\n"
+       << engine_line(r);
+  }
+  if (lat) {
+    const auto& r = *lat;
+    md << "### Latency at a fixed offered rate (open loop)\n\n"
+       << with_commas(static_cast<std::uint64_t>(r.spec.rate))
+       << " submits/s on a fixed schedule; latency is measured from each submit's *scheduled* "
+          "time, so a stall is not hidden by a load generator that slows down with it. "
+       << r.spec.warmup.count() << " s warm-up, then " << r.spec.duration.count()
+       << " s measured.\n\n"
+       << "| offered/s | delivered/s | receipted/s | other outcomes | gateway CPU | bench CPU | "
+          "other processes' CPU |\n"
+       << "|---:|---:|---:|---|---:|---:|---:|\n"
+       << "| " << with_commas(static_cast<std::uint64_t>(r.spec.rate)) << " | "
+       << with_commas(static_cast<std::uint64_t>(r.delivered / r.window_s)) << " | "
+       << with_commas(static_cast<std::uint64_t>(r.receipted / r.window_s)) << " | "
+       << cad_other_outcomes(r) << " | " << cpu_cell(r.gateway_cpu_s, r.window_s) << " | "
+       << cpu_cell(r.bench_cpu_s, r.window_s) << " | " << other_cpu_cell(r) << " |\n\n"
+       << header << percentile_row("end to end (submit → delivered at Police)", r.end_to_end)
+       << percentile_row("receipt (submit → receipt at Fire)", r.receipt) << "\n"
+       << engine_line(r);
+  }
+  if (tp || lat) {
+    md << "Targets: ";
+    if (tp)
+      md << "≥ 5,000 transfers/s end to end on " << std::thread::hardware_concurrency()
+         << " cores — " << (tp->delivered / tp->window_s >= 5000 ? "**met**" : "**missed**");
+    if (tp && lat) md << "; ";
+    if (lat) {
+      bool met =
+          lat->end_to_end.percentile(99) < 25 && lat->not_delivered == 0 && lat->refused == 0;
+      md << "end-to-end p99 < 25 ms at " << with_commas(static_cast<std::uint64_t>(lat->spec.rate))
+         << "/s offered — " << (met ? "**met**" : "**missed**");
+    }
+    md << ".\n";
+  }
+  return md.str();
+}
+
+cad_result run_cad_phase(const bench_options& o, phase_spec spec, std::string& db_fs,
+                         std::size_t& message_bytes) {
+  gateway_child gw(o, true);  // a fresh gateway and database for each measurement
+  db_fs = fs_type(gw.dir()) + ", " + gw.dir().parent_path().string();
+  std::fprintf(stderr, "[%s] gateway on 127.0.0.1:%u, CAD link %s\n", spec.name.c_str(), gw.port(),
+               gw.cad_endpoint().c_str());
+  cad_load load(o, std::move(spec), gw);
+  message_bytes = load.message_bytes();
+  return load.run();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bench_options o;
-  CLI::App app{"bluelink-bench: load generator for the Bluelink gateway's HTTP message API"};
+  CLI::App app{
+      "bluelink-bench: load generator for the Bluelink gateway's HTTP message API and CAD link"};
+  app.add_option("--link", o.link,
+                 "http: the message API; cad: the ZeroMQ CAD link end to end (CAD to CAD)")
+      ->check(CLI::IsMember({"http", "cad"}));
   app.add_option("--mode", o.mode, "throughput, latency or both")
       ->check(CLI::IsMember({"throughput", "latency", "both"}));
-  app.add_option("-c,--connections", o.connections, "keep-alive connections")
+  app.add_option("-c,--connections", o.connections, "keep-alive connections (http)")
       ->check(CLI::Range(1, 10000));
+  app.add_option("--in-flight", o.in_flight,
+                 "cad throughput: transfers submitted but not yet delivered, at most")
+      ->check(CLI::Range(1, 2000));
+  app.add_option("--window", o.window, "cad: the receiving CAD's delivery window")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--drain", o.drain_s,
+                 "cad: seconds to wait for the last deliveries after the schedule")
+      ->check(CLI::Range(1, 3600));
   app.add_option("-d,--duration", o.duration_s, "measured seconds per mode")
       ->check(CLI::Range(1, 3600));
   app.add_option("--warmup", o.warmup_s, "unmeasured seconds before each measurement")
       ->check(CLI::Range(0, 600));
-  app.add_option("-r,--rate", o.rate, "offered requests/s in latency mode")
+  app.add_option("-r,--rate", o.rate, "offered requests (http) or submits (cad)/s in latency mode")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--port", o.port,
                  "use a running gateway on 127.0.0.1:PORT instead of starting one");
@@ -760,11 +1395,41 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bluelink-bench: --port needs --token\n");
     return 2;
   }
+  if (o.link == "cad" && o.port != 0) {
+    std::fprintf(stderr, "bluelink-bench: --link cad starts its own gateway; --port is for http\n");
+    return 2;
+  }
+  if (o.link == "cad" && o.from == o.to) {
+    std::fprintf(stderr, "bluelink-bench: --from and --to must be different agencies\n");
+    return 2;
+  }
   o.command = quote(argv[0]);
   for (int i = 1; i < argc; ++i) o.command += " " + quote(argv[i]);
   signal(SIGPIPE, SIG_IGN);
 
   try {
+    if (o.link == "cad") {
+      std::string db_fs = "n/a";
+      std::size_t message_bytes = 0;
+      std::optional<cad_result> tp, lat;
+      if (o.mode != "latency")
+        tp = run_cad_phase(o,
+                           {"cad-throughput", false, 0, 0, std::chrono::seconds(o.warmup_s),
+                            std::chrono::seconds(o.duration_s)},
+                           db_fs, message_bytes);
+      if (o.mode != "throughput")
+        lat = run_cad_phase(o,
+                            {"cad-latency", true, static_cast<double>(o.rate), 0,
+                             std::chrono::seconds(o.warmup_s), std::chrono::seconds(o.duration_s)},
+                            db_fs, message_bytes);
+      std::string md = cad_report(o, db_fs, tp, lat, message_bytes);
+      std::cout << md << std::flush;
+      if (!o.write_path.empty()) {
+        write_section(o.write_path, md, cad_begin_marker, cad_end_marker);
+        std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
+      }
+      return 0;
+    }
     body_template body(o.from, o.to);
     std::string db_fs = "n/a";
     std::optional<phase_result> tp, lat;
@@ -781,7 +1446,7 @@ int main(int argc, char** argv) {
     std::string md = report(o, db_fs, tp, lat, body.size());
     std::cout << md << std::flush;
     if (!o.write_path.empty()) {
-      write_section(o.write_path, md);
+      write_section(o.write_path, md, http_begin_marker, http_end_marker);
       std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
     }
   } catch (const std::exception& e) {
