@@ -20,30 +20,15 @@
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-cad::key_pair new_keys() {
-  char pub[41], sec[41];
-  REQUIRE(zmq_curve_keypair(pub, sec) == 0);
-  return {pub, sec};
-}
-
 std::shared_ptr<spdlog::logger> quiet() {
   return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
-template <class F>
-bool eventually(F pred, std::chrono::milliseconds within = 5000ms) {
-  auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
 }
 
 /// A gateway without HTTP: engine, store and the CAD link server on a loopback port.
@@ -54,7 +39,7 @@ struct link_rig {
     cfg.cad_link.heartbeat_ms = heartbeat_ms;
     cfg.cad_link.window = 16;  // small, so that flow control is exercised
     for (const char* a : {"essex-fire", "essex-police"}) {
-      keys[a] = new_keys();
+      keys[a] = test::new_curve_keys();
       cfg.cad_link.clients.push_back({a, keys[a].public_key, "test"});
     }
     eng = std::make_unique<engine>(cfg, store::store_options{dir.file("bl.db"), true, 0, {}}, stats,
@@ -96,7 +81,7 @@ struct link_rig {
   inbox_notifier notifier;
   link_registry links;
   system_clock_source clock;
-  cad::key_pair server_keys = new_keys();
+  cad::key_pair server_keys = test::new_curve_keys();
   std::map<std::string, cad::key_pair> keys;
   std::unique_ptr<engine> eng;
   std::unique_ptr<store::reader> rd;
@@ -135,17 +120,17 @@ TEST_CASE("a registered CAD submits over the link and the other CAD receives it 
                          [police_inbox](auto& d) { (*police_inbox)(d); });
   fire.start();
   police.start();
-  REQUIRE(eventually([&] { return fire.connected() && police.connected(); }));
+  REQUIRE(test::eventually([&] { return fire.connected() && police.connected(); }));
 
   auto r = fire.submit(fresh_request("essex-fire:link-1")).get();
   REQUIRE(std::holds_alternative<json>(r));
   auto receipt = std::get<json>(r);
   CHECK(receipt["status"] == "stored");
   std::string tid = receipt["transfer_id"];
-  REQUIRE(eventually([&] { return police_inbox->size() == 1; }));
+  REQUIRE(test::eventually([&] { return police_inbox->size() == 1; }));
   CHECK(police_inbox->ids[0] == "essex-fire:link-1");
   // The police CAD's acknowledgement moves the transfer to delivered.
-  REQUIRE(eventually([&] {
+  REQUIRE(test::eventually([&] {
     bool party = false;
     auto t = rig.rd->transfer_detail(tid, "essex-fire", party);
     return t && (*t)["state"] == "delivered";
@@ -179,7 +164,7 @@ TEST_CASE("a registered CAD submits over the link and the other CAD receives it 
 TEST_CASE("an unknown CAD key is refused at the handshake and audited", "[component][cadlink]") {
   link_rig rig;
   auto opts = rig.options("essex-fire");
-  opts.client_keys = new_keys();  // never registered
+  opts.client_keys = test::new_curve_keys();  // never registered
   std::atomic<int> delivered{0};
   cad::cad_client stranger(opts, [&](const cad::delivery&) { ++delivered; });
   stranger.start();
@@ -190,7 +175,7 @@ TEST_CASE("an unknown CAD key is refused at the handshake and audited", "[compon
   stranger.stop();
   CHECK(std::get<error>(r.get()).code == errc::shutting_down);
   CHECK(rig.count("SELECT count(*) FROM messages") == 0);
-  REQUIRE(eventually(
+  REQUIRE(test::eventually(
       [&] { return rig.count("SELECT count(*) FROM audit WHERE action = 'link.refused'") >= 1; }));
   CHECK(delivered == 0);
 }
@@ -239,12 +224,12 @@ TEST_CASE("a silent CAD is marked down after three missed heartbeats and recover
     s.connect(rig.server->endpoint());
     std::string hello = R"({"v":1,"op":"hello","agency":"essex-police","resume_from":0})";
     s.send(zmq::buffer(hello));
-    REQUIRE(eventually([&] {
+    REQUIRE(test::eventually([&] {
       auto l = rig.links.find("essex-police", "cad");
       return l && l->up;
     }));
     // Say nothing more: after 3 x 100 ms the gateway must give up on us.
-    REQUIRE(eventually(
+    REQUIRE(test::eventually(
         [&] {
           auto l = rig.links.find("essex-police", "cad");
           return l && !l->up;
@@ -254,7 +239,7 @@ TEST_CASE("a silent CAD is marked down after three missed heartbeats and recover
   }
   cad::cad_client police(rig.options("essex-police"), [](const cad::delivery&) {});
   police.start();
-  REQUIRE(eventually([&] { return police.connected(); }));
+  REQUIRE(test::eventually([&] { return police.connected(); }));
   // A well-behaved client heartbeats and stays up well past the liveness limit.
   std::this_thread::sleep_for(600ms);
   CHECK(police.connected());
@@ -271,7 +256,7 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
   cad::cad_client fire(rig.options("essex-fire"), [](const cad::delivery&) {});
   fire.start();
   police->start();
-  REQUIRE(eventually([&] { return fire.connected() && police->connected(); }));
+  REQUIRE(test::eventually([&] { return fire.connected() && police->connected(); }));
 
   constexpr int total = 300;
   std::atomic<bool> done{false};
@@ -286,7 +271,7 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
   for (int i = 0; i < total; ++i)
     receipts.push_back(fire.submit(fresh_request("essex-fire:resume-" + std::to_string(i))));
   for (auto& r : receipts) REQUIRE(std::holds_alternative<json>(r.get()));
-  bool all = eventually([&] { return got->size() >= total; }, 20000ms);
+  bool all = test::eventually([&] { return got->size() >= total; }, 20000ms);
   done = true;
   chaos.join();
   REQUIRE(all);
@@ -298,7 +283,7 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
   CHECK(police->counters().connects > 1);
 
   SECTION("a restarted CAD resumes from its state file") {
-    REQUIRE(eventually([&] { return police->processed_upto() == total; }));
+    REQUIRE(test::eventually([&] { return police->processed_upto() == total; }));
     police->stop();
     police.reset();
     for (int i = 0; i < 20; ++i)
@@ -307,7 +292,7 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
     auto again = std::make_shared<inbox>();
     cad::cad_client restarted(opts, [again](auto& d) { (*again)(d); });
     restarted.start();
-    REQUIRE(eventually([&] { return again->size() == 20; }));
+    REQUIRE(test::eventually([&] { return again->size() == 20; }));
     std::this_thread::sleep_for(200ms);
     CHECK(again->size() == 20);
     CHECK(again->seqs.front() == total + 1);

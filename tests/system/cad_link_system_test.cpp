@@ -22,28 +22,13 @@
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-cad::key_pair new_keys() {
-  char pub[41], sec[41];
-  REQUIRE(zmq_curve_keypair(pub, sec) == 0);
-  return {pub, sec};
-}
-
-template <class F>
-bool eventually(F pred, std::chrono::milliseconds within) {
-  auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 /// A gateway with the CAD link on a fixed loopback port (CADs reconnect to the same endpoint
 /// after each restart) and CURVE keys for Fire and Police.
 struct cad_gateway {
@@ -51,12 +36,12 @@ struct cad_gateway {
     std::random_device rd;
     port = 20000 + static_cast<int>(rd() % 30000);
     endpoint = "tcp://127.0.0.1:" + std::to_string(port);
-    server = new_keys();
+    server = test::new_curve_keys();
     std::ofstream(gw.dir() / "gateway.key")
         << json{{"public", server.public_key}, {"secret", server.secret_key}}.dump();
     json clients = json::array();
     for (const char* a : {"essex-fire", "essex-police"}) {
-      keys[a] = new_keys();
+      keys[a] = test::new_curve_keys();
       clients.push_back({{"agency", a}, {"public_key", keys[a].public_key}});
     }
     gw.config()["cad_link"] = {{"listen", endpoint},
@@ -192,8 +177,8 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
   cad_actor fire(g, "essex-fire"), police(g, "essex-police");
   fire.start();
   police.start();
-  REQUIRE(
-      eventually([&] { return fire.client().connected() && police.client().connected(); }, 10s));
+  REQUIRE(test::eventually([&] { return fire.client().connected() && police.client().connected(); },
+                           10s, 20ms));
 
   const int n = transfers_per_direction();
   std::atomic<bool> done{false};
@@ -243,14 +228,14 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
     if (i % 200 == 199) std::this_thread::sleep_for(20ms);  // a realistic, bursty offered load
   }
   // Every transfer ends closed once the follow-up traffic has run its course.
-  bool all_closed = eventually(
+  bool all_closed = test::eventually(
       [&] {
         // Three SIGKILLs must have happened too, even if the traffic finished first.
         return chaos_failed ||
                (kills == 3 &&
                 g.count("SELECT count(*) FROM transfers WHERE state = 'closed'") == 2 * n);
       },
-      600s);
+      600s, 20ms);
   done = true;
   INFO("chaos: " << chaos_failure);
   INFO("gateway stderr: " << g.gw.stderr_text().substr(0, 2000));
@@ -280,14 +265,14 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
                g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-police'")) +
            " (connected " + std::to_string(police.client().connected()) + ")";
   };
-  bool caught_up = eventually(
+  bool caught_up = test::eventually(
       [&] {
         return fire.client().processed_upto() ==
                    g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-fire'") &&
                police.client().processed_upto() ==
                    g.count("SELECT max(seq) FROM deliveries WHERE agency = 'essex-police'");
       },
-      90s);
+      90s, 20ms);
   INFO(progress());
   REQUIRE(caught_up);
   fire.stop();
@@ -313,13 +298,13 @@ TEST_CASE("an unknown CAD can neither submit nor receive, and Fire's CAD cannot 
           "[system][cadlink]") {
   cad_gateway g;
   auto opts = g.options("essex-police");
-  opts.client_keys = new_keys();  // not registered
+  opts.client_keys = test::new_curve_keys();  // not registered
   std::atomic<int> got{0};
   cad::cad_client stranger(opts, [&](const cad::delivery&) { ++got; });
   stranger.start();
   cad_actor fire(g, "essex-fire");
   fire.start();
-  REQUIRE(eventually([&] { return fire.client().connected(); }, 10s));
+  REQUIRE(test::eventually([&] { return fire.client().connected(); }, 10s, 20ms));
   fire.submit(test::a12_rtc_request("essex-fire:for-police"));
   std::vector<std::string> refused;
   CHECK(fire.receipted(refused).size() == 1);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/schema/schema_set.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 using nlohmann::json;
@@ -26,25 +27,6 @@ const std::vector<std::string> protocol_ops = {"hello",   "welcome", "submit", "
                                                "deliver", "ack",     "acked",  "heartbeat",
                                                "error",   "goodbye"};
 
-json read(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
-
-const schema_set& schemas() {
-  static schema_set s(root / "schemas");
-  return s;
-}
-
-std::vector<fs::path> examples(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".json" && e.path().filename() != "expectations.json")
-      out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 std::string describe(const std::optional<error>& e) {
   return e ? "'" + e->pointer + "': " + e->message : std::string("accepted");
 }
@@ -52,29 +34,29 @@ std::string describe(const std::optional<error>& e) {
 
 TEST_CASE("every frame op of the protocol has a schema and the dispatch schema lists them all",
           "[unit][schema][cadlink]") {
-  auto frame = read(root / "schemas/cadlink/frame.schema.json");
+  auto frame = test::read_json(root / "schemas/cadlink/frame.schema.json");
   auto listed = frame.at("properties").at("op").at("enum").get<std::vector<std::string>>();
   CHECK(std::set<std::string>(listed.begin(), listed.end()) ==
         std::set<std::string>(protocol_ops.begin(), protocol_ops.end()));
   for (const auto& op : protocol_ops) {
     INFO(op);
-    CHECK(schemas().has("cadlink/" + op));
+    CHECK(test::repo_schemas().has("cadlink/" + op));
   }
 }
 
 TEST_CASE("every valid CAD link frame passes the dispatch schema and the schema of its op",
           "[unit][schema][cadlink]") {
-  auto files = examples(root / "schemas/examples/valid/cadlink");
+  auto files = test::example_files(root / "schemas/examples/valid/cadlink");
   std::set<std::string> seen;
   for (auto& f : files) {
     INFO(f.filename().string());
-    auto doc = read(f);
-    auto e = schemas().validate("cadlink/frame", doc);
+    auto doc = test::read_json(f);
+    auto e = test::repo_schemas().validate("cadlink/frame", doc);
     INFO("frame: " << describe(e));
     REQUIRE_FALSE(e.has_value());
     auto op = doc.at("op").get<std::string>();
     seen.insert(op);
-    e = schemas().validate("cadlink/" + op, doc);
+    e = test::repo_schemas().validate("cadlink/" + op, doc);
     INFO("cadlink/" << op << ": " << describe(e));
     CHECK_FALSE(e.has_value());
   }
@@ -87,11 +69,11 @@ TEST_CASE("every valid CAD link frame passes the dispatch schema and the schema 
 TEST_CASE("the messages carried by the valid submit and deliver examples are valid messages",
           "[unit][schema][cadlink]") {
   int carried = 0;
-  for (auto& f : examples(root / "schemas/examples/valid/cadlink")) {
-    auto doc = read(f);
+  for (auto& f : test::example_files(root / "schemas/examples/valid/cadlink")) {
+    auto doc = test::read_json(f);
     if (doc.at("op") != "submit" && doc.at("op") != "deliver") continue;
     INFO(f.filename().string());
-    auto e = schemas().validate_message(doc.at("message"));
+    auto e = test::repo_schemas().validate_message(doc.at("message"));
     INFO(describe(e));
     CHECK_FALSE(e.has_value());
     ++carried;
@@ -102,8 +84,8 @@ TEST_CASE("the messages carried by the valid submit and deliver examples are val
 TEST_CASE("every invalid CAD link frame fails at the pointer its expectation names",
           "[unit][schema][cadlink]") {
   auto dir = root / "schemas/examples/invalid/cadlink";
-  auto expect = read(dir / "expectations.json");
-  auto files = examples(dir);
+  auto expect = test::read_json(dir / "expectations.json");
+  auto files = test::example_files(dir);
   REQUIRE(files.size() >= 8);
   REQUIRE(expect.size() == files.size());
   for (auto& f : files) {
@@ -112,8 +94,8 @@ TEST_CASE("every invalid CAD link frame fails at the pointer its expectation nam
     REQUIRE(expect.contains(name));
     const auto& want = expect.at(name);
     auto schema = want.at("schema").get<std::string>();
-    REQUIRE(schemas().has(schema));
-    auto e = schemas().validate(schema, read(f));
+    REQUIRE(test::repo_schemas().has(schema));
+    auto e = test::repo_schemas().validate(schema, test::read_json(f));
     INFO(schema << " -> " << describe(e) << " (expected because " << want.at("why") << ")");
     REQUIRE(e.has_value());
     CHECK(e->code == errc::schema_invalid);
@@ -128,8 +110,8 @@ TEST_CASE("a misspelt key passes dispatch but is refused by the op's schema, nam
                 {"agency", "essex-fire"},
                 {"resume_from", 0},
                 {"clinet", "FireCAD/7.2"}};
-  CHECK_FALSE(schemas().validate("cadlink/frame", hello).has_value());
-  auto e = schemas().validate("cadlink/hello", hello);
+  CHECK_FALSE(test::repo_schemas().validate("cadlink/frame", hello).has_value());
+  auto e = test::repo_schemas().validate("cadlink/hello", hello);
   REQUIRE(e.has_value());
   CHECK(e->pointer == "/clinet");
   CHECK_THAT(e->message, Catch::Contains("clinet"));

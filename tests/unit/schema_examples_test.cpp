@@ -7,6 +7,7 @@
 
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 using nlohmann::json;
@@ -15,32 +16,14 @@ namespace fs = std::filesystem;
 namespace {
 const fs::path root = BL_SOURCE_DIR;
 
-json read(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
-}
-
-const schema_set& schemas() {
-  static schema_set s(root / "schemas");
-  return s;
-}
-
-std::vector<fs::path> examples(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".json" && e.path().filename() != "expectations.json")
-      out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 }  // namespace
 
 TEST_CASE("every valid message example passes the gateway's validator", "[unit][schema]") {
-  auto files = examples(root / "schemas/examples/valid/message");
+  auto files = test::example_files(root / "schemas/examples/valid/message");
   REQUIRE(files.size() >= 16);
   for (auto& f : files) {
     INFO(f.filename().string());
-    auto e = schemas().validate_message(read(f));
+    auto e = test::repo_schemas().validate_message(test::read_json(f));
     CHECK_FALSE(e.has_value());
     if (e) INFO(e->pointer << ": " << e->message);
   }
@@ -49,13 +32,13 @@ TEST_CASE("every valid message example passes the gateway's validator", "[unit][
 TEST_CASE("every invalid message example fails at the pointer its expectation names",
           "[unit][schema]") {
   auto dir = root / "schemas/examples/invalid/message";
-  auto expect = read(dir / "expectations.json");
-  auto files = examples(dir);
+  auto expect = test::read_json(dir / "expectations.json");
+  auto files = test::example_files(dir);
   REQUIRE(files.size() >= 14);
   for (auto& f : files) {
     INFO(f.filename().string());
     REQUIRE(expect.contains(f.filename().string()));
-    auto e = schemas().validate_message(read(f));
+    auto e = test::repo_schemas().validate_message(test::read_json(f));
     REQUIRE(e.has_value());
     CHECK(e->code == errc::schema_invalid);
     CHECK(e->pointer == expect[f.filename().string()]["pointer"].get<std::string>());
@@ -64,20 +47,20 @@ TEST_CASE("every invalid message example fails at the pointer its expectation na
 
 TEST_CASE("config examples are accepted or refused naming the JSON pointer",
           "[unit][schema][config]") {
-  for (auto& f : examples(root / "schemas/examples/valid/config")) {
+  for (auto& f : test::example_files(root / "schemas/examples/valid/config")) {
     INFO(f.filename().string());
-    CHECK_NOTHROW(load_config(f, schemas()));
+    CHECK_NOTHROW(load_config(f, test::repo_schemas()));
   }
   auto dir = root / "schemas/examples/invalid/config";
-  auto expect = read(dir / "expectations.json");
-  auto files = examples(dir);
+  auto expect = test::read_json(dir / "expectations.json");
+  auto files = test::example_files(dir);
   REQUIRE(files.size() >= 5);
   for (auto& f : files) {
     INFO(f.filename().string());
     REQUIRE(expect.contains(f.filename().string()));
     std::string pointer = expect[f.filename().string()]["pointer"].get<std::string>();
     try {
-      load_config(f, schemas());
+      load_config(f, test::repo_schemas());
       FAIL("accepted an invalid config");
     } catch (const config_error& e) {
       CHECK_THAT(e.what(), Catch::Contains(pointer.empty() ? "(root)" : pointer));
