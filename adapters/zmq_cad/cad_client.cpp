@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 
@@ -40,7 +41,8 @@ bool cad_client::retryable(errc code) {
 
 struct cad_client::impl {
   struct pending {
-    json message;
+    std::string frame;        // the submit frame, serialised once
+    std::string transfer_id;  // empty for a message that opens no transfer order
     std::vector<std::promise<submit_result>> promises;  // more than one if the id was resubmitted
     void complete(const submit_result& r) {
       for (auto& pr : promises) pr.set_value(r);
@@ -84,6 +86,7 @@ struct cad_client::impl {
 
   // Owned by the client thread.
   std::map<std::string, std::shared_ptr<pending>> outstanding;  // by message id
+  std::map<std::uint64_t, pending*> by_order;  // the same entries in submission order
   std::unordered_set<std::string> seen;
   std::deque<std::string> seen_order;
   bool welcomed = false;
@@ -190,6 +193,7 @@ struct cad_client::impl {
     for (auto& [id, p] : outstanding)
       p->complete(make_error(errc::shutting_down, "the CAD client stopped"));
     outstanding.clear();
+    by_order.clear();
   }
 
   void take_incoming() {
@@ -200,6 +204,7 @@ struct cad_client::impl {
     }
     for (auto& [id, p] : batch) {
       auto [it, fresh] = outstanding.emplace(id, p);
+      if (fresh) by_order.emplace(p->order, p.get());
       if (!fresh) {
         // The same id submitted again while the first is outstanding: send it again (the
         // gateway dedupes) and give both callers the one receipt.
@@ -215,17 +220,18 @@ struct cad_client::impl {
   /// waits until the earlier messages on that transfer are answered: per-transfer order must
   /// survive retries, refusals and reconnects (an update resent after its close would be stale).
   std::vector<pending*> eligible() {
-    std::vector<pending*> v;
-    for (auto& [id, p] : outstanding) v.push_back(p.get());
-    std::sort(v.begin(), v.end(), [](auto* a, auto* b) { return a->order < b->order; });
-    std::unordered_set<std::string> busy;
+    std::unordered_set<std::string_view> busy;
     std::vector<pending*> out;
-    for (auto* p : v) {
-      std::string tid = p->message.value("transfer_id", std::string());
-      if (!tid.empty() && !busy.insert(tid).second) continue;
+    for (auto& [order, p] : by_order) {
+      if (!p->transfer_id.empty() && !busy.insert(p->transfer_id).second) continue;
       out.push_back(p);
     }
     return out;
+  }
+
+  void forget(std::map<std::string, std::shared_ptr<pending>>::iterator it) {
+    by_order.erase(it->second->order);
+    outstanding.erase(it);
   }
 
   /// Sends every eligible submit not yet sent on this session.
@@ -239,7 +245,8 @@ struct cad_client::impl {
       std::lock_guard lock(mu);
       ++counts.resent_submits;
     }
-    send(json{{"v", 1}, {"op", "submit"}, {"message", p.message}});
+    if (sock && sock->send(zmq::buffer(p.frame), zmq::send_flags::dontwait))
+      last_sent = steady::now();
     p.last_sent = steady::now();
     p.sent_once = true;
   }
@@ -293,7 +300,7 @@ struct cad_client::impl {
       auto it = outstanding.find(f.value("message_id", ""));
       if (it == outstanding.end()) return;  // a late duplicate receipt
       it->second->complete(f["receipt"]);
-      outstanding.erase(it);
+      forget(it);
       ready_dirty = true;  // later messages on its transfer may go now
       std::lock_guard lock(mu);
       ++counts.receipts;
@@ -344,7 +351,7 @@ struct cad_client::impl {
       }
       it->second->complete(
           make_error(code, f.value("message", std::string()), f.value("pointer", std::string())));
-      outstanding.erase(it);
+      forget(it);
       ready_dirty = true;  // later messages on its transfer may go now
       return;
     }
@@ -414,7 +421,8 @@ std::future<submit_result> cad_client::submit(json message) {
     p->complete(make_error(errc::shutting_down, "the CAD client is stopping"));
     return fut;
   }
-  p->message = std::move(message);
+  p->transfer_id = message.value("transfer_id", std::string());
+  p->frame = json{{"v", 1}, {"op", "submit"}, {"message", message}}.dump();
   p->order = ++impl_->next_order;
   {
     std::lock_guard lock(impl_->mu);

@@ -120,6 +120,9 @@ struct session {
   std::int64_t client_acked = 0;   // highest sequence the CAD has acknowledged
   std::int64_t durable_acked = 0;  // highest acknowledgement the engine has committed
   int pending_submits = 0;
+  // The inbox had nothing past sent_upto and a notifier waiter is registered: pump() need not
+  // read again until that waiter fires (or the next tick, as a safety net).
+  bool caught_up = false;
   std::deque<std::string> outbox;  // frames the socket would not take yet (high-water mark)
 };
 
@@ -495,7 +498,10 @@ struct cad_link_server::impl {
       auto it = identity_of.find(e.agency);
       if (it != identity_of.end()) {
         auto s = sessions.find(it->second);
-        if (s != sessions.end()) pump(s->second);
+        if (s != sessions.end()) {
+          s->second.caught_up = false;
+          pump(s->second);
+        }
       }
       return;
     }
@@ -525,13 +531,15 @@ struct cad_link_server::impl {
       auto& a = std::get<ack_result>(e.result);
       s.durable_acked = std::max(s.durable_acked, a.upto);
       s.outbox.push_back(json{{"v", 1}, {"op", "acked"}, {"upto", s.durable_acked}}.dump());
-      publish(s);
+      // The link status picks up the new acknowledgement on the next tick.
     }
   }
 
   // ---- deliveries ----------------------------------------------------------------------------
 
   void pump(session& s) {
+    if (s.caught_up && waiting.count(s.agency)) return;
+    s.caught_up = false;
     bool rechecked = false;
     while (s.outbox.size() < outbox_high_water && s.sent_upto < s.client_acked + s.window) {
       int room = static_cast<int>(
@@ -544,7 +552,10 @@ struct cad_link_server::impl {
         return;  // the next tick tries again
       }
       if (items.empty()) {
-        if (rechecked) return;
+        if (rechecked) {
+          s.caught_up = true;
+          return;
+        }
         // Caught up: ask to be woken by the next commit for this agency, then look once more so
         // that a commit between the read and the registration is not missed.
         if (!waiting.count(s.agency)) {
@@ -606,6 +617,7 @@ struct cad_link_server::impl {
       }
       if (now - s.last_sent >= heartbeat() && s.outbox.empty())
         s.outbox.push_back(R"({"v":1,"op":"heartbeat"})");
+      s.caught_up = false;
       pump(s);  // also a safety net should a wake-up ever be missed
       publish(s);
     }

@@ -286,8 +286,9 @@ void engine::do_submit(job& j, batch_state& b) {
   if (out.created) out.after.id = writer_->next_transfer_id(b.now);
   const transfer& t = out.after;
 
-  // The stored (and delivered) copy names the transfer and version the gateway settled on.
-  json doc = m.doc;
+  // The stored (and delivered) copy names the transfer and version the gateway settled on. The
+  // job's own document is edited rather than copied: nothing reads it after this message.
+  json& doc = j.msg.doc;
   doc["transfer_id"] = t.id;
   doc["version"] = t.version;
   if (m.type == msg_type::request) doc["expires_at"] = format_rfc3339(t.expires_at);

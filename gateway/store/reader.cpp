@@ -71,7 +71,8 @@ json reader::list_transfers(const std::string& agency, const transfer_filter& f)
          " FROM transfers t WHERE (t.requester = ?1 OR t.responder = ?1)"
          " AND (?2 = '' OR t.state = ?2) AND (?3 = '' OR t.category = ?3)"
          " AND (?4 IS NULL OR t.updated_at >= ?4)"
-         " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?5");
+         " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?5",
+         borrow);
   s.bind(1, agency).bind(2, f.state).bind(3, f.category);
   if (f.since)
     s.bind(4, to_ms(*f.since));
@@ -108,7 +109,8 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   stmt s(*l,
          "SELECT id, state, version, category, priority, mode, requester, responder,"
          " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due,"
-         " delivery_alerted, decision_alerted FROM transfers WHERE id = ?1");
+         " delivery_alerted, decision_alerted FROM transfers WHERE id = ?1",
+         borrow);
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   is_party = s.text(6) == agency || s.text(7) == agency;
@@ -132,7 +134,8 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   s.reset();
 
   json numbers = json::object();
-  stmt n(*l, "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1");
+  stmt n(*l, "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1",
+         borrow);
   n.bind(1, id);
   while (n.step())
     numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
@@ -141,7 +144,8 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   json timeline = json::array();
   stmt e(*l,
          "SELECT at, kind, actor, message_id, from_state, to_state, version, detail"
-         " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id");
+         " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id",
+         borrow);
   e.bind(1, id);
   while (e.step())
     timeline.push_back({{"at", time_or_null(e, 0)},
@@ -155,7 +159,7 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   t["timeline"] = timeline;
 
   json messages = json::array();
-  stmt m(*l, "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid");
+  stmt m(*l, "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid", borrow);
   m.bind(1, id);
   while (m.step()) messages.push_back(parse_or_text(m.text(0)));
   t["messages"] = messages;
@@ -163,7 +167,8 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   json audit = json::array();
   stmt a(*l,
          "SELECT seq, at, actor, action, message_id, detail, hash FROM audit"
-         " WHERE transfer_id = ?1 ORDER BY seq");
+         " WHERE transfer_id = ?1 ORDER BY seq",
+         borrow);
   a.bind(1, id);
   while (a.step())
     audit.push_back({{"seq", a.int64(0)},
@@ -181,7 +186,8 @@ std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t af
   lease l(*this);
   stmt s(*l,
          "SELECT d.seq, m.doc, d.type FROM deliveries d JOIN messages m ON m.id = d.message_id"
-         " WHERE d.agency = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3");
+         " WHERE d.agency = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3",
+         borrow);
   s.bind(1, agency).bind(2, after).bind(3, limit);
   std::vector<inbox_item> out;
   while (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2)});
@@ -190,14 +196,14 @@ std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t af
 
 std::int64_t reader::acked_upto(const std::string& agency) {
   lease l(*this);
-  stmt s(*l, "SELECT acked_upto FROM endpoints WHERE agency = ?1");
+  stmt s(*l, "SELECT acked_upto FROM endpoints WHERE agency = ?1", borrow);
   s.bind(1, agency);
   return s.step() ? s.int64(0) : 0;
 }
 
 std::int64_t reader::last_seq(const std::string& agency) {
   lease l(*this);
-  stmt s(*l, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1");
+  stmt s(*l, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1", borrow);
   s.bind(1, agency);
   return s.step() ? s.int64(0) : 0;
 }
@@ -206,7 +212,8 @@ std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {
   lease l(*this);
   stmt s(*l,
          "SELECT d.agency, COUNT(*) FROM deliveries d LEFT JOIN endpoints e ON e.agency ="
-         " d.agency WHERE d.seq > COALESCE(e.acked_upto, 0) GROUP BY d.agency");
+         " d.agency WHERE d.seq > COALESCE(e.acked_upto, 0) GROUP BY d.agency",
+         borrow);
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (s.step()) out.emplace_back(s.text(0), s.int64(1));
   return out;
@@ -214,7 +221,7 @@ std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {
 
 std::vector<std::pair<std::string, std::int64_t>> reader::transfer_states() {
   lease l(*this);
-  stmt s(*l, "SELECT state, COUNT(*) FROM transfers GROUP BY state");
+  stmt s(*l, "SELECT state, COUNT(*) FROM transfers GROUP BY state", borrow);
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (s.step()) out.emplace_back(s.text(0), s.int64(1));
   return out;
@@ -225,7 +232,8 @@ audit_report reader::verify_audit() {
   audit_report r;
   stmt s(*l,
          "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-         " detail, prev_hash, hash FROM audit ORDER BY seq");
+         " detail, prev_hash, hash FROM audit ORDER BY seq",
+         borrow);
   std::string prev = genesis_hash;
   std::int64_t expect_seq = 1;
   while (s.step()) {
@@ -258,7 +266,7 @@ audit_report reader::verify_audit() {
 
 bool reader::ping() {
   lease l(*this);
-  stmt s(*l, "SELECT 1 FROM sqlite_master LIMIT 1");
+  stmt s(*l, "SELECT 1 FROM sqlite_master LIMIT 1", borrow);
   s.step();
   return true;
 }

@@ -19,7 +19,19 @@ db::db(const std::string& path, bool create, bool read_only, const std::string& 
 }
 
 db::~db() {
+  for (auto& [sql, s] : cache_) sqlite3_finalize(s);
   sqlite3_close_v2(h_);
+}
+
+sqlite3_stmt* db::cached(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it != cache_.end()) return it->second;
+  sqlite3_stmt* s = nullptr;
+  int rc = sqlite3_prepare_v3(h_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+  if (rc != SQLITE_OK) fail(rc, "prepare");
+  cache_.emplace(std::string(sql), s);
+  return s;
 }
 
 void db::fail(int rc, std::string_view what) const {
@@ -48,8 +60,17 @@ stmt::stmt(db& d, std::string_view sql) : db_(d) {
   if (rc != SQLITE_OK) d.fail(rc, "prepare");
 }
 
+stmt::stmt(db& d, std::string_view sql, borrow_t) : db_(d), s_(d.cached(sql)), owned_(false) {
+  reset();
+}
+
 stmt::~stmt() {
-  sqlite3_finalize(s_);
+  if (owned_) {
+    sqlite3_finalize(s_);
+  } else {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
 }
 
 stmt& stmt::reset() {

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -38,15 +39,27 @@ class db {
   sqlite3* handle() const { return h_; }
   std::int64_t changes() const;
   [[noreturn]] void fail(int rc, std::string_view what) const;
+  /// The connection's prepared statement for `sql`, compiled on first use and kept until the
+  /// connection closes (see stmt's borrowing constructor).
+  sqlite3_stmt* cached(std::string_view sql);
 
  private:
   sqlite3* h_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
+
+struct borrow_t {};
+/// Tag for stmt's borrowing constructor.
+inline constexpr borrow_t borrow{};
 
 /// A prepared statement, reset automatically before each new binding round.
 class stmt {
  public:
   stmt(db& d, std::string_view sql);
+  /// Borrows the connection's cached statement for `sql` instead of compiling it again; the
+  /// destructor resets it (ending its read snapshot) rather than finalizing it. Only one borrow of
+  /// the same SQL on one connection may be alive at a time.
+  stmt(db& d, std::string_view sql, borrow_t);
   ~stmt();
   stmt(const stmt&) = delete;
   stmt& operator=(const stmt&) = delete;
@@ -77,6 +90,7 @@ class stmt {
  private:
   db& db_;
   sqlite3_stmt* s_ = nullptr;
+  bool owned_ = true;
 };
 
 }  // namespace bl::store

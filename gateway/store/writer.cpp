@@ -146,6 +146,8 @@ writer::writer(const store_options& opts) {
     throw store_error(e.rc(), "database '" + opts.path + "' is unusable: " + e.what());
   }
   st_ = std::make_unique<statements>(*db_);
+  db_->exec("PRAGMA cache_size = -32768");  // 32 MiB: the hot indexes stay in memory
+  db_->exec("PRAGMA temp_store = MEMORY");  // savepoint journals never touch a temp file
 }
 
 writer::~writer() = default;
