@@ -430,6 +430,7 @@ struct cad_link_server::impl {
       return reply_error(s.identity, copy, msg_id);
     }
     auto& m = std::get<message>(parsed);
+    m.via = "cad";
     if (gateway_only(m.type))
       return reply_error(
           s.identity,

@@ -20,10 +20,13 @@
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/net/console_hub.hpp"
 #include "gateway/net/listener.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
+#include "gateway/service/geo.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/token_auth.hpp"
@@ -100,7 +103,28 @@ int gateway_main(int argc, char** argv) {
   }
   store::reader reader(cfg.database_path);
   link_registry links;
-  api handler(api_services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log});
+  std::unique_ptr<accounts> accts;
+  try {
+    accts = std::make_unique<accounts>(cfg, cfg.database_path);
+  } catch (const std::exception& e) {
+    log->critical("event=store_unusable path={} error=\"{}\"", cfg.database_path, e.what());
+    std::fprintf(stderr, "bluelink-gateway: cannot open the accounts store: %s\n", e.what());
+    return 3;
+  }
+  // Coordinate conversion is a convenience for the console: without PROJ's data the gateway
+  // still carries transfers, and /api/v1/geo says why it cannot convert.
+  std::unique_ptr<geo> geo_convert;
+  try {
+    geo_convert = std::make_unique<geo>();
+  } catch (const std::exception& e) {
+    log->error("event=geo_unavailable error=\"{}\"", e.what());
+  }
+  console_hub hub(cfg, reader, links, log);
+  eng->set_commit_listener([&hub] { hub.wake(); });
+  api_services services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log, *accts};
+  services.geo_convert = geo_convert.get();
+  services.hub = &hub;
+  api handler(services);
   std::unique_ptr<cad::cad_link_server> cad_link;
   if (cfg.cad_link.enabled) {
     try {
@@ -126,6 +150,7 @@ int gateway_main(int argc, char** argv) {
     return 4;
   }
   eng->start();
+  hub.start();
   if (cad_link) {
     try {
       cad_link->start();
@@ -194,6 +219,7 @@ int gateway_main(int argc, char** argv) {
   if (drainer.joinable()) drainer.join();
   eng->stop();
   if (cad_link) cad_link->stop();
+  hub.stop();
   log->info("event=stopped");
   log->flush();
   return 0;

@@ -136,6 +136,24 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       }
     }
   }
+  if (doc.contains("console")) {
+    const auto& k = doc.at("console");
+    auto& cc = c.console;
+    cc.dir = k.value("dir", cc.dir);
+    cc.session_idle_s = k.value("session_idle_s", cc.session_idle_s);
+    cc.session_max_s = k.value("session_max_s", cc.session_max_s);
+    cc.login_attempts_per_minute =
+        k.value("login_attempts_per_minute", cc.login_attempts_per_minute);
+    cc.allowed_origins = k.value("allowed_origins", cc.allowed_origins);
+    cc.tile_url = k.value("tile_url", cc.tile_url);
+    cc.tile_attribution = k.value("tile_attribution", cc.tile_attribution);
+    cc.ws_max_message_bytes = k.value("ws_max_message_bytes", cc.ws_max_message_bytes);
+    cc.ws_max_queued = k.value("ws_max_queued", cc.ws_max_queued);
+  }
+  if (doc.contains("tls")) {
+    c.tls.cert_file = doc.at("tls").at("cert_file").get<std::string>();
+    c.tls.key_file = doc.at("tls").at("key_file").get<std::string>();
+  }
   if (doc.contains("log")) {
     c.log_level = doc.at("log").value("level", c.log_level);
     c.log_file = doc.at("log").value("file", c.log_file);

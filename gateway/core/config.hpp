@@ -57,6 +57,26 @@ struct cad_link_config {
   std::vector<cad_client_config> clients;
 };
 
+/// The browser console and its sign-in sessions (issue 4).
+struct console_config {
+  std::string dir;  // empty: no console pages are served
+  int session_idle_s = 43200;
+  int session_max_s = 86400;
+  int login_attempts_per_minute = 5;
+  std::vector<std::string> allowed_origins;
+  std::string tile_url;
+  std::string tile_attribution;
+  std::size_t ws_max_message_bytes = 64 * 1024;
+  std::size_t ws_max_queued = 1000;
+};
+
+/// HTTPS for the listener; empty files: plain HTTP.
+struct tls_config {
+  std::string cert_file;
+  std::string key_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -71,6 +91,8 @@ struct gateway_config {
   int inbox_batch = 100;
   int max_wait_s = 60;
   cad_link_config cad_link;
+  console_config console;
+  tls_config tls;
   std::string log_level = "info";
   std::string log_file;
 

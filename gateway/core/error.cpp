@@ -57,6 +57,18 @@ const std::vector<error_info> table = {
      "The CAD link frame is not one JSON object with \"v\": 1."},
     {errc::link_overloaded, "bl.link.overloaded", 503, 1013,
      "The gateway's queue for this CAD link is full; slow down and retry with the same id."},
+    {errc::login_failed, "bl.auth.login_failed", 401, 4401, "The username or password is wrong."},
+    {errc::session_expired, "bl.auth.session_expired", 401, 4401,
+     "Your session has ended; sign in again."},
+    {errc::csrf_failed, "bl.auth.csrf", 403, 4403,
+     "The request did not carry this session's anti-forgery token; reload the console."},
+    {errc::rate_limited, "bl.auth.rate_limited", 429, 4429,
+     "Too many sign-in attempts; wait a minute and try again."},
+    {errc::forbidden_role, "bl.auth.forbidden_role", 403, 4403, "Your role does not allow this."},
+    {errc::bad_origin, "bl.auth.bad_origin", 403, 4403,
+     "The request came from a page the gateway does not serve."},
+    {errc::account_disabled, "bl.auth.account_disabled", 403, 4403,
+     "This account is disabled; ask a supervisor or administrator."},
 };
 }  // namespace
 

@@ -37,6 +37,13 @@ enum class errc {
   link_no_session,
   link_bad_frame,
   link_overloaded,
+  login_failed,
+  session_expired,
+  csrf_failed,
+  rate_limited,
+  forbidden_role,
+  bad_origin,
+  account_disabled,
 };
 
 /// One row of the error table: the stable wire id, the HTTP status, the WebSocket close code

@@ -61,6 +61,11 @@ struct message {
   std::string incident_number;  // sender_incident (request) or receiver_incident (accept)
   std::optional<time_point> defer_until;
 
+  // How it reached the gateway, for the timeline ("who did what, on which system"); not part of
+  // the stored document. via: "api", "cad" or "console"; user: the console user's name.
+  std::string via;
+  std::string user;
+
   nlohmann::json doc;
 };
 

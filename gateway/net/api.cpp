@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -12,7 +16,9 @@
 
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
+#include "gateway/net/console_hub.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
@@ -92,7 +98,78 @@ std::string bearer(std::string_view header) {
   while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
   return std::string(token);
 }
+
+constexpr std::string_view session_cookie = "bl_session";
+
+// The value of one cookie in a Cookie header ("a=1; bl_session=xyz").
+std::string cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto part = header.substr(0, semi);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.size() > name.size() && part.substr(0, name.size()) == name &&
+        part[name.size()] == '=')
+      return std::string(part.substr(name.size() + 1));
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+// Compares secrets without an early exit, so timing does not reveal a matching prefix.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+bool unsafe_method(const std::string& m) {
+  return m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE";
+}
+
+std::string_view content_type_for(const std::filesystem::path& p) {
+  static const std::map<std::string, std::string_view> types = {
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".woff2", "font/woff2"},
+      {".wav", "audio/wav"},
+      {".mp3", "audio/mpeg"},
+      {".txt", "text/plain; charset=utf-8"},
+  };
+  auto it = types.find(p.extension().string());
+  return it == types.end() ? std::string_view("application/octet-stream") : it->second;
+}
+
+// The scheme://host[:port] part of a URL, for the CSP's img-src.
+std::string origin_of(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return {};
+  auto slash = url.find('/', scheme + 3);
+  std::string o = url.substr(0, slash);
+  // Leaflet's {s} subdomain placeholder: allow any subdomain of the host.
+  auto s = o.find("{s}.");
+  if (s != std::string::npos) o.replace(s, 3, "*");
+  return o;
+}
+
+json user_json(const principal& p) {
+  return {{"username", p.username},
+          {"display_name", p.display_name},
+          {"role", to_string(p.who)},
+          {"agency", p.agency.empty() ? json() : json(p.agency)}};
+}
 }  // namespace
+
+std::string session_token_of(std::string_view cookie_header) {
+  return cookie_value(cookie_header, session_cookie);
+}
 
 api::api(api_services s) : s_(std::move(s)) {}
 
@@ -117,6 +194,7 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
   // Every reply passes here, so every error is counted exactly once, whichever path made it.
   done_fn done = [this, reply = std::move(reply)](api_response r) {
     record_error(r);
+    add_security_headers(r);
     reply(std::move(r));
   };
   std::string_view target = req.target;
@@ -141,35 +219,197 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     if (method_is("GET")) done(render_metrics());
     return;
   }
-  if (path.rfind("/api/v1/", 0) != 0) return fail(errc::not_found, "no endpoint at " + path);
+  if (path.rfind("/api/v1/", 0) != 0) {
+    if (req.method == "GET" || req.method == "HEAD")
+      if (auto file = static_file(path)) return done(std::move(*file));
+    return fail(errc::not_found, "no endpoint at " + path);
+  }
 
-  // Every API endpoint is bound to the agency of its bearer token.
-  std::string token = bearer(req.authorization);
-  if (token.empty())
-    return fail(errc::missing_token, "send 'Authorization: Bearer <token>' with every API call");
-  auto agency = s_.auth.agency_for(token);
-  if (!agency) return fail(errc::invalid_token, "the bearer token is not recognised");
+  // Signing in needs no credentials yet; everything else does.
+  if (path == "/api/v1/session" && req.method == "POST") return post_session(req, std::move(done));
 
-  if (path == "/api/v1/messages") {
-    if (method_is("POST")) post_message(*agency, req.body, std::move(done));
+  auto authn = authenticate(req);
+  if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
+  const principal who = std::get<principal>(std::move(authn));
+  // Transfers belong to agencies: only someone acting for one may read or send them.
+  auto need_agency = [&] {
+    if (!who.agency.empty()) return true;
+    fail(errc::forbidden_role, "a " + std::string(to_string(who.who)) +
+                                   " account acts for no agency, so it has no transfers; "
+                                   "sign in as an operator or supervisor");
+    return false;
+  };
+
+  if (path == "/api/v1/session") {
+    if (req.method == "GET") return done(get_session(who));
+    if (method_is("DELETE")) done(delete_session(req));
+  } else if (path == "/api/v1/messages") {
+    auto q = parse_query(query);
+    bool dry_run = q.count("dry_run") && (q["dry_run"] == "true" || q["dry_run"] == "1");
+    if (method_is("POST") && need_agency()) {
+      if (dry_run) return done(validate_message(who, req.body));
+      post_message(who, req.body, std::move(done));
+    }
   } else if (path == "/api/v1/transfers") {
-    if (method_is("GET")) get_transfers(*agency, query, std::move(done));
+    if (method_is("GET") && need_agency()) get_transfers(who.agency, query, std::move(done));
   } else if (path.rfind("/api/v1/transfers/", 0) == 0) {
-    if (method_is("GET"))
-      get_transfer(*agency, percent_decode(path.substr(std::string("/api/v1/transfers/").size())),
+    if (method_is("GET") && need_agency())
+      get_transfer(who.agency,
+                   percent_decode(path.substr(std::string("/api/v1/transfers/").size())),
                    std::move(done));
   } else if (path == "/api/v1/inbox") {
-    if (method_is("GET")) get_inbox(*agency, query, ex, std::move(done));
+    if (method_is("GET") && need_agency()) get_inbox(who.agency, query, ex, std::move(done));
   } else if (path == "/api/v1/inbox/ack") {
-    if (method_is("POST")) post_ack(*agency, req.body, std::move(done));
+    if (method_is("POST") && need_agency()) post_ack(who.agency, req.body, std::move(done));
   } else if (path == "/api/v1/links") {
     if (method_is("GET")) done(get_links());
+  } else if (path == "/api/v1/calls") {
+    if (req.method == "GET") {
+      if (need_agency()) get_calls(who, query, std::move(done));
+    } else if (method_is("POST") && need_agency()) {
+      post_call(who, req.body, std::move(done));
+    }
+  } else if (path == "/api/v1/geo") {
+    if (method_is("GET")) done(get_geo(query));
   } else {
     fail(errc::not_found, "no endpoint at " + path);
   }
 }
 
-void api::post_message(const std::string& agency, const std::string& body, done_fn done) {
+bool api::origin_allowed(const api_request& req) const {
+  if (req.origin.empty()) return true;  // not a browser, or a same-origin GET
+  std::string own = std::string(req.tls ? "https://" : "http://") + req.host;
+  if (req.origin == own) return true;
+  for (const auto& o : s_.cfg.console.allowed_origins)
+    if (req.origin == o) return true;
+  return false;
+}
+
+std::variant<principal, error> api::authenticate(const api_request& req) const {
+  std::string token = bearer(req.authorization);
+  if (!token.empty()) {
+    auto agency = s_.auth.agency_for(token);
+    if (!agency) return make_error(errc::invalid_token, "the bearer token is not recognised");
+    principal p;
+    p.agency = *agency;
+    p.who = role::operator_role;
+    return p;
+  }
+  std::string sid = cookie_value(req.cookie, session_cookie);
+  if (sid.empty())
+    return make_error(errc::missing_token,
+                      "send 'Authorization: Bearer <token>', or sign in to the console first");
+  if (!origin_allowed(req))
+    return make_error(errc::bad_origin, "requests from " + req.origin + " are not accepted");
+  auto s = s_.accts.session(sid);
+  if (auto* e = std::get_if<error>(&s)) return *e;
+  auto& p = std::get<principal>(s);
+  if (unsafe_method(req.method) && !same_secret(req.csrf_token, p.csrf_token))
+    return make_error(errc::csrf_failed,
+                      req.csrf_token.empty()
+                          ? "send the session's anti-forgery token in the X-CSRF-Token header"
+                          : "the X-CSRF-Token header does not match this session");
+  return std::move(p);
+}
+
+void api::add_security_headers(api_response& r) const {
+  std::string img = "'self' data:";
+  if (auto o = origin_of(s_.cfg.console.tile_url); !o.empty()) img += " " + o;
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
+                             "; connect-src 'self'; font-src 'self'; media-src 'self' data:; "
+                             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                             "form-action 'self'");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  if (s_.cfg.tls.enabled()) r.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+}
+
+void api::post_session(const api_request& req, done_fn done) {
+  if (!origin_allowed(req))
+    return done(error_response(
+        make_error(errc::bad_origin, "sign-ins from " + req.origin + " are not accepted")));
+  json doc = json::parse(req.body, nullptr, false);
+  if (doc.is_discarded())
+    return done(
+        error_response(make_error(errc::malformed_json, "the request body is not valid JSON")));
+  if (auto e = s_.schemas.validate("api/login", doc)) return done(error_response(*e));
+  auto r = s_.accts.login(doc.at("username").get<std::string>(),
+                          doc.at("password").get<std::string>(), req.remote);
+  if (auto* e = std::get_if<error>(&r)) {
+    // The password is never logged; the username is, so that attacks can be seen.
+    s_.log->warn("event=login_failed username=\"{}\" remote={} code={}",
+                 doc.at("username").get<std::string>(), req.remote, e->id());
+    return done(error_response(*e));
+  }
+  auto& ok = std::get<login_ok>(r);
+  s_.log->info("event=login username=\"{}\" role={} agency={} remote={}", ok.who.username,
+               to_string(ok.who.who), ok.who.agency, req.remote);
+  auto resp = get_session(ok.who);
+  std::string cookie = std::string(session_cookie) + "=" + ok.session_token +
+                       "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                       std::to_string(s_.cfg.console.session_max_s);
+  if (req.tls) cookie += "; Secure";
+  resp.headers.emplace_back("Set-Cookie", cookie);
+  done(std::move(resp));
+}
+
+api_response api::get_session(const principal& who) {
+  json agencies = json::array();
+  for (const auto& a : s_.cfg.agencies)
+    agencies.push_back(
+        {{"id", a.id}, {"name", a.name}, {"kind", to_string(a.kind)}, {"phone", a.phone}});
+  json out = {
+      {"user", user_json(who)},
+      {"agencies", agencies},
+      {"map",
+       {{"tile_url", s_.cfg.console.tile_url.empty() ? json() : json(s_.cfg.console.tile_url)},
+        {"attribution", s_.cfg.console.tile_attribution}}}};
+  if (who.via_session) {
+    out["csrf_token"] = who.csrf_token;
+    out["expires_at"] = format_rfc3339(who.expires_at);
+  }
+  return json_response(200, out);
+}
+
+api_response api::delete_session(const api_request& req) {
+  s_.accts.logout(cookie_value(req.cookie, session_cookie));
+  api_response r{204, "application/json", {}, {}};
+  r.headers.emplace_back("Set-Cookie", std::string(session_cookie) +
+                                           "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+  return r;
+}
+
+std::optional<api_response> api::static_file(const std::string& path) const {
+  namespace fs = std::filesystem;
+  if (s_.cfg.console.dir.empty()) return std::nullopt;
+  std::string rel = path == "/" ? "index.html" : percent_decode(path.substr(1));
+  // No way out of the console directory: no "..", no absolute parts, no hidden files.
+  fs::path p(rel);
+  for (const auto& part : p)
+    if (part == ".." || part.string().empty() || part.string().front() == '.') return std::nullopt;
+  if (p.is_absolute()) return std::nullopt;
+  // Only the page and its assets: the console directory also holds package.json, node_modules
+  // and build tools, none of which a browser has any business fetching.
+  static const std::set<std::string> served = {"index.html", "favicon.ico", "css",   "js",
+                                               "vendor",     "img",         "sounds"};
+  if (!served.count(p.begin()->string())) return std::nullopt;
+  fs::path full = fs::path(s_.cfg.console.dir) / p;
+  std::error_code ec;
+  if (!fs::is_regular_file(full, ec)) return std::nullopt;
+  std::ifstream in(full, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream body;
+  body << in.rdbuf();
+  api_response r{200, std::string(content_type_for(full)), body.str(), {}};
+  // The page itself is never cached (it must pick up a new deployment); its assets may be.
+  r.cacheable = full.extension() != ".html";
+  return r;
+}
+
+void api::post_message(const principal& who, const std::string& body, done_fn done) {
+  const std::string& agency = who.agency;
   auto reject = [&](const error& e) {
     s_.log->info("event=rejected agency={} code={} pointer={} reason=\"{}\"", agency, e.id(),
                  e.pointer, e.message);
@@ -192,6 +432,8 @@ void api::post_message(const std::string& agency, const std::string& body, done_
   auto parsed = parse_message(std::move(doc));
   if (auto* e = std::get_if<error>(&parsed)) return reject(*e);
   auto& m = std::get<message>(parsed);
+  m.via = who.via_session ? "console" : "api";
+  m.user = who.username;
   if (gateway_only(m.type))
     return reject(make_error(errc::not_submittable,
                              std::string(to_string(m.type)) + " is generated by the gateway only",
@@ -320,12 +562,13 @@ void api::post_ack(const std::string& agency, const std::string& body, done_fn d
 }
 
 // Every agency's links, visible to every agency: a sender needs to know whether the other room's
-// CAD is listening before it relies on an electronic transfer.
-api_response api::get_links() {
-  auto states = s_.links.snapshot();
+// CAD is listening, or anyone is at its console, before it relies on an electronic transfer.
+json links_json(const gateway_config& cfg, const link_registry& links,
+                const std::map<std::string, int>* consoles) {
+  auto states = links.snapshot();
   auto now = now_ms();
   json out = json::array();
-  for (const auto& a : s_.cfg.agencies) {
+  for (const auto& a : cfg.agencies) {
     json cad;  // null: this agency has no CAD registered on the link
     for (const auto& st : states) {
       if (st.agency != a.id || st.kind != "cad") continue;
@@ -346,13 +589,24 @@ api_response api::get_links() {
              {"acked_upto", st.acked_upto},
              {"backlog", std::max<std::int64_t>(0, st.last_seq - st.acked_upto)}};
     }
-    out.push_back({{"agency", a.id},
-                   {"name", a.name},
-                   {"kind", to_string(a.kind)},
-                   {"phone", a.phone},
-                   {"cad", cad}});
+    json row = {{"agency", a.id},
+                {"name", a.name},
+                {"kind", to_string(a.kind)},
+                {"phone", a.phone},
+                {"cad", cad}};
+    if (consoles) {
+      auto it = consoles->find(a.id);
+      row["consoles"] = it == consoles->end() ? 0 : it->second;
+    }
+    out.push_back(std::move(row));
   }
-  return json_response(200, json{{"links", out}});
+  return out;
+}
+
+api_response api::get_links() {
+  std::map<std::string, int> consoles;
+  if (s_.hub) consoles = s_.hub->presence();
+  return json_response(200, json{{"links", links_json(s_.cfg, s_.links, &consoles)}});
 }
 
 api_response api::health() {

@@ -8,10 +8,17 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
@@ -22,8 +29,12 @@ class logger;
 
 namespace bl {
 
+class accounts;
+class console_hub;
 class engine;
+class geo;
 class inbox_notifier;
+struct principal;
 class link_registry;
 class metrics;
 class schema_set;
@@ -37,13 +48,25 @@ struct api_request {
   std::string target;  // path and query
   std::string authorization;
   std::string body;
+  std::string cookie;      // the Cookie header
+  std::string origin;      // the Origin header (browsers send it on POST and WebSocket upgrades)
+  std::string host;        // the Host header
+  std::string csrf_token;  // the X-CSRF-Token header
+  std::string remote;      // the client's address, for the sign-in rate limit
+  bool tls = false;        // arrived over HTTPS
 };
 
 struct api_response {
+  api_response() = default;
+  api_response(int s, std::string type, std::string b, std::string err = {})
+      : status(s), content_type(std::move(type)), body(std::move(b)), error_id(std::move(err)) {}
+
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::string error_id;  // the bl.* code when this is an error reply (for metrics and logs)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
+  bool cacheable = false;  // static console files may be cached; API replies never are
 };
 
 /// Everything the API needs, owned elsewhere and outliving it.
@@ -57,7 +80,19 @@ struct api_services {
   inbox_notifier& notifier;
   const link_registry& links;
   std::shared_ptr<spdlog::logger> log;
+  accounts& accts;
+  const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
+  console_hub* hub = nullptr;  // consoles' presence for GET /api/v1/links  // null when PROJ could
+                               // not be set up: /api/v1/geo answers 503
 };
+
+/// Every configured agency with its CAD link status (null when it has none) and, when
+/// `consoles` is given, how many consoles are signed in for it.
+nlohmann::json links_json(const gateway_config& cfg, const link_registry& links,
+                          const std::map<std::string, int>* consoles);
+
+/// The console's session token from a Cookie header (empty when there is none).
+std::string session_token_of(std::string_view cookie_header);
 
 class api {
  public:
@@ -72,8 +107,28 @@ class api {
 
   static api_response error_response(const error& e);
 
+  /// Who sent the request: a bearer token (integrations) or the console's session cookie. For a
+  /// cookie, also checks Origin and, on POST/PUT/PATCH/DELETE, the X-CSRF-Token header.
+  std::variant<principal, error> authenticate(const api_request& req) const;
+  /// Whether `origin` may use the console (its own origin, or one in console.allowed_origins).
+  bool origin_allowed(const api_request& req) const;
+  /// Security headers every console page and reply carries (CSP without unsafe-inline script).
+  void add_security_headers(api_response& r) const;
+
  private:
-  void post_message(const std::string& agency, const std::string& body, done_fn done);
+  // Console sign-in (gateway/net/api.cpp).
+  void post_session(const api_request& req, done_fn done);
+  api_response get_session(const principal& who);
+  api_response delete_session(const api_request& req);
+  /// A file from console.dir, or index.html for a console route; nullopt when not served.
+  std::optional<api_response> static_file(const std::string& path) const;
+  // Phone calls, geo conversion and dry-run validation (gateway/net/api_calls.cpp).
+  void post_call(const principal& who, const std::string& body, done_fn done);
+  void get_calls(const principal& who, const std::string& query, done_fn done);
+  api_response get_geo(const std::string& query) const;
+  api_response validate_message(const principal& who, const std::string& body) const;
+
+  void post_message(const principal& who, const std::string& body, done_fn done);
   void get_transfers(const std::string& agency, const std::string& query, done_fn done);
   void get_transfer(const std::string& agency, const std::string& id, done_fn done);
   void get_inbox(const std::string& agency, const std::string& query,
@@ -81,6 +136,16 @@ class api {
   void post_ack(const std::string& agency, const std::string& body, done_fn done);
   api_response get_links();
   api_response health();
+
+ public:
+  const gateway_config& config() const { return s_.cfg; }
+  accounts& accts() { return s_.accts; }
+  console_hub* hub() { return s_.hub; }
+  metrics& stats() { return s_.stats; }
+  const schema_set& schemas() const { return s_.schemas; }
+  spdlog::logger& log() { return *s_.log; }
+
+ private:
   api_response render_metrics();
 
   api_services s_;

@@ -6,8 +6,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include "gateway/net/api.hpp"
+#include "gateway/net/ws_session.hpp"
+#include "gateway/service/accounts.hpp"
 
 namespace bl {
 
@@ -60,8 +63,19 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   auto req = parser_->release();
   version_ = req.version();
   bool keep_alive = req.keep_alive();
-  api_request r{std::string(req.method_string()), std::string(req.target()),
-                std::string(req[http::field::authorization]), std::move(req.body())};
+  api_request r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  r.authorization = std::string(req[http::field::authorization]);
+  r.cookie = std::string(req[http::field::cookie]);
+  r.origin = std::string(req[http::field::origin]);
+  r.host = std::string(req[http::field::host]);
+  r.csrf_token = std::string(req["X-CSRF-Token"]);
+  beast::error_code ep_ec;
+  auto peer = stream_.socket().remote_endpoint(ep_ec);
+  if (!ep_ec) r.remote = peer.address().to_string();
+  if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req), std::move(r));
+  r.body = std::move(req.body());
   // The API may answer from another thread (the engine's); hop back onto this strand to write.
   auto ex = stream_.get_executor();
   api_.handle(std::move(r), ex, [self = shared_from_this(), ex, keep_alive](api_response resp) {
@@ -71,12 +85,51 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   });
 }
 
+void http_session::upgrade(http::request<http::string_body> req, api_request r) {
+  std::string_view target = r.target;
+  if (target.substr(0, target.find('?')) != "/api/v1/ws") {
+    auto resp = api::error_response(
+        make_error(errc::not_found, "WebSocket upgrades are served at /api/v1/ws only"));
+    api_.record_error(resp);
+    return do_write(std::move(resp), false);
+  }
+  // A browser always sends Origin on an upgrade; without this check any web page the operator
+  // visits could open the console's socket with their cookie (cross-site WebSocket hijacking).
+  if (r.origin.empty() || !api_.origin_allowed(r)) {
+    auto resp = api::error_response(make_error(
+        errc::bad_origin, r.origin.empty()
+                              ? "a WebSocket upgrade must carry an Origin header"
+                              : "WebSocket upgrades from " + r.origin + " are not accepted"));
+    api_.record_error(resp);
+    return do_write(std::move(resp), false);
+  }
+  auto who = api_.authenticate(r);
+  if (auto* e = std::get_if<error>(&who)) {
+    auto resp = api::error_response(*e);
+    api_.record_error(resp);
+    return do_write(std::move(resp), false);
+  }
+  auto& p = std::get<principal>(who);
+  if (!p.via_session) {
+    auto resp =
+        api::error_response(make_error(errc::forbidden_role,
+                                       "the console WebSocket is for signed-in console users; "
+                                       "integrations use the inbox or the CAD link"));
+    api_.record_error(resp);
+    return do_write(std::move(resp), false);
+  }
+  std::string token = session_token_of(r.cookie);
+  std::make_shared<ws_session>(std::move(stream_), api_, std::move(p), std::move(token))
+      ->run(std::move(req));
+}
+
 void http_session::do_write(api_response r, bool keep_alive) {
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version_);
   res->set(http::field::server, "bluelink");
   res->set(http::field::content_type, r.content_type);
-  res->set(http::field::cache_control, "no-store");
+  res->set(http::field::cache_control, r.cacheable ? "max-age=300" : "no-store");
+  for (auto& [name, value] : r.headers) res->insert(name, value);
   res->keep_alive(keep_alive);
   res->body() = std::move(r.body);
   res->prepare_payload();

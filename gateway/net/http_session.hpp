@@ -15,6 +15,7 @@
 namespace bl {
 
 class api;
+struct api_request;
 struct api_response;
 
 class http_session : public std::enable_shared_from_this<http_session> {
@@ -26,6 +27,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void do_write(api_response r, bool keep_alive);
+  /// Hands an authenticated /api/v1/ws upgrade over to a ws_session, or answers with an error.
+  void upgrade(boost::beast::http::request<boost::beast::http::string_body> req, api_request r);
   void on_write(boost::beast::error_code ec, bool close);
   void do_close();
 

@@ -1,5 +1,6 @@
 #include "gateway/schema/schema_set.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -48,6 +49,45 @@ std::string to_pointer(const std::vector<std::string>& context) {
     out += "/" + escaped;
   }
   return out;
+}
+
+// One valijson error as the wire reports it.
+error to_error(const valijson::ValidationResults::Error& e, const std::string& pointer_prefix) {
+  std::string pointer = pointer_prefix + to_pointer(e.context);
+  std::string message = e.description;
+  // An unknown key is reported against its parent object; name the key itself in the pointer.
+  const std::string marker =
+      "could not be validated using 'properties' or 'additionalProperties' constraints: '";
+  auto pos = message.find(marker);
+  if (pos != std::string::npos) {
+    auto start = pos + marker.size();
+    auto end = message.find('\'', start);
+    if (end != std::string::npos) {
+      std::string key = message.substr(start, end - start);
+      pointer += "/" + key;
+      message = "unknown property '" + key + "' is not allowed";
+    }
+  }
+  return make_error(errc::schema_invalid, message, pointer);
+}
+
+// valijson reports a failing property, array item or child schema twice: once where the
+// problem is, and once more ("Failed to validate ...") for each object or schema around it.
+bool wrapper_error(const valijson::ValidationResults::Error& e) {
+  return e.description.rfind("Failed to validate", 0) == 0;
+}
+
+// Whether `inner` is at or below `outer`.
+bool within(const std::vector<std::string>& outer, const std::vector<std::string>& inner) {
+  return outer.size() <= inner.size() && std::equal(outer.begin(), outer.end(), inner.begin());
+}
+
+bool run(const valijson::Schema& schema, const json& doc, valijson::ValidationResults& results) {
+  // One validator per thread: it caches every compiled `pattern` regex, and compiling them anew
+  // for each message cost about 70 % of the gateway's CPU (see docs/benchmarks.md).
+  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
+  valijson::adapters::NlohmannJsonAdapter target(doc);
+  return validator.validate(schema, target, &results);
 }
 }  // namespace
 
@@ -102,32 +142,37 @@ std::optional<error> schema_set::validate(const std::string& name, const json& d
   auto it = impl_->schemas.find(name);
   if (it == impl_->schemas.end())
     return make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix);
-  // One validator per thread: it caches every compiled `pattern` regex, and compiling them anew
-  // for each message cost about 70 % of the gateway's CPU (see docs/benchmarks.md).
-  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  if (validator.validate(*it->second, target, &results)) return std::nullopt;
+  if (run(*it->second, doc, results)) return std::nullopt;
   // The deepest error is the most specific one; the outer ones only say "a child failed".
   const valijson::ValidationResults::Error* best = nullptr;
   for (const auto& e : results)
     if (!best || e.context.size() > best->context.size()) best = &e;
-  std::string pointer = pointer_prefix + to_pointer(best->context);
-  std::string message = best->description;
-  // An unknown key is reported against its parent object; name the key itself in the pointer.
-  const std::string marker =
-      "could not be validated using 'properties' or 'additionalProperties' constraints: '";
-  auto pos = message.find(marker);
-  if (pos != std::string::npos) {
-    auto start = pos + marker.size();
-    auto end = message.find('\'', start);
-    if (end != std::string::npos) {
-      std::string key = message.substr(start, end - start);
-      pointer += "/" + key;
-      message = "unknown property '" + key + "' is not allowed";
-    }
+  return to_error(*best, pointer_prefix);
+}
+
+std::vector<error> schema_set::validate_all(const std::string& name, const json& doc,
+                                            const std::string& pointer_prefix) const {
+  auto it = impl_->schemas.find(name);
+  if (it == impl_->schemas.end())
+    return {make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix)};
+  valijson::ValidationResults results;
+  if (run(*it->second, doc, results)) return {};
+  std::vector<valijson::ValidationResults::Error> all(results.begin(), results.end());
+  std::vector<error> out;
+  for (const auto& e : all) {
+    // Leave out a wrapper when the violation it wraps is reported too.
+    bool wrapper = wrapper_error(e) && std::any_of(all.begin(), all.end(), [&](const auto& o) {
+                     return !wrapper_error(o) && within(e.context, o.context);
+                   });
+    if (wrapper) continue;
+    auto err = to_error(e, pointer_prefix);
+    bool seen = std::any_of(out.begin(), out.end(), [&](const error& o) {
+      return o.pointer == err.pointer && o.message == err.message;
+    });
+    if (!seen) out.push_back(std::move(err));
   }
-  return make_error(errc::schema_invalid, message, pointer);
+  return out;
 }
 
 std::optional<error> schema_set::validate_message(const json& doc) const {
@@ -136,6 +181,31 @@ std::optional<error> schema_set::validate_message(const json& doc) const {
   std::string name = "message/" + type;
   if (!has(name)) return make_error(errc::schema_invalid, "no schema for type " + type, "/type");
   return validate(name, doc.at("body"), "/body");
+}
+
+std::vector<error> schema_set::validate_message_all(const json& doc) const {
+  auto out = validate_all("message/envelope", doc);
+  // The body is checked even when the envelope is not, as long as its type is known: a form
+  // shows every mistake at once instead of one per attempt.
+  auto type = doc.is_object() ? doc.find("type") : doc.end();
+  if (!doc.is_object() || type == doc.end() || !type->is_string()) return out;
+  std::string name = "message/" + type->get<std::string>();
+  if (!has(name)) {
+    bool reported =
+        std::any_of(out.begin(), out.end(), [](const error& e) { return e.pointer == "/type"; });
+    if (!reported)
+      out.push_back(make_error(errc::schema_invalid,
+                               "no schema for type " + type->get<std::string>(), "/type"));
+    return out;
+  }
+  auto body = doc.find("body");
+  if (body == doc.end()) return out;  // the envelope has reported the missing body
+  for (auto& e : validate_all(name, *body, "/body"))
+    if (std::none_of(out.begin(), out.end(), [&](const error& o) {
+          return o.pointer == e.pointer && o.message == e.message;
+        }))
+      out.push_back(std::move(e));
+  return out;
 }
 
 fs::path schema_set::locate(const fs::path& argv0) {

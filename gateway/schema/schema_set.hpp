@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -29,6 +30,13 @@ class schema_set {
   /// Validates against one named schema, e.g. "config/config" or "api/inbox_ack".
   std::optional<error> validate(const std::string& name, const nlohmann::json& doc,
                                 const std::string& pointer_prefix = {}) const;
+  /// Every violation instead of the most specific one (the console shows each beside its
+  /// field): one error per offending value, leaving out the "a child failed" errors of the
+  /// objects that contain them. Empty when the document is valid.
+  std::vector<error> validate_all(const std::string& name, const nlohmann::json& doc,
+                                  const std::string& pointer_prefix = {}) const;
+  /// validate_message() reporting every violation of the envelope and of the body.
+  std::vector<error> validate_message_all(const nlohmann::json& doc) const;
   bool has(const std::string& name) const;
 
   /// Finds the schemas/ directory: $BLUELINK_SCHEMAS, else beside or above the executable,

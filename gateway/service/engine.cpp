@@ -14,7 +14,7 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, sweep, note } what = kind::submit;
+  enum class kind { submit, ack, sweep, note, call } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
@@ -25,6 +25,9 @@ struct engine::job {
   json detail;         // note
   std::variant<receipt_result, error> submit_out{error{}};
   std::variant<ack_result, error> ack_out{error{}};
+  call_record call;
+  call_callback on_call;
+  std::variant<std::int64_t, error> call_out{error{}};
 };
 
 /// What one group commit has done so far, for logging and waking readers afterwards.
@@ -32,6 +35,7 @@ struct engine::batch_state {
   time_point now;
   std::set<std::string> touched;  // agencies with new deliveries
   std::size_t messages = 0;
+  bool timeline_changed = false;  // a timer sweep wrote events
 };
 
 namespace {
@@ -58,6 +62,8 @@ std::string event_detail(const message& m) {
     d["priority"] = body.at("priority");
     d["sender_incident"] = body.at("sender_incident");
   }
+  if (!m.via.empty()) d["via"] = m.via;
+  if (!m.user.empty()) d["user"] = m.user;
   return d.dump();
 }
 }  // namespace
@@ -135,6 +141,22 @@ void engine::note(std::string actor, std::string action, json detail) {
   enqueue(std::move(j));
 }
 
+void engine::log_call(call_record c, call_callback cb) {
+  job j;
+  j.what = job::kind::call;
+  j.call = std::move(c);
+  j.on_call = std::move(cb);
+  auto fallback = j.on_call;
+  bool shutting;
+  {
+    std::lock_guard lock(mu_);
+    shutting = stopping_;
+  }
+  if (!enqueue(std::move(j)))
+    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
+                      : make_error(errc::store_busy, "the gateway's write queue is full"));
+}
+
 void engine::run_timers_now() {
   std::promise<void> done;
   job j;
@@ -187,6 +209,7 @@ void engine::run() {
 void engine::process(std::deque<job>& jobs, bool sweep) {
   batch_state b{clock_.now(), {}, 0};
   auto started = std::chrono::steady_clock::now();
+  bool committed = false;
   try {
     writer_->begin();
     for (auto& j : jobs) {
@@ -199,6 +222,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
       try {
         if (j.what == job::kind::submit)
           do_submit(j, b);
+        else if (j.what == job::kind::call)
+          do_call(j, b);
         else
           do_ack(j, b);
         writer_->release_savepoint();
@@ -210,10 +235,12 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         log_->error("event=internal_error msg_id={} error=\"{}\"", j.msg.id, e.what());
         j.submit_out = err;
         j.ack_out = err;
+        j.call_out = err;
       }
     }
     if (sweep) do_timers(b);
     writer_->commit();
+    committed = true;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!jobs.empty())
       metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work
@@ -225,6 +252,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     for (auto& j : jobs) {
       j.submit_out = err;
       j.ack_out = err;
+      j.call_out = err;
     }
     b.touched.clear();
   }
@@ -241,9 +269,13 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         break;
       case job::kind::note:
         break;
+      case job::kind::call:
+        j.on_call(std::move(j.call_out));
+        break;
     }
   }
   if (!b.touched.empty()) notifier_.notify(b.touched);
+  if (commit_listener_ && committed && (!jobs.empty() || b.timeline_changed)) commit_listener_();
 }
 
 void engine::deliver(batch_state& b, const std::string& agency, const std::string& message_id,
@@ -382,10 +414,50 @@ void engine::do_ack(job& j, batch_state& b) {
                          std::max(j.upto, writer_->acked_upto(j.agency))};
 }
 
+void engine::do_call(job& j, batch_state& b) {
+  call_record& c = j.call;
+  c.created_at = b.now;
+  // Checked here rather than at the edge: the transfer could change between a read and the write.
+  std::optional<transfer> t;
+  if (!c.transfer_id.empty()) {
+    t = writer_->load_transfer(c.transfer_id);
+    if (!t) {
+      j.call_out = make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'",
+                              "/transfer_id");
+      return;
+    }
+    if (t->counterpart(c.agency).empty()) {
+      j.call_out = make_error(
+          errc::not_a_party,
+          "agency '" + c.agency + "' is not a party to transfer " + c.transfer_id, "/transfer_id");
+      return;
+    }
+  }
+  c.id = writer_->insert_call(c);
+  std::string direction = c.from_agency == c.agency ? "outgoing" : "incoming";
+  json detail = {{"call_id", c.id},   {"direction", direction},   {"from", c.from_agency},
+                 {"to", c.to_agency}, {"emergency", c.emergency}, {"reason", c.reason},
+                 {"by", c.logged_by}, {"source", c.source}};
+  if (t) {
+    json event = {{"direction", direction}, {"emergency", c.emergency},
+                  {"reason", c.reason},     {"note", c.note.empty() ? json() : json(c.note)},
+                  {"by", c.logged_by},      {"call_id", c.id}};
+    // A call changes nothing about the transfer: the event records its state as it stands.
+    std::string state(to_string(t->state));
+    writer_->add_event(
+        {t->id, b.now, "phone_call", c.agency, {}, state, state, t->version, event.dump()});
+  }
+  writer_->audit(b.now, c.agency, "call.logged", {}, c.transfer_id, detail.dump());
+  log_->info("event=call_logged call_id={} from={} to={} transfer_id={} by=\"{}\"", c.id,
+             c.from_agency, c.to_agency, c.transfer_id, c.logged_by);
+  j.call_out = c.id;
+}
+
 void engine::do_timers(batch_state& b) {
   for (const auto& id : writer_->due_transfers(b.now, 500)) {
     auto t = writer_->load_transfer(id);
     if (!t) continue;
+    b.timeline_changed = true;
     for (auto k : due_timers(*t, b.now)) {
       auto before = t->state;
       apply_timer(*t, k, b.now);

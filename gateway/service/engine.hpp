@@ -48,6 +48,9 @@ struct ack_result {
 
 using submit_callback = std::function<void(std::variant<receipt_result, error>)>;
 using ack_callback = std::function<void(std::variant<ack_result, error>)>;
+using call_record = store::call_record;
+/// The stored call's id, or why it was not stored.
+using call_callback = std::function<void(std::variant<std::int64_t, error>)>;
 
 struct engine_options {
   std::size_t max_queue = 20000;  // beyond this, submissions are refused with bl.store.busy
@@ -65,6 +68,10 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
+  /// Called on the engine thread after every commit that changed something (the console hub
+  /// uses it to push new timeline events). Set before start(); must only post work elsewhere.
+  void set_commit_listener(std::function<void()> fn) { commit_listener_ = std::move(fn); }
+
   void start();
   /// Queues a parsed message; `cb` gets the receipt once it is durable, or the rejection.
   void submit(message m, submit_callback cb);
@@ -73,6 +80,9 @@ class engine {
   /// Queues an audit row that belongs to no message (a refused connection, a link going down).
   /// Best effort: dropped if the queue is full or the gateway is stopping.
   void note(std::string actor, std::string action, nlohmann::json detail);
+  /// Queues a phone call for the log. A call about a transfer is checked against it
+  /// (bl.transfer.not_found, bl.auth.not_a_party for `c.agency`) and added to its timeline.
+  void log_call(call_record c, call_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// Stops taking work, finishes what is queued, and joins the thread.
@@ -87,6 +97,7 @@ class engine {
   void process(std::deque<job>& jobs, bool sweep);
   void do_submit(job& j, batch_state& b);
   void do_ack(job& j, batch_state& b);
+  void do_call(job& j, batch_state& b);
   void do_timers(batch_state& b);
   void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
                const std::string& transfer_id, const std::string& type);
@@ -107,6 +118,7 @@ class engine {
   std::deque<job> queue_;
   bool stopping_ = false;
   bool sweep_requested_ = false;
+  std::function<void()> commit_listener_;
   std::thread thread_;
 };
 

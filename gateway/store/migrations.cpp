@@ -108,8 +108,60 @@ CREATE TABLE settings(
 ) WITHOUT ROWID;
 )sql";
 
+// Console accounts and sessions (issue 4) and the phone-call log (issues 4 and 5).
+constexpr std::string_view v2 = R"sql(
+CREATE TABLE users(
+  id            INTEGER PRIMARY KEY,
+  username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  display_name  TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK(role IN ('operator', 'supervisor', 'manager', 'admin')),
+  agency        TEXT,
+  password_hash TEXT NOT NULL,
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  CHECK((role IN ('operator', 'supervisor')) = (agency IS NOT NULL))
+);
+
+-- Only a SHA-256 of the session token is kept: a copy of the database gives no live sessions.
+CREATE TABLE sessions(
+  token_sha256 TEXT PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id),
+  csrf_token   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen    INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  ended_at     INTEGER,
+  remote       TEXT
+) WITHOUT ROWID;
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- One phone call between two control rooms. direction is always from_agency -> to_agency.
+-- external_id makes imports idempotent (a hash of the source row); NULL for console/API calls.
+CREATE TABLE calls(
+  id          INTEGER PRIMARY KEY,
+  source      TEXT NOT NULL CHECK(source IN ('console', 'api', 'import')),
+  external_id TEXT UNIQUE,
+  from_agency TEXT NOT NULL,
+  to_agency   TEXT NOT NULL,
+  started_at  INTEGER NOT NULL,
+  duration_s  INTEGER,
+  emergency   INTEGER NOT NULL DEFAULT 0,
+  category    TEXT,
+  reason      TEXT,
+  transfer_id TEXT,
+  logged_by   TEXT,
+  exercise    INTEGER NOT NULL DEFAULT 0,
+  note        TEXT,
+  created_at  INTEGER NOT NULL
+);
+CREATE INDEX calls_by_time ON calls(started_at);
+CREATE INDEX calls_by_transfer ON calls(transfer_id) WHERE transfer_id IS NOT NULL;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
+    {2, "console users and sessions, phone-call log", v2},
 };
 
 int user_version(db& d) {

@@ -56,18 +56,45 @@ void reader::release(std::unique_ptr<db> d) {
   if (pool_.size() < 8) pool_.push_back(std::move(d));
 }
 
+// The columns of a transfer's list row (read by transfer_row() from column `first` on).
+#define BL_TRANSFER_ROW_COLUMNS                                             \
+  " t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester," \
+  " t.responder, t.created_at, t.updated_at, t.expires_at, t.delivery_due," \
+  " t.decision_due, t.delivery_alerted, t.decision_alerted,"                \
+  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"  \
+  "  n.agency = t.requester),"                                              \
+  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"  \
+  "  n.agency = t.responder),"                                              \
+  " (SELECT json_extract(doc, '$.body.summary') FROM messages m"            \
+  "  WHERE m.id = t.request_message_id)"
+
+namespace {
+json transfer_row(const stmt& s, int first) {
+  auto c = [first](int i) { return first + i; };
+  return {{"transfer_id", s.text(c(0))},
+          {"state", s.text(c(1))},
+          {"version", s.int64(c(2))},
+          {"category", s.text(c(3))},
+          {"priority", s.text(c(4))},
+          {"mode", s.text(c(5))},
+          {"from", s.text(c(6))},
+          {"to", s.text(c(7))},
+          {"created_at", time_or_null(s, c(8))},
+          {"updated_at", time_or_null(s, c(9))},
+          {"expires_at", time_or_null(s, c(10))},
+          {"delivery_due", time_or_null(s, c(11))},
+          {"decision_due", time_or_null(s, c(12))},
+          {"phone_fallback", s.int64(c(13)) != 0 || s.int64(c(14)) != 0},
+          {"incident_numbers",
+           {{s.text(c(6)), opt_text(s, c(15))}, {s.text(c(7)), opt_text(s, c(16))}}},
+          {"summary", opt_text(s, c(17))}};
+}
+}  // namespace
+
 json reader::list_transfers(const std::string& agency, const transfer_filter& f) {
   lease l(*this);
   stmt s(*l,
-         "SELECT t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester,"
-         " t.responder, t.created_at, t.updated_at, t.expires_at, t.delivery_due,"
-         " t.decision_due, t.delivery_alerted, t.decision_alerted,"
-         " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-         "  n.agency = t.requester),"
-         " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-         "  n.agency = t.responder),"
-         " (SELECT json_extract(doc, '$.body.summary') FROM messages m"
-         "  WHERE m.id = t.request_message_id)"
+         "SELECT" BL_TRANSFER_ROW_COLUMNS
          " FROM transfers t WHERE (t.requester = ?1 OR t.responder = ?1)"
          " AND (?2 = '' OR t.state = ?2) AND (?3 = '' OR t.category = ?3)"
          " AND (?4 IS NULL OR t.updated_at >= ?4)"
@@ -81,26 +108,50 @@ json reader::list_transfers(const std::string& agency, const transfer_filter& f)
   s.bind(5, f.limit);
   json out = json::array();
   while (s.step()) {
-    out.push_back(
-        {{"transfer_id", s.text(0)},
-         {"state", s.text(1)},
-         {"version", s.int64(2)},
-         {"category", s.text(3)},
-         {"priority", s.text(4)},
-         {"mode", s.text(5)},
-         {"from", s.text(6)},
-         {"to", s.text(7)},
-         {"direction", s.text(6) == agency ? "outgoing" : "incoming"},
-         {"created_at", time_or_null(s, 8)},
-         {"updated_at", time_or_null(s, 9)},
-         {"expires_at", time_or_null(s, 10)},
-         {"delivery_due", time_or_null(s, 11)},
-         {"decision_due", time_or_null(s, 12)},
-         {"phone_fallback", s.int64(13) != 0 || s.int64(14) != 0},
-         {"incident_numbers", {{s.text(6), opt_text(s, 15)}, {s.text(7), opt_text(s, 16)}}},
-         {"summary", opt_text(s, 17)}});
+    json row = transfer_row(s, 0);
+    row["direction"] = s.text(6) == agency ? "outgoing" : "incoming";
+    out.push_back(std::move(row));
   }
   return out;
+}
+
+std::vector<console_event> reader::events_after(std::int64_t after, int limit,
+                                                const std::string& agency, std::int64_t upto) {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT e.id, e.at, e.kind, e.actor, e.message_id, e.from_state, e.to_state, e.version,"
+         " e.detail," BL_TRANSFER_ROW_COLUMNS
+         " FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id"
+         " WHERE e.id > ?1 AND (?3 = '' OR t.requester = ?3 OR t.responder = ?3)"
+         " AND (?4 = 0 OR e.id <= ?4) ORDER BY e.id LIMIT ?2",
+         borrow);
+  s.bind(1, after).bind(2, limit).bind(3, agency).bind(4, upto);
+  std::vector<console_event> out;
+  while (s.step()) {
+    console_event ev;
+    ev.id = s.int64(0);
+    ev.transfer = transfer_row(s, 9);
+    ev.requester = s.text(9 + 6);
+    ev.responder = s.text(9 + 7);
+    ev.event = {{"id", ev.id},
+                {"at", time_or_null(s, 1)},
+                {"transfer_id", s.text(9)},
+                {"kind", s.text(2)},
+                {"actor", s.text(3)},
+                {"message_id", opt_text(s, 4)},
+                {"from_state", opt_text(s, 5)},
+                {"to_state", opt_text(s, 6)},
+                {"version", s.int64(7)},
+                {"detail", parse_or_text(s.text(8))}};
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+std::int64_t reader::last_event_id() {
+  lease l(*this);
+  stmt s(*l, "SELECT COALESCE(MAX(id), 0) FROM transfer_events", borrow);
+  return s.step() ? s.int64(0) : 0;
 }
 
 std::optional<json> reader::transfer_detail(const std::string& id, const std::string& agency,
@@ -269,6 +320,42 @@ bool reader::ping() {
   stmt s(*l, "SELECT 1 FROM sqlite_master LIMIT 1", borrow);
   s.step();
   return true;
+}
+
+json reader::list_calls(const std::string& agency, std::optional<time_point> since, int limit) {
+  lease l(*this);
+  stmt s(*l,
+         "SELECT id, source, from_agency, to_agency, started_at, duration_s, emergency, reason,"
+         " transfer_id, logged_by, exercise, note, created_at FROM calls"
+         " WHERE (from_agency = ?1 OR to_agency = ?1) AND (?2 IS NULL OR started_at >= ?2)"
+         " ORDER BY started_at DESC, id DESC LIMIT ?3",
+         borrow);
+  s.bind(1, agency);
+  if (since)
+    s.bind(2, to_ms(*since));
+  else
+    s.bind_null(2);
+  s.bind(3, limit);
+  json out = json::array();
+  while (s.step()) {
+    bool outgoing = s.text(2) == agency;
+    out.push_back({{"id", s.int64(0)},
+                   {"direction", outgoing ? "outgoing" : "incoming"},
+                   {"other_agency", outgoing ? s.text(3) : s.text(2)},
+                   {"from_agency", s.text(2)},
+                   {"to_agency", s.text(3)},
+                   {"started_at", time_or_null(s, 4)},
+                   {"duration_s", s.is_null(5) ? json() : json(s.int64(5))},
+                   {"emergency", s.int64(6) != 0},
+                   {"reason", opt_text(s, 7)},
+                   {"transfer_id", opt_text(s, 8)},
+                   {"logged_by", opt_text(s, 9)},
+                   {"exercise", s.int64(10) != 0},
+                   {"note", opt_text(s, 11)},
+                   {"source", s.text(1)},
+                   {"created_at", time_or_null(s, 12)}});
+  }
+  return out;
 }
 
 }  // namespace bl::store

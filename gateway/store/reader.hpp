@@ -32,6 +32,15 @@ struct inbox_item {
   std::string type;
 };
 
+/// One timeline event with the current state of its transfer, for the console's live push.
+struct console_event {
+  std::int64_t id = 0;  // transfer_events.id: one sequence for the whole gateway
+  std::string requester;
+  std::string responder;
+  nlohmann::json event;     // at, transfer_id, kind, actor, message_id, states, version, detail
+  nlohmann::json transfer;  // the transfer's list row (as list_transfers, without "direction")
+};
+
 struct audit_report {
   bool ok = true;
   std::int64_t rows = 0;
@@ -51,6 +60,12 @@ class reader {
   std::optional<nlohmann::json> transfer_detail(const std::string& id, const std::string& agency,
                                                 bool& is_party);
   std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit);
+  /// Timeline events after `after`, oldest first; when `agency` is not empty only those of
+  /// transfers it is a party to, and none after `upto` (0: no upper bound).
+  std::vector<console_event> events_after(std::int64_t after, int limit,
+                                          const std::string& agency = {}, std::int64_t upto = 0);
+  /// The newest timeline event id (0 when none).
+  std::int64_t last_event_id();
   std::int64_t acked_upto(const std::string& agency);
   /// The last sequence number queued for `agency` (0 when none).
   std::int64_t last_seq(const std::string& agency);
@@ -62,6 +77,9 @@ class reader {
   audit_report verify_audit();
   /// A cheap query proving the database answers.
   bool ping();
+  /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
+  /// started at or after it.
+  nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since, int limit);
 
  private:
   class lease;

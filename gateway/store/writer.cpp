@@ -396,4 +396,30 @@ std::string writer::next_transfer_id(time_point now) {
   return buf;
 }
 
+std::int64_t writer::insert_call(const call_record& c) {
+  // The connection's cached statement: calls are rare, so they need no slot in `statements`.
+  stmt s(*db_,
+         "INSERT INTO calls(source, from_agency, to_agency, started_at, duration_s, emergency,"
+         " reason, transfer_id, logged_by, exercise, note, created_at)"
+         " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12) RETURNING id",
+         borrow);
+  s.bind(1, c.source).bind(2, c.from_agency).bind(3, c.to_agency).bind(4, ms(c.started_at));
+  s.bind(5, c.duration_s).bind(6, c.emergency ? 1 : 0).bind(7, c.reason);
+  if (c.transfer_id.empty())
+    s.bind_null(8);
+  else
+    s.bind(8, c.transfer_id);
+  s.bind(9, c.logged_by).bind(10, c.exercise ? 1 : 0);
+  if (c.note.empty())
+    s.bind_null(11);
+  else
+    s.bind(11, c.note);
+  s.bind(12, ms(c.created_at));
+  if (!s.step()) throw store_error(SQLITE_ERROR, "storing the phone call returned no id");
+  std::int64_t id = s.int64(0);
+  // Finish the statement so that the insert is complete before the borrow is given back.
+  s.step();
+  return id;
+}
+
 }  // namespace bl::store

@@ -43,6 +43,25 @@ struct acked_delivery {
   std::string type;
 };
 
+/// One phone call between two control rooms (table `calls`). The call always runs from
+/// from_agency (who rang) to to_agency (who was rung).
+struct call_record {
+  std::int64_t id = 0;  // assigned when stored
+  std::string source;   // "console" or "api"
+  std::string agency;   // the agency that logged it: from_agency or to_agency
+  std::string from_agency;
+  std::string to_agency;
+  time_point started_at{};
+  std::optional<std::int64_t> duration_s;
+  bool emergency = false;
+  std::string reason;       // a transfer.request category, or "other"
+  std::string transfer_id;  // empty: the call was about no transfer
+  std::string logged_by;    // the console user, or the agency for an integration's token
+  bool exercise = false;
+  std::string note;
+  time_point created_at{};
+};
+
 class writer {
  public:
   /// Opens or creates the database, checks it is a readable Bluelink store, sets WAL and the
@@ -89,6 +108,8 @@ class writer {
   std::vector<std::string> due_transfers(time_point now, int limit);
   /// Next free transfer id for the UTC day of `now`: T-YYYYMMDD-NNNNNN.
   std::string next_transfer_id(time_point now);
+  /// Stores a phone call and returns its id.
+  std::int64_t insert_call(const call_record& c);
 
  private:
   struct statements;

@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -16,6 +17,12 @@ namespace {
 // Inbox pages and transfer details can be large; the gateway's own limit is on requests only.
 constexpr std::uint64_t response_body_limit = 64 * 1024 * 1024;
 }  // namespace
+
+std::string http_response::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (beast::iequals(k, beast::string_view(name.data(), name.size()))) return v;
+  return {};
+}
 
 http_client::http_client(unsigned short port) : stream_(ioc_), port_(port) {}
 
@@ -39,7 +46,8 @@ void http_client::close() {
 }
 
 bool http_client::attempt(std::string_view method, std::string_view target, std::string_view body,
-                          std::string_view token, http_response& out, std::string& why) {
+                          std::string_view token, const header_list& headers, http_response& out,
+                          std::string& why) {
   // Every step is asynchronous and run to completion here so that tcp_stream's timeout applies.
   auto run = [this] {
     ioc_.restart();
@@ -68,6 +76,7 @@ bool http_client::attempt(std::string_view method, std::string_view target, std:
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port_));
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + std::string(token));
   if (!body.empty()) req.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) req.insert(name, value);
   req.body() = std::string(body);
   req.keep_alive(true);
   req.prepare_payload();
@@ -101,6 +110,9 @@ bool http_client::attempt(std::string_view method, std::string_view target, std:
   out.status = static_cast<int>(res.result_int());
   out.body = std::move(res.body());
   out.json = nlohmann::json::parse(out.body, nullptr, false);
+  out.headers.clear();
+  for (const auto& f : res)
+    out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   if (!res.keep_alive() || write_ec) close();
   return true;
 }
@@ -109,15 +121,28 @@ std::optional<http_response> http_client::try_request(std::string_view method,
                                                       std::string_view target,
                                                       std::string_view body,
                                                       std::string_view token) {
+  return try_with(method, target, body, token, {});
+}
+
+http_response http_client::request_with(std::string_view method, std::string_view target,
+                                        std::string_view body, const header_list& headers) {
+  auto r = try_with(method, target, body, {}, headers);
+  if (!r) throw http_error(last_error_);
+  return *r;
+}
+
+std::optional<http_response> http_client::try_with(std::string_view method, std::string_view target,
+                                                   std::string_view body, std::string_view token,
+                                                   const header_list& headers) {
   http_response out;
   std::string why;
   const bool reused = connected_;
-  if (attempt(method, target, body, token, out, why)) return out;
+  if (attempt(method, target, body, token, headers, out, why)) return out;
   // A kept-alive connection may have been closed by the server since its last use: try once more
   // on a fresh one. A fresh connection that fails means the server is not answering.
   if (reused && why.find("timed out") == std::string::npos) {
     close();
-    if (attempt(method, target, body, token, out, why)) return out;
+    if (attempt(method, target, body, token, headers, out, why)) return out;
   }
   last_error_ = why;
   return std::nullopt;

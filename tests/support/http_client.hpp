@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -23,7 +25,15 @@ struct http_response {
   int status = 0;
   std::string body;
   nlohmann::json json;
+  /// Every response header in order, names as the server sent them.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  /// The first header called `name` (case-insensitive), or "" when there is none.
+  std::string header(std::string_view name) const;
 };
+
+/// Request headers beyond Host, Content-Type and Authorization (Cookie, Origin, X-CSRF-Token).
+using header_list = std::vector<std::pair<std::string, std::string>>;
 
 /// Raised when no response could be had: the gateway refused the connection, closed it twice in a
 /// row, or did not answer within the timeout.
@@ -47,6 +57,10 @@ class http_client {
   std::optional<http_response> try_request(std::string_view method, std::string_view target,
                                            std::string_view body = {}, std::string_view token = {});
 
+  /// As request(), with extra request headers and no bearer token (the console's requests).
+  http_response request_with(std::string_view method, std::string_view target,
+                             std::string_view body, const header_list& headers);
+
   http_response get(std::string_view target, std::string_view token) {
     return request("GET", target, {}, token);
   }
@@ -66,7 +80,11 @@ class http_client {
  private:
   // One attempt on the current (or a new) connection; false with `why` set when it failed.
   bool attempt(std::string_view method, std::string_view target, std::string_view body,
-               std::string_view token, http_response& out, std::string& why);
+               std::string_view token, const header_list& headers, http_response& out,
+               std::string& why);
+  std::optional<http_response> try_with(std::string_view method, std::string_view target,
+                                        std::string_view body, std::string_view token,
+                                        const header_list& headers);
 
   boost::asio::io_context ioc_;
   boost::beast::tcp_stream stream_;

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
 #include <zmq.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -24,9 +27,11 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/accounts.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "gateway/store/writer.hpp"
 #include "tools/samples/sample_requests.hpp"
 
 namespace fs = std::filesystem;
@@ -273,10 +278,117 @@ int keys_register(const fs::path& config_file, const std::string& agency,
   return 0;
 }
 
+// ---- console accounts (docs/operations.md "Console accounts") ---------------------------------
+
+/// Exit code of a command given bad input (an unknown role, a short password, ...).
+constexpr int exit_bad_input = 2;
+
+/// A password to read aloud or type: 20 characters without look-alikes (0/O, 1/l/I), ~113 bits.
+std::string generate_password() {
+  constexpr std::string_view alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::string out;
+  while (out.size() < 20) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("no randomness available");
+    // Rejection sampling: only bytes below a multiple of the alphabet size, so no bias.
+    const unsigned limit = 256 - 256 % alphabet.size();
+    for (unsigned char c : raw)
+      if (c < limit && out.size() < 20) out += alphabet[c % alphabet.size()];
+  }
+  return out;
+}
+
+/// The first line of standard input, without its line ending (`echo pw | bluelink user add ...`).
+std::string read_password_stdin() {
+  std::string line;
+  if (!std::getline(std::cin, line))
+    throw std::invalid_argument("--password-stdin: no password on standard input");
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+/// Opens the console accounts of the gateway configured in `config_file`. A database that does
+/// not exist yet is created and migrated by the store's writer, exactly as the gateway would.
+struct account_store {
+  bl::gateway_config cfg;
+  std::unique_ptr<bl::accounts> accts;
+};
+
+account_store open_accounts(const std::string& config_file, const std::string& database,
+                            const char* argv0) {
+  bl::schema_set schemas(bl::schema_set::locate(argv0));
+  account_store s;
+  s.cfg = bl::load_config(config_file, schemas);
+  const std::string path = database.empty() ? s.cfg.database_path : database;
+  if (!fs::exists(path)) {
+    bl::store::writer create(
+        bl::store::store_options{path, s.cfg.synchronous_full, s.cfg.busy_timeout_ms, {}});
+  }
+  s.accts = std::make_unique<bl::accounts>(s.cfg, path);
+  return s;
+}
+
+struct user_options {
+  std::string config_file, database, username, name, role_text, agency;
+  bool password_stdin = false;
+  bool generate = false;
+};
+
+/// The password the options ask for; a generated one is printed once, here, and nowhere else.
+std::string chosen_password(const user_options& o) {
+  if (o.password_stdin == o.generate)
+    throw std::invalid_argument("give exactly one of --password-stdin and --generate");
+  if (o.password_stdin) return read_password_stdin();
+  return generate_password();
+}
+
+int user_add(const user_options& o, const char* argv0) {
+  auto r = bl::role_from(o.role_text);
+  if (!r)
+    throw std::invalid_argument("--role must be operator, supervisor, manager or admin, not '" +
+                                o.role_text + "'");
+  const auto password = chosen_password(o);
+  auto s = open_accounts(o.config_file, o.database, argv0);
+  s.accts->add_user(o.username, o.name, *r, o.agency, password);
+  const std::string for_agency = o.agency.empty() ? std::string() : " for " + o.agency;
+  std::printf("added %s user %s%s\n", std::string(bl::to_string(*r)).c_str(), o.username.c_str(),
+              for_agency.c_str());
+  if (o.generate) std::printf("password (shown once, not stored anywhere): %s\n", password.c_str());
+  return 0;
+}
+
+int user_passwd(const user_options& o, const char* argv0) {
+  const auto password = chosen_password(o);
+  auto s = open_accounts(o.config_file, o.database, argv0);
+  s.accts->set_password(o.username, password);
+  std::printf("changed the password of %s and ended its sessions\n", o.username.c_str());
+  if (o.generate) std::printf("password (shown once, not stored anywhere): %s\n", password.c_str());
+  return 0;
+}
+
+int user_set_disabled(const user_options& o, bool disabled, const char* argv0) {
+  auto s = open_accounts(o.config_file, o.database, argv0);
+  s.accts->set_disabled(o.username, disabled);
+  std::printf(disabled ? "disabled %s and ended its sessions\n" : "enabled %s\n",
+              o.username.c_str());
+  return 0;
+}
+
+int user_list(const user_options& o, const char* argv0) {
+  auto s = open_accounts(o.config_file, o.database, argv0);
+  auto users = s.accts->list_users();
+  std::printf("%-24s %-28s %-10s %-18s %s\n", "USERNAME", "NAME", "ROLE", "AGENCY", "DISABLED");
+  for (const auto& u : users)
+    std::printf("%-24s %-28s %-10s %-18s %s\n", u.username.c_str(), u.display_name.c_str(),
+                std::string(bl::to_string(u.who)).c_str(),
+                u.agency.empty() ? "-" : u.agency.c_str(), u.disabled ? "yes" : "no");
+  return 0;
+}
+
 // The demo: three Essex control rooms with one API token and one CAD link key pair each. Tokens
 // and key file names are written to credentials.json for the operator; the config holds only the
 // tokens' SHA-256 digests and the CADs' public keys.
-int demo_init(const fs::path& dir, int port, int cad_port, bool force) {
+int demo_init(const fs::path& dir, int port, int cad_port, bool force, const char* argv0) {
   fs::create_directories(dir);
   auto config_path = dir / "config.json";
   auto creds_path = dir / "credentials.json";
@@ -308,7 +420,10 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force) {
         {"routine",
          {{"time_to_delivery_s", 3600},
           {"time_to_decision_s", 14400},
-          {"default_expiry_s", 86400}}}}}};
+          {"default_expiry_s", 86400}}}}},
+      // The console's files sit beside schemas/ in the source tree (and in an installed share/).
+      {"console",
+       {{"dir", fs::absolute(bl::schema_set::locate(argv0).parent_path() / "console").string()}}}};
   json creds = {{"gateway", "http://127.0.0.1:" + std::to_string(port)},
                 {"agencies", json::array()}};
   const auto owner_only = static_cast<mode_t>(S_IRUSR | S_IWUSR);
@@ -341,9 +456,56 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force) {
     creds["agencies"].push_back({{"agency", a.id}, {"name", a.name}, {"api_token", token}});
   }
   std::ofstream(config_path) << cfg.dump(2) << '\n';
+
+  // Console users: an operator per control room, a Fire supervisor, a manager and an admin.
+  // Regenerating (--force) gives existing demo users new passwords and enables them again.
+  struct demo_user {
+    const char* username;
+    const char* name;
+    bl::role who;
+    const char* agency;
+  };
+  const demo_user users[] = {
+      {"fire.operator", "Fire Operator", bl::role::operator_role, "essex-fire"},
+      {"fire.supervisor", "Fire Supervisor", bl::role::supervisor, "essex-fire"},
+      {"police.operator", "Police Operator", bl::role::operator_role, "essex-police"},
+      {"ambulance.operator", "Ambulance Operator", bl::role::operator_role, "eeast-ambulance"},
+      {"manager", "Service Manager", bl::role::manager, ""},
+      {"admin", "Gateway Admin", bl::role::admin, ""}};
+  const auto gateway_cfg = bl::config_from_json(cfg);
+  const std::string db_path = (dir / "bluelink.db").string();
+  {
+    // Creates and migrates the database (or brings an older demo's up to date), then closes.
+    bl::store::writer create(
+        bl::store::store_options{db_path, true, gateway_cfg.busy_timeout_ms, {}});
+  }
+  bl::accounts accts(gateway_cfg, db_path);
+  std::set<std::string> existing;
+  for (const auto& u : accts.list_users()) existing.insert(u.username);
+  creds["console"] = "http://127.0.0.1:" + std::to_string(port) + "/";
+  creds["users"] = json::array();
+  for (const auto& u : users) {
+    auto password = generate_password();
+    if (existing.count(u.username)) {
+      accts.set_password(u.username, password);
+      accts.set_disabled(u.username, false);
+    } else {
+      accts.add_user(u.username, u.name, u.who, u.agency, password);
+    }
+    creds["users"].push_back({{"username", u.username},
+                              {"name", u.name},
+                              {"role", bl::to_string(u.who)},
+                              {"agency", *u.agency ? json(u.agency) : json()},
+                              {"password", password}});
+  }
+
   std::ofstream(creds_path) << creds.dump(2) << '\n';
   fs::permissions(creds_path, fs::perms::owner_read | fs::perms::owner_write);
   std::printf("wrote %s and %s\n", config_path.string().c_str(), creds_path.string().c_str());
+  std::printf("console users (passwords also in %s):\n", creds_path.string().c_str());
+  for (const auto& u : creds["users"])
+    std::printf("  %-20s %-11s %s\n", u["username"].get<std::string>().c_str(),
+                u["role"].get<std::string>().c_str(), u["password"].get<std::string>().c_str());
   std::printf("CAD link on %s: gateway key %s, one CAD key per agency beside it\n",
               endpoint.c_str(), gateway_key_file.string().c_str());
   return 0;
@@ -421,6 +583,41 @@ int main(int argc, char** argv) {
   request->add_option("--from", req_from);
   request->add_option("--to", req_to);
 
+  auto* user = app.add_subcommand("user", "console accounts")->require_subcommand(1);
+  user_options uo;
+  auto common = [&](CLI::App* c) {
+    c->add_option("--config", uo.config_file, "gateway config file")->required();
+    c->add_option("--database", uo.database, "database file (default: the config's)");
+  };
+  auto passwords = [&](CLI::App* c) {
+    auto* in = c->add_flag("--password-stdin", uo.password_stdin,
+                           "read the password from the first line of standard input");
+    auto* gen = c->add_flag("--generate", uo.generate, "generate a password and print it once");
+    in->excludes(gen);
+  };
+  auto* user_add_cmd = user->add_subcommand("add", "add a console user");
+  common(user_add_cmd);
+  user_add_cmd->add_option("--username", uo.username, "3-64 of a-z 0-9 . _ -")->required();
+  user_add_cmd->add_option("--name", uo.name, "display name, e.g. \"Sam Patel\"")->required();
+  user_add_cmd->add_option("--role", uo.role_text, "operator, supervisor, manager or admin")
+      ->required();
+  user_add_cmd->add_option("--agency", uo.agency, "agency id (operators and supervisors only)");
+  passwords(user_add_cmd);
+  auto* user_passwd_cmd =
+      user->add_subcommand("passwd", "set a new password (ends the user's sessions)");
+  common(user_passwd_cmd);
+  user_passwd_cmd->add_option("--username", uo.username)->required();
+  passwords(user_passwd_cmd);
+  auto* user_disable_cmd =
+      user->add_subcommand("disable", "stop a user signing in (ends the user's sessions)");
+  common(user_disable_cmd);
+  user_disable_cmd->add_option("--username", uo.username)->required();
+  auto* user_enable_cmd = user->add_subcommand("enable", "let a disabled user sign in again");
+  common(user_enable_cmd);
+  user_enable_cmd->add_option("--username", uo.username)->required();
+  auto* user_list_cmd = user->add_subcommand("list", "list the console users");
+  common(user_list_cmd);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -456,11 +653,19 @@ int main(int argc, char** argv) {
       return keys_register(
           reg_config, reg_agency, reg_key, reg_label,
           reg_schemas.empty() ? bl::schema_set::locate(argv[0]) : fs::path(reg_schemas));
-    if (*init) return demo_init(demo_dir, port, cad_port, force);
+    if (*init) return demo_init(demo_dir, port, cad_port, force, argv[0]);
+    if (*user_add_cmd) return user_add(uo, argv[0]);
+    if (*user_passwd_cmd) return user_passwd(uo, argv[0]);
+    if (*user_disable_cmd) return user_set_disabled(uo, true, argv[0]);
+    if (*user_enable_cmd) return user_set_disabled(uo, false, argv[0]);
+    if (*user_list_cmd) return user_list(uo, argv[0]);
     if (*request) {
       std::printf("%s\n", demo_request(req_from, req_to).dump(2).c_str());
       return 0;
     }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "bluelink: %s\n", e.what());
+    return exit_bad_input;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bluelink: %s\n", e.what());
     return 2;

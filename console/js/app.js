@@ -1,0 +1,262 @@
+// The console's shell: session, hash router, live events, announcements and phone prompts.
+// Screens live in their own modules; each render() returns {onEvent?, onLinks?, tick?, destroy?}.
+import * as api from './api.js';
+import { Live } from './live.js';
+import { h, clear, TERMINAL } from './util.js';
+import { playAlertTone, unlockAudio } from './tone.js';
+import { renderLogin } from './login.js';
+import { renderInbox } from './inbox.js';
+import { renderCompose } from './compose.js';
+import { renderDetail } from './detail.js';
+import { renderCalls, openCallPanel, logCall } from './calls.js';
+import { renderLinks } from './links.js';
+
+export const app = {
+  session: null, // GET /api/v1/session reply
+  agencies: new Map(), // id -> {id, name, kind, phone}
+  transfers: new Map(), // transfer_id -> list row
+  links: [],
+  view: null,
+  live: null,
+  initialSync: true,
+  loginMessage: '',
+  fresh: new Set(), // transfer ids that arrived live and are highlighted once
+};
+
+export const me = () => app.session?.user?.agency || '';
+export const agencyName = (id) => app.agencies.get(id)?.name || id;
+
+const main = document.getElementById('main');
+const conn = document.getElementById('conn');
+const announceBox = document.getElementById('announce');
+const prompts = document.getElementById('prompts');
+
+function setConn(status, backoff) {
+  if (status === 'reconnecting') {
+    conn.hidden = false;
+    conn.dataset.state = 'reconnecting';
+    conn.textContent = `Reconnecting to the gateway (retry in ${Math.round(backoff / 1000)} s): live updates paused`;
+  } else if (status === 'catching-up') {
+    conn.dataset.state = 'catching-up';
+    if (!conn.hidden) conn.textContent = 'Reconnected: catching up on missed events';
+  } else {
+    conn.dataset.state = 'live';
+    conn.hidden = true;
+  }
+  document.body.dataset.conn = status;
+}
+
+export function upsertTransfer(row) {
+  if (!row?.transfer_id) return;
+  const old = app.transfers.get(row.transfer_id);
+  // Events can arrive after a REST reload that already had a newer version; never go back.
+  if (old && typeof old.version === 'number' && row.version < old.version) return;
+  app.transfers.set(row.transfer_id, row);
+}
+
+export async function loadTransfers() {
+  const data = await api.get('/api/v1/transfers?limit=500');
+  app.transfers.clear();
+  for (const t of data.transfers || []) upsertTransfer(t);
+  app.view?.onEvent?.(null);
+}
+
+function announce(t) {
+  clear(announceBox);
+  announceBox.append(
+    h('strong', { text: `EMERGENCY request from ${agencyName(t.from)}: ` }),
+    t.summary || t.category,
+    ' ',
+    h('a', { href: `#/transfer/${t.transfer_id}`, text: 'Open' }),
+  );
+  announceBox.hidden = false;
+  announceBox.dataset.transferId = t.transfer_id;
+  playAlertTone();
+  clearTimeout(announce.timer);
+  announce.timer = setTimeout(() => {
+    announceBox.hidden = true;
+  }, 15000);
+}
+
+// A stalled or expired outgoing transfer: tell the operator to phone, with one-click logging.
+function phonePrompt(ev) {
+  const t = ev.transfer || app.transfers.get(ev.transfer_id);
+  if (!t || t.direction !== 'outgoing') return;
+  const key = `${ev.transfer_id}:${ev.kind}:${ev.detail?.alert || ''}`;
+  if (prompts.querySelector(`[data-key="${CSS.escape(key)}"]`)) return;
+  const other = t.to;
+  const phone = ev.detail?.phone || app.agencies.get(other)?.phone || '';
+  const why = ev.kind === 'expired' ? 'expired undelivered' : (ev.detail?.alert || 'stalled').replace('_', ' ');
+  const box = h('div', { class: 'prompt', 'data-key': key, 'data-transfer-id': ev.transfer_id });
+  const say = h('div', { class: 'say' },
+    `Phone ${agencyName(other)} on ${phone}`,
+    h('span', { class: 'sub', text: `${ev.transfer_id} ${why}. ${ev.detail?.text || ''}` }));
+  const logBtn = h('button', { type: 'button', class: 'btn good', text: 'Log this call' });
+  const dismiss = h('button', { type: 'button', class: 'btn ghost', text: 'Dismiss' });
+  logBtn.addEventListener('click', async () => {
+    logBtn.disabled = true;
+    try {
+      await logCall({ direction: 'outgoing', other_agency: other, emergency: t.priority === 'emergency',
+        reason: t.category, transfer_id: t.transfer_id, note: `Phone fallback: ${why}` });
+      box.classList.add('done');
+      clear(say).append(`Call to ${agencyName(other)} logged against ${t.transfer_id}`);
+      logBtn.remove();
+    } catch (e) {
+      logBtn.disabled = false;
+      say.append(h('span', { class: 'sub error-text', text: e.message }));
+    }
+  });
+  dismiss.addEventListener('click', () => box.remove());
+  box.append(say, logBtn, dismiss);
+  prompts.append(box);
+}
+
+function onEvent(ev) {
+  const before = app.transfers.get(ev.transfer_id);
+  if (ev.transfer) upsertTransfer(ev.transfer);
+  const t = app.transfers.get(ev.transfer_id);
+  const live = !app.initialSync;
+  if (live && !before) app.fresh.add(ev.transfer_id);
+  if (live && ev.kind === 'transfer.request' && t?.direction === 'incoming' && t.priority === 'emergency' && !before)
+    announce(t);
+  if (ev.kind === 'phone_fallback' || ev.kind === 'expired') {
+    // Alerts replayed at sign-in are only worth a prompt while the transfer is still open.
+    if (live || (t && (!TERMINAL.has(t.state) || t.state === 'expired'))) phonePrompt(ev);
+  }
+  app.view?.onEvent?.(ev);
+}
+
+function startLive() {
+  app.live?.stop();
+  app.initialSync = true;
+  app.live = new Live({
+    status: setConn,
+    event: onEvent,
+    caughtUp: () => {
+      app.initialSync = false;
+      document.body.dataset.live = 'yes';
+    },
+    links: (links) => {
+      app.links = links;
+      app.view?.onLinks?.(links);
+    },
+    resync: () => loadTransfers().catch(() => {}),
+    sessionEnded: () => sessionLost('Your session has ended. Please sign in again.'),
+  });
+  app.live.start();
+}
+
+export function signedIn(session) {
+  app.session = session;
+  api.setCsrf(session.csrf_token);
+  app.agencies = new Map((session.agencies || []).map((a) => [a.id, a]));
+  const u = session.user;
+  const who = document.getElementById('who');
+  clear(who).append(h('strong', { text: agencyName(u.agency) }), ` · ${u.display_name || u.username}`);
+  document.getElementById('top').hidden = false;
+  startLive();
+  loadTransfers().catch(() => {});
+  if (!location.hash || location.hash === '#/login') location.hash = '#/inbox';
+  else route();
+}
+
+export function sessionLost(message) {
+  if (!app.session && location.hash === '#/login') return;
+  app.live?.stop();
+  app.session = null;
+  app.transfers.clear();
+  api.setCsrf('');
+  app.loginMessage = message || 'Your session has ended. Please sign in again.';
+  document.getElementById('top').hidden = true;
+  conn.hidden = true;
+  clear(prompts);
+  announceBox.hidden = true;
+  if (location.hash !== '#/login') {
+    app.returnTo = location.hash;
+    location.hash = '#/login';
+  } else {
+    route();
+  }
+}
+
+function route() {
+  app.view?.destroy?.();
+  app.view = null;
+  const hash = location.hash || '#/inbox';
+  const [, name = 'inbox', arg] = hash.match(/^#\/([a-z]+)(?:\/(.+))?$/) || [];
+  if (!app.session || name === 'login') {
+    if (app.session && name === 'login') {
+      location.hash = '#/inbox';
+      return;
+    }
+    document.getElementById('top').hidden = true;
+    app.view = renderLogin(clear(main), { message: app.loginMessage, onSignedIn: (s) => {
+      app.loginMessage = '';
+      const back = app.returnTo;
+      app.returnTo = '';
+      if (back && back !== '#/login') location.hash = back;
+      signedIn(s);
+    } });
+    document.title = 'Sign in · Bluelink';
+    return;
+  }
+  for (const a of document.querySelectorAll('[data-nav]'))
+    a.classList.toggle('active', a.dataset.nav === (name === 'transfer' ? 'inbox' : name));
+  const views = {
+    inbox: () => renderInbox(clear(main)),
+    compose: () => renderCompose(clear(main)),
+    transfer: () => renderDetail(clear(main), decodeURIComponent(arg || '')),
+    calls: () => renderCalls(clear(main)),
+    links: () => renderLinks(clear(main)),
+  };
+  app.view = (views[name] || views.inbox)();
+  document.title = `${name[0].toUpperCase()}${name.slice(1)} · Bluelink`;
+  document.body.dataset.view = name;
+}
+
+function isTyping(el) {
+  return el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName));
+}
+
+document.addEventListener('keydown', (e) => {
+  unlockAudio();
+  if (e.ctrlKey || e.metaKey || e.altKey || !app.session) return;
+  if (document.getElementById('call-panel').open || isTyping(e.target)) return;
+  const go = { i: '#/inbox', n: '#/compose', c: '#/calls', l: '#/links' }[e.key];
+  if (go) {
+    e.preventDefault();
+    location.hash = go;
+  } else if (e.key === 'p') {
+    e.preventDefault();
+    openCallPanel({});
+  } else {
+    app.view?.onKey?.(e);
+  }
+});
+document.addEventListener('pointerdown', unlockAudio);
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await api.del('/api/v1/session');
+  } catch {
+    // Signed out already, or the gateway is unreachable: either way the console forgets it.
+  }
+  sessionLost('You have signed out.');
+});
+document.getElementById('log-call-open').addEventListener('click', () => openCallPanel({}));
+
+api.onSessionLost((msg) => sessionLost(`Your session has ended (${msg}). Please sign in again.`));
+window.addEventListener('hashchange', route);
+setInterval(() => app.view?.tick?.(), 1000);
+
+async function boot() {
+  try {
+    const s = await api.get('/api/v1/session');
+    signedIn(s);
+  } catch {
+    app.loginMessage = '';
+    if (location.hash !== '#/login') app.returnTo = location.hash;
+    route();
+  }
+}
+boot();

@@ -1,0 +1,82 @@
+// Request templates, one per category. Values that are almost always right are filled in;
+// everything the operator must supply is a prompt (a placeholder), so a prompt is never sent.
+export const TEMPLATES = {
+  'police.traffic_management': {
+    to: 'police', priority: 'emergency', ask: 'attend', code: 'RTC',
+    summary: 'RTC <road, direction, junctions>, <vehicles>, request road closure',
+    text: 'Road traffic collision: <vehicles involved, persons trapped, lanes blocked>',
+    hazards: [['Moving traffic', 'present'], ['Fuel spill', 'potential']],
+    access: '<approach from which junction; carriageway closed?>',
+    required: 'Police: road closure / traffic management',
+  },
+  'police.scene_security': {
+    to: 'police', priority: 'emergency', ask: 'attend', code: 'FIRE',
+    summary: '<incident> at <place>: crowd gathering, request cordon',
+    text: '<what is happening; why crews need protection>',
+    hazards: [['Hostile crowd', 'suspected']],
+    required: 'Police: cordon and protection of crews',
+  },
+  'police.violence_threat': {
+    to: 'police', priority: 'emergency', ask: 'attend', code: 'ASSAULT',
+    summary: 'Crew threatened at <address>: <weapon?>, request urgent police attendance',
+    text: '<who is threatening whom; weapons seen; crew location now>',
+    hazards: [['Violent person', 'present'], ['Weapon', 'suspected']],
+    required: 'Police: immediate attendance',
+  },
+  'fire.forced_entry': {
+    to: 'fire', priority: 'emergency', ask: 'attend', code: 'CBCD',
+    summary: 'Collapsed behind closed doors, <address>: request forced entry',
+    text: '<who is inside; what was heard or seen; why entry is needed>',
+    hazards: [['<pets, oxygen, hoarding?>', 'potential']],
+    required: 'Fire: forced entry',
+  },
+  'fire.missing_person_search': {
+    to: 'fire', priority: 'urgent', ask: 'attend', code: 'MISPER',
+    summary: 'High-risk missing person <area>: request search support',
+    text: '<description, last seen where and when, risk factors>',
+    hazards: [['Open water', 'potential']],
+    required: 'Fire: search team / drone / water rescue',
+  },
+  'fire.vehicle_removal_srn': {
+    to: 'fire', priority: 'urgent', ask: 'attend', code: 'RTC',
+    summary: '<vehicle> overturned on <road>: request make safe and removal',
+    text: '<vehicle type, load, lanes blocked>',
+    hazards: [['Fuel spill', 'potential'], ['Load shed', 'potential']],
+    required: 'Fire: make safe / vehicle removal',
+  },
+  'fire.hazardous_materials': {
+    to: 'fire', priority: 'emergency', ask: 'attend', code: 'HAZMAT',
+    summary: '<substance> leak at <place>: request HAZMAT attendance',
+    text: '<substance, quantity, signs and symptoms, wind direction>',
+    hazards: [['<substance>', 'suspected']],
+    required: 'Fire: HAZMAT team',
+  },
+  'fire.rescue': {
+    to: 'fire', priority: 'emergency', ask: 'attend', code: 'RESCUE',
+    summary: 'Person trapped <in mud / water / at height> at <place>: request rescue',
+    text: '<who is trapped, where, condition>',
+    hazards: [['Water', 'potential']],
+    required: 'Fire: technical rescue',
+  },
+  'ambulance.casualty_care': {
+    to: 'ambulance', priority: 'emergency', ask: 'attend', code: 'CASUALTY',
+    summary: '<incident> at <place>: <n> casualties, request ambulance',
+    text: '<casualties and their condition>',
+    hazards: [],
+    required: 'Ambulance: <number> ambulances',
+  },
+  'info.address_risk': {
+    to: '', priority: 'routine', ask: 'information_request', code: 'INFO',
+    summary: 'Risk information request for <address>',
+    text: '<what we need to know and why>',
+    hazards: [],
+    required: '',
+  },
+  notification: {
+    to: '', priority: 'routine', ask: 'for_information', code: 'INFO',
+    summary: '<what you want the other room to know>',
+    text: '<details>',
+    hazards: [],
+    required: '',
+  },
+};

@@ -1,0 +1,15 @@
+// Copies Leaflet's distribution files out of node_modules into vendor/leaflet/, so that the
+// gateway serves them from its own origin (the CSP allows no third-party scripts or styles).
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'node_modules', 'leaflet', 'dist');
+const out = join(root, 'vendor', 'leaflet');
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+for (const f of ['leaflet.js', 'leaflet.css']) cpSync(join(dist, f), join(out, f));
+cpSync(join(dist, 'images'), join(out, 'images'), { recursive: true });
+console.log(`vendored Leaflet into ${out}`);

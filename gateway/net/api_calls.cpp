@@ -1,0 +1,300 @@
+// Phone calls between control rooms, OS grid conversion and dry-run message validation.
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/message.hpp"
+#include "gateway/core/time_util.hpp"
+#include "gateway/net/api.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/accounts.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/geo.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+using nlohmann::json;
+
+namespace {
+
+std::string decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+      if (r.ec == std::errc() && r.ptr == s.data() + i + 3) {
+        out += static_cast<char>(v);
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> query_params(std::string_view q) {
+  std::map<std::string, std::string> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    auto eq = part.find('=');
+    if (!part.empty())
+      out[decode(part.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+api_response json_reply(int status, const json& body) {
+  api_response r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+// A decimal query parameter; nullopt with `err` set when it is missing or not a finite number.
+std::optional<double> number_param(const std::map<std::string, std::string>& q,
+                                   const std::string& key, std::optional<error>& err) {
+  auto it = q.find(key);
+  if (it == q.end() || it->second.empty()) {
+    err = make_error(errc::bad_request, "query parameter '" + key + "' is required", key);
+    return std::nullopt;
+  }
+  // strtod accepts leading spaces, hex and "inf"; only plain decimals are meant here.
+  const std::string& v = it->second;
+  bool plain = v.find_first_not_of("0123456789+-.eE") == std::string::npos;
+  char* end = nullptr;
+  double d = plain ? std::strtod(v.c_str(), &end) : 0;
+  if (!plain || end != v.c_str() + v.size() || !std::isfinite(d)) {
+    err =
+        make_error(errc::bad_request,
+                   "query parameter '" + key + "' must be a decimal number, not '" + v + "'", key);
+    return std::nullopt;
+  }
+  return d;
+}
+
+json point_json(const geo_point& p) {
+  // Metres are enough for a grid position; 6 decimal places of a degree are about 0.1 m.
+  auto round_to = [](double v, double scale) { return std::round(v * scale) / scale; };
+  return {{"lat", round_to(p.lat, 1e6)},
+          {"lon", round_to(p.lon, 1e6)},
+          {"easting", round_to(p.easting, 1)},
+          {"northing", round_to(p.northing, 1)},
+          {"grid_ref", p.grid_ref}};
+}
+
+// The call as GET /api/v1/calls lists it, seen from the agency that logged it.
+json call_json(const call_record& c) {
+  bool outgoing = c.from_agency == c.agency;
+  auto opt = [](const std::string& v) { return v.empty() ? json() : json(v); };
+  return {{"id", c.id},
+          {"direction", outgoing ? "outgoing" : "incoming"},
+          {"other_agency", outgoing ? c.to_agency : c.from_agency},
+          {"from_agency", c.from_agency},
+          {"to_agency", c.to_agency},
+          {"started_at", format_rfc3339(c.started_at)},
+          {"duration_s", c.duration_s ? json(*c.duration_s) : json()},
+          {"emergency", c.emergency},
+          {"reason", c.reason},
+          {"transfer_id", opt(c.transfer_id)},
+          {"logged_by", c.logged_by},
+          {"exercise", c.exercise},
+          {"note", opt(c.note)},
+          {"source", c.source}};
+}
+
+}  // namespace
+
+api_response api::get_geo(const std::string& query) const {
+  if (!s_.geo_convert)
+    return error_response(make_error(
+        errc::internal,
+        "coordinate conversion is not available: PROJ could not be set up when the gateway "
+        "started (see its log)"));
+  auto q = query_params(query);
+  bool wgs84 = q.count("lat") || q.count("lon");
+  bool osgb = q.count("easting") || q.count("northing");
+  if (wgs84 == osgb)
+    return error_response(
+        make_error(errc::bad_request,
+                   wgs84 ? "give either lat and lon, or easting and northing, not both"
+                         : "give either lat and lon, or easting and northing",
+                   wgs84 ? "easting" : "lat"));
+  std::optional<error> err;
+  std::variant<geo_point, error> r;
+  if (wgs84) {
+    auto lat = number_param(q, "lat", err);
+    if (!lat) return error_response(*err);
+    auto lon = number_param(q, "lon", err);
+    if (!lon) return error_response(*err);
+    r = s_.geo_convert->from_wgs84(*lat, *lon);
+  } else {
+    auto e = number_param(q, "easting", err);
+    if (!e) return error_response(*err);
+    auto n = number_param(q, "northing", err);
+    if (!n) return error_response(*err);
+    r = s_.geo_convert->from_osgb(*e, *n);
+  }
+  if (auto* e = std::get_if<error>(&r)) return error_response(*e);
+  return json_reply(200, point_json(std::get<geo_point>(r)));
+}
+
+api_response api::validate_message(const principal& who, const std::string& body) const {
+  // The same checks as post_message(), in the same order, but every schema violation is
+  // reported, so that the console can show each one beside its field. Nothing is stored.
+  auto invalid = [](const std::vector<error>& errors) {
+    auto r = error_response(errors.front());
+    json out = json::parse(r.body);
+    json list = json::array();
+    for (const auto& e : errors) {
+      json item = {
+          {"pointer", e.pointer},
+          {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
+      if (e.code != errc::schema_invalid) item["code"] = e.id();
+      list.push_back(std::move(item));
+    }
+    out["valid"] = false;
+    out["errors"] = std::move(list);
+    r.body = out.dump();
+    return r;
+  };
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return invalid({make_error(errc::malformed_json, "the request body is not valid JSON")});
+  if (!doc.is_object())
+    return invalid({make_error(errc::schema_invalid, "a message is a JSON object", "")});
+  if (auto it = doc.find("from"); it != doc.end() && it->is_string() && *it != who.agency)
+    return invalid({make_error(errc::sender_not_authorised,
+                               "this token belongs to '" + who.agency + "' and cannot send as '" +
+                                   it->get<std::string>() + "'",
+                               "/from")});
+  auto errors = s_.schemas.validate_message_all(doc);
+  if (!errors.empty()) return invalid(errors);
+  auto parsed = parse_message(std::move(doc));
+  if (auto* e = std::get_if<error>(&parsed)) return invalid({*e});
+  const auto& m = std::get<message>(parsed);
+  if (gateway_only(m.type))
+    return invalid({make_error(errc::not_submittable,
+                               std::string(to_string(m.type)) + " is generated by the gateway only",
+                               "/type")});
+  return json_reply(200, json{{"valid", true}});
+}
+
+void api::post_call(const principal& who, const std::string& body, done_fn done) {
+  auto reject = [&](const error& e) {
+    s_.log->info("event=call_rejected agency={} code={} pointer={} reason=\"{}\"", who.agency,
+                 e.id(), e.pointer, e.message);
+    done(error_response(e));
+  };
+  if (shutting_down_)
+    return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return reject(make_error(errc::malformed_json, "the request body is not valid JSON"));
+  if (auto e = s_.schemas.validate("api/call", doc)) return reject(*e);
+
+  std::string other = doc.at("other_agency").get<std::string>();
+  if (other == who.agency)
+    return reject(make_error(errc::self_addressed,
+                             "'" + other + "' is your own agency; log calls with another one",
+                             "/other_agency"));
+  if (!s_.cfg.find_agency(other))
+    return reject(make_error(errc::unknown_agency,
+                             "no agency '" + other + "' is configured on this gateway",
+                             "/other_agency"));
+
+  call_record c;
+  c.source = who.via_session ? "console" : "api";
+  c.agency = who.agency;
+  bool outgoing = doc.at("direction").get<std::string>() == "outgoing";
+  c.from_agency = outgoing ? who.agency : other;
+  c.to_agency = outgoing ? other : who.agency;
+  c.started_at = now_ms();
+  if (auto it = doc.find("started_at"); it != doc.end()) {
+    // The schema's pattern admits impossible dates such as 2026-02-30.
+    auto t = parse_rfc3339(it->get<std::string>());
+    if (!t)
+      return reject(make_error(errc::schema_invalid,
+                               "'" + it->get<std::string>() + "' is not a real date and time",
+                               "/started_at"));
+    // A little clock difference between the caller and the gateway is tolerated.
+    if (*t > c.started_at + std::chrono::minutes(5))
+      return reject(make_error(errc::schema_invalid,
+                               "a call cannot start in the future (" + it->get<std::string>() +
+                                   " is after " + format_rfc3339(c.started_at) + ")",
+                               "/started_at"));
+    c.started_at = *t;
+  }
+  if (auto it = doc.find("duration_s"); it != doc.end()) c.duration_s = it->get<std::int64_t>();
+  c.emergency = doc.at("emergency").get<bool>();
+  c.reason = doc.at("reason").get<std::string>();
+  c.transfer_id = doc.value("transfer_id", std::string());
+  c.logged_by = who.username.empty() ? who.agency : who.username;
+  c.exercise = doc.value("exercise", false);
+  c.note = doc.value("note", std::string());
+
+  auto stored = std::make_shared<call_record>(c);
+  // The callback runs on the engine thread; it holds the logger itself rather than `this`.
+  auto on_done = [log = s_.log, stored,
+                  done = std::move(done)](std::variant<std::int64_t, error> r) {
+    if (auto* e = std::get_if<error>(&r)) {
+      log->info("event=call_rejected agency={} code={} pointer={} reason=\"{}\"", stored->agency,
+                e->id(), e->pointer, e->message);
+      return done(error_response(*e));
+    }
+    stored->id = std::get<std::int64_t>(r);
+    done(json_reply(201, json{{"call", call_json(*stored)}}));
+  };
+  s_.eng.log_call(std::move(c), std::move(on_done));
+}
+
+void api::get_calls(const principal& who, const std::string& query, done_fn done) {
+  auto q = query_params(query);
+  std::optional<time_point> since;
+  if (q.count("since") && !q["since"].empty()) {
+    since = parse_rfc3339(q["since"]);
+    if (!since)
+      return done(error_response(make_error(
+          errc::bad_request, "'since' must be an RFC 3339 date-time such as 2026-11-21T14:00:00Z",
+          "since")));
+  }
+  std::int64_t limit = 100;
+  if (auto it = q.find("limit"); it != q.end() && !it->second.empty()) {
+    auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+    if (r.ec != std::errc() || r.ptr != it->second.data() + it->second.size() || limit < 1 ||
+        limit > 1000)
+      return done(error_response(
+          make_error(errc::bad_request,
+                     "query parameter 'limit' must be a whole number from 1 to 1000", "limit")));
+  }
+  try {
+    done(json_reply(
+        200, json{{"agency", who.agency},
+                  {"calls", s_.reader.list_calls(who.agency, since, static_cast<int>(limit))}}));
+  } catch (const store::store_error& e) {
+    done(error_response(make_error(errc::store_unavailable, e.what())));
+  }
+}
+
+}  // namespace bl

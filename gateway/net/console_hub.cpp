@@ -1,0 +1,218 @@
+#include "gateway/net/console_hub.hpp"
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "gateway/net/api.hpp"
+#include "gateway/service/link_registry.hpp"
+#include "gateway/store/reader.hpp"
+
+namespace bl {
+
+using nlohmann::json;
+
+namespace {
+// Link status is polled: CAD sessions change it from their own thread without telling anyone.
+constexpr std::chrono::milliseconds links_interval{1000};
+// Events read per query while catching up or broadcasting.
+constexpr int batch = 500;
+
+std::shared_ptr<const std::string> event_frame(const store::console_event& ev,
+                                               const std::string& agency) {
+  json f = ev.event;
+  f["op"] = "event";
+  json t = ev.transfer;
+  t["direction"] = ev.requester == agency ? "outgoing" : "incoming";
+  f["transfer"] = std::move(t);
+  return std::make_shared<const std::string>(f.dump());
+}
+}  // namespace
+
+console_hub::console_hub(const gateway_config& cfg, store::reader& reader,
+                         const link_registry& links, std::shared_ptr<spdlog::logger> log)
+    : cfg_(cfg), reader_(reader), links_(links), log_(std::move(log)) {}
+
+console_hub::~console_hub() {
+  stop();
+}
+
+void console_hub::start() {
+  cursor_ = reader_.last_event_id();
+  thread_ = std::thread([this] { run(); });
+}
+
+void console_hub::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void console_hub::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_one();
+}
+
+void console_hub::subscribe(std::shared_ptr<console_subscriber> s, std::int64_t after) {
+  {
+    std::lock_guard lock(mu_);
+    joining_.push_back({s, after});
+  }
+  cv_.notify_one();
+}
+
+void console_hub::unsubscribe(const console_subscriber* s) {
+  bool changed;
+  {
+    std::lock_guard lock(mu_);
+    changed = live_.erase(s) > 0;
+  }
+  if (changed) wake();  // presence changed: the next pass republishes the links
+}
+
+std::map<std::string, int> console_hub::presence() const {
+  std::map<std::string, int> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [ptr, weak] : live_)
+    if (auto s = weak.lock(); s && !s->agency().empty()) ++out[s->agency()];
+  return out;
+}
+
+void console_hub::run() {
+  auto next_links = std::chrono::steady_clock::now();
+  for (;;) {
+    std::deque<pending_sub> joining;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_links, [this] { return stopping_ || woken_ || !joining_.empty(); });
+      if (stopping_) return;
+      woken_ = false;
+      joining.swap(joining_);
+    }
+    try {
+      // Live events first, so that the cursor a joiner replays up to is as new as possible.
+      broadcast_new_events();
+      std::vector<std::shared_ptr<console_subscriber>> joined;
+      for (const auto& p : joining)
+        if (auto s = replay(p)) joined.push_back(std::move(s));
+      bool due = std::chrono::steady_clock::now() >= next_links;
+      publish_links(joined, due);
+      if (due) next_links = std::chrono::steady_clock::now() + links_interval;
+    } catch (const std::exception& e) {
+      // The store could not be read: consoles get these events on the next pass (the cursor has
+      // not moved) and joiners are asked to reconnect, which replays from their last event.
+      log_->error("event=console_hub_failed error=\"{}\"", e.what());
+      for (const auto& p : joining)
+        if (auto s = p.who.lock())
+          s->push(std::make_shared<const std::string>(
+              json{{"op", "error"},
+                   {"code", info(errc::store_unavailable).id},
+                   {"message", "the gateway could not read its store; reconnecting"}}
+                  .dump()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      wake();
+    }
+  }
+}
+
+void console_hub::broadcast_new_events() {
+  for (;;) {
+    auto events = reader_.events_after(cursor_, batch);
+    if (events.empty()) return;
+    std::vector<std::shared_ptr<console_subscriber>> subs;
+    {
+      std::lock_guard lock(mu_);
+      for (auto it = live_.begin(); it != live_.end();) {
+        if (auto s = it->second.lock()) {
+          subs.push_back(std::move(s));
+          ++it;
+        } else {
+          it = live_.erase(it);
+        }
+      }
+    }
+    for (const auto& ev : events) {
+      // One frame per party: "direction" differs between the two sides.
+      std::shared_ptr<const std::string> to_requester, to_responder;
+      for (const auto& s : subs) {
+        const auto& a = s->agency();
+        if (a == ev.requester) {
+          if (!to_requester) to_requester = event_frame(ev, ev.requester);
+          s->push(to_requester);
+        } else if (a == ev.responder) {
+          if (!to_responder) to_responder = event_frame(ev, ev.responder);
+          s->push(to_responder);
+        }
+      }
+      cursor_ = ev.id;
+    }
+    if (static_cast<int>(events.size()) < batch) return;
+  }
+}
+
+std::shared_ptr<console_subscriber> console_hub::replay(const pending_sub& p) {
+  auto s = p.who.lock();
+  if (!s) return s;
+  const std::string& agency = s->agency();
+  std::int64_t after = p.after;
+  // A console that has never seen an event starts from now: its lists come from the REST API.
+  if (after <= 0 || after > cursor_) after = cursor_;
+  std::int64_t replayed = 0;
+  if (!agency.empty()) {
+    for (;;) {
+      auto events = reader_.events_after(after, batch, agency, cursor_);
+      for (const auto& ev : events) {
+        s->push(event_frame(ev, agency));
+        after = ev.id;
+        if (++replayed >= max_replay) break;
+      }
+      if (replayed >= max_replay) {
+        s->push(std::make_shared<const std::string>(json{
+            {"op", "resync"},
+            {"last_event", cursor_},
+            {"reason",
+             "more than " + std::to_string(max_replay) + " events were missed; reload the lists"}}
+                                                        .dump()));
+        break;
+      }
+      if (static_cast<int>(events.size()) < batch) break;
+    }
+  }
+  s->push(std::make_shared<const std::string>(
+      json{{"op", "caught_up"}, {"last_event", cursor_}, {"replayed", replayed}}.dump()));
+  {
+    std::lock_guard lock(mu_);
+    live_[s.get()] = s;
+  }
+  return s;
+}
+
+void console_hub::publish_links(const std::vector<std::shared_ptr<console_subscriber>>& joined,
+                                bool due) {
+  if (joined.empty() && !due) return;
+  std::string frame = links_frame();
+  auto shared = std::make_shared<const std::string>(frame);
+  // Newcomers always get the picture; everyone else only when it changed.
+  for (const auto& s : joined) s->push(shared);
+  if (!due || frame == last_links_) return;
+  last_links_ = std::move(frame);
+  std::vector<std::shared_ptr<console_subscriber>> subs;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [ptr, weak] : live_)
+      if (auto s = weak.lock()) subs.push_back(std::move(s));
+  }
+  for (const auto& s : subs) s->push(shared);
+}
+
+std::string console_hub::links_frame() {
+  auto p = presence();
+  return json{{"op", "links"}, {"links", links_json(cfg_, links_, &p)}}.dump();
+}
+
+}  // namespace bl

@@ -1,0 +1,98 @@
+#pragma once
+// Fans the gateway's timeline out to the consoles connected over WebSocket
+// (docs/protocols/websocket.md): every new transfer event goes to the consoles of the two
+// agencies party to it, link status goes to everyone, and a console that (re)connects first
+// replays what it missed since its last event.
+//
+// Threading: one hub thread does all of it, so that the replay for a new subscriber and the live
+// stream are one ordered sequence with no gap and no duplicate: the replay reads up to the hub's
+// own cursor, and every later event is pushed live. The engine's commit listener and subscribe()
+// only post to the hub's queue. Subscribers get frames through push(), which must not block.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/core/config.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace bl {
+
+class link_registry;
+namespace store {
+class reader;
+}
+
+/// A connected console as the hub sees it.
+class console_subscriber {
+ public:
+  virtual ~console_subscriber() = default;
+  /// Queues one text frame for sending; called on the hub thread, must not block.
+  virtual void push(std::shared_ptr<const std::string> frame) = 0;
+  /// The agency whose transfers this console may see (empty: links only).
+  virtual const std::string& agency() const = 0;
+};
+
+class console_hub {
+ public:
+  console_hub(const gateway_config& cfg, store::reader& reader, const link_registry& links,
+              std::shared_ptr<spdlog::logger> log);
+  ~console_hub();
+  console_hub(const console_hub&) = delete;
+  console_hub& operator=(const console_hub&) = delete;
+
+  void start();
+  void stop();
+
+  /// The engine committed something: look for new timeline events.
+  void wake();
+  /// Replays the events of the subscriber's agency after `after`, then streams live ones.
+  void subscribe(std::shared_ptr<console_subscriber> s, std::int64_t after);
+  void unsubscribe(const console_subscriber* s);
+  /// Consoles currently connected per agency (presence).
+  std::map<std::string, int> presence() const;
+
+  /// Most events a reconnecting console is replayed; beyond it the console is told to resync.
+  static constexpr int max_replay = 1000;
+
+ private:
+  struct pending_sub {
+    std::weak_ptr<console_subscriber> who;
+    std::int64_t after;
+  };
+  void run();
+  void broadcast_new_events();
+  /// Replays and makes the subscriber live; null when it has gone meanwhile.
+  std::shared_ptr<console_subscriber> replay(const pending_sub& p);
+  void publish_links(const std::vector<std::shared_ptr<console_subscriber>>& joined, bool due);
+  std::string links_frame();
+
+  const gateway_config& cfg_;
+  store::reader& reader_;
+  const link_registry& links_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::deque<pending_sub> joining_;
+  std::map<const console_subscriber*, std::weak_ptr<console_subscriber>> live_;
+  std::thread thread_;
+
+  // Hub thread only.
+  std::int64_t cursor_ = 0;  // the newest event id already pushed live
+  std::string last_links_;
+};
+
+}  // namespace bl

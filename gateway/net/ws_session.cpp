@@ -1,0 +1,190 @@
+#include "gateway/net/ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/metrics.hpp"
+#include "gateway/net/api.hpp"
+#include "gateway/schema/schema_set.hpp"
+
+namespace bl {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+constexpr std::chrono::seconds hello_timeout{10};
+constexpr std::chrono::seconds session_check{30};
+// Close codes (docs/protocols/websocket.md).
+constexpr unsigned short close_session_ended = 4401;
+constexpr unsigned short close_bad_frame = 4400;
+}  // namespace
+
+ws_session::ws_session(beast::tcp_stream&& stream, api& handler, principal who,
+                       std::string session_token)
+    : ws_(std::move(stream)),
+      api_(handler),
+      who_(std::move(who)),
+      token_(std::move(session_token)),
+      timer_(ws_.get_executor()) {}
+
+ws_session::~ws_session() {
+  if (auto* hub = api_.hub()) hub->unsubscribe(this);
+}
+
+void ws_session::run(beast::http::request<beast::http::string_body> req) {
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
+  // Pings every ~15 s of silence; a console that answers nothing for 30 s is dropped.
+  websocket::stream_base::timeout t =
+      websocket::stream_base::timeout::suggested(beast::role_type::server);
+  t.idle_timeout = std::chrono::seconds(30);
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(beast::http::field::server, "bluelink"); }));
+  ws_.read_message_max(api_.config().console.ws_max_message_bytes);
+  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+void ws_session::on_accept(beast::error_code ec) {
+  if (ec) return;
+  api_.log().info("event=console_connected username=\"{}\" agency={}", who_.username, who_.agency);
+  timer_.expires_after(hello_timeout);
+  timer_.async_wait([weak = weak_from_this()](beast::error_code timer_ec) {
+    auto self = weak.lock();
+    if (!self || timer_ec || self->hello_) return;
+    self->send_error(
+        make_error(errc::link_no_session, "send {\"op\":\"hello\",\"after\":N} within 10 seconds"));
+    self->close(close_bad_frame, "no hello");
+  });
+  do_read();
+}
+
+void ws_session::do_read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+void ws_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == websocket::error::message_too_big) {
+    // Beast has already failed the connection with 1009; nothing more can be sent.
+    api_.stats().error(std::string(info(errc::payload_too_large).id));
+    return;
+  }
+  if (ec) {
+    if (subscribed_)
+      api_.log().info("event=console_disconnected username=\"{}\" agency={} reason=\"{}\"",
+                      who_.username, who_.agency, ec.message());
+    timer_.cancel();
+    return;
+  }
+  std::string text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  handle(text);
+  if (!closing_) do_read();
+}
+
+void ws_session::handle(const std::string& text) {
+  json f = json::parse(text, nullptr, false);
+  if (f.is_discarded())
+    return send_error(make_error(errc::malformed_json, "the frame is not valid JSON"));
+  if (auto e = api_.schemas().validate("ws/client", f)) return send_error(*e);
+  const std::string op = f.at("op").get<std::string>();
+  if (op == "ping") return enqueue(std::make_shared<const std::string>(R"({"op":"pong"})"));
+  // op == "hello" (the schema allows nothing else)
+  if (hello_) return send_error(make_error(errc::bad_request, "hello was already received", "/op"));
+  hello_ = true;
+  std::int64_t after = f.value("after", std::int64_t{0});
+  json user = {{"username", who_.username},
+               {"display_name", who_.display_name},
+               {"role", to_string(who_.who)},
+               {"agency", who_.agency.empty() ? json() : json(who_.agency)}};
+  enqueue(std::make_shared<const std::string>(
+      json{{"op", "welcome"}, {"user", user}, {"after", after}}.dump()));
+  if (auto* hub = api_.hub()) {
+    subscribed_ = true;
+    hub->subscribe(shared_from_this(), after);
+  }
+  schedule_check();
+}
+
+void ws_session::schedule_check() {
+  timer_.expires_after(session_check);
+  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || self->closing_) return;
+    auto s = self->api_.accts().session(self->token_);
+    if (auto* e = std::get_if<error>(&s)) {
+      self->send_error(*e);
+      return self->close(close_session_ended, "session ended");
+    }
+    self->schedule_check();
+  });
+}
+
+void ws_session::push(std::shared_ptr<const std::string> frame) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
+    self->enqueue(std::move(frame));
+  });
+}
+
+void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
+  if (closing_) return;
+  if (queue_.size() >= api_.config().console.ws_max_queued) {
+    api_.log().warn("event=console_too_slow username=\"{}\" agency={} queued={}", who_.username,
+                    who_.agency, queue_.size());
+    return close(websocket::close_code::try_again_later,
+                 "too slow: reconnect and catch up from your last event");
+  }
+  queue_.push_back(std::move(frame));
+  if (!writing_) do_write();
+}
+
+void ws_session::do_write() {
+  if (queue_.empty() || closing_) return;
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(
+      asio::buffer(*queue_.front()),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void ws_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) return;
+  queue_.pop_front();
+  if (closing_) return start_close();
+  do_write();
+}
+
+void ws_session::send_error(const error& e) {
+  api_.stats().error(std::string(e.id()));
+  json f = {{"op", "error"}, {"code", e.id()}, {"message", e.message}};
+  if (!e.pointer.empty()) f["pointer"] = e.pointer;
+  enqueue(std::make_shared<const std::string>(f.dump()));
+}
+
+void ws_session::close(unsigned short code, const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  timer_.cancel();
+  if (subscribed_)
+    if (auto* hub = api_.hub()) hub->unsubscribe(this);
+  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  // Nothing more is sent but the frame being written, whose buffer must live until it is done;
+  // Beast allows a close only once that write has finished.
+  while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
+  if (!writing_) start_close();
+}
+
+void ws_session::start_close() {
+  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
+}
+
+}  // namespace bl

@@ -1,0 +1,544 @@
+#include "gateway/service/accounts.hpp"
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "gateway/core/digest.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::operator_role:
+      return "operator";
+    case role::supervisor:
+      return "supervisor";
+    case role::manager:
+      return "manager";
+    case role::admin:
+      return "admin";
+  }
+  return "operator";
+}
+
+std::optional<role> role_from(std::string_view s) {
+  if (s == "operator") return role::operator_role;
+  if (s == "supervisor") return role::supervisor;
+  if (s == "manager") return role::manager;
+  if (s == "admin") return role::admin;
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr std::size_t min_password = 10;
+constexpr std::size_t max_password = 1024;  // the sign-in schema's limit
+constexpr std::int64_t minute_ms = 60'000;
+// A busy console renews its session on every request; the database hears of it at most this often.
+constexpr std::int64_t renew_write_interval_ms = minute_ms;
+// Rate-limit keys and cached sessions are swept when a map grows past this, so that a flood of
+// distinct usernames or addresses cannot grow memory without bound.
+constexpr std::size_t sweep_threshold = 10'000;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string random_token() {
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  char out[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(out, sizeof out, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  sodium_memzero(raw, sizeof raw);
+  return out;
+}
+
+// Argon2id with the interactive limits: about 0.1 s and 64 MiB per sign-in on a server core.
+std::string hash_password(std::string_view password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    throw std::runtime_error("crypto_pwhash_str failed: out of memory for the password hash");
+  return out;
+}
+
+bool verify_password(const std::string& hash, std::string_view password) {
+  return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+void check_password(std::string_view password) {
+  if (password.size() < min_password)
+    throw std::invalid_argument("the password must be at least " + std::to_string(min_password) +
+                                " characters long");
+  if (password.size() > max_password)
+    throw std::invalid_argument("the password must be at most " + std::to_string(max_password) +
+                                " characters long");
+}
+
+error from_store_error(const store::store_error& e) {
+  switch (e.primary()) {
+    case SQLITE_FULL:
+      return make_error(errc::store_full, e.what());
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return make_error(errc::store_busy, e.what());
+    default:
+      return make_error(errc::store_unavailable, e.what());
+  }
+}
+
+// Rolls back without throwing: SQLite may already have rolled back after the error being handled.
+void rollback(store::db& d) {
+  sqlite3_exec(d.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+error expired(std::string message) {
+  return make_error(errc::session_expired, std::move(message));
+}
+
+}  // namespace
+
+struct accounts::impl {
+  // What this process knows about a session beyond the database: the renewed idle deadline that
+  // has not been written yet, and when the row was last written.
+  struct cached_session {
+    std::int64_t user_id = 0;
+    std::int64_t expires_ms = 0;  // the true deadline, renewed on each use
+    std::int64_t db_expires_ms =
+        0;  // what the row says; a different value means someone else
+            // (the CLI, an operator with sqlite3) changed it: trust the row
+    std::int64_t written_ms = 0;
+  };
+
+  impl(const gateway_config& c, const std::string& path, const std::string& vfs)
+      : cfg(c), conn(path, false, false, vfs) {
+    conn.exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
+    conn.exec("PRAGMA foreign_keys = ON");
+  }
+
+  gateway_config cfg;
+  std::mutex mu;  // guards conn, sessions, failures
+  store::db conn;
+  std::unordered_map<std::string, cached_session> sessions;            // by token SHA-256
+  std::unordered_map<std::string, std::deque<std::int64_t>> failures;  // "u:name" / "a:addr"
+  std::once_flag dummy_once;
+  std::string dummy_hash;
+
+  // A hash of a random password, verified against when the username is unknown so that the
+  // reply takes as long as for a real user with a wrong password.
+  const std::string& dummy() {
+    std::call_once(dummy_once, [this] { dummy_hash = hash_password(random_token()); });
+    return dummy_hash;
+  }
+
+  // Failed attempts within the last minute under `key` (caller holds mu).
+  std::size_t recent(const std::string& key, std::int64_t now) {
+    auto it = failures.find(key);
+    if (it == failures.end()) return 0;
+    auto& q = it->second;
+    while (!q.empty() && q.front() <= now - minute_ms) q.pop_front();
+    if (q.empty()) {
+      failures.erase(it);
+      return 0;
+    }
+    return q.size();
+  }
+
+  void sweep(std::int64_t now) {
+    if (failures.size() > sweep_threshold) {
+      for (auto it = failures.begin(); it != failures.end();) {
+        auto& q = it->second;
+        while (!q.empty() && q.front() <= now - minute_ms) q.pop_front();
+        it = q.empty() ? failures.erase(it) : std::next(it);
+      }
+    }
+    if (sessions.size() > sweep_threshold) {
+      for (auto it = sessions.begin(); it != sessions.end();)
+        it = it->second.expires_ms <= now ? sessions.erase(it) : std::next(it);
+    }
+  }
+
+  void forget_user_sessions(std::int64_t user_id) {
+    for (auto it = sessions.begin(); it != sessions.end();)
+      it = it->second.user_id == user_id ? sessions.erase(it) : std::next(it);
+  }
+
+  // Ends every open session of the user (caller holds mu).
+  void end_sessions(std::int64_t user_id, std::int64_t now) {
+    store::stmt(conn, "UPDATE sessions SET ended_at = ?1 WHERE user_id = ?2 AND ended_at IS NULL")
+        .bind(1, now)
+        .bind(2, user_id)
+        .run();
+    forget_user_sessions(user_id);
+  }
+
+  std::int64_t user_id(const std::string& username) {
+    store::stmt s(conn, "SELECT id FROM users WHERE username = ?1");
+    s.bind(1, username);
+    if (!s.step()) throw std::invalid_argument("no user named '" + username + "'");
+    return s.int64(0);
+  }
+};
+
+accounts::accounts(const gateway_config& cfg, const std::string& db_path, const std::string& vfs) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  impl_ = std::make_unique<impl>(cfg, db_path, vfs);
+}
+
+accounts::~accounts() = default;
+
+std::variant<login_ok, error> accounts::login(std::string_view username, std::string_view password,
+                                              std::string_view remote) {
+  auto& m = *impl_;
+  const std::string name = lower(username);
+  const std::string user_key = "u:" + name;
+  const std::string addr_key = "a:" + std::string(remote);
+  const auto limit = static_cast<std::size_t>(std::max(1, m.cfg.console.login_attempts_per_minute));
+  const std::int64_t attempt_ms = to_ms(now_ms());
+
+  struct found_user {
+    std::int64_t id = 0;
+    std::string display_name;
+    std::string role_text;
+    std::string agency;
+    std::string hash;
+    bool disabled = false;
+  };
+  std::optional<found_user> user;
+  {
+    std::lock_guard lock(m.mu);
+    // Refused before any hashing, so that a flood of guesses cannot burn the gateway's CPU.
+    if (m.recent(user_key, attempt_ms) >= limit ||
+        (!remote.empty() && m.recent(addr_key, attempt_ms) >= limit))
+      return make_error(errc::rate_limited,
+                        "too many failed sign-ins for this user or from this address; wait a "
+                        "minute and try again");
+    // The attempt counts as failed until it succeeds: concurrent guesses cannot all slip past
+    // the check above while the hashes run.
+    m.failures[user_key].push_back(attempt_ms);
+    if (!remote.empty()) m.failures[addr_key].push_back(attempt_ms);
+    m.sweep(attempt_ms);
+    try {
+      store::stmt s(m.conn,
+                    "SELECT id, display_name, role, agency, password_hash, disabled FROM users "
+                    "WHERE username = ?1",
+                    store::borrow);
+      s.bind(1, name);
+      if (s.step())
+        user = found_user{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.int64(5) != 0};
+    } catch (const store::store_error& e) {
+      return from_store_error(e);
+    }
+  }
+
+  // The slow part, outside the lock; an unknown user costs the same as a wrong password.
+  bool ok = verify_password(user ? user->hash : m.dummy(), password);
+  if (!user || !ok)
+    return make_error(errc::login_failed, "the username or password is not correct");
+  // Only someone who knows the password learns that the account is disabled.
+  if (user->disabled)
+    return make_error(errc::account_disabled,
+                      "this account is disabled; ask an administrator to enable it");
+  auto r = role_from(user->role_text);
+  if (!r) return make_error(errc::internal, "user '" + name + "' has an unknown role");
+
+  std::optional<std::string> new_hash;
+  if (crypto_pwhash_str_needs_rehash(user->hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                     crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    new_hash = hash_password(password);
+
+  login_ok out;
+  out.session_token = random_token();
+  const std::string csrf = random_token();
+  const std::string digest = sha256_hex(out.session_token);
+  const std::int64_t now = to_ms(now_ms());
+  const std::int64_t expires = std::min(now + std::int64_t{m.cfg.console.session_idle_s} * 1000,
+                                        now + std::int64_t{m.cfg.console.session_max_s} * 1000);
+  {
+    std::lock_guard lock(m.mu);
+    try {
+      m.conn.exec("BEGIN IMMEDIATE");
+      try {
+        store::stmt(m.conn,
+                    "INSERT INTO sessions(token_sha256, user_id, csrf_token, created_at, "
+                    "last_seen, expires_at, remote) VALUES(?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+                    store::borrow)
+            .bind(1, digest)
+            .bind(2, user->id)
+            .bind(3, csrf)
+            .bind(4, now)
+            .bind(5, expires)
+            .bind(6, remote.empty() ? std::optional<std::string>() : std::string(remote))
+            .run();
+        // Only replaces the hash it verified: a password changed meanwhile is left alone.
+        if (new_hash)
+          store::stmt(m.conn,
+                      "UPDATE users SET password_hash = ?1, updated_at = ?2 "
+                      "WHERE id = ?3 AND password_hash = ?4")
+              .bind(1, *new_hash)
+              .bind(2, now)
+              .bind(3, user->id)
+              .bind(4, user->hash)
+              .run();
+        m.conn.exec("COMMIT");
+      } catch (...) {
+        rollback(m.conn);
+        throw;
+      }
+    } catch (const store::store_error& e) {
+      return from_store_error(e);
+    }
+    m.failures.erase(user_key);
+    // This attempt was counted against the address in advance; a success takes it back, so that
+    // many operators behind one address can all sign in at the start of a shift.
+    if (auto it = m.failures.find(addr_key); it != m.failures.end()) {
+      auto& q = it->second;
+      if (auto pos = std::find(q.begin(), q.end(), attempt_ms); pos != q.end()) q.erase(pos);
+      if (q.empty()) m.failures.erase(it);
+    }
+    m.sessions[digest] = impl::cached_session{user->id, expires, expires, now};
+  }
+
+  out.who.user_id = user->id;
+  out.who.username = name;
+  out.who.display_name = user->display_name;
+  out.who.who = *r;
+  out.who.agency = user->agency;
+  out.who.via_session = true;
+  out.who.csrf_token = csrf;
+  out.who.expires_at = from_ms(expires);
+  out.expires_at = out.who.expires_at;
+  return out;
+}
+
+std::variant<principal, error> accounts::session(std::string_view token) {
+  auto& m = *impl_;
+  // Tokens are 43 characters; anything far longer is not ours and is not worth hashing.
+  if (token.empty() || token.size() > 256)
+    return expired("the sign-in session is not recognised; sign in again");
+  const std::string digest = sha256_hex(token);
+  const std::int64_t now = to_ms(now_ms());
+
+  std::lock_guard lock(m.mu);
+  try {
+    store::stmt s(m.conn,
+                  "SELECT s.user_id, s.csrf_token, s.created_at, s.expires_at, s.ended_at, "
+                  "u.username, u.display_name, u.role, u.agency, u.disabled "
+                  "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
+                  store::borrow);
+    s.bind(1, digest);
+    if (!s.step()) {
+      m.sessions.erase(digest);
+      return expired("the sign-in session is not recognised; sign in again");
+    }
+    principal p;
+    p.user_id = s.int64(0);
+    p.csrf_token = s.text(1);
+    const std::int64_t created = s.int64(2);
+    const std::int64_t row_expires = s.int64(3);
+    const bool ended = !s.is_null(4);
+    p.username = s.text(5);
+    p.display_name = s.text(6);
+    auto r = role_from(s.text(7));
+    p.agency = s.text(8);
+    const bool disabled = s.int64(9) != 0;
+    s.reset();
+
+    if (ended) {
+      m.sessions.erase(digest);
+      return expired("this session was signed out; sign in again");
+    }
+    if (disabled) {
+      m.sessions.erase(digest);
+      return expired("this account has been disabled; the session has ended");
+    }
+    if (!r) return make_error(errc::internal, "user '" + p.username + "' has an unknown role");
+
+    auto it = m.sessions.find(digest);
+    if (it != m.sessions.end() && it->second.db_expires_ms != row_expires) {
+      m.sessions.erase(it);
+      it = m.sessions.end();
+    }
+    const std::int64_t deadline = it != m.sessions.end() ? it->second.expires_ms : row_expires;
+    const std::int64_t absolute = created + std::int64_t{m.cfg.console.session_max_s} * 1000;
+    if (now >= deadline) {
+      if (it != m.sessions.end()) m.sessions.erase(it);
+      return expired(now >= absolute
+                         ? "the session reached its time limit; sign in again"
+                         : "the session ended after a period without use; sign in again");
+    }
+
+    const std::int64_t renewed =
+        std::min(now + std::int64_t{m.cfg.console.session_idle_s} * 1000, absolute);
+    if (it == m.sessions.end())
+      it = m.sessions.emplace(digest, impl::cached_session{p.user_id, row_expires, row_expires, 0})
+               .first;
+    it->second.expires_ms = std::max(it->second.expires_ms, renewed);
+    if (now - it->second.written_ms >= renew_write_interval_ms) {
+      store::stmt(m.conn,
+                  "UPDATE sessions SET last_seen = ?1, expires_at = ?2 "
+                  "WHERE token_sha256 = ?3 AND ended_at IS NULL",
+                  store::borrow)
+          .bind(1, now)
+          .bind(2, it->second.expires_ms)
+          .bind(3, digest)
+          .run();
+      it->second.db_expires_ms = it->second.expires_ms;
+      it->second.written_ms = now;
+    }
+    p.who = *r;
+    p.via_session = true;
+    p.expires_at = from_ms(it->second.expires_ms);
+    return p;
+  } catch (const store::store_error& e) {
+    return from_store_error(e);
+  }
+}
+
+void accounts::logout(std::string_view token) {
+  auto& m = *impl_;
+  if (token.empty() || token.size() > 256) return;
+  const std::string digest = sha256_hex(token);
+  std::lock_guard lock(m.mu);
+  m.sessions.erase(digest);
+  store::stmt(m.conn,
+              "UPDATE sessions SET ended_at = ?1 WHERE token_sha256 = ?2 AND ended_at IS NULL")
+      .bind(1, to_ms(now_ms()))
+      .bind(2, digest)
+      .run();
+}
+
+std::int64_t accounts::add_user(const std::string& username, const std::string& display_name,
+                                role r, const std::string& agency, const std::string& password) {
+  auto& m = *impl_;
+  const std::string name = lower(username);
+  if (name.size() < 3 || name.size() > 64)
+    throw std::invalid_argument("the username must be 3 to 64 characters long, not " +
+                                std::to_string(name.size()));
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      throw std::invalid_argument("the username '" + username +
+                                  "' may only contain letters, digits, '.', '_' and '-'");
+  if (display_name.find_first_not_of(" \t") == std::string::npos)
+    throw std::invalid_argument("the display name must not be empty");
+  if (agency_scoped(r)) {
+    if (agency.empty())
+      throw std::invalid_argument("a " + std::string(to_string(r)) +
+                                  " acts for one agency: give --agency");
+    if (!m.cfg.find_agency(agency))
+      throw std::invalid_argument("agency '" + agency + "' is not in the gateway's config");
+  } else if (!agency.empty()) {
+    throw std::invalid_argument("a " + std::string(to_string(r)) +
+                                " acts for no agency: leave out --agency");
+  }
+  check_password(password);
+  {
+    std::lock_guard lock(m.mu);
+    store::stmt s(m.conn, "SELECT 1 FROM users WHERE username = ?1");
+    s.bind(1, name);
+    if (s.step()) throw std::invalid_argument("a user named '" + name + "' already exists");
+  }
+  const std::string hash = hash_password(password);
+  const std::int64_t now = to_ms(now_ms());
+  std::lock_guard lock(m.mu);
+  try {
+    store::stmt(m.conn,
+                "INSERT INTO users(username, display_name, role, agency, password_hash, "
+                "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)")
+        .bind(1, name)
+        .bind(2, display_name)
+        .bind(3, to_string(r))
+        .bind(4, agency.empty() ? std::optional<std::string>() : agency)
+        .bind(5, hash)
+        .bind(6, now)
+        .run();
+  } catch (const store::store_error& e) {
+    // Someone else added the same name while the hash ran.
+    if (e.rc() == SQLITE_CONSTRAINT_UNIQUE)
+      throw std::invalid_argument("a user named '" + name + "' already exists");
+    throw;
+  }
+  return sqlite3_last_insert_rowid(m.conn.handle());
+}
+
+void accounts::set_password(const std::string& username, const std::string& password) {
+  auto& m = *impl_;
+  const std::string name = lower(username);
+  check_password(password);
+  {
+    std::lock_guard lock(m.mu);
+    m.user_id(name);  // fail fast, before the hash, for a mistyped name
+  }
+  const std::string hash = hash_password(password);
+  const std::int64_t now = to_ms(now_ms());
+  std::lock_guard lock(m.mu);
+  m.conn.exec("BEGIN IMMEDIATE");
+  try {
+    const std::int64_t id = m.user_id(name);
+    store::stmt(m.conn, "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
+        .bind(1, hash)
+        .bind(2, now)
+        .bind(3, id)
+        .run();
+    // Whoever knew the old password may hold a session: a new password ends them all.
+    m.end_sessions(id, now);
+    m.conn.exec("COMMIT");
+  } catch (...) {
+    rollback(m.conn);
+    throw;
+  }
+}
+
+void accounts::set_disabled(const std::string& username, bool disabled) {
+  auto& m = *impl_;
+  const std::string name = lower(username);
+  const std::int64_t now = to_ms(now_ms());
+  std::lock_guard lock(m.mu);
+  m.conn.exec("BEGIN IMMEDIATE");
+  try {
+    const std::int64_t id = m.user_id(name);
+    store::stmt(m.conn, "UPDATE users SET disabled = ?1, updated_at = ?2 WHERE id = ?3")
+        .bind(1, disabled ? 1 : 0)
+        .bind(2, now)
+        .bind(3, id)
+        .run();
+    if (disabled) m.end_sessions(id, now);
+    m.conn.exec("COMMIT");
+  } catch (...) {
+    rollback(m.conn);
+    throw;
+  }
+}
+
+std::vector<user_row> accounts::list_users() {
+  auto& m = *impl_;
+  std::lock_guard lock(m.mu);
+  store::stmt s(m.conn,
+                "SELECT id, username, display_name, role, agency, disabled, created_at FROM users "
+                "ORDER BY username");
+  std::vector<user_row> out;
+  while (s.step()) {
+    user_row u;
+    u.id = s.int64(0);
+    u.username = s.text(1);
+    u.display_name = s.text(2);
+    u.who = role_from(s.text(3)).value_or(role::operator_role);
+    u.agency = s.text(4);
+    u.disabled = s.int64(5) != 0;
+    u.created_at = from_ms(s.int64(6));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+}  // namespace bl

@@ -1,0 +1,98 @@
+#pragma once
+// Console accounts: users with memory-hard password hashes (libsodium crypto_pwhash, Argon2id),
+// sign-in sessions kept as SHA-256 digests of their tokens, idle and absolute expiry, and a
+// sign-in rate limit per username and per client address.
+//
+// Thread-safety: every member may be called from any thread at once. The class owns its own
+// SQLite connection (users and sessions only; the engine's writer never touches these tables),
+// guarded by a mutex; the slow part of a sign-in (the password hash) runs outside the lock.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "gateway/core/config.hpp"
+#include "gateway/core/error.hpp"
+#include "gateway/core/time_util.hpp"
+
+namespace bl {
+
+enum class role { operator_role, supervisor, manager, admin };
+std::string_view to_string(role r);
+std::optional<role> role_from(std::string_view s);
+/// Operators and supervisors act for one agency; managers and admins for none.
+inline bool agency_scoped(role r) {
+  return r == role::operator_role || r == role::supervisor;
+}
+
+/// Who is making a request: a signed-in console user, or an integration's bearer token (then
+/// user_id is 0, username empty, role operator_role and agency the token's agency).
+struct principal {
+  std::int64_t user_id = 0;
+  std::string username;
+  std::string display_name;
+  role who = role::operator_role;
+  std::string agency;  // empty for managers and admins
+  bool via_session = false;
+  std::string csrf_token;   // the session's anti-forgery token (sessions only)
+  time_point expires_at{};  // when the session ends if nothing renews it (sessions only)
+};
+
+struct login_ok {
+  principal who;
+  std::string session_token;  // goes into the HttpOnly cookie; only its SHA-256 is stored
+  time_point expires_at{};
+};
+
+struct user_row {
+  std::int64_t id = 0;
+  std::string username;
+  std::string display_name;
+  role who = role::operator_role;
+  std::string agency;
+  bool disabled = false;
+  time_point created_at{};
+};
+
+class accounts {
+ public:
+  /// Opens `db_path` (already created and migrated by the store writer) with its own connection.
+  accounts(const gateway_config& cfg, const std::string& db_path, const std::string& vfs = {});
+  ~accounts();
+  accounts(const accounts&) = delete;
+  accounts& operator=(const accounts&) = delete;
+
+  /// Checks the password and opens a session. Errors: bl.auth.login_failed (unknown user or
+  /// wrong password, indistinguishable), bl.auth.account_disabled, bl.auth.rate_limited,
+  /// bl.store.* when the database fails.
+  std::variant<login_ok, error> login(std::string_view username, std::string_view password,
+                                      std::string_view remote);
+  /// The principal of a live session, renewing its idle timer. bl.auth.session_expired when the
+  /// token is unknown, logged out, idle too long, past its absolute limit, or its user disabled.
+  std::variant<principal, error> session(std::string_view token);
+  /// Ends the session (idempotent).
+  void logout(std::string_view token);
+
+  // ---- administration (the `bluelink user` CLI and tests) --------------------------------------
+  /// Adds a user; throws std::invalid_argument with a specific message for a duplicate name, a
+  /// missing or superfluous agency for the role, an unknown agency, or a password under 10
+  /// characters.
+  std::int64_t add_user(const std::string& username, const std::string& display_name, role r,
+                        const std::string& agency, const std::string& password);
+  /// Sets a new password and ends every session of the user. Throws std::invalid_argument.
+  void set_password(const std::string& username, const std::string& password);
+  /// Disables (or re-enables) a user; disabling ends every session of the user.
+  void set_disabled(const std::string& username, bool disabled);
+  std::vector<user_row> list_users();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace bl

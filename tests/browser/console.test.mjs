@@ -1,0 +1,350 @@
+// Browser tests of the operator console: headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core against the real bluelink-gateway binary, with a Fire and a Police operator in
+// two browser contexts. Run by ctest ("browser"), or by hand:
+//   BLUELINK_GATEWAY=build/dev/gateway/bluelink-gateway BLUELINK_CLI=build/dev/tools/cli/bluelink \
+//     node --test tests/browser/console.test.mjs
+// Writes docs/screenshots/{inbox,compose,detail}.png at 1280x800.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// playwright-core is a devDependency of the console; resolve it from there.
+const { chromium } = createRequire(join(root, 'console', 'package.json'))('playwright-core');
+
+const GATEWAY = process.env.BLUELINK_GATEWAY;
+const CLI = process.env.BLUELINK_CLI;
+const SCHEMAS = join(root, 'schemas');
+const SHOTS = join(root, 'docs', 'screenshots');
+const PASSWORD = 'correct horse battery staple';
+
+// The whole run must end by itself, whatever hangs: the gateway is killed and the process exits.
+const guard = setTimeout(() => {
+  console.error('browser tests: overall time limit (150 s) reached');
+  gateway?.kill('SIGKILL');
+  process.exit(1);
+}, 150_000);
+guard.unref();
+
+let dir;
+let gateway;
+let gatewayErr = '';
+let base; // the gateway, directly (Fire)
+let proxyBase; // the gateway through a proxy the test can cut (Police)
+let proxy;
+let browser;
+let fire;
+let police;
+
+function config(port) {
+  const agencies = [
+    ['essex-fire', 'Essex County Fire and Rescue Service', 'fire', '01632 960100'],
+    ['essex-police', 'Essex Police', 'police', '01632 960200'],
+    ['eeast-ambulance', 'East of England Ambulance Service', 'ambulance', '01632 960300'],
+  ].map(([id, name, kind, phone]) => ({ id, name, kind, phone }));
+  return {
+    listen: { address: '127.0.0.1', port },
+    database: { path: join(dir, 'bluelink.db'), synchronous: 'full' },
+    agencies,
+    priorities: {
+      emergency: { time_to_delivery_s: 60, time_to_decision_s: 180, default_expiry_s: 900 },
+      urgent: { time_to_delivery_s: 300, time_to_decision_s: 900, default_expiry_s: 3600 },
+      // Routine requests stall after 2 s so that the phone-fallback prompt can be seen quickly.
+      routine: { time_to_delivery_s: 2, time_to_decision_s: 14400, default_expiry_s: 86400 },
+    },
+    // A tile server that refuses every connection: the map must fall back to coordinates only.
+    console: { dir: join(root, 'console'), tile_url: 'http://127.0.0.1:9/{z}/{x}/{y}.png', tile_attribution: 'test tiles' },
+    log: { level: 'info' },
+  };
+}
+
+function addUser(username, name, agency) {
+  const r = spawnSync(CLI, ['user', 'add', '--config', join(dir, 'config.json'), '--username', username,
+    '--name', name, '--role', 'operator', '--agency', agency, '--password-stdin'],
+  { input: `${PASSWORD}\n`, env: { ...process.env, BLUELINK_SCHEMAS: SCHEMAS }, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `bluelink user add ${username} failed: ${r.stderr}${r.stdout}`);
+}
+
+async function startGateway() {
+  const ready = join(dir, 'ready.json');
+  rmSync(ready, { force: true });
+  gateway = spawn(GATEWAY, ['--config', join(dir, 'config.json'), '--schemas', SCHEMAS, '--ready-file', ready],
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  gateway.stderr.on('data', (d) => { gatewayErr += d; });
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (gateway.exitCode !== null) throw new Error(`the gateway exited (${gateway.exitCode}):\n${gatewayErr}`);
+    if (existsSync(ready)) return JSON.parse(readFileSync(ready, 'utf8')).port;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`the gateway wrote no ready file within 15 s:\n${gatewayErr}`);
+}
+
+// A TCP proxy in front of the gateway: cut() drops every connection through it and refuses new
+// ones until restore(), which is what a network drop looks like to the browser.
+function startProxy(port) {
+  const sockets = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) return client.destroy();
+    const up = net.connect(port, '127.0.0.1');
+    for (const s of [client, up]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); });
+    }
+    client.pipe(up);
+    up.pipe(client);
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({
+    port: server.address().port,
+    cut() { refusing = true; for (const s of sockets) s.destroy(); },
+    restore() { refusing = false; },
+    close() { for (const s of sockets) s.destroy(); server.close(); },
+  })));
+}
+
+async function signIn(url, username) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${username}] page error: ${e.message}`));
+  await page.goto(`${url}/`);
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', PASSWORD);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('body[data-live="yes"]');
+  return { context, page, username };
+}
+
+const nav = (page, hash) => page.evaluate((h) => { location.hash = h; }, hash);
+const field = (page, pointer) => page.locator(`[data-pointer="${pointer}"]`);
+const stateOf = (page) => page.locator('#detail-state');
+
+// Fills the compose screen from a template and sends it; returns the new transfer id.
+async function composeAndSend(page, { category, to, summary, incident, address, postcode, text, shot }) {
+  await nav(page, '#/compose');
+  await page.waitForSelector('#compose-form');
+  await field(page, '/body/category').selectOption(category);
+  if (to) await field(page, '/to').selectOption(to);
+  await field(page, '/body/summary').fill(summary);
+  await field(page, '/body/sender_incident/number').fill(incident);
+  await field(page, '/body/methane/exact_location/address').fill(address);
+  await field(page, '/body/methane/exact_location/postcode').fill(postcode);
+  await field(page, '/body/methane/type_of_incident/text').fill(text);
+  if (shot) await shot();
+  await page.click('#compose-send');
+  await page.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/);
+  return decodeURIComponent(new URL(page.url()).hash.split('/')[2]);
+}
+
+async function act(page, action, fill = async () => {}) {
+  await page.click(`[data-action="${action}"]`);
+  await page.waitForSelector(`#form-${action}`);
+  await fill();
+  await page.click('#action-submit');
+  await page.waitForSelector(`#form-${action}`, { state: 'detached' });
+}
+
+before(async () => {
+  for (const [name, v] of [['BLUELINK_GATEWAY', GATEWAY], ['BLUELINK_CLI', CLI]])
+    assert.ok(v && existsSync(v), `${name} must name the built binary (got '${v ?? ''}')`);
+  assert.ok(existsSync(join(root, 'console/vendor/leaflet/leaflet.js')), 'run `npm ci && npm run vendor` in console/ first');
+  dir = mkdtempSync(join(tmpdir(), 'bluelink-browser-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config(0), null, 2));
+  addUser('fire.op', 'Sam Fire', 'essex-fire');
+  addUser('police.op', 'Alex Police', 'essex-police');
+  const port = await startGateway();
+  base = `http://127.0.0.1:${port}`;
+  proxy = await startProxy(port);
+  proxyBase = `http://127.0.0.1:${proxy.port}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true });
+  fire = await signIn(base, 'fire.op');
+  police = await signIn(proxyBase, 'police.op');
+  mkdirSync(SHOTS, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  proxy?.close();
+  if (gateway && gateway.exitCode === null) {
+    const exited = new Promise((r) => gateway.once('exit', r));
+    gateway.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (gateway.exitCode === null) gateway.kill('SIGKILL');
+  }
+  if (dir && !process.env.BL_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
+  clearTimeout(guard);
+});
+
+let rtc; // the Fire -> Police request of the first tests
+
+test('fire sends a request from a template and police sees it arrive live, announced', { timeout: 30_000 }, async () => {
+  const p = fire.page;
+  await nav(p, '#/compose');
+  await p.waitForSelector('#compose-form');
+  // The gateway may report only the first problem, so the required fields are filled first.
+  await field(p, '/body/summary').fill('RTC A12 London-bound J19-J18, request road closure');
+  await field(p, '/body/sender_incident/number').fill('F-2611-004512');
+  await field(p, '/body/methane/exact_location/address').fill('A12 London-bound, Chelmsford');
+  await field(p, '/body/methane/type_of_incident/text').fill('Two-car collision');
+  // A bad value is reported beside its own field when the field loses focus (dry run).
+  await field(p, '/body/contact/phone').fill('call us');
+  await field(p, '/body/contact/phone').blur();
+  await p.waitForFunction(() => document.querySelector('[data-error-for="/body/contact/phone"]')?.textContent.length > 0);
+  assert.equal(await field(p, '/body/contact/phone').getAttribute('aria-invalid'), 'true');
+  await field(p, '/body/contact/phone').fill('01632 960101');
+  // Lat/lon is converted to OS grid and both are shown.
+  await field(p, '/body/methane/exact_location/wgs84/lat').fill('51.7356');
+  await field(p, '/body/methane/exact_location/wgs84/lon').fill('0.4685');
+  await field(p, '/body/methane/exact_location/wgs84/lon').press('Tab');
+  await p.waitForFunction(() => /E \d+ N \d+/.test(document.getElementById('geo-out').textContent));
+  assert.match(await field(p, '/body/methane/exact_location/osgr/easting').inputValue(), /^5\d{5}$/);
+  // Tiles configured but unreachable: Leaflet is loaded, then the map is removed, not left grey.
+  await p.waitForSelector('#compose-map[data-tiles="failed"]', { state: 'attached', timeout: 10_000 });
+  assert.equal(await p.locator('#compose-map').isVisible(), false);
+  assert.ok(await p.evaluate(() => typeof globalThis.L?.map === 'function'), 'Leaflet loaded from vendor/');
+  assert.match(await p.locator('#geo-out').textContent(), /WGS84 51\.73560, 0\.46850/);
+
+  rtc = await composeAndSend(p, {
+    category: 'police.traffic_management',
+    summary: 'RTC A12 London-bound J19-J18, 2 vehicles, persons trapped, request road closure',
+    incident: 'F-2611-004512',
+    address: 'A12 London-bound between J19 (Boreham) and J18 (Sandon), Chelmsford',
+    postcode: 'CM2 7PU',
+    text: 'Two-car collision, one person trapped',
+    shot: () => p.screenshot({ path: join(SHOTS, 'compose.png') }),
+  });
+  assert.equal(await stateOf(p).textContent(), 'submitted');
+
+  const q = police.page;
+  const row = q.locator(`#list-incoming a.row[data-transfer-id="${rtc}"]`);
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-priority'), 'emergency');
+  await q.waitForSelector(`#announce[data-transfer-id="${rtc}"]`);
+  assert.ok(await q.evaluate(() => document.body.dataset.lastTone), 'an alert tone was played');
+  await q.screenshot({ path: join(SHOTS, 'inbox.png') });
+});
+
+test('police acknowledges and accepts with its incident number; fire sees it, updates and closes', { timeout: 30_000 }, async () => {
+  const q = police.page;
+  await q.locator(`#list-incoming a.row[data-transfer-id="${rtc}"]`).focus();
+  await q.keyboard.press('Enter');
+  await q.waitForSelector(`#detail[data-transfer-id="${rtc}"] #actions`);
+  // The receiver may not cancel or update; the sender's buttons are not offered.
+  assert.equal(await q.locator('[data-action="cancel"]').count(), 0);
+  await act(q, 'received');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'received');
+  await act(q, 'accept', () => q.fill('#a-incident', 'ESX-20261121-0457'));
+  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+
+  const p = fire.page;
+  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+  assert.match(await p.locator('.facts').textContent(), /ESX-20261121-0457/);
+  assert.equal(await p.locator('[data-action="accept"]').count(), 0, 'the sender cannot accept');
+  await act(p, 'update', () => p.fill('#a-text', 'Second casualty now free; road closure still needed'));
+  await p.waitForSelector('#timeline li[data-kind="transfer.update"]');
+  assert.match(await p.locator('#timeline').textContent(), /via console/);
+  await p.screenshot({ path: join(SHOTS, 'detail.png') });
+  await act(p, 'close', () => p.selectOption('#a-outcome', 'resolved'));
+  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'closed');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'closed');
+  assert.equal(await p.locator('#actions [data-action]').count(), 0, 'a closed transfer offers no actions');
+});
+
+test('police declines a request with a reason and fire sees why', { timeout: 30_000 }, async () => {
+  const id = await composeAndSend(fire.page, {
+    category: 'police.scene_security',
+    summary: 'Car fire Moulsham Street, crowd gathering, request cordon',
+    incident: 'F-2611-004513', address: 'Moulsham Street, Chelmsford', postcode: 'CM2 0HU',
+    text: 'Car fire, crowd of about 20 gathering',
+  });
+  const q = police.page;
+  await nav(q, `#/transfer/${id}`);
+  await act(q, 'decline', async () => {
+    await q.selectOption('#a-reason', 'already_attending');
+    await q.fill('#a-text', 'Officers already on scene at Moulsham Street');
+  });
+  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'declined');
+  const p = fire.page;
+  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'declined');
+  await p.waitForFunction(() => /Officers already on scene/.test(document.getElementById('timeline').textContent));
+});
+
+test('an operator logs a phone call in two clicks', { timeout: 20_000 }, async () => {
+  const q = police.page;
+  await nav(q, '#/calls');
+  await q.waitForSelector('#calls-table');
+  const before = await q.locator('#calls-body tr').count();
+  await q.click('#log-call-open');
+  await q.click('#call-save');
+  await q.waitForFunction((n) => document.querySelectorAll('#calls-body tr').length === n + 1, before);
+  assert.match(await q.locator('#calls-body').textContent(), /We called/);
+});
+
+test('a dropped connection shows reconnecting and catches up on what was missed', { timeout: 40_000 }, async () => {
+  const q = police.page;
+  await nav(q, '#/inbox');
+  await q.waitForSelector('#list-incoming');
+  proxy.cut();
+  await q.waitForSelector('#conn[data-state="reconnecting"]', { state: 'visible' });
+  const id = await composeAndSend(fire.page, {
+    category: 'police.violence_threat',
+    summary: 'Crew threatened at 4 Rainsford Road, request urgent police attendance',
+    incident: 'F-2611-004514', address: '4 Rainsford Road, Chelmsford', postcode: 'CM1 2QL',
+    text: 'Male with a bottle threatening crew',
+  });
+  assert.equal(await q.locator(`a.row[data-transfer-id="${id}"]`).count(), 0, 'nothing arrives while cut off');
+  proxy.restore();
+  await q.locator(`#list-incoming a.row[data-transfer-id="${id}"]`).waitFor({ timeout: 25_000 });
+  await q.waitForSelector('#conn', { state: 'hidden' });
+});
+
+test('police cannot see or open a fire to ambulance transfer', { timeout: 30_000 }, async () => {
+  const id = await composeAndSend(fire.page, {
+    category: 'ambulance.casualty_care', to: 'eeast-ambulance',
+    summary: 'House fire Harlow, one occupant unconscious', incident: 'F-2611-004515',
+    address: '17 Tilegate Road, Harlow', postcode: 'CM18 6LW', text: 'Smoke inhalation',
+  });
+  const q = police.page;
+  await nav(q, '#/inbox');
+  await q.waitForSelector('#list-incoming');
+  assert.equal(await q.locator(`a.row[data-transfer-id="${id}"]`).count(), 0);
+  await nav(q, `#/transfer/${id}`);
+  await q.waitForSelector('#not-available');
+  assert.match(await q.locator('#not-available').textContent(), /not available/);
+  assert.equal(await q.locator('#actions').count(), 0);
+});
+
+test('a stalled request prompts fire to phone police, and the call is logged in one click', { timeout: 30_000 }, async () => {
+  const p = fire.page;
+  const id = await composeAndSend(p, {
+    category: 'info.address_risk', to: 'essex-police',
+    summary: 'Risk information for 12 Baddow Road before crews enter', incident: 'F-2611-004516',
+    address: '12 Baddow Road, Chelmsford', postcode: 'CM2 0DG', text: 'Any known violence or weapons at the address?',
+  });
+  // Nobody acknowledges delivery (Police has no CAD link), so the 2 s delivery limit runs out.
+  const prompt = p.locator(`.prompt[data-transfer-id="${id}"]`);
+  await prompt.waitFor({ timeout: 15_000 });
+  assert.match(await prompt.textContent(), /Phone Essex Police on 01632 960200/);
+  await prompt.getByRole('button', { name: 'Log this call' }).click();
+  await p.locator(`.prompt.done[data-transfer-id="${id}"]`).waitFor();
+  await nav(p, '#/calls');
+  await p.locator(`#calls-body a[href="#/transfer/${id}"]`).waitFor();
+  for (const b of await p.locator('.prompt button').all()) await b.click();
+});
+
+test('an expired session is sent to the login screen', { timeout: 20_000 }, async () => {
+  const q = police.page;
+  // The session cookie is gone, as after expiry: the next request is refused with 401.
+  await police.context.clearCookies();
+  await q.keyboard.press('l');
+  await q.waitForSelector('#login-form');
+  assert.match(await q.locator('#login-message').textContent(), /session/i);
+  assert.equal(await q.locator('#top').isVisible(), false);
+});

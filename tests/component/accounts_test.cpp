@@ -1,0 +1,328 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "gateway/core/digest.hpp"
+#include "gateway/service/accounts.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/writer.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace bl;
+
+namespace {
+
+/// A migrated database in a temp dir (created by the store's writer, as the gateway does) and a
+/// config with two agencies.
+struct rig {
+  rig() {
+    agency_config fire;
+    fire.id = "essex-fire";
+    agency_config police;
+    police.id = "essex-police";
+    cfg.agencies = {fire, police};
+    cfg.busy_timeout_ms = 2000;
+    store::writer create(store::store_options{path, true, 2000, {}});
+  }
+  accounts& open() {
+    if (!accts) accts = std::make_unique<accounts>(cfg, path);
+    return *accts;
+  }
+
+  test::temp_dir dir;
+  std::string path = dir.file("bluelink.db");
+  gateway_config cfg;
+  std::unique_ptr<accounts> accts;
+};
+
+const std::string good_password = "correct horse battery";
+
+login_ok must_login(accounts& a, const std::string& user, const std::string& pw = good_password,
+                    const std::string& remote = "127.0.0.1") {
+  auto r = a.login(user, pw, remote);
+  if (auto* e = std::get_if<error>(&r)) FAIL("login refused: " << e->id() << " " << e->message);
+  return std::get<login_ok>(r);
+}
+
+std::string error_id(const std::variant<login_ok, error>& r) {
+  auto* e = std::get_if<error>(&r);
+  return e ? std::string(e->id()) : "ok";
+}
+
+std::string error_id(const std::variant<principal, error>& r) {
+  auto* e = std::get_if<error>(&r);
+  return e ? std::string(e->id()) : "ok";
+}
+
+std::int64_t scalar(const std::string& path, const std::string& sql, const std::string& arg = {}) {
+  store::db d(path, false, true);
+  store::stmt s(d, sql);
+  if (!arg.empty()) s.bind(1, arg);
+  REQUIRE(s.step());
+  return s.int64(0);
+}
+
+void exec(const std::string& path, const std::string& sql) {
+  store::db d(path, false, false);
+  d.exec(sql);
+}
+
+}  // namespace
+
+TEST_CASE("roles round-trip through their names", "[accounts]") {
+  for (auto r : {role::operator_role, role::supervisor, role::manager, role::admin})
+    CHECK(role_from(to_string(r)) == r);
+  CHECK(to_string(role::operator_role) == "operator");
+  CHECK_FALSE(role_from("root"));
+}
+
+TEST_CASE("add_user refuses bad input with a message naming the problem", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("Sam.Patel", "Sam Patel", role::operator_role, "essex-fire", good_password);
+  auto refused = [&](const std::string& user, const std::string& name, role r,
+                     const std::string& agency, const std::string& pw) {
+    try {
+      a.add_user(user, name, r, agency, pw);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(refused("sam.patel", "Other", role::operator_role, "essex-fire", good_password),
+             Catch::Contains("already exists"));
+  CHECK_THAT(refused("ab", "A B", role::manager, "", good_password), Catch::Contains("3 to 64"));
+  CHECK_THAT(refused("sam patel", "S", role::manager, "", good_password),
+             Catch::Contains("may only contain"));
+  CHECK_THAT(refused("sam2", " ", role::manager, "", good_password),
+             Catch::Contains("display name"));
+  CHECK_THAT(refused("sam2", "Sam", role::operator_role, "", good_password),
+             Catch::Contains("--agency"));
+  CHECK_THAT(refused("sam2", "Sam", role::supervisor, "kent-fire", good_password),
+             Catch::Contains("'kent-fire' is not in the gateway's config"));
+  CHECK_THAT(refused("sam2", "Sam", role::manager, "essex-fire", good_password),
+             Catch::Contains("acts for no agency"));
+  CHECK_THAT(refused("sam2", "Sam", role::admin, "", "short"), Catch::Contains("at least 10"));
+
+  auto users = a.list_users();
+  REQUIRE(users.size() == 1);
+  CHECK(users[0].username == "sam.patel");
+  CHECK(users[0].agency == "essex-fire");
+  CHECK(users[0].who == role::operator_role);
+  CHECK_FALSE(users[0].disabled);
+}
+
+TEST_CASE("passwords are stored as Argon2id hashes, never as given", "[accounts]") {
+  rig t;
+  t.open().add_user("alice", "Alice", role::admin, "", good_password);
+  store::db d(t.path, false, true);
+  store::stmt s(d, "SELECT password_hash FROM users WHERE username = 'alice'");
+  REQUIRE(s.step());
+  CHECK(s.text(0).rfind("$argon2id$", 0) == 0);
+  CHECK(s.text(0).find(good_password) == std::string::npos);
+}
+
+TEST_CASE("a sign-in opens a session that resolves to the user", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("Fire.Operator", "Fire Operator", role::operator_role, "essex-fire", good_password);
+  // Usernames are case-insensitive.
+  auto ok = must_login(a, "FIRE.operator");
+  CHECK(ok.who.username == "fire.operator");
+  CHECK(ok.who.agency == "essex-fire");
+  CHECK(ok.who.via_session);
+  CHECK(ok.session_token.size() >= 43);
+  CHECK(ok.who.csrf_token.size() >= 43);
+  CHECK(ok.who.csrf_token != ok.session_token);
+
+  auto s = a.session(ok.session_token);
+  REQUIRE(error_id(s) == "ok");
+  auto& p = std::get<principal>(s);
+  CHECK(p.user_id == ok.who.user_id);
+  CHECK(p.display_name == "Fire Operator");
+  CHECK(p.who == role::operator_role);
+  CHECK(p.csrf_token == ok.who.csrf_token);
+  CHECK(p.via_session);
+  CHECK(p.expires_at >= ok.expires_at);
+
+  CHECK(error_id(a.session("not-a-token")) == "bl.auth.session_expired");
+  CHECK(error_id(a.session("")) == "bl.auth.session_expired");
+}
+
+TEST_CASE("only the SHA-256 of a session token is stored", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto ok = must_login(a, "alice");
+  CHECK(scalar(t.path, "SELECT count(*) FROM sessions WHERE token_sha256 = ?1",
+               sha256_hex(ok.session_token)) == 1);
+  CHECK(scalar(t.path,
+               "SELECT count(*) FROM sessions WHERE token_sha256 = ?1 OR csrf_token = ?1 OR "
+               "instr(token_sha256 || csrf_token || coalesce(remote, ''), ?1) > 0",
+               ok.session_token) == 0);
+}
+
+TEST_CASE("a wrong password and an unknown user are refused alike", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto wrong = a.login("alice", "not the password", "10.0.0.1");
+  auto unknown = a.login("mallory", good_password, "10.0.0.2");
+  REQUIRE(error_id(wrong) == "bl.auth.login_failed");
+  REQUIRE(error_id(unknown) == "bl.auth.login_failed");
+  CHECK(std::get<error>(wrong).message == std::get<error>(unknown).message);
+}
+
+TEST_CASE("a disabled user cannot sign in and loses its sessions", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::manager, "", good_password);
+  auto ok = must_login(a, "alice");
+  a.set_disabled("ALICE", true);
+  CHECK(error_id(a.session(ok.session_token)) == "bl.auth.session_expired");
+  CHECK(error_id(a.login("alice", good_password, "10.0.0.1")) == "bl.auth.account_disabled");
+  // A wrong password does not reveal that the account is disabled.
+  CHECK(error_id(a.login("alice", "wrong password!", "10.0.0.2")) == "bl.auth.login_failed");
+  CHECK(a.list_users()[0].disabled);
+  a.set_disabled("alice", false);
+  must_login(a, "alice", good_password, "10.0.0.3");
+  CHECK_THROWS_AS(a.set_disabled("nobody", true), std::invalid_argument);
+}
+
+TEST_CASE("a user disabled by another process loses its session at once", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::manager, "", good_password);
+  auto ok = must_login(a, "alice");
+  REQUIRE(error_id(a.session(ok.session_token)) == "ok");
+  // The CLI has its own connection and its own accounts object.
+  accounts(t.cfg, t.path).set_disabled("alice", true);
+  CHECK(error_id(a.session(ok.session_token)) == "bl.auth.session_expired");
+}
+
+TEST_CASE("logging out ends the session, and logging out twice is harmless", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto one = must_login(a, "alice");
+  auto two = must_login(a, "alice");
+  a.logout(one.session_token);
+  a.logout(one.session_token);
+  a.logout("never-issued");
+  auto s = a.session(one.session_token);
+  REQUIRE(error_id(s) == "bl.auth.session_expired");
+  CHECK_THAT(std::get<error>(s).message, Catch::Contains("signed out"));
+  CHECK(error_id(a.session(two.session_token)) == "ok");
+}
+
+TEST_CASE("a new password ends every session of the user", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  a.add_user("bob", "Bob", role::admin, "", good_password);
+  auto alice = must_login(a, "alice");
+  auto bob = must_login(a, "bob");
+  a.set_password("alice", "a brand new password");
+  CHECK(error_id(a.session(alice.session_token)) == "bl.auth.session_expired");
+  CHECK(error_id(a.session(bob.session_token)) == "ok");
+  CHECK(error_id(a.login("alice", good_password, "10.0.0.1")) == "bl.auth.login_failed");
+  must_login(a, "alice", "a brand new password", "10.0.0.2");
+  CHECK_THROWS_WITH(a.set_password("alice", "short"), Catch::Contains("at least 10"));
+  CHECK_THROWS_WITH(a.set_password("nobody", good_password), Catch::Contains("no user named"));
+}
+
+TEST_CASE("a session used within its idle time is renewed", "[accounts][slow]") {
+  rig t;
+  t.cfg.console.session_idle_s = 2;
+  t.cfg.console.session_max_s = 60;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto ok = must_login(a, "alice");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  REQUIRE(error_id(a.session(ok.session_token)) == "ok");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  // 2.4 s after sign-in, past the first idle deadline, but used 1.2 s ago.
+  auto s = a.session(ok.session_token);
+  REQUIRE(error_id(s) == "ok");
+  CHECK(std::get<principal>(s).expires_at > ok.expires_at);
+  // The renewals were kept in memory: the row was written at sign-in only (once a minute at most).
+  CHECK(scalar(t.path, "SELECT last_seen = created_at FROM sessions") == 1);
+}
+
+TEST_CASE("a session left idle too long ends", "[accounts][slow]") {
+  rig t;
+  t.cfg.console.session_idle_s = 1;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto ok = must_login(a, "alice");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto s = a.session(ok.session_token);
+  REQUIRE(error_id(s) == "bl.auth.session_expired");
+  CHECK_THAT(std::get<error>(s).message, Catch::Contains("without use"));
+}
+
+TEST_CASE("a busy session still ends at its absolute limit", "[accounts][slow]") {
+  rig t;
+  t.cfg.console.session_idle_s = 60;
+  t.cfg.console.session_max_s = 1;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto ok = must_login(a, "alice");
+  CHECK(ok.expires_at - now_ms() <= std::chrono::seconds(1));
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(error_id(a.session(ok.session_token)) == "ok");
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  auto s = a.session(ok.session_token);
+  REQUIRE(error_id(s) == "bl.auth.session_expired");
+  CHECK_THAT(std::get<error>(s).message, Catch::Contains("time limit"));
+}
+
+TEST_CASE("an expiry written to the database by someone else is obeyed", "[accounts]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  auto ok = must_login(a, "alice");
+  REQUIRE(error_id(a.session(ok.session_token)) == "ok");
+  exec(t.path, "UPDATE sessions SET expires_at = 1000");
+  CHECK(error_id(a.session(ok.session_token)) == "bl.auth.session_expired");
+}
+
+TEST_CASE("failed sign-ins are limited per username and per address", "[accounts]") {
+  rig t;
+  t.cfg.console.login_attempts_per_minute = 3;
+  auto& a = t.open();
+  a.add_user("alice", "Alice", role::admin, "", good_password);
+  a.add_user("bob", "Bob", role::admin, "", good_password);
+
+  SECTION("per username, from any address") {
+    for (int i = 0; i < 3; ++i)
+      CHECK(error_id(a.login("ALICE", "wrong password", "10.0.1." + std::to_string(i))) ==
+            "bl.auth.login_failed");
+    // Refused before the password is even checked: the right one does not help now.
+    CHECK(error_id(a.login("alice", good_password, "10.0.1.9")) == "bl.auth.rate_limited");
+    must_login(a, "bob", good_password, "10.0.1.10");
+  }
+  SECTION("per address, whatever the username") {
+    for (int i = 0; i < 3; ++i)
+      CHECK(error_id(a.login("user" + std::to_string(i), "wrong password", "10.0.2.1")) ==
+            "bl.auth.login_failed");
+    CHECK(error_id(a.login("bob", good_password, "10.0.2.1")) == "bl.auth.rate_limited");
+    must_login(a, "bob", good_password, "10.0.2.2");
+  }
+  SECTION("a successful sign-in clears the username's count") {
+    for (int i = 0; i < 2; ++i) a.login("alice", "wrong password", "10.0.3." + std::to_string(i));
+    must_login(a, "alice", good_password, "10.0.3.5");
+    for (int i = 0; i < 3; ++i)
+      CHECK(error_id(a.login("alice", "wrong password", "10.0.4." + std::to_string(i))) ==
+            "bl.auth.login_failed");
+    CHECK(error_id(a.login("alice", good_password, "10.0.4.9")) == "bl.auth.rate_limited");
+  }
+  SECTION("successful sign-ins from one address are not limited") {
+    for (int i = 0; i < 5; ++i)
+      CHECK_FALSE(
+          must_login(a, i % 2 ? "alice" : "bob", good_password, "10.0.5.1").session_token.empty());
+  }
+}
