@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
@@ -137,11 +138,31 @@ int gateway_main(int argc, char** argv) {
     }
   }
 
+  // HTTPS when a certificate is configured: TLS 1.2 or newer, the server's cipher order.
+  std::unique_ptr<asio::ssl::context> tls;
+  if (cfg.tls.enabled()) {
+    try {
+      tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+      tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+      tls->use_certificate_chain_file(cfg.tls.cert_file);
+      tls->use_private_key_file(cfg.tls.key_file, asio::ssl::context::pem);
+    } catch (const std::exception& e) {
+      log->critical("event=tls_unusable cert={} key={} error=\"{}\"", cfg.tls.cert_file,
+                    cfg.tls.key_file, e.what());
+      std::fprintf(stderr,
+                   "bluelink-gateway: cannot use the TLS certificate '%s' with key '%s': %s\n",
+                   cfg.tls.cert_file.c_str(), cfg.tls.key_file.c_str(), e.what());
+      return 2;
+    }
+  }
+
   asio::io_context ioc(cfg.http_threads);
   std::shared_ptr<listener> lst;
   try {
     asio::ip::tcp::endpoint ep(asio::ip::make_address(cfg.listen_address), cfg.listen_port);
-    lst = std::make_shared<listener>(ioc, ep, handler, cfg.max_message_bytes);
+    lst = std::make_shared<listener>(ioc, ep, handler, cfg.max_message_bytes, tls.get());
   } catch (const std::exception& e) {
     log->critical("event=listen_failed address={} port={} error=\"{}\"", cfg.listen_address,
                   cfg.listen_port, e.what());
@@ -164,8 +185,8 @@ int gateway_main(int argc, char** argv) {
     }
   }
   lst->run();
-  log->info("event=listening address={} port={} database={} synchronous={} agencies={}",
-            cfg.listen_address, lst->port(), cfg.database_path,
+  log->info("event=listening address={} port={} scheme={} database={} synchronous={} agencies={}",
+            cfg.listen_address, lst->port(), tls ? "https" : "http", cfg.database_path,
             cfg.synchronous_full ? "full" : "normal", cfg.agencies.size());
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp")

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "gateway/net/api.hpp"
@@ -24,25 +25,49 @@ constexpr std::chrono::seconds read_timeout{60};
 constexpr std::chrono::seconds write_timeout{30};
 }  // namespace
 
-http_session::http_session(asio::ip::tcp::socket socket, api& handler, std::size_t body_limit)
-    : stream_(std::move(socket)), api_(handler), body_limit_(body_limit) {}
-
-void http_session::run() {
-  // Start on the connection's strand so that every handler of this session is serialised.
-  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+template <class Stream>
+Stream http_session<Stream>::make_stream(asio::ip::tcp::socket socket, asio::ssl::context* ctx) {
+  if constexpr (tls)
+    return Stream(std::move(socket), *ctx);
+  else
+    return Stream(std::move(socket));
 }
 
-void http_session::do_read() {
+template <class Stream>
+http_session<Stream>::http_session(asio::ip::tcp::socket socket, asio::ssl::context* tls_ctx,
+                                   api& handler, std::size_t body_limit)
+    : stream_(make_stream(std::move(socket), tls_ctx)), api_(handler), body_limit_(body_limit) {}
+
+template <class Stream>
+void http_session<Stream>::run() {
+  // Start on the connection's strand so that every handler of this session is serialised.
+  asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+    if constexpr (tls) {
+      beast::get_lowest_layer(self->stream_).expires_after(read_timeout);
+      self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+        if (ec) return self->do_close();
+        self->do_read();
+      });
+    } else {
+      self->do_read();
+    }
+  });
+}
+
+template <class Stream>
+void http_session<Stream>::do_read() {
   parser_.emplace();
   parser_->body_limit(body_limit_);
   parser_->header_limit(16 * 1024);
-  stream_.expires_after(read_timeout);
-  http::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  beast::get_lowest_layer(stream_).expires_after(read_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                     self->on_read(ec, n);
+                   });
 }
 
-void http_session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
     return do_close();
@@ -72,20 +97,23 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
   r.host = std::string(req[http::field::host]);
   r.csrf_token = std::string(req["X-CSRF-Token"]);
   beast::error_code ep_ec;
-  auto peer = stream_.socket().remote_endpoint(ep_ec);
+  auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ep_ec);
   if (!ep_ec) r.remote = peer.address().to_string();
+  r.tls = tls;
   if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req), std::move(r));
   r.body = std::move(req.body());
   // The API may answer from another thread (the engine's); hop back onto this strand to write.
   auto ex = stream_.get_executor();
-  api_.handle(std::move(r), ex, [self = shared_from_this(), ex, keep_alive](api_response resp) {
-    asio::post(ex, [self, resp = std::move(resp), keep_alive]() mutable {
-      self->do_write(std::move(resp), keep_alive);
-    });
-  });
+  api_.handle(std::move(r), ex,
+              [self = this->shared_from_this(), ex, keep_alive](api_response resp) {
+                asio::post(ex, [self, resp = std::move(resp), keep_alive]() mutable {
+                  self->do_write(std::move(resp), keep_alive);
+                });
+              });
 }
 
-void http_session::upgrade(http::request<http::string_body> req, api_request r) {
+template <class Stream>
+void http_session<Stream>::upgrade(http::request<http::string_body> req, api_request r) {
   std::string_view target = r.target;
   if (target.substr(0, target.find('?')) != "/api/v1/ws") {
     auto resp = api::error_response(
@@ -119,11 +147,12 @@ void http_session::upgrade(http::request<http::string_body> req, api_request r) 
     return do_write(std::move(resp), false);
   }
   std::string token = session_token_of(r.cookie);
-  std::make_shared<ws_session>(std::move(stream_), api_, std::move(p), std::move(token))
+  std::make_shared<ws_session<Stream>>(std::move(stream_), api_, std::move(p), std::move(token))
       ->run(std::move(req));
 }
 
-void http_session::do_write(api_response r, bool keep_alive) {
+template <class Stream>
+void http_session<Stream>::do_write(api_response r, bool keep_alive) {
   auto res = std::make_shared<http::response<http::string_body>>(
       static_cast<http::status>(r.status), version_);
   res->set(http::field::server, "bluelink");
@@ -133,22 +162,36 @@ void http_session::do_write(api_response r, bool keep_alive) {
   res->keep_alive(keep_alive);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  stream_.expires_after(write_timeout);
+  beast::get_lowest_layer(stream_).expires_after(write_timeout);
   http::async_write(stream_, *res,
-                    [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                    [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                       self->on_write(ec, res->need_eof());
                     });
 }
 
-void http_session::on_write(beast::error_code ec, bool close) {
+template <class Stream>
+void http_session<Stream>::on_write(beast::error_code ec, bool close) {
   if (ec || close) return do_close();
   do_read();
 }
 
-void http_session::do_close() {
+template <class Stream>
+void http_session<Stream>::do_close() {
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  if constexpr (tls) {
+    // close_notify, then the TCP close; a peer that never answers is cut off by the timeout.
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+    });
+    return;
+  }
+  beast::get_lowest_layer(stream_).socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  beast::get_lowest_layer(stream_).socket().close(ec);
 }
+
+template class http_session<beast::tcp_stream>;
+template class http_session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace bl

@@ -10,8 +10,12 @@ namespace bl {
 namespace asio = boost::asio;
 
 listener::listener(asio::io_context& ioc, const asio::ip::tcp::endpoint& ep, api& handler,
-                   std::size_t body_limit)
-    : ioc_(ioc), acceptor_(asio::make_strand(ioc)), api_(handler), body_limit_(body_limit) {
+                   std::size_t body_limit, asio::ssl::context* tls)
+    : ioc_(ioc),
+      acceptor_(asio::make_strand(ioc)),
+      api_(handler),
+      body_limit_(body_limit),
+      tls_(tls) {
   acceptor_.open(ep.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(ep);
@@ -38,7 +42,14 @@ void listener::do_accept() {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
           socket.set_option(asio::ip::tcp::no_delay(true), ec);
-          std::make_shared<http_session>(std::move(socket), self->api_, self->body_limit_)->run();
+          if (self->tls_)
+            std::make_shared<tls_http_session>(std::move(socket), self->tls_, self->api_,
+                                               self->body_limit_)
+                ->run();
+          else
+            std::make_shared<plain_http_session>(std::move(socket), nullptr, self->api_,
+                                                 self->body_limit_)
+                ->run();
         }
         if (self->acceptor_.is_open()) self->do_accept();
       });

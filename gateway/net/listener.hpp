@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 namespace bl {
 
@@ -14,8 +15,9 @@ class api;
 class listener : public std::enable_shared_from_this<listener> {
  public:
   /// Binds and listens at once so that the chosen port (for port 0) is known; throws on failure.
+  /// With `tls` (not null, outliving the listener) every connection speaks HTTPS/WSS only.
   listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep, api& handler,
-           std::size_t body_limit);
+           std::size_t body_limit, boost::asio::ssl::context* tls = nullptr);
   void run();
   void stop();
   unsigned short port() const { return port_; }
@@ -27,6 +29,7 @@ class listener : public std::enable_shared_from_this<listener> {
   boost::asio::ip::tcp::acceptor acceptor_;
   api& api_;
   std::size_t body_limit_;
+  boost::asio::ssl::context* tls_;
   unsigned short port_ = 0;
 };
 

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/metrics.hpp"
@@ -25,19 +27,22 @@ constexpr unsigned short close_session_ended = 4401;
 constexpr unsigned short close_bad_frame = 4400;
 }  // namespace
 
-ws_session::ws_session(beast::tcp_stream&& stream, api& handler, principal who,
-                       std::string session_token)
+template <class Stream>
+ws_session<Stream>::ws_session(Stream&& stream, api& handler, principal who,
+                               std::string session_token)
     : ws_(std::move(stream)),
       api_(handler),
       who_(std::move(who)),
       token_(std::move(session_token)),
       timer_(ws_.get_executor()) {}
 
-ws_session::~ws_session() {
+template <class Stream>
+ws_session<Stream>::~ws_session() {
   if (auto* hub = api_.hub()) hub->unsubscribe(this);
 }
 
-void ws_session::run(beast::http::request<beast::http::string_body> req) {
+template <class Stream>
+void ws_session<Stream>::run(beast::http::request<beast::http::string_body> req) {
   beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
   // Pings every ~15 s of silence; a console that answers nothing for 30 s is dropped.
   websocket::stream_base::timeout t =
@@ -48,14 +53,16 @@ void ws_session::run(beast::http::request<beast::http::string_body> req) {
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(beast::http::field::server, "bluelink"); }));
   ws_.read_message_max(api_.config().console.ws_max_message_bytes);
-  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  ws_.async_accept(
+      req, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
 }
 
-void ws_session::on_accept(beast::error_code ec) {
+template <class Stream>
+void ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) return;
   api_.log().info("event=console_connected username=\"{}\" agency={}", who_.username, who_.agency);
   timer_.expires_after(hello_timeout);
-  timer_.async_wait([weak = weak_from_this()](beast::error_code timer_ec) {
+  timer_.async_wait([weak = this->weak_from_this()](beast::error_code timer_ec) {
     auto self = weak.lock();
     if (!self || timer_ec || self->hello_) return;
     self->send_error(
@@ -65,13 +72,15 @@ void ws_session::on_accept(beast::error_code ec) {
   do_read();
 }
 
-void ws_session::do_read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+template <class Stream>
+void ws_session<Stream>::do_read() {
+  ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
     self->on_read(ec, n);
   });
 }
 
-void ws_session::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   if (ec == websocket::error::message_too_big) {
     // Beast has already failed the connection with 1009; nothing more can be sent.
     api_.stats().error(std::string(info(errc::payload_too_large).id));
@@ -90,7 +99,8 @@ void ws_session::on_read(beast::error_code ec, std::size_t) {
   if (!closing_) do_read();
 }
 
-void ws_session::handle(const std::string& text) {
+template <class Stream>
+void ws_session<Stream>::handle(const std::string& text) {
   json f = json::parse(text, nullptr, false);
   if (f.is_discarded())
     return send_error(make_error(errc::malformed_json, "the frame is not valid JSON"));
@@ -109,14 +119,15 @@ void ws_session::handle(const std::string& text) {
       json{{"op", "welcome"}, {"user", user}, {"after", after}}.dump()));
   if (auto* hub = api_.hub()) {
     subscribed_ = true;
-    hub->subscribe(shared_from_this(), after);
+    hub->subscribe(this->shared_from_this(), after);
   }
   schedule_check();
 }
 
-void ws_session::schedule_check() {
+template <class Stream>
+void ws_session<Stream>::schedule_check() {
   timer_.expires_after(session_check);
-  timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+  timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
     auto self = weak.lock();
     if (!self || ec || self->closing_) return;
     auto s = self->api_.accts().session(self->token_);
@@ -128,13 +139,16 @@ void ws_session::schedule_check() {
   });
 }
 
-void ws_session::push(std::shared_ptr<const std::string> frame) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), frame = std::move(frame)]() mutable {
-    self->enqueue(std::move(frame));
-  });
+template <class Stream>
+void ws_session<Stream>::push(std::shared_ptr<const std::string> frame) {
+  asio::post(ws_.get_executor(),
+             [self = this->shared_from_this(), frame = std::move(frame)]() mutable {
+               self->enqueue(std::move(frame));
+             });
 }
 
-void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
+template <class Stream>
+void ws_session<Stream>::enqueue(std::shared_ptr<const std::string> frame) {
   if (closing_) return;
   if (queue_.size() >= api_.config().console.ws_max_queued) {
     api_.log().warn("event=console_too_slow username=\"{}\" agency={} queued={}", who_.username,
@@ -146,16 +160,19 @@ void ws_session::enqueue(std::shared_ptr<const std::string> frame) {
   if (!writing_) do_write();
 }
 
-void ws_session::do_write() {
+template <class Stream>
+void ws_session<Stream>::do_write() {
   if (queue_.empty() || closing_) return;
   writing_ = true;
   ws_.text(true);
-  ws_.async_write(
-      asio::buffer(*queue_.front()),
-      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    self->on_write(ec, n);
+                  });
 }
 
-void ws_session::on_write(beast::error_code ec, std::size_t) {
+template <class Stream>
+void ws_session<Stream>::on_write(beast::error_code ec, std::size_t) {
   writing_ = false;
   if (ec) return;
   queue_.pop_front();
@@ -163,14 +180,16 @@ void ws_session::on_write(beast::error_code ec, std::size_t) {
   do_write();
 }
 
-void ws_session::send_error(const error& e) {
+template <class Stream>
+void ws_session<Stream>::send_error(const error& e) {
   api_.stats().error(std::string(e.id()));
   json f = {{"op", "error"}, {"code", e.id()}, {"message", e.message}};
   if (!e.pointer.empty()) f["pointer"] = e.pointer;
   enqueue(std::make_shared<const std::string>(f.dump()));
 }
 
-void ws_session::close(unsigned short code, const std::string& reason) {
+template <class Stream>
+void ws_session<Stream>::close(unsigned short code, const std::string& reason) {
   if (closing_) return;
   closing_ = true;
   timer_.cancel();
@@ -183,8 +202,12 @@ void ws_session::close(unsigned short code, const std::string& reason) {
   if (!writing_) start_close();
 }
 
-void ws_session::start_close() {
-  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {});
+template <class Stream>
+void ws_session<Stream>::start_close() {
+  ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {});
 }
+
+template class ws_session<beast::tcp_stream>;
+template class ws_session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace bl

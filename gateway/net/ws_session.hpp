@@ -22,6 +22,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include "gateway/net/console_hub.hpp"
@@ -31,10 +32,12 @@ namespace bl {
 
 class api;
 
-class ws_session : public console_subscriber, public std::enable_shared_from_this<ws_session> {
+/// Stream: boost::beast::tcp_stream (ws://) or boost::beast::ssl_stream<tcp_stream> (wss://).
+template <class Stream>
+class ws_session : public console_subscriber,
+                   public std::enable_shared_from_this<ws_session<Stream>> {
  public:
-  ws_session(boost::beast::tcp_stream&& stream, api& handler, principal who,
-             std::string session_token);
+  ws_session(Stream&& stream, api& handler, principal who, std::string session_token);
   ~ws_session() override;
   /// Completes the upgrade with the request http_session has read.
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
@@ -55,7 +58,7 @@ class ws_session : public console_subscriber, public std::enable_shared_from_thi
   void send_error(const error& e);
   void schedule_check();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<Stream> ws_;
   boost::beast::flat_buffer buffer_;
   api& api_;
   principal who_;
