@@ -111,7 +111,37 @@ function phonePrompt(ev) {
   prompts.append(box);
 }
 
+// For an agency without a CAD on the link the console is the receiving system: once events have
+// reached it, it acknowledges its delivery queue so that senders see "delivered" (the gateway says
+// which applies in the session's acknowledges_deliveries). One pass at a time; a pass that starts
+// while another runs is folded into a follow-up pass.
+let acking = null;
+let ackAgain = false;
+async function acknowledgeDeliveries() {
+  if (!app.session?.acknowledges_deliveries) return;
+  if (acking) {
+    ackAgain = true;
+    return;
+  }
+  acking = (async () => {
+    do {
+      ackAgain = false;
+      for (let i = 0; i < 20; i++) {
+        const inbox = await api.get('/api/v1/inbox?limit=100');
+        const items = inbox.deliveries || [];
+        if (!items.length) break;
+        await api.post('/api/v1/inbox/ack', { upto: items[items.length - 1].seq });
+      }
+    } while (ackAgain);
+  })()
+    .catch(() => {}) // the next event or reconnect tries again; nothing is lost meanwhile
+    .finally(() => {
+      acking = null;
+    });
+}
+
 function onEvent(ev) {
+  if (ev.actor !== me()) acknowledgeDeliveries();
   const before = app.transfers.get(ev.transfer_id);
   if (ev.transfer) upsertTransfer(ev.transfer);
   const t = app.transfers.get(ev.transfer_id);
@@ -134,6 +164,7 @@ function startLive() {
     event: onEvent,
     caughtUp: () => {
       app.initialSync = false;
+      acknowledgeDeliveries();
       document.body.dataset.live = 'yes';
     },
     links: (links) => {

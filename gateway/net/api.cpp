@@ -366,6 +366,13 @@ api_response api::get_session(const principal& who) {
       {"map",
        {{"tile_url", s_.cfg.console.tile_url.empty() ? json() : json(s_.cfg.console.tile_url)},
         {"attribution", s_.cfg.console.tile_attribution}}}};
+  // An agency whose CAD is on the link lets its CAD acknowledge deliveries (the CAD is its system
+  // of record); for an agency without one, its consoles are the receiving system, so a console
+  // acknowledges what it has been shown and the sender sees "delivered".
+  bool has_cad = false;
+  for (const auto& c : s_.cfg.cad_link.clients)
+    if (s_.cfg.cad_link.enabled && c.agency == who.agency) has_cad = true;
+  out["acknowledges_deliveries"] = !who.agency.empty() && !has_cad;
   if (who.via_session) {
     out["csrf_token"] = who.csrf_token;
     out["expires_at"] = format_rfc3339(who.expires_at);
