@@ -17,6 +17,7 @@
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/console_hub.hpp"
+#include "gateway/net/query.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
@@ -32,42 +33,6 @@ using nlohmann::json;
 namespace asio = boost::asio;
 
 namespace {
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (r.ec == std::errc() && r.ptr == s.data() + i + 3) {
-        out += static_cast<char>(v);
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    auto eq = part.find('=');
-    if (!part.empty())
-      out[percent_decode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
 // Reads an integer query parameter; an error names the parameter so the caller can fix it.
 std::optional<error> int_param(const std::map<std::string, std::string>& q, const std::string& key,
                                std::int64_t min, std::int64_t max, std::int64_t& out) {

@@ -16,6 +16,7 @@
 #include "gateway/core/message.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/net/query.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
@@ -28,42 +29,6 @@ namespace bl {
 using nlohmann::json;
 
 namespace {
-
-std::string decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-      if (r.ec == std::errc() && r.ptr == s.data() + i + 3) {
-        out += static_cast<char>(v);
-        i += 2;
-      } else {
-        out += s[i];
-      }
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> query_params(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    auto eq = part.find('=');
-    if (!part.empty())
-      out[decode(part.substr(0, eq))] =
-          eq == std::string_view::npos ? std::string() : decode(part.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
-}
 
 api_response json_reply(int status, const json& body) {
   api_response r;
@@ -132,7 +97,7 @@ api_response api::get_geo(const std::string& query) const {
         errc::internal,
         "coordinate conversion is not available: PROJ could not be set up when the gateway "
         "started (see its log)"));
-  auto q = query_params(query);
+  auto q = parse_query(query);
   bool wgs84 = q.count("lat") || q.count("lon");
   bool osgb = q.count("easting") || q.count("northing");
   if (wgs84 == osgb)
@@ -270,7 +235,7 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
 }
 
 void api::get_calls(const principal& who, const std::string& query, done_fn done) {
-  auto q = query_params(query);
+  auto q = parse_query(query);
   std::optional<time_point> since;
   if (q.count("since") && !q["since"].empty()) {
     since = parse_rfc3339(q["since"]);

@@ -85,18 +85,6 @@ void check_password(std::string_view password) {
                                 " characters long");
 }
 
-error from_store_error(const store::store_error& e) {
-  switch (e.primary()) {
-    case SQLITE_FULL:
-      return make_error(errc::store_full, e.what());
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return make_error(errc::store_busy, e.what());
-    default:
-      return make_error(errc::store_unavailable, e.what());
-  }
-}
-
 // Rolls back without throwing: SQLite may already have rolled back after the error being handled.
 void rollback(store::db& d) {
   sqlite3_exec(d.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -237,7 +225,7 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
       if (s.step())
         user = found_user{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.int64(5) != 0};
     } catch (const store::store_error& e) {
-      return from_store_error(e);
+      return store::to_error(e);
     }
   }
 
@@ -296,7 +284,7 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
         throw;
       }
     } catch (const store::store_error& e) {
-      return from_store_error(e);
+      return store::to_error(e);
     }
     m.failures.erase(user_key);
     // This attempt was counted against the address in advance; a success takes it back, so that
@@ -401,7 +389,7 @@ std::variant<principal, error> accounts::session(std::string_view token) {
     p.expires_at = from_ms(it->second.expires_ms);
     return p;
   } catch (const store::store_error& e) {
-    return from_store_error(e);
+    return store::to_error(e);
   }
 }
 

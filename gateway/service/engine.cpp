@@ -4,7 +4,6 @@
 #include <future>
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -39,17 +38,6 @@ struct engine::batch_state {
 };
 
 namespace {
-error from_store_error(const store::store_error& e) {
-  switch (e.primary()) {
-    case SQLITE_FULL:
-      return make_error(errc::store_full, e.what());
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return make_error(errc::store_busy, e.what());
-    default:
-      return make_error(errc::store_unavailable, e.what());
-  }
-}
 
 std::string event_detail(const message& m) {
   const auto& body = m.doc.at("body");
@@ -246,7 +234,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
       metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work
   } catch (const store::store_error& e) {
     writer_->rollback();
-    auto err = from_store_error(e);
+    auto err = store::to_error(e);
     log_->error("event=commit_failed code={} jobs={} error=\"{}\"", err.id(), jobs.size(),
                 e.what());
     for (auto& j : jobs) {

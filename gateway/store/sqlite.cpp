@@ -4,6 +4,18 @@
 
 namespace bl::store {
 
+error to_error(const store_error& e) {
+  switch (e.primary()) {
+    case SQLITE_FULL:
+      return make_error(errc::store_full, e.what());
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return make_error(errc::store_busy, e.what());
+    default:
+      return make_error(errc::store_unavailable, e.what());
+  }
+}
+
 db::db(const std::string& path, bool create, bool read_only, const std::string& vfs) {
   int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (create && !read_only) flags |= SQLITE_OPEN_CREATE;

@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
 #include <unordered_map>
+#include "gateway/core/error.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -25,6 +27,9 @@ class store_error : public std::runtime_error {
  private:
   int rc_;
 };
+
+/// The reply code for a store failure: bl.store.disk_full, bl.store.busy or bl.store.unavailable.
+error to_error(const store_error& e);
 
 /// One connection. Not thread-safe: each thread that touches SQLite owns its own db.
 class db {
