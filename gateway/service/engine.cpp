@@ -87,20 +87,24 @@ bool engine::enqueue(job j) {
   return false;
 }
 
+std::optional<error> engine::queue_or_refuse(job j) {
+  bool shutting;
+  {
+    std::lock_guard lock(mu_);
+    shutting = stopping_;
+  }
+  if (enqueue(std::move(j))) return std::nullopt;
+  return shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
+                  : make_error(errc::store_busy, "the gateway's write queue is full");
+}
+
 void engine::submit(message m, submit_callback cb) {
   job j;
   j.what = job::kind::submit;
   j.msg = std::move(m);
   j.on_submit = std::move(cb);
   auto fallback = j.on_submit;
-  bool shutting;
-  {
-    std::lock_guard lock(mu_);
-    shutting = stopping_;
-  }
-  if (!enqueue(std::move(j)))
-    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
-                      : make_error(errc::store_busy, "the gateway's write queue is full"));
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
 void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
@@ -110,14 +114,7 @@ void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
   j.upto = upto;
   j.on_ack = std::move(cb);
   auto fallback = j.on_ack;
-  bool shutting;
-  {
-    std::lock_guard lock(mu_);
-    shutting = stopping_;
-  }
-  if (!enqueue(std::move(j)))
-    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
-                      : make_error(errc::store_busy, "the gateway's write queue is full"));
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
 void engine::note(std::string actor, std::string action, json detail) {
@@ -135,14 +132,7 @@ void engine::log_call(call_record c, call_callback cb) {
   j.call = std::move(c);
   j.on_call = std::move(cb);
   auto fallback = j.on_call;
-  bool shutting;
-  {
-    std::lock_guard lock(mu_);
-    shutting = stopping_;
-  }
-  if (!enqueue(std::move(j)))
-    fallback(shutting ? make_error(errc::shutting_down, "the gateway is shutting down")
-                      : make_error(errc::store_busy, "the gateway's write queue is full"));
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
 void engine::run_timers_now() {

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -104,6 +105,8 @@ class engine {
   std::string store_gateway_message(batch_state& b, const std::string& id, const std::string& type,
                                     const std::string& to, const transfer& t, nlohmann::json body);
   bool enqueue(job j);
+  /// Queues a job with a caller waiting; when it cannot be, the error to answer the caller with.
+  std::optional<error> queue_or_refuse(job j);
 
   const gateway_config& cfg_;
   metrics& metrics_;

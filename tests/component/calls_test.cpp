@@ -14,6 +14,7 @@
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tests/support/engine_rig.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -21,62 +22,7 @@ using namespace bl;
 using nlohmann::json;
 
 namespace {
-class manual_clock final : public clock_source {
- public:
-  time_point now() const override { return now_; }
-  void advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  time_point now_ = *parse_rfc3339("2026-11-21T14:02:12Z");
-};
-
-struct rig {
-  rig() { restart(); }
-  ~rig() {
-    if (eng) eng->stop();
-  }
-  void restart() {
-    if (eng) eng->stop();
-    eng.reset();
-    eng = std::make_unique<engine>(
-        cfg, store::store_options{dir.file("bluelink.db"), true, 0, {}}, stats, notifier, clock,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
-    eng->start();
-    rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
-  }
-  std::variant<std::int64_t, error> log(call_record c) {
-    std::promise<std::variant<std::int64_t, error>> p;
-    eng->log_call(std::move(c), [&](auto r) { p.set_value(std::move(r)); });
-    return p.get_future().get();
-  }
-  std::int64_t logged(call_record c) {
-    auto r = log(std::move(c));
-    if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
-    return std::get<std::int64_t>(r);
-  }
-  std::string request(const std::string& id) {
-    auto parsed = parse_message(test::rtc_request(id));
-    REQUIRE(std::holds_alternative<message>(parsed));
-    std::promise<std::variant<receipt_result, error>> p;
-    eng->submit(std::get<message>(std::move(parsed)), [&](auto r) { p.set_value(std::move(r)); });
-    auto r = p.get_future().get();
-    REQUIRE(std::holds_alternative<receipt_result>(r));
-    return std::get<receipt_result>(r).receipt["transfer_id"].get<std::string>();
-  }
-  std::int64_t count(const std::string& sql) {
-    store::db d(dir.file("bluelink.db"), false, true);
-    store::stmt s(d, sql);
-    return s.step() ? s.int64(0) : -1;
-  }
-
-  test::temp_dir dir;
-  gateway_config cfg = test::essex_config();
-  metrics stats;
-  inbox_notifier notifier;
-  manual_clock clock;
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<store::reader> rd;
-};
+using rig = test::engine_rig;
 
 // Essex Fire rings Essex Police on the emergency line about traffic management.
 call_record fire_rings_police(const std::string& transfer_id = {}) {

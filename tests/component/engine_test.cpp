@@ -12,6 +12,7 @@
 #include "gateway/store/fault_vfs.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
+#include "tests/support/engine_rig.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -19,69 +20,7 @@ using namespace bl;
 using nlohmann::json;
 
 namespace {
-class manual_clock final : public clock_source {
- public:
-  time_point now() const override { return now_; }
-  void advance(std::chrono::seconds s) { now_ += s; }
-
- private:
-  time_point now_ = *parse_rfc3339("2026-11-21T14:02:12Z");
-};
-
-/// An engine on a real SQLite file in a temp dir, optionally through the fault-injecting VFS.
-struct rig {
-  explicit rig(const std::string& vfs = {}) : vfs_name(vfs) { restart(); }
-  ~rig() {
-    if (eng) eng->stop();
-  }
-  void restart() {
-    if (eng) eng->stop();
-    eng.reset();
-    eng = std::make_unique<engine>(
-        cfg, store::store_options{dir.file("bluelink.db"), true, 0, vfs_name}, stats, notifier,
-        clock,
-        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
-    eng->start();
-    rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
-  }
-  std::variant<receipt_result, error> submit(json doc) {
-    auto parsed = parse_message(std::move(doc));
-    REQUIRE(std::holds_alternative<message>(parsed));
-    std::promise<std::variant<receipt_result, error>> p;
-    eng->submit(std::get<message>(std::move(parsed)), [&](auto r) { p.set_value(std::move(r)); });
-    return p.get_future().get();
-  }
-  json receipt(json doc) {
-    auto r = submit(std::move(doc));
-    if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
-    return std::get<receipt_result>(r).receipt;
-  }
-  std::variant<ack_result, error> ack(const std::string& agency, std::int64_t upto) {
-    std::promise<std::variant<ack_result, error>> p;
-    eng->ack(agency, upto, [&](auto r) { p.set_value(std::move(r)); });
-    return p.get_future().get();
-  }
-  std::int64_t count(const std::string& sql) {
-    store::db d(dir.file("bluelink.db"), false, true);
-    store::stmt s(d, sql);
-    return s.step() ? s.int64(0) : -1;
-  }
-  json detail(const std::string& id, const std::string& agency = "essex-fire") {
-    bool party = false;
-    auto t = rd->transfer_detail(id, agency, party);
-    REQUIRE(t);
-    return *t;
-  }
-
-  test::temp_dir dir;
-  std::string vfs_name;
-  gateway_config cfg = test::essex_config();
-  metrics stats;
-  inbox_notifier notifier;
-  manual_clock clock;
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<store::reader> rd;
-};
+using rig = test::engine_rig;
 }  // namespace
 
 TEST_CASE("a receipted request is stored and queued for the recipient only",

@@ -1,0 +1,112 @@
+#pragma once
+// An engine on a real SQLite file in a temporary directory (optionally through the
+// fault-injecting VFS), with a manual clock and blocking helpers, for component tests.
+//
+// Ownership: owns the directory, the engine and a reader; the destructor stops the engine.
+// Threading: call it from the test's thread; the helpers block until the engine has answered.
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/metrics.hpp"
+#include "gateway/core/time_util.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "tests/support/sample_messages.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace bl::test {
+
+/// A clock that only moves when told, starting at 2026-11-21T14:02:12Z.
+class manual_clock final : public clock_source {
+ public:
+  time_point now() const override { return now_; }
+  void advance(std::chrono::seconds s) { now_ += s; }
+
+ private:
+  time_point now_ = *parse_rfc3339("2026-11-21T14:02:12Z");
+};
+
+struct engine_rig {
+  explicit engine_rig(const std::string& vfs = {}) : vfs_name(vfs) { restart(); }
+  ~engine_rig() {
+    if (eng) eng->stop();
+  }
+  /// Stops the engine (draining its queue) and starts a new one on the same file.
+  void restart() {
+    if (eng) eng->stop();
+    eng.reset();
+    eng = std::make_unique<engine>(
+        cfg, store::store_options{dir.file("bluelink.db"), true, 0, vfs_name}, stats, notifier,
+        clock,
+        std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
+    eng->start();
+    rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
+  }
+  std::variant<receipt_result, error> submit(nlohmann::json doc) {
+    auto parsed = parse_message(std::move(doc));
+    REQUIRE(std::holds_alternative<message>(parsed));
+    std::promise<std::variant<receipt_result, error>> p;
+    eng->submit(std::get<message>(std::move(parsed)), [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  /// The receipt of a message that must be accepted.
+  nlohmann::json receipt(nlohmann::json doc) {
+    auto r = submit(std::move(doc));
+    if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
+    return std::get<receipt_result>(r).receipt;
+  }
+  /// Submits the A12 RTC request with message id `id`; returns its transfer id.
+  std::string request(const std::string& id) {
+    return receipt(rtc_request(id))["transfer_id"].get<std::string>();
+  }
+  std::variant<ack_result, error> ack(const std::string& agency, std::int64_t upto) {
+    std::promise<std::variant<ack_result, error>> p;
+    eng->ack(agency, upto, [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  std::variant<std::int64_t, error> log(call_record c) {
+    std::promise<std::variant<std::int64_t, error>> p;
+    eng->log_call(std::move(c), [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  /// The id of a call that must be accepted.
+  std::int64_t logged(call_record c) {
+    auto r = log(std::move(c));
+    if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
+    return std::get<std::int64_t>(r);
+  }
+  /// The single integer an SQL query returns (-1 when it returns no row).
+  std::int64_t count(const std::string& sql) {
+    store::db d(dir.file("bluelink.db"), false, true);
+    store::stmt s(d, sql);
+    return s.step() ? s.int64(0) : -1;
+  }
+  nlohmann::json detail(const std::string& id, const std::string& agency = "essex-fire") {
+    bool party = false;
+    auto t = rd->transfer_detail(id, agency, party);
+    REQUIRE(t);
+    return *t;
+  }
+
+  temp_dir dir;
+  std::string vfs_name;
+  gateway_config cfg = essex_config();
+  metrics stats;
+  inbox_notifier notifier;
+  manual_clock clock;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<store::reader> rd;
+};
+
+}  // namespace bl::test
