@@ -1,5 +1,9 @@
 #include "gateway/core/config.hpp"
 
+#include <cstdio>
+
+#include "gateway/core/time_util.hpp"
+
 #include <set>
 #include <stdexcept>
 
@@ -153,6 +157,73 @@ gateway_config config_from_json(const nlohmann::json& doc) {
   if (doc.contains("tls")) {
     c.tls.cert_file = doc.at("tls").at("cert_file").get<std::string>();
     c.tls.key_file = doc.at("tls").at("key_file").get<std::string>();
+  }
+  if (doc.contains("call_import")) {
+    const auto& k = doc.at("call_import");
+    auto& ci = c.call_import;
+    if (k.contains("columns")) {
+      const auto& col = k.at("columns");
+      ci.caller_column = col.value("caller", ci.caller_column);
+      ci.called_column = col.value("called", ci.called_column);
+      ci.start_column = col.value("start", ci.start_column);
+      ci.duration_column = col.value("duration", ci.duration_column);
+      ci.id_column = col.value("id", ci.id_column);
+    }
+    ci.date_order = k.value("date_order", ci.date_order);
+    ci.time_zone = k.value("time_zone", ci.time_zone);
+    if (k.contains("numbers")) {
+      const auto& nums = k.at("numbers");
+      for (std::size_t i = 0; i < nums.size(); ++i) {
+        phone_line_config pl;
+        pl.number = nums[i].at("number").get<std::string>();
+        pl.agency = nums[i].at("agency").get<std::string>();
+        pl.emergency = nums[i].value("emergency", false);
+        pl.label = nums[i].value("label", std::string());
+        if (!ids.count(pl.agency))
+          throw std::invalid_argument("/call_import/numbers/" + std::to_string(i) +
+                                      "/agency: unknown agency '" + pl.agency + "'");
+        ci.numbers.push_back(std::move(pl));
+      }
+    }
+  }
+  if (doc.contains("savings")) {
+    const auto& k = doc.at("savings");
+    auto& sc = c.savings;
+    sc.go_live = k.value("go_live", sc.go_live);
+    sc.financial_year_start_month =
+        k.value("financial_year_start_month", sc.financial_year_start_month);
+    sc.comparison_months = k.value("comparison_months", sc.comparison_months);
+    sc.count_sources = k.value("count_sources", sc.count_sources);
+    if (k.contains("baseline")) {
+      const auto& b = k.at("baseline");
+      sc.baseline_method = b.value("method", sc.baseline_method);
+      sc.baseline_months = b.value("months", sc.baseline_months);
+      if (b.contains("entered")) {
+        const auto& list = b.at("entered");
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          baseline_figure f;
+          f.from_agency = list[i].at("from").get<std::string>();
+          f.to_agency = list[i].at("to").get<std::string>();
+          f.category = list[i].value("category", std::string());
+          if (list[i].contains("emergency")) f.emergency = list[i].at("emergency").get<bool>();
+          f.calls_per_month = list[i].at("calls_per_month").get<double>();
+          std::string where = "/savings/baseline/entered/" + std::to_string(i);
+          if (!ids.count(f.from_agency))
+            throw std::invalid_argument(where + "/from: unknown agency '" + f.from_agency + "'");
+          if (!ids.count(f.to_agency))
+            throw std::invalid_argument(where + "/to: unknown agency '" + f.to_agency + "'");
+          sc.baseline.push_back(std::move(f));
+        }
+      }
+    }
+    if (!sc.go_live.empty()) {
+      int y = 0, m = 0, d = 0;
+      if (std::sscanf(sc.go_live.c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3 || !valid_date(y, m, d))
+        throw std::invalid_argument("/savings/go_live: '" + sc.go_live + "' is not a real date");
+    }
+    if (sc.baseline_method == "entered" && sc.baseline.empty())
+      throw std::invalid_argument(
+          "/savings/baseline/entered: the baseline method is 'entered' but no figures are given");
   }
   if (doc.contains("log")) {
     c.log_level = doc.at("log").value("level", c.log_level);

@@ -77,6 +77,47 @@ struct tls_config {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+/// One telephone number of a control room, for importing telephony call records (issue 5).
+struct phone_line_config {
+  std::string number;  // as written in the config; compared after normalising (see call_import)
+  std::string agency;
+  bool emergency = false;  // an emergency line: calls to it count as emergency calls
+  std::string label;
+};
+
+/// How `bluelink calls import` reads a telephony system's CSV export.
+struct call_import_config {
+  std::string caller_column = "caller";
+  std::string called_column = "called";
+  std::string start_column = "start";
+  std::string duration_column = "duration";
+  std::string id_column;  // optional: the telephony system's own call id, used for re-import dedupe
+  std::string date_order = "dmy";  // for dates written 03/04/2026: "dmy" (UK), "mdy" or "ymd"
+  std::string time_zone = "Europe/London";  // times without an offset: "Europe/London" or "UTC"
+  std::vector<phone_line_config> numbers;
+};
+
+/// A baseline figure entered by hand: average calls a month before go-live.
+struct baseline_figure {
+  std::string from_agency;
+  std::string to_agency;
+  std::string category;           // a call reason, or empty for every category together
+  std::optional<bool> emergency;  // nullopt: emergency and non-emergency together
+  double calls_per_month = 0;
+};
+
+/// Settings for the savings report (issue 5). Cost per call is per receiving agency
+/// (agency_config::cost_per_call_pence).
+struct savings_config {
+  std::string go_live;                       // local date "2026-04-01"; empty: not live yet
+  int financial_year_start_month = 4;        // UK financial years start in April
+  int comparison_months = 4;                 // the before/after comparison: N months either side
+  std::string baseline_method = "imported";  // "imported" (from calls before go-live) or "entered"
+  int baseline_months = 12;                  // imported: how many months before go-live to average
+  std::vector<baseline_figure> baseline;     // entered
+  std::vector<std::string> count_sources = {"console", "api", "import"};  // which calls count
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -93,6 +134,8 @@ struct gateway_config {
   cad_link_config cad_link;
   console_config console;
   tls_config tls;
+  call_import_config call_import;
+  savings_config savings;
   std::string log_level = "info";
   std::string log_file;
 
