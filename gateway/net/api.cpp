@@ -236,6 +236,13 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     }
   } else if (path == "/api/v1/geo") {
     if (method_is("GET")) done(get_geo(query));
+  } else if (path == "/api/v1/users") {
+    if (req.method == "GET") return done(get_users(who));
+    if (method_is("POST")) done(post_user(who, req.body));
+  } else if (path.rfind("/api/v1/users/", 0) == 0) {
+    if (method_is("PATCH"))
+      done(patch_user(who, percent_decode(path.substr(std::string("/api/v1/users/").size())),
+                      req.body));
   } else {
     fail(errc::not_found, "no endpoint at " + path);
   }

@@ -127,6 +127,11 @@ class api {
   void get_calls(const principal& who, const std::string& query, done_fn done);
   api_response get_geo(const std::string& query) const;
   api_response validate_message(const principal& who, const std::string& body) const;
+  // Console user management for supervisors and admins (gateway/net/api_users.cpp).
+  api_response get_users(const principal& who);
+  api_response post_user(const principal& who, const std::string& body);
+  api_response patch_user(const principal& who, const std::string& username,
+                          const std::string& body);
 
   void post_message(const principal& who, const std::string& body, done_fn done);
   void get_transfers(const std::string& agency, const std::string& query, done_fn done);

@@ -529,4 +529,26 @@ std::vector<user_row> accounts::list_users() {
   return out;
 }
 
+std::optional<user_row> accounts::find_user(const std::string& username) {
+  for (auto& u : list_users()) {
+    if (u.username.size() != username.size()) continue;
+    bool same =
+        std::equal(u.username.begin(), u.username.end(), username.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        });
+    if (same) return u;
+  }
+  return std::nullopt;
+}
+
+std::string accounts::generate_password() {
+  constexpr std::string_view alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  if (sodium_init() < 0) throw std::runtime_error("libsodium could not be initialised");
+  std::string out;
+  for (int i = 0; i < 20; ++i)
+    out += alphabet[randombytes_uniform(static_cast<std::uint32_t>(alphabet.size()))];
+  return out;
+}
+
 }  // namespace bl

@@ -89,6 +89,12 @@ class accounts {
   /// Disables (or re-enables) a user; disabling ends every session of the user.
   void set_disabled(const std::string& username, bool disabled);
   std::vector<user_row> list_users();
+  /// The user named `username` (case-insensitive), or nullopt.
+  std::optional<user_row> find_user(const std::string& username);
+
+  /// A new random password: 20 characters from an alphabet without look-alikes (no l, 1, O, 0),
+  /// about 117 bits, drawn without bias.
+  static std::string generate_password();
 
  private:
   struct impl;

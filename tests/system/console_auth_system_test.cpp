@@ -208,3 +208,122 @@ TEST_CASE("repeated wrong passwords are refused with 429 before they are checked
   CHECK(gw.stderr_text().find("wrong password") == std::string::npos);
   CHECK(gw.stderr_text().find("fire.operator") != std::string::npos);
 }
+
+TEST_CASE("a supervisor manages their own agency's operators and an admin manages everyone",
+          "[system][console][users]") {
+  gateway_process gw(json::object(), false);
+  add_users(gw);
+  {
+    bl::gateway_config cfg;
+    for (const auto& id : {essex_fire, essex_police, eeast_ambulance}) {
+      bl::agency_config a;
+      a.id = id;
+      cfg.agencies.push_back(a);
+    }
+    bl::accounts accts(cfg, gw.db_path().string());
+    accts.add_user("fire.supervisor", "Fire Supervisor", bl::role::supervisor, essex_fire,
+                   password);
+    accts.add_user("admin", "Admin", bl::role::admin, "", password);
+  }
+  gw.start();
+  http_client c(gw.port());
+  auto with = [](const console_session& s) {
+    return header_list{{"Cookie", s.cookie}, {"X-CSRF-Token", s.csrf}};
+  };
+
+  auto sup = sign_in(c, "fire.supervisor");
+  auto list = c.request_with("GET", "/api/v1/users", {}, with(sup));
+  REQUIRE(list.status == 200);
+  // Only Fire's accounts: the supervisor and the Fire operator, not Police's or the manager.
+  std::vector<std::string> names;
+  for (const auto& u : list.json["users"]) names.push_back(u["username"]);
+  CHECK(names == std::vector<std::string>{"fire.operator", "fire.supervisor"});
+
+  // A new operator gets a generated password, shown once, and can sign in with it.
+  auto added = c.request_with(
+      "POST", "/api/v1/users",
+      json{{"username", "fire.op2"}, {"display_name", "Jo Fire"}, {"role", "operator"}}.dump(),
+      with(sup));
+  INFO(added.body);
+  REQUIRE(added.status == 201);
+  CHECK(added.json["user"]["agency"] == essex_fire);
+  const std::string generated = added.json.at("password");
+  CHECK(generated.size() == 20);
+  auto jo = c.request_with("POST", "/api/v1/session",
+                           json{{"username", "fire.op2"}, {"password", generated}}.dump(), {});
+  CHECK(jo.status == 200);
+  CHECK(gw.stderr_text().find(generated) == std::string::npos);
+
+  // Out of bounds for a supervisor: other roles, other agencies, other agencies' users.
+  auto boss = c.request_with(
+      "POST", "/api/v1/users",
+      json{{"username", "new.manager"}, {"display_name", "M"}, {"role", "manager"}}.dump(),
+      with(sup));
+  CHECK(boss.status == 403);
+  CHECK(error_code(boss) == "bl.auth.forbidden_role");
+  CHECK(boss.json["error"]["pointer"] == "/role");
+  auto elsewhere = c.request_with("POST", "/api/v1/users",
+                                  json{{"username", "p.op"},
+                                       {"display_name", "P"},
+                                       {"role", "operator"},
+                                       {"agency", essex_police}}
+                                      .dump(),
+                                  with(sup));
+  CHECK(error_code(elsewhere) == "bl.auth.forbidden_role");
+  auto police_op = c.request_with("PATCH", "/api/v1/users/police.operator",
+                                  json{{"disabled", true}}.dump(), with(sup));
+  CHECK(police_op.status == 404);
+  auto self = c.request_with("PATCH", "/api/v1/users/fire.supervisor",
+                             json{{"disabled", true}}.dump(), with(sup));
+  CHECK(error_code(self) == "bl.auth.forbidden_role");
+  auto dup = c.request_with(
+      "POST", "/api/v1/users",
+      json{{"username", "FIRE.OP2"}, {"display_name", "Again"}, {"role", "operator"}}.dump(),
+      with(sup));
+  CHECK(dup.status == 400);
+  CHECK(dup.json["error"]["pointer"] == "/username");
+  auto bad =
+      c.request_with("PATCH", "/api/v1/users/fire.op2", json{{"colour", "red"}}.dump(), with(sup));
+  CHECK(bad.status == 422);  // schema: no such property
+
+  // Disabling an operator ends their sessions; a new password works and the old one does not.
+  auto off =
+      c.request_with("PATCH", "/api/v1/users/fire.op2", json{{"disabled", true}}.dump(), with(sup));
+  REQUIRE(off.status == 200);
+  CHECK(off.json["user"]["disabled"] == true);
+  auto jo_session = jo.header("Set-Cookie");
+  auto after = c.request_with("GET", "/api/v1/session", {},
+                              {{"Cookie", jo_session.substr(0, jo_session.find(';'))}});
+  CHECK(after.status == 401);
+  CHECK(
+      c.request_with("PATCH", "/api/v1/users/fire.op2", json{{"disabled", false}}.dump(), with(sup))
+          .status == 200);
+  auto reset = c.request_with("PATCH", "/api/v1/users/fire.op2",
+                              json{{"new_password", true}}.dump(), with(sup));
+  REQUIRE(reset.status == 200);
+  CHECK(reset.json.at("password") != generated);
+  CHECK(c.request_with("POST", "/api/v1/session",
+                       json{{"username", "fire.op2"}, {"password", generated}}.dump(), {})
+            .status == 401);
+
+  // Operators and managers manage no one; an admin sees and manages everyone.
+  auto op = sign_in(c, "fire.operator");
+  CHECK(error_code(c.request_with("GET", "/api/v1/users", {}, with(op))) ==
+        "bl.auth.forbidden_role");
+  auto admin = sign_in(c, "admin");
+  auto all = c.request_with("GET", "/api/v1/users", {}, with(admin));
+  CHECK(all.json["users"].size() == 6);
+  auto m = c.request_with("POST", "/api/v1/users",
+                          json{{"username", "finance"},
+                               {"display_name", "Finance Officer"},
+                               {"role", "manager"},
+                               {"password", "a manager's own password"}}
+                              .dump(),
+                          with(admin));
+  INFO(m.body);
+  CHECK(m.status == 201);
+  CHECK_FALSE(m.json.contains("password"));
+  auto police_off = c.request_with("PATCH", "/api/v1/users/police.operator",
+                                   json{{"disabled", true}}.dump(), with(admin));
+  CHECK(police_off.status == 200);
+}
