@@ -60,3 +60,4 @@ export async function request(method, path, body) {
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
 export const del = (path) => request('DELETE', path);
+export const patch = (path, body) => request('PATCH', path, body);

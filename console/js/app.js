@@ -10,6 +10,7 @@ import { renderCompose } from './compose.js';
 import { renderDetail } from './detail.js';
 import { renderCalls, openCallPanel, logCall } from './calls.js';
 import { renderLinks } from './links.js';
+import { renderTeam } from './team.js';
 
 export const app = {
   session: null, // GET /api/v1/session reply
@@ -24,6 +25,17 @@ export const app = {
 };
 
 export const me = () => app.session?.user?.agency || '';
+export const myRole = () => app.session?.user?.role || '';
+// The screens a role may use; the first is where it lands after signing in. Managers and admins
+// act for no agency, so they have no inbox, compose or call log.
+const ROLE_SCREENS = {
+  operator: ['inbox', 'compose', 'calls', 'links', 'transfer'],
+  supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'transfer'],
+  manager: ['links'],
+  admin: ['team', 'links'],
+};
+export const screens = () => ROLE_SCREENS[myRole()] || [];
+const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator' };
 export const agencyName = (id) => app.agencies.get(id)?.name || id;
 
 const main = document.getElementById('main');
@@ -183,11 +195,14 @@ export function signedIn(session) {
   app.agencies = new Map((session.agencies || []).map((a) => [a.id, a]));
   const u = session.user;
   const who = document.getElementById('who');
-  clear(who).append(h('strong', { text: agencyName(u.agency) }), ` · ${u.display_name || u.username}`);
+  clear(who).append(h('strong', { text: u.agency ? agencyName(u.agency) : ROLE_LABEL[u.role] || u.role }),
+    ` · ${u.display_name || u.username}${u.agency && u.role !== 'operator' ? ` (${ROLE_LABEL[u.role] || u.role})` : ''}`);
+  for (const el of document.querySelectorAll('#top [data-roles]'))
+    el.hidden = !el.dataset.roles.split(' ').includes(u.role);
   document.getElementById('top').hidden = false;
   startLive();
-  loadTransfers().catch(() => {});
-  if (!location.hash || location.hash === '#/login') location.hash = '#/inbox';
+  if (u.agency) loadTransfers().catch(() => {});
+  if (!location.hash || location.hash === '#/login') location.hash = `#/${screens()[0] || 'links'}`;
   else route();
 }
 
@@ -217,7 +232,7 @@ function route() {
   const [, name = 'inbox', arg] = hash.match(/^#\/([a-z]+)(?:\/(.+))?$/) || [];
   if (!app.session || name === 'login') {
     if (app.session && name === 'login') {
-      location.hash = '#/inbox';
+      location.hash = `#/${screens()[0] || 'links'}`;
       return;
     }
     document.getElementById('top').hidden = true;
@@ -239,8 +254,14 @@ function route() {
     transfer: () => renderDetail(clear(main), decodeURIComponent(arg || '')),
     calls: () => renderCalls(clear(main)),
     links: () => renderLinks(clear(main)),
+    team: () => renderTeam(clear(main)),
   };
-  app.view = (views[name] || views.inbox)();
+  // A screen the role may not use (an old bookmark, say) lands on the role's own first screen.
+  if (!views[name] || !screens().includes(name)) {
+    location.hash = `#/${screens()[0] || 'links'}`;
+    return;
+  }
+  app.view = views[name]();
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · Bluelink`;
   document.body.dataset.view = name;
 }
@@ -253,11 +274,11 @@ document.addEventListener('keydown', (e) => {
   unlockAudio();
   if (e.ctrlKey || e.metaKey || e.altKey || !app.session) return;
   if (document.getElementById('call-panel').open || isTyping(e.target)) return;
-  const go = { i: '#/inbox', n: '#/compose', c: '#/calls', l: '#/links' }[e.key];
+  const go = document.querySelector(`#top [data-key="${CSS.escape(e.key)}"]:not([hidden])`);
   if (go) {
     e.preventDefault();
-    location.hash = go;
-  } else if (e.key === 'p') {
+    location.hash = go.getAttribute('href');
+  } else if (e.key === 'p' && me()) {
     e.preventDefault();
     openCallPanel({});
   } else {

@@ -1,14 +1,23 @@
 // Inbox: incoming and outgoing transfers, newest first, in fixed-height rows. Rows are reused
-// and only new ones are inserted, so a row that has focus is never moved or re-created, and the
-// list is scrolled by exactly the height of anything inserted above it: nothing jumps.
+// and only new ones are inserted. While the operator is on a list (a row has focus, the pointer
+// is over a row, or the list is scrolled) the row they are on stays exactly where it was: the
+// list scrolls by the height of anything inserted above it, growing a bottom margin when it has
+// no room to scroll, and the heading counts the rows that arrived above. Nothing jumps.
 import { app, agencyName } from './app.js';
-import { h, clear, age, paintDue, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
+import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
 
 const saved = { state: 'all', category: '', priority: '' };
 
+// Stalled: still open and past its delivery or decision limit (the rows a supervisor chases).
+export function stalled(t, now = Date.now()) {
+  const due = dueOf(t);
+  return !!due && Date.parse(due.at) < now;
+}
+
 function matches(t) {
   if (saved.state === 'open' && TERMINAL.has(t.state)) return false;
-  if (saved.state !== 'all' && saved.state !== 'open' && t.state !== saved.state) return false;
+  if (saved.state === 'stalled' && !stalled(t)) return false;
+  if (!['all', 'open', 'stalled'].includes(saved.state) && t.state !== saved.state) return false;
   if (saved.category && t.category !== saved.category) return false;
   if (saved.priority && t.priority !== saved.priority) return false;
   return true;
@@ -24,9 +33,22 @@ export function renderInbox(main) {
   const rows = new Map(); // transfer_id -> row element (reused across updates)
   const lists = {};
   const counts = {};
+  const hovered = {}; // dir -> the row under the pointer
+  const above = { incoming: 0, outgoing: 0 }; // rows that arrived above the operator's place
   const box = (dir, title) => {
-    lists[dir] = h('ul', { class: 'list', id: `list-${dir}`, 'aria-label': title });
-    counts[dir] = h('span', { class: 'muted' });
+    const list = h('ul', { class: 'list', id: `list-${dir}`, 'aria-label': title });
+    lists[dir] = list;
+    counts[dir] = h('span', { class: 'muted count' });
+    list.addEventListener('pointerover', (e) => { hovered[dir] = e.target.closest('li[data-id]'); });
+    list.addEventListener('pointerleave', () => { hovered[dir] = null; });
+    list.addEventListener('scroll', () => {
+      // Back at the top, the operator sees everything new: drop the spare margin and the count.
+      if (list.scrollTop === 0 && above[dir]) {
+        above[dir] = 0;
+        list.style.paddingBottom = '';
+        showCount(dir);
+      }
+    });
     return h('section', { class: 'list-box', 'data-direction': dir },
       h('h2', {}, h('span', { text: title }), counts[dir]),
       h('div', { class: 'list-head', 'aria-hidden': 'true' },
@@ -35,13 +57,13 @@ export function renderInbox(main) {
       lists[dir]);
   };
   const filters = h('div', { class: 'filters', role: 'search' },
-    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ...STATES.map((s) => [s, s])], saved.state,
+    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, s])], saved.state,
       (v) => { saved.state = v; update(); }),
     select('f-category', 'Category', [['', 'All categories'], ...CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]])],
       saved.category, (v) => { saved.category = v; update(); }),
     select('f-priority', 'Priority', [['', 'All'], ['emergency', 'Emergency'], ['urgent', 'Urgent'], ['routine', 'Routine']],
       saved.priority, (v) => { saved.priority = v; update(); }),
-    h('p', { class: 'muted', text: '↑/↓ or j/k move, Enter opens' }));
+    h('p', { class: 'muted', text: '↑/↓ or j/k move, Home goes to the newest, Enter opens' }));
   main.append(h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
 
   function fill(el, t) {
@@ -70,10 +92,14 @@ export function renderInbox(main) {
       const want = [...app.transfers.values()]
         .filter((t) => t.direction === dir && matches(t))
         .sort((a, b) => (b.created_at || '').localeCompare(a.created_at || '') || b.transfer_id.localeCompare(a.transfer_id));
-      // Anchor: the focused row, or the first visible one, must stay where the operator sees it.
-      const focused = list.contains(document.activeElement) ? document.activeElement : null;
-      const anchor = focused || (list.scrollTop > 0 ? [...list.children].find((c) => c.offsetTop >= list.scrollTop) : null);
+      // Anchor: the focused row, the row under the pointer, or the first visible one when the list
+      // is scrolled must stay where the operator sees it.
+      const focused = list.contains(document.activeElement) ? document.activeElement.closest('li') : null;
+      const pointed = hovered[dir]?.isConnected ? hovered[dir] : null;
+      const anchor = focused || pointed
+        || (list.scrollTop > 0 ? [...list.children].find((c) => c.offsetTop >= list.scrollTop) : null);
       const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+      const anchorIndex = anchor ? [...list.children].indexOf(anchor) : -1;
       const keep = new Set(want.map((t) => t.transfer_id));
       for (const li of [...list.children]) if (!keep.has(li.dataset.id)) li.remove();
       want.forEach((t, i) => {
@@ -92,9 +118,27 @@ export function renderInbox(main) {
       });
       if (!want.length && !list.querySelector('.empty')) list.append(h('li', { class: 'empty', text: 'Nothing here.' }));
       else if (want.length) list.querySelector('.empty')?.remove();
-      if (anchor && anchor.isConnected) list.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
-      counts[dir].textContent = `${want.length} shown`;
+      if (anchor && anchor.isConnected) {
+        const shift = anchor.getBoundingClientRect().top - anchorTop;
+        if (shift > 0) {
+          // Make room to scroll by the shift if the list is too short to, then scroll.
+          const pad = parseFloat(getComputedStyle(list).paddingBottom) || 0;
+          const content = [...list.children].reduce((sum, c) => sum + c.offsetHeight, 0) + pad;
+          const wanted = list.scrollTop + shift + list.clientHeight;
+          if (content < wanted) list.style.paddingBottom = `${pad + wanted - content}px`;
+          above[dir] += Math.max(0, [...list.children].indexOf(anchor) - anchorIndex);
+        }
+        list.scrollTop += shift;
+      }
+      counts[dir].dataset.total = String(want.length);
+      showCount(dir);
     }
+  }
+
+  function showCount(dir) {
+    const n = above[dir];
+    counts[dir].textContent = `${counts[dir].dataset.total || 0} shown${n ? ` · ${n} new above ↑` : ''}`;
+    counts[dir].classList.toggle('new-above', n > 0);
   }
 
   function tick() {
@@ -109,6 +153,13 @@ export function renderInbox(main) {
   }
 
   function onKey(e) {
+    if (e.key === 'Home') {
+      e.preventDefault();
+      const first = main.querySelector('a.row');
+      first?.focus();
+      first?.closest('ul').scrollTo({ top: 0 });
+      return;
+    }
     const down = e.key === 'ArrowDown' || e.key === 'j';
     const up = e.key === 'ArrowUp' || e.key === 'k';
     if (!down && !up) return;

@@ -26,10 +26,10 @@ const PASSWORD = 'correct horse battery staple';
 
 // The whole run must end by itself, whatever hangs: the gateway is killed and the process exits.
 const guard = setTimeout(() => {
-  console.error('browser tests: overall time limit (150 s) reached');
+  console.error('browser tests: overall time limit (240 s) reached');
   gateway?.kill('SIGKILL');
   process.exit(1);
-}, 150_000);
+}, 240_000);
 guard.unref();
 
 let dir;
@@ -64,9 +64,9 @@ function config(port) {
   };
 }
 
-function addUser(username, name, agency) {
+function addUser(username, name, agency, role = 'operator') {
   const r = spawnSync(CLI, ['user', 'add', '--config', join(dir, 'config.json'), '--username', username,
-    '--name', name, '--role', 'operator', '--agency', agency, '--password-stdin'],
+    '--name', name, '--role', role, ...(agency ? ['--agency', agency] : []), '--password-stdin'],
   { input: `${PASSWORD}\n`, env: { ...process.env, BLUELINK_SCHEMAS: SCHEMAS }, encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, `bluelink user add ${username} failed: ${r.stderr}${r.stdout}`);
 }
@@ -110,17 +110,51 @@ function startProxy(port) {
   })));
 }
 
-async function signIn(url, username) {
+async function signIn(url, username, password = PASSWORD) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${username}] page error: ${e.message}`));
   await page.goto(`${url}/`);
   await page.fill('#login-username', username);
-  await page.fill('#login-password', PASSWORD);
+  await page.fill('#login-password', password);
   await page.click('#login-form button[type=submit]');
   await page.waitForSelector('body[data-live="yes"]');
   return { context, page, username };
 }
+
+// Sends `n` requests from the agency signed in on `page`, through the console's own API module
+// (same session, same anti-forgery token), the way an integration would: quicker than composing.
+const EXAMPLE = JSON.parse(readFileSync(join(root, 'schemas/examples/valid/message/06-request-police-scene-security-basildon-fire.json'), 'utf8'));
+async function sendRequests(page, n, { from, to, priority = 'urgent', label }) {
+  return page.evaluate(async ({ n, from, to, priority, label, example }) => {
+    const api = await import('/js/api.js');
+    const ids = [];
+    for (let i = 0; i < n; i++) {
+      const m = structuredClone(example);
+      m.id = `${from}:${crypto.randomUUID()}`;
+      m.from = from;
+      m.to = [to];
+      m.sent_at = new Date().toISOString();
+      delete m.expires_at;
+      m.body.priority = priority;
+      m.body.summary = `${label} ${i + 1}`;
+      const r = await api.post('/api/v1/messages', m);
+      ids.push(r.receipt.transfer_id);
+    }
+    return ids;
+  }, { n, from, to, priority, label, example: EXAMPLE });
+}
+
+// Presses Tab until the focused element matches `selector`: the keyboard-only way to a field.
+async function tabTo(page, selector, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+const rowTop = (page, id) => page.evaluate((tid) =>
+  document.querySelector(`a.row[data-transfer-id="${tid}"]`)?.getBoundingClientRect().top, id);
 
 const nav = (page, hash) => page.evaluate((h) => { location.hash = h; }, hash);
 const field = (page, pointer) => page.locator(`[data-pointer="${pointer}"]`);
@@ -158,6 +192,9 @@ before(async () => {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config(0), null, 2));
   addUser('fire.op', 'Sam Fire', 'essex-fire');
   addUser('police.op', 'Alex Police', 'essex-police');
+  addUser('fire.sup', 'Kim Watch-Manager', 'essex-fire', 'supervisor');
+  addUser('admin', 'Pat Admin', '', 'admin');
+  addUser('manager', 'Lee Manager', '', 'manager');
   const port = await startGateway();
   base = `http://127.0.0.1:${port}`;
   proxy = await startProxy(port);
@@ -340,6 +377,155 @@ test('a stalled request prompts fire to phone the ambulance service, and the cal
   await nav(p, '#/calls');
   await p.locator(`#calls-body a[href="#/transfer/${id}"]`).waitFor();
   for (const b of await p.locator('.prompt button').all()) await b.click();
+});
+
+test('inbox rows the operator is on do not move when new requests arrive', { timeout: 40_000 }, async () => {
+  // A long list: the focused row stays put and the list scrolls by what arrived above it.
+  const q = police.page;
+  await sendRequests(fire.page, 12, { from: 'essex-fire', to: 'essex-police', label: 'Cordon request' });
+  await nav(q, '#/inbox');
+  await q.waitForFunction(() => document.querySelectorAll('#list-incoming a.row').length >= 12);
+  await q.keyboard.press('Home');
+  for (let i = 0; i < 4; i++) await q.keyboard.press('j');
+  const onRow = await q.evaluate(() => document.activeElement.dataset.transferId);
+  assert.ok(onRow, 'a row has the keyboard focus');
+  const top = await rowTop(q, onRow);
+  const outgoingTop = await q.evaluate(() => document.getElementById('list-outgoing').getBoundingClientRect().top);
+  const before = await q.locator('#list-incoming a.row').count();
+  const fresh = await sendRequests(fire.page, 3, { from: 'essex-fire', to: 'essex-police', label: 'Late request' });
+  await q.waitForFunction((n) => document.querySelectorAll('#list-incoming a.row').length === n + 3, before);
+  assert.equal(await q.evaluate(() => document.activeElement.dataset.transferId), onRow, 'focus stays on the same row');
+  assert.equal(await rowTop(q, onRow), top, 'the focused row has not moved');
+  assert.equal(await q.evaluate(() => document.getElementById('list-outgoing').getBoundingClientRect().top), outgoingTop);
+  assert.match(await q.locator('[data-direction="incoming"] .count').textContent(), /3 new above/);
+  // Home goes to the newest, which is one of the three; the "new above" count clears.
+  await q.keyboard.press('Home');
+  assert.ok(fresh.includes(await q.evaluate(() => document.activeElement.dataset.transferId)));
+  await q.waitForFunction(() => !/new above/.test(document.querySelector('[data-direction="incoming"] .count').textContent));
+
+  // A short list cannot scroll: the row under the pointer still stays put (the list grows a
+  // margin to scroll into).
+  const p = fire.page;
+  await nav(p, '#/inbox');
+  const [first, second] = await sendRequests(q, 2, { from: 'essex-police', to: 'essex-fire', label: 'Hydrant check' });
+  await p.locator(`a.row[data-transfer-id="${second}"]`).waitFor();
+  await p.locator(`a.row[data-transfer-id="${first}"]`).hover();
+  const pointerTop = await rowTop(p, first);
+  const [third] = await sendRequests(q, 1, { from: 'essex-police', to: 'essex-fire', label: 'Hydrant check' });
+  await p.locator(`a.row[data-transfer-id="${third}"]`).waitFor({ state: 'attached' });
+  assert.equal(await rowTop(p, first), pointerTop, 'the row under the pointer has not moved');
+  await p.mouse.move(5, 5);
+});
+
+test('keyboard only: sign in, open the newest request, accept it, log a call, compose and send', { timeout: 40_000 }, async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const k = await context.newPage();
+  k.on('pageerror', (e) => console.error(`[keyboard] page error: ${e.message}`));
+  await k.goto(`${base}/`);
+  await k.waitForSelector('#login-form');
+  await tabTo(k, '#login-username');
+  await k.keyboard.type('police.op');
+  await k.keyboard.press('Tab');
+  await k.keyboard.type(PASSWORD);
+  await k.keyboard.press('Enter');
+  await k.waitForSelector('body[data-live="yes"]');
+
+  const [id] = await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', priority: 'emergency', label: 'Keyboard test' });
+  await k.locator(`#list-incoming a.row[data-transfer-id="${id}"]`).waitFor();
+  await k.keyboard.press('i');
+  await k.keyboard.press('Home');
+  assert.equal(await k.evaluate(() => document.activeElement.dataset.transferId), id);
+  await k.keyboard.press('Enter');
+  await k.waitForSelector(`#detail[data-transfer-id="${id}"] #actions`);
+  await k.keyboard.press('y'); // accept
+  await k.waitForSelector('#form-accept');
+  await k.keyboard.type('ESX-KBD-0001');
+  await k.keyboard.press('Enter');
+  await k.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+
+  // Log a call: p opens the panel with Save focused; Enter saves.
+  await k.keyboard.press('p');
+  await k.waitForSelector('#call-panel[open]');
+  await k.keyboard.press('Enter');
+  await k.waitForSelector('#call-panel:not([open])', { state: 'attached' });
+
+  // Compose: n, then Tab through the fields.
+  await k.keyboard.press('n');
+  await k.waitForSelector('#compose-form');
+  const fill = async (pointer, text) => {
+    await tabTo(k, `[data-pointer="${pointer}"]`);
+    await k.keyboard.type(text);
+  };
+  await fill('/body/summary', 'Keyboard-only request: cordon at Moulsham Street');
+  await fill('/body/sender_incident/number', 'P-KBD-0002');
+  await fill('/body/methane/exact_location/address', 'Moulsham Street, Chelmsford');
+  await fill('/body/methane/type_of_incident/text', 'Crowd control');
+  await tabTo(k, '#compose-send');
+  await k.keyboard.press('Enter');
+  await k.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/);
+  await context.close();
+});
+
+test('the links screen shows who is online for each control room', { timeout: 20_000 }, async () => {
+  const p = fire.page;
+  await p.keyboard.press('l');
+  await p.waitForSelector('#links-table');
+  // Police has a console signed in; the ambulance service has none; nobody has a CAD here.
+  await p.waitForFunction(() => Number(document.querySelector('tr[data-agency="essex-police"] .consoles')?.textContent) >= 1);
+  assert.equal(await p.locator('tr[data-agency="eeast-ambulance"] .consoles').textContent(), '0');
+  assert.match(await p.locator('tr[data-agency="essex-fire"]').textContent(), /\(us\)/);
+  assert.match(await p.locator('tr[data-agency="essex-police"]').textContent(), /no CAD link/);
+});
+
+test('a supervisor adds an operator, who signs in with the shown password, then disables them', { timeout: 30_000 }, async () => {
+  const sup = await signIn(base, 'fire.sup');
+  const s = sup.page;
+  assert.equal(await s.locator('[data-nav="team"]').isVisible(), true);
+  await s.keyboard.press('t');
+  await s.waitForSelector('#team-table');
+  assert.match(await s.locator('h1').textContent(), /Essex County Fire and Rescue Service/);
+  // Only Fire's accounts are listed; Police's operator is not.
+  await s.locator('tr[data-username="fire.op"]').waitFor();
+  assert.equal(await s.locator('tr[data-username="police.op"]').count(), 0);
+  await s.fill('#u-username', 'fire.op3');
+  await s.fill('#u-name', 'Robin Fire');
+  await s.click('#u-add');
+  const secret = s.locator('tr[data-username="fire.op3"] .new-password');
+  await secret.waitFor();
+  const password = await secret.textContent();
+  assert.equal(password.length, 20);
+
+  const op = await signIn(base, 'fire.op3', password);
+  assert.equal(await op.page.locator('[data-nav="team"]').isVisible(), false, 'operators have no team screen');
+  await s.click('tr[data-username="fire.op3"] [data-user-action="disable"]');
+  await s.locator('tr[data-username="fire.op3"][data-disabled="yes"]').waitFor();
+  // The operator's session has ended: the next page load goes to the sign-in screen.
+  await op.page.reload();
+  await op.page.waitForSelector('#login-form');
+  await op.context.close();
+  await sup.context.close();
+});
+
+test('managers and admins get their own screens and no transfer screens', { timeout: 30_000 }, async () => {
+  const admin = await signIn(base, 'admin');
+  const a = admin.page;
+  await a.waitForSelector('#team-table');
+  assert.equal(await a.locator('h1').textContent(), 'Users');
+  await a.locator('tr[data-username="police.op"]').waitFor();
+  assert.equal(await a.locator('[data-nav="inbox"]').isVisible(), false);
+  assert.equal(await a.locator('#log-call-open').isVisible(), false);
+  await nav(a, '#/inbox');
+  await a.waitForFunction(() => location.hash === '#/team');
+  await admin.context.close();
+
+  const manager = await signIn(base, 'manager');
+  const m = manager.page;
+  assert.match(await m.locator('#who').textContent(), /Manager/);
+  for (const screen of ['inbox', 'compose', 'calls', 'team'])
+    assert.equal(await m.locator(`[data-nav="${screen}"]`).isVisible(), false, `a manager has no ${screen} screen`);
+  await nav(m, '#/compose');
+  await m.waitForFunction(() => location.hash !== '#/compose');
+  await manager.context.close();
 });
 
 test('an expired session is sent to the login screen', { timeout: 20_000 }, async () => {
