@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,9 +39,27 @@ let gatewayErr = '';
 let base; // the gateway, directly (Fire)
 let proxyBase; // the gateway through a proxy the test can cut (Police)
 let proxy;
+let tiles;
 let browser;
 let fire;
 let police;
+
+// A tile server on loopback. It starts "down" (every connection is dropped, as when the map
+// provider cannot be reached), so the map must fall back to coordinates; a later test brings it up.
+const TILE = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+function startTiles() {
+  const state = { up: false, served: 0 };
+  const server = http.createServer((req, res) => {
+    if (!state.up || !/^\/\d+\/\d+\/\d+\.png$/.test(req.url)) return req.socket.destroy();
+    state.served++;
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': TILE.length });
+    res.end(TILE);
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(Object.assign(state, {
+    port: server.address().port,
+    close() { server.closeAllConnections?.(); server.close(); },
+  }))));
+}
 
 function config(port) {
   const agencies = [
@@ -58,8 +77,7 @@ function config(port) {
       // Routine requests stall after 2 s so that the phone-fallback prompt can be seen quickly.
       routine: { time_to_delivery_s: 2, time_to_decision_s: 14400, default_expiry_s: 86400 },
     },
-    // A tile server that refuses every connection: the map must fall back to coordinates only.
-    console: { dir: join(root, 'console'), tile_url: 'http://127.0.0.1:9/{z}/{x}/{y}.png', tile_attribution: 'test tiles' },
+    console: { dir: join(root, 'console'), tile_url: `http://127.0.0.1:${tiles.port}/{z}/{x}/{y}.png`, tile_attribution: 'test tiles' },
     log: { level: 'info' },
   };
 }
@@ -189,6 +207,7 @@ before(async () => {
     assert.ok(v && existsSync(v), `${name} must name the built binary (got '${v ?? ''}')`);
   assert.ok(existsSync(join(root, 'console/vendor/leaflet/leaflet.js')), 'run `npm ci && npm run vendor` in console/ first');
   dir = mkdtempSync(join(tmpdir(), 'bluelink-browser-'));
+  tiles = await startTiles();
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config(0), null, 2));
   addUser('fire.op', 'Sam Fire', 'essex-fire');
   addUser('police.op', 'Alex Police', 'essex-police');
@@ -208,6 +227,7 @@ before(async () => {
 after(async () => {
   await browser?.close().catch(() => {});
   proxy?.close();
+  tiles?.close();
   if (gateway && gateway.exitCode === null) {
     const exited = new Promise((r) => gateway.once('exit', r));
     gateway.kill('SIGTERM');
@@ -241,7 +261,8 @@ test('fire sends a request from a template and police sees it arrive live, annou
   await field(p, '/body/methane/exact_location/wgs84/lon').press('Tab');
   await p.waitForFunction(() => /E \d+ N \d+/.test(document.getElementById('geo-out').textContent));
   assert.match(await field(p, '/body/methane/exact_location/osgr/easting').inputValue(), /^5\d{5}$/);
-  // Tiles configured but unreachable: Leaflet is loaded, then the map is removed, not left grey.
+  // Tiles configured but unreachable (the tile server drops every connection for now): Leaflet
+  // is loaded, then the map is removed, not left grey.
   await p.waitForSelector('#compose-map[data-tiles="failed"]', { state: 'attached', timeout: 10_000 });
   assert.equal(await p.locator('#compose-map').isVisible(), false);
   assert.ok(await p.evaluate(() => typeof globalThis.L?.map === 'function'), 'Leaflet loaded from vendor/');
@@ -526,6 +547,25 @@ test('managers and admins get their own screens and no transfer screens', { time
   await nav(m, '#/compose');
   await m.waitForFunction(() => location.hash !== '#/compose');
   await manager.context.close();
+});
+
+test('with the tile server reachable, compose shows the point on a map', { timeout: 20_000 }, async () => {
+  tiles.up = true;
+  const p = fire.page;
+  await nav(p, '#/inbox');
+  await nav(p, '#/compose');
+  await p.waitForSelector('#compose-form');
+  await field(p, '/body/methane/exact_location/osgr/easting').fill('570000');
+  await field(p, '/body/methane/exact_location/osgr/northing').fill('207000');
+  await field(p, '/body/methane/exact_location/osgr/northing').press('Tab');
+  await p.waitForFunction(() => /WGS84 51\.\d+, 0\.\d+/.test(document.getElementById('geo-out').textContent));
+  await p.waitForSelector('#compose-map .leaflet-tile-loaded', { timeout: 10_000 });
+  assert.equal(await p.locator('#compose-map').isVisible(), true);
+  assert.notEqual(await p.locator('#compose-map').getAttribute('data-tiles'), 'failed');
+  assert.equal(await p.locator('#compose-map .leaflet-interactive').count(), 1, 'one marker at the point');
+  assert.match(await p.locator('#compose-map .leaflet-control-attribution').textContent(), /test tiles/);
+  assert.ok(tiles.served > 0, 'tiles came from the configured server');
+  await nav(p, '#/inbox');
 });
 
 test('an expired session is sent to the login screen', { timeout: 20_000 }, async () => {
