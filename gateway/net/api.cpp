@@ -49,10 +49,6 @@ std::optional<error> int_param(const std::map<std::string, std::string>& q, cons
   return std::nullopt;
 }
 
-api_response json_response(int status, const json& body) {
-  return {status, "application/json", body.dump(), {}};
-}
-
 // RFC 7235: the scheme name is case-insensitive.
 std::string bearer(std::string_view header) {
   constexpr std::string_view prefix = "bearer ";
@@ -131,6 +127,10 @@ json user_json(const principal& p) {
           {"agency", p.agency.empty() ? json() : json(p.agency)}};
 }
 }  // namespace
+
+api_response json_response(int status, const json& body) {
+  return {status, "application/json", body.dump(), {}};
+}
 
 std::string session_token_of(std::string_view cookie_header) {
   return cookie_value(cookie_header, session_cookie);
@@ -234,6 +234,8 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     } else if (method_is("POST") && need_agency()) {
       post_call(who, req.body, std::move(done));
     }
+  } else if (path == "/api/v1/reports/savings") {
+    if (method_is("GET")) done(get_savings_report(who, query));
   } else if (path == "/api/v1/geo") {
     if (method_is("GET")) done(get_geo(query));
   } else if (path == "/api/v1/users") {
@@ -287,7 +289,11 @@ std::variant<principal, error> api::authenticate(const api_request& req) const {
 void api::add_security_headers(api_response& r) const {
   std::string img = "'self' data:";
   if (auto o = origin_of(s_.cfg.console.tile_url); !o.empty()) img += " " + o;
-  r.headers.emplace_back("Content-Security-Policy",
+  // A reply with a policy of its own (the printable savings report's inline style) keeps it.
+  bool own_policy = std::any_of(r.headers.begin(), r.headers.end(),
+                                [](const auto& h) { return h.first == "Content-Security-Policy"; });
+  if (!own_policy)
+    r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
                              "; connect-src 'self'; font-src 'self'; media-src 'self' data:; "
                              "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "

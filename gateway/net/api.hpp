@@ -82,14 +82,16 @@ struct api_services {
   std::shared_ptr<spdlog::logger> log;
   accounts& accts;
   const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
-  console_hub* hub = nullptr;  // consoles' presence for GET /api/v1/links  // null when PROJ could
-                               // not be set up: /api/v1/geo answers 503
+  console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
 };
 
 /// Every configured agency with its CAD link status (null when it has none) and, when
 /// `consoles` is given, how many consoles are signed in for it.
 nlohmann::json links_json(const gateway_config& cfg, const link_registry& links,
                           const std::map<std::string, int>* consoles);
+
+/// A JSON reply: `body` serialised, Content-Type application/json.
+api_response json_response(int status, const nlohmann::json& body);
 
 /// The console's session token from a Cookie header (empty when there is none).
 std::string session_token_of(std::string_view cookie_header);
@@ -127,6 +129,8 @@ class api {
   void get_calls(const principal& who, const std::string& query, done_fn done);
   api_response get_geo(const std::string& query) const;
   api_response validate_message(const principal& who, const std::string& body) const;
+  // The savings report (gateway/net/api_reports.cpp): managers and admins only.
+  api_response get_savings_report(const principal& who, const std::string& query) const;
   // Console user management for supervisors and admins (gateway/net/api_users.cpp).
   api_response get_users(const principal& who);
   api_response post_user(const principal& who, const std::string& body);

@@ -28,13 +28,6 @@ json user_row_json(const user_row& u) {
           {"disabled", u.disabled},   {"created_at", format_rfc3339(u.created_at)}};
 }
 
-api_response reply(int status, const json& body) {
-  api_response r;
-  r.status = status;
-  r.body = body.dump();
-  return r;
-}
-
 std::optional<error> may_manage_users(const principal& who) {
   if (who.who == role::admin || who.who == role::supervisor) return std::nullopt;
   return make_error(errc::forbidden_role,
@@ -63,7 +56,7 @@ api_response api::get_users(const principal& who) {
     json list = json::array();
     for (const auto& u : s_.accts.list_users())
       if (who.who == role::admin || u.agency == who.agency) list.push_back(user_row_json(u));
-    return reply(200, json{{"users", std::move(list)}});
+    return json_response(200, json{{"users", std::move(list)}});
   } catch (const store::store_error& e) {
     return error_response(store::to_error(e));
   }
@@ -109,7 +102,7 @@ api_response api::post_user(const principal& who, const std::string& body) {
   auto added = s_.accts.find_user(username);
   json out = {{"user", added ? user_row_json(*added) : json()}};
   if (generated) out["password"] = password;
-  return reply(201, out);
+  return json_response(201, out);
 }
 
 api_response api::patch_user(const principal& who, const std::string& username,
@@ -144,7 +137,7 @@ api_response api::patch_user(const principal& who, const std::string& username,
                    who.username, target->username);
     }
     out["user"] = user_row_json(*s_.accts.find_user(target->username));
-    return reply(200, out);
+    return json_response(200, out);
   } catch (const std::invalid_argument& e) {
     return error_response(make_error(errc::bad_request, e.what()));
   } catch (const store::store_error& e) {
