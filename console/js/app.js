@@ -11,6 +11,7 @@ import { renderDetail } from './detail.js';
 import { renderCalls, openCallPanel, logCall } from './calls.js';
 import { renderLinks } from './links.js';
 import { renderTeam } from './team.js';
+import { renderReports } from './reports.js';
 
 export const app = {
   session: null, // GET /api/v1/session reply
@@ -31,8 +32,8 @@ export const myRole = () => app.session?.user?.role || '';
 const ROLE_SCREENS = {
   operator: ['inbox', 'compose', 'calls', 'links', 'transfer'],
   supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'transfer'],
-  manager: ['links'],
-  admin: ['team', 'links'],
+  manager: ['reports', 'links'],
+  admin: ['team', 'reports', 'links'],
 };
 export const screens = () => ROLE_SCREENS[myRole()] || [];
 const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator' };
@@ -255,6 +256,7 @@ function route() {
     calls: () => renderCalls(clear(main)),
     links: () => renderLinks(clear(main)),
     team: () => renderTeam(clear(main)),
+    reports: () => renderReports(clear(main)),
   };
   // A screen the role may not use (an old bookmark, say) lands on the role's own first screen.
   if (!views[name] || !screens().includes(name)) {

@@ -293,11 +293,11 @@ void api::add_security_headers(api_response& r) const {
   bool own_policy = std::any_of(r.headers.begin(), r.headers.end(),
                                 [](const auto& h) { return h.first == "Content-Security-Policy"; });
   if (!own_policy)
-    r.headers.emplace_back("Content-Security-Policy",
-                         "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
-                             "; connect-src 'self'; font-src 'self'; media-src 'self' data:; "
-                             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                             "form-action 'self'");
+    r.headers.emplace_back(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src " + img +
+            "; connect-src 'self'; font-src 'self'; media-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
   r.headers.emplace_back("X-Frame-Options", "DENY");

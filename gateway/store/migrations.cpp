@@ -159,9 +159,39 @@ CREATE INDEX calls_by_time ON calls(started_at);
 CREATE INDEX calls_by_transfer ON calls(transfer_id) WHERE transfer_id IS NOT NULL;
 )sql";
 
+// The ledger of telephony call-record imports (`bluelink calls import`, issue 5): one row per
+// import that wrote to the database, summary = JSON {"skipped kind": count}. calls.category was
+// never written or read: a call's category is its reason.
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE call_imports(
+  id               INTEGER PRIMARY KEY,
+  file_name        TEXT NOT NULL,
+  file_sha256      TEXT NOT NULL,
+  imported_at      INTEGER NOT NULL,
+  rows             INTEGER NOT NULL,
+  imported         INTEGER NOT NULL,
+  already_imported INTEGER NOT NULL,
+  skipped          INTEGER NOT NULL,
+  summary          TEXT NOT NULL
+);
+ALTER TABLE calls DROP COLUMN category;
+)sql";
+
+// Covering indexes for the savings report (issue 5): it reads a month of calls or transfers as
+// one range scan of an index that holds every column it needs, without touching the tables.
+constexpr std::string_view v4 = R"sql(
+CREATE INDEX calls_report ON calls(started_at, source, exercise, from_agency, to_agency,
+                                   emergency, reason);
+CREATE INDEX calls_linked ON calls(transfer_id, exercise) WHERE transfer_id IS NOT NULL;
+CREATE INDEX transfers_report ON transfers(created_at, mode, state, priority, category, requester,
+                                           responder);
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
+    {3, "ledger of telephony call-record imports; calls.category dropped", v3},
+    {4, "covering indexes for the savings report", v4},
 };
 
 int user_version(db& d) {

@@ -3,7 +3,7 @@
 // two browser contexts. Run by ctest ("browser"), or by hand:
 //   BLUELINK_GATEWAY=build/dev/gateway/bluelink-gateway BLUELINK_CLI=build/dev/tools/cli/bluelink \
 //     node --test tests/browser/console.test.mjs
-// Writes docs/screenshots/{inbox,compose,detail}.png at 1280x800.
+// Writes docs/screenshots/{inbox,compose,detail,reports}.png at 1280x800.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -542,6 +542,28 @@ test('managers and admins get their own screens and no transfer screens', { time
   const manager = await signIn(base, 'manager');
   const m = manager.page;
   assert.match(await m.locator('#who').textContent(), /Manager/);
+  // A manager lands on the savings report: figures with their method text, five charts.
+  await m.waitForSelector('#report[data-ready="yes"]', { timeout: 15_000 });
+  assert.equal(await m.evaluate(() => location.hash), '#/reports');
+  assert.match(await m.locator('#r-volume .method').textContent(), /baseline/i);
+  assert.match(await m.locator('#r-substitution .method').textContent(), /transfer/i);
+  assert.equal(await m.locator('#report canvas').count(), 5);
+  assert.ok(await m.evaluate(() => typeof globalThis.Chart === 'function'), 'Chart.js loaded from vendor/');
+  assert.ok(await m.locator('#r-months tbody tr').count() >= 1);
+  await m.screenshot({ path: join(SHOTS, 'reports.png') });
+  const csv = await m.evaluate(async () => {
+    const r = await fetch(document.getElementById('r-csv').href);
+    return { type: r.headers.get('content-type'), text: await r.text() };
+  });
+  assert.match(csv.type, /text\/csv/);
+  assert.ok(csv.text.split('\n')[0].includes('volume_saved_gbp'), 'the CSV starts with its header row');
+  // The print view hides the console around the report and makes a PDF.
+  await m.emulateMedia({ media: 'print' });
+  assert.equal(await m.locator('#top').isVisible(), false);
+  assert.equal(await m.locator('#report-form').isVisible(), false);
+  const pdf = await m.pdf({ format: 'A4' });
+  assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+  await m.emulateMedia({ media: 'screen' });
   for (const screen of ['inbox', 'compose', 'calls', 'team'])
     assert.equal(await m.locator(`[data-nav="${screen}"]`).isVisible(), false, `a manager has no ${screen} screen`);
   await nav(m, '#/compose');

@@ -72,6 +72,7 @@
 
 #include "adapters/zmq_cad/cad_client.hpp"
 #include "gateway/core/digest.hpp"
+#include "tools/bench/bench_doc.hpp"
 #include "tools/samples/sample_requests.hpp"
 
 extern char** environ;
@@ -112,18 +113,9 @@ struct bench_options {
 // ---------------------------------------------------------------------------------------------
 // The machine, for the report.
 
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
-std::string kernel() {
-  utsname u{};
-  uname(&u);
-  return std::string(u.sysname) + " " + u.release + " " + u.machine;
-}
+using bl::bench::cpu_model;
+using bl::bench::kernel;
+using bl::bench::write_section;
 
 std::string fs_type(const fs::path& p) {
   struct statfs s {};
@@ -735,35 +727,6 @@ constexpr const char* http_begin_marker = "<!-- bluelink-bench:begin -->";
 constexpr const char* http_end_marker = "<!-- bluelink-bench:end -->";
 constexpr const char* cad_begin_marker = "<!-- bluelink-bench-cad:begin -->";
 constexpr const char* cad_end_marker = "<!-- bluelink-bench-cad:end -->";
-
-/// Replaces the section of `path` between `begin_marker` and `end_marker`, or appends one.
-void write_section(const fs::path& path, const std::string& section, const char* begin_marker,
-                   const char* end_marker) {
-  std::string text;
-  if (std::ifstream in(path); in) {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
-  } else {
-    text =
-        "# Benchmarks\n\nMeasured numbers, with the machine and the exact command that produced "
-        "them. Re-run a tool with `--write docs/benchmarks.md` to refresh its section.\n";
-  }
-  std::string block = std::string(begin_marker) + "\n" + section + end_marker + "\n";
-  auto b = text.find(begin_marker);
-  auto e = text.find(end_marker);
-  if (b != std::string::npos && e != std::string::npos && e > b) {
-    auto after = e + std::strlen(end_marker);
-    if (after < text.size() && text[after] == '\n') ++after;
-    text.replace(b, after - b, block);
-  } else {
-    if (!text.empty() && text.back() != '\n') text += '\n';
-    text += "\n" + block;
-  }
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
 
 std::string quote(const std::string& arg) {
   if (arg.find_first_of(" \t'\"$\\") == std::string::npos) return arg;

@@ -1,7 +1,9 @@
 // bluelink: the administrator's command line. Thin: every command calls the same libraries the
 // gateway uses.
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <fcntl.h>
@@ -24,10 +27,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/cap/cap_alert.hpp"
+#include "adapters/cap/edxl_envelope.hpp"
+#include "adapters/text/methane_text.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/service/call_import.hpp"
+#include "gateway/service/savings.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -385,6 +393,147 @@ int user_list(const user_options& o, const char* argv0) {
   return 0;
 }
 
+// ---- telephony call records (docs/operations.md "Importing telephony call records") ----------
+
+struct calls_options {
+  std::string config_file, database, csv;
+  bool dry_run = false;
+  bool json_out = false;
+  std::size_t show = 20;
+};
+
+/// Exit code of an import whose file could not be read at all (or whose database failed).
+constexpr int exit_not_read = 1;
+
+/// Progress on stderr: a redrawn bar on a terminal, otherwise a line at every 10%.
+class import_progress_display {
+ public:
+  import_progress_display() : tty_(::isatty(STDERR_FILENO) == 1) {}
+
+  void update(std::uint64_t done, std::uint64_t total, std::uint64_t rows) {
+    const auto now = std::chrono::steady_clock::now();
+    const int pct = total ? static_cast<int>(done * 100 / total) : 100;
+    const double secs = std::chrono::duration<double>(now - started_).count();
+    const double rate = secs > 0 ? static_cast<double>(rows) / secs : 0;
+    if (tty_) {
+      if (pct < 100 && now - last_draw_ < std::chrono::milliseconds(100)) return;
+      last_draw_ = now;
+      const int width = 30, filled = pct * width / 100;
+      const bool mb = total >= 1000000;
+      const double unit = mb ? 1e6 : 1e3;
+      std::fprintf(stderr, "\r[%s%s] %3d%%  %.1f of %.1f %s  %llu rows  %.0f rows/s ",
+                   std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                   std::string(static_cast<std::size_t>(width - filled), '.').c_str(), pct,
+                   static_cast<double>(done) / unit, static_cast<double>(total) / unit,
+                   mb ? "MB" : "kB", static_cast<unsigned long long>(rows), rate);
+      drawn_ = true;
+    } else {
+      while (pct >= next_decile_ && next_decile_ <= 100) {
+        std::fprintf(stderr, "bluelink: import %3d%%: %llu rows read, %.0f rows/s\n", next_decile_,
+                     static_cast<unsigned long long>(rows), rate);
+        next_decile_ += 10;
+      }
+    }
+  }
+  void finish() {
+    if (drawn_) std::fputc('\n', stderr);
+    drawn_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool drawn_ = false;
+  int next_decile_ = 10;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+void print_import_summary(const bl::import_summary& s, std::size_t show) {
+  std::printf("%s: %zu rows read%s\n", s.file_name.c_str(), s.rows,
+              s.dry_run ? " (dry run: nothing was written)" : "");
+  std::printf("  imported          %zu\n", s.imported);
+  std::printf("  already imported  %zu\n", s.already_imported);
+  std::printf("  skipped           %zu\n", s.skipped);
+  for (const auto& [kind, n] : s.skipped_by_kind) std::printf("    %-20s %zu\n", kind.c_str(), n);
+  if (!s.problems.empty() && show > 0) {
+    const std::size_t shown = std::min(show, s.problems.size());
+    std::printf("skipped rows (%s%zu of %zu):\n", shown < s.problems.size() ? "first " : "", shown,
+                s.problems.size());
+    for (std::size_t i = 0; i < shown; ++i)
+      std::printf("  line %-6zu %-16s %s\n", s.problems[i].line, s.problems[i].kind.c_str(),
+                  s.problems[i].detail.c_str());
+  }
+  std::printf("file sha256 %s%s\n", s.file_sha256.c_str(),
+              s.ledger_id ? (", import #" + std::to_string(s.ledger_id)).c_str() : "");
+}
+
+int calls_import(const calls_options& o, const char* argv0) {
+  bl::schema_set schemas(bl::schema_set::locate(argv0));
+  const auto cfg = bl::load_config(o.config_file, schemas);
+  const std::string db_path = o.database.empty() ? cfg.database_path : o.database;
+  import_progress_display display;
+  bl::import_options opts;
+  opts.dry_run = o.dry_run;
+  opts.on_progress = [&](std::uint64_t done, std::uint64_t total, std::uint64_t rows) {
+    display.update(done, total, rows);
+  };
+  bl::import_summary s;
+  try {
+    s = bl::import_calls_csv(cfg, db_path, o.csv, opts);
+  } catch (const bl::import_file_error& e) {
+    display.finish();
+    std::fprintf(stderr, "bluelink: %s; nothing imported\n", e.what());
+    return exit_not_read;
+  } catch (const bl::store::store_error& e) {
+    display.finish();
+    std::fprintf(stderr,
+                 "bluelink: the import stopped: %s\n(batches already committed stay; running the "
+                 "same import again adds only what is missing)\n",
+                 e.what());
+    return exit_not_read;
+  }
+  display.finish();
+  if (o.json_out)
+    std::printf("%s\n", bl::to_json(s, o.show).dump(2).c_str());
+  else
+    print_import_summary(s, o.show);
+  return 0;
+}
+
+int calls_imports(const calls_options& o, const char* argv0) {
+  bl::schema_set schemas(bl::schema_set::locate(argv0));
+  const auto cfg = bl::load_config(o.config_file, schemas);
+  const std::string db_path = o.database.empty() ? cfg.database_path : o.database;
+  const auto list = bl::list_call_imports(cfg, db_path);
+  if (o.json_out) {
+    json out = json::array();
+    for (const auto& r : list)
+      out.push_back({{"id", r.id},
+                     {"file", r.file_name},
+                     {"file_sha256", r.file_sha256},
+                     {"imported_at", bl::format_rfc3339(r.imported_at)},
+                     {"rows", r.rows},
+                     {"imported", r.imported},
+                     {"already_imported", r.already_imported},
+                     {"skipped", r.skipped},
+                     {"skipped_by_kind", json::parse(r.summary, nullptr, false)}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  if (list.empty()) {
+    std::printf("no call records have been imported into %s\n", db_path.c_str());
+    return 0;
+  }
+  std::printf("%-5s %-24s %9s %9s %9s %9s  %s\n", "ID", "IMPORTED AT (UTC)", "ROWS", "IMPORTED",
+              "ALREADY", "SKIPPED", "FILE");
+  for (const auto& r : list)
+    std::printf("%-5lld %-24s %9lld %9lld %9lld %9lld  %s\n", static_cast<long long>(r.id),
+                bl::format_rfc3339(r.imported_at).c_str(), static_cast<long long>(r.rows),
+                static_cast<long long>(r.imported), static_cast<long long>(r.already_imported),
+                static_cast<long long>(r.skipped), r.file_name.c_str());
+  return 0;
+}
+
 // The demo: three Essex control rooms with one API token and one CAD link key pair each. Tokens
 // and key file names are written to credentials.json for the operator; the config holds only the
 // tokens' SHA-256 digests and the CADs' public keys.
@@ -402,11 +551,13 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     const char* name;
     const char* kind;
     const char* phone;
+    const char* emergency_line;  // made up, like the phones: Ofcom's drama range 01632 960xxx
   };
   const agency agencies[] = {
-      {"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001"},
-      {"essex-police", "Essex Police", "police", "01632 960002"},
-      {"eeast-ambulance", "East of England Ambulance", "ambulance", "01632 960003"}};
+      {"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001", "01632 960901"},
+      {"essex-police", "Essex Police", "police", "01632 960002", "01632 960902"},
+      {"eeast-ambulance", "East of England Ambulance", "ambulance", "01632 960003",
+       "01632 960903"}};
   json cfg = {
       {"listen", {{"address", "127.0.0.1"}, {"port", port}}},
       {"database", {{"path", (dir / "bluelink.db").string()}, {"synchronous", "full"}}},
@@ -434,6 +585,17 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   cfg["cad_link"] = {{"listen", endpoint},
                      {"server_key_file", gateway_key_file.string()},
                      {"clients", json::array()}};
+  // For `bluelink calls import tools/samples/telephony-sample.csv`: the sample's column names and
+  // each room's two lines.
+  cfg["call_import"] = {{"columns",
+                         {{"caller", "Calling Number"},
+                          {"called", "Dialled Number"},
+                          {"start", "Start Time"},
+                          {"duration", "Duration"},
+                          {"id", "Call ID"}}},
+                        {"date_order", "dmy"},
+                        {"time_zone", "Europe/London"},
+                        {"numbers", json::array()}};
   creds["cad_link"] = {{"endpoint", endpoint},
                        {"server_public_key", gateway_key.public_key},
                        {"keys", json::object()}};
@@ -451,6 +613,12 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
                                {"kind", a.kind},
                                {"phone", a.phone},
                                {"cost_per_call_pence", 400}});
+    cfg["call_import"]["numbers"].push_back(
+        {{"number", a.phone}, {"agency", a.id}, {"label", "control room"}});
+    cfg["call_import"]["numbers"].push_back({{"number", a.emergency_line},
+                                             {"agency", a.id},
+                                             {"emergency", true},
+                                             {"label", "emergency line"}});
     cfg["tokens"].push_back(
         {{"agency", a.id}, {"sha256", bl::token_auth::digest(token)}, {"label", "demo"}});
     creds["agencies"].push_back({{"agency", a.id}, {"name", a.name}, {"api_token", token}});
@@ -515,6 +683,110 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
 json demo_request(const std::string& from, const std::string& to) {
   return bl::samples::a12_rtc_request(from + ":demo-" + bl::token_auth::generate().substr(4, 16),
                                       from, to);
+}
+
+// `bluelink translate`: bluelink | cap | edxl-de in, bluelink | cap | edxl-de | methane-text out,
+// always through the canonical message. Exit 0, 1 for an invalid document (the specific error on
+// stderr), 2 for usage.
+struct translate_options {
+  std::string from, to, file = "-", schemas;
+};
+
+int translate(const translate_options& o, const char* argv0) {
+  std::string input;
+  if (o.file == "-") {
+    std::stringstream ss;
+    ss << std::cin.rdbuf();
+    input = ss.str();
+  } else {
+    std::ifstream in(o.file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "bluelink: cannot read %s\n", o.file.c_str());
+      return exit_bad_input;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    input = ss.str();
+  }
+  bl::schema_set schemas(o.schemas.empty() ? bl::schema_set::locate(argv0) : fs::path(o.schemas));
+  auto invalid = [](const bl::adapters::translate_error& e) {
+    std::fprintf(stderr, "bluelink: invalid document: %s: %s\n", e.code.c_str(), e.message.c_str());
+    return 1;
+  };
+  json msg;
+  std::string cap_xml;  // the CAP document as given, kept when it is wrapped again
+  if (o.from == "bluelink") {
+    if (input.size() > bl::adapters::edxl_max_bytes)
+      return invalid({"bl.request.too_large", "document is larger than 1 MiB"});
+    msg = json::parse(input, nullptr, false);
+    if (msg.is_discarded()) return invalid({"bl.request.malformed_json", "not well-formed JSON"});
+    if (auto e = bl::adapters::check_message(msg, schemas)) return invalid(*e);
+  } else if (o.from == "cap") {
+    auto r = bl::adapters::cap_import(input, schemas);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    msg = std::get<json>(r);
+    cap_xml = input;
+  } else {
+    auto r = bl::adapters::edxl_unwrap(input, schemas);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    msg = std::get<bl::adapters::edxl_content>(r).message;
+    cap_xml = std::get<bl::adapters::edxl_content>(r).cap_xml;
+  }
+  if (o.to == "bluelink") {
+    std::printf("%s\n", msg.dump(2).c_str());
+  } else if (o.to == "cap") {
+    auto r = bl::adapters::cap_export(msg);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    std::fputs(std::get<std::string>(r).c_str(), stdout);
+  } else if (o.to == "edxl-de") {
+    auto env =
+        cap_xml.empty() ? bl::adapters::edxl_wrap(msg) : bl::adapters::edxl_wrap_cap(cap_xml, msg);
+    std::printf("%s\n", env.dump(2).c_str());
+  } else {
+    std::fputs(bl::adapters::methane_text(msg).c_str(), stdout);
+  }
+  return 0;
+}
+
+// ---- the savings report (docs/operations.md "Savings report") --------------------------------
+
+struct report_options {
+  std::string config_file, database, from, to, format = "html", out;
+};
+
+int savings_report_cmd(const report_options& o, const char* argv0) {
+  auto month = [](const std::string& opt, const std::string& v) {
+    auto m = bl::year_month::parse(v);
+    if (!m)
+      throw std::invalid_argument(opt + " must be a month written YYYY-MM, such as 2026-04, not '" +
+                                  v + "'");
+    return *m;
+  };
+  bl::year_month current = bl::uk_month_of(bl::now_ms());
+  bl::year_month to = o.to.empty() ? current : month("--to", o.to);
+  bl::year_month from = o.from.empty() ? to.plus(-11) : month("--from", o.from);
+  if (to < from) throw std::invalid_argument("--from " + from.str() + " is after --to " + to.str());
+  bl::schema_set schemas(bl::schema_set::locate(argv0));
+  auto cfg = bl::load_config(o.config_file, schemas);
+  const std::string path = o.database.empty() ? cfg.database_path : o.database;
+  if (!fs::exists(path)) {
+    std::fprintf(stderr, "bluelink: no database at %s\n", path.c_str());
+    return 2;
+  }
+  auto r = bl::compute_savings(cfg, path, from, to);
+  std::string text = o.format == "json"  ? bl::to_json(r).dump(2) + "\n"
+                     : o.format == "csv" ? bl::to_csv(r)
+                                         : bl::to_html(r);
+  if (o.out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  std::ofstream out(o.out, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + o.out);
+  std::fprintf(stderr, "wrote the savings report for %s to %s to %s\n", from.str().c_str(),
+               to.str().c_str(), o.out.c_str());
+  return 0;
 }
 
 }  // namespace
@@ -618,7 +890,52 @@ int main(int argc, char** argv) {
   auto* user_list_cmd = user->add_subcommand("list", "list the console users");
   common(user_list_cmd);
 
-  CLI11_PARSE(app, argc, argv);
+  auto* calls = app.add_subcommand("calls", "the phone-call log")->require_subcommand(1);
+  calls_options co;
+  auto* calls_import_cmd = calls->add_subcommand(
+      "import", "import telephony call records from a CSV file (see docs/operations.md 14)");
+  calls_import_cmd->add_option("file", co.csv, "CSV export of the telephony system")->required();
+  calls_import_cmd->add_option("--config", co.config_file, "gateway config file")->required();
+  calls_import_cmd->add_option("--database", co.database, "database file (default: the config's)");
+  calls_import_cmd->add_flag("--dry-run", co.dry_run, "read and check the file, write nothing");
+  calls_import_cmd->add_option("--show", co.show, "how many skipped rows to list (default 20)");
+  calls_import_cmd->add_flag("--json", co.json_out, "print the summary as JSON");
+  auto* calls_imports_cmd =
+      calls->add_subcommand("imports", "list the imports made so far (the import ledger)");
+  calls_imports_cmd->add_option("--config", co.config_file, "gateway config file")->required();
+  calls_imports_cmd->add_option("--database", co.database, "database file (default: the config's)");
+  calls_imports_cmd->add_flag("--json", co.json_out, "print the ledger as JSON");
+
+  translate_options tro;
+  auto* translate_cmd = app.add_subcommand(
+      "translate", "translate a document between Bluelink, CAP 1.2, EDXL-DE 2.0 and M/ETHANE text");
+  translate_cmd->add_option("--from", tro.from, "input format")
+      ->required()
+      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de"}));
+  translate_cmd->add_option("--to", tro.to, "output format")
+      ->required()
+      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de", "methane-text"}));
+  translate_cmd->add_option("FILE", tro.file, "input file, or - for standard input")->required();
+  translate_cmd->add_option("--schemas", tro.schemas, "schemas directory");
+
+  report_options ro;
+  auto* report_cmd = app.add_subcommand(
+      "report", "the management savings report (calls avoided and pounds saved) per month");
+  report_cmd->add_option("--config", ro.config_file, "gateway config file")->required();
+  report_cmd->add_option("--database", ro.database, "database file (default: the config's)");
+  report_cmd->add_option("--from", ro.from,
+                         "first month, YYYY-MM (default: 11 months before --to)");
+  report_cmd->add_option("--to", ro.to, "last month, YYYY-MM (default: this month)");
+  report_cmd->add_option("--format", ro.format, "json, csv or html (default html)")
+      ->check(CLI::IsMember({"json", "csv", "html"}));
+  report_cmd->add_option("--out", ro.out, "file to write (default: standard output)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; any other usage error is bad input (exit 2), like the others.
+    return app.exit(e) == 0 ? 0 : exit_bad_input;
+  }
 
   try {
     if (*token_new) {
@@ -659,6 +976,10 @@ int main(int argc, char** argv) {
     if (*user_disable_cmd) return user_set_disabled(uo, true, argv[0]);
     if (*user_enable_cmd) return user_set_disabled(uo, false, argv[0]);
     if (*user_list_cmd) return user_list(uo, argv[0]);
+    if (*calls_import_cmd) return calls_import(co, argv[0]);
+    if (*calls_imports_cmd) return calls_imports(co, argv[0]);
+    if (*translate_cmd) return translate(tro, argv[0]);
+    if (*report_cmd) return savings_report_cmd(ro, argv[0]);
     if (*request) {
       std::printf("%s\n", demo_request(req_from, req_to).dump(2).c_str());
       return 0;

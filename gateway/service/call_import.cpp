@@ -1,0 +1,859 @@
+#include "gateway/service/call_import.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/digest.hpp"
+#include "gateway/store/migrations.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace bl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Telephony clocks drift: a call stamped a few minutes after the import began is not "future".
+constexpr std::int64_t future_tolerance_ms = 5 * 60 * 1000;
+// No call between control rooms lasts a day; a bigger figure is a column mix-up.
+constexpr std::int64_t max_duration_s = 24 * 3600;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string hex(const unsigned char* md, unsigned len) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(2 * len, '0');
+  for (unsigned i = 0; i < len; ++i) {
+    out[2 * i] = digits[md[i] >> 4];
+    out[2 * i + 1] = digits[md[i] & 15];
+  }
+  return out;
+}
+
+// ---- reading the file -------------------------------------------------------------------------
+
+/// Reads a file in large chunks, hashing every byte (the ledger's file_sha256) as it goes.
+class byte_source {
+ public:
+  explicit byte_source(const std::string& path) : path_(path) {
+    std::error_code ec;
+    auto st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) throw import_file_error("no file at " + path);
+    if (fs::is_directory(st)) throw import_file_error(path + " is a directory, not a CSV file");
+    f_ = std::fopen(path.c_str(), "rb");
+    if (!f_) throw import_file_error("cannot read " + path + ": " + std::strerror(errno));
+    total_ = fs::file_size(path, ec);
+    if (ec) total_ = 0;
+    md_ = EVP_MD_CTX_new();
+    if (!md_ || EVP_DigestInit_ex(md_, EVP_sha256(), nullptr) != 1)
+      throw std::runtime_error("SHA-256 is not available");
+    buf_.resize(1 << 20);
+  }
+  ~byte_source() {
+    if (f_) std::fclose(f_);
+    EVP_MD_CTX_free(md_);
+  }
+  byte_source(const byte_source&) = delete;
+  byte_source& operator=(const byte_source&) = delete;
+
+  int get() {
+    if (pos_ == len_ && !fill()) return -1;
+    ++done_;
+    return static_cast<unsigned char>(buf_[pos_++]);
+  }
+  int peek() {
+    if (pos_ == len_ && !fill()) return -1;
+    return static_cast<unsigned char>(buf_[pos_]);
+  }
+  /// The bytes not yet consumed in the current chunk (after a peek(), at least one).
+  std::string_view lookahead() const { return {buf_.data() + pos_, len_ - pos_}; }
+  void skip(std::size_t n) {
+    pos_ += n;
+    done_ += n;
+  }
+  std::uint64_t done() const { return done_; }
+  std::uint64_t total() const { return std::max(total_, done_); }
+  std::string sha256() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    EVP_DigestFinal_ex(md_, md, &len);
+    return hex(md, len);
+  }
+
+ private:
+  bool fill() {
+    if (eof_) return false;
+    len_ = std::fread(buf_.data(), 1, buf_.size(), f_);
+    pos_ = 0;
+    if (len_ < buf_.size()) {
+      if (std::ferror(f_))
+        throw import_file_error("reading " + path_ + " failed after " + std::to_string(done_) +
+                                " bytes: " + std::strerror(errno));
+      eof_ = true;
+    }
+    EVP_DigestUpdate(md_, buf_.data(), len_);
+    return len_ > 0;
+  }
+
+  std::string path_;
+  std::FILE* f_ = nullptr;
+  EVP_MD_CTX* md_ = nullptr;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, len_ = 0;
+  std::uint64_t done_ = 0, total_ = 0;
+  bool eof_ = false;
+};
+
+/// One CSV record: its fields and the line it starts on.
+struct csv_record {
+  std::vector<std::string> fields;  // reused between records; only the first `count` are valid
+  std::size_t count = 0;
+  std::size_t line = 0;
+  std::string quote_problem;  // set when the quoting broke RFC 4180 (the record is still read)
+  bool blank() const {
+    for (std::size_t i = 0; i < count; ++i)
+      if (!trim(fields[i]).empty()) return false;
+    return true;
+  }
+};
+
+/// RFC 4180 records: quoted fields with "" escapes and embedded delimiters and line breaks; CRLF,
+/// LF or CR line ends. Lenient where spreadsheets are: a quote inside an unquoted field is a
+/// character; text after a closing quote is kept but reported.
+class csv_reader {
+ public:
+  csv_reader(byte_source& in, char delimiter) : in_(in), delim_(delimiter) {}
+
+  bool next(csv_record& r) {
+    r.count = 0;
+    r.quote_problem.clear();
+    r.line = line_;
+    int c = in_.peek();
+    if (c < 0) return false;
+    for (;;) {
+      std::string& f = field(r);
+      c = in_.get();
+      if (c == '"') {
+        const std::size_t opened = line_;
+        for (;;) {
+          c = in_.get();
+          if (c < 0) {
+            r.quote_problem = "the quoted field opened on line " + std::to_string(opened) +
+                              " has no closing quote before the end of the file";
+            return true;
+          }
+          if (c == '"') {
+            if (in_.peek() != '"') break;
+            in_.get();
+          } else if (c == '\n') {
+            ++line_;
+          }
+          f += static_cast<char>(c);
+        }
+        c = in_.get();
+        if (c >= 0 && c != delim_ && c != '\n' && c != '\r') {
+          if (r.quote_problem.empty())
+            r.quote_problem = "text after the closing quote of field " + std::to_string(r.count) +
+                              " (\"" + f + "\" then '" + static_cast<char>(c) + "')";
+          c = unquoted(f, c);
+        }
+      } else {
+        c = unquoted(f, c);
+      }
+      if (c == delim_) continue;
+      if (c == '\r' && in_.peek() == '\n') in_.get();
+      if (c >= 0) ++line_;
+      return true;
+    }
+  }
+
+ private:
+  std::string& field(csv_record& r) {
+    if (r.fields.size() <= r.count) r.fields.emplace_back();
+    std::string& f = r.fields[r.count++];
+    f.clear();
+    return f;
+  }
+  // Appends up to the next delimiter or line end; returns that character (or -1 at the end).
+  int unquoted(std::string& f, int c) {
+    for (;;) {
+      if (c < 0 || c == delim_ || c == '\n' || c == '\r') return c;
+      f += static_cast<char>(c);
+      c = in_.get();
+    }
+  }
+
+  byte_source& in_;
+  char delim_;
+  std::size_t line_ = 1;
+};
+
+/// Skips a UTF-8 byte-order mark and picks the delimiter the header line uses most: ',' (the
+/// default), ';' (spreadsheets in many European locales) or a tab.
+char detect_delimiter(byte_source& in) {
+  if (in.peek() < 0) return ',';
+  if (in.lookahead().substr(0, 3) == "\xEF\xBB\xBF") in.skip(3);
+  if (in.peek() < 0) return ',';
+  std::size_t commas = 0, semicolons = 0, tabs = 0;
+  bool quoted = false;
+  for (char c : in.lookahead()) {
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n' || c == '\r') break;
+    commas += c == ',';
+    semicolons += c == ';';
+    tabs += c == '\t';
+  }
+  if (semicolons > commas && semicolons >= tabs) return ';';
+  if (tabs > commas && tabs > semicolons) return '\t';
+  return ',';
+}
+
+// ---- values ------------------------------------------------------------------------------------
+
+/// Reads 1..max_digits decimal digits at `pos`.
+bool read_int(std::string_view s, std::size_t& pos, std::size_t min_digits, std::size_t max_digits,
+              int& out) {
+  std::size_t start = pos;
+  long v = 0;
+  while (pos < s.size() && pos - start < max_digits && s[pos] >= '0' && s[pos] <= '9')
+    v = v * 10 + (s[pos++] - '0');
+  if (pos - start < min_digits) return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+struct parsed_start {
+  std::optional<time_point> at;
+  std::string problem;  // when !at
+};
+
+std::string start_formats(const std::string& date_order) {
+  std::string slash = date_order == "mdy"   ? "04/03/2026 09:15[:00] (month first)"
+                      : date_order == "ymd" ? "2026/04/03 09:15[:00]"
+                                            : "03/04/2026 09:15[:00] (day first)";
+  return "expected ISO 8601 such as 2026-04-03T09:15:00 (optionally with Z or +01:00) or " + slash;
+}
+
+parsed_start parse_start(std::string_view s, const call_import_config& ci) {
+  auto value = [s] { return std::string(s); };
+  auto not_a_time = [&] {
+    return parsed_start{std::nullopt, "start '" + value() + "' is not a date and time: " +
+                                          start_formats(ci.date_order)};
+  };
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, millis = 0;
+  std::size_t p = 0;
+  int a = 0, b = 0, c = 0;
+  if (!read_int(s, p, 1, 4, a) || p >= s.size()) return not_a_time();
+  const bool iso = s[p] == '-' && p == 4;
+  if (iso) {
+    y = a;
+    if (s[p++] != '-' || !read_int(s, p, 2, 2, mo) || p >= s.size() || s[p++] != '-' ||
+        !read_int(s, p, 2, 2, d))
+      return not_a_time();
+  } else {
+    if (s[p] != '/') return not_a_time();
+    const std::size_t first_len = p;
+    ++p;
+    if (!read_int(s, p, 1, 2, b) || p >= s.size() || s[p++] != '/' || !read_int(s, p, 1, 4, c))
+      return not_a_time();
+    if (ci.date_order == "ymd") {
+      if (first_len != 4) return not_a_time();
+      y = a, mo = b, d = c;
+    } else {
+      if (first_len > 2 || c < 1000) return not_a_time();
+      y = c;
+      mo = ci.date_order == "mdy" ? a : b;
+      d = ci.date_order == "mdy" ? b : a;
+    }
+  }
+  // The time: 'T' or spaces, then H:MM[:SS[.fff]].
+  if (p >= s.size() || (s[p] != 'T' && s[p] != ' ')) return not_a_time();
+  ++p;
+  while (p < s.size() && s[p] == ' ') ++p;
+  if (!read_int(s, p, 1, 2, h) || p >= s.size() || s[p++] != ':' || !read_int(s, p, 2, 2, mi))
+    return not_a_time();
+  if (p < s.size() && s[p] == ':') {
+    ++p;
+    if (!read_int(s, p, 2, 2, se)) return not_a_time();
+    if (p < s.size() && (s[p] == '.' || s[p] == ',')) {
+      ++p;
+      std::size_t start = p;
+      int scale = 100;
+      while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+        millis += (s[p++] - '0') * scale;
+        scale /= 10;
+      }
+      if (p == start) return not_a_time();
+    }
+  }
+  // An offset: Z, +HH:MM, +HHMM or +HH (ISO dates only).
+  std::optional<int> offset_min;
+  if (iso && p < s.size() && s[p] == 'Z') {
+    offset_min = 0;
+    ++p;
+  } else if (iso && p < s.size() && (s[p] == '+' || s[p] == '-')) {
+    const int sign = s[p++] == '+' ? 1 : -1;
+    int oh = 0, om = 0;
+    if (!read_int(s, p, 2, 2, oh)) return not_a_time();
+    if (p < s.size() && s[p] == ':') ++p;
+    if (p < s.size() && !read_int(s, p, 2, 2, om)) return not_a_time();
+    if (oh > 18 || om > 59) return not_a_time();
+    offset_min = sign * (oh * 60 + om);
+  }
+  if (p != s.size()) return not_a_time();
+  // What the fields were read as, for the message (formatted only when there is a problem).
+  auto shown = [&] {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, se);
+    return std::string(buf);
+  };
+  if (!valid_date(y, mo, d))
+    return {std::nullopt,
+            "start '" + value() + "' is not a real date (read as " + shown().substr(0, 10) + ")"};
+  if (y < 1970)
+    return {std::nullopt, "start '" + value() + "' is before 1970: not a telephony record"};
+  if (h > 23 || mi > 59 || se > 59)
+    return {std::nullopt, "start '" + value() + "' is not a real time of day (read as " +
+                              shown().substr(11) + ")"};
+  if (!offset_min && ci.time_zone != "UTC") {
+    auto utc = uk_local_to_utc(y, mo, d, h, mi, se);
+    if (!utc) return not_a_time();
+    return {from_ms(to_ms(*utc) + millis), {}};
+  }
+  std::int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+                      std::int64_t{offset_min.value_or(0)} * 60;
+  return {from_ms(secs * 1000 + millis), {}};
+}
+
+/// Whole seconds, H:MM:SS or MM:SS; nullopt with `problem` set otherwise.
+std::optional<std::int64_t> parse_duration(std::string_view s, std::string& problem) {
+  auto bad = [&](std::string_view why) {
+    problem = "duration '" + std::string(s) + "' ";
+    problem += why;
+    return std::nullopt;
+  };
+  constexpr std::string_view forms =
+      "is not a call length: expected whole seconds (95), H:MM:SS (0:01:35) or MM:SS (01:35)";
+  int parts[3] = {0, 0, 0};
+  std::size_t n = 0, p = 0;
+  while (n < 3) {
+    const std::size_t start = p;
+    if (!read_int(s, p, 1, n == 0 ? 9 : 2, parts[n])) return bad(forms);
+    if (n > 0 && p - start != 2) return bad(forms);
+    ++n;
+    if (p == s.size()) break;
+    if (s[p++] != ':') return bad(forms);
+  }
+  if (p != s.size()) return bad(forms);
+  std::int64_t secs = 0;
+  if (n == 1) {
+    secs = parts[0];
+  } else if (n == 2) {
+    if (parts[1] > 59) return bad(forms);
+    secs = std::int64_t{parts[0]} * 60 + parts[1];
+  } else {
+    if (parts[1] > 59 || parts[2] > 59) return bad(forms);
+    secs = std::int64_t{parts[0]} * 3600 + parts[1] * 60 + parts[2];
+  }
+  if (secs > max_duration_s)
+    return bad("is " + std::to_string(secs) + " s, longer than a day: is this the right column?");
+  return secs;
+}
+
+// ---- the numbers -------------------------------------------------------------------------------
+
+using number_map = std::unordered_map<std::string, const phone_line_config*>;
+
+number_map map_numbers(const call_import_config& ci) {
+  if (ci.numbers.empty())
+    throw std::invalid_argument(
+        "/call_import/numbers: no control-room numbers are configured, so no call could be "
+        "matched to an agency; list each room's numbers (see docs/operations.md section 14)");
+  number_map map;
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < ci.numbers.size(); ++i) {
+    const auto& line = ci.numbers[i];
+    auto n = normalise_phone_number(line.number);
+    if (n.empty())
+      throw std::invalid_argument("/call_import/numbers/" + std::to_string(i) + "/number: '" +
+                                  line.number + "' has no digits");
+    auto [it, fresh] = index.emplace(n, i);
+    if (!fresh)
+      throw std::invalid_argument(
+          "/call_import/numbers/" + std::to_string(i) + "/number: '" + line.number +
+          "' is the same number as /call_import/numbers/" + std::to_string(it->second) + " ('" +
+          ci.numbers[it->second].number + "'); a number can ring only one line");
+    map.emplace(n, &line);
+  }
+  return map;
+}
+
+// ---- the database ------------------------------------------------------------------------------
+
+constexpr std::string_view insert_call_sql =
+    "INSERT INTO calls(source, external_id, from_agency, to_agency, started_at, duration_s,"
+    " emergency, created_at) VALUES('import', ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT(external_id) DO NOTHING";
+
+/// Opens the database for an import. A database that is missing or not at the latest schema
+/// version is first opened by the store's writer exactly as the gateway does at start (created,
+/// checked, WAL, migrated); one already current is only checked to be a Bluelink store, which
+/// spares a big file the writer's integrity check. The import then has a connection of its own
+/// with the gateway's busy timeout and synchronous level.
+std::unique_ptr<store::db> open_for_writing(const gateway_config& cfg, const std::string& path) {
+  auto connect = [&] {
+    auto d = std::make_unique<store::db>(path, false, false);
+    d->exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
+    return d;
+  };
+  auto pragma = [](store::db& d, const char* name) {
+    store::stmt s(d, std::string("PRAGMA ") + name);
+    return s.step() ? s.int64(0) : 0;
+  };
+  bool current = false;
+  if (fs::exists(path)) {
+    auto d = connect();
+    current = pragma(*d, "user_version") == store::all_migrations().back().version &&
+              pragma(*d, "application_id") == 0x424C4E4B;  // "BLNK", as the writer sets it
+  }
+  if (!current) {
+    store::writer prepare(
+        store::store_options{path, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
+  }
+  auto d = connect();
+  d->exec(cfg.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+  d->exec("PRAGMA foreign_keys = ON");
+  d->exec("PRAGMA cache_size = -65536");  // 64 MiB: the indexes a big import inserts into
+  return d;
+}
+
+bool has_table(store::db& d, const char* name) {
+  store::stmt s(d, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  s.bind(1, name);
+  return s.step();
+}
+
+/// A read-only connection for a dry run or the ledger listing; null when there is no database.
+std::unique_ptr<store::db> open_read_only(const gateway_config& cfg, const std::string& path) {
+  if (!fs::exists(path)) return nullptr;
+  auto d = std::make_unique<store::db>(path, false, true);
+  d->exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
+  return d;
+}
+
+/// A checked row waiting for its batch.
+struct pending_call {
+  std::string external_id;
+  const phone_line_config* from;
+  const phone_line_config* to;
+  std::int64_t started_ms;
+  std::int64_t duration_s;
+};
+
+/// Collects checked rows and writes them `batch` at a time, each batch in one transaction. Rows
+/// are parsed before the transaction begins, so the write lock (which a live gateway sharing the
+/// file waits for) is held only while SQLite inserts.
+class batch_writer {
+ public:
+  batch_writer(store::db& d, std::size_t batch, std::int64_t created_ms)
+      : d_(d), batch_(std::max<std::size_t>(batch, 1)), created_ms_(created_ms) {
+    rows_.reserve(batch_);
+  }
+  ~batch_writer() {
+    if (!sqlite3_get_autocommit(d_.handle()))
+      sqlite3_exec(d_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  batch_writer(const batch_writer&) = delete;
+  batch_writer& operator=(const batch_writer&) = delete;
+
+  /// Queues one call; writes the batch when it is full, counting new and already imported calls.
+  void add(pending_call c, import_summary& sum) {
+    rows_.push_back(std::move(c));
+    if (rows_.size() >= batch_) {
+      begin_.reset().run();
+      write(sum);
+      commit_.reset().run();
+    }
+  }
+  /// Writes what is queued and then `last` (the ledger row) in one final transaction.
+  template <class F>
+  void finish(import_summary& sum, F&& last) {
+    begin_.reset().run();
+    write(sum);
+    last();
+    commit_.reset().run();
+  }
+
+ private:
+  void write(import_summary& sum) {
+    for (const auto& c : rows_) {
+      insert_.reset()
+          .bind(1, c.external_id)
+          .bind(2, c.from->agency)
+          .bind(3, c.to->agency)
+          .bind(4, c.started_ms)
+          .bind(5, c.duration_s)
+          .bind(6, c.to->emergency ? 1 : 0)
+          .bind(7, created_ms_);
+      insert_.run();
+      if (d_.changes() == 1)
+        ++sum.imported;
+      else
+        ++sum.already_imported;
+    }
+    rows_.clear();
+  }
+
+  store::db& d_;
+  std::size_t batch_;
+  std::int64_t created_ms_;
+  std::vector<pending_call> rows_;
+  store::stmt begin_{d_, "BEGIN IMMEDIATE"};
+  store::stmt commit_{d_, "COMMIT"};
+  store::stmt insert_{d_, insert_call_sql};
+};
+
+std::string kinds_json(const import_summary& s) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [kind, n] : s.skipped_by_kind) j[kind] = n;
+  return j.dump();
+}
+
+}  // namespace
+
+std::string normalise_phone_number(std::string_view raw) {
+  std::string n;
+  n.reserve(raw.size());
+  for (char c : raw) {
+    switch (c) {
+      case ' ':
+      case '\t':
+      case '-':
+      case '(':
+      case ')':
+      case '[':
+      case ']':
+      case '.':
+      case '/':
+        break;
+      default:
+        n += c;
+    }
+  }
+  std::string rest;
+  if (n.compare(0, 3, "+44") == 0)
+    rest = n.substr(3);
+  else if (n.compare(0, 4, "0044") == 0)
+    rest = n.substr(4);
+  else if (n.size() == 12 && n.compare(0, 2, "44") == 0 &&
+           std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    rest = n.substr(2);
+  else
+    return n;
+  // "+44 (0)1632 960001": the bracketed trunk 0 is already there.
+  return rest.compare(0, 1, "0") == 0 ? rest : "0" + rest;
+}
+
+import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+                                const std::string& path, const import_progress& progress,
+                                bool dry_run) {
+  import_options o;
+  o.dry_run = dry_run;
+  if (progress)
+    o.on_progress = [progress](std::uint64_t done, std::uint64_t total, std::uint64_t) {
+      progress(done, total);
+    };
+  return import_calls_csv(cfg, db_path, path, o);
+}
+
+import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+                                const std::string& path, const import_options& options) {
+  const auto& ci = cfg.call_import;
+  const number_map numbers = map_numbers(ci);
+  const time_point now = options.now.value_or(now_ms());
+
+  import_summary sum;
+  sum.file_name = path;
+  sum.dry_run = options.dry_run;
+
+  byte_source in(path);
+  sum.delimiter = detect_delimiter(in);
+  csv_reader csv(in, sum.delimiter);
+  csv_record rec;
+
+  // The header: the first line that is not blank.
+  bool have_header = false;
+  while (csv.next(rec))
+    if (!rec.blank()) {
+      have_header = true;
+      break;
+    }
+  const std::vector<std::pair<std::string, std::string>> wanted = [&] {
+    std::vector<std::pair<std::string, std::string>> w = {{"caller", ci.caller_column},
+                                                          {"called", ci.called_column},
+                                                          {"start", ci.start_column},
+                                                          {"duration", ci.duration_column}};
+    if (!ci.id_column.empty()) w.emplace_back("id", ci.id_column);
+    return w;
+  }();
+  if (!have_header) {
+    std::string names;
+    for (const auto& [key, name] : wanted) names += (names.empty() ? "'" : ", '") + name + "'";
+    throw import_file_error(path + " is empty: expected a header line naming the columns " + names);
+  }
+  std::vector<std::size_t> col(wanted.size());
+  {
+    std::unordered_map<std::string, std::size_t> found;
+    std::string listed;
+    for (std::size_t i = 0; i < rec.count; ++i) {
+      found.emplace(lower(trim(rec.fields[i])), i);
+      listed += (i ? ", '" : "'") + std::string(trim(rec.fields[i])) + "'";
+    }
+    std::string missing;
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+      auto it = found.find(lower(trim(wanted[k].second)));
+      if (it != found.end()) {
+        col[k] = it->second;
+        continue;
+      }
+      missing += (missing.empty() ? "" : ", ") + std::string("'") + wanted[k].second +
+                 "' (call_import.columns." + wanted[k].first + ")";
+    }
+    if (!missing.empty()) {
+      const char* delim_name = sum.delimiter == ';'    ? "semicolons"
+                               : sum.delimiter == '\t' ? "tabs"
+                                                       : "commas";
+      throw import_file_error(path + ": the header on line " + std::to_string(rec.line) +
+                              " has no column " + missing + "; columns found (split on " +
+                              delim_name + "): " + listed);
+    }
+  }
+  const std::size_t needed = *std::max_element(col.begin(), col.end()) + 1;
+
+  std::unique_ptr<store::db> conn;
+  std::unique_ptr<batch_writer> writer;
+  std::unique_ptr<store::stmt> exists;
+  std::unordered_set<std::string> seen;  // dry run: ids met earlier in this file
+  if (options.dry_run) {
+    conn = open_read_only(cfg, db_path);
+    if (conn && has_table(*conn, "calls"))
+      exists = std::make_unique<store::stmt>(*conn, "SELECT 1 FROM calls WHERE external_id = ?1");
+  } else {
+    conn = open_for_writing(cfg, db_path);
+    writer = std::make_unique<batch_writer>(*conn, options.batch_rows, to_ms(now));
+  }
+
+  auto skip = [&](std::string kind, std::string detail) {
+    ++sum.skipped;
+    ++sum.skipped_by_kind[kind];
+    sum.problems.push_back({rec.line, std::move(kind), std::move(detail)});
+  };
+  std::uint64_t next_report = 0;
+  const std::uint64_t report_step = std::max<std::uint64_t>(in.total() / 200, 64 * 1024);
+  auto report = [&](bool last) {
+    if (!options.on_progress) return;
+    if (!last && in.done() < next_report) return;
+    next_report = in.done() + report_step;
+    options.on_progress(in.done(), in.total(), sum.rows);
+  };
+
+  std::string key;
+  std::string external_id;
+  while (csv.next(rec)) {
+    report(false);
+    if (rec.blank()) continue;
+    ++sum.rows;
+    if (!rec.quote_problem.empty()) {
+      skip("bad_quoting", rec.quote_problem);
+      continue;
+    }
+    if (rec.count < needed) {
+      std::string absent;
+      for (std::size_t k = 0; k < wanted.size(); ++k)
+        if (col[k] >= rec.count) absent += (absent.empty() ? "'" : ", '") + wanted[k].second + "'";
+      skip("missing_field", "the row has " + std::to_string(rec.count) + " field" +
+                                (rec.count == 1 ? "" : "s") + ", so no " + absent);
+      continue;
+    }
+    std::string_view value[5];
+    std::string empty;
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+      value[k] = trim(rec.fields[col[k]]);
+      if (value[k].empty() && empty.empty()) empty = wanted[k].second;
+    }
+    if (!empty.empty()) {
+      skip("missing_field", "column '" + empty + "' is empty");
+      continue;
+    }
+    const std::string caller = normalise_phone_number(value[0]);
+    const std::string called = normalise_phone_number(value[1]);
+    auto from_it = numbers.find(caller);
+    auto to_it = numbers.find(called);
+    if (from_it == numbers.end() && to_it == numbers.end()) {
+      skip("unknown_numbers", "neither caller '" + std::string(value[0]) + "' nor called '" +
+                                  std::string(value[1]) + "' is a configured control-room number");
+      continue;
+    }
+    if (from_it == numbers.end()) {
+      skip("unknown_caller",
+           "caller '" + std::string(value[0]) + "' is not a configured control-room number");
+      continue;
+    }
+    if (to_it == numbers.end()) {
+      skip("unknown_called",
+           "called '" + std::string(value[1]) + "' is not a configured control-room number");
+      continue;
+    }
+    const phone_line_config& from = *from_it->second;
+    const phone_line_config& to = *to_it->second;
+    if (from.agency == to.agency) {
+      skip("same_agency", "caller '" + std::string(value[0]) + "' and called '" +
+                              std::string(value[1]) + "' are both " + from.agency +
+                              " numbers: a call inside one control room");
+      continue;
+    }
+    auto start = parse_start(value[2], ci);
+    if (!start.at) {
+      skip("bad_start", std::move(start.problem));
+      continue;
+    }
+    if (to_ms(*start.at) > to_ms(now) + future_tolerance_ms) {
+      skip("future_start", "start '" + std::string(value[2]) + "' (" + format_rfc3339(*start.at) +
+                               ") is after the import began (" + format_rfc3339(now) + ")");
+      continue;
+    }
+    std::string why;
+    auto duration = parse_duration(value[3], why);
+    if (!duration) {
+      skip("bad_duration", std::move(why));
+      continue;
+    }
+
+    const std::int64_t started_ms = to_ms(*start.at);
+    if (wanted.size() > 4) {
+      external_id = "import:";
+      external_id += value[4];
+    } else {
+      key.clear();
+      key += caller;
+      key += '|';
+      key += called;
+      key += '|';
+      key += std::to_string(started_ms);
+      key += '|';
+      key += std::to_string(*duration);
+      external_id = "import:" + sha256_hex(key);
+    }
+
+    if (writer) {
+      writer->add({external_id, &from, &to, started_ms, *duration}, sum);
+      continue;
+    }
+    bool fresh = seen.insert(external_id).second;
+    if (fresh && exists) {
+      exists->reset().bind(1, external_id);
+      fresh = !exists->step();
+      exists->reset();
+    }
+    if (fresh)
+      ++sum.imported;
+    else
+      ++sum.already_imported;
+  }
+  sum.file_bytes = in.done();
+  sum.file_sha256 = in.sha256();
+
+  if (writer) {
+    // The ledger row goes in the last transaction, with the last batch of calls.
+    store::stmt led(*conn,
+                    "INSERT INTO call_imports(file_name, file_sha256, imported_at, rows, imported,"
+                    " already_imported, skipped, summary) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
+                    " RETURNING id");
+    writer->finish(sum, [&] {
+      led.bind(1, sum.file_name)
+          .bind(2, sum.file_sha256)
+          .bind(3, to_ms(now))
+          .bind(4, static_cast<std::int64_t>(sum.rows))
+          .bind(5, static_cast<std::int64_t>(sum.imported))
+          .bind(6, static_cast<std::int64_t>(sum.already_imported))
+          .bind(7, static_cast<std::int64_t>(sum.skipped))
+          .bind(8, kinds_json(sum));
+      if (led.step()) sum.ledger_id = led.int64(0);
+      led.reset();
+    });
+  }
+  report(true);
+  return sum;
+}
+
+nlohmann::json to_json(const import_summary& s, std::size_t max_problems) {
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, n] : s.skipped_by_kind) kinds[kind] = n;
+  nlohmann::json problems = nlohmann::json::array();
+  for (std::size_t i = 0; i < s.problems.size() && i < max_problems; ++i)
+    problems.push_back({{"line", s.problems[i].line},
+                        {"kind", s.problems[i].kind},
+                        {"detail", s.problems[i].detail}});
+  nlohmann::json j = {{"file", s.file_name},
+                      {"file_sha256", s.file_sha256},
+                      {"bytes", s.file_bytes},
+                      {"dry_run", s.dry_run},
+                      {"rows", s.rows},
+                      {"imported", s.imported},
+                      {"already_imported", s.already_imported},
+                      {"skipped", s.skipped},
+                      {"skipped_by_kind", kinds},
+                      {"problems", problems},
+                      {"problems_not_shown", s.problems.size() - problems.size()}};
+  if (s.ledger_id) j["import_id"] = s.ledger_id;
+  return j;
+}
+
+std::vector<call_import_record> list_call_imports(const gateway_config& cfg,
+                                                  const std::string& db_path) {
+  std::vector<call_import_record> out;
+  auto conn = open_read_only(cfg, db_path);
+  if (!conn || !has_table(*conn, "call_imports")) return out;
+  store::stmt s(*conn,
+                "SELECT id, file_name, file_sha256, imported_at, rows, imported, already_imported,"
+                " skipped, summary FROM call_imports ORDER BY id");
+  while (s.step()) {
+    call_import_record r;
+    r.id = s.int64(0);
+    r.file_name = s.text(1);
+    r.file_sha256 = s.text(2);
+    r.imported_at = from_ms(s.int64(3));
+    r.rows = s.int64(4);
+    r.imported = s.int64(5);
+    r.already_imported = s.int64(6);
+    r.skipped = s.int64(7);
+    r.summary = s.text(8);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace bl
