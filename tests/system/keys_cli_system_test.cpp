@@ -18,27 +18,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+using bl::test::cli_result;
 using nlohmann::json;
-
-struct cli_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+const auto& read_file = bl::test::read_text;
 
 json read_json(const fs::path& p) {
   return json::parse(read_file(p));
@@ -50,44 +39,7 @@ void write_json(const fs::path& p, const json& doc) {
 
 /// Runs the bluelink CLI with `args` in `dir` (schemas from the source tree) and waits for it.
 cli_result run_cli(const bl::test::temp_dir& dir, const std::vector<std::string>& args) {
-  const std::string bin = BL_CLI_BIN;
-  REQUIRE(fs::exists(bin));
-  std::vector<std::string> all = {bin};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "BLUELINK_SCHEMAS=", 17) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back(std::string("BLUELINK_SCHEMAS=") + BL_SOURCE_DIR + "/schemas");
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  // Prepared before fork(): only async-signal-safe calls between fork and exec.
-  const std::string out_file = dir.file("cli.stdout");
-  const std::string err_file = dir.file("cli.stderr");
-  const std::string work_dir = dir.path().string();
-
-  pid_t pid = fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
-      _exit(126);
-    if (chdir(work_dir.c_str()) != 0) _exit(126);
-    execve(bin.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
-  cli_result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_file(out_file);
-  r.err = read_file(err_file);
-  return r;
+  return bl::test::run_cli(dir.path(), args);
 }
 
 std::string trimmed(std::string s) {

@@ -18,61 +18,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+const auto& slurp = bl::test::read_text;
 
-struct run_result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-/// Runs `bluelink translate ...` in `dir` and waits for it; stdout and stderr go to files.
-run_result translate(const bl::test::temp_dir& dir, const std::vector<std::string>& args) {
-  const std::string bin = BL_CLI_BIN;
-  REQUIRE(fs::exists(bin));
-  std::vector<std::string> all = {bin, "translate"};
+/// Runs `bluelink translate ...` in `dir` and waits for it.
+bl::test::cli_result translate(const bl::test::temp_dir& dir,
+                               const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"translate"};
   all.insert(all.end(), args.begin(), args.end());
-  all.push_back("--schemas");
-  all.push_back(std::string(BL_SOURCE_DIR) + "/schemas");
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const std::string out_file = dir.file("translate.stdout");
-  const std::string err_file = dir.file("translate.stderr");
-  const std::string work_dir = dir.path().string();
-  pid_t pid = fork();
-  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid == 0) {
-    int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
-      _exit(126);
-    if (chdir(work_dir.c_str()) != 0) _exit(126);
-    execve(bin.c_str(), argv.data(), environ);
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
-  run_result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = slurp(out_file);
-  r.err = slurp(err_file);
-  return r;
+  return bl::test::run_cli(dir.path(), all);
 }
 
 }  // namespace
