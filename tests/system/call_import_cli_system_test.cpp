@@ -22,7 +22,6 @@
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
-
 namespace {
 
 namespace fs = std::filesystem;

@@ -21,7 +21,6 @@
 #include "tests/support/cli_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
-
 namespace {
 
 namespace fs = std::filesystem;
