@@ -1,5 +1,7 @@
 #include "tests/support/cli_process.hpp"
 
+#include "tests/support/gateway_process.hpp"
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +12,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-
-extern char** environ;
 
 namespace bl::test {
 
@@ -30,10 +30,7 @@ cli_result run_cli(const std::filesystem::path& work_dir, const std::vector<std:
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "BLUELINK_SCHEMAS=", 17) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back(std::string("BLUELINK_SCHEMAS=") + BL_SOURCE_DIR + "/schemas");
+  std::vector<std::string> env_strings = child_environment();
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);

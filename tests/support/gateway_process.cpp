@@ -26,6 +26,14 @@ extern char** environ;
 
 namespace bl::test {
 
+std::vector<std::string> child_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e)
+    if (std::strncmp(*e, "BLUELINK_SCHEMAS=", 17) != 0) env.emplace_back(*e);
+  env.push_back(std::string("BLUELINK_SCHEMAS=") + BL_SOURCE_DIR + "/schemas");
+  return env;
+}
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -153,10 +161,7 @@ void gateway_process::launch() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "BLUELINK_SCHEMAS=", 17) != 0) env_strings.emplace_back(*e);
-  env_strings.push_back(std::string("BLUELINK_SCHEMAS=") + BL_SOURCE_DIR + "/schemas");
+  std::vector<std::string> env_strings = child_environment();
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);

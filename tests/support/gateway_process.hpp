@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,10 @@ namespace bl::test {
 inline const std::string essex_fire = "essex-fire";
 inline const std::string essex_police = "essex-police";
 inline const std::string eeast_ambulance = "eeast-ambulance";
+
+/// The test process's environment for a child (gateway or CLI), with BLUELINK_SCHEMAS pointing at
+/// the source tree's schemas/.
+std::vector<std::string> child_environment();
 
 class gateway_process {
  public:

@@ -13,12 +13,15 @@
 
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/writer.hpp"
+#include "tests/support/console_login.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace {
 
+using bl::test::console_session;
 using bl::test::eeast_ambulance;
+using bl::test::error_code;
 using bl::test::essex_fire;
 using bl::test::essex_police;
 using bl::test::gateway_process;
@@ -58,41 +61,14 @@ void add_users(gateway_process& gw) {
   CHECK(run_cli(common + "--username x.y --name X --role chief") == 2);
   CHECK(run_cli(common + "--username x.y --name X --role manager", "short\n") == 2);
 
-  bl::gateway_config cfg;
-  for (const auto& id : {essex_fire, essex_police, eeast_ambulance}) {
-    bl::agency_config a;
-    a.id = id;
-    cfg.agencies.push_back(a);
-  }
+  const bl::gateway_config cfg = bl::test::agencies_config();
   bl::accounts accts(cfg, gw.db_path().string());
   accts.add_user("fire.operator", "Fire Operator", bl::role::operator_role, essex_fire, password);
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);
 }
 
-/// A signed-in console: the session cookie and the anti-forgery token from the sign-in reply.
-struct console_session {
-  std::string cookie;  // "bl_session=..."
-  std::string csrf;
-  http_response reply;
-};
-
 console_session sign_in(http_client& c, const std::string& user, int expected_status = 200) {
-  auto r = c.request_with("POST", "/api/v1/session",
-                          json{{"username", user}, {"password", password}}.dump(), {});
-  INFO("sign in as " << user << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status == expected_status);
-  console_session s;
-  s.reply = r;
-  if (expected_status != 200) return s;
-  auto set_cookie = r.header("Set-Cookie");
-  s.cookie = set_cookie.substr(0, set_cookie.find(';'));
-  s.csrf = r.json.at("csrf_token");
-  return s;
-}
-
-std::string error_code(const http_response& r) {
-  return r.json.is_object() && r.json.contains("error") ? r.json["error"].value("code", "")
-                                                        : std::string();
+  return bl::test::sign_in(c, user, password, expected_status);
 }
 
 }  // namespace
@@ -214,12 +190,7 @@ TEST_CASE("a supervisor manages their own agency's operators and an admin manage
   gateway_process gw(json::object(), false);
   add_users(gw);
   {
-    bl::gateway_config cfg;
-    for (const auto& id : {essex_fire, essex_police, eeast_ambulance}) {
-      bl::agency_config a;
-      a.id = id;
-      cfg.agencies.push_back(a);
-    }
+    const bl::gateway_config cfg = bl::test::agencies_config();
     bl::accounts accts(cfg, gw.db_path().string());
     accts.add_user("fire.supervisor", "Fire Supervisor", bl::role::supervisor, essex_fire,
                    password);

@@ -19,6 +19,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/writer.hpp"
+#include "tests/support/console_login.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -37,13 +38,7 @@ void add_users(const gateway_process& gw) {
   bl::store::store_options opts;
   opts.path = gw.db_path().string();
   bl::store::writer create(opts);  // creates and migrates the file
-  bl::gateway_config cfg;
-  for (const auto& id : {essex_fire, essex_police, eeast_ambulance}) {
-    bl::agency_config a;
-    a.id = id;
-    a.name = id;
-    cfg.agencies.push_back(a);
-  }
+  const bl::gateway_config cfg = bl::test::agencies_config();
   bl::accounts accts(cfg, gw.db_path().string());
   accts.add_user("fire.op", "Fire Operator", bl::role::operator_role, essex_fire, password);
   accts.add_user("police.op", "Police Operator", bl::role::operator_role, essex_police, password);
@@ -56,13 +51,9 @@ std::string origin(const gateway_process& gw) {
 // Signs in and returns the Cookie header value.
 std::string sign_in(const gateway_process& gw, const std::string& user) {
   http_client c(gw.port());
-  auto r = c.request_with("POST", "/api/v1/session",
-                          json{{"username", user}, {"password", password}}.dump(),
-                          {{"Origin", origin(gw)}});
-  REQUIRE(r.status == 200);
-  auto set = r.header("Set-Cookie");
-  REQUIRE(set.find("HttpOnly") != std::string::npos);
-  return set.substr(0, set.find(';'));
+  auto s = bl::test::sign_in(c, user, password, 200, {{"Origin", origin(gw)}});
+  REQUIRE(s.reply.header("Set-Cookie").find("HttpOnly") != std::string::npos);
+  return s.cookie;
 }
 
 // A blocking console WebSocket client.

@@ -9,6 +9,7 @@
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/writer.hpp"
+#include "tests/support/console_login.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -28,12 +29,7 @@ const std::string password = "a long enough password";
 // April 2026 (one of them an exercise).
 void prepare(gateway_process& gw) {
   { bl::store::writer create(bl::store::store_options{gw.db_path().string(), false, 5000, {}}); }
-  bl::gateway_config cfg;
-  for (const auto& id : {essex_fire, essex_police, eeast_ambulance}) {
-    bl::agency_config a;
-    a.id = id;
-    cfg.agencies.push_back(a);
-  }
+  const bl::gateway_config cfg = bl::test::agencies_config();
   bl::accounts accts(cfg, gw.db_path().string());
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);
   accts.add_user("fire.operator", "Fire Operator", bl::role::operator_role, essex_fire, password);
@@ -51,12 +47,7 @@ void prepare(gateway_process& gw) {
 }
 
 std::string cookie_of(http_client& c, const std::string& user) {
-  auto r = c.request_with("POST", "/api/v1/session",
-                          json{{"username", user}, {"password", password}}.dump(), {});
-  INFO(r.body);
-  REQUIRE(r.status == 200);
-  auto set_cookie = r.header("Set-Cookie");
-  return set_cookie.substr(0, set_cookie.find(';'));
+  return bl::test::sign_in(c, user, password).cookie;
 }
 
 http_response get(http_client& c, const std::string& cookie, const std::string& target) {

@@ -1,0 +1,31 @@
+#pragma once
+// Console sign-in for system tests: the three test agencies as a config (for the accounts class),
+// signing in over HTTP as the browser does, and the error code of a reply.
+
+#include <string>
+
+#include "gateway/core/config.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace bl::test {
+
+/// A config naming the three agencies every test gateway has (essex-fire, essex-police,
+/// eeast-ambulance), enough for bl::accounts to check users' agencies.
+gateway_config agencies_config();
+
+/// A signed-in console: the session cookie and the anti-forgery token from the sign-in reply.
+struct console_session {
+  std::string cookie;  // "bl_session=..."
+  std::string csrf;
+  http_response reply;
+};
+
+/// POST /api/v1/session as `user`; REQUIREs `expected_status`. On 200 the cookie and CSRF token
+/// are filled in.
+console_session sign_in(http_client& c, const std::string& user, const std::string& password,
+                        int expected_status = 200, const header_list& headers = {});
+
+/// The bl.* code of an error reply ("" when the reply is not one).
+std::string error_code(const http_response& r);
+
+}  // namespace bl::test
