@@ -225,6 +225,32 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       throw std::invalid_argument(
           "/savings/baseline/entered: the baseline method is 'entered' but no figures are given");
   }
+  if (doc.contains("ucri2")) {
+    const auto& u = doc.at("ucri2");
+    auto& uc = c.ucri2;
+    uc.enabled = true;
+    uc.oid = u.at("oid").get<std::string>();
+    uc.token_ttl_s = u.value("token_ttl_s", uc.token_ttl_s);
+    uc.support_phone = u.value("support_phone", uc.support_phone);
+    uc.support_email = u.value("support_email", uc.support_email);
+    std::set<std::string> oids = {uc.oid}, with_oid;
+    const auto& ps = u.at("participants");
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      ucri2_participant_config p;
+      p.agency = ps[i].at("agency").get<std::string>();
+      p.oid = ps[i].at("oid").get<std::string>();
+      p.client = ps[i].value("client", false);
+      std::string where = "/ucri2/participants/" + std::to_string(i);
+      if (!ids.count(p.agency))
+        throw std::invalid_argument(where + "/agency: unknown agency '" + p.agency + "'");
+      // One address, one agency, both ways: a receiver must be unambiguous.
+      if (!with_oid.insert(p.agency).second)
+        throw std::invalid_argument(where + "/agency: '" + p.agency + "' already has an OID");
+      if (!oids.insert(p.oid).second)
+        throw std::invalid_argument(where + "/oid: '" + p.oid + "' is already in use");
+      uc.participants.push_back(std::move(p));
+    }
+  }
   if (doc.contains("log")) {
     c.log_level = doc.at("log").value("level", c.log_level);
     c.log_file = doc.at("log").value("file", c.log_file);

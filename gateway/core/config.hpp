@@ -118,6 +118,24 @@ struct savings_config {
   std::vector<std::string> count_sources = {"console", "api", "import"};  // which calls count
 };
 
+// The UCRI2 Client API (docs/protocols/ucri2.md): each agency's UCRI2 address (OID). A
+// participant with `client` set speaks the client API: it gets a token with its OID as the
+// client id and its Bluelink bearer token as the secret, and receives UCRI2 messages.
+struct ucri2_participant_config {
+  std::string agency;
+  std::string oid;
+  bool client = false;
+};
+
+struct ucri2_config {
+  bool enabled = false;
+  std::string oid;  // the gateway's own OID (the UCRM)
+  int token_ttl_s = 3600;
+  std::string support_phone;
+  std::string support_email;
+  std::vector<ucri2_participant_config> participants;
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -136,6 +154,7 @@ struct gateway_config {
   tls_config tls;
   call_import_config call_import;
   savings_config savings;
+  ucri2_config ucri2;
   std::string log_level = "info";
   std::string log_file;
 

@@ -44,6 +44,30 @@ enum class errc {
   forbidden_role,
   bad_origin,
   account_disabled,
+  // EIDO conveyance over WebSocket (gateway/net/eido_session, docs/protocols/eido.md).
+  eido_subprotocol,
+  eido_bad_message,
+  eido_unknown_message,
+  eido_unknown_transaction,
+  eido_unknown_subscription,
+  eido_already_subscribed,
+  // The UCRI2 Client API (gateway/net/api_ucri2.cpp, docs/protocols/ucri2.md).
+  ucri2_malformed_json,
+  ucri2_invalid_request,
+  ucri2_unknown_app,
+  ucri2_unknown_app_version,
+  ucri2_unknown_schema,
+  ucri2_invalid_payload,
+  ucri2_payload_not_json,
+  ucri2_encrypted_payload,
+  ucri2_forbidden_app,
+  ucri2_not_mappable,
+  ucri2_unknown_destination,
+  ucri2_unknown_participant,
+  ucri2_unauthorized,
+  ucri2_oid_forbidden,
+  ucri2_not_found,
+  ucri2_internal,
 };
 
 /// One row of the error table: the stable wire id, the HTTP status, the WebSocket close code

@@ -136,7 +136,7 @@ std::string session_token_of(std::string_view cookie_header) {
   return cookie_value(cookie_header, session_cookie);
 }
 
-api::api(api_services s) : s_(std::move(s)) {}
+api::api(api_services s) : s_(std::move(s)), ucri2_(make_ucri2_state()) {}
 
 void api::begin_shutdown() {
   shutting_down_ = true;
@@ -184,6 +184,8 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     if (method_is("GET")) done(render_metrics());
     return;
   }
+  if (path == "/ucri2" || path.rfind("/ucri2/", 0) == 0)
+    return handle_ucri2(req, path, query, ex, std::move(done));
   if (path.rfind("/api/v1/", 0) != 0) {
     if (req.method == "GET" || req.method == "HEAD")
       if (auto file = static_file(path)) return done(std::move(*file));

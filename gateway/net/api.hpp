@@ -39,6 +39,7 @@ class link_registry;
 class metrics;
 class schema_set;
 class token_auth;
+struct ucri2_state;
 namespace store {
 class reader;
 }
@@ -90,6 +91,9 @@ struct api_services {
 nlohmann::json links_json(const gateway_config& cfg, const link_registry& links,
                           const std::map<std::string, int>* consoles);
 
+/// The UCRI2 edge's per-gateway state (gateway/net/api_ucri2.cpp).
+std::shared_ptr<ucri2_state> make_ucri2_state();
+
 /// A JSON reply: `body` serialised, Content-Type application/json.
 api_response json_response(int status, const nlohmann::json& body);
 
@@ -137,6 +141,9 @@ class api {
   api_response patch_user(const principal& who, const std::string& username,
                           const std::string& body);
 
+  // The UCRI2 Client API under /ucri2 (gateway/net/api_ucri2.cpp, docs/protocols/ucri2.md).
+  void handle_ucri2(const api_request& req, const std::string& path, const std::string& query,
+                    boost::asio::any_io_executor ex, done_fn done);
   void post_message(const principal& who, const std::string& body, done_fn done);
   void get_transfers(const std::string& agency, const std::string& query, done_fn done);
   void get_transfer(const std::string& agency, const std::string& id, done_fn done);
@@ -159,6 +166,8 @@ class api {
 
   api_services s_;
   std::atomic<bool> shutting_down_{false};
+  // The UCRI2 edge's token signing key and client presence (gateway/net/api_ucri2.cpp).
+  std::shared_ptr<ucri2_state> ucri2_;
 };
 
 }  // namespace bl

@@ -10,6 +10,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "gateway/net/api.hpp"
+#include "gateway/net/eido_session.hpp"
 #include "gateway/net/ws_session.hpp"
 #include "gateway/service/accounts.hpp"
 
@@ -115,6 +116,35 @@ void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 template <class Stream>
 void http_session<Stream>::upgrade(http::request<http::string_body> req, api_request r) {
   std::string_view target = r.target;
+  auto refuse = [&](const error& e) {
+    auto resp = api::error_response(e);
+    api_.record_error(resp);
+    do_write(std::move(resp), false);
+  };
+  // EIDO conveyance (docs/protocols/eido.md): a CAD with an agency's bearer token. A CAD sends no
+  // Origin; one that does (a browser page) must come from an allowed origin.
+  if (target.substr(0, target.find('?')) == eido_ws_path) {
+    if (!offers_eido_subprotocol(std::string(req[http::field::sec_websocket_protocol])))
+      return refuse(make_error(errc::eido_subprotocol,
+                               "an upgrade to /eido/v1 must offer the WebSocket subprotocol "
+                               "emergency-ent1.0 in Sec-WebSocket-Protocol"));
+    if (!r.origin.empty() && !api_.origin_allowed(r))
+      return refuse(make_error(errc::bad_origin,
+                               "WebSocket upgrades from " + r.origin + " are not accepted"));
+    if (r.authorization.empty())
+      return refuse(make_error(errc::missing_token,
+                               "EIDO conveyance needs an agency's bearer token: "
+                               "Authorization: Bearer <token>"));
+    auto who = api_.authenticate(r);
+    if (auto* e = std::get_if<error>(&who)) return refuse(*e);
+    auto& p = std::get<principal>(who);
+    if (p.via_session || p.agency.empty())
+      return refuse(make_error(errc::forbidden_role,
+                               "EIDO conveyance is for an agency's CAD with its bearer token"));
+    std::make_shared<eido_session<Stream>>(std::move(stream_), api_, p.agency, r.authorization)
+        ->run(std::move(req));
+    return;
+  }
   if (target.substr(0, target.find('?')) != "/api/v1/ws") {
     auto resp = api::error_response(
         make_error(errc::not_found, "WebSocket upgrades are served at /api/v1/ws only"));

@@ -1,5 +1,6 @@
 // System test of `bluelink translate`: the real CLI binary takes the A12 request through CAP and
-// EDXL-DE and back unchanged, and refuses a hostile XML document with its specific error.
+// EDXL-DE and back unchanged, and through NENA EIDO, and refuses a hostile XML document and an
+// invalid EIDO with their specific errors.
 
 #include <catch2/catch.hpp>
 
@@ -75,6 +76,129 @@ TEST_CASE("bluelink translate refuses an external entity with exit 1 and the rea
   CHECK(r.err.find("bl.xml.dtd_refused: DTDs are not accepted") != std::string::npos);
   CHECK(r.err.find("root:") == std::string::npos);
 
-  auto usage = translate(dir, {"--from", "eido", "--to", "cap", "xxe.xml"});
+  auto usage = translate(dir, {"--from", "pdf", "--to", "cap", "xxe.xml"});
   CHECK(usage.exit_code == 2);
+}
+
+TEST_CASE("bluelink translate takes a request through NENA EIDO and back unchanged",
+          "[system][eido]") {
+  bl::test::temp_dir dir;
+  const std::string example = std::string(BL_SOURCE_DIR) +
+                              "/schemas/examples/valid/message/"
+                              "01-request-police-traffic-management-a12-rtc.json";
+  auto eido = translate(dir, {"--from", "bluelink", "--to", "eido", example});
+  REQUIRE(eido.exit_code == 0);
+  const json doc = json::parse(eido.out);
+  CHECK(doc["incidentComponent"][0]["incidentTrackingIdentifier"] == "F-2611-004512");
+  std::ofstream(dir.file("a12.eido.json")) << eido.out;
+
+  auto back = translate(dir, {"--from", "eido", "--to", "bluelink", "a12.eido.json"});
+  REQUIRE(back.exit_code == 0);
+  CHECK(json::parse(back.out) == json::parse(slurp(example)));
+
+  // A decline is an incident update in EIDO (the requester's CAD must see it)...
+  const std::string decline_file = std::string(BL_SOURCE_DIR) +
+                                   "/schemas/examples/valid/message/"
+                                   "17-decline-m11-hgv-not-our-remit.json";
+  auto decline = translate(dir, {"--from", "bluelink", "--to", "eido", decline_file});
+  REQUIRE(decline.exit_code == 0);
+  CHECK(json::parse(decline.out)["messageKind"] == "Update");
+  std::ofstream(dir.file("decline.eido.json")) << decline.out;
+  auto decline_back = translate(dir, {"--from", "eido", "--to", "bluelink", "decline.eido.json"});
+  REQUIRE(decline_back.exit_code == 0);
+  CHECK(json::parse(decline_back.out) == json::parse(slurp(decline_file)));
+  // ...but an error reply is not a message about an incident.
+  auto err = translate(dir, {"--from", "bluelink", "--to", "eido",
+                             std::string(BL_SOURCE_DIR) + "/schemas/examples/valid/message/"
+                                                          "22-error-stale-version.json"});
+  CHECK(err.exit_code == 1);
+  CHECK(err.err.find("bl.eido.unsupported_type") != std::string::npos);
+}
+
+TEST_CASE("bluelink translate refuses an invalid EIDO with exit 1 and the field",
+          "[system][eido]") {
+  bl::test::temp_dir dir;
+  std::ofstream(dir.file("bad.eido.json"))
+      << R"({"eidoMessageIdentifier": "urn:uuid:3b8d9a52-6c41-4f0e-9d7a-2e5f80c1a9d4",)"
+         R"( "lastUpdateTimeStamp": "2026-11-21T21:14:07Z",)"
+         R"( "incidentComponent": [{"incidentTrackingIdentifier": 42}]})";
+  auto r = translate(dir, {"--from", "eido", "--to", "bluelink", "bad.eido.json"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("bluelink: invalid document: bl.eido.invalid: ") == 0);
+  CHECK(r.err.find("/incidentComponent/0/incidentTrackingIdentifier") != std::string::npos);
+}
+
+TEST_CASE("bluelink translate takes a UCRI2 incident to a transfer.request and back, by OID",
+          "[system][ucri2]") {
+  bl::test::temp_dir dir;
+  json cfg = json::parse(
+      slurp(std::string(BL_SOURCE_DIR) + "/schemas/examples/valid/config/full-essex.json"));
+  cfg["ucri2"] = {{"oid", "1.2.276.0.99"},
+                  {"participants",
+                   {{{"agency", "essex-fire"}, {"oid", "1.2.276.0.99.1"}, {"client", true}},
+                    {{"agency", "essex-police"}, {"oid", "1.2.276.0.99.2"}}}}};
+  std::ofstream(dir.file("gateway.json")) << cfg.dump(2);
+  json incident = {
+      {"sharedIncidentId", "550e8400-e29b-41d4-a716-446655440000"},
+      {"internalId", "F-2611-0042"},
+      {"classifications", {"TH"}},
+      {"issue", "RTC, one person trapped"},
+      {"flashingLights", true},
+      {"sentByDispatcherAt", "2026-11-21T10:05:08Z"},
+      {"missionLocation",
+       {{"coordinate", {{"lat", 51.7356}, {"lon", 0.4685}}},
+        {"address", {{"street", "High Street"}, {"houseNumber", "1"}, {"city", "Chelmsford"}}}}}};
+  json send = {{"messageId", "0b6f8e2c-3b1a-4c61-9a43-7d1c2f5e9a10"},
+               {"timeout", 3600},
+               {"ack", "NONE"},
+               {"source", "1.2.276.0.99.1"},
+               {"destinations", {"1.2.276.0.99.2"}},
+               {"payload",
+                {{"appId", "incident_transfer"},
+                 {"appVersion", "1.0"},
+                 {"schemaId", "incident"},
+                 {"contentType", "application/json"},
+                 {"data", incident.dump()}}}};
+  std::ofstream(dir.file("send.json")) << send.dump(2);
+
+  // UCRI2 names participants by OID: without the config's directory there is nothing to map.
+  auto no_config = translate(dir, {"--from", "ucri2", "--to", "bluelink", "send.json"});
+  CHECK(no_config.exit_code == 2);
+  CHECK(no_config.err.find("--config") != std::string::npos);
+
+  auto in = translate(
+      dir, {"--from", "ucri2", "--to", "bluelink", "--config", "gateway.json", "send.json"});
+  INFO(in.err);
+  REQUIRE(in.exit_code == 0);
+  json msg = json::parse(in.out);
+  CHECK(msg.at("type") == "transfer.request");
+  CHECK(msg.at("from") == "essex-fire");
+  CHECK(msg.at("to") == json::array({"essex-police"}));
+  CHECK(msg.at("/body/sender_incident/number"_json_pointer) ==
+        "550e8400-e29b-41d4-a716-446655440000");
+  CHECK(msg.at("/body/methane/exact_location/wgs84/lat"_json_pointer) == 51.7356);
+  std::ofstream(dir.file("msg.json")) << in.out;
+
+  auto out = translate(
+      dir, {"--from", "bluelink", "--to", "ucri2", "--config", "gateway.json", "msg.json"});
+  INFO(out.err);
+  REQUIRE(out.exit_code == 0);
+  json item = json::parse(out.out);
+  CHECK(item.at("destination") == "1.2.276.0.99.2");
+  CHECK(item.at("source") == "1.2.276.0.99.1");
+  json data = json::parse(item.at("/payload/data"_json_pointer).get<std::string>());
+  CHECK(data.at("sharedIncidentId") == "550e8400-e29b-41d4-a716-446655440000");
+  CHECK(data.at("internalId") == "F-2611-0042");
+  CHECK(data.at("/missionLocation/coordinate/lon"_json_pointer) == 0.4685);
+
+  // A payload the incident_transfer app does not allow: refused with the UCRI2 code and pointer.
+  incident.erase("missionLocation");
+  send["payload"]["data"] = incident.dump();
+  std::ofstream(dir.file("bad.json")) << send.dump(2);
+  auto bad = translate(
+      dir, {"--from", "ucri2", "--to", "bluelink", "--config", "gateway.json", "bad.json"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("(UCRI2 464)") != std::string::npos);
+  CHECK(bad.err.find("missionLocation") != std::string::npos);
 }

@@ -11,7 +11,7 @@ using namespace bl;
 
 TEST_CASE("error ids are unique and look like bl.area.name", "[unit][errors]") {
   std::set<std::string_view> seen;
-  std::regex shape("^bl\\.[a-z_]+\\.[a-z_]+$");
+  std::regex shape("^bl\\.[a-z][a-z0-9_]*\\.[a-z_]+$");
   for (auto& e : all_errors()) {
     CHECK(seen.insert(e.id).second);
     CHECK(std::regex_match(std::string(e.id), shape));

@@ -29,7 +29,10 @@
 
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/cap/edxl_envelope.hpp"
+#include "adapters/eido/eido.hpp"
 #include "adapters/text/methane_text.hpp"
+#include "adapters/ucri2/ucri2_message.hpp"
+#include "gateway/core/digest.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -685,11 +688,12 @@ json demo_request(const std::string& from, const std::string& to) {
                                       from, to);
 }
 
-// `bluelink translate`: bluelink | cap | edxl-de in, bluelink | cap | edxl-de | methane-text out,
-// always through the canonical message. Exit 0, 1 for an invalid document (the specific error on
-// stderr), 2 for usage.
+// `bluelink translate`: bluelink | cap | edxl-de | eido | ucri2 in, bluelink | cap | edxl-de |
+// eido | ucri2 | methane-text out, always through the canonical message. Exit 0, 1 for an invalid
+// document (the specific error on stderr), 2 for usage. UCRI2 names participants by OID, so it
+// needs --config for the gateway's ucri2 directory.
 struct translate_options {
-  std::string from, to, file = "-", schemas;
+  std::string from, to, file = "-", schemas, config_file;
 };
 
 int translate(const translate_options& o, const char* argv0) {
@@ -713,9 +717,56 @@ int translate(const translate_options& o, const char* argv0) {
     std::fprintf(stderr, "bluelink: invalid document: %s: %s\n", e.code.c_str(), e.message.c_str());
     return 1;
   };
+  const bool ucri2 = o.from == "ucri2" || o.to == "ucri2";
+  if (ucri2 && o.config_file.empty()) {
+    std::fprintf(stderr,
+                 "bluelink: translating UCRI2 needs --config gateway.json: UCRI2 names "
+                 "participants by OID, and the config's ucri2 section says which agency each is\n");
+    return 2;
+  }
+  bl::gateway_config cfg;
+  bl::adapters::ucri2::directory dir;
+  if (ucri2) {
+    cfg = bl::load_config(o.config_file, schemas);
+    if (!cfg.ucri2.enabled) {
+      std::fprintf(stderr, "bluelink: %s has no ucri2 section, so it names no UCRI2 participants\n",
+                   o.config_file.c_str());
+      return 2;
+    }
+    dir = bl::adapters::ucri2::make_directory(cfg);
+  }
+  auto invalid_ucri2 = [](const bl::adapters::ucri2::ucri2_error& e) {
+    std::fprintf(stderr, "bluelink: invalid document: %s (UCRI2 %d): %s%s%s\n", e.bl_code.c_str(),
+                 static_cast<int>(e.code), e.message.c_str(), e.pointer.empty() ? "" : " at ",
+                 e.pointer.c_str());
+    return 1;
+  };
   json msg;
   std::string cap_xml;  // the CAP document as given, kept when it is wrapped again
-  if (o.from == "bluelink") {
+  if (o.from == "ucri2") {
+    // A UCRI2 send request (the body of POST /ucri2/messaging/send).
+    auto r = bl::adapters::ucri2::parse_send_request(input, schemas);
+    if (auto* e = std::get_if<bl::adapters::ucri2::ucri2_error>(&r)) return invalid_ucri2(*e);
+    auto req = std::get<bl::adapters::ucri2::send_request>(std::move(r));
+    // Offline there is no gateway to number the message: a stable id from the document itself.
+    if (req.message_id.empty()) {
+      std::string h = bl::sha256_hex(input);
+      req.message_id = h.substr(0, 8) + "-" + h.substr(8, 4) + "-4" + h.substr(13, 3) + "-8" +
+                       h.substr(17, 3) + "-" + h.substr(20, 12);
+    }
+    bl::adapters::ucri2::inbound_context ctx;
+    ctx.from = dir.by_oid(req.source);
+    ctx.to = dir.by_oid(req.destination);
+    ctx.now = req.sent_date.value_or(bl::now_ms());
+    if (!ctx.from || !ctx.to)
+      return invalid(
+          {"bl.ucri2.unknown_destination", "'" + (ctx.from ? req.destination : req.source) +
+                                               "' is not a UCRI2 participant in " + o.config_file});
+    auto m = bl::adapters::ucri2::to_canonical(req, ctx);
+    if (auto* e = std::get_if<bl::adapters::ucri2::ucri2_error>(&m)) return invalid_ucri2(*e);
+    msg = std::get<json>(std::move(m));
+    if (auto e = bl::adapters::check_message(msg, schemas)) return invalid(*e);
+  } else if (o.from == "bluelink") {
     if (input.size() > bl::adapters::edxl_max_bytes)
       return invalid({"bl.request.too_large", "document is larger than 1 MiB"});
     msg = json::parse(input, nullptr, false);
@@ -726,6 +777,10 @@ int translate(const translate_options& o, const char* argv0) {
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
     msg = std::get<json>(r);
     cap_xml = input;
+  } else if (o.from == "eido") {
+    auto r = bl::adapters::eido_import(input, schemas);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    msg = std::get<json>(r);
   } else {
     auto r = bl::adapters::edxl_unwrap(input, schemas);
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
@@ -742,6 +797,31 @@ int translate(const translate_options& o, const char* argv0) {
     auto env =
         cap_xml.empty() ? bl::adapters::edxl_wrap(msg) : bl::adapters::edxl_wrap_cap(cap_xml, msg);
     std::printf("%s\n", env.dump(2).c_str());
+  } else if (o.to == "ucri2") {
+    // What the first recipient's UCRI2 client would receive (a receiverResponseItem).
+    bl::adapters::ucri2::outbound_context ctx;
+    ctx.dir = &dir;
+    ctx.recipient = msg.contains("to") && msg["to"].is_array() && !msg["to"].empty()
+                        ? msg["to"][0].get<std::string>()
+                        : std::string();
+    const auto* p = dir.by_agency(ctx.recipient);
+    if (!p)
+      return invalid({"bl.ucri2.unknown_destination",
+                      "'" + ctx.recipient + "' has no UCRI2 OID in " + o.config_file});
+    // Offline there is no transfer yet: the message id stands in for the transfer id the
+    // gateway would assign, so the derived sharedIncidentId is stable and this message's own.
+    json stored = msg;
+    if (!stored.contains("transfer_id")) stored["transfer_id"] = msg.value("id", std::string());
+    auto item = bl::adapters::ucri2::from_canonical(stored, ctx);
+    if (!item)
+      return invalid({"bl.ucri2.not_conveyed", "a " + msg.value("type", std::string()) +
+                                                   " is not conveyed to a UCRI2 client"});
+    (*item)["destination"] = p->oid;
+    std::printf("%s\n", item->dump(2).c_str());
+  } else if (o.to == "eido") {
+    auto r = bl::adapters::eido_export(msg);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    std::printf("%s\n", std::get<json>(r).dump(2).c_str());
   } else {
     std::fputs(bl::adapters::methane_text(msg).c_str(), stdout);
   }
@@ -908,15 +988,19 @@ int main(int argc, char** argv) {
 
   translate_options tro;
   auto* translate_cmd = app.add_subcommand(
-      "translate", "translate a document between Bluelink, CAP 1.2, EDXL-DE 2.0 and M/ETHANE text");
+      "translate",
+      "translate a document between Bluelink, CAP 1.2, EDXL-DE 2.0, NENA EIDO, UCRI2 and M/ETHANE "
+      "text");
   translate_cmd->add_option("--from", tro.from, "input format")
       ->required()
-      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de"}));
+      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de", "eido", "ucri2"}));
   translate_cmd->add_option("--to", tro.to, "output format")
       ->required()
-      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de", "methane-text"}));
+      ->check(CLI::IsMember({"bluelink", "cap", "edxl-de", "eido", "ucri2", "methane-text"}));
   translate_cmd->add_option("FILE", tro.file, "input file, or - for standard input")->required();
   translate_cmd->add_option("--schemas", tro.schemas, "schemas directory");
+  translate_cmd->add_option("--config", tro.config_file,
+                            "gateway config (needed for ucri2: its OID directory)");
 
   report_options ro;
   auto* report_cmd = app.add_subcommand(

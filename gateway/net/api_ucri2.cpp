@@ -1,0 +1,583 @@
+// The UCRI2 Client API (PMeV-EFUL/ucri2, api/crm/2.0.0/ucrm-client-bundled.json) under /ucri2:
+// token, info, registry, messaging/send, messaging/receive (long-poll) and messaging/commit.
+// Messages are translated by adapters/ucri2 and go through the same engine as every other edge,
+// so a UCRI2 client gets Bluelink's durability and dedupe. docs/protocols/ucri2.md.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+
+#include <openssl/rand.h>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/cap/cap_alert.hpp"
+#include "adapters/ucri2/ucri2_message.hpp"
+#include "gateway/core/message.hpp"
+#include "gateway/net/api.hpp"
+#include "gateway/schema/schema_set.hpp"
+#include "gateway/service/engine.hpp"
+#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/token_auth.hpp"
+#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite.hpp"
+
+namespace bl {
+
+using nlohmann::json;
+namespace asio = boost::asio;
+namespace u2 = adapters::ucri2;
+
+namespace {
+
+// The spec's long-poll limit (dMax) and availability timeout.
+constexpr int max_delay_s = 30;
+constexpr auto availability_timeout = std::chrono::seconds(60);
+
+}  // namespace
+
+// What the UCRI2 edge keeps for the life of the api object: the token signing key (random per
+// start, so a restart invalidates every token, and clients fetch a new one after a 475, as the
+// spec expects) and when each client OID last asked for messages (the registry's online/offline
+// status).
+struct ucri2_state {
+  ucri2_state() : key(32, '\0') {
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1)
+      throw std::runtime_error("no randomness for the UCRI2 token signing key (RAND_bytes)");
+  }
+  std::string key;
+  std::mutex mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> last_seen;
+};
+
+std::shared_ptr<ucri2_state> make_ucri2_state() {
+  return std::make_shared<ucri2_state>();
+}
+
+namespace {
+
+std::string random_uuid() {
+  std::random_device rd;
+  std::string h;
+  static const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 32; ++i) h += hex[rd() & 0xF];
+  h[12] = '4';
+  h[16] = hex[8 | (rd() & 3)];
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20, 12);
+}
+
+api_response ucri2_reply(int status, const json& body) {
+  return json_response(status, body);
+}
+
+api_response ucri2_fail(const u2::ucri2_error& e) {
+  auto r = json_response(e.http_status(), e.to_json());
+  r.error_id = e.bl_code;
+  return r;
+}
+
+api_response ucri2_fail(u2::wire_code code, std::string bl_code, std::string message,
+                        std::string pointer = {}) {
+  return ucri2_fail(
+      u2::make_ucri2_error(code, std::move(bl_code), std::move(message), std::move(pointer)));
+}
+
+// An engine refusal in the spec's terms: store trouble is an internal error (491, HTTP 500);
+// a rule of the transfer lifecycle is a payload the receiver cannot take (464). blCode keeps
+// our own id either way.
+api_response engine_refusal(const error& e) {
+  bool internal = e.http_status() >= 500;
+  return ucri2_fail(internal ? u2::wire_code::internal : u2::wire_code::invalid_payload,
+                    std::string(e.id()), e.message, e.pointer);
+}
+
+json supported_apps_json() {
+  json apps = json::array();
+  for (const auto& a : u2::supported_apps())
+    apps.push_back({{"appId", a.app_id}, {"appVersion", a.app_version}});
+  return apps;
+}
+
+// Everything one UCRI2 request needs from the API's services; copied into long-polls.
+struct ucri2_ctx {
+  const gateway_config& cfg;
+  const schema_set& schemas;
+  const token_auth& auth;
+  engine& eng;
+  store::reader& reader;
+  inbox_notifier& notifier;
+  spdlog::logger& log;
+  const std::atomic<bool>& shutting_down;
+  u2::directory dir;
+  ucri2_state& st;
+};
+
+std::optional<u2::transfer_facts> facts_from_row(const json& row) {
+  u2::transfer_facts f;
+  f.transfer_id = row.value("transfer_id", std::string());
+  f.requester = row.value("from", std::string());
+  f.responder = row.value("to", std::string());
+  if (row.contains("incident_numbers") && row.at("incident_numbers").is_object()) {
+    auto it = row.at("incident_numbers").find(f.requester);
+    if (it != row.at("incident_numbers").end() && it->is_string()) f.requester_number = *it;
+  }
+  return f;
+}
+
+// What the store knows of one transfer, as seen by `agency` (a party to it).
+std::optional<u2::transfer_facts> transfer_facts_of(ucri2_ctx& c, const std::string& agency,
+                                                    const std::string& transfer_id) {
+  try {
+    bool party = false;
+    auto t = c.reader.transfer_detail(transfer_id, agency, party);
+    if (!t || !party) return std::nullopt;
+    auto f = facts_from_row(*t);
+    if (f && t->contains("incident_numbers")) {
+      // transfer_detail keys incident numbers by agency: {agency: {number, recorded_at}}.
+      const auto& n = t->at("incident_numbers");
+      auto it = n.find(f->requester);
+      if (it != n.end() && it->is_object())
+        f->requester_number = it->value("number", std::string());
+    }
+    return f;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// The transfer a sharedIncidentId names: one derived from a transfer id, or the requester's
+// incident number of a transfer that began as a UCRI2 incident (searched among the agency's
+// most recent 1000 transfers).
+std::optional<u2::transfer_facts> find_shared(ucri2_ctx& c, const std::string& agency,
+                                              const std::string& other, const std::string& shared) {
+  if (auto id = u2::transfer_id_from_shared(shared)) {
+    auto f = transfer_facts_of(c, agency, *id);
+    if (f && (f->requester == other || f->responder == other)) return f;
+    return std::nullopt;
+  }
+  try {
+    store::transfer_filter filter;
+    filter.limit = 1000;
+    for (const auto& row : c.reader.list_transfers(agency, filter)) {
+      auto f = facts_from_row(row);
+      if (f && f->requester_number == shared && (f->requester == other || f->responder == other))
+        return f;
+    }
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// The token's participant, or the 475 reply.
+std::variant<const u2::participant*, api_response> authorize(ucri2_ctx& c, const api_request& req) {
+  std::string_view h = req.authorization;
+  auto refuse = [](std::string why) {
+    return ucri2_fail(u2::wire_code::unauthorized, "bl.ucri2.unauthorized", std::move(why));
+  };
+  if (h.size() < 7 || (h.substr(0, 7) != "Bearer " && h.substr(0, 7) != "bearer "))
+    return refuse("send 'Authorization: Bearer <token>' with a token from GET /ucri2/token");
+  auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  auto claims = u2::check_jwt(c.st.key, h.substr(7), now_s);
+  if (!claims) return refuse("the token is not valid or has expired; fetch a new one");
+  const auto* p = c.dir.by_oid(claims->value("sub", std::string()));
+  if (!p || !p->client || p->agency != claims->value("agency", std::string()))
+    return refuse("the token's participant is no longer configured as a UCRI2 client");
+  return p;
+}
+
+api_response get_token(ucri2_ctx& c, const api_request& req) {
+  auto creds = u2::basic_credentials(req.authorization);
+  auto refuse = [](std::string why) {
+    return ucri2_fail(u2::wire_code::unauthorized, "bl.ucri2.unauthorized", std::move(why));
+  };
+  if (!creds)
+    return refuse(
+        "send 'Authorization: Basic base64(<your OID>:<your agency's Bluelink bearer token>)'");
+  const auto* p = c.dir.by_oid(creds->first);
+  auto agency = c.auth.agency_for(creds->second);
+  // One answer for every mismatch, so that the reply does not reveal which half was wrong.
+  if (!p || !p->client || !agency || *agency != p->agency) {
+    c.log.warn("event=ucri2_token_refused client_id=\"{}\"", creds->first);
+    return refuse("the client id and secret do not match a configured UCRI2 client");
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  json claims = {
+      {"sub", p->oid}, {"agency", p->agency}, {"iat", now}, {"exp", now + c.cfg.ucri2.token_ttl_s}};
+  return ucri2_reply(200, json{{"token", u2::make_jwt(c.st.key, claims)}});
+}
+
+api_response get_info(ucri2_ctx& c) {
+  int status = 0;
+  try {
+    c.reader.ping();
+  } catch (const std::exception&) {
+    status = 2;
+  }
+  if (c.shutting_down) status = 2;
+  return ucri2_reply(200, json{{"apiVersion", "2.0.0"},
+                               {"ucrmProvider", "Bluelink"},
+                               {"ucrmProductName", "Bluelink gateway"},
+                               {"ucrmVersion", "1.0"},
+                               {"status", status}});
+}
+
+json participant_json(ucri2_ctx& c, const u2::participant& p) {
+  const auto* a = c.cfg.find_agency(p.agency);
+  std::string status = "unknown";
+  if (p.client) {
+    std::lock_guard<std::mutex> lock(c.st.mu);
+    auto it = c.st.last_seen.find(p.oid);
+    status = it != c.st.last_seen.end() &&
+                     std::chrono::steady_clock::now() - it->second < availability_timeout
+                 ? "online"
+                 : "offline";
+  }
+  return {{"id", p.oid},
+          {"type", "client"},
+          {"systemName", p.client ? "UCRI2 client of " + p.name : "Bluelink (" + p.name + ")"},
+          {"operatorName", p.name},
+          {"operatorShortName", p.agency},
+          {"supportedApps", supported_apps_json()},
+          {"techSupport",
+           {{"phone", !c.cfg.ucri2.support_phone.empty() ? c.cfg.ucri2.support_phone
+                                                         : (a ? a->phone : std::string())},
+            {"e-mail", c.cfg.ucri2.support_email}}},
+          {"status", status},
+          {"transmitsUnsignedMessages", true}};
+}
+
+json ucrm_json(ucri2_ctx& c) {
+  return {{"id", c.dir.ucrm_oid},
+          {"type", "ucrm"},
+          {"systemName", "Bluelink gateway"},
+          {"operatorName", "Bluelink"},
+          {"operatorShortName", "bluelink"},
+          {"supportedApps", supported_apps_json()},
+          {"techSupport",
+           {{"phone", c.cfg.ucri2.support_phone}, {"e-mail", c.cfg.ucri2.support_email}}},
+          {"status", c.shutting_down ? "offline" : "online"},
+          {"transmitsUnsignedMessages", true}};
+}
+
+api_response get_registry(ucri2_ctx& c, const std::string& id) {
+  if (id.empty()) {
+    json list = json::array({ucrm_json(c)});
+    for (const auto& p : c.dir.participants) list.push_back(participant_json(c, p));
+    return ucri2_reply(200, json{{"commParticipants", list}});
+  }
+  if (id == c.dir.ucrm_oid) return ucri2_reply(200, ucrm_json(c));
+  if (const auto* p = c.dir.by_oid(id)) return ucri2_reply(200, participant_json(c, *p));
+  // The spec answers an unknown id with 404; 470 is the code closest to it.
+  auto r = ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_participant",
+                      "no participant has the OID '" + id + "'", "/id");
+  r.status = 404;
+  return r;
+}
+
+void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, api::done_fn done) {
+  if (c.shutting_down)
+    return done(ucri2_fail(u2::wire_code::internal, "bl.gateway.shutting_down",
+                           "the gateway is shutting down; retry with the same messageId"));
+  auto parsed = u2::parse_send_request(body, c.schemas);
+  if (auto* e = std::get_if<u2::ucri2_error>(&parsed)) return done(ucri2_fail(*e));
+  auto& req = std::get<u2::send_request>(parsed);
+  if (req.source != who.oid)
+    return done(ucri2_fail(
+        u2::wire_code::oid_forbidden, "bl.ucri2.oid_forbidden",
+        "this token was issued to " + who.oid + " and cannot send as '" + req.source + "'",
+        "/source"));
+  const auto* to = c.dir.by_oid(req.destination);
+  if (!to)
+    return done(ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_destination",
+                           "no participant has the OID '" + req.destination + "'",
+                           "/destinations/0"));
+  if (to->agency == who.agency)
+    return done(ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_destination",
+                           "'" + req.destination + "' is the sender itself", "/destinations/0"));
+  // Without a client messageId there is nothing to dedupe on: each such send is a new message.
+  if (req.message_id.empty()) req.message_id = random_uuid();
+  u2::inbound_context ictx;
+  ictx.from = &who;
+  ictx.to = to;
+  ictx.now = now_ms();
+  ictx.find = [&c, &who, to](const std::string& shared) {
+    return find_shared(c, who.agency, to->agency, shared);
+  };
+  auto mapped = u2::to_canonical(req, ictx);
+  if (auto* e = std::get_if<u2::ucri2_error>(&mapped)) return done(ucri2_fail(*e));
+  json doc = std::get<json>(std::move(mapped));
+  if (auto e = adapters::check_message(doc, c.schemas))
+    return done(ucri2_fail(u2::wire_code::invalid_payload, e->code,
+                           "the translated transfer is not valid: " + e->message));
+  auto m = parse_message(std::move(doc));
+  if (auto* e = std::get_if<error>(&m)) return done(engine_refusal(*e));
+  auto& msg = std::get<message>(m);
+  msg.via = "api";
+  msg.user = "ucri2:" + who.oid;
+  // The reply echoes the envelope as the UCRM settled it (senderResponse).
+  json reply = {{"messageId", req.message_id},
+                {"sentDate", format_rfc3339(req.sent_date.value_or(ictx.now))},
+                {"timeout", req.timeout_s},
+                {"ack", std::string(u2::to_string(req.ack))},
+                {"source", req.source},
+                {"destinations", json::array({req.destination})},
+                {"payload",
+                 {{"appId", req.payload.app_id},
+                  {"appVersion", req.payload.app_version},
+                  {"schemaId", req.payload.schema_id},
+                  {"contentType", "application/json"},
+                  {"data", req.payload.data.dump()}}}};
+  if (!req.description.empty()) reply["description"] = req.description;
+  std::string id = msg.id;
+  c.eng.submit(std::move(msg), [done = std::move(done), reply = std::move(reply), id,
+                                log = &c.log](std::variant<receipt_result, error> r) {
+    if (auto* e = std::get_if<error>(&r)) {
+      log->info("event=ucri2_rejected msg_id={} code={} reason=\"{}\"", id, e->id(), e->message);
+      return done(engine_refusal(*e));
+    }
+    // Answered only now: the message is on disk (a repeat gets the same answer).
+    done(ucri2_reply(200, reply));
+  });
+}
+
+// One POST /messaging/receive: answers at once when there is something for the client, else
+// waits for the notifier (or maxDelay). Deliveries the client must not see (receipts it did not
+// ask for) are acknowledged by the gateway itself when they lead the queue. Lives in a
+// shared_ptr held by its pending handlers; every step runs on the request's executor.
+class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
+ public:
+  ucri2_receive(ucri2_ctx c, u2::participant who, std::string destination, int limit, int delay_s,
+                asio::any_io_executor ex, api::done_fn done)
+      : c_(std::move(c)),
+        who_(std::move(who)),
+        destination_(std::move(destination)),
+        limit_(limit),
+        ex_(ex),
+        timer_(ex),
+        done_(std::move(done)),
+        deadline_(std::chrono::steady_clock::now() + std::chrono::seconds(delay_s)) {}
+
+  void start() {
+    timer_.expires_at(deadline_);
+    timer_.async_wait(
+        [self = shared_from_this()](boost::system::error_code) { self->on_deadline(); });
+    attempt();
+  }
+
+ private:
+  void attempt() {
+    if (finished_) return;
+    std::vector<json> visible;
+    std::int64_t leading_skip = 0;
+    try {
+      auto acked = c_.reader.acked_upto(who_.agency);
+      auto items = c_.reader.inbox(who_.agency, acked, limit_);
+      u2::outbound_context octx;
+      octx.dir = &c_.dir;
+      octx.recipient = who_.agency;
+      octx.transfer = [this](const std::string& id) {
+        return transfer_facts_of(c_, who_.agency, id);
+      };
+      for (const auto& it : items) {
+        json doc = json::parse(it.doc, nullptr, false);
+        auto item = doc.is_discarded() ? std::nullopt : u2::from_canonical(doc, octx);
+        if (!item) {
+          if (visible.empty()) leading_skip = it.seq;
+          continue;
+        }
+        (*item)["destination"] = destination_;
+        (*item)["sequenceId"] = it.seq;
+        visible.push_back(std::move(*item));
+      }
+    } catch (const std::exception& e) {
+      return finish(ucri2_fail(u2::wire_code::internal, "bl.store.unavailable", e.what()));
+    }
+    if (!visible.empty())
+      return finish(ucri2_reply(200, json{{"messages", visible}, {"maxMessages", limit_}}));
+    if (leading_skip > 0) {
+      // Nothing the client must see leads the queue: acknowledge it and look again.
+      c_.eng.ack(
+          who_.agency, leading_skip,
+          [self = shared_from_this()](std::variant<ack_result, error> r) {
+            asio::post(self->ex_, [self, failed = std::holds_alternative<error>(r)] {
+              if (failed)
+                return self->finish(ucri2_fail(u2::wire_code::internal, "bl.store.unavailable",
+                                               "could not skip gateway receipts"));
+              self->attempt();
+            });
+          });
+      return;
+    }
+    if (c_.shutting_down || std::chrono::steady_clock::now() >= deadline_) return finish_empty();
+    // Wait for the next commit for this agency; re-check after registering so none is missed.
+    if (ticket_ == 0) {
+      ticket_ = c_.notifier.wait(who_.agency, [self = shared_from_this()] {
+        asio::post(self->ex_, [self] {
+          self->ticket_ = 0;
+          self->attempt();
+        });
+      });
+      recheck();
+    }
+  }
+
+  void recheck() {
+    try {
+      auto acked = c_.reader.acked_upto(who_.agency);
+      if (!c_.reader.inbox(who_.agency, acked, 1).empty()) {
+        c_.notifier.cancel(ticket_);
+        ticket_ = 0;
+        asio::post(ex_, [self = shared_from_this()] { self->attempt(); });
+      }
+    } catch (const std::exception&) {
+    }
+  }
+
+  void on_deadline() {
+    if (!finished_) finish_empty();
+  }
+
+  void finish_empty() {
+    api_response r{204, "application/json", {}, {}};
+    finish(std::move(r));
+  }
+
+  void finish(api_response r) {
+    if (finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    if (ticket_ != 0) c_.notifier.cancel(ticket_);
+    ticket_ = 0;
+    done_(std::move(r));
+  }
+
+  ucri2_ctx c_;
+  u2::participant who_;
+  std::string destination_;
+  int limit_;
+  asio::any_io_executor ex_;
+  asio::steady_timer timer_;
+  api::done_fn done_;
+  std::chrono::steady_clock::time_point deadline_;
+  bool finished_ = false;
+  std::uint64_t ticket_ = 0;
+};
+
+// A destination OID the token may read or commit for, or the 478 reply.
+std::optional<api_response> own_oid(ucri2_ctx& c, const u2::participant& who,
+                                    const std::string& oid, const std::string& pointer) {
+  if (oid == who.oid) return std::nullopt;
+  std::string why =
+      c.dir.by_oid(oid) ? "belongs to another participant" : "is not a participant of this gateway";
+  return ucri2_fail(u2::wire_code::oid_forbidden, "bl.ucri2.oid_forbidden",
+                    "this token was issued to " + who.oid + "; '" + oid + "' " + why, pointer);
+}
+
+std::variant<json, api_response> read_body(ucri2_ctx& c, const std::string& body,
+                                           const std::string& schema) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded())
+    return ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.malformed_json",
+                      "the request body is not valid JSON");
+  if (auto e = c.schemas.validate(schema, doc))
+    return ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request", e->message,
+                      e->pointer);
+  return doc;
+}
+
+void post_receive(ucri2_ctx c, const u2::participant who, const std::string& body,
+                  asio::any_io_executor ex, api::done_fn done) {
+  auto doc = read_body(c, body, "ucri2/client/receive_request");
+  if (auto* r = std::get_if<api_response>(&doc)) return done(std::move(*r));
+  const json& d = std::get<json>(doc);
+  const auto& dests = d.at("destinations");
+  for (std::size_t i = 0; i < dests.size(); ++i)
+    if (auto r = own_oid(c, who, dests[i].get<std::string>(), "/destinations/" + std::to_string(i)))
+      return done(std::move(*r));
+  {
+    std::lock_guard<std::mutex> lock(c.st.mu);
+    c.st.last_seen[who.oid] = std::chrono::steady_clock::now();
+  }
+  int limit = std::min<std::int64_t>(d.value("maxMessages", c.cfg.inbox_batch), c.cfg.inbox_batch);
+  int delay = d.value("maxDelay", max_delay_s);
+  std::make_shared<ucri2_receive>(std::move(c), who, who.oid, limit, delay, ex, std::move(done))
+      ->start();
+}
+
+void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body,
+                 api::done_fn done) {
+  auto doc = read_body(c, body, "ucri2/client/commit_request");
+  if (auto* r = std::get_if<api_response>(&doc)) return done(std::move(*r));
+  const json& d = std::get<json>(doc);
+  if (auto r = own_oid(c, who, d.at("destination").get<std::string>(), "/destination"))
+    return done(std::move(*r));
+  c.eng.ack(who.agency, d.at("sequenceId").get<std::int64_t>(),
+            [done = std::move(done)](std::variant<ack_result, error> r) {
+              if (auto* e = std::get_if<error>(&r)) {
+                if (e->http_status() >= 500) return done(engine_refusal(*e));
+                return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
+                                       e->message, "/sequenceId"));
+              }
+              done(api_response{204, "application/json", {}, {}});
+            });
+}
+
+}  // namespace
+
+void api::handle_ucri2(const api_request& req, const std::string& path, const std::string&,
+                       asio::any_io_executor ex, done_fn done) {
+  if (!s_.cfg.ucri2.enabled)
+    return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
+                           "the UCRI2 client API is not configured on this gateway (ucri2)"));
+  ucri2_ctx c{s_.cfg,  s_.schemas,     s_.auth,
+              s_.eng,  s_.reader,      s_.notifier,
+              *s_.log, shutting_down_, u2::make_directory(s_.cfg),
+              *ucri2_};
+  std::string sub = path.substr(std::string("/ucri2").size());
+  auto wrong_method = [&](const char* m) {
+    api_response r = ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
+                                req.method + " is not allowed on " + path + "; use " + m);
+    r.status = 405;
+    return r;
+  };
+  if (sub == "/token") {
+    if (req.method != "GET") return done(wrong_method("GET"));
+    return done(get_token(c, req));
+  }
+  bool known = sub == "/info" || sub == "/registry" || sub.rfind("/registry/", 0) == 0 ||
+               sub == "/messaging/send" || sub == "/messaging/receive" ||
+               sub == "/messaging/commit";
+  if (!known)
+    return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
+                           "the UCRI2 client API has no endpoint at " + path));
+  auto who = authorize(c, req);
+  if (auto* r = std::get_if<api_response>(&who)) return done(std::move(*r));
+  const u2::participant& p = *std::get<const u2::participant*>(who);
+  if (sub == "/info") {
+    if (req.method != "GET") return done(wrong_method("GET"));
+    return done(get_info(c));
+  }
+  if (sub == "/registry" || sub.rfind("/registry/", 0) == 0) {
+    if (req.method != "GET") return done(wrong_method("GET"));
+    return done(get_registry(c, sub == "/registry" ? std::string() : sub.substr(10)));
+  }
+  if (req.method != "POST") return done(wrong_method("POST"));
+  u2::participant own = p;  // a copy: `p` points into c.dir, which moves with the work
+  if (sub == "/messaging/send") return post_send(std::move(c), own, req.body, std::move(done));
+  if (sub == "/messaging/receive")
+    return post_receive(std::move(c), own, req.body, ex, std::move(done));
+  post_commit(std::move(c), own, req.body, std::move(done));
+}
+
+}  // namespace bl

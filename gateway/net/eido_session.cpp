@@ -1,0 +1,689 @@
+#include "gateway/net/eido_session.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "adapters/eido/eido.hpp"
+#include "gateway/core/digest.hpp"
+#include "gateway/core/metrics.hpp"
+#include "gateway/core/time_util.hpp"
+#include "gateway/net/api.hpp"
+
+namespace bl {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t max_request_id = 128;
+
+std::string status_text(int code) {
+  auto t = beast::http::obsolete_reason(static_cast<beast::http::status>(code));
+  return t.empty() ? std::string("Error") : std::string(t);
+}
+
+// The fields of a conveyance message are checked by hand: each failure names its JSON pointer.
+std::optional<error> need_string(const json& obj, const std::string& base, const char* key,
+                                 std::string& out, bool required = true) {
+  auto it = obj.find(key);
+  const std::string ptr = base + "/" + key;
+  if (it == obj.end()) {
+    if (!required) return std::nullopt;
+    return make_error(errc::eido_bad_message, std::string("'") + key + "' is required", ptr);
+  }
+  if (!it->is_string() || it->get<std::string>().empty() ||
+      it->get<std::string>().size() > max_request_id)
+    return make_error(errc::eido_bad_message,
+                      std::string("'") + key + "' must be a string of 1 to " +
+                          std::to_string(max_request_id) + " characters, not " + it->dump(),
+                      ptr);
+  out = it->get<std::string>();
+  return std::nullopt;
+}
+
+std::optional<error> optional_seconds(const json& obj, const std::string& base, const char* key,
+                                      std::optional<std::int64_t>& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+    return make_error(errc::eido_bad_message,
+                      std::string("'") + key +
+                          "' must be a whole number of seconds, 0 or more, not " + it->dump(),
+                      base + "/" + key);
+  out = it->get<std::int64_t>();
+  return std::nullopt;
+}
+
+bool is_transfer_id(const std::string& s) {
+  if (s.size() != 17 || s.compare(0, 2, "T-") != 0 || s[10] != '-') return false;
+  for (std::size_t i = 2; i < s.size(); ++i)
+    if (i != 10 && (s[i] < '0' || s[i] > '9')) return false;
+  return true;
+}
+
+// The message id of a cancelRequest by incidentId (no EIDO to take an id from): its requestId is
+// the idempotency key, so the same cancelRequest sent again gets the same receipt.
+std::string message_id_for(const std::string& agency, const std::string& request_id) {
+  return agency + ":eido-" + sha256_hex(agency + "\n" + request_id).substr(0, 32);
+}
+
+}  // namespace
+
+bool offers_eido_subprotocol(std::string_view v) {
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto item = v.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == eido_subprotocol) return true;
+    if (comma == std::string_view::npos) break;
+    v.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+template <class Stream>
+eido_session<Stream>::eido_session(Stream&& stream, api& handler, std::string agency,
+                                   std::string authorization, eido_session_limits limits)
+    : ws_(std::move(stream)),
+      api_(handler),
+      agency_(std::move(agency)),
+      authorization_(std::move(authorization)),
+      limits_(limits),
+      expiry_timer_(ws_.get_executor()),
+      rate_timer_(ws_.get_executor()) {}
+
+template <class Stream>
+void eido_session<Stream>::run(beast::http::request<beast::http::string_body> req) {
+  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
+  // Pings after ~15 s of silence; a CAD that answers nothing for 30 s is dropped (it resumes
+  // from its last acknowledged delivery when it reconnects).
+  websocket::stream_base::timeout t =
+      websocket::stream_base::timeout::suggested(beast::role_type::server);
+  t.idle_timeout = std::chrono::seconds(30);
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(beast::http::field::server, "bluelink");
+    res.set(beast::http::field::sec_websocket_protocol, eido_subprotocol);
+  }));
+  ws_.read_message_max(limits_.max_frame_bytes);
+  ws_.async_accept(
+      req, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+template <class Stream>
+void eido_session<Stream>::on_accept(beast::error_code ec) {
+  if (ec) return;
+  api_.log().info("event=eido_connected agency={}", agency_);
+  do_read();
+}
+
+template <class Stream>
+void eido_session<Stream>::do_read() {
+  ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+template <class Stream>
+void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
+  if (ec == websocket::error::message_too_big) {
+    // Beast has already failed the connection with 1009; nothing more can be sent.
+    api_.stats().error(std::string(info(errc::payload_too_large).id));
+    return;
+  }
+  if (ec) {
+    api_.log().info("event=eido_disconnected agency={} reason=\"{}\"", agency_, ec.message());
+    closing_ = true;
+    sub_.reset();
+    expiry_timer_.cancel();
+    rate_timer_.cancel();
+    return;
+  }
+  std::string text = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  handle(text);
+  if (!closing_) do_read();
+}
+
+template <class Stream>
+void eido_session<Stream>::handle(const std::string& text) {
+  json f = json::parse(text, nullptr, false);
+  if (f.is_discarded())
+    return send_error("errorResponse", json::object(),
+                      make_error(errc::malformed_json, "the frame is not valid JSON"));
+  if (!f.is_object() || f.size() != 1)
+    return send_error(
+        "errorResponse", json::object(),
+        make_error(errc::eido_bad_message,
+                   "a conveyance message is a JSON object with exactly one member, named after "
+                   "its type (e.g. {\"subscribe\":{...}})",
+                   ""));
+  const std::string type = f.begin().key();
+  const json& m = f.begin().value();
+  if (!m.is_object())
+    return send_error(
+        "errorResponse", json::object(),
+        make_error(errc::eido_bad_message, "'" + type + "' must be a JSON object", "/" + type));
+  if (type == "subscribe") return on_subscribe(m);
+  if (type == "unsubscribe") return on_unsubscribe(m);
+  if (type == "eventResponse") return on_event_response(m);
+  if (type == "requestForService" || type == "requestAwareness" || type == "cancelRequest")
+    return on_request(type, m);
+  if (type == "terminateResponse") return;  // our terminate needs no further step
+  send_error("errorResponse", json::object(),
+             make_error(errc::eido_unknown_message,
+                        "unknown message type '" + type +
+                            "'; expected subscribe, unsubscribe, eventResponse, "
+                            "terminateResponse, requestForService, requestAwareness or "
+                            "cancelRequest",
+                        "/" + type));
+}
+
+template <class Stream>
+void eido_session<Stream>::on_subscribe(const json& m) {
+  const std::string base = "/subscribe";
+  std::string request_id, request_type, sub_type, subscription_id, incident;
+  json corr = json::object();
+  if (auto e = need_string(m, base, "requestId", request_id))
+    return send_error("subscribeResponse", corr, *e);
+  corr["requestId"] = request_id;
+  if (auto e = need_string(m, base, "requestType", request_type, false))
+    return send_error("subscribeResponse", corr, *e);
+  if (!request_type.empty() && request_type != "eido")
+    return send_error("subscribeResponse", corr,
+                      make_error(errc::eido_bad_message,
+                                 "requestType '" + request_type +
+                                     "' is not served here; only \"eido\" subscriptions are",
+                                 base + "/requestType"));
+  std::optional<std::int64_t> expires, min_rate;
+  if (auto e = optional_seconds(m, base, "expires", expires))
+    return send_error("subscribeResponse", corr, *e);
+  if (auto e = optional_seconds(m, base, "minRate", min_rate))
+    return send_error("subscribeResponse", corr, *e);
+  auto grant_expires = [&] {
+    std::int64_t v = expires ? *expires : limits_.default_expires_s;
+    return static_cast<int>(
+        std::clamp<std::int64_t>(v, limits_.min_expires_s, limits_.max_expires_s));
+  };
+  auto grant_min_rate = [&] {
+    return static_cast<int>(std::min<std::int64_t>(min_rate.value_or(0), limits_.max_min_rate_s));
+  };
+  auto respond = [&] {
+    send(json{{"subscribeResponse",
+               {{"requestId", request_id},
+                {"subscriptionId", sub_->id},
+                {"expires", sub_->expires_s},
+                {"minRate", sub_->min_rate_s},
+                {"statusCode", 200},
+                {"statusText", "OK"}}}});
+  };
+
+  if (auto e = need_string(m, base, "subscriptionId", subscription_id, false))
+    return send_error("subscribeResponse", corr, *e);
+  if (!subscription_id.empty()) {
+    // A renewal: the subscription goes on, with the new expiry (and rate) from now.
+    if (!sub_ || sub_->id != subscription_id)
+      return send_error("subscribeResponse", corr,
+                        make_error(errc::eido_unknown_subscription,
+                                   "no active subscription '" + subscription_id +
+                                       "' on this connection (it may have expired: subscribe "
+                                       "again without subscriptionId)",
+                                   base + "/subscriptionId"));
+    sub_->expires_s = grant_expires();
+    if (min_rate) sub_->min_rate_s = grant_min_rate();
+    start_expiry_timer();
+    return respond();
+  }
+  if (sub_)
+    return send_error("subscribeResponse", corr,
+                      make_error(errc::eido_already_subscribed,
+                                 "this connection already has subscription '" + sub_->id +
+                                     "'; renew it with its subscriptionId or unsubscribe first",
+                                 base));
+  if (auto e = need_string(m, base, "requestSubType", sub_type))
+    return send_error("subscribeResponse", corr, *e);
+  if (sub_type != "new" && sub_type != "single")
+    return send_error(
+        "subscribeResponse", corr,
+        make_error(errc::eido_bad_message,
+                   "requestSubType must be \"new\" or \"single\", not \"" + sub_type + "\"",
+                   base + "/requestSubType"));
+  if (sub_type == "single") {
+    if (auto e = need_string(m, base, "incidentId", incident))
+      return send_error("subscribeResponse", corr, *e);
+    if (!is_transfer_id(incident))
+      return send_error("subscribeResponse", corr,
+                        make_error(errc::eido_bad_message,
+                                   "incidentId must be a Bluelink transfer id such as "
+                                   "T-20261121-000123, not \"" +
+                                       incident + "\"",
+                                   base + "/incidentId"));
+  }
+  subscription s;
+  s.generation = next_generation_++;
+  s.id = "S-" + sha256_hex(agency_ + request_id + std::to_string(to_ms(now_ms())) + "\n" +
+                           std::to_string(s.generation))
+                    .substr(0, 20);
+  s.single = sub_type == "single";
+  s.transfer_id = incident;
+  // "new" resumes at the agency's acknowledged position (everything unacknowledged comes again);
+  // "single" replays the whole history of its one transfer.
+  s.cursor = s.single ? 0 : -1;
+  sub_ = std::move(s);
+  sub_->expires_s = grant_expires();
+  sub_->min_rate_s = grant_min_rate();
+  respond();
+  api_.log().info(
+      "event=eido_subscribed agency={} subscription={} type={} transfer={} "
+      "expires_s={} min_rate_s={}",
+      agency_, sub_->id, sub_type, incident, sub_->expires_s, sub_->min_rate_s);
+  start_expiry_timer();
+  do_poll(0);
+}
+
+template <class Stream>
+void eido_session<Stream>::on_unsubscribe(const json& m) {
+  const std::string base = "/unsubscribe";
+  std::string request_id, subscription_id;
+  json corr = json::object();
+  if (auto e = need_string(m, base, "requestId", request_id))
+    return send_error("unsubscribeResponse", corr, *e);
+  corr["requestId"] = request_id;
+  if (auto e = need_string(m, base, "subscriptionId", subscription_id))
+    return send_error("unsubscribeResponse", corr, *e);
+  if (!sub_ || sub_->id != subscription_id)
+    return send_error(
+        "unsubscribeResponse", corr,
+        make_error(errc::eido_unknown_subscription,
+                   "no active subscription '" + subscription_id + "' on this connection",
+                   base + "/subscriptionId"));
+  end_subscription("unsubscribed");
+  send(json{{"unsubscribeResponse",
+             {{"requestId", request_id},
+              {"subscriptionId", subscription_id},
+              {"statusCode", 200},
+              {"statusText", "OK"}}}});
+}
+
+template <class Stream>
+void eido_session<Stream>::start_expiry_timer() {
+  expiry_timer_.expires_after(std::chrono::seconds(sub_->expires_s));
+  expiry_timer_.async_wait(
+      [weak = this->weak_from_this(), gen = sub_->generation](beast::error_code ec) {
+        auto self = weak.lock();
+        if (!self || ec || !self->sub_ || self->sub_->generation != gen) return;
+        // Not renewed in time: the subscription ends and the client is told so.
+        const std::string id = self->sub_->id;
+        self->end_subscription("expired");
+        self->send(json{{"terminate",
+                         {{"requestId", id + "-expired"},
+                          {"subscriptionId", id},
+                          {"reason",
+                           "expired: the subscription was not renewed within its "
+                           "expires; subscribe again to resume"}}}});
+      });
+}
+
+template <class Stream>
+void eido_session<Stream>::end_subscription(const std::string& reason) {
+  if (!sub_) return;
+  api_.log().info("event=eido_subscription_ended agency={} subscription={} reason={}", agency_,
+                  sub_->id, reason);
+  sub_.reset();
+  expiry_timer_.cancel();
+  rate_timer_.cancel();
+}
+
+template <class Stream>
+template <class Done>
+void eido_session<Stream>::call_api(std::string method, std::string target, std::string body,
+                                    Done done) {
+  api_request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  r.authorization = authorization_;
+  auto ex = ws_.get_executor();
+  api_.handle(std::move(r), ex,
+              [weak = this->weak_from_this(), ex, done = std::move(done)](api_response resp) {
+                // The API may answer on the engine thread: hop back onto this strand.
+                asio::post(ex, [weak, done, resp = std::move(resp)] {
+                  if (auto self = weak.lock()) done(resp);
+                });
+              });
+}
+
+template <class Stream>
+void eido_session<Stream>::do_poll(int wait_s) {
+  if (!sub_ || sub_->polling || closing_) return;
+  // Flow control: a CAD that stops answering events stops the stream instead of growing memory.
+  if (outstanding_.size() >= limits_.max_outstanding_events) return;
+  sub_->polling = true;
+  std::string target =
+      "/api/v1/inbox?wait=" + std::to_string(wait_s) + "&limit=" + std::to_string(limits_.batch);
+  if (sub_->cursor >= 0) target += "&after=" + std::to_string(sub_->cursor);
+  call_api("GET", std::move(target), {},
+           [this, gen = sub_->generation](const api_response& r) { on_poll(gen, r); });
+}
+
+template <class Stream>
+void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response& r) {
+  if (!sub_ || sub_->generation != generation || closing_) return;
+  sub_->polling = false;
+  json body = json::parse(r.body, nullptr, false);
+  if (r.status != 200 || body.is_discarded() || !body.contains("deliveries")) {
+    // The store could not be read (or the gateway is draining): try again shortly.
+    api_.log().warn("event=eido_poll_failed agency={} status={} error={}", agency_, r.status,
+                    r.error_id);
+    rate_timer_.expires_after(std::chrono::seconds(2));
+    rate_timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || !self->sub_ || self->sub_->generation != generation) return;
+      self->do_poll(self->limits_.poll_wait_s);
+    });
+    return;
+  }
+  if (sub_->cursor < 0) sub_->cursor = body.value("after", std::int64_t{0});
+  const json& deliveries = body["deliveries"];
+  if (deliveries.empty()) return do_poll(limits_.poll_wait_s);
+
+  // minRate: no two events closer together than minRate seconds. What arrives meanwhile is not
+  // lost: it is read again when the interval is over and goes out as one event.
+  auto now = std::chrono::steady_clock::now();
+  if (now < sub_->next_event_at) {
+    rate_timer_.expires_at(sub_->next_event_at);
+    rate_timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || !self->sub_ || self->sub_->generation != generation) return;
+      self->do_poll(0);
+    });
+    return;
+  }
+
+  json notification = json::array();
+  std::int64_t last = sub_->cursor;
+  for (const auto& d : deliveries) {
+    last = std::max(last, d.value("seq", std::int64_t{0}));
+    const json& msg = d["message"];
+    if (sub_->single && msg.value("transfer_id", std::string()) != sub_->transfer_id) continue;
+    auto exported = adapters::eido_export(msg);
+    if (auto* te = std::get_if<adapters::translate_error>(&exported)) {
+      // Every type an inbox holds exports (tests/unit/eido_test.cpp); should one ever not, it is
+      // passed over, logged, and counts as delivered with the event that follows it.
+      api_.log().warn(
+          "event=eido_not_expressible agency={} message={} type={} code={} "
+          "reason=\"{}\"",
+          agency_, msg.value("id", std::string()), msg.value("type", std::string()), te->code,
+          te->message);
+      continue;
+    }
+    notification.push_back(std::move(std::get<json>(exported)));
+  }
+  sub_->cursor = last;
+  if (notification.empty()) return do_poll(limits_.poll_wait_s);
+
+  const std::string tid = sub_->id + "-" + std::to_string(next_transaction_++);
+  // A "single" subscription shows one transfer: acknowledging it must not move the agency's
+  // cumulative inbox position over deliveries it never showed.
+  transactions_[tid] = sub_->single ? -1 : last;
+  if (!sub_->single) outstanding_[last] = outstanding_event{last, false};
+  send(json{{"event",
+             {{"transactionId", tid},
+              {"subscriptionId", sub_->id},
+              {"notification", std::move(notification)}}}});
+  sub_->next_event_at = now + std::chrono::seconds(sub_->min_rate_s);
+  do_poll(sub_->min_rate_s > 0 ? limits_.poll_wait_s : 0);
+}
+
+template <class Stream>
+void eido_session<Stream>::on_event_response(const json& m) {
+  const std::string base = "/eventResponse";
+  std::string tid;
+  json corr = json::object();
+  if (auto e = need_string(m, base, "transactionId", tid))
+    return send_error("errorResponse", corr, *e);
+  corr["transactionId"] = tid;
+  std::int64_t code = 200;
+  if (auto it = m.find("statusCode"); it != m.end()) {
+    if (!it->is_number_integer())
+      return send_error("errorResponse", corr,
+                        make_error(errc::eido_bad_message,
+                                   "statusCode must be an integer such as 200, not " + it->dump(),
+                                   base + "/statusCode"));
+    code = it->get<std::int64_t>();
+  }
+  auto t = transactions_.find(tid);
+  if (t == transactions_.end())
+    return send_error("errorResponse", corr,
+                      make_error(errc::eido_unknown_transaction,
+                                 "no unacknowledged event with transactionId '" + tid +
+                                     "' was sent on this connection",
+                                 base + "/transactionId"));
+  const std::int64_t upto = t->second;
+  transactions_.erase(t);
+  if (code < 200 || code > 299) {
+    // Refused by the CAD: not acknowledged, so it is delivered again when the CAD reconnects.
+    api_.log().warn("event=eido_event_refused agency={} transaction={} status={}", agency_, tid,
+                    code);
+    return;
+  }
+  if (upto < 0) return;
+  if (auto o = outstanding_.find(upto); o != outstanding_.end()) o->second.acked = true;
+  ack_contiguous();
+}
+
+template <class Stream>
+void eido_session<Stream>::ack_contiguous() {
+  while (!outstanding_.empty() && outstanding_.begin()->second.acked) {
+    ack_target_ = std::max(ack_target_, outstanding_.begin()->first);
+    outstanding_.erase(outstanding_.begin());
+  }
+  // Room again for events: resume a stream that flow control paused.
+  if (sub_ && !sub_->polling && outstanding_.size() < limits_.max_outstanding_events) do_poll(0);
+  if (ack_in_flight_ || ack_target_ <= acked_upto_) return;
+  ack_in_flight_ = true;
+  const std::int64_t upto = ack_target_;
+  call_api("POST", "/api/v1/inbox/ack", json{{"upto", upto}}.dump(),
+           [this, upto](const api_response& r) {
+             ack_in_flight_ = false;
+             if (r.status == 200)
+               acked_upto_ = std::max(acked_upto_, upto);
+             else
+               api_.log().warn("event=eido_ack_failed agency={} upto={} status={} error={}",
+                               agency_, upto, r.status, r.error_id);
+             if (ack_target_ > acked_upto_ && r.status == 200) ack_contiguous();
+           });
+}
+
+template <class Stream>
+void eido_session<Stream>::on_request(const std::string& kind, const json& m) {
+  const std::string base = "/" + kind;
+  const std::string reply = kind + "Response";
+  std::string request_id;
+  json corr = json::object();
+  if (auto e = need_string(m, base, "requestId", request_id)) return send_error(reply, corr, *e);
+  corr["requestId"] = request_id;
+
+  json doc;
+  if (kind == "cancelRequest" && !m.contains("eido")) {
+    // The transfer to withdraw, by its Bluelink transfer id, and why.
+    std::string incident, reason;
+    if (auto e = need_string(m, base, "incidentId", incident)) return send_error(reply, corr, *e);
+    if (!is_transfer_id(incident))
+      return send_error(reply, corr,
+                        make_error(errc::eido_bad_message,
+                                   "incidentId must be a Bluelink transfer id such as "
+                                   "T-20261121-000123, not \"" +
+                                       incident + "\"",
+                                   base + "/incidentId"));
+    auto r = m.find("reason");
+    if (r == m.end() || !r->is_string() || r->get<std::string>().empty())
+      return send_error(
+          reply, corr,
+          make_error(errc::eido_bad_message,
+                     "'reason' is required: a non-empty string saying why the request is "
+                     "withdrawn",
+                     base + "/reason"));
+    doc = {{"type", "transfer.cancel"},
+           {"from", agency_},
+           {"transfer_id", incident},
+           {"body", {{"reason", r->get<std::string>()}}}};
+  } else {
+    auto e = m.find("eido");
+    if (e == m.end() || !e->is_object())
+      return send_error(
+          reply, corr,
+          make_error(errc::eido_bad_message,
+                     "'eido' is required: the EIDO JSON object of the request", base + "/eido"));
+    adapters::eido_import_context ctx;
+    ctx.from = agency_;
+    // "transfer.alert" is the adapter's word for awareness: a notification, for information.
+    ctx.type = kind == "cancelRequest"      ? "transfer.cancel"
+               : kind == "requestAwareness" ? "transfer.alert"
+                                            : "transfer.request";
+    if (auto to = m.find("to"); to != m.end()) {
+      if (!to->is_array() || to->empty())
+        return send_error(reply, corr,
+                          make_error(errc::eido_bad_message,
+                                     "'to' must be a non-empty array of agency ids", base + "/to"));
+      for (std::size_t i = 0; i < to->size(); ++i) {
+        if (!(*to)[i].is_string())
+          return send_error(reply, corr,
+                            make_error(errc::eido_bad_message, "an agency id is a string",
+                                       base + "/to/" + std::to_string(i)));
+        ctx.to.push_back((*to)[i].get<std::string>());
+      }
+    }
+    auto imported = adapters::eido_import(e->dump(), api_.schemas(), ctx);
+    if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
+      // The adapter's own code (bl.eido.invalid, bl.eido.missing_field, ...) goes out as is; its
+      // message names the EIDO field.
+      auto known = errc_from_id(te->code);
+      int status = known ? info(*known).http_status : te->code == "bl.eido.too_large" ? 413 : 400;
+      api_.stats().error(te->code);
+      json out = corr;
+      out["statusCode"] = status;
+      out["statusText"] = status_text(status);
+      out["code"] = te->code;
+      out["message"] = te->message;
+      out["pointer"] = base + "/eido";
+      return send(json{{reply, out}});
+    }
+    // The message id comes from the EIDO's own identifier: the same EIDO sent again is the same
+    // message and gets the same receipt.
+    doc = std::move(std::get<json>(imported));
+    if (kind == "requestAwareness" && doc.value("type", std::string()) == "transfer.request") {
+      // Awareness asks nothing of the receiver: Bluelink's notification, for information.
+      doc["body"]["category"] = "notification";
+      doc["body"]["ask"] = "for_information";
+    }
+  }
+  if (!doc.contains("id")) doc["id"] = message_id_for(agency_, request_id);
+  if (!doc.contains("sent_at") || doc["sent_at"] == "") doc["sent_at"] = format_rfc3339(now_ms());
+
+  // Answered only once the engine has the message on disk (or refused it).
+  call_api("POST", "/api/v1/messages", doc.dump(),
+           [this, reply, request_id, corr](const api_response& r) {
+             json b = json::parse(r.body, nullptr, false);
+             if (r.status == 200 || r.status == 202) {
+               const json rb =
+                   b.is_discarded() ? json::object() : b.value("receipt", json::object());
+               send(json{{reply,
+                          {{"requestId", request_id},
+                           {"statusCode", 200},
+                           {"statusText", "OK"},
+                           {"messageId", rb.value("message_id", std::string())},
+                           {"transferId", rb.value("transfer_id", std::string())}}}});
+               return;
+             }
+             json err = b.is_discarded() ? json::object() : b.value("error", json::object());
+             json out = corr;
+             out["statusCode"] = r.status;
+             out["statusText"] = status_text(r.status);
+             out["code"] = err.value("code", r.error_id);
+             out["message"] = err.value("message", std::string());
+             if (err.contains("pointer")) out["pointer"] = err["pointer"];
+             send(json{{reply, out}});
+           });
+}
+
+template <class Stream>
+void eido_session<Stream>::send(const json& frame) {
+  if (closing_) return;
+  if (queue_.size() >= limits_.max_queued) {
+    api_.log().warn("event=eido_too_slow agency={} queued={}", agency_, queue_.size());
+    return close(websocket::close_code::try_again_later,
+                 "too slow: reconnect and resume from your last acknowledged event");
+  }
+  queue_.push_back(std::make_shared<const std::string>(frame.dump()));
+  if (!writing_) do_write();
+}
+
+template <class Stream>
+void eido_session<Stream>::send_error(const std::string& type, const json& correlation,
+                                      const error& e) {
+  api_.stats().error(std::string(e.id()));
+  json out = correlation;
+  out["statusCode"] = e.http_status();
+  out["statusText"] = status_text(e.http_status());
+  out["code"] = e.id();
+  out["message"] = e.message;
+  if (!e.pointer.empty()) out["pointer"] = e.pointer;
+  send(json{{type, out}});
+}
+
+template <class Stream>
+void eido_session<Stream>::do_write() {
+  if (queue_.empty() || closing_) return;
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                    self->on_write(ec, n);
+                  });
+}
+
+template <class Stream>
+void eido_session<Stream>::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec) return;
+  queue_.pop_front();
+  if (closing_) return start_close();
+  do_write();
+}
+
+template <class Stream>
+void eido_session<Stream>::close(unsigned short code, const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  sub_.reset();
+  expiry_timer_.cancel();
+  rate_timer_.cancel();
+  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  // Only the frame being written may stay: its buffer must live until the write is done.
+  while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
+  if (!writing_) start_close();
+}
+
+template <class Stream>
+void eido_session<Stream>::start_close() {
+  ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {});
+}
+
+template class eido_session<beast::tcp_stream>;
+template class eido_session<beast::ssl_stream<beast::tcp_stream>>;
+
+}  // namespace bl

@@ -1,0 +1,152 @@
+#pragma once
+// One EIDO conveyance WebSocket (NENA-STA-024 style, subprotocol "emergency-ent1.0"; the wire
+// protocol is in docs/protocols/eido.md, "Conveyance over WebSocket"). Created by http_session
+// once an upgrade to /eido/v1 offering that subprotocol has been authenticated with an agency's
+// bearer token; it then owns the socket.
+//
+// What it does: a `subscribe` streams the agency's inbox (all of it for "new", one transfer for
+// "single") as `event` notifications whose `notification` array holds eido_export() of each
+// delivered message; `eventResponse` acknowledges a notification by its transactionId, and the
+// highest contiguous acknowledged delivery is acknowledged cumulatively to the engine; the
+// requests `requestForService`, `requestAwareness` and `cancelRequest` are translated with
+// eido_import() and submitted, and answered only once the engine's receipt says they are stored.
+//
+// The session reaches the store and the engine through the HTTP API's own logic (api::handle with
+// the agency's bearer token): GET /api/v1/inbox long-polls the reader with inbox_notifier
+// wakeups, POST /api/v1/inbox/ack is engine::ack, POST /api/v1/messages is engine::submit. So the
+// conveyance gets exactly the checks, durability and audit of the HTTP API.
+//
+// Ownership: the pending async operations hold the session (shared_from_this); the API's
+// callbacks hold only a weak_ptr, so a closed socket frees the session at once.
+// Threading: everything runs on the connection's strand; API callbacks (engine thread, poll
+// timer) post back onto it.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <nlohmann/json.hpp>
+
+#include "gateway/core/error.hpp"
+
+namespace bl {
+
+class api;
+struct api_response;
+
+/// The WebSocket subprotocol of NENA-STA-024 EIDO conveyance.
+inline constexpr const char* eido_subprotocol = "emergency-ent1.0";
+/// Where the gateway serves EIDO conveyance.
+inline constexpr const char* eido_ws_path = "/eido/v1";
+
+/// Whether a Sec-WebSocket-Protocol header value offers `emergency-ent1.0` (comma-separated list).
+bool offers_eido_subprotocol(std::string_view header_value);
+
+/// Limits of one EIDO session (docs/protocols/eido.md).
+struct eido_session_limits {
+  std::size_t max_frame_bytes = 1024 * 1024 + 64 * 1024;  // an EIDO of eido_max_bytes plus wrapper
+  std::size_t max_queued = 256;             // frames waiting to be written; beyond: close 1013
+  std::size_t max_outstanding_events = 64;  // unacknowledged events before the stream pauses
+  int batch = 50;                           // deliveries read per inbox poll
+  int poll_wait_s = 25;                     // long-poll wait of one inbox read
+  int default_expires_s = 3600;             // subscribe without expires
+  int min_expires_s = 1;
+  int max_expires_s = 86400;
+  int max_min_rate_s = 3600;
+};
+
+/// Stream: boost::beast::tcp_stream (ws://) or boost::beast::ssl_stream<tcp_stream> (wss://).
+template <class Stream>
+class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
+ public:
+  /// `agency` is the one the bearer token `authorization` ("Bearer ...") belongs to.
+  eido_session(Stream&& stream, api& handler, std::string agency, std::string authorization,
+               eido_session_limits limits = {});
+  /// Completes the upgrade (answering with the subprotocol) with the request http_session read.
+  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+
+ private:
+  // One subscription (at most one per connection).
+  struct subscription {
+    std::string id;
+    bool single = false;
+    std::string transfer_id;  // "single": the one transfer streamed
+    int expires_s = 0;
+    int min_rate_s = 0;
+    std::uint64_t generation = 0;  // bumps on every (re)start so stale poll results are dropped
+    std::int64_t cursor = -1;      // last inbox seq read; -1: start at the acknowledged position
+    std::chrono::steady_clock::time_point next_event_at{};
+    bool polling = false;
+  };
+  // One event sent and not yet acknowledged.
+  struct outstanding_event {
+    std::int64_t upto = 0;  // highest delivery seq it carries
+    bool acked = false;
+  };
+
+  void on_accept(boost::beast::error_code ec);
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t n);
+  void handle(const std::string& text);
+
+  void on_subscribe(const nlohmann::json& m);
+  void on_unsubscribe(const nlohmann::json& m);
+  void on_event_response(const nlohmann::json& m);
+  void on_request(const std::string& kind, const nlohmann::json& m);
+
+  void start_expiry_timer();
+  void end_subscription(const std::string& reason);
+  void do_poll(int wait_s);
+  void on_poll(std::uint64_t generation, const api_response& r);
+  void ack_contiguous();
+
+  /// Runs one HTTP API call as this agency; `done` runs on this session's strand, only while the
+  /// session lives.
+  template <class Done>
+  void call_api(std::string method, std::string target, std::string body, Done done);
+
+  void send(const nlohmann::json& frame);
+  /// A response of type `type` (e.g. "subscribeResponse") carrying an error: statusCode from the
+  /// error table, statusText, and Bluelink's code, message and pointer.
+  void send_error(const std::string& type, const nlohmann::json& correlation, const error& e);
+  void do_write();
+  void on_write(boost::beast::error_code ec, std::size_t n);
+  void close(unsigned short code, const std::string& reason);
+  void start_close();
+
+  boost::beast::websocket::stream<Stream> ws_;
+  boost::beast::flat_buffer buffer_;
+  api& api_;
+  std::string agency_;
+  std::string authorization_;
+  eido_session_limits limits_;
+
+  std::optional<subscription> sub_;
+  std::uint64_t next_generation_ = 1;
+  std::uint64_t next_transaction_ = 1;
+  std::map<std::string, std::int64_t> transactions_;       // transactionId -> its upto seq
+  std::map<std::int64_t, outstanding_event> outstanding_;  // by upto seq, in send order
+  std::int64_t acked_upto_ = 0;  // highest seq this session has acknowledged to the engine
+  std::int64_t ack_target_ = 0;  // highest contiguous seq acknowledged by the client
+  bool ack_in_flight_ = false;
+
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  bool writing_ = false;
+  bool closing_ = false;
+  boost::beast::websocket::close_reason close_reason_;
+  boost::asio::steady_timer expiry_timer_;
+  boost::asio::steady_timer rate_timer_;
+};
+
+}  // namespace bl
