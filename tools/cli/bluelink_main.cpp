@@ -602,6 +602,19 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   creds["cad_link"] = {{"endpoint", endpoint},
                        {"server_public_key", gateway_key.public_key},
                        {"keys", json::object()}};
+  // The UCRI2 Client API (docs/protocols/ucri2.md): every room has an address (OID; 2.25 is the
+  // UUID-based arc, so these stand for no real organisation) and may connect a UCRI2 client
+  // with its OID as client id and its API token as secret.
+  const std::string ucri2_oid = "2.25.329800735698586629295641978511506172918";
+  cfg["ucri2"] = {{"oid", ucri2_oid}, {"participants", json::array()}};
+  creds["ucri2"] = {{"base_url", "http://127.0.0.1:" + std::to_string(port) + "/ucri2"},
+                    {"client_ids", json::object()}};
+  for (std::size_t i = 0; i < std::size(agencies); ++i) {
+    const std::string oid = ucri2_oid + "." + std::to_string(i + 1);
+    cfg["ucri2"]["participants"].push_back(
+        {{"agency", agencies[i].id}, {"oid", oid}, {"client", true}});
+    creds["ucri2"]["client_ids"][agencies[i].id] = oid;
+  }
   for (const auto& a : agencies) {
     auto cad_key = generate_key_pair();
     auto cad_key_file = dir / ("cad-" + std::string(a.id) + ".key");
