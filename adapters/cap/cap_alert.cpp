@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "adapters/cap/json_text.hpp"
 #include "adapters/text/methane_text.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -19,6 +20,13 @@ namespace bl::adapters {
 using nlohmann::json;
 
 namespace {
+
+using detail::as_json_number;
+using detail::escape_token;
+using detail::number_text;
+using detail::parse_double;
+using detail::str;
+using detail::trim;
 
 const std::string ns(cap_namespace);
 constexpr std::string_view param_prefix = "bluelink:";
@@ -78,54 +86,6 @@ const std::pair<const char*, const char*> partner_categories[] = {
 };
 const char* const cap_categories[] = {"Geo",    "Met", "Safety",    "Security", "Rescue", "Fire",
                                       "Health", "Env", "Transport", "Infra",    "CBRNE",  "Other"};
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return {};
-  return it->get<std::string>();
-}
-
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-std::string number_text(const json& v) {
-  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
-  if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
-  double d = v.get<double>();
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d);  // shortest text that reads back exactly
-  return std::string(buf, r.ptr);
-}
-
-std::optional<double> parse_double(std::string_view s) {
-  double d = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(d)) return std::nullopt;
-  return d;
-}
-
-json as_json_number(double d) {
-  if (std::floor(d) == d && std::fabs(d) < 9007199254740992.0)
-    return json(static_cast<std::int64_t>(d));
-  return json(d);
-}
-
-std::string escape_token(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
 
 // ---- export ---------------------------------------------------------------------------------
 
