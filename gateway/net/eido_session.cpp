@@ -1,7 +1,9 @@
 #include "gateway/net/eido_session.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -12,6 +14,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "adapters/eido/eido.hpp"
+#include "adapters/eido/eido_conveyance.hpp"
 #include "gateway/core/digest.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
@@ -26,50 +29,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t max_request_id = 128;
-
 std::string status_text(int code) {
   auto t = beast::http::obsolete_reason(static_cast<beast::http::status>(code));
   return t.empty() ? std::string("Error") : std::string(t);
-}
-
-// The fields of a conveyance message are checked by hand: each failure names its JSON pointer.
-std::optional<error> need_string(const json& obj, const std::string& base, const char* key,
-                                 std::string& out, bool required = true) {
-  auto it = obj.find(key);
-  const std::string ptr = base + "/" + key;
-  if (it == obj.end()) {
-    if (!required) return std::nullopt;
-    return make_error(errc::eido_bad_message, std::string("'") + key + "' is required", ptr);
-  }
-  if (!it->is_string() || it->get<std::string>().empty() ||
-      it->get<std::string>().size() > max_request_id)
-    return make_error(errc::eido_bad_message,
-                      std::string("'") + key + "' must be a string of 1 to " +
-                          std::to_string(max_request_id) + " characters, not " + it->dump(),
-                      ptr);
-  out = it->get<std::string>();
-  return std::nullopt;
-}
-
-std::optional<error> optional_seconds(const json& obj, const std::string& base, const char* key,
-                                      std::optional<std::int64_t>& out) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
-    return make_error(errc::eido_bad_message,
-                      std::string("'") + key +
-                          "' must be a whole number of seconds, 0 or more, not " + it->dump(),
-                      base + "/" + key);
-  out = it->get<std::int64_t>();
-  return std::nullopt;
-}
-
-bool is_transfer_id(const std::string& s) {
-  if (s.size() != 17 || s.compare(0, 2, "T-") != 0 || s[10] != '-') return false;
-  for (std::size_t i = 2; i < s.size(); ++i)
-    if (i != 10 && (s[i] < '0' || s[i] > '9')) return false;
-  return true;
 }
 
 // The message id of a cancelRequest by incidentId (no EIDO to take an id from): its requestId is
@@ -160,59 +122,35 @@ void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void eido_session<Stream>::handle(const std::string& text) {
-  json f = json::parse(text, nullptr, false);
-  if (f.is_discarded())
-    return send_error("errorResponse", json::object(),
-                      make_error(errc::malformed_json, "the frame is not valid JSON"));
-  if (!f.is_object() || f.size() != 1)
-    return send_error(
-        "errorResponse", json::object(),
-        make_error(errc::eido_bad_message,
-                   "a conveyance message is a JSON object with exactly one member, named after "
-                   "its type (e.g. {\"subscribe\":{...}})",
-                   ""));
-  const std::string type = f.begin().key();
-  const json& m = f.begin().value();
-  if (!m.is_object())
-    return send_error(
-        "errorResponse", json::object(),
-        make_error(errc::eido_bad_message, "'" + type + "' must be a JSON object", "/" + type));
-  if (type == "subscribe") return on_subscribe(m);
-  if (type == "unsubscribe") return on_unsubscribe(m);
-  if (type == "eventResponse") return on_event_response(m);
-  if (type == "requestForService" || type == "requestAwareness" || type == "cancelRequest")
-    return on_request(type, m);
-  if (type == "terminateResponse") return;  // our terminate needs no further step
-  send_error("errorResponse", json::object(),
-             make_error(errc::eido_unknown_message,
-                        "unknown message type '" + type +
-                            "'; expected subscribe, unsubscribe, eventResponse, "
-                            "terminateResponse, requestForService, requestAwareness or "
-                            "cancelRequest",
-                        "/" + type));
+  auto parsed = adapters::conveyance::parse_frame(text);
+  if (auto* fe = std::get_if<adapters::conveyance::frame_error>(&parsed))
+    return send_error(fe->reply, fe->correlation, fe->err);
+  std::visit(
+      [this](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, adapters::conveyance::subscribe>)
+          on_subscribe(m);
+        else if constexpr (std::is_same_v<T, adapters::conveyance::unsubscribe>)
+          on_unsubscribe(m);
+        else if constexpr (std::is_same_v<T, adapters::conveyance::event_response>)
+          on_event_response(m);
+        else if constexpr (std::is_same_v<T, adapters::conveyance::request>)
+          on_request(m);
+        // terminateResponse: our terminate needs no further step.
+      },
+      std::get<adapters::conveyance::frame>(parsed));
 }
 
 template <class Stream>
-void eido_session<Stream>::on_subscribe(const json& m) {
+void eido_session<Stream>::on_subscribe(const adapters::conveyance::subscribe& m) {
   const std::string base = "/subscribe";
-  std::string request_id, request_type, sub_type, subscription_id, incident;
-  json corr = json::object();
-  if (auto e = need_string(m, base, "requestId", request_id))
-    return send_error("subscribeResponse", corr, *e);
-  corr["requestId"] = request_id;
-  if (auto e = need_string(m, base, "requestType", request_type, false))
-    return send_error("subscribeResponse", corr, *e);
-  if (!request_type.empty() && request_type != "eido")
-    return send_error("subscribeResponse", corr,
-                      make_error(errc::eido_bad_message,
-                                 "requestType '" + request_type +
-                                     "' is not served here; only \"eido\" subscriptions are",
-                                 base + "/requestType"));
-  std::optional<std::int64_t> expires, min_rate;
-  if (auto e = optional_seconds(m, base, "expires", expires))
-    return send_error("subscribeResponse", corr, *e);
-  if (auto e = optional_seconds(m, base, "minRate", min_rate))
-    return send_error("subscribeResponse", corr, *e);
+  const std::string& request_id = m.request_id;
+  const std::string& subscription_id = m.subscription_id;
+  const std::string& sub_type = m.sub_type;
+  const std::string& incident = m.incident_id;
+  const std::optional<std::int64_t>& expires = m.expires;
+  const std::optional<std::int64_t>& min_rate = m.min_rate;
+  const json corr = {{"requestId", request_id}};
   auto grant_expires = [&] {
     std::int64_t v = expires ? *expires : limits_.default_expires_s;
     return static_cast<int>(
@@ -231,8 +169,6 @@ void eido_session<Stream>::on_subscribe(const json& m) {
                 {"statusText", "OK"}}}});
   };
 
-  if (auto e = need_string(m, base, "subscriptionId", subscription_id, false))
-    return send_error("subscribeResponse", corr, *e);
   if (!subscription_id.empty()) {
     // A renewal: the subscription goes on, with the new expiry (and rate) from now.
     if (!sub_ || sub_->id != subscription_id)
@@ -253,25 +189,6 @@ void eido_session<Stream>::on_subscribe(const json& m) {
                                  "this connection already has subscription '" + sub_->id +
                                      "'; renew it with its subscriptionId or unsubscribe first",
                                  base));
-  if (auto e = need_string(m, base, "requestSubType", sub_type))
-    return send_error("subscribeResponse", corr, *e);
-  if (sub_type != "new" && sub_type != "single")
-    return send_error(
-        "subscribeResponse", corr,
-        make_error(errc::eido_bad_message,
-                   "requestSubType must be \"new\" or \"single\", not \"" + sub_type + "\"",
-                   base + "/requestSubType"));
-  if (sub_type == "single") {
-    if (auto e = need_string(m, base, "incidentId", incident))
-      return send_error("subscribeResponse", corr, *e);
-    if (!is_transfer_id(incident))
-      return send_error("subscribeResponse", corr,
-                        make_error(errc::eido_bad_message,
-                                   "incidentId must be a Bluelink transfer id such as "
-                                   "T-20261121-000123, not \"" +
-                                       incident + "\"",
-                                   base + "/incidentId"));
-  }
   subscription s;
   s.generation = next_generation_++;
   s.id = "S-" + sha256_hex(agency_ + request_id + std::to_string(to_ms(now_ms())) + "\n" +
@@ -295,15 +212,11 @@ void eido_session<Stream>::on_subscribe(const json& m) {
 }
 
 template <class Stream>
-void eido_session<Stream>::on_unsubscribe(const json& m) {
+void eido_session<Stream>::on_unsubscribe(const adapters::conveyance::unsubscribe& m) {
   const std::string base = "/unsubscribe";
-  std::string request_id, subscription_id;
-  json corr = json::object();
-  if (auto e = need_string(m, base, "requestId", request_id))
-    return send_error("unsubscribeResponse", corr, *e);
-  corr["requestId"] = request_id;
-  if (auto e = need_string(m, base, "subscriptionId", subscription_id))
-    return send_error("unsubscribeResponse", corr, *e);
+  const std::string& request_id = m.request_id;
+  const std::string& subscription_id = m.subscription_id;
+  const json corr = {{"requestId", request_id}};
   if (!sub_ || sub_->id != subscription_id)
     return send_error(
         "unsubscribeResponse", corr,
@@ -449,22 +362,11 @@ void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response&
 }
 
 template <class Stream>
-void eido_session<Stream>::on_event_response(const json& m) {
+void eido_session<Stream>::on_event_response(const adapters::conveyance::event_response& m) {
   const std::string base = "/eventResponse";
-  std::string tid;
-  json corr = json::object();
-  if (auto e = need_string(m, base, "transactionId", tid))
-    return send_error("errorResponse", corr, *e);
-  corr["transactionId"] = tid;
-  std::int64_t code = 200;
-  if (auto it = m.find("statusCode"); it != m.end()) {
-    if (!it->is_number_integer())
-      return send_error("errorResponse", corr,
-                        make_error(errc::eido_bad_message,
-                                   "statusCode must be an integer such as 200, not " + it->dump(),
-                                   base + "/statusCode"));
-    code = it->get<std::int64_t>();
-  }
+  const std::string& tid = m.transaction_id;
+  const std::int64_t code = m.status_code;
+  const json corr = {{"transactionId", tid}};
   auto t = transactions_.find(tid);
   if (t == transactions_.end())
     return send_error("errorResponse", corr,
@@ -509,65 +411,28 @@ void eido_session<Stream>::ack_contiguous() {
 }
 
 template <class Stream>
-void eido_session<Stream>::on_request(const std::string& kind, const json& m) {
+void eido_session<Stream>::on_request(const adapters::conveyance::request& m) {
+  const std::string& kind = m.kind;
   const std::string base = "/" + kind;
   const std::string reply = kind + "Response";
-  std::string request_id;
-  json corr = json::object();
-  if (auto e = need_string(m, base, "requestId", request_id)) return send_error(reply, corr, *e);
-  corr["requestId"] = request_id;
+  const std::string& request_id = m.request_id;
+  const json corr = {{"requestId", request_id}};
 
   json doc;
-  if (kind == "cancelRequest" && !m.contains("eido")) {
-    // The transfer to withdraw, by its Bluelink transfer id, and why.
-    std::string incident, reason;
-    if (auto e = need_string(m, base, "incidentId", incident)) return send_error(reply, corr, *e);
-    if (!is_transfer_id(incident))
-      return send_error(reply, corr,
-                        make_error(errc::eido_bad_message,
-                                   "incidentId must be a Bluelink transfer id such as "
-                                   "T-20261121-000123, not \"" +
-                                       incident + "\"",
-                                   base + "/incidentId"));
-    auto r = m.find("reason");
-    if (r == m.end() || !r->is_string() || r->get<std::string>().empty())
-      return send_error(
-          reply, corr,
-          make_error(errc::eido_bad_message,
-                     "'reason' is required: a non-empty string saying why the request is "
-                     "withdrawn",
-                     base + "/reason"));
+  if (m.by_incident) {
     doc = {{"type", "transfer.cancel"},
            {"from", agency_},
-           {"transfer_id", incident},
-           {"body", {{"reason", r->get<std::string>()}}}};
+           {"transfer_id", m.incident_id},
+           {"body", {{"reason", m.reason}}}};
   } else {
-    auto e = m.find("eido");
-    if (e == m.end() || !e->is_object())
-      return send_error(
-          reply, corr,
-          make_error(errc::eido_bad_message,
-                     "'eido' is required: the EIDO JSON object of the request", base + "/eido"));
     adapters::eido_import_context ctx;
     ctx.from = agency_;
     // "transfer.alert" is the adapter's word for awareness: a notification, for information.
     ctx.type = kind == "cancelRequest"      ? "transfer.cancel"
                : kind == "requestAwareness" ? "transfer.alert"
                                             : "transfer.request";
-    if (auto to = m.find("to"); to != m.end()) {
-      if (!to->is_array() || to->empty())
-        return send_error(reply, corr,
-                          make_error(errc::eido_bad_message,
-                                     "'to' must be a non-empty array of agency ids", base + "/to"));
-      for (std::size_t i = 0; i < to->size(); ++i) {
-        if (!(*to)[i].is_string())
-          return send_error(reply, corr,
-                            make_error(errc::eido_bad_message, "an agency id is a string",
-                                       base + "/to/" + std::to_string(i)));
-        ctx.to.push_back((*to)[i].get<std::string>());
-      }
-    }
-    auto imported = adapters::eido_import(e->dump(), api_.schemas(), ctx);
+    ctx.to = m.to;
+    auto imported = adapters::eido_import(m.eido.dump(), api_.schemas(), ctx);
     if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
       // The adapter's own code (bl.eido.invalid, bl.eido.missing_field, ...) goes out as is; its
       // message names the EIDO field.

@@ -38,6 +38,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/eido/eido_conveyance.hpp"
 #include "gateway/core/error.hpp"
 
 namespace bl {
@@ -100,10 +101,10 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
   void on_read(boost::beast::error_code ec, std::size_t n);
   void handle(const std::string& text);
 
-  void on_subscribe(const nlohmann::json& m);
-  void on_unsubscribe(const nlohmann::json& m);
-  void on_event_response(const nlohmann::json& m);
-  void on_request(const std::string& kind, const nlohmann::json& m);
+  void on_subscribe(const adapters::conveyance::subscribe& m);
+  void on_unsubscribe(const adapters::conveyance::unsubscribe& m);
+  void on_event_response(const adapters::conveyance::event_response& m);
+  void on_request(const adapters::conveyance::request& m);
 
   void start_expiry_timer();
   void end_subscription(const std::string& reason);
