@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes into the UCRI2 send-request parser and the mapping to a
-// canonical message (adapters/ucri2), and, read as a delivered canonical message, into the
-// mapping back to a UCRI2 message. Crashers are kept under
+// canonical message (adapters/ucri2), into the HTTP Basic and bearer-token (JWT) parsers of the
+// Authorization header, and, read as a delivered canonical message, into the mapping back to a
+// UCRI2 message. Crashers are kept under
 // tests/fuzz/regressions/fuzz_ucri2_message/ and replayed by the unit tests.
 
 #include <cstddef>
@@ -56,6 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)u2::from_canonical(*msg, out);
     }
   }
+  // The Authorization headers a client sends: HTTP Basic to GET /token, then the bearer JWT.
+  (void)u2::basic_credentials(doc);
+  (void)u2::check_jwt("fuzz-signing-key", doc, 0);
   auto j = nlohmann::json::parse(doc, nullptr, false);
   // The way back reads what the store holds: valid canonical messages only.
   if (j.is_object() && !bl::adapters::check_message(j, *schemas)) {
