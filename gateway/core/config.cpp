@@ -112,7 +112,20 @@ gateway_config config_from_json(const nlohmann::json& doc) {
     c.http_threads = l.value("http_threads", c.http_threads);
     c.inbox_batch = l.value("inbox_batch", c.inbox_batch);
     c.max_wait_s = l.value("max_wait_s", c.max_wait_s);
+    auto& e = c.edge;
+    e.max_json_depth = l.value("max_json_depth", e.max_json_depth);
+    e.max_connections = l.value("max_connections", e.max_connections);
+    e.max_connections_per_address =
+        l.value("max_connections_per_address", e.max_connections_per_address);
+    e.header_timeout_ms = l.value("header_timeout_ms", e.header_timeout_ms);
+    e.agency_submissions_per_second =
+        l.value("agency_submissions_per_second", e.agency_submissions_per_second);
+    e.agency_submission_burst = l.value("agency_submission_burst", e.agency_submission_burst);
+    e.inbox_quota = l.value("inbox_quota", e.inbox_quota);
   }
+  if (doc.contains("metrics"))
+    c.metrics_token_sha256 = doc.at("metrics").value("token_sha256", std::string());
+  c.file_group = doc.value("file_group", std::string());
   if (doc.contains("cad_link")) {
     const auto& l = doc.at("cad_link");
     auto& cl = c.cad_link;

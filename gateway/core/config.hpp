@@ -136,6 +136,17 @@ struct ucri2_config {
   std::vector<ucri2_participant_config> participants;
 };
 
+/// Bounds on what outsiders may send or hold open (issue 12, docs/operations.md "Security").
+struct edge_limits_config {
+  int max_json_depth = 32;
+  std::size_t max_connections = 2048;
+  std::size_t max_connections_per_address = 256;
+  int header_timeout_ms = 10000;
+  int agency_submissions_per_second = 50;
+  int agency_submission_burst = 200;
+  std::int64_t inbox_quota = 2000;
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -149,6 +160,9 @@ struct gateway_config {
   int http_threads = 2;
   int inbox_batch = 100;
   int max_wait_s = 60;
+  edge_limits_config edge;
+  std::string metrics_token_sha256;  // empty: GET /metrics is open
+  std::string file_group;            // empty: created files are 0600; else 0640 to this group
   cad_link_config cad_link;
   console_config console;
   tls_config tls;

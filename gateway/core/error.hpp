@@ -44,6 +44,13 @@ enum class errc {
   forbidden_role,
   bad_origin,
   account_disabled,
+  // Hostile-input limits (issue 12): nesting depth, per-agency rates and quotas, connections.
+  json_too_deep,
+  too_many_connections,
+  rate_submissions,
+  rate_inbox_full,
+  link_routing_id,
+  link_agency_mismatch,
   // EIDO conveyance over WebSocket (gateway/net/eido_session, docs/protocols/eido.md).
   eido_subprotocol,
   eido_bad_message,
