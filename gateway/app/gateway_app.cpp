@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/console_hub.hpp"
 #include "gateway/net/listener.hpp"
@@ -31,6 +33,7 @@
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/token_auth.hpp"
+#include "gateway/store/file_modes.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 
@@ -39,6 +42,34 @@ namespace bl {
 namespace asio = boost::asio;
 
 namespace {
+// `%*`: the event text with every control character escaped. Values from outside are quoted
+// and escaped where they are logged (log_quote); this is the backstop that makes it impossible
+// for anything, an exception's text included, to end a line and forge the next one.
+class escaped_payload final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    static const char* hex = "0123456789abcdef";
+    for (char ch : msg.payload) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c >= 0x20 && c != 0x7f) {
+        dest.push_back(ch);
+        continue;
+      }
+      const char* esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : nullptr;
+      if (esc) {
+        dest.append(esc, esc + 2);
+      } else {
+        const char x[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        dest.append(x, x + 4);
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<escaped_payload>();
+  }
+};
+
 std::shared_ptr<spdlog::logger> make_logger(const gateway_config& cfg) {
   std::vector<spdlog::sink_ptr> sinks;
   sinks.push_back(std::make_shared<spdlog::sinks::stderr_sink_mt>());
@@ -46,7 +77,9 @@ std::shared_ptr<spdlog::logger> make_logger(const gateway_config& cfg) {
     sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.log_file));
   auto log = std::make_shared<spdlog::logger>("bluelink", sinks.begin(), sinks.end());
   // logfmt: one event per line, key=value, UTC timestamps; easy to grep and to ship.
-  log->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  auto fmt = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  fmt->add_flag<escaped_payload>('*').set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %*");
+  log->set_formatter(std::move(fmt));
   log->set_level(spdlog::level::from_str(cfg.log_level));
   log->flush_on(spdlog::level::warn);
   return log;
@@ -79,6 +112,18 @@ int gateway_main(int argc, char** argv) {
     return 2;
   }
   if (!db_override.empty()) cfg.database_path = db_override;
+  // Before any file is opened: the database, its -wal and -shm and the log are never readable
+  // by other accounts on the machine (0600, or 0640 to the configured group).
+  store::restrict_umask(cfg.file_group);
+  bool tightened = false;
+  try {
+    tightened = store::protect_file(cfg.database_path, cfg.file_group, true);
+    if (!cfg.log_file.empty())
+      tightened |= store::protect_file(cfg.log_file, cfg.file_group, false);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
+    return 2;
+  }
   std::shared_ptr<spdlog::logger> log;
   try {
     log = make_logger(cfg);
@@ -88,6 +133,9 @@ int gateway_main(int argc, char** argv) {
     return 2;
   }
 
+  if (tightened)
+    log->warn("event=file_modes_tightened database={} log={} mode={}", log_quote(cfg.database_path),
+              log_quote(cfg.log_file), cfg.file_group.empty() ? "0600" : "0640");
   metrics stats;
   inbox_notifier notifier;
   system_clock_source clock;

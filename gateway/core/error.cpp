@@ -63,7 +63,7 @@ const std::vector<error_info> table = {
     {errc::csrf_failed, "bl.auth.csrf", 403, 4403,
      "The request did not carry this session's anti-forgery token; reload the console."},
     {errc::rate_limited, "bl.auth.rate_limited", 429, 4429,
-     "Too many sign-in attempts; wait a minute and try again."},
+     "Too many sign-in attempts; wait a few seconds and try again."},
     {errc::forbidden_role, "bl.auth.forbidden_role", 403, 4403, "Your role does not allow this."},
     {errc::bad_origin, "bl.auth.bad_origin", 403, 4403,
      "The request came from a page the gateway does not serve."},

@@ -49,7 +49,8 @@ std::optional<error> parse_json_bounded(std::string_view text, nlohmann::json& o
                       std::string(what) + " is " + std::to_string(text.size()) +
                           " bytes; at most " + std::to_string(limits.max_bytes) + " are accepted");
   if (json_nesting_depth(text, limits.max_depth) > limits.max_depth)
-    return make_error(errc::json_too_deep, std::string(what) + " nests objects or arrays more than " +
+    return make_error(errc::json_too_deep, std::string(what) +
+                                               " nests objects or arrays more than " +
                                                std::to_string(limits.max_depth) + " deep");
   // nlohmann's parser is iterative and its destructor is too, so once the depth is known to be
   // small nothing below recurses deeply.

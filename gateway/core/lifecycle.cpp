@@ -144,9 +144,11 @@ std::variant<outcome, error> apply_message(const std::optional<transfer>& curren
   transfer t = *current;
   const bool by_requester = m.from == t.requester;
   const bool by_responder = m.from == t.responder;
+  // An outsider gets exactly the answer for a transfer that does not exist, so that transfer
+  // ids (sequential within a day) cannot be probed to learn what other agencies are doing.
   if (!by_requester && !by_responder)
-    return make_error(errc::not_a_party,
-                      "agency '" + m.from + "' is not a party to transfer " + t.id, "/from");
+    return make_error(errc::transfer_not_found, "no transfer '" + m.transfer_id + "'",
+                      "/transfer_id");
   const std::string other = t.counterpart(m.from);
   if (!m.to.empty() && (m.to.size() != 1 || m.to.front() != other))
     return make_error(errc::not_a_party,

@@ -462,11 +462,9 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
   try {
     bool party = false;
     auto t = s_.reader.transfer_detail(id, agency, party);
-    if (!t)
+    // "Not yours" and "no such transfer" get the same answer: ids must not be probeable.
+    if (!t || !party)
       return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
-    if (!party)
-      return done(error_response(make_error(
-          errc::not_a_party, "agency '" + agency + "' is not a party to transfer " + id)));
     done(json_response(200, json{{"transfer", *t}}));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));

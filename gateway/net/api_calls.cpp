@@ -30,6 +30,9 @@ using nlohmann::json;
 
 namespace {
 
+// How far back an operator or integration may log a call (older ones are imported).
+constexpr int max_call_age_days = 31;
+
 // A decimal query parameter; nullopt with `err` set when it is missing or not a finite number.
 std::optional<double> number_param(const std::map<std::string, std::string>& q,
                                    const std::string& key, std::optional<error>& err) {
@@ -201,6 +204,16 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
       return reject(make_error(errc::schema_invalid,
                                "a call cannot start in the future (" + it->get<std::string>() +
                                    " is after " + format_rfc3339(c.started_at) + ")",
+                               "/started_at"));
+    // Nor long ago: a call logged against a date far back would move figures in reports that
+    // other agencies and managers have already read. Older calls come in by `calls import`.
+    if (*t < c.started_at - std::chrono::hours(24 * max_call_age_days))
+      return reject(make_error(errc::schema_invalid,
+                               "a call logged here must have started within the last " +
+                                   std::to_string(max_call_age_days) + " days (" +
+                                   it->get<std::string>() +
+                                   " is earlier); import older calls "
+                                   "with `bluelink calls import`",
                                "/started_at"));
     c.started_at = *t;
   }

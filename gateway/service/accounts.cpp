@@ -47,6 +47,16 @@ constexpr std::int64_t renew_write_interval_ms = minute_ms;
 // Rate-limit keys and cached sessions are swept when a map grows past this, so that a flood of
 // distinct usernames or addresses cannot grow memory without bound.
 constexpr std::size_t sweep_threshold = 10'000;
+// A throttle with no failure for this long starts again from nothing.
+constexpr std::int64_t forget_after_ms = 15 * minute_ms;
+constexpr std::int64_t max_backoff_ms = minute_ms;
+
+// The wait after `failures` failed sign-ins of which `free` cost nothing: 1 s, 2 s, 4 s ... 60 s.
+std::int64_t backoff_ms(int failures, int free) {
+  if (failures < free) return 0;
+  int doublings = std::min(failures - free, 6);
+  return std::min<std::int64_t>(max_backoff_ms, std::int64_t{1000} << doublings);
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -115,10 +125,18 @@ struct accounts::impl {
   }
 
   gateway_config cfg;
-  std::mutex mu;  // guards conn, sessions, failures
+  std::mutex mu;  // guards conn, sessions, throttles
   store::db conn;
-  std::unordered_map<std::string, cached_session> sessions;            // by token SHA-256
-  std::unordered_map<std::string, std::deque<std::int64_t>> failures;  // "u:name" / "a:addr"
+  std::unordered_map<std::string, cached_session> sessions;  // by token SHA-256
+  // Sign-in throttles: "p:<address>|<username>" (one guesser against one account) and
+  // "a:<address>" (one guesser spraying many accounts). Each failure past the free ones doubles
+  // the wait before the next attempt from that key, up to a minute; nothing is keyed by the
+  // username alone, so nobody can lock a named operator out by guessing from elsewhere.
+  struct throttle {
+    int failures = 0;
+    std::int64_t last_ms = 0;  // the latest failure (or attempt still being checked)
+  };
+  std::unordered_map<std::string, throttle> throttles;
   std::once_flag dummy_once;
   std::string dummy_hash;
 
@@ -129,26 +147,36 @@ struct accounts::impl {
     return dummy_hash;
   }
 
-  // Failed attempts within the last minute under `key` (caller holds mu).
-  std::size_t recent(const std::string& key, std::int64_t now) {
-    auto it = failures.find(key);
-    if (it == failures.end()) return 0;
-    auto& q = it->second;
-    while (!q.empty() && q.front() <= now - minute_ms) q.pop_front();
-    if (q.empty()) {
-      failures.erase(it);
+  // How long `key` must still wait before its next attempt, in ms; 0 when it may try now.
+  // An entry with no failure for forget_after_ms is forgotten (caller holds mu).
+  std::int64_t wait_ms(const std::string& key, int free, std::int64_t now) {
+    auto it = throttles.find(key);
+    if (it == throttles.end()) return 0;
+    if (now - it->second.last_ms > forget_after_ms) {
+      throttles.erase(it);
       return 0;
     }
-    return q.size();
+    auto d = backoff_ms(it->second.failures, free);
+    return std::max<std::int64_t>(0, it->second.last_ms + d - now);
+  }
+
+  void count_failure(const std::string& key, std::int64_t now) {
+    auto& t = throttles[key];
+    ++t.failures;
+    t.last_ms = now;
+  }
+
+  // Takes back one failure counted in advance for an attempt that succeeded.
+  void take_back(const std::string& key) {
+    auto it = throttles.find(key);
+    if (it == throttles.end()) return;
+    if (--it->second.failures <= 0) throttles.erase(it);
   }
 
   void sweep(std::int64_t now) {
-    if (failures.size() > sweep_threshold) {
-      for (auto it = failures.begin(); it != failures.end();) {
-        auto& q = it->second;
-        while (!q.empty() && q.front() <= now - minute_ms) q.pop_front();
-        it = q.empty() ? failures.erase(it) : std::next(it);
-      }
+    if (throttles.size() > sweep_threshold) {
+      for (auto it = throttles.begin(); it != throttles.end();)
+        it = now - it->second.last_ms > forget_after_ms ? throttles.erase(it) : std::next(it);
     }
     if (sessions.size() > sweep_threshold) {
       for (auto it = sessions.begin(); it != sessions.end();)
@@ -189,9 +217,12 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
                                               std::string_view remote) {
   auto& m = *impl_;
   const std::string name = lower(username);
-  const std::string user_key = "u:" + name;
+  const std::string pair_key = "p:" + std::string(remote) + "|" + name;
   const std::string addr_key = "a:" + std::string(remote);
-  const auto limit = static_cast<std::size_t>(std::max(1, m.cfg.console.login_attempts_per_minute));
+  // The free attempts: per address and account as configured; an address may make ten times as
+  // many (a control room's operators share one NAT address and mistype too).
+  const int pair_free = std::max(1, m.cfg.console.login_attempts_per_minute);
+  const int addr_free = pair_free * 10;
   const std::int64_t attempt_ms = to_ms(now_ms());
 
   struct found_user {
@@ -206,15 +237,16 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
   {
     std::lock_guard lock(m.mu);
     // Refused before any hashing, so that a flood of guesses cannot burn the gateway's CPU.
-    if (m.recent(user_key, attempt_ms) >= limit ||
-        (!remote.empty() && m.recent(addr_key, attempt_ms) >= limit))
-      return make_error(errc::rate_limited,
-                        "too many failed sign-ins for this user or from this address; wait a "
-                        "minute and try again");
+    auto wait = std::max(m.wait_ms(pair_key, pair_free, attempt_ms),
+                         remote.empty() ? 0 : m.wait_ms(addr_key, addr_free, attempt_ms));
+    if (wait > 0)
+      return make_error(errc::rate_limited, "too many failed sign-ins from this address; wait " +
+                                                std::to_string((wait + 999) / 1000) +
+                                                " s and try again");
     // The attempt counts as failed until it succeeds: concurrent guesses cannot all slip past
     // the check above while the hashes run.
-    m.failures[user_key].push_back(attempt_ms);
-    if (!remote.empty()) m.failures[addr_key].push_back(attempt_ms);
+    m.count_failure(pair_key, attempt_ms);
+    if (!remote.empty()) m.count_failure(addr_key, attempt_ms);
     m.sweep(attempt_ms);
     try {
       store::stmt s(m.conn,
@@ -286,14 +318,10 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
     } catch (const store::store_error& e) {
       return store::to_error(e);
     }
-    m.failures.erase(user_key);
-    // This attempt was counted against the address in advance; a success takes it back, so that
-    // many operators behind one address can all sign in at the start of a shift.
-    if (auto it = m.failures.find(addr_key); it != m.failures.end()) {
-      auto& q = it->second;
-      if (auto pos = std::find(q.begin(), q.end(), attempt_ms); pos != q.end()) q.erase(pos);
-      if (q.empty()) m.failures.erase(it);
-    }
+    // Counted against the address in advance; a success takes it back, so that many operators
+    // behind one address can all sign in at the start of a shift.
+    m.throttles.erase(pair_key);
+    if (!remote.empty()) m.take_back(addr_key);
     m.sessions[digest] = impl::cached_session{user->id, expires, expires, now};
   }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Console accounts: users with memory-hard password hashes (libsodium crypto_pwhash, Argon2id),
 // sign-in sessions kept as SHA-256 digests of their tokens, idle and absolute expiry, and a
-// sign-in rate limit per username and per client address.
+// sign-in throttle per address and account and per address, with a back-off that slows a
+// guesser but never locks a named account (docs/operations.md, "Security").
 //
 // Thread-safety: every member may be called from any thread at once. The class owns its own
 // SQLite connection (users and sessions only; the engine's writer never touches these tables),

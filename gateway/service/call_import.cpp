@@ -26,6 +26,9 @@ namespace {
 
 // Telephony clocks drift: a call stamped a few minutes after the import began is not "future".
 constexpr std::int64_t future_tolerance_ms = 5 * 60 * 1000;
+// 2000-01-01T00:00:00Z: no control room's telephony export holds a real call before it, and a
+// row dated 0001-01-01 would otherwise land in reports as a call of its own month.
+constexpr std::int64_t earliest_call_ms = 946'684'800'000;
 // No call between control rooms lasts a day; a bigger figure is a column mix-up.
 constexpr std::int64_t max_duration_s = 24 * 3600;
 
@@ -738,6 +741,11 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
     auto start = parse_start(value[2], ci);
     if (!start.at) {
       skip("bad_start", std::move(start.problem));
+      continue;
+    }
+    if (to_ms(*start.at) < earliest_call_ms) {
+      skip("bad_start", "start '" + std::string(value[2]) + "' (" + format_rfc3339(*start.at) +
+                            ") is before 2000-01-01");
       continue;
     }
     if (to_ms(*start.at) > to_ms(now) + future_tolerance_ms) {

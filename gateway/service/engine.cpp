@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/log_value.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/sqlite.hpp"
 
@@ -65,7 +66,8 @@ engine::engine(const gateway_config& cfg, const store::store_options& store_opts
       clock_(clock),
       log_(std::move(log)),
       opts_(opts),
-      writer_(std::make_unique<store::writer>(store_opts)) {}
+      writer_(std::make_unique<store::writer>(store_opts)),
+      limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst) {}
 
 engine::~engine() {
   stop();
@@ -99,6 +101,35 @@ std::optional<error> engine::queue_or_refuse(job j) {
 }
 
 void engine::submit(message m, submit_callback cb) {
+  // The per-agency rate, before the message costs a queue slot or any of the engine's time.
+  if (m.from != gateway_sender) {
+    auto d = limiter_.take(m.from);
+    const auto& e = cfg_.edge;
+    if (d.episode_ended) {
+      log_->warn("event=rate_limit_ended agency={} refused={}", m.from, d.refused_in_episode);
+      note(m.from, "rate.limit_ended", {{"refused", d.refused_in_episode}});
+    }
+    if (!d.allowed) {
+      metrics_.error(info(errc::rate_submissions).id);
+      if (d.episode_started) {
+        // Audited once when the flood starts and once when it ends, never per message.
+        log_->warn("event=rate_limited agency={} per_second={} burst={} via={}", m.from,
+                   e.agency_submissions_per_second, e.agency_submission_burst,
+                   m.via.empty() ? "api" : m.via);
+        note(m.from, "rate.limited",
+             {{"per_second", e.agency_submissions_per_second},
+              {"burst", e.agency_submission_burst},
+              {"first_message_id", m.id},
+              {"via", m.via.empty() ? "api" : m.via}});
+      }
+      return cb(make_error(
+          errc::rate_submissions,
+          "agency '" + m.from + "' has sent more than " +
+              std::to_string(e.agency_submissions_per_second) + " messages a second (burst " +
+              std::to_string(e.agency_submission_burst) + "); retry in " +
+              std::to_string(d.retry_after.count()) + " ms with the same message id"));
+    }
+  }
   job j;
   j.what = job::kind::submit;
   j.msg = std::move(m);
@@ -210,7 +241,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
       } catch (const std::exception& e) {
         writer_->rollback_to_savepoint();
         auto err = make_error(errc::internal, e.what());
-        log_->error("event=internal_error msg_id={} error=\"{}\"", j.msg.id, e.what());
+        log_->error("event=internal_error msg_id={} error={}", log_quote(j.msg.id),
+                    log_quote(e.what()));
         j.submit_out = err;
         j.ack_out = err;
         j.call_out = err;
@@ -224,9 +256,10 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
       metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work
   } catch (const store::store_error& e) {
     writer_->rollback();
+    over_quota_.clear();  // the audit rows that said so were rolled back too
     auto err = store::to_error(e);
-    log_->error("event=commit_failed code={} jobs={} error=\"{}\"", err.id(), jobs.size(),
-                e.what());
+    log_->error("event=commit_failed code={} jobs={} error={}", err.id(), jobs.size(),
+                log_quote(e.what()));
     for (auto& j : jobs) {
       j.submit_out = err;
       j.ack_out = err;
@@ -257,8 +290,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
 }
 
 void engine::deliver(batch_state& b, const std::string& agency, const std::string& message_id,
-                     const std::string& transfer_id, const std::string& type) {
-  writer_->enqueue(agency, message_id, transfer_id, type, b.now);
+                     const std::string& transfer_id, const std::string& type,
+                     const std::string& from) {
+  writer_->enqueue(agency, message_id, transfer_id, type, b.now, from);
   b.touched.insert(agency);
 }
 
@@ -286,12 +320,16 @@ void engine::do_submit(job& j, batch_state& b) {
                         {"code", err->id()},
                         {"reason", err->message}}
                        .dump());
-    log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason=\"{}\"", m.id,
-               m.transfer_id, to_string(m.type), err->id(), err->message);
+    log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason={}", m.id,
+               log_quote(m.transfer_id), to_string(m.type), err->id(), log_quote(err->message));
     j.submit_out = *err;
     return;
   }
   auto& out = std::get<outcome>(decided);
+  if (auto refused = check_quota(m, out.recipient, b)) {
+    j.submit_out = *refused;
+    return;
+  }
   // Numbered only once accepted, so rejected requests leave no gaps in the day's numbering.
   if (out.created) out.after.id = writer_->next_transfer_id(b.now);
   const transfer& t = out.after;
@@ -321,7 +359,7 @@ void engine::do_submit(job& j, batch_state& b) {
   writer_->add_event({t.id, b.now, type, m.from, m.id,
                       out.created ? std::string() : std::string(to_string(out.before)),
                       std::string(to_string(t.state)), t.version, detail});
-  deliver(b, out.recipient, m.id, t.id, type);
+  deliver(b, out.recipient, m.id, t.id, type, m.from);
   writer_->audit(b.now, m.from, "message.accepted", m.id, t.id,
                  json{{"type", type},
                       {"to", out.recipient},
@@ -334,6 +372,37 @@ void engine::do_submit(job& j, batch_state& b) {
   log_->info("event=stored msg_id={} transfer_id={} type={} from={} to={} state={} version={}",
              m.id, t.id, type, m.from, out.recipient, to_string(t.state), t.version);
   j.submit_out = receipt_result{std::move(receipt), false};
+}
+
+std::optional<error> engine::check_quota(const message& m, const std::string& recipient,
+                                         batch_state& b) {
+  // Requests and updates add work to the other room's inbox; answers (received, accept,
+  // decline, defer, cancel, close) are bounded by what the other room sent, and must never be
+  // held back by a quota the other side filled.
+  if (m.type != msg_type::request && m.type != msg_type::update) return std::nullopt;
+  const std::int64_t quota = cfg_.edge.inbox_quota;
+  const std::int64_t pending = writer_->pending_from(recipient, m.from);
+  auto key = std::make_pair(recipient, m.from);
+  if (pending < quota) {
+    if (over_quota_.erase(key)) {
+      log_->warn("event=inbox_quota_cleared from={} to={} pending={} quota={}", m.from, recipient,
+                 pending, quota);
+      writer_->audit(b.now, m.from, "rate.inbox_below_quota", m.id, {},
+                     json{{"to", recipient}, {"pending", pending}, {"quota", quota}}.dump());
+    }
+    return std::nullopt;
+  }
+  metrics_.error(info(errc::rate_inbox_full).id);
+  if (over_quota_.insert(key).second) {
+    log_->warn("event=inbox_quota_reached from={} to={} pending={} quota={}", m.from, recipient,
+               pending, quota);
+    writer_->audit(b.now, m.from, "rate.inbox_full", m.id, {},
+                   json{{"to", recipient}, {"pending", pending}, {"quota", quota}}.dump());
+  }
+  return make_error(errc::rate_inbox_full,
+                    "'" + recipient + "' already has " + std::to_string(pending) +
+                        " undelivered messages from '" + m.from + "' (the quota is " +
+                        std::to_string(quota) + "); nothing was stored: phone them");
 }
 
 std::string engine::store_gateway_message(batch_state& b, const std::string& id,
@@ -349,7 +418,7 @@ std::string engine::store_gateway_message(batch_state& b, const std::string& id,
               {"body", std::move(body)}};
   writer_->insert_message(id, type, std::string(gateway_sender), to, t.id, std::nullopt,
                           std::string(to_string(t.mode)), b.now, b.now, doc.dump(), {});
-  deliver(b, to, id, t.id, type);
+  deliver(b, to, id, t.id, type, std::string(gateway_sender));
   return id;
 }
 
@@ -405,9 +474,9 @@ void engine::do_call(job& j, batch_state& b) {
       return;
     }
     if (t->counterpart(c.agency).empty()) {
-      j.call_out = make_error(
-          errc::not_a_party,
-          "agency '" + c.agency + "' is not a party to transfer " + c.transfer_id, "/transfer_id");
+      // The same answer as for no transfer at all: ids must not be probeable.
+      j.call_out = make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'",
+                              "/transfer_id");
       return;
     }
   }
@@ -426,8 +495,8 @@ void engine::do_call(job& j, batch_state& b) {
         {t->id, b.now, "phone_call", c.agency, {}, state, state, t->version, event.dump()});
   }
   writer_->audit(b.now, c.agency, "call.logged", {}, c.transfer_id, detail.dump());
-  log_->info("event=call_logged call_id={} from={} to={} transfer_id={} by=\"{}\"", c.id,
-             c.from_agency, c.to_agency, c.transfer_id, c.logged_by);
+  log_->info("event=call_logged call_id={} from={} to={} transfer_id={} by={}", c.id, c.from_agency,
+             c.to_agency, c.transfer_id, log_quote(c.logged_by));
   j.call_out = c.id;
 }
 

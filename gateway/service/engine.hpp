@@ -27,6 +27,7 @@
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/service/rate_limiter.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace spdlog {
@@ -101,7 +102,10 @@ class engine {
   void do_call(job& j, batch_state& b);
   void do_timers(batch_state& b);
   void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
-               const std::string& transfer_id, const std::string& type);
+               const std::string& transfer_id, const std::string& type, const std::string& from);
+  /// The inbox quota: whether `m` may add to `recipient`'s undelivered messages from its
+  /// sender; audits the start and end of a refusal episode once each.
+  std::optional<error> check_quota(const message& m, const std::string& recipient, batch_state& b);
   std::string store_gateway_message(batch_state& b, const std::string& id, const std::string& type,
                                     const std::string& to, const transfer& t, nlohmann::json body);
   bool enqueue(job j);
@@ -115,6 +119,10 @@ class engine {
   std::shared_ptr<spdlog::logger> log_;
   engine_options opts_;
   std::unique_ptr<store::writer> writer_;
+  rate_limiter limiter_;  // per sending agency, over every edge (checked in submit())
+  // (recipient, sender) pairs over their inbox quota: refusals are audited once per episode.
+  // Engine thread only; cleared when a batch is rolled back with the audit rows it wrote.
+  std::set<std::pair<std::string, std::string>> over_quota_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -101,11 +101,15 @@ struct writer::statements {
         due(d,
             "SELECT id FROM transfers WHERE next_due IS NOT NULL AND next_due <= ?1"
             " ORDER BY next_due LIMIT ?2"),
-        max_transfer_id(d, "SELECT MAX(id) FROM transfers WHERE id >= ?1 AND id < ?2") {}
+        max_transfer_id(d, "SELECT MAX(id) FROM transfers WHERE id >= ?1 AND id < ?2"),
+        pending_from(d,
+                     "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
+                     " WHERE d.agency = ?1 AND d.seq > ?2 AND m.from_agency = ?3") {}
 
   stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer,
       update_transfer, insert_message, record_incident, add_event, enqueue, last_seq, acked_upto,
-      select_unacked, mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id;
+      select_unacked, mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id,
+      pending_from;
 };
 
 writer::writer(const store_options& opts) {
@@ -169,6 +173,7 @@ void writer::rollback_to_savepoint() {
   st_->release.reset().run();
   // Cached sequence numbers may now point past rows that were undone.
   last_seq_.clear();
+  pending_.clear();
   audit_tail_.reset();
   id_day_.clear();
 }
@@ -180,6 +185,7 @@ void writer::rollback() noexcept {
     // A failed ROLLBACK leaves SQLite to roll back on the next open; nothing more to do here.
   }
   last_seq_.clear();
+  pending_.clear();
   audit_tail_.reset();
   id_day_.clear();
   id_counter_ = 0;
@@ -311,8 +317,8 @@ std::int64_t writer::last_seq(const std::string& agency) {
 }
 
 std::int64_t writer::enqueue(const std::string& agency, const std::string& message_id,
-                             const std::string& transfer_id, const std::string& type,
-                             time_point at) {
+                             const std::string& transfer_id, const std::string& type, time_point at,
+                             const std::string& from) {
   std::int64_t seq = last_seq(agency) + 1;
   auto& s = st_->enqueue.reset().bind(1, agency).bind(2, seq).bind(3, message_id);
   if (transfer_id.empty())
@@ -321,7 +327,19 @@ std::int64_t writer::enqueue(const std::string& agency, const std::string& messa
     s.bind(4, transfer_id);
   s.bind(5, type).bind(6, ms(at)).run();
   last_seq_[agency] = seq;
+  if (auto it = pending_.find({agency, from}); it != pending_.end()) ++it->second;
   return seq;
+}
+
+std::int64_t writer::pending_from(const std::string& recipient, const std::string& sender) {
+  auto key = std::make_pair(recipient, sender);
+  if (auto it = pending_.find(key); it != pending_.end()) return it->second;
+  std::int64_t acked = acked_upto(recipient);
+  auto& s = st_->pending_from.reset().bind(1, recipient).bind(2, acked).bind(3, sender);
+  std::int64_t v = s.step() ? s.int64(0) : 0;
+  s.reset();  // never leave a read open on the writer's connection
+  pending_[key] = v;
+  return v;
 }
 
 std::int64_t writer::acked_upto(const std::string& agency) {
@@ -341,6 +359,10 @@ std::vector<acked_delivery> writer::ack(const std::string& agency, std::int64_t 
   sel.reset();
   st_->mark_acked.reset().bind(1, agency).bind(2, from).bind(3, upto).bind(4, ms(at)).run();
   st_->set_acked_upto.reset().bind(1, agency).bind(2, upto).run();
+  // Which senders those were is not worth a query here: count again when next asked.
+  for (auto it = pending_.lower_bound({agency, std::string()});
+       it != pending_.end() && it->first.first == agency;)
+    it = pending_.erase(it);
   return out;
 }
 

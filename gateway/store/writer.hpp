@@ -92,9 +92,14 @@ class writer {
   void record_incident(const std::string& transfer_id, const std::string& agency,
                        const std::string& number, time_point at);
   void add_event(const timeline_event& e);
-  /// Appends to `agency`'s delivery queue and returns its sequence number.
+  /// Appends to `agency`'s delivery queue and returns its sequence number. `from` is the
+  /// message's sender (keeps pending_from() current without a query).
   std::int64_t enqueue(const std::string& agency, const std::string& message_id,
-                       const std::string& transfer_id, const std::string& type, time_point at);
+                       const std::string& transfer_id, const std::string& type, time_point at,
+                       const std::string& from = {});
+  /// Deliveries to `recipient` that `sender` sent and `recipient` has not acknowledged yet
+  /// (the inbox quota). Counted once per pair, then kept in step with enqueue() and ack().
+  std::int64_t pending_from(const std::string& recipient, const std::string& sender);
   /// Last sequence number issued to `agency` (0 if none).
   std::int64_t last_seq(const std::string& agency);
   std::int64_t acked_upto(const std::string& agency);
@@ -117,7 +122,8 @@ class writer {
   std::unique_ptr<statements> st_;
   // Caches of values that would otherwise need a query per message; dropped on rollback.
   std::map<std::string, std::int64_t> last_seq_;
-  std::optional<std::pair<std::int64_t, std::string>> audit_tail_;  // seq, hash
+  std::map<std::pair<std::string, std::string>, std::int64_t> pending_;  // (recipient, sender)
+  std::optional<std::pair<std::int64_t, std::string>> audit_tail_;       // seq, hash
   std::string id_day_;
   std::int64_t id_counter_ = 0;
 };

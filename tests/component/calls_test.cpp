@@ -135,7 +135,9 @@ TEST_CASE("a call about an unknown transfer or someone else's is refused and sto
   c.from_agency = "eeast-ambulance";
   auto outsider = r.log(c);
   REQUIRE(std::holds_alternative<error>(outsider));
-  CHECK(std::get<error>(outsider).code == errc::not_a_party);
+  // The same answer as for a transfer that does not exist: ids cannot be probed.
+  CHECK(std::get<error>(outsider).code == errc::transfer_not_found);
+  CHECK(std::get<error>(outsider).message == "no transfer '" + tid + "'");
 
   CHECK(r.count("SELECT count(*) FROM calls") == 0);
   CHECK(r.count("SELECT count(*) FROM audit WHERE action = 'call.logged'") == 0);

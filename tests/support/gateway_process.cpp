@@ -70,6 +70,12 @@ json default_config(const fs::path& db) {
          {{"time_to_delivery_s", 1800},
           {"time_to_decision_s", 14400},
           {"default_expiry_s", 86400}}}}},
+      // Load and crash tests measure other things than the per-agency limits, which have a
+      // test of their own with low values (rate_limit_system_test).
+      {"limits",
+       {{"agency_submissions_per_second", 1000000},
+        {"agency_submission_burst", 1000000},
+        {"inbox_quota", 10000000}}},
       {"log", {{"level", "info"}}}};
 }
 

@@ -114,8 +114,9 @@ TEST_CASE("phone calls are logged, checked, listed and shown in a transfer's tim
     json outsider = back;
     outsider["other_agency"] = essex_police;
     auto denied = post_call(ambulance, outsider, eeast_ambulance);
-    CHECK(denied.status == 403);
-    CHECK(denied.json["error"]["code"] == "bl.auth.not_a_party");
+    // "Not yours" is answered exactly like "no such transfer".
+    CHECK(denied.status == 404);
+    CHECK(denied.json["error"]["code"] == "bl.transfer.not_found");
     outsider["transfer_id"] = "T-20200101-000001";
     auto missing = post_call(ambulance, outsider, eeast_ambulance);
     CHECK(missing.status == 404);

@@ -449,13 +449,18 @@ TEST_CASE("the gateway refuses bad submissions with the documented status, code 
     const std::string other =
         submit(fire, bl::test::casualty_care_request(new_message_id(essex_fire)),
                essex_fire)["receipt"]["transfer_id"];
+    // Exactly the answers for a transfer that does not exist, so that the sequential ids
+    // cannot be probed to learn what other agencies are doing.
     auto r = police.get("/api/v1/transfers/" + other, token_of(essex_police));
-    CHECK(r.status == 403);
-    CHECK(r.json["error"]["code"] == "bl.auth.not_a_party");
-    rejected(police,
-             party_message(new_message_id(essex_police), "transfer.accept", essex_police, other,
-                           {{"receiver_incident", {{"number", "ESX-2"}}}}),
-             essex_police, 403, "bl.auth.not_a_party");
+    CHECK(r.status == 404);
+    CHECK(r.json["error"]["code"] == "bl.transfer.not_found");
+    CHECK(r.json["error"]["message"] == "no transfer '" + other + "'");
+    json e = rejected(police,
+                      party_message(new_message_id(essex_police), "transfer.accept", essex_police,
+                                    other, {{"receiver_incident", {{"number", "ESX-2"}}}}),
+                      essex_police, 404, "bl.transfer.not_found");
+    CHECK(e["message"] == "no transfer '" + other + "'");
+    CHECK(e["pointer"] == "/transfer_id");
     http_client ambulance(gw.port());
     CHECK(ambulance.get("/api/v1/transfers/" + other, token_of(eeast_ambulance)).status == 200);
   }

@@ -116,9 +116,9 @@ TEST_CASE("illegal transitions are rejected with specific codes", "[unit][lifecy
     CHECK(f.code(f.send(t, "transfer.update", "essex-fire", {{"text", "x"}}, 3)) ==
           errc::illegal_transition);
   }
-  SECTION("a third agency is not a party") {
+  SECTION("a third agency is told only that there is no such transfer") {
     CHECK(f.code(f.send(t, "transfer.received", "eeast-ambulance", json::object())) ==
-          errc::not_a_party);
+          errc::transfer_not_found);
   }
   SECTION("a transfer that does not exist") {
     auto doc = test::follow_up("essex-police:x", "transfer.received", "essex-police",

@@ -5,7 +5,8 @@
 using namespace bl;
 
 TEST_CASE("a logged value cannot end the line or close its quotes", "[unit][log]") {
-  std::string forged = "x\"\nts=2026-01-01T00:00:00Z level=info event=login username=\"admin\" role=admin";
+  std::string forged =
+      "x\"\nts=2026-01-01T00:00:00Z level=info event=login username=\"admin\" role=admin";
   auto q = log_quote(forged);
   CHECK(q.find('\n') == std::string::npos);
   CHECK(q.front() == '"');
@@ -13,8 +14,9 @@ TEST_CASE("a logged value cannot end the line or close its quotes", "[unit][log]
   // Every quote inside is escaped, so the value is one logfmt token.
   for (std::size_t i = 1; i + 1 < q.size(); ++i)
     if (q[i] == '"') CHECK(q[i - 1] == '\\');
-  CHECK(q == "\"x\\\"\\nts=2026-01-01T00:00:00Z level=info event=login username=\\\"admin\\\" "
-             "role=admin\"");
+  CHECK(q ==
+        "\"x\\\"\\nts=2026-01-01T00:00:00Z level=info event=login username=\\\"admin\\\" "
+        "role=admin\"");
 }
 
 TEST_CASE("backslashes, carriage returns and other control bytes are escaped", "[unit][log]") {

@@ -190,7 +190,12 @@ class gateway_child {
         {"agencies", agencies},
         {"tokens", tokens},
         {"priorities", {{"emergency", timers}, {"urgent", timers}, {"routine", timers}}},
-        {"limits", {{"http_threads", o.http_threads}}},
+        // The benchmark measures throughput, not the per-agency limits: lift them.
+        {"limits",
+         {{"http_threads", o.http_threads},
+          {"agency_submissions_per_second", 1000000},
+          {"agency_submission_burst", 1000000},
+          {"inbox_quota", 10000000}}},
         {"log", {{"level", o.log_level}}}};
     if (with_cad) {
       server_keys_ = new_curve_keys();

@@ -40,6 +40,7 @@
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/savings.hpp"
 #include "gateway/service/token_auth.hpp"
+#include "gateway/store/file_modes.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/writer.hpp"
@@ -332,6 +333,8 @@ account_store open_accounts(const std::string& config_file, const std::string& d
   s.cfg = bl::load_config(config_file, schemas);
   const std::string path = database.empty() ? s.cfg.database_path : database;
   if (!fs::exists(path)) {
+    // Created private, exactly as the gateway would (0600, or 0640 to the configured group).
+    bl::store::protect_file(path, s.cfg.file_group, true);
     bl::store::writer create(
         bl::store::store_options{path, s.cfg.synchronous_full, s.cfg.busy_timeout_ms, {}});
   }
@@ -660,6 +663,7 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   const std::string db_path = (dir / "bluelink.db").string();
   {
     // Creates and migrates the database (or brings an older demo's up to date), then closes.
+    bl::store::protect_file(db_path, gateway_cfg.file_group, true);
     bl::store::writer create(
         bl::store::store_options{db_path, true, gateway_cfg.busy_timeout_ms, {}});
   }
