@@ -19,10 +19,21 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "adapters/zmq_cad/cad_frame.hpp"
+#include "gateway/core/json_bounded.hpp"
+#include "gateway/core/log_value.hpp"
+
 namespace bl::cad {
 
 using nlohmann::json;
 using steady = std::chrono::steady_clock;
+
+namespace {
+// Frames from the gateway are bounded too: a deliver frame holds one message (at most
+// max_frame_bytes) and a little framing. The depth is generous (the gateway's own limit is
+// configurable) but keeps what follows the parse from recursing without bound.
+const json_limits gateway_frame_limits{max_frame_bytes + 4096, 256};
+}  // namespace
 
 bool cad_client::retryable(errc code) {
   switch (code) {
@@ -146,7 +157,7 @@ struct cad_client::impl {
 
   void disconnect(const std::string& why) {
     if (!sock) return;
-    if (welcomed) log->warn("event=cad_link_lost agency={} reason=\"{}\"", opts.agency, why);
+    if (welcomed) log->warn("event=cad_link_lost agency={} reason={}", opts.agency, log_quote(why));
     sock->close();
     sock.reset();
     welcomed = false;
@@ -256,9 +267,18 @@ struct cad_client::impl {
       zmq::message_t msg;
       if (!sock->recv(msg, zmq::recv_flags::dontwait)) break;
       last_heard = steady::now();
-      json f = json::parse(msg.to_string_view(), nullptr, false);
-      if (f.is_discarded() || !f.is_object() || !f.contains("op")) continue;
-      handle(f);
+      json f;
+      if (parse_json_bounded(msg.to_string_view(), f, gateway_frame_limits, "the frame") ||
+          !f.is_object() || !f.contains("op") || !f["op"].is_string())
+        continue;
+      try {
+        handle(f);
+      } catch (const json::exception& ex) {
+        // A frame whose members are not what the protocol says: ignore it rather than let the
+        // exception end the client thread; a lost delivery shows up as a gap and a resume.
+        log->warn("event=cad_link_bad_frame agency={} op={} error={}", opts.agency,
+                  log_quote(f["op"].get<std::string>()), log_quote(ex.what()));
+      }
     }
     if (ready_dirty && welcomed) {
       ready_dirty = false;
@@ -292,7 +312,7 @@ struct cad_client::impl {
         ++counts.connects;
       }
       log->info("event=cad_link_up agency={} session={} resume_from={}", opts.agency,
-                f.value("session", ""), processed.load());
+                log_quote(f.value("session", "")), processed.load());
       send_ready();  // the same ids as before: the gateway dedupes
     } else if (op == "deliver") {
       on_deliver(f["seq"].get<std::int64_t>(), f["message"]);
@@ -355,10 +375,12 @@ struct cad_client::impl {
       ready_dirty = true;  // later messages on its transfer may go now
       return;
     }
-    log->warn("event=cad_link_error agency={} code={} message=\"{}\"", opts.agency,
-              f.value("code", ""), f.value("message", ""));
+    log->warn("event=cad_link_error agency={} code={} message={}", opts.agency,
+              log_quote(f.value("code", "")), log_quote(f.value("message", "")));
+    // Refusals of the session itself: start again with a new connection and a new hello.
     if (code == errc::link_no_session || code == errc::sender_not_authorised ||
-        code == errc::bad_request)
+        code == errc::bad_request || code == errc::link_routing_id ||
+        code == errc::link_agency_mismatch)
       disconnect("refused: " + f.value("code", std::string()));
   }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -14,6 +15,9 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "adapters/zmq_cad/audit_limiter.hpp"
+#include "adapters/zmq_cad/cad_frame.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -28,10 +32,55 @@ using nlohmann::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
-constexpr std::size_t max_frame_bytes = 1 << 20;
 constexpr int max_pending_submits = 2000;  // per session; beyond it: bl.link.overloaded
 constexpr std::size_t outbox_high_water = 512;
 constexpr const char* zap_endpoint = "inproc://zeromq.zap.01";
+// Set by the ZAP handler on each authenticated connection, and so on every frame it carries:
+// a session remembers the connection that opened it and refuses frames from any other.
+constexpr const char* connection_property = "X-Bluelink-Connection";
+// Audit rows for refusals an outsider can repeat at will, per minute and per kind (unknown keys
+// apart from the refusals of registered CADs, so that a flood of one cannot hide the other).
+constexpr std::size_t refusal_audits_per_minute = 20;
+
+// libzmq gives a peer that did not set ZMQ_ROUTING_ID an id of exactly 5 bytes whose first byte
+// is 0 (then a 32-bit counter; checked against libzmq 4.3.4 by tests/component/cad_link_test.cpp).
+// Any other id was chosen by the client, and a chosen id is what lets one connection pose as
+// another: the link refuses them.
+bool generated_routing_id(std::string_view id) {
+  return id.size() == 5 && id[0] == '\0';
+}
+
+// Routing ids are binary: logged and audited as hex, and never more than 64 bytes of them.
+std::string hex_id(std::string_view id) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < id.size() && i < 64; ++i) {
+    auto b = static_cast<unsigned char>(id[i]);
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  if (id.size() > 64) out += "...";
+  return out;
+}
+
+// A property of the connection a frame came on ("User-Id", connection_property), or "" when
+// there is none; zmq_msg_gets is used directly because cppzmq's gets() throws when it is absent.
+std::string frame_property(zmq::message_t& m, const char* name) {
+  const char* v = zmq_msg_gets(m.handle(), name);
+  return v ? std::string(v) : std::string();
+}
+
+// The ZAP reply's metadata frame (ZMTP 3 property list): name length (1 byte), name, value
+// length (4 bytes, network order), value.
+std::string zap_metadata(std::string_view name, std::string_view value) {
+  std::string out;
+  out += static_cast<char>(name.size());
+  out += name;
+  auto n = static_cast<std::uint32_t>(value.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
+  out += value;
+  return out;
+}
 
 bool valid_z85_key(const std::string& k) {
   if (k.size() != 40) return false;
@@ -108,7 +157,8 @@ struct mailbox {
 };
 
 struct session {
-  std::string identity;  // ROUTER routing id of the connection
+  std::string identity;    // ROUTER routing id of the connection
+  std::string connection;  // the connection_property of the connection that said hello
   std::string agency;
   std::string id;
   std::string client;
@@ -148,7 +198,21 @@ struct cad_link_server::impl {
   std::map<std::string, session> sessions;         // by routing identity
   std::map<std::string, std::string> identity_of;  // agency -> routing identity
   std::set<std::string> waiting;                   // agencies with a notifier waiter registered
-  std::map<std::string, steady::time_point> refused_recently;  // key -> last audit of a refusal
+  std::uint64_t connections_authenticated = 0;     // numbers connection_property values
+  std::string connection_prefix = random_hex(8);   // ...unique across gateway restarts too
+  audit_limiter unknown_key_audits{refusal_audits_per_minute};
+  audit_limiter link_refusal_audits{refusal_audits_per_minute};
+  // Refused frames from registered CADs that are only logged (multipart, hello as another agency).
+  audit_limiter frame_refusal_logs{refusal_audits_per_minute};
+
+  /// Where a frame came from: its routing id, and what ZAP attached to its connection.
+  struct origin {
+    std::string identity;
+    std::string agency;      // User-Id: the agency of the connection's CURVE key
+    std::string connection;  // connection_property
+  };
+
+  frame_limits limits() const { return frame_limits{max_frame_bytes, svc.cfg.edge.max_json_depth}; }
 
   std::chrono::milliseconds heartbeat() const {
     return std::chrono::milliseconds(svc.cfg.cad_link.heartbeat_ms);
@@ -164,7 +228,9 @@ struct cad_link_server::impl {
     router = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router);
     router->set(zmq::sockopt::linger, 500);
     router->set(zmq::sockopt::router_mandatory, 1);  // a vanished peer is an error, not silence
-    router->set(zmq::sockopt::router_handover, 1);   // a reconnect with the same id takes over
+    // Never let a new connection take over a live connection's routing id: with handover on,
+    // a CAD connecting with another CAD's id would receive that agency's deliveries.
+    router->set(zmq::sockopt::router_handover, 0);
     router->set(zmq::sockopt::sndhwm, 20000);
     router->set(zmq::sockopt::rcvhwm, 20000);
     router->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(max_frame_bytes + 4096));
@@ -243,50 +309,171 @@ struct cad_link_server::impl {
     auto it = agency_by_key.find(key_z85);
     bool ok = it != agency_by_key.end();
     const std::string user_id = ok ? it->second : std::string();  // outlives the send below
+    // Number each authenticated connection: every frame it carries has this property, so that a
+    // session can tell its own connection's frames from another's on the same routing id.
+    const std::string metadata =
+        ok ? zap_metadata(connection_property,
+                          connection_prefix + "-" + std::to_string(++connections_authenticated))
+           : std::string();
     std::array<zmq::const_buffer, 6> reply = {
         zmq::str_buffer("1.0"),
         zmq::buffer(request_id),
         ok ? zmq::str_buffer("200") : zmq::str_buffer("400"),
         ok ? zmq::str_buffer("OK") : zmq::str_buffer("unknown CAD key"),
         zmq::buffer(user_id),
-        zmq::str_buffer("")};
+        zmq::buffer(metadata)};
     zmq::send_multipart(*zap, reply);
-    if (!ok) {
-      svc.stats.error("bl.auth.invalid_token");
-      // Audit every refused key, but at most once a minute per key: a misconfigured CAD retries
-      // every few hundred milliseconds and must not flood the audit log.
-      auto now = steady::now();
-      auto& last = refused_recently[key_z85];
-      if (last == steady::time_point{} || now - last > std::chrono::minutes(1)) {
-        last = now;
-        svc.eng.note("bluelink", "link.refused",
-                     {{"edge", "cad"},
-                      {"mechanism", mechanism},
-                      {"public_key", key_z85},
-                      {"address", address}});
-        svc.log->warn("event=link_refused edge=cad address={} public_key={}", address, key_z85);
-      }
+    if (!ok) refuse_key(mechanism, key_z85, address);
+  }
+
+  void refuse_key(const std::string& mechanism, const std::string& key_z85,
+                  const std::string& address) {
+    // Counted every time; audited at most once a minute per key and refusal_audits_per_minute
+    // times in all: a misconfigured CAD retries every few hundred milliseconds, and anyone who
+    // can reach the port can offer a new key each time. Neither may flood the audit log.
+    svc.stats.error("bl.auth.invalid_token");
+    auto now = steady::now();
+    if (unknown_key_audits.admit(key_z85, now)) {
+      svc.eng.note("bluelink", "link.refused",
+                   {{"edge", "cad"},
+                    {"mechanism", mechanism},
+                    {"public_key", key_z85},
+                    {"address", address}});
+      svc.log->warn("event=link_refused edge=cad reason=unknown_key address={} public_key={}",
+                    log_quote(address), log_quote(key_z85));
+    }
+    summarise_suppressed(now);
+  }
+
+  /// One audit row (and log line) for the refusals each limiter suppressed in a minute that
+  /// has ended; called on every refusal and every tick.
+  void summarise_suppressed(steady::time_point now) {
+    for (auto [limiter, kind] : {std::pair{&unknown_key_audits, "unknown_key"},
+                                 std::pair{&link_refusal_audits, "registered_cad"},
+                                 std::pair{&frame_refusal_logs, "frame"}}) {
+      auto n = limiter->take_suppressed(now);
+      if (n == 0) continue;
+      svc.log->warn("event=link_refusals_suppressed edge=cad kind={} count={}", kind, n);
+      // Those refusals are only logged, never audited: their summary is a log line too.
+      if (limiter != &frame_refusal_logs)
+        svc.eng.note("bluelink", "link.refusals_suppressed",
+                     {{"edge", "cad"}, {"kind", kind}, {"count", n}, {"window_s", 60}});
     }
   }
 
   // ---- inbound frames ----------------------------------------------------------------------
 
   bool receive_one() {
-    zmq::message_t identity_msg, payload;
+    zmq::message_t identity_msg;
     if (!router->recv(identity_msg, zmq::recv_flags::dontwait)) return false;
-    if (!identity_msg.more()) return true;
-    (void)router->recv(payload, zmq::recv_flags::none);
-    while (payload.more()) {  // extra frames are not part of the protocol: drop them
-      zmq::message_t extra;
-      (void)router->recv(extra, zmq::recv_flags::none);
+    // The parts of one ZeroMQ message are delivered together, so every part is already here:
+    // read `more` on each part as it comes and never block (a blocking read of a part that is
+    // not there would stall the link for every agency, and stop() with it).
+    zmq::message_t payload;
+    std::size_t payload_parts = 0;
+    bool more = identity_msg.more();
+    while (more) {
+      zmq::message_t part;
+      if (!router->recv(part, zmq::recv_flags::dontwait)) break;
+      more = part.more();
+      if (++payload_parts == 1) payload = std::move(part);  // later parts are only counted
     }
-    std::string identity = identity_msg.to_string();
-    // ZAP put the agency bound to the CURVE key on every frame of the connection.
-    std::string agency = payload.gets("User-Id");
-    auto sit = sessions.find(identity);
-    if (sit != sessions.end()) sit->second.last_heard = steady::now();
-    handle_frame(identity, agency, payload.to_string_view());
+    if (payload_parts == 0) return true;  // the ROUTER always adds the routing id: not reached
+    // ZAP put the agency of the CURVE key and the connection's number on every frame it carries.
+    origin o{identity_msg.to_string(), frame_property(payload, "User-Id"),
+             frame_property(payload, connection_property)};
+    handle_message(o, payload_parts, payload.to_string_view());
     return true;
+  }
+
+  void handle_message(const origin& o, std::size_t payload_parts, std::string_view raw) {
+    // Who is speaking is settled before what is said: a routing id the client chose, or a frame
+    // on a session's routing id from another key or another connection, is refused whatever the
+    // frame holds.
+    if (!generated_routing_id(o.identity)) return refuse_routing_id(o);
+    if (auto it = sessions.find(o.identity); it != sessions.end()) {
+      session& s = it->second;
+      if (o.agency != s.agency) return refuse_agency_mismatch(s, o);
+      if (o.connection != s.connection) return refuse_other_connection(s, o);
+      s.last_heard = steady::now();
+    }
+    if (payload_parts > 1) return refuse_multipart(o, payload_parts);
+    handle_frame(o, raw);
+  }
+
+  void refuse_routing_id(const origin& o) {
+    reply_error(o.identity,
+                make_error(errc::link_routing_id,
+                           "this connection set its own ZeroMQ routing id (ZMQ_ROUTING_ID); CAD "
+                           "link clients must leave it unset so that the gateway assigns one"));
+    auto now = steady::now();
+    if (link_refusal_audits.admit("routing_id " + o.agency, now)) {
+      svc.eng.note("bluelink", "link.routing_id_refused",
+                   {{"edge", "cad"}, {"agency", o.agency}, {"routing_id", hex_id(o.identity)}});
+      svc.log->warn("event=link_refused edge=cad reason=routing_id agency={} routing_id={}",
+                    log_quote(o.agency), log_quote(hex_id(o.identity)));
+    }
+    summarise_suppressed(now);
+  }
+
+  void refuse_agency_mismatch(session& s, const origin& o) {
+    std::string session_id = s.id, agency = s.agency;
+    // The routing id now reaches a connection under another key: nothing more may be sent to it
+    // as this agency, so the session ends before the refusal goes out (directly, not queued).
+    link_down(s, "a frame under another agency's CURVE key arrived on this session", true);
+    reply_error(o.identity, make_error(errc::link_agency_mismatch,
+                                       "this frame's CURVE key belongs to another agency than the "
+                                       "session on this connection; the session is ended"));
+    auto now = steady::now();
+    if (link_refusal_audits.admit("agency_mismatch " + agency + " " + o.agency, now)) {
+      svc.eng.note("bluelink", "link.agency_mismatch",
+                   {{"edge", "cad"},
+                    {"agency", agency},
+                    {"session", session_id},
+                    {"key_agency", o.agency},
+                    {"routing_id", hex_id(o.identity)}});
+      svc.log->warn(
+          "event=link_refused edge=cad reason=agency_mismatch agency={} session={} "
+          "key_agency={} routing_id={}",
+          agency, session_id, log_quote(o.agency), log_quote(hex_id(o.identity)));
+    }
+    summarise_suppressed(now);
+  }
+
+  void refuse_other_connection(session& s, const origin& o) {
+    std::string session_id = s.id, agency = s.agency;
+    // Same key, another connection: the session's own connection is gone or was displaced, and
+    // this one chose the routing id to land on it. End the session; the CAD says hello again.
+    link_down(s, "another connection arrived on this session's routing id", true);
+    reply_error(o.identity,
+                make_error(errc::link_routing_id,
+                           "this routing id belongs to a session of another connection; the "
+                           "session is ended: reconnect without setting ZMQ_ROUTING_ID"));
+    auto now = steady::now();
+    if (link_refusal_audits.admit("routing_id_reused " + agency, now)) {
+      svc.eng.note("bluelink", "link.routing_id_refused",
+                   {{"edge", "cad"},
+                    {"agency", agency},
+                    {"session", session_id},
+                    {"reason", "another connection on the session's routing id"},
+                    {"routing_id", hex_id(o.identity)}});
+      svc.log->warn(
+          "event=link_refused edge=cad reason=routing_id_reused agency={} session={} "
+          "routing_id={}",
+          agency, session_id, log_quote(hex_id(o.identity)));
+    }
+    summarise_suppressed(now);
+  }
+
+  void refuse_multipart(const origin& o, std::size_t payload_parts) {
+    reply_error(o.identity, make_error(errc::link_bad_frame,
+                                       "a CAD link message has exactly one frame; this one had " +
+                                           std::to_string(payload_parts)));
+    auto now = steady::now();
+    if (frame_refusal_logs.admit(o.agency, now))
+      svc.log->warn("event=frame_refused edge=cad reason=multipart agency={} parts={}",
+                    log_quote(o.agency), payload_parts);
+    summarise_suppressed(now);
   }
 
   void send_to(const std::string& identity, std::string frame) {
@@ -308,45 +495,43 @@ struct cad_link_server::impl {
     send_to(identity, error_frame(e, msg_id));
   }
 
-  void handle_frame(const std::string& identity, const std::string& agency, std::string_view raw) {
-    if (raw.size() > max_frame_bytes)
-      return reply_error(identity,
-                         make_error(errc::payload_too_large, "a frame may be at most 1 MiB"));
-    json doc = json::parse(raw, nullptr, false);
-    if (doc.is_discarded())
-      return reply_error(identity, make_error(errc::malformed_json, "the frame is not valid JSON"));
-    if (!doc.is_object())
-      return reply_error(identity, make_error(errc::link_bad_frame, "a frame is one JSON object"));
-    if (auto e = svc.schemas.validate("cadlink/frame", doc))
-      return reply_error(identity, make_error(errc::link_bad_frame, e->message, e->pointer));
-    std::string op = doc["op"].get<std::string>();
-    if (auto e = svc.schemas.validate("cadlink/" + op, doc)) return reply_error(identity, *e);
-
-    if (op == "hello") return on_hello(identity, agency, doc);
-    auto it = sessions.find(identity);
+  void handle_frame(const origin& o, std::string_view raw) {
+    auto parsed = parse_cad_frame(raw, svc.schemas, limits());
+    if (auto* r = std::get_if<frame_refusal>(&parsed))
+      return reply_error(o.identity, r->err, r->message_id);
+    auto& f = std::get<cad_frame>(parsed);
+    if (auto* h = std::get_if<hello_frame>(&f)) return on_hello(o, *h);
+    auto it = sessions.find(o.identity);
     if (it == sessions.end()) {
-      if (op == "goodbye" || op == "heartbeat") return;
-      return reply_error(identity, make_error(errc::link_no_session,
-                                              "send hello before " + op + " on this connection"));
+      if (std::holds_alternative<goodbye_frame>(f) || std::holds_alternative<heartbeat_frame>(f))
+        return;
+      return reply_error(o.identity, make_error(errc::link_no_session, "send hello before " +
+                                                                           std::string(op_name(f)) +
+                                                                           " on this connection"));
     }
     session& s = it->second;
-    if (op == "submit") return on_submit(s, doc);
-    if (op == "ack") return on_ack(s, doc["upto"].get<std::int64_t>());
-    if (op == "heartbeat") return;
-    if (op == "goodbye") return link_down(s, "goodbye from the CAD", true);
-    reply_error(identity,
-                make_error(errc::link_bad_frame, op + " is sent by the gateway only", "/op"));
+    if (auto* sub = std::get_if<submit_frame>(&f)) return on_submit(s, std::move(*sub));
+    if (auto* a = std::get_if<ack_frame>(&f)) return on_ack(s, a->upto);
+    if (std::holds_alternative<goodbye_frame>(f)) return link_down(s, "goodbye from the CAD", true);
+    // heartbeat: last_heard is already updated
   }
 
-  void on_hello(const std::string& identity, const std::string& agency, const json& doc) {
-    std::string claimed = doc["agency"].get<std::string>();
-    if (claimed != agency)
+  void on_hello(const origin& o, const hello_frame& h) {
+    const std::string& identity = o.identity;
+    const std::string& agency = o.agency;
+    if (h.agency != agency) {
+      auto now = steady::now();
+      if (frame_refusal_logs.admit("claimed " + agency, now))
+        svc.log->warn("event=hello_refused edge=cad agency={} claimed={}", log_quote(agency),
+                      log_quote(h.agency));
+      summarise_suppressed(now);
       return reply_error(identity,
                          make_error(errc::sender_not_authorised,
                                     "this CAD's key belongs to '" + agency +
-                                        "'; it cannot open a session as '" + claimed + "'",
+                                        "'; it cannot open a session as '" + h.agency + "'",
                                     "/agency"));
-    std::int64_t resume_from = doc["resume_from"].get<std::int64_t>();
+    }
+    std::int64_t resume_from = h.resume_from;
     std::int64_t last = svc.reader.last_seq(agency);
     if (resume_from > last)
       return reply_error(identity, make_error(errc::bad_request,
@@ -371,10 +556,11 @@ struct cad_link_server::impl {
 
     session s;
     s.identity = identity;
+    s.connection = o.connection;
     s.agency = agency;
     s.id = "s-" + random_hex(12);
-    s.client = doc.value("client", std::string());
-    s.window = doc.value("window", svc.cfg.cad_link.window);
+    s.client = h.client;
+    s.window = h.window.value_or(svc.cfg.cad_link.window);
     s.last_heard = s.last_sent = steady::now();
     s.connected_since = now_ms();
     s.sent_upto = s.client_acked = resume_from;
@@ -395,8 +581,8 @@ struct cad_link_server::impl {
     identity_of[agency] = identity;
     // Resuming from a sequence says everything up to it has been processed: record that.
     if (resume_from > acked) submit_ack(stored, resume_from);
-    svc.log->info("event=link_up edge=cad agency={} session={} client=\"{}\" resume_from={}",
-                  agency, stored.id, stored.client, resume_from);
+    svc.log->info("event=link_up edge=cad agency={} session={} client={} resume_from={}", agency,
+                  stored.id, log_quote(stored.client), resume_from);
     svc.eng.note(agency, "link.up",
                  {{"edge", "cad"},
                   {"session", stored.id},
@@ -406,9 +592,9 @@ struct cad_link_server::impl {
     pump(stored);
   }
 
-  void on_submit(session& s, const json& doc) {
-    json msg = doc["message"];
-    std::string msg_id = msg.value("id", std::string());
+  void on_submit(session& s, submit_frame sub) {
+    json msg = std::move(sub.message);
+    const std::string& msg_id = sub.message_id;
     if (draining)
       return reply_error(s.identity,
                          make_error(errc::shutting_down, "the gateway is shutting down"), msg_id);
@@ -549,7 +735,7 @@ struct cad_link_server::impl {
       try {
         items = svc.reader.inbox(s.agency, s.sent_upto, room);
       } catch (const std::exception& ex) {
-        svc.log->error("event=link_read_failed agency={} error=\"{}\"", s.agency, ex.what());
+        svc.log->error("event=link_read_failed agency={} error={}", s.agency, log_quote(ex.what()));
         return;  // the next tick tries again
       }
       if (items.empty()) {
@@ -609,6 +795,7 @@ struct cad_link_server::impl {
 
   void tick() {
     auto now = steady::now();
+    summarise_suppressed(now);
     auto dead_after = heartbeat() * svc.cfg.cad_link.liveness;
     std::vector<std::string> dead;
     for (auto& [id, s] : sessions) {
@@ -664,8 +851,8 @@ struct cad_link_server::impl {
     st.acked_upto = s.durable_acked;
     st.last_seq = s.sent_upto;
     svc.links.update(st);
-    svc.log->warn("event=link_down edge=cad agency={} session={} reason=\"{}\"", s.agency, s.id,
-                  reason);
+    svc.log->warn("event=link_down edge=cad agency={} session={} reason={}", s.agency, s.id,
+                  log_quote(reason));
     if (audit)
       svc.eng.note(s.agency, "link.down", {{"edge", "cad"}, {"session", s.id}, {"reason", reason}});
     if (auto it = identity_of.find(s.agency); it != identity_of.end() && it->second == s.identity)
@@ -688,10 +875,10 @@ void cad_link_server::start() {
     try {
       impl_->run();
     } catch (const std::exception& e) {
-      impl_->svc.log->critical("event=link_thread_failed edge=cad error=\"{}\"", e.what());
+      impl_->svc.log->critical("event=link_thread_failed edge=cad error={}", log_quote(e.what()));
     }
   });
-  impl_->svc.log->info("event=listening edge=cad endpoint={} clients={}", impl_->bound,
+  impl_->svc.log->info("event=listening edge=cad endpoint={} clients={}", log_quote(impl_->bound),
                        impl_->svc.cfg.cad_link.clients.size());
 }
 

@@ -11,13 +11,7 @@
 #include <zmq.hpp>
 
 #include "adapters/zmq_cad/cad_client.hpp"
-#include "adapters/zmq_cad/cad_link_server.hpp"
-#include "gateway/schema/schema_set.hpp"
-#include "gateway/service/engine.hpp"
-#include "gateway/service/inbox_notifier.hpp"
-#include "gateway/service/link_registry.hpp"
-#include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "tests/support/cad_link_rig.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_helpers.hpp"
@@ -27,82 +21,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
-std::shared_ptr<spdlog::logger> quiet() {
-  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
-}
-
-/// A gateway without HTTP: engine, store and the CAD link server on a loopback port.
-struct link_rig {
-  explicit link_rig(int heartbeat_ms = 1000) {
-    cfg.cad_link.enabled = true;
-    cfg.cad_link.listen = "tcp://127.0.0.1:*";
-    cfg.cad_link.heartbeat_ms = heartbeat_ms;
-    cfg.cad_link.window = 16;  // small, so that flow control is exercised
-    for (const char* a : {"essex-fire", "essex-police"}) {
-      keys[a] = test::new_curve_keys();
-      cfg.cad_link.clients.push_back({a, keys[a].public_key, "test"});
-    }
-    eng = std::make_unique<engine>(cfg, store::store_options{dir.file("bl.db"), true, 0, {}}, stats,
-                                   notifier, clock, quiet());
-    eng->start();
-    rd = std::make_unique<store::reader>(dir.file("bl.db"));
-    server = std::make_unique<cad::cad_link_server>(
-        cad::server_services{cfg, schemas, *eng, *rd, notifier, stats, links, quiet()},
-        server_keys);
-    server->start();
-  }
-  ~link_rig() {
-    server->stop();
-    eng->stop();
-  }
-
-  cad::client_options options(const std::string& agency) {
-    cad::client_options o;
-    o.endpoint = server->endpoint();
-    o.server_public_key = server_keys.public_key;
-    o.client_keys = keys[agency];
-    o.agency = agency;
-    o.submit_timeout = 2000ms;
-    o.backoff_initial = 20ms;
-    o.backoff_max = 200ms;
-    return o;
-  }
-
-  std::int64_t count(const std::string& sql) {
-    store::db d(dir.file("bl.db"), false, true);
-    store::stmt s(d, sql);
-    return s.step() ? s.int64(0) : -1;
-  }
-
-  test::temp_dir dir;
-  gateway_config cfg = test::essex_config();
-  schema_set schemas{std::string(BL_SOURCE_DIR) + "/schemas"};
-  metrics stats;
-  inbox_notifier notifier;
-  link_registry links;
-  system_clock_source clock;
-  cad::key_pair server_keys = test::new_curve_keys();
-  std::map<std::string, cad::key_pair> keys;
-  std::unique_ptr<engine> eng;
-  std::unique_ptr<store::reader> rd;
-  std::unique_ptr<cad::cad_link_server> server;
-};
-
-/// Collects deliveries from the client thread.
-struct inbox {
-  void operator()(const cad::delivery& d) {
-    std::lock_guard lock(mu);
-    seqs.push_back(d.seq);
-    ids.push_back(d.message["id"].get<std::string>());
-  }
-  std::size_t size() {
-    std::lock_guard lock(mu);
-    return ids.size();
-  }
-  std::mutex mu;
-  std::vector<std::int64_t> seqs;
-  std::vector<std::string> ids;
-};
+using test::inbox;
+using test::link_rig;
 
 json fresh_request(const std::string& id) {
   auto m = test::rtc_request(id);

@@ -322,3 +322,39 @@ TEST_CASE("an unknown CAD can neither submit nor receive, and Fire's CAD cannot 
   CHECK(std::get<error>(e).code == errc::sender_not_authorised);
   fire.stop();
 }
+
+TEST_CASE("a two-part CAD frame is refused and SIGTERM afterwards still stops the gateway promptly",
+          "[system][cadlink]") {
+  cad_gateway g;
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.set(zmq::sockopt::rcvtimeo, 5000);
+  s.set(zmq::sockopt::curve_serverkey, g.server.public_key);
+  s.set(zmq::sockopt::curve_publickey, g.keys["essex-police"].public_key);
+  s.set(zmq::sockopt::curve_secretkey, g.keys["essex-police"].secret_key);
+  s.connect(g.endpoint);
+  auto next = [&] {
+    // Heartbeats are not what this test is waiting for.
+    for (;;) {
+      zmq::message_t m;
+      REQUIRE(s.recv(m));
+      auto f = json::parse(m.to_string_view());
+      if (f["op"] != "heartbeat") return f;
+    }
+  };
+  s.send(zmq::str_buffer(R"({"v":1,"op":"hello","agency":"essex-police","resume_from":0})"));
+  REQUIRE(next()["op"] == "welcome");
+
+  s.send(zmq::str_buffer(R"({"v":1,"op":"heartbeat"})"), zmq::send_flags::sndmore);
+  s.send(zmq::str_buffer("a second part"));
+  auto refused = next();
+  CHECK(refused["code"] == "bl.link.bad_frame");
+
+  // The link thread is not stuck in a read: the drain finishes and the process exits 0.
+  auto asked = std::chrono::steady_clock::now();
+  g.gw.kill(SIGTERM);
+  CHECK(g.gw.wait_exit(10s) == 0);
+  CHECK(std::chrono::steady_clock::now() - asked < 5s);
+  CHECK_THAT(g.gw.stderr_text(), Catch::Contains("reason=multipart agency=\"essex-police\""));
+}
