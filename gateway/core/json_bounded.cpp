@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/config.hpp"
+
 namespace bl {
 
 int json_nesting_depth(std::string_view text, int stop_above) {
@@ -42,6 +44,13 @@ int json_nesting_depth(std::string_view text, int stop_above) {
   return deepest;
 }
 
+json_limits edge_json_limits(const gateway_config& cfg, std::size_t max_bytes) {
+  json_limits l;
+  l.max_bytes = max_bytes != 0 ? max_bytes : cfg.max_message_bytes;
+  l.max_depth = cfg.edge.max_json_depth;
+  return l;
+}
+
 std::optional<error> parse_json_bounded(std::string_view text, nlohmann::json& out,
                                         const json_limits& limits, std::string_view what) {
   if (text.size() > limits.max_bytes)
@@ -49,7 +58,8 @@ std::optional<error> parse_json_bounded(std::string_view text, nlohmann::json& o
                       std::string(what) + " is " + std::to_string(text.size()) +
                           " bytes; at most " + std::to_string(limits.max_bytes) + " are accepted");
   if (json_nesting_depth(text, limits.max_depth) > limits.max_depth)
-    return make_error(errc::json_too_deep, std::string(what) + " nests objects or arrays more than " +
+    return make_error(errc::json_too_deep, std::string(what) +
+                                               " nests objects or arrays more than " +
                                                std::to_string(limits.max_depth) + " deep");
   // nlohmann's parser is iterative and its destructor is too, so once the depth is known to be
   // small nothing below recurses deeply.
