@@ -38,7 +38,7 @@ TEST_CASE("a 30,000-letter what3words is refused with 422 and the gateway stays 
   gateway_process gw;
   http_client c(gw.port());
   json msg = rtc_request("essex-fire:w3w-" + std::to_string(gw.port()));
-  msg["body"]["exact_location"]["what3words"] = "///" + std::string(30000, 'a') + ".b.c";
+  msg["body"]["methane"]["exact_location"]["what3words"] = "///" + std::string(30000, 'a') + ".b.c";
 
   for (const char* target : {"/api/v1/messages?dry_run=true", "/api/v1/messages"}) {
     INFO(target);
@@ -46,7 +46,8 @@ TEST_CASE("a 30,000-letter what3words is refused with 422 and the gateway stays 
     INFO(r.body.substr(0, 400));
     CHECK(r.status == 422);
     CHECK(error_code_of(r) == "bl.schema.invalid");
-    CHECK(r.json["error"].value("pointer", std::string()) == "/body/exact_location/what3words");
+    CHECK(r.json["error"].value("pointer", std::string()) ==
+          "/body/methane/exact_location/what3words");
     require_alive(gw);
   }
 }

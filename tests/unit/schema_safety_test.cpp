@@ -78,7 +78,7 @@ fs::path one_schema(const test::temp_dir& dir, const std::string& name, const js
 }
 
 json with_location(json msg, const json& location) {
-  msg["body"]["exact_location"].update(location);
+  msg["body"]["methane"]["exact_location"].update(location);
   return msg;
 }
 
@@ -172,7 +172,7 @@ TEST_CASE("the security review's crashing messages are refused by schema validat
     auto e = s.validate_submission(msg);
     REQUIRE(e);
     CHECK(e->code == errc::schema_invalid);
-    CHECK(e->pointer == "/body/exact_location/what3words");
+    CHECK(e->pointer == "/body/methane/exact_location/what3words");
     CHECK_FALSE(s.validate_message_all(msg).empty());
     CHECK_FALSE(s.validate_submission_all(msg).empty());
   }
