@@ -13,6 +13,7 @@
 #include "adapters/cap/json_text.hpp"
 #include "adapters/text/methane_text.hpp"
 #include "gateway/core/message.hpp"
+#include "gateway/core/safe_regex.hpp"
 #include "gateway/schema/schema_set.hpp"
 
 namespace bl::adapters {
@@ -360,7 +361,7 @@ bool one_of(const std::string& v, std::initializer_list<const char*> set) {
 }
 
 bool is_cap_time(const std::string& t) {
-  static const std::regex re(
+  static const std::regex re = make_safe_regex(
       R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[-+][0-9]{2}:[0-9]{2}$)");
   return std::regex_match(t, re) && parse_rfc3339(from_cap_time(t)).has_value();
 }
@@ -563,8 +564,8 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
   const bool from_bluelink = !params.empty() || area_generated;
 
   json msg = json::object();
-  static const std::regex agency_re("^[a-z0-9][a-z0-9-]{1,62}$");
-  static const std::regex key_re("^[A-Za-z0-9._~:-]{1,128}$");
+  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
+  static const std::regex key_re = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
   if (!std::regex_match(sender, agency_re))
     return not_derivable("/from", "<sender> '" + sender + "' at " + e_sender.where() +
                                       " is not a Bluelink agency id (2-63 lower-case letters, "
@@ -609,7 +610,7 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
   if (const xml_element* r = alert.first(ns, "references")) {
     // "sender,identifier,sent" triples; the transfer is the one named by "bluelink".
     std::string refs = trim(r->text);
-    static const std::regex ref_re("(^|\\s)bluelink,(T-[0-9]{8}-[0-9]{6}),");
+    static const std::regex ref_re = make_safe_regex("(^|\\s)bluelink,(T-[0-9]{8}-[0-9]{6}),");
     std::smatch m;
     if (std::regex_search(refs, m, ref_re)) msg["transfer_id"] = m[2].str();
   }

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "adapters/cap/cap_alert.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/schema_set.hpp"
 
@@ -100,10 +101,15 @@ std::variant<edxl_content, translate_error> edxl_unwrap(std::string_view text,
     return make_translate_error("bl.edxl.too_large", "envelope is " + std::to_string(text.size()) +
                                                          " bytes; the limit is " +
                                                          std::to_string(edxl_max_bytes));
-  json doc = json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded())
-    return make_translate_error("bl.edxl.malformed_json",
-                                "the EDXL-DE envelope is not well-formed JSON");
+  // Nesting is bounded before parsing, so nothing below walks a 100,000-deep document.
+  json_limits limits;
+  limits.max_bytes = edxl_max_bytes;
+  json doc;
+  if (auto e = parse_json_bounded(text, doc, limits, "the EDXL-DE envelope"))
+    return e->code == errc::malformed_json
+               ? make_translate_error("bl.edxl.malformed_json",
+                                      "the EDXL-DE envelope is not well-formed JSON")
+               : make_translate_error(std::string(e->id()), e->message);
   if (auto e = schemas.validate(edxl_schema, doc)) return invalid(*e);
 
   const json& dist = doc["EDXLDistribution"];

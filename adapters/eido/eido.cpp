@@ -13,6 +13,7 @@
 #include "adapters/cap/xml_reader.hpp"
 #include "adapters/text/methane_text.hpp"
 #include "gateway/core/digest.hpp"
+#include "gateway/core/safe_regex.hpp"
 #include "gateway/schema/schema_set.hpp"
 
 namespace bl::adapters {
@@ -66,19 +67,21 @@ const type_row types[] = {
 const std::pair<const char*, int> priorities[] = {{"emergency", 1}, {"urgent", 2}, {"routine", 3}};
 
 const std::regex& agency_re() {
-  static const std::regex r("^[a-z0-9][a-z0-9-]{1,62}$");
+  static const std::regex r = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
   return r;
 }
 const std::regex& key_re() {
-  static const std::regex r("^[A-Za-z0-9._~:-]{1,128}$");
+  static const std::regex r = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
   return r;
 }
 const std::regex& uuid_re() {
-  static const std::regex r("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  static const std::regex r =
+      make_safe_regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
   return r;
 }
 const std::regex& transfer_incident_re() {
-  static const std::regex r("^urn:emergency:uid:incidentid:(T-[0-9]{8}-[0-9]{6}):bluelink$");
+  static const std::regex r =
+      make_safe_regex("^urn:emergency:uid:incidentid:(T-[0-9]{8}-[0-9]{6}):bluelink$");
   return r;
 }
 

@@ -160,11 +160,10 @@ bool is_transfer_id(std::string_view s) {
   return true;
 }
 
-std::variant<frame, frame_error> parse_frame(std::string_view text) {
-  json f = json::parse(text, nullptr, false);
-  if (f.is_discarded())
-    return frame_error{"errorResponse", json::object(),
-                       make_error(errc::malformed_json, "the frame is not valid JSON")};
+std::variant<frame, frame_error> parse_frame(std::string_view text, const json_limits& limits) {
+  json f;
+  if (auto e = parse_json_bounded(text, f, limits, "the frame"))
+    return frame_error{"errorResponse", json::object(), std::move(*e)};
   if (!f.is_object() || f.size() != 1)
     return frame_error{
         "errorResponse", json::object(),

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/error.hpp"
+#include "gateway/core/json_bounded.hpp"
 
 namespace bl::adapters::conveyance {
 
@@ -68,8 +69,11 @@ struct frame_error {
   error err;
 };
 
-/// One text frame as a typed message, or why it is refused.
-std::variant<frame, frame_error> parse_frame(std::string_view text);
+/// One text frame as a typed message, or why it is refused. The frame is parsed within `limits`
+/// (gateway/core/json_bounded.hpp) before anything is copied out of it: a frame larger than
+/// `limits.max_bytes` (bl.request.too_large) or nesting deeper than `limits.max_depth`
+/// (bl.request.too_deep), the EIDO it carries included, is refused without walking it.
+std::variant<frame, frame_error> parse_frame(std::string_view text, const json_limits& limits = {});
 
 /// A Bluelink transfer id: T-YYYYMMDD-NNNNNN.
 bool is_transfer_id(std::string_view s);

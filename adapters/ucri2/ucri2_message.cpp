@@ -381,12 +381,27 @@ const std::vector<app_support>& supported_apps() {
   return apps;
 }
 
+std::optional<std::int64_t> integer_in(const json& v, std::int64_t lo, std::int64_t hi) {
+  if (v.is_number_unsigned()) {
+    auto u = v.get<std::uint64_t>();
+    if (hi < 0 || u > static_cast<std::uint64_t>(hi)) return std::nullopt;
+    auto i = static_cast<std::int64_t>(u);
+    return i < lo ? std::nullopt : std::optional<std::int64_t>(i);
+  }
+  if (!v.is_number_integer()) return std::nullopt;
+  auto i = v.get<std::int64_t>();
+  return i < lo || i > hi ? std::nullopt : std::optional<std::int64_t>(i);
+}
+
 std::variant<send_request, ucri2_error> parse_send_request(std::string_view body,
-                                                           const schema_set& schemas) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return make_ucri2_error(wire_code::invalid_request, std::string(bb_malformed),
-                            "the request body is not valid JSON");
+                                                           const schema_set& schemas,
+                                                           const json_limits& limits) {
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, limits, "the request body"))
+    return make_ucri2_error(
+        wire_code::invalid_request,
+        e->code == errc::malformed_json ? std::string(bb_malformed) : std::string(e->id()),
+        e->message);
   if (auto e = schemas.validate("ucri2/client/send_request", doc))
     return make_ucri2_error(wire_code::invalid_request, std::string(bb_invalid_request), e->message,
                             e->pointer);
@@ -401,7 +416,15 @@ std::variant<send_request, ucri2_error> parse_send_request(std::string_view body
                                   "' is not a real RFC 3339 date-time",
                               "/sentDate");
   }
-  r.timeout_s = doc.value("timeout", 3600);
+  if (auto it = doc.find("timeout"); it != doc.end()) {
+    // The schema bounds it too; converted only through the range check, never wrapped.
+    auto t = integer_in(*it, 10, 86400);
+    if (!t)
+      return make_ucri2_error(wire_code::invalid_request, std::string(bb_invalid_request),
+                              "timeout must be an integer number of seconds from 10 to 86400",
+                              "/timeout");
+    r.timeout_s = static_cast<int>(*t);
+  }
   std::string ack = doc.value("ack", std::string("NONE"));
   r.ack = ack == "ALL" ? ack_mode::all : ack == "NACK" ? ack_mode::nack : ack_mode::none;
   r.source = doc.at("source").get<std::string>();
@@ -441,10 +464,13 @@ std::variant<send_request, ucri2_error> parse_send_request(std::string_view body
                             "Bluelink translates the payload into a transfer and cannot read "
                             "application/jose (encrypted) data; send application/json",
                             "/payload/contentType");
-  r.payload.data = json::parse(p.at("data").get<std::string>(), nullptr, false);
-  if (r.payload.data.is_discarded())
-    return make_ucri2_error(wire_code::payload_not_json, "bl.ucri2.payload_not_json",
-                            "payload.data is not valid JSON", "/payload/data");
+  if (auto e = parse_json_bounded(p.at("data").get<std::string>(), r.payload.data, limits,
+                                  "payload.data"))
+    return make_ucri2_error(wire_code::payload_not_json,
+                            e->code == errc::malformed_json
+                                ? std::string("bl.ucri2.payload_not_json")
+                                : std::string(e->id()),
+                            e->message, "/payload/data");
   std::string name =
       "ucri2/" + r.payload.app_id + "/" + r.payload.app_version + "/" + r.payload.schema_id;
   if (auto e = schemas.validate(name, r.payload.data, "/payload/data"))

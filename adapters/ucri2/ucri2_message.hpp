@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/time_util.hpp"
 
 namespace bl {
@@ -117,9 +118,18 @@ const std::vector<app_support>& supported_apps();
 /// Parses and checks a send request: JSON (460), the transport schema (460 with pointer), the
 /// app and version (461, 462), the schema id (463), transport_layer_messages (467), the payload
 /// data as JSON (465) and against schemas/ucri2/<app>/<version>/<schema> (464 with pointer
-/// under /payload/data). An absent messageId is left empty for the caller to generate.
+/// under /payload/data). An absent messageId is left empty for the caller to generate. The body
+/// and the JSON inside payload.data are each parsed within `limits` (size and nesting, before
+/// anything walks them): too large or too deep is 460 on the body, 465 on the data, with the
+/// bl.request.too_large / bl.request.too_deep id.
 std::variant<send_request, ucri2_error> parse_send_request(std::string_view body,
-                                                           const schema_set& schemas);
+                                                           const schema_set& schemas,
+                                                           const json_limits& limits = {});
+
+/// `v` as an integer when it is one (not a float, not a string) within [lo, hi], else nullopt.
+/// Unsigned values above INT64_MAX are out of range rather than wrapped: every numeric field
+/// of a UCRI2 request is converted through this, even when its schema already bounds it.
+std::optional<std::int64_t> integer_in(const nlohmann::json& v, std::int64_t lo, std::int64_t hi);
 
 /// What the store knows of a transfer, for the mapping.
 struct transfer_facts {

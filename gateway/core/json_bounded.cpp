@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/config.hpp"
+
 namespace bl {
 
 int json_nesting_depth(std::string_view text, int stop_above) {
@@ -40,6 +42,13 @@ int json_nesting_depth(std::string_view text, int stop_above) {
     }
   }
   return deepest;
+}
+
+json_limits edge_json_limits(const gateway_config& cfg, std::size_t max_bytes) {
+  json_limits l;
+  l.max_bytes = max_bytes != 0 ? max_bytes : cfg.max_message_bytes;
+  l.max_depth = cfg.edge.max_json_depth;
+  return l;
 }
 
 std::optional<error> parse_json_bounded(std::string_view text, nlohmann::json& out,

@@ -14,6 +14,8 @@
 
 namespace bl {
 
+struct gateway_config;
+
 /// Limits on one JSON document. The defaults suit every message, frame and API body Bluelink
 /// defines (the deepest schema nests 9 levels); config's `limits` section may change them.
 struct json_limits {
@@ -24,6 +26,11 @@ struct json_limits {
 /// The nesting depth of `text` (objects and arrays; strings and escapes are skipped), scanning
 /// no further than `stop_above`: returns as soon as the depth passes it. Linear, no recursion.
 int json_nesting_depth(std::string_view text, int stop_above);
+
+/// The limits for JSON arriving at one of the gateway's edges: `max_bytes` (the transport's own
+/// limit; by default max_message_bytes, the HTTP body limit) and the configured
+/// edge.max_json_depth.
+json_limits edge_json_limits(const gateway_config& cfg, std::size_t max_bytes = 0);
 
 /// Parses `text` into `out` unless it is larger than `limits.max_bytes`
 /// (bl.request.too_large), nests deeper than `limits.max_depth` (bl.request.too_deep) or is

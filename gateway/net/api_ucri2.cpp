@@ -19,6 +19,7 @@
 
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -38,6 +39,9 @@ namespace {
 
 // The spec's long-poll limit (dMax) and availability timeout.
 constexpr int max_delay_s = 30;
+// The largest maxMessages and sequenceId a client may send (schemas/ucri2/client/*).
+constexpr std::int64_t max_messages_limit = 1000;
+constexpr std::int64_t max_sequence_id = 9007199254740991;  // 2^53 - 1
 constexpr auto availability_timeout = std::chrono::seconds(60);
 
 }  // namespace
@@ -289,7 +293,7 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   if (c.shutting_down)
     return done(ucri2_fail(u2::wire_code::internal, "bl.gateway.shutting_down",
                            "the gateway is shutting down; retry with the same messageId"));
-  auto parsed = u2::parse_send_request(body, c.schemas);
+  auto parsed = u2::parse_send_request(body, c.schemas, edge_json_limits(c.cfg));
   if (auto* e = std::get_if<u2::ucri2_error>(&parsed)) return done(ucri2_fail(*e));
   auto& req = std::get<u2::send_request>(parsed);
   if (req.source != who.oid)
@@ -317,9 +321,11 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   auto mapped = u2::to_canonical(req, ictx);
   if (auto* e = std::get_if<u2::ucri2_error>(&mapped)) return done(ucri2_fail(*e));
   json doc = std::get<json>(std::move(mapped));
-  if (auto e = adapters::check_message(doc, c.schemas))
-    return done(ucri2_fail(u2::wire_code::invalid_payload, e->code,
-                           "the translated transfer is not valid: " + e->message));
+  // As every submit edge: the envelope, a gateway-only type refused before its body, the body.
+  if (auto e = c.schemas.validate_submission(doc))
+    return done(ucri2_fail(u2::wire_code::invalid_payload, std::string(e->id()),
+                           "the translated transfer is not valid: " + e->message +
+                               (e->pointer.empty() ? "" : " (at '" + e->pointer + "')")));
   auto m = parse_message(std::move(doc));
   if (auto* e = std::get_if<error>(&m)) return done(engine_refusal(*e));
   auto& msg = std::get<message>(m);
@@ -486,10 +492,12 @@ std::optional<api_response> own_oid(ucri2_ctx& c, const u2::participant& who,
 
 std::variant<json, api_response> read_body(ucri2_ctx& c, const std::string& body,
                                            const std::string& schema) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.malformed_json",
-                      "the request body is not valid JSON");
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(c.cfg), "the request body"))
+    return ucri2_fail(u2::wire_code::invalid_request,
+                      e->code == errc::malformed_json ? std::string("bl.ucri2.malformed_json")
+                                                      : std::string(e->id()),
+                      e->message);
   if (auto e = c.schemas.validate(schema, doc))
     return ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request", e->message,
                       e->pointer);
@@ -509,9 +517,31 @@ void post_receive(ucri2_ctx c, const u2::participant who, const std::string& bod
     std::lock_guard<std::mutex> lock(c.st.mu);
     c.st.last_seen[who.oid] = std::chrono::steady_clock::now();
   }
-  int limit = std::min<std::int64_t>(d.value("maxMessages", c.cfg.inbox_batch), c.cfg.inbox_batch);
-  int delay = d.value("maxDelay", max_delay_s);
-  std::make_shared<ucri2_receive>(std::move(c), who, who.oid, limit, delay, ex, std::move(done))
+  // The schema bounds both; they are converted only through the range check, so that a value
+  // such as 4294967295 can never wrap to a negative "no limit".
+  std::int64_t max_messages = c.cfg.inbox_batch;
+  if (auto it = d.find("maxMessages"); it != d.end()) {
+    auto v = u2::integer_in(*it, 1, max_messages_limit);
+    if (!v)
+      return done(ucri2_fail(
+          u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
+          "maxMessages must be an integer from 1 to " + std::to_string(max_messages_limit),
+          "/maxMessages"));
+    max_messages = std::min<std::int64_t>(*v, c.cfg.inbox_batch);
+  }
+  std::int64_t delay = max_delay_s;
+  if (auto it = d.find("maxDelay"); it != d.end()) {
+    auto v = u2::integer_in(*it, 0, max_delay_s);
+    if (!v)
+      return done(ucri2_fail(
+          u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
+          "maxDelay must be an integer number of seconds from 0 to " + std::to_string(max_delay_s),
+          "/maxDelay"));
+    delay = *v;
+  }
+  int limit = static_cast<int>(std::max<std::int64_t>(1, max_messages));
+  std::make_shared<ucri2_receive>(std::move(c), who, who.oid, limit, static_cast<int>(delay), ex,
+                                  std::move(done))
       ->start();
 }
 
@@ -522,15 +552,20 @@ void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body
   const json& d = std::get<json>(doc);
   if (auto r = own_oid(c, who, d.at("destination").get<std::string>(), "/destination"))
     return done(std::move(*r));
-  c.eng.ack(who.agency, d.at("sequenceId").get<std::int64_t>(),
-            [done = std::move(done)](std::variant<ack_result, error> r) {
-              if (auto* e = std::get_if<error>(&r)) {
-                if (e->http_status() >= 500) return done(engine_refusal(*e));
-                return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
-                                       e->message, "/sequenceId"));
-              }
-              done(api_response{204, "application/json", {}, {}});
-            });
+  auto seq = u2::integer_in(d.at("sequenceId"), 0, max_sequence_id);
+  if (!seq)
+    return done(
+        ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
+                   "sequenceId must be an integer from 0 to " + std::to_string(max_sequence_id),
+                   "/sequenceId"));
+  c.eng.ack(who.agency, *seq, [done = std::move(done)](std::variant<ack_result, error> r) {
+    if (auto* e = std::get_if<error>(&r)) {
+      if (e->http_status() >= 500) return done(engine_refusal(*e));
+      return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request", e->message,
+                             "/sequenceId"));
+    }
+    done(api_response{204, "application/json", {}, {}});
+  });
 }
 
 }  // namespace

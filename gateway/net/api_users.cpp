@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -64,9 +65,9 @@ api_response api::get_users(const principal& who) {
 
 api_response api::post_user(const principal& who, const std::string& body) {
   if (auto e = may_manage_users(who)) return error_response(*e);
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return error_response(make_error(errc::malformed_json, "the request body is not valid JSON"));
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
+    return error_response(*e);
   if (auto e = s_.schemas.validate("api/user_new", doc)) return error_response(*e);
   auto r = role_from(doc.at("role").get<std::string>());
   std::string agency = doc.value("agency", std::string());
@@ -108,9 +109,9 @@ api_response api::post_user(const principal& who, const std::string& body) {
 api_response api::patch_user(const principal& who, const std::string& username,
                              const std::string& body) {
   if (auto e = may_manage_users(who)) return error_response(*e);
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded())
-    return error_response(make_error(errc::malformed_json, "the request body is not valid JSON"));
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
+    return error_response(*e);
   if (auto e = s_.schemas.validate("api/user_change", doc)) return error_response(*e);
   try {
     auto target = s_.accts.find_user(username);

@@ -16,6 +16,7 @@
 #include "adapters/eido/eido.hpp"
 #include "adapters/eido/eido_conveyance.hpp"
 #include "gateway/core/digest.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
@@ -122,7 +123,8 @@ void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void eido_session<Stream>::handle(const std::string& text) {
-  auto parsed = adapters::conveyance::parse_frame(text);
+  auto parsed = adapters::conveyance::parse_frame(
+      text, edge_json_limits(api_.config(), limits_.max_frame_bytes));
   if (auto* fe = std::get_if<adapters::conveyance::frame_error>(&parsed))
     return send_error(fe->reply, fe->correlation, fe->err);
   std::visit(

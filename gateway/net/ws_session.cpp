@@ -8,6 +8,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -101,9 +102,11 @@ void ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void ws_session<Stream>::handle(const std::string& text) {
-  json f = json::parse(text, nullptr, false);
-  if (f.is_discarded())
-    return send_error(make_error(errc::malformed_json, "the frame is not valid JSON"));
+  json f;
+  if (auto e = parse_json_bounded(
+          text, f, edge_json_limits(api_.config(), api_.config().console.ws_max_message_bytes),
+          "the frame"))
+    return send_error(*e);
   if (auto e = api_.schemas().validate("ws/client", f)) return send_error(*e);
   const std::string op = f.at("op").get<std::string>();
   if (op == "ping") return enqueue(std::make_shared<const std::string>(R"({"op":"pong"})"));

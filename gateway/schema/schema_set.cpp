@@ -1,17 +1,25 @@
 #include "gateway/schema/schema_set.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
-#include <valijson/validator.hpp>
+#include <valijson/validation_visitor.hpp>
+
+#include "gateway/core/message.hpp"
+#include "gateway/core/safe_regex.hpp"
 
 namespace bl {
 
@@ -82,21 +90,81 @@ bool within(const std::vector<std::string>& outer, const std::vector<std::string
   return outer.size() <= inner.size() && std::equal(outer.begin(), outer.end(), inner.begin());
 }
 
-bool run(const valijson::Schema& schema, const json& doc, valijson::ValidationResults& results) {
-  // One validator per thread: it caches every compiled `pattern` regex, and compiling them anew
-  // for each message cost about 70 % of the gateway's CPU (see docs/benchmarks.md).
-  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
-  valijson::adapters::NlohmannJsonAdapter target(doc);
-  return validator.validate(schema, target, &results);
+using regex_cache = std::unordered_map<std::string, std::regex>;
+
+// Every `pattern` string in a schema document. Data that merely looks like a schema (enum, const,
+// default and examples values) is skipped; a stray extra entry would only cost one compilation.
+void collect_patterns(const json& node, std::set<std::string>& out) {
+  if (node.is_array()) {
+    for (const auto& v : node) collect_patterns(v, out);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (const auto& [key, value] : node.items()) {
+    if (key == "enum" || key == "const" || key == "default" || key == "examples") continue;
+    if (key == "pattern" && value.is_string())
+      out.insert(value.get<std::string>());
+    else
+      collect_patterns(value, out);
+  }
 }
 }  // namespace
 
 struct schema_set::impl {
   std::map<std::string, std::unique_ptr<valijson::Schema>> schemas;
   std::map<std::string, json> docs;  // kept alive: valijson may refer into them while parsing
+  // Every pattern of every schema, compiled once at load for the breadth-first executor
+  // (gateway/core/safe_regex.hpp). valijson looks a pattern up here before compiling one itself,
+  // and since every pattern is here it never compiles one with the recursive executor.
+  regex_cache regexes;
+  // Tells this set's regexes apart from another set's in the per-thread copies (run()).
+  std::uint64_t id = 0;
+
+  bool run(const valijson::Schema& schema, const json& doc,
+           valijson::ValidationResults& results) const {
+    // One cache per thread: valijson may insert into the map it is given, so threads must not
+    // share one. Copying a std::regex shares its compiled automaton, so the copy is cheap, and it
+    // is made once per thread (compiling per message once cost 70 % of the gateway's CPU).
+    struct thread_cache {
+      std::uint64_t owner = 0;
+      regex_cache regexes;
+    };
+    thread_local thread_cache cache;
+    if (cache.owner != id) {
+      cache.regexes = regexes;
+      cache.owner = id;
+    }
+    valijson::adapters::NlohmannJsonAdapter target(doc);
+    valijson::ValidationVisitor<valijson::adapters::NlohmannJsonAdapter> visitor(
+        target, std::vector<std::string>(1, "<root>"), /*strictTypes=*/true, &results,
+        cache.regexes);
+    return visitor.validateSchema(schema);
+  }
 };
 
+namespace {
+std::uint64_t next_schema_set_id() {
+  static std::atomic<std::uint64_t> next{0};
+  return ++next;
+}
+
+// Compiles every pattern for the breadth-first executor; names `file` when one is refused.
+void compile_patterns(const std::set<std::string>& patterns, regex_cache& out,
+                      const fs::path& file) {
+  for (const auto& p : patterns) {
+    if (out.count(p)) continue;
+    try {
+      out.emplace(p, make_safe_regex(p));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("schema " + file.string() + ": pattern '" + p +
+                               "' cannot be used: " + e.what());
+    }
+  }
+}
+}  // namespace
+
 schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
+  impl_->id = next_schema_set_id();
   if (!fs::is_directory(dir))
     throw std::runtime_error("schema directory not found: " + dir.string());
   for (const auto& entry : fs::recursive_directory_iterator(dir)) {
@@ -114,10 +182,14 @@ schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
     valijson::adapters::NlohmannJsonAdapter adapter(doc);
     // $ref "common.schema.json#/..." is resolved by file name in the same folder.
     auto folder = p.parent_path();
-    auto fetch = [folder](const std::string& uri) -> const json* {
+    std::set<std::string> patterns;
+    collect_patterns(doc, patterns);
+    auto fetch = [folder, &patterns](const std::string& uri) -> const json* {
       auto f = folder / uri;
       if (!fs::exists(f)) return nullptr;
-      return new json(read_json(f));
+      auto fetched = std::make_unique<json>(read_json(f));
+      collect_patterns(*fetched, patterns);
+      return fetched.release();
     };
     auto free_doc = [](const json* d) { delete d; };
     try {
@@ -125,6 +197,7 @@ schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
     } catch (const std::exception& e) {
       throw std::runtime_error("schema " + p.string() + " could not be loaded: " + e.what());
     }
+    compile_patterns(patterns, impl_->regexes, p);
     impl_->docs.emplace(name, std::move(doc));
     impl_->schemas.emplace(name, std::move(schema));
   }
@@ -143,7 +216,7 @@ std::optional<error> schema_set::validate(const std::string& name, const json& d
   if (it == impl_->schemas.end())
     return make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix);
   valijson::ValidationResults results;
-  if (run(*it->second, doc, results)) return std::nullopt;
+  if (impl_->run(*it->second, doc, results)) return std::nullopt;
   // The deepest error is the most specific one; the outer ones only say "a child failed".
   const valijson::ValidationResults::Error* best = nullptr;
   for (const auto& e : results)
@@ -157,7 +230,7 @@ std::vector<error> schema_set::validate_all(const std::string& name, const json&
   if (it == impl_->schemas.end())
     return {make_error(errc::schema_invalid, "no schema named '" + name + "'", pointer_prefix)};
   valijson::ValidationResults results;
-  if (run(*it->second, doc, results)) return {};
+  if (impl_->run(*it->second, doc, results)) return {};
   std::vector<valijson::ValidationResults::Error> all(results.begin(), results.end());
   std::vector<error> out;
   for (const auto& e : all) {
@@ -175,6 +248,15 @@ std::vector<error> schema_set::validate_all(const std::string& name, const json&
   return out;
 }
 
+namespace {
+// The refusal of a type only the gateway generates, or nullopt for a type an agency may send.
+std::optional<error> gateway_only_refusal(const std::string& type) {
+  auto t = msg_type_from(type);
+  if (!t || !gateway_only(*t)) return std::nullopt;
+  return make_error(errc::not_submittable, type + " is generated by the gateway only", "/type");
+}
+}  // namespace
+
 std::optional<error> schema_set::validate_message(const json& doc) const {
   if (auto e = validate("message/envelope", doc)) return e;
   std::string type = doc.at("type").get<std::string>();
@@ -183,12 +265,37 @@ std::optional<error> schema_set::validate_message(const json& doc) const {
   return validate(name, doc.at("body"), "/body");
 }
 
+std::optional<error> schema_set::validate_submission(const json& doc) const {
+  if (auto e = validate("message/envelope", doc)) return e;
+  // Refused before its body is looked at: nothing an agency sends as a gateway-only type is
+  // worth validating, and its schema is written for what the gateway generates.
+  std::string type = doc.at("type").get<std::string>();
+  if (auto e = gateway_only_refusal(type)) return e;
+  std::string name = "message/" + type;
+  if (!has(name)) return make_error(errc::schema_invalid, "no schema for type " + type, "/type");
+  return validate(name, doc.at("body"), "/body");
+}
+
 std::vector<error> schema_set::validate_message_all(const json& doc) const {
+  return validate_all_of(doc, false);
+}
+
+std::vector<error> schema_set::validate_submission_all(const json& doc) const {
+  return validate_all_of(doc, true);
+}
+
+std::vector<error> schema_set::validate_all_of(const json& doc, bool submission) const {
   auto out = validate_all("message/envelope", doc);
   // The body is checked even when the envelope is not, as long as its type is known: a form
   // shows every mistake at once instead of one per attempt.
   auto type = doc.is_object() ? doc.find("type") : doc.end();
   if (!doc.is_object() || type == doc.end() || !type->is_string()) return out;
+  if (submission) {
+    if (auto e = gateway_only_refusal(type->get<std::string>())) {
+      out.push_back(std::move(*e));
+      return out;
+    }
+  }
   std::string name = "message/" + type->get<std::string>();
   if (!has(name)) {
     bool reported =

@@ -1,7 +1,10 @@
 #pragma once
 // The JSON Schemas under schemas/, loaded once at start and shared read-only by every edge.
-// Validation is thread-safe (valijson schemas are immutable once parsed). valijson stays inside
-// schema_set.cpp so that its heavy headers are compiled once.
+// Validation is thread-safe (valijson schemas are immutable once parsed; each thread matches
+// patterns with its own copy of the regexes). Every `pattern` is compiled at load for libstdc++'s
+// breadth-first executor (gateway/core/safe_regex.hpp), so no input, however long, makes
+// validation recurse per character; a schema pattern with a back-reference is refused at load.
+// valijson stays inside schema_set.cpp so that its heavy headers are compiled once.
 
 #include <filesystem>
 #include <memory>
@@ -37,6 +40,13 @@ class schema_set {
                                   const std::string& pointer_prefix = {}) const;
   /// validate_message() reporting every violation of the envelope and of the body.
   std::vector<error> validate_message_all(const nlohmann::json& doc) const;
+  /// What an agency submits: the envelope, then the refusal of a type only the gateway
+  /// generates (bl.message.not_submittable, before its body is looked at), then the body.
+  /// Every edge that accepts messages from outside validates with this, not validate_message().
+  std::optional<error> validate_submission(const nlohmann::json& doc) const;
+  /// validate_submission() reporting every violation (the dry run). A gateway-only type is
+  /// reported after the envelope's violations and its body is not validated.
+  std::vector<error> validate_submission_all(const nlohmann::json& doc) const;
   bool has(const std::string& name) const;
 
   /// Finds the schemas/ directory: $BLUELINK_SCHEMAS, else beside or above the executable,
@@ -44,6 +54,8 @@ class schema_set {
   static std::filesystem::path locate(const std::filesystem::path& argv0);
 
  private:
+  std::vector<error> validate_all_of(const nlohmann::json& doc, bool submission) const;
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -70,7 +70,8 @@ class console_ws {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
     ws_.handshake(response_, "127.0.0.1:" + std::to_string(gw.port()), "/api/v1/ws");
   }
-  void send(const json& f) { ws_.write(asio::buffer(f.dump())); }
+  void send(const json& f) { send_text(f.dump()); }
+  void send_text(const std::string& text) { ws_.write(asio::buffer(text)); }
   json next() {
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
     beast::flat_buffer b;
@@ -235,4 +236,22 @@ TEST_CASE("an agency's console never receives another agency's transfers",
   REQUIRE(r.status == 202);
   auto ev = police.until("event");
   CHECK(ev.at("transfer_id") == r.json.at("receipt").at("transfer_id"));
+}
+
+TEST_CASE("a console frame nesting too deep is answered with an error, and the session goes on",
+          "[system][console][ws][security]") {
+  gateway_process gw(json::object(), false);
+  add_users(gw);
+  gw.start();
+  auto cookie = sign_in(gw, "police.op");
+  console_ws ws(gw, cookie, origin(gw));
+  // 20,000 levels fit in the 64 KiB frame limit; the configured max_json_depth is 32.
+  ws.send_text(R"({"op":"hello","after":)" + std::string(20000, '[') + std::string(20000, ']') +
+               "}");
+  auto err = ws.until("error");
+  CHECK(err.at("code") == "bl.request.too_deep");
+  ws.send({{"op", "ping"}});
+  ws.until("pong");
+  http_client c(gw.port());
+  CHECK(c.get("/healthz", "").status == 200);
 }

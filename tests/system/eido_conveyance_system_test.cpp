@@ -485,3 +485,25 @@ TEST_CASE("an EIDO upgrade without the subprotocol or a valid agency token is re
   CHECK_FALSE(
       eido_client::try_upgrade(gw.port(), token_of(essex_police), "chat, emergency-ent1.0"));
 }
+
+TEST_CASE(
+    "a requestForService nesting 100,000 arrays is refused with a clear error and the gateway "
+    "stays up",
+    "[system][eido][security]") {
+  // Copying and dumping the carried EIDO once recursed per level until the stack overflowed.
+  gateway_process gw;
+  eido_client police(gw.port(), token_of(essex_police));
+  police.send_text(R"({"requestForService":{"requestId":"deep-1","eido":)" +
+                   std::string(100000, '[') + std::string(100000, ']') + "}}");
+  json err = police.next_of("errorResponse")["errorResponse"];
+  INFO(err.dump());
+  CHECK(err["statusCode"] == 400);
+  CHECK(err["code"] == "bl.request.too_deep");
+  CHECK(err["message"].get<std::string>().find("32 deep") != std::string::npos);
+
+  // The same connection still works, and so does the gateway.
+  json sr = police.subscribe_new("sub-after-deep", 300)["subscribeResponse"];
+  CHECK(sr["statusCode"] == 200);
+  http_client http(gw.port());
+  CHECK(http.get("/healthz", "").status == 200);
+}

@@ -401,3 +401,34 @@ TEST_CASE(
   CHECK(sd.at("destination") == police_oid);
   CHECK(sd.at("statusCode") == 504);
 }
+
+TEST_CASE("UCRI2 numeric fields out of range get 400 with code 460 instead of wrapping",
+          "[system][ucri2][security]") {
+  // maxMessages 4294967295 once wrapped to -1, "no limit": one reply of 12.6 MB.
+  gateway_process gw(ucri2_config());
+  http_client c(gw.port());
+  std::string tok = token_for(c, fire_oid, "essex-fire");
+  for (const json& bad : {json(std::uint64_t{4294967295}), json(0), json(1001), json(2.5)}) {
+    INFO(bad.dump());
+    auto r = c.post("/ucri2/messaging/receive",
+                    json{{"destinations", {fire_oid}}, {"maxMessages", bad}, {"maxDelay", 0}}, tok);
+    require_error(r, 400, 460);
+  }
+  require_error(
+      c.post("/ucri2/messaging/receive",
+             json{{"destinations", {fire_oid}}, {"maxDelay", std::uint64_t{4294967296}}}, tok),
+      400, 460);
+  require_error(
+      c.post("/ucri2/messaging/commit",
+             json{{"destination", fire_oid}, {"sequenceId", std::uint64_t{18446744073709551615u}}},
+             tok),
+      400, 460);
+  auto timeout = envelope("0b6f8a52-3d1e-4c2a-9f57-8e2d41c7a9b4", fire_oid, police_oid,
+                          "incident_transfer", "incident", incident("x", "y"));
+  timeout["timeout"] = std::uint64_t{4294967306};
+  require_error(c.post("/ucri2/messaging/send", timeout, tok), 400, 460);
+  // In range still works: an empty queue answers 204 at once with maxDelay 0.
+  auto ok = c.post("/ucri2/messaging/receive",
+                   json{{"destinations", {fire_oid}}, {"maxMessages", 1000}, {"maxDelay", 0}}, tok);
+  CHECK(ok.status == 204);
+}

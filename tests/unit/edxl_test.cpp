@@ -182,3 +182,10 @@ TEST_CASE("the fuzzers' kept inputs are read without crashing", "[unit][cap][edx
     }
   }
 }
+
+TEST_CASE("an EDXL-DE envelope nesting too deep is refused before it is parsed", "[unit][edxl]") {
+  auto r = bl::adapters::edxl_unwrap(std::string(50000, '[') + std::string(50000, ']'),
+                                     bl::test::repo_schemas());
+  REQUIRE(std::holds_alternative<bl::adapters::translate_error>(r));
+  CHECK(std::get<bl::adapters::translate_error>(r).code == "bl.request.too_deep");
+}

@@ -166,3 +166,28 @@ TEST_CASE("the conveyance fuzzer's corpus and kept crashers parse or are refused
     }
   }
 }
+
+TEST_CASE("a frame nesting too deep is refused before anything is copied out of it",
+          "[unit][eido][conveyance]") {
+  // 100,000 arrays inside requestForService: copying or dumping them (as the session did with
+  // the EIDO before any depth check) recursed once per level until the stack overflowed.
+  const std::string deep = R"({"requestForService":{"requestId":"r1","eido":)" +
+                           std::string(100000, '[') + std::string(100000, ']') + "}}";
+  auto r = cv::parse_frame(deep);
+  REQUIRE(std::holds_alternative<cv::frame_error>(r));
+  const auto& fe = std::get<cv::frame_error>(r);
+  CHECK(fe.reply == "errorResponse");
+  CHECK(fe.err.id() == "bl.request.too_deep");
+
+  bl::json_limits tight;
+  tight.max_depth = 3;
+  auto shallow = cv::parse_frame(R"({"subscribe":{"a":{"b":[1]}}})", tight);
+  REQUIRE(std::holds_alternative<cv::frame_error>(shallow));
+  CHECK(std::get<cv::frame_error>(shallow).err.id() == "bl.request.too_deep");
+
+  tight.max_depth = 32;
+  tight.max_bytes = 10;
+  auto big = cv::parse_frame(R"({"terminateResponse":{}})", tight);
+  REQUIRE(std::holds_alternative<cv::frame_error>(big));
+  CHECK(std::get<cv::frame_error>(big).err.id() == "bl.request.too_large");
+}

@@ -419,3 +419,60 @@ TEST_CASE("the UCRI2 fuzzer's kept inputs are read without crashing", "[unit][uc
     }
   }
 }
+
+TEST_CASE("numeric fields of UCRI2 requests are range-checked, never wrapped", "[unit][ucri2]") {
+  SECTION("integer_in takes integers within the range only") {
+    CHECK(integer_in(json(5), 1, 10) == 5);
+    CHECK(integer_in(json(std::uint64_t{4294967295}), 1, 1000) == std::nullopt);
+    CHECK(integer_in(json(std::uint64_t{18446744073709551615u}), 0, 9007199254740991) ==
+          std::nullopt);
+    CHECK(integer_in(json(std::int64_t{-1}), 0, 10) == std::nullopt);
+    CHECK(integer_in(json(2.0), 0, 10) == std::nullopt);
+    CHECK(integer_in(json("3"), 0, 10) == std::nullopt);
+    CHECK(integer_in(json(std::int64_t{9007199254740991}), 0, 9007199254740991) ==
+          9007199254740991);
+  }
+  SECTION("a send timeout beyond the spec's range is a 460 at /timeout") {
+    for (auto t : {json(std::uint64_t{4294967306}), json(std::int64_t{-1}), json(86401)}) {
+      auto body = send_body("incident_transfer", "incident", incident_data());
+      body["timeout"] = t;
+      auto e = parse_err(body.dump());
+      INFO(t.dump());
+      CHECK(e.code == wire_code::invalid_request);
+      CHECK(e.http_status() == 400);
+      CHECK(e.pointer == "/timeout");
+    }
+  }
+  SECTION("maxMessages and sequenceId have schema maxima") {
+    CHECK(schemas().validate(
+        "ucri2/client/receive_request",
+        json{{"destinations", {"1.2.276.0.99.1"}}, {"maxMessages", std::uint64_t{4294967295}}}));
+    CHECK_FALSE(
+        schemas().validate("ucri2/client/receive_request",
+                           json{{"destinations", {"1.2.276.0.99.1"}}, {"maxMessages", 1000}}));
+    CHECK(schemas().validate("ucri2/client/commit_request",
+                             json{{"destination", "1.2.276.0.99.1"},
+                                  {"sequenceId", std::uint64_t{18446744073709551615u}}}));
+  }
+}
+
+TEST_CASE("a UCRI2 body or payload nesting too deep is refused before it is walked",
+          "[unit][ucri2]") {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  SECTION("the request body") {
+    auto e = parse_err(deep);
+    CHECK(e.code == wire_code::invalid_request);
+    CHECK(e.bl_code == "bl.request.too_deep");
+  }
+  SECTION("the JSON inside payload.data") {
+    auto body = send_body("incident_transfer", "incident", incident_data());
+    body["payload"]["data"] = deep;
+    auto e = parse_err(body.dump());
+    CHECK(e.code == wire_code::payload_not_json);
+    CHECK(e.bl_code == "bl.request.too_deep");
+    CHECK(e.pointer == "/payload/data");
+  }
+  SECTION("not JSON at all keeps its own code") {
+    CHECK(parse_err("{nope").bl_code == "bl.ucri2.malformed_json");
+  }
+}

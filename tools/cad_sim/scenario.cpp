@@ -2,7 +2,9 @@
 
 #include <ctime>
 #include <fstream>
+#include <iterator>
 
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/schema/schema_set.hpp"
 
 namespace bl::sim {
@@ -239,8 +241,10 @@ scenario parse_scenario(const json& doc, const schema_set& schemas, const std::s
 scenario load_scenario(const std::filesystem::path& file, const schema_set& schemas) {
   std::ifstream in(file);
   if (!in) throw scenario_error("cannot read scenario file " + file.string());
-  json doc = json::parse(in, nullptr, false);
-  if (doc.is_discarded()) throw scenario_error("scenario file " + file.string() + " is not JSON");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json doc;
+  if (auto e = parse_json_bounded(text, doc, {}, "the scenario file"))
+    throw scenario_error("scenario file " + file.string() + ": " + e->message);
   return parse_scenario(doc, schemas, file.string());
 }
 

@@ -33,6 +33,7 @@
 #include "adapters/text/methane_text.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
 #include "gateway/core/digest.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -786,8 +787,12 @@ int translate(const translate_options& o, const char* argv0) {
   } else if (o.from == "bluelink") {
     if (input.size() > bl::adapters::edxl_max_bytes)
       return invalid({"bl.request.too_large", "document is larger than 1 MiB"});
-    msg = json::parse(input, nullptr, false);
-    if (msg.is_discarded()) return invalid({"bl.request.malformed_json", "not well-formed JSON"});
+    bl::json_limits limits;
+    limits.max_bytes = bl::adapters::edxl_max_bytes;
+    if (auto e = bl::parse_json_bounded(input, msg, limits, "the document"))
+      return invalid({std::string(e->id()), e->code == bl::errc::malformed_json
+                                                ? std::string("not well-formed JSON")
+                                                : e->message});
     if (auto e = bl::adapters::check_message(msg, schemas)) return invalid(*e);
   } else if (o.from == "cap") {
     auto r = bl::adapters::cap_import(input, schemas);
