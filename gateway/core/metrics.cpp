@@ -18,8 +18,12 @@ void put_value(std::string& o, double v) {
     return;
   }
   char buf[64];
-  auto r = (v == std::trunc(v) && std::fabs(v) < 1e15)
+  const double a = std::fabs(v);
+  // Plain decimals in the usual range (le="0.0005", not le="5e-04"), exponents only beyond it.
+  auto r = (v == std::trunc(v) && a < 1e15)
                ? std::to_chars(buf, buf + sizeof buf, static_cast<long long>(v))
+           : (a >= 1e-6 && a < 1e15)
+               ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
                : std::to_chars(buf, buf + sizeof buf, v);
   o.append(buf, r.ptr);
 }
