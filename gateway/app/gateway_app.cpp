@@ -1,5 +1,7 @@
 #include "gateway/app/gateway_app.hpp"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -84,6 +86,30 @@ std::shared_ptr<spdlog::logger> make_logger(const gateway_config& cfg) {
   log->flush_on(spdlog::level::warn);
   return log;
 }
+
+// Descriptors the gateway needs besides its HTTP connections: the database and its WAL files for
+// the writer, readers and accounts, the CAD link, the log, epoll, timers and a margin.
+constexpr rlim_t reserved_descriptors = 256;
+
+// Raises the soft open-files limit to the hard one (the usual soft 1024 is below the default
+// limits.max_connections), and says so when the connection limit cannot fit under it: the
+// listener then meets EMFILE before its own limit and backs off instead of answering 503.
+void check_open_files_limit(const gateway_config& cfg, spdlog::logger& log) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  if (rl.rlim_cur == RLIM_INFINITY) return;
+  if (static_cast<rlim_t>(cfg.edge.max_connections) + reserved_descriptors > rl.rlim_cur)
+    log.warn(
+        "event=open_files_limit_low open_files_limit={} max_connections={} reserved={} "
+        "hint=\"raise LimitNOFILE or lower limits.max_connections\"",
+        static_cast<unsigned long long>(rl.rlim_cur), cfg.edge.max_connections,
+        static_cast<unsigned long long>(reserved_descriptors));
+}
 }  // namespace
 
 int gateway_main(int argc, char** argv) {
@@ -146,7 +172,8 @@ int gateway_main(int argc, char** argv) {
         cfg, store::store_options{cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}},
         stats, notifier, clock, log);
   } catch (const store::store_error& e) {
-    log->critical("event=store_unusable path={} error=\"{}\"", cfg.database_path, e.what());
+    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+                  log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
   }
@@ -156,7 +183,8 @@ int gateway_main(int argc, char** argv) {
   try {
     accts = std::make_unique<accounts>(cfg, cfg.database_path);
   } catch (const std::exception& e) {
-    log->critical("event=store_unusable path={} error=\"{}\"", cfg.database_path, e.what());
+    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+                  log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot open the accounts store: %s\n", e.what());
     return 3;
   }
@@ -166,7 +194,7 @@ int gateway_main(int argc, char** argv) {
   try {
     geo_convert = std::make_unique<geo>();
   } catch (const std::exception& e) {
-    log->error("event=geo_unavailable error=\"{}\"", e.what());
+    log->error("event=geo_unavailable error={}", log_quote(e.what()));
   }
   console_hub hub(cfg, reader, links, log);
   eng->set_commit_listener([&hub] { hub.wake(); });
@@ -197,8 +225,8 @@ int gateway_main(int argc, char** argv) {
       tls->use_certificate_chain_file(cfg.tls.cert_file);
       tls->use_private_key_file(cfg.tls.key_file, asio::ssl::context::pem);
     } catch (const std::exception& e) {
-      log->critical("event=tls_unusable cert={} key={} error=\"{}\"", cfg.tls.cert_file,
-                    cfg.tls.key_file, e.what());
+      log->critical("event=tls_unusable cert={} key={} error={}", log_quote(cfg.tls.cert_file),
+                    log_quote(cfg.tls.key_file), log_quote(e.what()));
       std::fprintf(stderr,
                    "bluelink-gateway: cannot use the TLS certificate '%s' with key '%s': %s\n",
                    cfg.tls.cert_file.c_str(), cfg.tls.key_file.c_str(), e.what());
@@ -206,14 +234,20 @@ int gateway_main(int argc, char** argv) {
     }
   }
 
+  check_open_files_limit(cfg, *log);
   asio::io_context ioc(cfg.http_threads);
   std::shared_ptr<listener> lst;
   try {
     asio::ip::tcp::endpoint ep(asio::ip::make_address(cfg.listen_address), cfg.listen_port);
-    lst = std::make_shared<listener>(ioc, ep, handler, cfg.max_message_bytes, tls.get());
+    listener_options lo;
+    lo.http.body_limit = cfg.max_message_bytes;
+    lo.http.header_timeout = std::chrono::milliseconds(cfg.edge.header_timeout_ms);
+    lo.connections.max_total = cfg.edge.max_connections;
+    lo.connections.max_per_address = cfg.edge.max_connections_per_address;
+    lst = std::make_shared<listener>(ioc, ep, handler, lo, stats, log, tls.get());
   } catch (const std::exception& e) {
-    log->critical("event=listen_failed address={} port={} error=\"{}\"", cfg.listen_address,
-                  cfg.listen_port, e.what());
+    log->critical("event=listen_failed address={} port={} error={}", log_quote(cfg.listen_address),
+                  cfg.listen_port, log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot listen on %s:%u: %s\n",
                  cfg.listen_address.c_str(), cfg.listen_port, e.what());
     return 4;
@@ -224,8 +258,8 @@ int gateway_main(int argc, char** argv) {
     try {
       cad_link->start();
     } catch (const std::exception& e) {
-      log->critical("event=listen_failed edge=cad endpoint={} error=\"{}\"", cfg.cad_link.listen,
-                    e.what());
+      log->critical("event=listen_failed edge=cad endpoint={} error={}",
+                    log_quote(cfg.cad_link.listen), log_quote(e.what()));
       std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
                    cfg.cad_link.listen.c_str(), e.what());
       eng->stop();
@@ -233,9 +267,12 @@ int gateway_main(int argc, char** argv) {
     }
   }
   lst->run();
-  log->info("event=listening address={} port={} scheme={} database={} synchronous={} agencies={}",
-            cfg.listen_address, lst->port(), tls ? "https" : "http", cfg.database_path,
-            cfg.synchronous_full ? "full" : "normal", cfg.agencies.size());
+  log->info(
+      "event=listening address={} port={} scheme={} database={} synchronous={} agencies={} "
+      "max_connections={} max_connections_per_address={} header_timeout_ms={}",
+      log_quote(cfg.listen_address), lst->port(), tls ? "https" : "http",
+      log_quote(cfg.database_path), cfg.synchronous_full ? "full" : "normal", cfg.agencies.size(),
+      cfg.edge.max_connections, cfg.edge.max_connections_per_address, cfg.edge.header_timeout_ms);
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp")
         << nlohmann::json{{"port", lst->port()},

@@ -14,7 +14,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/digest.hpp"
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/console_hub.hpp"
@@ -182,8 +184,17 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
     return;
   }
   if (path == "/metrics") {
-    if (method_is("GET")) done(render_metrics());
-    return;
+    if (!method_is("GET")) return;
+    // With metrics.token_sha256 set, only the monitoring system's token may read the per-agency
+    // traffic; the comparison of digests takes the same time however many characters match.
+    if (!s_.cfg.metrics_token_sha256.empty()) {
+      std::string token = bearer(req.authorization);
+      if (token.empty())
+        return fail(errc::missing_token, "GET /metrics needs Authorization: Bearer <token>");
+      if (!same_secret(sha256_hex(token), s_.cfg.metrics_token_sha256))
+        return fail(errc::invalid_token, "the token is not the metrics token");
+    }
+    return done(render_metrics());
   }
   if (path == "/ucri2" || path.rfind("/ucri2/", 0) == 0)
     return handle_ucri2(req, path, query, ex, std::move(done));
@@ -319,13 +330,13 @@ void api::post_session(const api_request& req, done_fn done) {
                           doc.at("password").get<std::string>(), req.remote);
   if (auto* e = std::get_if<error>(&r)) {
     // The password is never logged; the username is, so that attacks can be seen.
-    s_.log->warn("event=login_failed username=\"{}\" remote={} code={}",
-                 doc.at("username").get<std::string>(), req.remote, e->id());
+    s_.log->warn("event=login_failed username={} remote={} code={}",
+                 log_quote(doc.at("username").get<std::string>()), log_quote(req.remote), e->id());
     return done(error_response(*e));
   }
   auto& ok = std::get<login_ok>(r);
-  s_.log->info("event=login username=\"{}\" role={} agency={} remote={}", ok.who.username,
-               to_string(ok.who.who), ok.who.agency, req.remote);
+  s_.log->info("event=login username={} role={} agency={} remote={}", log_quote(ok.who.username),
+               to_string(ok.who.who), ok.who.agency, log_quote(req.remote));
   auto resp = get_session(ok.who);
   std::string cookie = std::string(session_cookie) + "=" + ok.session_token +
                        "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
@@ -398,8 +409,8 @@ std::optional<api_response> api::static_file(const std::string& path) const {
 void api::post_message(const principal& who, const std::string& body, done_fn done) {
   const std::string& agency = who.agency;
   auto reject = [&](const error& e) {
-    s_.log->info("event=rejected agency={} code={} pointer={} reason=\"{}\"", agency, e.id(),
-                 e.pointer, e.message);
+    s_.log->info("event=rejected agency={} code={} pointer={} reason={}", agency, e.id(),
+                 log_quote(e.pointer), log_quote(e.message));
     done(error_response(e));
   };
   if (shutting_down_)
@@ -603,36 +614,56 @@ api_response api::health() {
 }
 
 api_response api::render_metrics() {
-  std::vector<metrics::gauge_row> g;
-  g.push_back({"bluelink_engine_queue_depth", {}, static_cast<double>(s_.eng.queue_depth())});
+  using family = metrics::gauge_family;
+  std::vector<family> g;
+  g.push_back({"bluelink_engine_queue_depth",
+               "Messages and acknowledgements waiting for the database writer.",
+               {{{}, static_cast<double>(s_.eng.queue_depth())}}});
   try {
     auto depths = s_.reader.queue_depths();
+    family delivery{"bluelink_delivery_queue_depth",
+                    "Deliveries to each agency that it has not yet acknowledged.",
+                    {}};
     for (const auto& a : s_.cfg.agencies) {
       std::int64_t depth = 0;
       for (auto& [agency, n] : depths)
         if (agency == a.id) depth = n;
-      g.push_back(
-          {"bluelink_delivery_queue_depth", {{"agency", a.id}}, static_cast<double>(depth)});
+      delivery.samples.push_back({{{"agency", a.id}}, static_cast<double>(depth)});
     }
+    g.push_back(std::move(delivery));
+    // One family per metric, each with every agency's sample: the text format forbids a family
+    // appearing twice, so the per-link rows are gathered before rendering.
+    family up{"bluelink_cad_link_up", "1 while the agency's CAD has a live link session.", {}};
+    family backlog{
+        "bluelink_cad_link_backlog", "Deliveries to the agency's CAD not yet acknowledged.", {}};
+    family heard{"bluelink_cad_link_last_heard_age_seconds",
+                 "Seconds since the agency's CAD was last heard on the link.",
+                 {}};
     auto now = now_ms();
     for (const auto& st : s_.links.snapshot()) {
       if (st.kind != "cad") continue;
-      g.push_back({"bluelink_cad_link_up", {{"agency", st.agency}}, st.up ? 1.0 : 0.0});
-      g.push_back({"bluelink_cad_link_backlog",
-                   {{"agency", st.agency}},
-                   static_cast<double>(std::max<std::int64_t>(0, st.last_seq - st.acked_upto))});
+      up.samples.push_back({{{"agency", st.agency}}, st.up ? 1.0 : 0.0});
+      backlog.samples.push_back(
+          {{{"agency", st.agency}},
+           static_cast<double>(std::max<std::int64_t>(0, st.last_seq - st.acked_upto))});
       if (st.last_heard)
-        g.push_back({"bluelink_cad_link_last_heard_age_seconds",
-                     {{"agency", st.agency}},
-                     std::chrono::duration<double>(now - *st.last_heard).count()});
+        heard.samples.push_back(
+            {{{"agency", st.agency}}, std::chrono::duration<double>(now - *st.last_heard).count()});
     }
+    g.push_back(std::move(up));
+    g.push_back(std::move(backlog));
+    g.push_back(std::move(heard));
+    family transfers{"bluelink_transfers", "Transfers in the database, by state.", {}};
     for (auto& [state, n] : s_.reader.transfer_states())
-      g.push_back({"bluelink_transfers", {{"state", state}}, static_cast<double>(n)});
-    g.push_back({"bluelink_store_up", {}, 1});
+      transfers.samples.push_back({{{"state", state}}, static_cast<double>(n)});
+    g.push_back(std::move(transfers));
+    g.push_back(
+        {"bluelink_store_up", "0 when the database could not be read for this scrape.", {{{}, 1}}});
   } catch (const std::exception&) {
-    g.push_back({"bluelink_store_up", {}, 0});
+    g.push_back(
+        {"bluelink_store_up", "0 when the database could not be read for this scrape.", {{{}, 0}}});
   }
-  return {200, "text/plain; version=0.0.4", s_.stats.render(g), {}};
+  return {200, "text/plain; version=0.0.4; charset=utf-8", s_.stats.render(g), {}};
 }
 
 }  // namespace bl

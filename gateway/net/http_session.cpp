@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "gateway/core/metrics.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/eido_session.hpp"
 #include "gateway/net/ws_session.hpp"
@@ -21,9 +22,17 @@ namespace http = beast::http;
 namespace asio = boost::asio;
 
 namespace {
-// A request must arrive in full within this time; idle keep-alive connections are closed after it.
-constexpr std::chrono::seconds read_timeout{60};
-constexpr std::chrono::seconds write_timeout{30};
+// The session that takes over an upgraded socket owns the connection's slot from then on: the
+// slot is released when that session object is destroyed (after it has closed the socket), so a
+// console or CAD WebSocket counts against the limits for as long as it is open.
+template <class Session, class... Args>
+std::shared_ptr<Session> make_owning_slot(connection_slot slot, Args&&... args) {
+  return std::shared_ptr<Session>(new Session(std::forward<Args>(args)...),
+                                  [slot = std::move(slot)](Session* s) mutable {
+                                    delete s;
+                                    slot.release();
+                                  });
+}
 }  // namespace
 
 template <class Stream>
@@ -36,15 +45,19 @@ Stream http_session<Stream>::make_stream(asio::ip::tcp::socket socket, asio::ssl
 
 template <class Stream>
 http_session<Stream>::http_session(asio::ip::tcp::socket socket, asio::ssl::context* tls_ctx,
-                                   api& handler, std::size_t body_limit)
-    : stream_(make_stream(std::move(socket), tls_ctx)), api_(handler), body_limit_(body_limit) {}
+                                   api& handler, const http_limits& limits, connection_slot slot)
+    : stream_(make_stream(std::move(socket), tls_ctx)),
+      api_(handler),
+      limits_(limits),
+      slot_(std::move(slot)) {}
 
 template <class Stream>
 void http_session<Stream>::run() {
   // Start on the connection's strand so that every handler of this session is serialised.
   asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (tls) {
-      beast::get_lowest_layer(self->stream_).expires_after(read_timeout);
+      // The handshake is part of getting the first request in: the same short bound applies.
+      beast::get_lowest_layer(self->stream_).expires_after(self->limits_.header_timeout);
       self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
         if (ec) return self->do_close();
         self->do_read();
@@ -58,23 +71,41 @@ void http_session<Stream>::run() {
 template <class Stream>
 void http_session<Stream>::do_read() {
   parser_.emplace();
-  parser_->body_limit(body_limit_);
-  parser_->header_limit(16 * 1024);
-  beast::get_lowest_layer(stream_).expires_after(read_timeout);
+  parser_->body_limit(limits_.body_limit);
+  parser_->header_limit(static_cast<std::uint32_t>(limits_.header_limit));
+  // A request header (the first, or the next one on an idle kept-alive connection) must arrive
+  // whole within the short header timeout: half a header cannot hold a connection for long.
+  beast::get_lowest_layer(stream_).expires_after(limits_.header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                            self->on_read_header(ec);
+                          });
+}
+
+template <class Stream>
+void http_session<Stream>::on_read_header(beast::error_code ec) {
+  if (ec == beast::error::timeout && (buffer_.size() > 0 || parser_->got_some()))
+    api_.stats().header_timeout();
+  if (ec || parser_->is_done()) return on_read(ec);
+  // The body may legitimately take longer (a large message on a slow radio link).
+  beast::get_lowest_layer(stream_).expires_after(limits_.body_timeout);
   http::async_read(stream_, buffer_, *parser_,
-                   [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                     self->on_read(ec, n);
+                   [self = this->shared_from_this()](beast::error_code body_ec, std::size_t) {
+                     self->on_read(body_ec);
                    });
 }
 
 template <class Stream>
-void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
+void http_session<Stream>::on_read(beast::error_code ec) {
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
     return do_close();
+  // An error reply to a HEAD request carries no body either.
+  head_ = parser_->is_header_done() && parser_->get().method() == http::verb::head;
   if (ec == http::error::body_limit) {
-    error e = make_error(errc::payload_too_large,
-                         "the body exceeds the limit of " + std::to_string(body_limit_) + " bytes");
+    error e =
+        make_error(errc::payload_too_large, "the body exceeds the limit of " +
+                                                std::to_string(limits_.body_limit) + " bytes");
     auto r = api::error_response(e);
     api_.record_error(r);
     return do_write(std::move(r), false);
@@ -90,7 +121,9 @@ void http_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   version_ = req.version();
   bool keep_alive = req.keep_alive();
   api_request r;
-  r.method = std::string(req.method_string());
+  // HEAD is answered as GET would be, then written without the body (RFC 9110 9.3.2), so every
+  // route has it and its headers, Content-Length included, are exactly GET's.
+  r.method = head_ ? std::string("GET") : std::string(req.method_string());
   r.target = std::string(req.target());
   r.authorization = std::string(req[http::field::authorization]);
   r.cookie = std::string(req[http::field::cookie]);
@@ -141,7 +174,8 @@ void http_session<Stream>::upgrade(http::request<http::string_body> req, api_req
     if (p.via_session || p.agency.empty())
       return refuse(make_error(errc::forbidden_role,
                                "EIDO conveyance is for an agency's CAD with its bearer token"));
-    std::make_shared<eido_session<Stream>>(std::move(stream_), api_, p.agency, r.authorization)
+    make_owning_slot<eido_session<Stream>>(std::move(slot_), std::move(stream_), api_, p.agency,
+                                           r.authorization)
         ->run(std::move(req));
     return;
   }
@@ -177,7 +211,8 @@ void http_session<Stream>::upgrade(http::request<http::string_body> req, api_req
     return do_write(std::move(resp), false);
   }
   std::string token = session_token_of(r.cookie);
-  std::make_shared<ws_session<Stream>>(std::move(stream_), api_, std::move(p), std::move(token))
+  make_owning_slot<ws_session<Stream>>(std::move(slot_), std::move(stream_), api_, std::move(p),
+                                       std::move(token))
       ->run(std::move(req));
 }
 
@@ -192,7 +227,9 @@ void http_session<Stream>::do_write(api_response r, bool keep_alive) {
   res->keep_alive(keep_alive);
   res->body() = std::move(r.body);
   res->prepare_payload();
-  beast::get_lowest_layer(stream_).expires_after(write_timeout);
+  // HEAD: GET's headers, Content-Length of GET's body included, and no body.
+  if (head_) res->body().clear();
+  beast::get_lowest_layer(stream_).expires_after(limits_.write_timeout);
   http::async_write(stream_, *res,
                     [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                       self->on_write(ec, res->need_eof());

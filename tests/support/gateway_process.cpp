@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +176,7 @@ void gateway_process::launch() {
   const std::string out_file = (dir_ / "gateway.stdout").string();
   const std::string work_dir = dir_.string();
   const pid_t parent = getpid();
+  const unsigned long open_files_limit = open_files_limit_;
 
   pid_t pid = fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -195,6 +197,11 @@ void gateway_process::launch() {
       _exit(126);
     // The test's own sockets must not leak into the gateway.
     close_range(3, ~0U, 0);
+    if (open_files_limit) {
+      rlimit rl{};
+      rl.rlim_cur = rl.rlim_max = open_files_limit;
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+    }
     if (chdir(work_dir.c_str()) != 0) _exit(126);
     execve(bin.c_str(), argv.data(), envp.data());
     // Only async-signal-safe calls here: format errno by hand.

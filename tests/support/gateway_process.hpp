@@ -56,6 +56,10 @@ class gateway_process {
   /// SIGKILLs a running child, then starts again on the same database.
   void restart();
   bool running() const { return pid_ > 0; }
+  /// The running child's process id (-1 when none runs), e.g. for /proc/<pid>/stat.
+  pid_t pid() const { return pid_; }
+  /// Starts later runs with RLIMIT_NOFILE (soft and hard) set to `n`; 0 leaves it inherited.
+  void set_open_files_limit(unsigned long n) { open_files_limit_ = n; }
 
   unsigned short port() const { return port_.load(); }
   const std::atomic<unsigned short>& current_port() const { return port_; }
@@ -78,6 +82,7 @@ class gateway_process {
   nlohmann::json config_;
   pid_t pid_ = -1;
   int runs_ = 0;
+  unsigned long open_files_limit_ = 0;
   std::atomic<unsigned short> port_{0};
 };
 

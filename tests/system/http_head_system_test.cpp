@@ -1,0 +1,83 @@
+// HEAD against the real gateway binary: for every kind of route (console files, /healthz,
+// /metrics, the API, errors) the reply has exactly GET's status and headers, Content-Length of
+// GET's body included, and no body, so that the kept-alive connection carries on cleanly.
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/gateway_process.hpp"
+#include "tests/support/raw_connection.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace bl::test;
+using namespace std::chrono_literals;
+
+std::string request(const std::string& method, const std::string& target,
+                    const std::string& token) {
+  std::string r = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
+  return r + "\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("HEAD answers every route with GET's headers and Content-Length and no body",
+          "[system][http][head]") {
+  gateway_process gw(json{{"console", {{"dir", std::string(BL_SOURCE_DIR) + "/console"}}}});
+  const auto police = gateway_process::token(essex_police);
+
+  struct route {
+    std::string target;
+    std::string token;
+    int status;
+    bool same_length;  // false where the body changes between two requests (counters)
+  };
+  const route routes[] = {
+      {"/healthz", "", 200, true},
+      {"/", "", 200, true},
+      {"/index.html", "", 200, true},
+      {"/js/app.js", "", 200, true},
+      {"/css/console.css", "", 200, true},
+      {"/api/v1/transfers", police, 200, true},
+      {"/api/v1/links", police, 200, true},
+      {"/api/v1/inbox", police, 200, true},
+      {"/api/v1/transfers", "", 401, true},
+      {"/api/v1/no-such-thing", police, 404, true},
+      {"/api/v1/inbox/ack", police, 405, true},
+      {"/metrics", "", 200, false},
+  };
+
+  raw_connection c(gw.port());
+  for (const auto& r : routes) {
+    INFO(r.target);
+    REQUIRE(c.send(request("GET", r.target, r.token)));
+    auto get = c.read_response(true);
+    REQUIRE(get);
+    CHECK(get->status == r.status);
+    CHECK(!get->body.empty());
+
+    REQUIRE(c.send(request("HEAD", r.target, r.token)));
+    auto head = c.read_response(false);
+    REQUIRE(head);
+    CHECK(head->status == get->status);
+    CHECK(head->header("Content-Type") == get->header("Content-Type"));
+    CHECK(head->header("Cache-Control") == get->header("Cache-Control"));
+    CHECK(head->header("Content-Security-Policy") == get->header("Content-Security-Policy"));
+    CHECK(!head->header("Content-Length").empty());
+    if (r.same_length) CHECK(head->header("Content-Length") == std::to_string(get->body.size()));
+    // No body follows the headers: nothing more arrives, and the next reply on the same
+    // connection starts with its status line.
+    std::this_thread::sleep_for(100ms);
+    CHECK(c.take_received().empty());
+  }
+  REQUIRE(c.send(request("GET", "/healthz", "")));
+  auto after = c.read_response(true);
+  REQUIRE(after);
+  CHECK(after->status == 200);
+}
