@@ -42,6 +42,7 @@ bool cad_client::retryable(errc code) {
     case errc::store_unavailable:
     case errc::shutting_down:
     case errc::link_overloaded:
+    case errc::rate_submissions:  // the agency's rate: nothing stored, the same id goes later
     case errc::link_no_session:
     case errc::internal:
       return true;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
@@ -161,8 +162,8 @@ api_response api::validate_message(const principal& who, const std::string& body
 
 void api::post_call(const principal& who, const std::string& body, done_fn done) {
   auto reject = [&](const error& e) {
-    s_.log->info("event=call_rejected agency={} code={} pointer={} reason=\"{}\"", who.agency,
-                 e.id(), e.pointer, e.message);
+    s_.log->info("event=call_rejected agency={} code={} pointer={} reason={}", who.agency, e.id(),
+                 log_quote(e.pointer), log_quote(e.message));
     done(error_response(e));
   };
   if (shutting_down_)
@@ -227,8 +228,8 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
   auto on_done = [log = s_.log, stored,
                   done = std::move(done)](std::variant<std::int64_t, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
-      log->info("event=call_rejected agency={} code={} pointer={} reason=\"{}\"", stored->agency,
-                e->id(), e->pointer, e->message);
+      log->info("event=call_rejected agency={} code={} pointer={} reason={}", stored->agency,
+                e->id(), log_quote(e->pointer), log_quote(e->message));
       return done(error_response(*e));
     }
     stored->id = std::get<std::int64_t>(r);

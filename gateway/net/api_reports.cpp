@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/query.hpp"
 #include "gateway/service/accounts.hpp"
@@ -87,7 +88,7 @@ api_response api::get_savings_report(const principal& who, const std::string& qu
   } catch (const std::invalid_argument& e) {
     return error_response(make_error(errc::internal, e.what()));
   }
-  s_.log->info("event=savings_report user=\"{}\" from={} to={} format={}", who.username,
+  s_.log->info("event=savings_report user={} from={} to={} format={}", log_quote(who.username),
                from->str(), to->str(), format);
   if (format == "json") return json_response(200, to_json(r));
   if (format == "csv") {

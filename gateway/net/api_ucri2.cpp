@@ -20,6 +20,7 @@
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -97,6 +98,15 @@ api_response ucri2_fail(u2::wire_code code, std::string bl_code, std::string mes
 // a rule of the transfer lifecycle is a payload the receiver cannot take (464). blCode keeps
 // our own id either way.
 api_response engine_refusal(const error& e) {
+  // A per-agency limit (bl.rate.*) is neither the payload's fault nor a fault inside: the spec
+  // has no code for it, so the reply is HTTP 429 with Retry-After, and the client sends the same
+  // messageId again later (a repeat is deduplicated).
+  if (e.http_status() == 429) {
+    auto r = ucri2_fail(u2::wire_code::internal, std::string(e.id()), e.message, e.pointer);
+    r.status = 429;
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
   bool internal = e.http_status() >= 500;
   return ucri2_fail(internal ? u2::wire_code::internal : u2::wire_code::invalid_payload,
                     std::string(e.id()), e.message, e.pointer);
@@ -210,7 +220,7 @@ api_response get_token(ucri2_ctx& c, const api_request& req) {
   auto agency = c.auth.agency_for(creds->second);
   // One answer for every mismatch, so that the reply does not reveal which half was wrong.
   if (!p || !p->client || !agency || *agency != p->agency) {
-    c.log.warn("event=ucri2_token_refused client_id=\"{}\"", creds->first);
+    c.log.warn("event=ucri2_token_refused client_id={}", log_quote(creds->first));
     return refuse("the client id and secret do not match a configured UCRI2 client");
   }
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -349,7 +359,8 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   c.eng.submit(std::move(msg), [done = std::move(done), reply = std::move(reply), id,
                                 log = &c.log](std::variant<receipt_result, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
-      log->info("event=ucri2_rejected msg_id={} code={} reason=\"{}\"", id, e->id(), e->message);
+      log->info("event=ucri2_rejected msg_id={} code={} reason={}", log_quote(id), e->id(),
+                log_quote(e->message));
       return done(engine_refusal(*e));
     }
     // Answered only now: the message is on disk (a repeat gets the same answer).

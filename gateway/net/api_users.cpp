@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -98,8 +99,8 @@ api_response api::post_user(const principal& who, const std::string& body) {
   } catch (const store::store_error& e) {
     return error_response(store::to_error(e));
   }
-  s_.log->info("event=user_added by={} username={} role={} agency={}", who.username, username,
-               to_string(*r), agency.empty() ? "-" : agency);
+  s_.log->info("event=user_added by={} username={} role={} agency={}", log_quote(who.username),
+               log_quote(username), to_string(*r), agency.empty() ? "-" : agency);
   auto added = s_.accts.find_user(username);
   json out = {{"user", added ? user_row_json(*added) : json()}};
   if (generated) out["password"] = password;
@@ -129,13 +130,14 @@ api_response api::patch_user(const principal& who, const std::string& username,
       std::string password = accounts::generate_password();
       s_.accts.set_password(target->username, password);
       out["password"] = password;
-      s_.log->info("event=user_password_reset by={} username={}", who.username, target->username);
+      s_.log->info("event=user_password_reset by={} username={}", log_quote(who.username),
+                   log_quote(target->username));
     }
     if (doc.contains("disabled")) {
       bool disabled = doc.at("disabled").get<bool>();
       s_.accts.set_disabled(target->username, disabled);
       s_.log->info("event={} by={} username={}", disabled ? "user_disabled" : "user_enabled",
-                   who.username, target->username);
+                   log_quote(who.username), log_quote(target->username));
     }
     out["user"] = user_row_json(*s_.accts.find_user(target->username));
     return json_response(200, out);

@@ -1,4 +1,5 @@
 #include "gateway/net/eido_session.hpp"
+#include "gateway/core/log_value.hpp"
 
 #include <algorithm>
 #include <type_traits>
@@ -108,7 +109,8 @@ void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   if (ec) {
-    api_.log().info("event=eido_disconnected agency={} reason=\"{}\"", agency_, ec.message());
+    api_.log().info("event=eido_disconnected agency={} reason={}", agency_,
+                    log_quote(ec.message()));
     closing_ = true;
     sub_.reset();
     expiry_timer_.cancel();
@@ -338,11 +340,10 @@ void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response&
     if (auto* te = std::get_if<adapters::translate_error>(&exported)) {
       // Every type an inbox holds exports (tests/unit/eido_test.cpp); should one ever not, it is
       // passed over, logged, and counts as delivered with the event that follows it.
-      api_.log().warn(
-          "event=eido_not_expressible agency={} message={} type={} code={} "
-          "reason=\"{}\"",
-          agency_, msg.value("id", std::string()), msg.value("type", std::string()), te->code,
-          te->message);
+      api_.log().warn("event=eido_not_expressible agency={} message={} type={} code={} reason={}",
+                      agency_, log_quote(msg.value("id", std::string())),
+                      log_quote(msg.value("type", std::string())), te->code,
+                      log_quote(te->message));
       continue;
     }
     notification.push_back(std::move(std::get<json>(exported)));

@@ -1,4 +1,5 @@
 #include "gateway/net/ws_session.hpp"
+#include "gateway/core/log_value.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -61,7 +62,8 @@ void ws_session<Stream>::run(beast::http::request<beast::http::string_body> req)
 template <class Stream>
 void ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) return;
-  api_.log().info("event=console_connected username=\"{}\" agency={}", who_.username, who_.agency);
+  api_.log().info("event=console_connected username={} agency={}", log_quote(who_.username),
+                  who_.agency);
   timer_.expires_after(hello_timeout);
   timer_.async_wait([weak = this->weak_from_this()](beast::error_code timer_ec) {
     auto self = weak.lock();
@@ -89,8 +91,8 @@ void ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) {
     if (subscribed_)
-      api_.log().info("event=console_disconnected username=\"{}\" agency={} reason=\"{}\"",
-                      who_.username, who_.agency, ec.message());
+      api_.log().info("event=console_disconnected username={} agency={} reason={}",
+                      log_quote(who_.username), who_.agency, log_quote(ec.message()));
     timer_.cancel();
     return;
   }
@@ -154,8 +156,8 @@ template <class Stream>
 void ws_session<Stream>::enqueue(std::shared_ptr<const std::string> frame) {
   if (closing_) return;
   if (queue_.size() >= api_.config().console.ws_max_queued) {
-    api_.log().warn("event=console_too_slow username=\"{}\" agency={} queued={}", who_.username,
-                    who_.agency, queue_.size());
+    api_.log().warn("event=console_too_slow username={} agency={} queued={}",
+                    log_quote(who_.username), who_.agency, queue_.size());
     return close(websocket::close_code::try_again_later,
                  "too slow: reconnect and catch up from your last event");
   }

@@ -13,13 +13,13 @@
 namespace bl::store {
 
 namespace {
-gid_t group_id(const std::string& group) {
+gid_t group_id(const std::string& name) {
   std::vector<char> buf(16384);
-  group g{};
-  group* found = nullptr;
-  int rc = getgrnam_r(group.c_str(), &g, buf.data(), buf.size(), &found);
+  struct group g {};
+  struct group* found = nullptr;
+  int rc = getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found);
   if (rc != 0 || !found)
-    throw std::runtime_error("file_group '" + group + "' is not a group on this machine");
+    throw std::runtime_error("file_group '" + name + "' is not a group on this machine");
   return found->gr_gid;
 }
 
