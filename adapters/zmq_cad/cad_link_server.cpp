@@ -605,7 +605,7 @@ struct cad_link_server::impl {
                                         f->get<std::string>() + "'",
                                     "/message/from"),
                          msg_id);
-    if (auto e = svc.schemas.validate_message(msg)) {
+    if (auto e = svc.schemas.validate_submission(msg)) {
       e->pointer = "/message" + e->pointer;
       return reply_error(s.identity, *e, msg_id);
     }

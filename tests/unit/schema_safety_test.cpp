@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
-#include <set>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -34,18 +33,6 @@ namespace {
 
 const fs::path root = BL_SOURCE_DIR;
 
-// Patterns of schemas/config/config.schema.json still without maxLength. That schema is the
-// config owners' to change; the config is the operator's own file and is matched by the safe
-// executor regardless. A new unbounded pattern there still fails the test below.
-const std::set<std::string> config_exemptions = {
-    "config/config.schema.json#/definitions/agency_id",
-    "config/config.schema.json#/definitions/phone",
-    "config/config.schema.json#/properties/tokens/items/properties/sha256",
-    "config/config.schema.json#/properties/cad_link/properties/listen",
-    "config/config.schema.json#/properties/cad_link/properties/clients/items/properties/public_key",
-    "config/config.schema.json#/properties/savings/properties/go_live",
-};
-
 // Every problem in one schema document: a pattern without maxLength, format, patternProperties.
 void audit(const json& node, const std::string& where, std::vector<std::string>& problems) {
   if (node.is_array()) {
@@ -54,8 +41,7 @@ void audit(const json& node, const std::string& where, std::vector<std::string>&
     return;
   }
   if (!node.is_object()) return;
-  if (node.contains("pattern") && node["pattern"].is_string() && !node.contains("maxLength") &&
-      !config_exemptions.count(where))
+  if (node.contains("pattern") && node["pattern"].is_string() && !node.contains("maxLength"))
     problems.push_back(where + ": 'pattern' without 'maxLength'");
   // valijson's format checks compile their own std::regex with the recursive executor.
   if (node.contains("format") && node["format"].is_string())
