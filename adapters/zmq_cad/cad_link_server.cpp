@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <stdexcept>
 #include <variant>
@@ -17,6 +18,7 @@
 
 #include "adapters/zmq_cad/audit_limiter.hpp"
 #include "adapters/zmq_cad/cad_frame.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
@@ -108,9 +110,13 @@ std::string error_frame(const error& e, const std::string& message_id = {}) {
 key_pair load_key_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read CAD link key file " + path);
-  json doc = json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("public") ||
-      !doc.contains("secret") || !doc["public"].is_string() || !doc["secret"].is_string())
+  // A key file is small: bounded like everything else read from outside the process.
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json doc;
+  if (auto e = parse_json_bounded(text, doc, json_limits{64 * 1024, 8}, "the key file"))
+    throw std::runtime_error("CAD link key file " + path + ": " + e->message);
+  if (!doc.is_object() || !doc.contains("public") || !doc.contains("secret") ||
+      !doc["public"].is_string() || !doc["secret"].is_string())
     throw std::runtime_error("CAD link key file " + path +
                              " must be {\"public\": Z85, \"secret\": Z85} "
                              "(write one with `bluelink keys generate`)");

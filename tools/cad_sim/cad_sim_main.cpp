@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "tools/cad_sim/scenario.hpp"
 #include "tools/cad_sim/simulator.hpp"
@@ -68,8 +70,11 @@ std::string resolve_key_path(const std::string& path, const fs::path& creds_dir)
 link_credentials read_credentials(const std::string& file, const std::string& agency) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read credentials file " + file);
-  json doc = json::parse(in, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json doc;
+  if (auto e = bl::parse_json_bounded(text, doc, bl::json_limits{}, "the credentials file"))
+    throw std::runtime_error("credentials file " + file + ": " + e->message);
+  if (!doc.is_object())
     throw std::runtime_error("credentials file " + file + " is not a JSON object");
   if (!doc.contains("cad_link") || !doc["cad_link"].is_object())
     throw std::runtime_error("credentials file " + file +

@@ -236,8 +236,11 @@ struct simulator::impl {
     std::int64_t next = sc_.first_incident;
     if (cfg_.incident_state_file.empty()) return next;
     std::ifstream in(cfg_.incident_state_file);
-    json doc = json::parse(in, nullptr, false);
-    if (!doc.is_discarded() && doc.is_object() && doc.contains("next_incident") &&
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    json doc;
+    if (bl::parse_json_bounded(text, doc, bl::json_limits{64 * 1024, 8}, "the incident state"))
+      return next;  // unreadable: start from the scenario's first number, as with no file
+    if (doc.is_object() && doc.contains("next_incident") &&
         doc["next_incident"].is_number_integer())
       next = std::max(next, doc["next_incident"].get<std::int64_t>());
     return next;

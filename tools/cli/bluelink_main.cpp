@@ -160,7 +160,10 @@ void write_atomically(const fs::path& file, const std::string& content, mode_t m
 curve_key_pair read_key_file(const fs::path& file) {
   std::ifstream in(file);
   if (!in) throw std::runtime_error("cannot read key file " + file.string());
-  auto doc = json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json doc;
+  if (auto e = bl::parse_json_bounded(text, doc, bl::json_limits{64 * 1024, 8}, "the key file"))
+    throw std::runtime_error("key file " + file.string() + ": " + e->message);
   if (!doc.is_object() || !doc.contains("public") || !doc.contains("secret") ||
       !doc["public"].is_string() || !doc["secret"].is_string())
     throw std::runtime_error(
@@ -222,7 +225,11 @@ int keys_register(const fs::path& config_file, const std::string& agency,
                   "`bluelink keys generate` or `bluelink keys show`");
   std::ifstream in(config_file);
   if (!in) return refuse("cannot read config file " + config_file.string());
-  auto doc = nlohmann::ordered_json::parse(in, nullptr, false);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Bounded before the (order-keeping) parse, like every config read.
+  if (text.size() > (std::size_t{16} << 20) || bl::json_nesting_depth(text, 32) > 32)
+    return refuse("config file is larger than 16 MiB or nests deeper than 32");
+  auto doc = nlohmann::ordered_json::parse(text, nullptr, false);
   if (!doc.is_object()) return refuse("config file is not a JSON object");
   if (!doc.contains("cad_link"))
     return refuse(
