@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <queue>
@@ -15,6 +16,8 @@
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
+
+#include "gateway/core/json_bounded.hpp"
 
 namespace bl::sim {
 
