@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
 #include <variant>
@@ -227,6 +228,11 @@ struct cad_link_server::impl {
   // ---- setup -------------------------------------------------------------------------------
 
   void bind() {
+    // libzmq 4.3 starts a ROUTER's generated routing ids at rand(), which nothing seeds: every
+    // gateway would hand out the same, guessable ids (0x006b8b4567 first), and a client may set
+    // such an id itself. Seeded from the OS before the socket exists, the ids cannot be guessed,
+    // so a connection cannot sit on an id a departed CAD's session still names.
+    std::srand(std::random_device{}());
     // The ZAP handler must be bound before any CURVE socket accepts a handshake.
     zap = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::rep);
     zap->set(zmq::sockopt::linger, 0);
