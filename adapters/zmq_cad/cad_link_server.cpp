@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <cstdlib>
 #include <random>
 #include <stdexcept>
 #include <variant>
