@@ -22,18 +22,20 @@ rate_limiter::decision rate_limiter::take(const std::string& key, clock::time_po
     b.last = now;
   }
   decision d;
+  // An episode under way is over once the key has gone `quiet` without a refusal.
+  if (b.refused > 0 && now - b.last_refused >= quiet) {
+    d.episode_ended = true;
+    d.refused_in_episode = b.refused;
+    b.refused = 0;
+  }
   if (b.tokens >= 1.0) {
     b.tokens -= 1.0;
-    if (b.refused > 0) {
-      d.episode_ended = true;
-      d.refused_in_episode = b.refused;
-      b.refused = 0;
-    }
     return d;
   }
   d.allowed = false;
   d.episode_started = b.refused == 0;
   d.refused_in_episode = ++b.refused;
+  b.last_refused = now;
   d.retry_after = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::ceil((1.0 - b.tokens) / per_second_ * 1000.0)));
   return d;

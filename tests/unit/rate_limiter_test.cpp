@@ -24,23 +24,33 @@ TEST_CASE("a burst is allowed, then the steady rate, and each key has its own bu
   CHECK_FALSE(r.take("essex-fire", later).allowed);
 }
 
-TEST_CASE("a flood is reported as one episode with its count", "[unit][rate]") {
+TEST_CASE("a sustained flood is one episode, over only after ten quiet seconds", "[unit][rate]") {
   rate_limiter r(1, 1);
   auto t0 = rate_limiter::clock::time_point{} + 1h;
   CHECK(r.take("a", t0).allowed);
   auto first = r.take("a", t0);
   CHECK_FALSE(first.allowed);
   CHECK(first.episode_started);
-  for (int i = 0; i < 10; ++i) {
-    auto d = r.take("a", t0 + 1ms);
-    CHECK_FALSE(d.allowed);
+  // The flood goes on for five seconds: one message a second gets through, the rest are
+  // refused, and all of it is the same episode.
+  int refused = 1;
+  for (int ms = 100; ms <= 5000; ms += 100) {
+    auto d = r.take("a", t0 + std::chrono::milliseconds(ms));
     CHECK_FALSE(d.episode_started);
+    CHECK_FALSE(d.episode_ended);
+    if (!d.allowed) ++refused;
   }
-  auto back = r.take("a", t0 + 2s);
+  CHECK(refused >= 44);  // about one in ten gets through
+  // Quiet for less than ten seconds: still the same episode.
+  auto soon = r.take("a", t0 + 14s);
+  CHECK(soon.allowed);
+  CHECK_FALSE(soon.episode_ended);
+  // Ten seconds after the last refusal the episode is over, with its count.
+  auto back = r.take("a", t0 + 16s);
   CHECK(back.allowed);
   CHECK(back.episode_ended);
-  CHECK(back.refused_in_episode == 11);
-  auto next = r.take("a", t0 + 4s);
+  CHECK(back.refused_in_episode == refused);
+  auto next = r.take("a", t0 + 18s);
   CHECK(next.allowed);
   CHECK_FALSE(next.episode_ended);
 }
