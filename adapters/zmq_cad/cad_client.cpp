@@ -61,6 +61,8 @@ struct cad_client::impl {
       promises.clear();
     }
     steady::time_point last_sent{};  // epoch: not sent on the current session yet
+    steady::time_point resend_at{};  // still unanswered then: send it again
+    int session_sends = 0;           // times sent on the current session
     bool sent_once = false;
     std::uint64_t order = 0;  // submission order: resends keep it, so a transfer's messages stay
                               // in the order the CAD made them
@@ -168,7 +170,10 @@ struct cad_client::impl {
     thread_local std::mt19937 rng{std::random_device{}()};
     auto jitter = std::chrono::milliseconds(rng() % (backoff.count() / 4 + 1));
     next_attempt = steady::now() + backoff + jitter;
-    for (auto& [id, p] : outstanding) p->last_sent = {};  // resend on the next session
+    for (auto& [id, p] : outstanding) {  // resend on the next session
+      p->last_sent = {};
+      p->session_sends = 0;
+    }
   }
 
   void send(const json& frame) {
@@ -221,7 +226,7 @@ struct cad_client::impl {
         // The same id submitted again while the first is outstanding: send it again (the
         // gateway dedupes) and give both callers the one receipt.
         for (auto& pr : p->promises) it->second->promises.push_back(std::move(pr));
-        if (welcomed && it->second->sent_once) send_submit(*it->second);
+        if (welcomed && it->second->sent_once) send_submit(*it->second, steady::now());
         continue;
       }
     }
@@ -246,20 +251,41 @@ struct cad_client::impl {
     outstanding.erase(it);
   }
 
-  /// Sends every eligible submit not yet sent on this session.
-  void send_ready() {
-    for (auto* p : eligible())
-      if (p->last_sent == steady::time_point{}) send_submit(*p);
+  /// Sends eligible submits not yet sent on this session, while fewer than submit_window are
+  /// unanswered; with `resend_due`, also sends again those whose answer is overdue.
+  ///
+  /// The window is what keeps a backlog from becoming a storm: without it a CAD holding
+  /// thousands of unanswered submissions sends all of them on every new session, and a gateway
+  /// that is slow (or restarting) spends its time validating copies while the CAD resends them
+  /// again. The same goes for resends within a session, which back off (submit_timeout, then
+  /// twice, four and eight times it): a session's frames are not lost in transit, so an answer
+  /// that is late is on its way, and resending only adds to the gateway's queue.
+  void send_ready(bool resend_due = false) {
+    const auto now = steady::now();
+    auto ready = eligible();
+    std::size_t unanswered = 0;
+    for (auto* p : ready)
+      if (p->last_sent != steady::time_point{}) ++unanswered;
+    for (auto* p : ready) {
+      if (p->last_sent == steady::time_point{}) {
+        if (unanswered >= opts.submit_window) continue;
+        send_submit(*p, now);
+        ++unanswered;
+      } else if (resend_due && now >= p->resend_at) {
+        send_submit(*p, now);
+      }
+    }
   }
 
-  void send_submit(pending& p) {
+  void send_submit(pending& p, steady::time_point now) {
     if (p.sent_once) {
       std::lock_guard lock(mu);
       ++counts.resent_submits;
     }
-    if (sock && sock->send(zmq::buffer(p.frame), zmq::send_flags::dontwait))
-      last_sent = steady::now();
-    p.last_sent = steady::now();
+    if (sock && sock->send(zmq::buffer(p.frame), zmq::send_flags::dontwait)) last_sent = now;
+    p.last_sent = now;
+    p.resend_at = now + opts.submit_timeout * (1 << std::min(p.session_sends, 3));
+    ++p.session_sends;
     p.sent_once = true;
   }
 
@@ -367,7 +393,7 @@ struct cad_client::impl {
     auto it = id.empty() ? outstanding.end() : outstanding.find(id);
     if (it != outstanding.end()) {
       if (retryable(code)) {
-        it->second->last_sent = steady::now() - opts.submit_timeout + backoff_after_refusal();
+        it->second->resend_at = steady::now() + backoff_after_refusal();
         return;
       }
       it->second->complete(
@@ -393,9 +419,7 @@ struct cad_client::impl {
     if (!welcomed && now - connected_at > opts.hello_timeout) return disconnect("no welcome");
     if (welcomed && now - last_heard > dead_after) return disconnect("gateway silent");
     if (!welcomed) return;
-    for (auto* p : eligible())
-      if (p->last_sent == steady::time_point{} || now - p->last_sent >= opts.submit_timeout)
-        send_submit(*p);
+    send_ready(/*resend_due=*/true);
     std::int64_t p = processed;
     if (p > ack_sent) {
       save_state();

@@ -37,6 +37,9 @@ struct client_options {
   std::string state_file;  // keeps the last processed sequence; empty: memory only
   int window = 256;        // deliveries in flight the gateway may send ahead of our acks
   std::chrono::milliseconds submit_timeout{5000};  // no answer: send again with the same id
+                                                   // (then after 2x, 4x, 8x as long)
+  std::size_t submit_window = 128;  // submissions sent and not yet answered, at most; the rest
+                                    // wait their turn (a backlog never floods a new session)
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{5000};
   std::chrono::milliseconds hello_timeout{3000};  // no welcome: reconnect
