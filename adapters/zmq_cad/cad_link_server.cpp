@@ -643,11 +643,11 @@ struct cad_link_server::impl {
                      "/message/type"),
           msg_id);
     if (s.submits_in_engine.size() >= max_pending_submits)
-      return reply_error(s.identity,
-                         make_error(errc::link_overloaded,
-                                    std::to_string(s.submits_in_engine.size()) +
-                                        " submissions are already waiting for receipts"),
-                         msg_id);
+      return reply_error(
+          s.identity,
+          make_error(errc::link_overloaded, std::to_string(s.submits_in_engine.size()) +
+                                                " submissions are already waiting for receipts"),
+          msg_id);
     s.submits_in_engine.insert(msg_id);
     std::weak_ptr<mailbox> weak = box;
     svc.eng.submit(std::move(m), [weak, identity = s.identity, sid = s.id,

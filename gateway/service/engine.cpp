@@ -251,6 +251,11 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     if (sweep) do_timers(b);
     writer_->commit();
     committed = true;
+    if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {
+      // A statement was left holding a read: harmless now that it is reset, but a bug to fix.
+      log_->error("event=store_read_left_open count={}", n - open_reads_logged_);
+      open_reads_logged_ = n;
+    }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!jobs.empty())
       metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work

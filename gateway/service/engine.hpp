@@ -123,6 +123,7 @@ class engine {
   // (recipient, sender) pairs over their inbox quota: refusals are audited once per episode.
   // Engine thread only; cleared when a batch is rolled back with the audit rows it wrote.
   std::set<std::pair<std::string, std::string>> over_quota_;
+  std::uint64_t open_reads_logged_ = 0;  // writer statements found holding a read, logged
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -157,10 +157,27 @@ writer::writer(const store_options& opts) {
 writer::~writer() = default;
 
 void writer::begin() {
+  end_open_reads();
   st_->begin.reset().run();
 }
 void writer::commit() {
   st_->commit.reset().run();
+  end_open_reads();
+}
+
+// A SELECT stepped to a row and not reset keeps its read transaction open after COMMIT. The next
+// BEGIN IMMEDIATE then fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked", without
+// waiting for the busy timeout) whenever another connection (accounts, the call import, the CLI)
+// has committed in between, and goes on failing until that statement is reset, which never
+// happens because it is only reset when next used inside a transaction. Every statement is reset
+// after it is read; this sweep makes sure of it between transactions, and counts what it finds.
+void writer::end_open_reads() noexcept {
+  sqlite3* h = db_->handle();
+  for (sqlite3_stmt* s = sqlite3_next_stmt(h, nullptr); s; s = sqlite3_next_stmt(h, s)) {
+    if (!sqlite3_stmt_busy(s)) continue;
+    sqlite3_reset(s);
+    ++open_reads_ended_;
+  }
 }
 void writer::savepoint() {
   st_->savepoint.reset().run();
@@ -184,6 +201,7 @@ void writer::rollback() noexcept {
   } catch (...) {
     // A failed ROLLBACK leaves SQLite to roll back on the next open; nothing more to do here.
   }
+  end_open_reads();
   last_seq_.clear();
   pending_.clear();
   audit_tail_.reset();
@@ -194,7 +212,9 @@ void writer::rollback() noexcept {
 std::optional<std::string> writer::find_receipt(const std::string& message_id) {
   auto& s = st_->find_receipt.reset().bind(1, message_id);
   if (!s.step()) return std::nullopt;
-  return s.text(0);
+  std::string receipt = s.text(0);
+  s.reset();  // never leave a read open on the writer's connection (see end_open_reads)
+  return receipt;
 }
 
 std::optional<transfer> writer::load_transfer(const std::string& id) {

@@ -81,6 +81,10 @@ class writer {
   /// Rolls back and forgets every cached counter, which may describe rows that no longer exist.
   void rollback() noexcept;
 
+  /// Statements the writer found still holding a read open between transactions, and reset. Each
+  /// is a bug (a statement read and not reset): the engine logs it as an error.
+  std::uint64_t open_reads_ended() const { return open_reads_ended_; }
+
   std::optional<std::string> find_receipt(const std::string& message_id);
   std::optional<transfer> load_transfer(const std::string& id);
   void save_transfer(const transfer& t, bool insert);
@@ -126,6 +130,8 @@ class writer {
   std::optional<std::pair<std::int64_t, std::string>> audit_tail_;       // seq, hash
   std::string id_day_;
   std::int64_t id_counter_ = 0;
+  std::uint64_t open_reads_ended_ = 0;
+  void end_open_reads() noexcept;
 };
 
 /// SHA-256 of an audit row's fields chained to the previous row's hash (hex).

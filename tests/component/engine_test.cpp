@@ -61,6 +61,36 @@ TEST_CASE("a duplicate message id returns the first receipt and changes nothing"
   }
 }
 
+// The wedge seen on the demo: after a duplicate, the writer's "find the first receipt" statement
+// was left on its row, holding a read open past COMMIT. Once any other connection committed (a
+// sign-in does), every BEGIN IMMEDIATE failed at once with "database is locked" until restart.
+TEST_CASE(
+    "a duplicate leaves no read open on the writer, so another connection's commit cannot "
+    "wedge the store",
+    "[component][engine][dedupe][wedge]") {
+  rig r;
+  r.receipt(test::rtc_request("essex-fire:dup"));
+  auto again = r.submit(test::rtc_request("essex-fire:dup"));  // reads the first receipt back
+  REQUIRE(std::holds_alternative<receipt_result>(again));
+  REQUIRE(std::get<receipt_result>(again).duplicate);
+  {
+    // Another connection commits, as the accounts service does at every sign-in.
+    store::db other(r.dir.file("bluelink.db"), false, false);
+    other.exec("PRAGMA busy_timeout = 2000");
+    other.exec("INSERT INTO settings(key, value) VALUES('test.other_connection', 'x')");
+  }
+  auto next = r.submit(test::rtc_request("essex-fire:after"));
+  if (auto* e = std::get_if<error>(&next)) FAIL("refused: " << e->id() << " " << e->message);
+  CHECK(std::get<receipt_result>(next).receipt["status"] == "stored");
+  // And a third, after another outside commit, for good measure.
+  {
+    store::db other(r.dir.file("bluelink.db"), false, false);
+    other.exec("PRAGMA busy_timeout = 2000");
+    other.exec("UPDATE settings SET value = 'y' WHERE key = 'test.other_connection'");
+  }
+  CHECK(std::holds_alternative<receipt_result>(r.submit(test::rtc_request("essex-fire:later"))));
+}
+
 TEST_CASE("acknowledging a request marks it delivered and tells the sender",
           "[component][engine]") {
   rig r;
