@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -602,15 +603,38 @@ api_response api::get_links() {
 }
 
 api_response api::health() {
+  // The engine's timer sweep commits every 250 ms even when idle, so a store that stops taking
+  // writes (full, unwritable, locked) or an engine that stops shows here within a second or two;
+  // a transaction waiting on the busy timeout takes at most that long (5 s by default).
+  constexpr double stalled_after_s = 15;
   try {
     s_.reader.ping();
-    return json_response(shutting_down_ ? 503 : 200,
-                         json{{"status", shutting_down_ ? "shutting_down" : "ok"},
-                              {"store", "ok"},
-                              {"engine_queue", s_.eng.queue_depth()}});
   } catch (const std::exception& e) {
     return json_response(503, json{{"status", "unavailable"}, {"store", e.what()}});
   }
+  auto h = s_.eng.health();
+  json body{{"status", "ok"}, {"store", "ok"}, {"engine_queue", s_.eng.queue_depth()}};
+  int status = 200;
+  if (shutting_down_) {
+    status = 503;
+    body["status"] = "shutting_down";
+  } else if (!h.running) {
+    status = 503;
+    body["status"] = "unavailable";
+    body["engine"] = h.error.empty() ? "stopped" : h.error;
+  } else if (h.commits_failing) {
+    status = 503;
+    body["status"] = "unavailable";
+    body["store"] = "failing";
+    body["store_error"] = h.error;
+    body["failing_for_s"] = std::round(h.failing_for_s * 10) / 10;
+  } else if (h.since_last_commit_s > stalled_after_s) {
+    status = 503;
+    body["status"] = "unavailable";
+    body["engine"] = "stalled";
+    body["since_last_commit_s"] = std::round(h.since_last_commit_s * 10) / 10;
+  }
+  return json_response(status, body);
 }
 
 api_response api::render_metrics() {
@@ -619,6 +643,19 @@ api_response api::render_metrics() {
   g.push_back({"bluelink_engine_queue_depth",
                "Messages and acknowledgements waiting for the database writer.",
                {{{}, static_cast<double>(s_.eng.queue_depth())}}});
+  {
+    auto h = s_.eng.health();
+    g.push_back({"bluelink_engine_up",
+                 "1 while the engine (the database writer) thread runs.",
+                 {{{}, h.running ? 1.0 : 0.0}}});
+    g.push_back({"bluelink_store_commits_failing",
+                 "1 while the store's last transaction failed (/healthz is 503 meanwhile).",
+                 {{{}, h.commits_failing ? 1.0 : 0.0}}});
+    g.push_back({"bluelink_store_last_commit_age_seconds",
+                 "Seconds since the last transaction committed (the idle sweep commits every "
+                 "250 ms).",
+                 {{{}, h.since_last_commit_s}}});
+  }
   try {
     auto depths = s_.reader.queue_depths();
     family delivery{"bluelink_delivery_queue_depth",

@@ -74,7 +74,36 @@ engine::~engine() {
 }
 
 void engine::start() {
-  thread_ = std::thread([this] { run(); });
+  {
+    std::lock_guard lock(mu_);
+    running_ = true;
+    last_commit_ = std::chrono::steady_clock::now();
+  }
+  thread_ = std::thread([this] {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      // Not reached by anything process() does (it answers every job, whatever fails), but a
+      // thread that ends must say so: /healthz turns 503 and names it.
+      log_->critical("event=engine_thread_failed error={}", log_quote(e.what()));
+      std::lock_guard lock(mu_);
+      thread_error_ = std::string("the engine thread ended: ") + e.what();
+    }
+    std::lock_guard lock(mu_);
+    running_ = false;
+  });
+}
+
+engine_health engine::health() const {
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  engine_health h;
+  h.running = running_;
+  h.commits_failing = failing_;
+  h.error = !thread_error_.empty() ? thread_error_ : failing_ ? failing_error_ : std::string();
+  if (failing_) h.failing_for_s = std::chrono::duration<double>(now - failing_since_).count();
+  h.since_last_commit_s = std::chrono::duration<double>(now - last_commit_).count();
+  return h;
 }
 
 bool engine::enqueue(job j) {
@@ -259,39 +288,71 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!jobs.empty())
       metrics_.commit(secs, b.messages);  // idle timer sweeps are not commits of work
-  } catch (const store::store_error& e) {
+    record_commit(std::nullopt);
+  } catch (const std::exception& e) {
+    // A store error fails the batch, and so does anything else thrown outside one message's
+    // savepoint (the timer sweep, the commit itself): nothing in the batch was made durable,
+    // every caller is told so, and the engine goes on with the next batch.
     writer_->rollback();
     over_quota_.clear();  // the audit rows that said so were rolled back too
-    auto err = store::to_error(e);
-    log_->error("event=commit_failed code={} jobs={} error={}", err.id(), jobs.size(),
-                log_quote(e.what()));
+    auto* se = dynamic_cast<const store::store_error*>(&e);
+    auto err = se ? store::to_error(*se)
+                  : make_error(errc::internal, std::string("the batch failed: ") + e.what());
+    log_->error("event=commit_failed code={} jobs={} sweep={} error={}", err.id(), jobs.size(),
+                sweep, log_quote(e.what()));
     for (auto& j : jobs) {
       j.submit_out = err;
       j.ack_out = err;
       j.call_out = err;
     }
     b.touched.clear();
+    b.timeline_changed = false;
+    record_commit(err.message);
   }
   for (auto& j : jobs) {
-    switch (j.what) {
-      case job::kind::submit:
-        j.on_submit(std::move(j.submit_out));
-        break;
-      case job::kind::ack:
-        j.on_ack(std::move(j.ack_out));
-        break;
-      case job::kind::sweep:
-        j.on_sweep();
-        break;
-      case job::kind::note:
-        break;
-      case job::kind::call:
-        j.on_call(std::move(j.call_out));
-        break;
+    // An edge's callback that throws must not end the engine thread, nor keep the other callers
+    // of this batch from their answers.
+    try {
+      switch (j.what) {
+        case job::kind::submit:
+          j.on_submit(std::move(j.submit_out));
+          break;
+        case job::kind::ack:
+          j.on_ack(std::move(j.ack_out));
+          break;
+        case job::kind::sweep:
+          j.on_sweep();
+          break;
+        case job::kind::note:
+          break;
+        case job::kind::call:
+          j.on_call(std::move(j.call_out));
+          break;
+      }
+    } catch (const std::exception& e) {
+      log_->error("event=callback_failed msg_id={} error={}", log_quote(j.msg.id),
+                  log_quote(e.what()));
     }
   }
   if (!b.touched.empty()) notifier_.notify(b.touched);
   if (commit_listener_ && committed && (!jobs.empty() || b.timeline_changed)) commit_listener_();
+}
+
+void engine::record_commit(const std::optional<std::string>& failure) {
+  std::lock_guard lock(mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (!failure) {
+    if (failing_)
+      log_->warn("event=commits_resumed failed_for_s={:.1f}",
+                 std::chrono::duration<double>(now - failing_since_).count());
+    failing_ = false;
+    failing_error_.clear();
+    last_commit_ = now;
+    return;
+  }
+  if (!failing_) failing_since_ = now;
+  failing_ = true;
+  failing_error_ = *failure;
 }
 
 void engine::deliver(batch_state& b, const std::string& agency, const std::string& message_id,

@@ -60,6 +60,15 @@ struct engine_options {
   std::chrono::milliseconds timer_interval{250};
 };
 
+/// What /healthz and /metrics say of the engine and its store.
+struct engine_health {
+  bool running = false;  // the engine thread is alive (false before start and after a crash)
+  bool commits_failing = false;    // the last transaction (a batch or the idle timer sweep) failed
+  std::string error;               // why, while failing; or why the thread ended
+  double failing_for_s = 0;        // since the first failure of the current run of failures
+  double since_last_commit_s = 0;  // since the last transaction that committed
+};
+
 class engine {
  public:
   /// Opens the store (throws store::store_error if it is unusable) but starts no thread yet.
@@ -90,6 +99,10 @@ class engine {
   /// Stops taking work, finishes what is queued, and joins the thread.
   void stop();
   std::size_t queue_depth() const;
+  /// The engine thread's liveness and whether its store is taking commits. The timer sweep
+  /// commits every timer_interval even when idle, so a store that stops taking writes shows
+  /// here within a fraction of a second (or after the busy timeout, when it is locked).
+  engine_health health() const;
 
  private:
   struct job;
@@ -108,6 +121,8 @@ class engine {
   std::optional<error> check_quota(const message& m, const std::string& recipient, batch_state& b);
   std::string store_gateway_message(batch_state& b, const std::string& id, const std::string& type,
                                     const std::string& to, const transfer& t, nlohmann::json body);
+  /// Records the outcome of a transaction for health(): nullopt when it committed.
+  void record_commit(const std::optional<std::string>& failure);
   bool enqueue(job j);
   /// Queues a job with a caller waiting; when it cannot be, the error to answer the caller with.
   std::optional<error> queue_or_refuse(job j);
@@ -127,6 +142,12 @@ class engine {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  // health(): guarded by mu_.
+  bool running_ = false;
+  std::string thread_error_;  // why the engine thread ended, if it did other than by stop()
+  std::chrono::steady_clock::time_point last_commit_{}, failing_since_{};
+  bool failing_ = false;
+  std::string failing_error_;
   std::deque<job> queue_;
   bool stopping_ = false;
   bool sweep_requested_ = false;
