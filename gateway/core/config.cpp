@@ -4,6 +4,7 @@
 
 #include "gateway/core/time_util.hpp"
 
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -85,6 +86,7 @@ gateway_config config_from_json(const nlohmann::json& doc) {
 
   if (doc.contains("tokens")) {
     const auto& tokens = doc.at("tokens");
+    std::map<std::string, std::size_t> by_hash;  // token hash -> index of its first entry
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       token_config t;
       t.agency = tokens[i].at("agency").get<std::string>();
@@ -93,6 +95,14 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       if (!ids.count(t.agency))
         throw std::invalid_argument("/tokens/" + std::to_string(i) + "/agency: unknown agency '" +
                                     t.agency + "'");
+      // One token, one agency: the same hash twice would let the gateway pick either agency
+      // for it (and the second would get 401 with only a log line to say why).
+      auto [first, fresh] = by_hash.emplace(t.sha256, i);
+      if (!fresh)
+        throw std::invalid_argument(
+            "/tokens/" + std::to_string(i) + "/sha256: the same token hash as /tokens/" +
+            std::to_string(first->second) + " (agency '" + c.tokens[first->second].agency +
+            "'); give agency '" + t.agency + "' a token of its own (bluelink token new)");
       c.tokens.push_back(std::move(t));
     }
   }
@@ -135,7 +145,7 @@ gateway_config config_from_json(const nlohmann::json& doc) {
     cl.heartbeat_ms = l.value("heartbeat_ms", cl.heartbeat_ms);
     cl.liveness = l.value("liveness", cl.liveness);
     cl.window = l.value("window", cl.window);
-    std::set<std::string> keys;
+    std::map<std::string, std::size_t> keys;  // public key -> index of its first entry
     if (l.contains("clients")) {
       const auto& clients = l.at("clients");
       for (std::size_t i = 0; i < clients.size(); ++i) {
@@ -147,8 +157,11 @@ gateway_config config_from_json(const nlohmann::json& doc) {
         if (!ids.count(cc.agency))
           throw std::invalid_argument(where + "/agency: unknown agency '" + cc.agency + "'");
         // One key, one agency: a key listed twice could speak for two agencies.
-        if (!keys.insert(cc.public_key).second)
-          throw std::invalid_argument(where + "/public_key: this key is already registered");
+        if (auto [first, fresh] = keys.emplace(cc.public_key, i); !fresh)
+          throw std::invalid_argument(
+              where + "/public_key: the same key as /cad_link/clients/" +
+              std::to_string(first->second) + " (agency '" + cl.clients[first->second].agency +
+              "'); each CAD needs a key pair of its own (bluelink keys generate)");
         cl.clients.push_back(std::move(cc));
       }
     }
@@ -246,7 +259,8 @@ gateway_config config_from_json(const nlohmann::json& doc) {
     uc.token_ttl_s = u.value("token_ttl_s", uc.token_ttl_s);
     uc.support_phone = u.value("support_phone", uc.support_phone);
     uc.support_email = u.value("support_email", uc.support_email);
-    std::set<std::string> oids = {uc.oid}, with_oid;
+    std::set<std::string> with_oid;
+    std::map<std::string, std::string> oids = {{uc.oid, "the gateway's own (/ucri2/oid)"}};
     const auto& ps = u.at("participants");
     for (std::size_t i = 0; i < ps.size(); ++i) {
       ucri2_participant_config p;
@@ -259,8 +273,9 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       // One address, one agency, both ways: a receiver must be unambiguous.
       if (!with_oid.insert(p.agency).second)
         throw std::invalid_argument(where + "/agency: '" + p.agency + "' already has an OID");
-      if (!oids.insert(p.oid).second)
-        throw std::invalid_argument(where + "/oid: '" + p.oid + "' is already in use");
+      if (auto [first, fresh] = oids.emplace(p.oid, "agency '" + p.agency + "'"); !fresh)
+        throw std::invalid_argument(where + "/oid: '" + p.oid + "' is already " + first->second +
+                                    "; agency '" + p.agency + "' needs an OID of its own");
       uc.participants.push_back(std::move(p));
     }
   }
