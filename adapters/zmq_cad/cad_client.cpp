@@ -1,7 +1,12 @@
 #include "adapters/zmq_cad/cad_client.hpp"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
 
 #include <algorithm>
 #include <atomic>
@@ -33,6 +38,46 @@ namespace {
 // max_frame_bytes) and a little framing. The depth is generous (the gateway's own limit is
 // configurable) but keeps what follows the parse from recursing without bound.
 const json_limits gateway_frame_limits{max_frame_bytes + 4096, 256};
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Writes `text` to `path` so that a crash or power cut at any moment leaves either the old file
+// or the new one, whole: a temporary file, fsync, rename over the old one, fsync the directory.
+void write_file_durably(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw_errno("cannot create " + tmp);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      ::close(fd);
+      errno = saved;
+      throw_errno("cannot write " + tmp);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
+    throw_errno("cannot fsync " + tmp);
+  }
+  if (::close(fd) != 0) throw_errno("cannot close " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot rename " + tmp);
+  auto dir = std::filesystem::path(path).parent_path();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw_errno("cannot open the directory of " + path);
+  int rc = ::fsync(dfd);
+  int saved = errno;
+  ::close(dfd);
+  errno = saved;
+  if (rc != 0) throw_errno("cannot fsync the directory of " + path);
+}
 }  // namespace
 
 bool cad_client::retryable(errc code) {
@@ -77,7 +122,12 @@ struct cad_client::impl {
       log = std::make_shared<spdlog::logger>("cad-client",
                                              std::make_shared<spdlog::sinks::null_sink_mt>());
     if (wake_fd < 0) throw std::runtime_error("eventfd failed");
-    processed = load_state();
+    try {
+      processed = load_state();
+    } catch (...) {
+      ::close(wake_fd);  // the destructor does not run when the constructor throws
+      throw;
+    }
   }
   ~impl() { ::close(wake_fd); }
 
@@ -110,31 +160,69 @@ struct cad_client::impl {
   int liveness = 3;
   std::int64_t ack_sent = 0;
   std::int64_t persisted = 0;
+  bool state_write_failing = false;
   bool ready_dirty = false;
 
   // ---- state file: the last processed sequence survives a restart of the CAD -----------------
 
+  /// The last processed sequence from the state file; 0 when there is none yet (a new CAD).
+  /// A file that exists but cannot be read, or is empty, torn or someone else's, is an error
+  /// the application must decide about: starting from 0 would deliver every message again.
   std::int64_t load_state() {
     if (opts.state_file.empty()) return 0;
-    std::ifstream in(opts.state_file);
-    json doc = json::parse(in, nullptr, false);
-    if (doc.is_discarded() || !doc.contains("processed_upto")) return 0;
-    persisted = doc["processed_upto"].get<std::int64_t>();
+    const std::string& path = opts.state_file;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec) return 0;
+    auto damaged = [&](const std::string& why) {
+      return state_file_error(
+          "the CAD link state file " + path + " " + why +
+          ". It records the last delivery this CAD processed; starting from 0 would deliver "
+          "every message again. Restore it from a backup, or write {\"agency\": \"" +
+          opts.agency +
+          "\", \"processed_upto\": N} with the last sequence the CAD processed, or delete it "
+          "to receive every message again (each keeps its id, for a CAD that dedupes)");
+    };
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw damaged(std::string("cannot be read (") + std::strerror(errno) + ")");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw damaged("cannot be read");
+    json doc;
+    if (text.empty()) throw damaged("is empty (torn by a crash or power cut?)");
+    if (auto e = parse_json_bounded(text, doc, json_limits{4096, 4}, "the state file"))
+      throw damaged("is damaged: " + e->message);
+    const json* upto =
+        doc.is_object() && doc.contains("processed_upto") ? &doc["processed_upto"] : nullptr;
+    if (!upto || !upto->is_number_integer() || upto->get<std::int64_t>() < 0)
+      throw damaged("has no whole, non-negative \"processed_upto\"");
+    if (auto a = doc.find("agency"); a != doc.end() && (!a->is_string() || *a != opts.agency))
+      throw damaged("belongs to agency " + a->dump() + ", not '" + opts.agency + "'");
+    persisted = upto->get<std::int64_t>();
     return persisted;
   }
 
+  /// Writes the processed sequence durably. On failure (disk full, permissions) it logs and
+  /// keeps the old value: acknowledgements then go no further than what is on disk.
   void save_state() {
     std::int64_t p = processed;
     if (opts.state_file.empty() || p == persisted) return;
-    auto tmp = opts.state_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::trunc);
-      out << json{{"agency", opts.agency}, {"processed_upto", p}}.dump() << '\n';
-      out.flush();
+    try {
+      write_file_durably(opts.state_file,
+                         json{{"agency", opts.agency}, {"processed_upto", p}}.dump() + "\n");
+      persisted = p;
+      state_write_failing = false;
+    } catch (const std::exception& e) {
+      if (!state_write_failing)
+        log->error("event=cad_state_write_failed agency={} file={} error={}", opts.agency,
+                   log_quote(opts.state_file), log_quote(e.what()));
+      state_write_failing = true;
     }
-    // Rename is atomic: a crash leaves the old or the new number, never half a file.
-    std::filesystem::rename(tmp, opts.state_file);
-    persisted = p;
+  }
+
+  /// What may be acknowledged: everything processed, or with a state file, what it records.
+  /// An acknowledgement says "never send these again", so it must not run ahead of the disk.
+  std::int64_t ackable() {
+    save_state();
+    return opts.state_file.empty() ? processed.load() : persisted;
   }
 
   // ---- connection --------------------------------------------------------------------------
@@ -184,26 +272,33 @@ struct cad_client::impl {
 
   // ---- the loop ----------------------------------------------------------------------------
 
+  /// The client thread. Nothing thrown inside it may leave it (it would end the CAD's whole
+  /// process): an error in one turn of the loop is logged and the connection started again.
   void run() {
     next_attempt = steady::now();
     while (!stopping) {
-      if (!sock && steady::now() >= next_attempt) connect();
-      std::vector<zmq::pollitem_t> items;
-      items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
-      if (sock) items.push_back({sock->handle(), 0, ZMQ_POLLIN, 0});
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
-      if (items[0].revents & ZMQ_POLLIN) {
-        std::uint64_t v;
-        [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+      try {
+        turn();
+      } catch (const std::exception& e) {
+        log->error("event=cad_link_client_error agency={} error={}", opts.agency,
+                   log_quote(e.what()));
+        try {
+          disconnect(std::string("client error: ") + e.what());
+        } catch (const std::exception&) {
+          sock.reset();
+          welcomed = false;
+          is_connected = false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // never a busy loop
       }
-      take_incoming();
-      if (drop_requested.exchange(false)) disconnect("dropped on request");
-      if (sock && items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) receive_all();
-      if (sock) timers();
     }
-    if (sock && welcomed) send(json{{"v", 1}, {"op", "goodbye"}, {"reason", "client stopping"}});
-    save_state();
-    if (sock) sock->close();
+    try {
+      if (sock && welcomed) send(json{{"v", 1}, {"op", "goodbye"}, {"reason", "client stopping"}});
+      save_state();
+      if (sock) sock->close();
+    } catch (const std::exception& e) {
+      log->warn("event=cad_link_client_error agency={} error={}", opts.agency, log_quote(e.what()));
+    }
     sock.reset();
     is_connected = false;
     take_incoming();
@@ -211,6 +306,22 @@ struct cad_client::impl {
       p->complete(make_error(errc::shutting_down, "the CAD client stopped"));
     outstanding.clear();
     by_order.clear();
+  }
+
+  void turn() {
+    if (!sock && steady::now() >= next_attempt) connect();
+    std::vector<zmq::pollitem_t> items;
+    items.push_back({nullptr, wake_fd, ZMQ_POLLIN, 0});
+    if (sock) items.push_back({sock->handle(), 0, ZMQ_POLLIN, 0});
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(50));
+    if (items[0].revents & ZMQ_POLLIN) {
+      std::uint64_t v;
+      [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+    }
+    take_incoming();
+    if (drop_requested.exchange(false)) disconnect("dropped on request");
+    if (sock && items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) receive_all();
+    if (sock) timers();
   }
 
   void take_incoming() {
@@ -295,9 +406,16 @@ struct cad_client::impl {
       if (!sock->recv(msg, zmq::recv_flags::dontwait)) break;
       last_heard = steady::now();
       json f;
-      if (parse_json_bounded(msg.to_string_view(), f, gateway_frame_limits, "the frame") ||
-          !f.is_object() || !f.contains("op") || !f["op"].is_string())
+      if (auto e = parse_json_bounded(msg.to_string_view(), f, gateway_frame_limits, "the frame")) {
+        log->warn("event=cad_link_bad_frame agency={} error={}", opts.agency,
+                  log_quote(e->message));
         continue;
+      }
+      if (!f.is_object() || !f.contains("op") || !f["op"].is_string()) {
+        log->warn("event=cad_link_bad_frame agency={} error={}", opts.agency,
+                  log_quote("a frame from the gateway must be an object with a string \"op\""));
+        continue;
+      }
       try {
         handle(f);
       } catch (const json::exception& ex) {
@@ -312,11 +430,13 @@ struct cad_client::impl {
       send_ready();
     }
     // Acknowledge what this batch processed, at least every half window.
-    std::int64_t p = processed;
-    if (welcomed && p > ack_sent && (p - ack_sent >= opts.window / 2 || !sock_has_more())) {
-      save_state();
-      send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
-      ack_sent = p;
+    if (welcomed && processed > ack_sent &&
+        (processed - ack_sent >= opts.window / 2 || !sock_has_more())) {
+      std::int64_t p = ackable();
+      if (p > ack_sent) {
+        send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
+        ack_sent = p;
+      }
     }
   }
 
@@ -342,7 +462,18 @@ struct cad_client::impl {
                 log_quote(f.value("session", "")), processed.load());
       send_ready();  // the same ids as before: the gateway dedupes
     } else if (op == "deliver") {
-      on_deliver(f["seq"].get<std::int64_t>(), f["message"]);
+      auto seq = f.find("seq");
+      auto m = f.find("message");
+      if (seq == f.end() || !seq->is_number_integer() || seq->get<std::int64_t>() < 1 ||
+          m == f.end() || !m->is_object() || !m->contains("id") || !(*m)["id"].is_string()) {
+        // Without a sequence the CAD cannot say what it has processed: start the session again.
+        log->warn("event=cad_link_bad_frame agency={} error={}", opts.agency,
+                  log_quote("a deliver frame needs a whole \"seq\" >= 1 and a message with an "
+                            "id"));
+        disconnect("malformed deliver frame");
+        return;
+      }
+      on_deliver(seq->get<std::int64_t>(), *m);
     } else if (op == "receipt") {
       auto it = outstanding.find(f.value("message_id", ""));
       if (it == outstanding.end()) return;  // a late duplicate receipt
@@ -380,7 +511,18 @@ struct cad_client::impl {
         seen.erase(seen_order.front());
         seen_order.pop_front();
       }
-      on_delivery(delivery{seq, message});
+      try {
+        on_delivery(delivery{seq, message});
+      } catch (const std::exception& e) {
+        // The CAD's handler failed: the delivery is not processed. It comes again after a
+        // reconnect (nothing past it is acknowledged), and the CAD's own log says why.
+        seen.erase(id);
+        seen_order.pop_back();
+        log->error("event=cad_delivery_handler_failed agency={} seq={} message_id={} error={}",
+                   opts.agency, seq, log_quote(id), log_quote(e.what()));
+        disconnect("the delivery handler failed");
+        return;
+      }
     }
     processed = seq;
     std::lock_guard lock(mu);
@@ -420,11 +562,12 @@ struct cad_client::impl {
     if (welcomed && now - last_heard > dead_after) return disconnect("gateway silent");
     if (!welcomed) return;
     send_ready(/*resend_due=*/true);
-    std::int64_t p = processed;
-    if (p > ack_sent) {
-      save_state();
-      send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
-      ack_sent = p;
+    if (processed > ack_sent) {
+      std::int64_t p = ackable();
+      if (p > ack_sent) {
+        send(json{{"v", 1}, {"op", "ack"}, {"upto", p}});
+        ack_sent = p;
+      }
     }
     if (now - last_sent >= heartbeat) send(json{{"v", 1}, {"op", "heartbeat"}});
   }

@@ -14,6 +14,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <variant>
 
@@ -62,8 +63,19 @@ struct client_counters {
   std::uint64_t receipts = 0;
 };
 
+/// The state file exists but cannot be used (unreadable, empty, torn, another agency's). Thrown
+/// by the constructor: the application decides (restore it, write the right sequence, or delete
+/// it to receive everything again) rather than the client silently starting from 0.
+class state_file_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class cad_client {
  public:
+  /// Throws state_file_error when opts.state_file exists and cannot be used. `on_delivery` runs
+  /// on the client's thread; if it throws, the delivery counts as not processed (it comes again
+  /// after a reconnect) and the error is logged.
   cad_client(client_options opts, std::function<void(const delivery&)> on_delivery,
              std::shared_ptr<spdlog::logger> log = nullptr);
   ~cad_client();
