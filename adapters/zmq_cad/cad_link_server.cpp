@@ -20,6 +20,7 @@
 
 #include "adapters/zmq_cad/audit_limiter.hpp"
 #include "adapters/zmq_cad/cad_frame.hpp"
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
@@ -203,6 +204,7 @@ struct cad_link_server::impl {
   std::string bound;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::function<void(const std::string&)> on_failure;  // set before start()
   std::atomic<bool> draining{false};
 
   // Owned by the link thread only.
@@ -811,7 +813,32 @@ struct cad_link_server::impl {
 
   // ---- liveness ------------------------------------------------------------------------------
 
+  /// The link thread is ending on an error: loud everywhere, then the gateway decides.
+  void fail(const std::string& why) noexcept {
+    try {
+      svc.log->critical("event=link_thread_failed edge=cad error={}", log_quote(why));
+      svc.stats.error(info(errc::degraded).id);
+      svc.eng.note("bluelink", "link.failed", {{"edge", "cad"}, {"error", why}});
+      // Every session ends with the thread: the link status says so at once.
+      std::vector<std::string> ids;
+      for (auto& [identity, s] : sessions) ids.push_back(identity);
+      for (auto& id : ids)
+        if (auto it = sessions.find(id); it != sessions.end())
+          link_down(it->second, "the gateway's CAD link failed: " + why, false);
+      // Close on this thread, which owns them: the CADs see the link drop and start
+      // reconnecting (to the restarted gateway), and the ROUTER goes before the ZAP handler so
+      // that no handshake is ever made without one.
+      router->close();
+      zap->close();
+    } catch (...) {
+      // Reporting is best effort; the failure handler below still runs.
+    }
+    if (on_failure) on_failure(why);
+  }
+
   void tick() {
+    if (failpoint("cad_link.zmq_error"))
+      throw std::runtime_error("injected ZeroMQ failure (failpoint cad_link.zmq_error)");
     auto now = steady::now();
     summarise_suppressed(now);
     auto dead_after = heartbeat() * svc.cfg.cad_link.liveness;
@@ -887,14 +914,23 @@ cad_link_server::~cad_link_server() {
   stop();
 }
 
+void cad_link_server::set_failure_handler(std::function<void(const std::string&)> fn) {
+  impl_->on_failure = std::move(fn);
+}
+
 void cad_link_server::start() {
   impl_->bind();
   impl_->thread = std::thread([this] {
+    std::string why;
     try {
       impl_->run();
+      return;
     } catch (const std::exception& e) {
-      impl_->svc.log->critical("event=link_thread_failed edge=cad error={}", log_quote(e.what()));
+      why = e.what();
+    } catch (...) {
+      why = "an unknown exception";
     }
+    impl_->fail(why);
   });
   impl_->svc.log->info("event=listening edge=cad endpoint={} clients={}", log_quote(impl_->bound),
                        impl_->svc.cfg.cad_link.clients.size());

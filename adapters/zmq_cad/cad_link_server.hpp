@@ -78,6 +78,10 @@ class cad_link_server {
   void stop();
   /// The endpoint actually bound (tcp://127.0.0.1:5560).
   std::string endpoint() const;
+  /// Called (on the link thread, once) if the link thread ends other than by stop(): the link
+  /// is gone for every CAD, so the gateway must stop taking what it cannot deliver and restart.
+  /// Set before start().
+  void set_failure_handler(std::function<void(const std::string& why)> fn);
 
  private:
   struct impl;

@@ -287,16 +287,11 @@ int gateway_main(int argc, char** argv) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   asio::steady_timer grace(ioc);
   std::thread drainer;
-  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
-                                                                      int sig) {
-    if (ec) return;
-    if (drainer.joinable()) {
-      // Everything receipted is already on disk; whatever is still queued was never receipted.
-      log->warn("event=hard_stop signal={}", sig);
-      log->flush();
-      std::_Exit(130);
-    }
-    log->info("event=draining signal={}", sig);
+  std::atomic<bool> drain_started{false};  // handlers run on several I/O threads
+  std::atomic<int> exit_code{0};
+  // Runs on an I/O thread: stop listening, refuse new submissions, drain, then stop the loop.
+  std::function<void()> drain = [&] {
+    if (drain_started.exchange(true)) return;
     lst->stop();
     handler.begin_shutdown();
     notifier.notify_all();
@@ -314,9 +309,60 @@ int gateway_main(int argc, char** argv) {
         });
       });
     });
+  };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
+    if (ec) return;
+    if (drain_started) {
+      // Everything receipted is already on disk; whatever is still queued was never receipted.
+      log->warn("event=hard_stop signal={}", sig);
+      log->flush();
+      std::_Exit(130);
+    }
+    log->info("event=draining signal={}", sig);
+    drain();
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
+
+  // The failure policy (docs/architecture.md): when a long-lived part of the gateway fails, it
+  // says so everywhere (log, audit, /healthz 503 naming it, bl.gateway.degraded to every new
+  // submission), keeps answering /healthz for a moment so monitors and consoles see why, then
+  // drains everything already accepted and exits with code 5 for its supervisor to restart it.
+  asio::steady_timer failure_hold(ioc);
+  std::atomic<bool> failed{false};
+  auto component_failed = [&](const std::string& component, const std::string& why) {
+    if (failed.exchange(true)) return;
+    log->critical("event=component_failed component={} error={} action=drain_and_exit exit_code=5",
+                  component, log_quote(why));
+    eng->set_degraded(component + ": " + why);
+    handler.set_degraded(component, why);
+    notifier.notify_all();  // long-polls answer now rather than wait on a gateway going away
+    asio::post(ioc, [&] {
+      exit_code = 5;
+      failure_hold.expires_after(std::chrono::seconds(2));
+      failure_hold.async_wait([&](boost::system::error_code ec) {
+        if (ec) return;
+        log->warn("event=draining reason=component_failed");
+        drain();
+      });
+    });
+  };
+  if (cad_link)
+    cad_link->set_failure_handler(
+        [&](const std::string& why) { component_failed("cad_link", why); });
+  // The engine thread reports its own end through health(); a watchdog turns that into the same
+  // policy (the engine cannot drain itself, so the exit follows at once).
+  asio::steady_timer watchdog(ioc);
+  std::function<void(boost::system::error_code)> watch = [&](boost::system::error_code ec) {
+    if (ec || drain_started) return;
+    auto h = eng->health();
+    if (!h.running) component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
+    watchdog.expires_after(std::chrono::seconds(1));
+    watchdog.async_wait(watch);
+  };
+  watchdog.expires_after(std::chrono::seconds(1));
+  watchdog.async_wait(watch);
 
   std::vector<std::thread> threads;
   for (int i = 1; i < cfg.http_threads; ++i) threads.emplace_back([&] { ioc.run(); });
@@ -326,9 +372,9 @@ int gateway_main(int argc, char** argv) {
   eng->stop();
   if (cad_link) cad_link->stop();
   hub.stop();
-  log->info("event=stopped");
+  log->info("event=stopped exit_code={}", exit_code.load());
   log->flush();
-  return 0;
+  return exit_code;
 }
 
 }  // namespace bl

@@ -49,6 +49,9 @@ const std::vector<error_info> table = {
      "The gateway could not store the message; nothing was accepted; retry with the same id."},
     {errc::shutting_down, "bl.gateway.shutting_down", 503, 1001,
      "The gateway is shutting down; retry shortly with the same message id."},
+    {errc::degraded, "bl.gateway.degraded", 503, 1011,
+     "Part of the gateway has failed and it is restarting; nothing was accepted; phone the "
+     "other control room, or retry shortly with the same message id."},
     {errc::internal, "bl.gateway.internal", 500, 1011,
      "An internal error occurred; the message was not accepted."},
     {errc::link_no_session, "bl.link.no_session", 400, 4400,

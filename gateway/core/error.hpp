@@ -33,6 +33,7 @@ enum class errc {
   store_full,
   store_unavailable,
   shutting_down,
+  degraded,
   internal,
   link_no_session,
   link_bad_frame,

@@ -142,6 +142,15 @@ std::string session_token_of(std::string_view cookie_header) {
 
 api::api(api_services s) : s_(std::move(s)), ucri2_(make_ucri2_state()) {}
 
+void api::set_degraded(const std::string& component, const std::string& why) {
+  {
+    std::lock_guard lock(degraded_mu_);
+    degraded_component_ = component;
+    degraded_why_ = why;
+  }
+  degraded_ = true;
+}
+
 void api::begin_shutdown() {
   shutting_down_ = true;
 }
@@ -414,6 +423,12 @@ void api::post_message(const principal& who, const std::string& body, done_fn do
                  log_quote(e.pointer), log_quote(e.message));
     done(error_response(e));
   };
+  if (degraded_) {
+    std::lock_guard lock(degraded_mu_);
+    return reject(make_error(errc::degraded, "the gateway is restarting after its " +
+                                                 degraded_component_ +
+                                                 " failed; nothing was accepted"));
+  }
   if (shutting_down_)
     return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
   json doc;
@@ -615,7 +630,14 @@ api_response api::health() {
   auto h = s_.eng.health();
   json body{{"status", "ok"}, {"store", "ok"}, {"engine_queue", s_.eng.queue_depth()}};
   int status = 200;
-  if (shutting_down_) {
+  if (degraded_) {
+    // Before shutting_down: the drain that follows a failure must still say why it happens.
+    std::lock_guard lock(degraded_mu_);
+    status = 503;
+    body["status"] = "degraded";
+    body["failed"] = degraded_component_;
+    body["error"] = degraded_why_;
+  } else if (shutting_down_) {
     status = 503;
     body["status"] = "shutting_down";
   } else if (!h.running) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,6 +109,9 @@ class api {
   void handle(api_request req, boost::asio::any_io_executor ex, done_fn done);
   /// From now on new submissions are refused with bl.gateway.shutting_down.
   void begin_shutdown();
+  /// A long-lived part of the gateway (`component`) has failed: /healthz answers 503 naming it,
+  /// and submissions are refused with bl.gateway.degraded (the engine refuses them too).
+  void set_degraded(const std::string& component, const std::string& why);
   /// Counts an error reply produced outside handle() (e.g. by the HTTP parser).
   void record_error(const api_response& r);
 
@@ -166,6 +170,9 @@ class api {
 
   api_services s_;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> degraded_{false};
+  std::mutex degraded_mu_;
+  std::string degraded_component_, degraded_why_;  // guarded by degraded_mu_
   // The UCRI2 edge's token signing key and client presence (gateway/net/api_ucri2.cpp).
   std::shared_ptr<ucri2_state> ucri2_;
 };

@@ -129,7 +129,22 @@ std::optional<error> engine::queue_or_refuse(job j) {
                   : make_error(errc::store_busy, "the gateway's write queue is full");
 }
 
+void engine::set_degraded(std::string why) {
+  std::lock_guard lock(mu_);
+  degraded_ = std::move(why);
+}
+
 void engine::submit(message m, submit_callback cb) {
+  {
+    std::unique_lock lock(mu_);
+    if (!degraded_.empty()) {
+      auto why = degraded_;
+      lock.unlock();
+      metrics_.error(info(errc::degraded).id);
+      return cb(make_error(errc::degraded, "the gateway is restarting after a failure (" + why +
+                                               "); nothing was accepted"));
+    }
+  }
   // The per-agency rate, before the message costs a queue slot or any of the engine's time.
   if (m.from != gateway_sender) {
     auto d = limiter_.take(m.from);

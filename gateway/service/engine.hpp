@@ -96,6 +96,10 @@ class engine {
   void log_call(call_record c, call_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
+  /// From now on refuses new submissions and calls with bl.gateway.degraded (`why` says which
+  /// part failed): nothing is accepted that the gateway could not deliver. Acknowledgements and
+  /// audit notes still go through, and what is queued is still committed and answered.
+  void set_degraded(std::string why);
   /// Stops taking work, finishes what is queued, and joins the thread.
   void stop();
   std::size_t queue_depth() const;
@@ -144,6 +148,7 @@ class engine {
   std::condition_variable cv_;
   // health(): guarded by mu_.
   bool running_ = false;
+  std::string degraded_;      // set_degraded(): why new submissions are refused
   std::string thread_error_;  // why the engine thread ended, if it did other than by stop()
   std::chrono::steady_clock::time_point last_commit_{}, failing_since_{};
   bool failing_ = false;

@@ -1,0 +1,17 @@
+#pragma once
+// Failpoints: faults that a system test injects into the real gateway binary at named places, to
+// prove that each failure is loud and loses nothing. A test sets BLUELINK_FAILPOINT_FILE to a file
+// and, when it wants the fault, writes the failpoint's name on a line of that file. Without the
+// variable (always, in production) a failpoint is one test of a cached null pointer.
+//
+// Failpoints in the code:
+//   cad_link.zmq_error   the CAD link thread fails as on a ZeroMQ error it cannot recover from
+
+#include <string_view>
+
+namespace bl {
+
+/// True while `name` is armed (listed in $BLUELINK_FAILPOINT_FILE).
+bool failpoint(std::string_view name);
+
+}  // namespace bl

@@ -1,0 +1,147 @@
+// The failure policy against the real gateway binary: when the CAD link thread fails (a ZeroMQ
+// error injected through the cad_link.zmq_error failpoint), the failure is loud everywhere and
+// nothing is lost: /healthz turns 503 naming the link, new submissions are refused with
+// bl.gateway.degraded, the failure is audited, the process drains and exits with code 5, and
+// after a restart the CADs resume with every delivery arriving exactly once.
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "adapters/zmq_cad/cad_client.hpp"
+#include "gateway/store/sqlite.hpp"
+#include "tests/support/cad_link_rig.hpp"
+#include "tests/support/gateway_process.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/test_helpers.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace bl;
+using namespace bl::test;
+using namespace std::chrono_literals;
+
+/// Sets BLUELINK_FAILPOINT_FILE for the gateways this test starts, and unsets it afterwards.
+struct failpoint_file {
+  explicit failpoint_file(std::filesystem::path p) : path(std::move(p)) {
+    std::ofstream(path, std::ios::trunc);
+    ::setenv("BLUELINK_FAILPOINT_FILE", path.c_str(), 1);
+  }
+  ~failpoint_file() { ::unsetenv("BLUELINK_FAILPOINT_FILE"); }
+  void arm(const std::string& name) { std::ofstream(path, std::ios::trunc) << name << "\n"; }
+  void disarm() { std::ofstream(path, std::ios::trunc); }
+  std::filesystem::path path;
+};
+
+std::int64_t count(gateway_process& gw, const std::string& sql) {
+  store::db d(gw.db_path().string(), false, true);
+  d.exec("PRAGMA busy_timeout = 2000");
+  store::stmt s(d, sql);
+  return s.step() ? s.int64(0) : -1;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a CAD link that fails is loud, takes nothing it cannot deliver, drains and exits 5; "
+    "after a restart the CADs resume with nothing lost",
+    "[system][failure][cadlink]") {
+  gateway_process gw(json::object(), false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  std::random_device rd;
+  const std::string endpoint =
+      "tcp://127.0.0.1:" + std::to_string(20000 + static_cast<int>(rd() % 30000));
+  auto server = new_curve_keys();
+  std::ofstream(gw.dir() / "gateway.key")
+      << json{{"public", server.public_key}, {"secret", server.secret_key}}.dump();
+  std::map<std::string, cad::key_pair> keys;
+  json clients = json::array();
+  for (const char* a : {"essex-fire", "essex-police"}) {
+    keys[a] = new_curve_keys();
+    clients.push_back({{"agency", a}, {"public_key", keys[a].public_key}});
+  }
+  gw.config()["cad_link"] = {{"listen", endpoint},
+                             {"server_key_file", (gw.dir() / "gateway.key").string()},
+                             {"heartbeat_ms", 500},
+                             {"clients", clients}};
+  gw.start();
+
+  auto options = [&](const std::string& agency) {
+    cad::client_options o;
+    o.endpoint = endpoint;
+    o.server_public_key = server.public_key;
+    o.client_keys = keys.at(agency);
+    o.agency = agency;
+    o.state_file = (gw.dir() / (agency + ".state")).string();
+    o.submit_timeout = 1500ms;
+    o.backoff_initial = 50ms;
+    o.backoff_max = 300ms;
+    return o;
+  };
+  auto got = std::make_shared<inbox>();
+  cad::cad_client police(options("essex-police"), [got](auto& d) { (*got)(d); });
+  cad::cad_client fire(options("essex-fire"), [](const cad::delivery&) {});
+  police.start();
+  fire.start();
+  REQUIRE(eventually([&] { return fire.connected() && police.connected(); }, 10s));
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(std::holds_alternative<json>(
+        fire.submit(a12_rtc_request(new_message_id(essex_fire, "before"))).get()));
+  REQUIRE(eventually([&] { return got->size() == 20; }, 10s));
+
+  // The link fails.
+  http_client monitor(gw.port());
+  http_client fire_http(gw.port());
+  failpoints.arm("cad_link.zmq_error");
+  http_response health;
+  REQUIRE(eventually(
+      [&] {
+        auto r = monitor.try_request("GET", "/healthz");
+        if (!r) return false;
+        health = *r;
+        return health.status == 503;
+      },
+      5s, 20ms));
+  CHECK(health.json["status"] == "degraded");
+  CHECK(health.json["failed"] == "cad_link");
+  CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("cad_link.zmq_error"));
+  // Nothing is accepted that could not be delivered, by any edge.
+  // (Fire asks the ambulance service over HTTP: a recipient without a CAD link.)
+  auto refused = fire_http.post("/api/v1/messages",
+                                casualty_care_request(new_message_id(essex_fire, "during")),
+                                gateway_process::token(essex_fire));
+  CHECK(refused.status == 503);
+  CHECK(refused.json["error"]["code"] == "bl.gateway.degraded");
+
+  // It drains and exits with 5, for its supervisor to restart it.
+  CHECK(gw.wait_exit(20s) == 5);
+  auto err = gw.stderr_text();
+  CHECK_THAT(err, Catch::Contains("event=link_thread_failed edge=cad"));
+  CHECK_THAT(err, Catch::Contains("event=component_failed component=cad_link"));
+  CHECK_THAT(err, Catch::Contains("event=stopped exit_code=5"));
+  CHECK(count(gw, "SELECT count(*) FROM audit WHERE action = 'link.failed'") == 1);
+  CHECK(count(gw, "SELECT count(*) FROM messages WHERE id LIKE 'essex-fire:during%'") == 0);
+
+  // The supervisor restarts it: the CADs reconnect by themselves and carry on.
+  failpoints.disarm();
+  gw.start();
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(std::holds_alternative<json>(
+        fire.submit(a12_rtc_request(new_message_id(essex_fire, "after"))).get()));
+  REQUIRE(eventually([&] { return got->size() == 30; }, 20s));
+  std::this_thread::sleep_for(300ms);
+  std::lock_guard lock(got->mu);
+  CHECK(got->ids.size() == 30);
+  CHECK(std::set<std::string>(got->ids.begin(), got->ids.end()).size() == 30);
+  for (std::size_t i = 0; i < got->seqs.size(); ++i) CHECK(got->seqs[i] == std::int64_t(i + 1));
+  police.stop();
+  fire.stop();
+}
