@@ -5,7 +5,8 @@
 // variable (always, in production) a failpoint is one test of a cached null pointer.
 //
 // Failpoints in the code:
-//   cad_link.zmq_error   the CAD link thread fails as on a ZeroMQ error it cannot recover from
+//   cad_link.zmq_error       the CAD link thread fails as on a ZeroMQ error it cannot handle
+//   http.handler_exception   every HTTP request's handler throws (as a store error or a bug)
 
 #include <string_view>
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/digest.hpp"
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
@@ -169,12 +170,35 @@ api_response api::error_response(const error& e) {
 }
 
 void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
-  // Every reply passes here, so every error is counted exactly once, whichever path made it.
-  done_fn done = [this, reply = std::move(reply)](api_response r) {
+  // Every reply passes here, so every error is counted exactly once, whichever path made it,
+  // and a request is answered once even if a handler throws after answering.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  done_fn done = [this, answered, reply = std::move(reply)](api_response r) {
+    if (answered->exchange(true)) return;
     record_error(r);
     add_security_headers(r);
     reply(std::move(r));
   };
+  // The session boundary: nothing a handler throws (a store error in an accounts call, a bug)
+  // may reach the I/O thread, where it would end the process. It becomes a 500 with a code and
+  // a log line; the request changed nothing unless its answer said so.
+  const std::string method = req.method;
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  try {
+    if (failpoint("http.handler_exception"))
+      throw std::runtime_error("injected failure (failpoint http.handler_exception)");
+    route(std::move(req), std::move(ex), done);
+  } catch (const std::exception& e) {
+    s_.log->error("event=request_failed method={} path={} error={}", log_quote(method),
+                  log_quote(path), log_quote(e.what()));
+    done(error_response(make_error(errc::internal,
+                                   "the gateway failed while handling this request; it was "
+                                   "logged. Retry, and phone the other control room if it "
+                                   "happens again")));
+  }
+}
+
+void api::route(api_request req, asio::any_io_executor ex, done_fn done) {
   std::string_view target = req.target;
   auto qpos = target.find('?');
   std::string path(target.substr(0, qpos));

@@ -167,6 +167,8 @@ class api {
 
  private:
   api_response render_metrics();
+  /// handle() without its guard: finds the route and runs it.
+  void route(api_request req, boost::asio::any_io_executor ex, done_fn done);
 
   api_services s_;
   std::atomic<bool> shutting_down_{false};

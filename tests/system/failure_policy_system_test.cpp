@@ -145,3 +145,30 @@ TEST_CASE(
   police.stop();
   fire.stop();
 }
+
+TEST_CASE(
+    "an exception in an HTTP handler is a 500 with a code and a log line, never a dead "
+    "process",
+    "[system][failure][http]") {
+  gateway_process gw(json::object(), false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  gw.start();
+  http_client fire(gw.port());
+  failpoints.arm("http.handler_exception");
+  auto r = fire.get("/api/v1/transfers", gateway_process::token(essex_fire));
+  CHECK(r.status == 500);
+  CHECK(r.json["error"]["code"] == "bl.gateway.internal");
+  auto p = fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                     gateway_process::token(essex_fire));
+  CHECK(p.status == 500);
+  CHECK(p.json["error"]["code"] == "bl.gateway.internal");
+  failpoints.disarm();
+  // The same connection, the same process: still serving.
+  CHECK(fire.get("/healthz", "").status == 200);
+  CHECK(fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                  gateway_process::token(essex_fire))
+            .status == 202);
+  CHECK(gw.running());
+  CHECK_THAT(gw.stderr_text(),
+             Catch::Contains("event=request_failed method=\"GET\" path=\"/api/v1/transfers\""));
+}
