@@ -45,10 +45,13 @@ const announceBox = document.getElementById('announce');
 const prompts = document.getElementById('prompts');
 
 function setConn(status, backoff) {
-  if (status === 'reconnecting') {
+  if (status === 'reconnecting' || status === 'store-error') {
     conn.hidden = false;
     conn.dataset.state = 'reconnecting';
-    conn.textContent = `Reconnecting to the gateway (retry in ${Math.round(backoff / 1000)} s): live updates paused`;
+    conn.dataset.reason = status;
+    conn.textContent = status === 'store-error'
+      ? `The gateway cannot read its store: live updates paused, retrying in ${Math.round(backoff / 1000)} s. Phone partner control rooms about anything urgent.`
+      : `Reconnecting to the gateway (retry in ${Math.round(backoff / 1000)} s): live updates paused`;
   } else if (status === 'catching-up') {
     conn.dataset.state = 'catching-up';
     if (!conn.hidden) conn.textContent = 'Reconnected: catching up on missed events';
@@ -71,6 +74,7 @@ export async function loadTransfers() {
   const data = await api.get('/api/v1/transfers?limit=500');
   app.transfers.clear();
   for (const t of data.transfers || []) upsertTransfer(t);
+  app.listCursor = data.last_event;
   app.view?.onEvent?.(null);
 }
 
@@ -169,7 +173,9 @@ function onEvent(ev) {
   app.view?.onEvent?.(ev);
 }
 
-function startLive() {
+// `after`: the last_event of the transfers list just loaded (none for a user without an agency,
+// or when the list could not be read: events from now on).
+function startLive(after) {
   app.live?.stop();
   app.initialSync = true;
   app.live = new Live({
@@ -187,7 +193,7 @@ function startLive() {
     resync: () => loadTransfers().catch(() => {}),
     sessionEnded: () => sessionLost('Your session has ended. Please sign in again.'),
   });
-  app.live.start();
+  app.live.start(after);
 }
 
 export function signedIn(session) {
@@ -201,8 +207,9 @@ export function signedIn(session) {
   for (const el of document.querySelectorAll('#top [data-roles]'))
     el.hidden = !el.dataset.roles.split(' ').includes(u.role);
   document.getElementById('top').hidden = false;
-  startLive();
-  if (u.agency) loadTransfers().catch(() => {});
+  // The list first, then the live stream from the list's cursor: no event falls between them.
+  if (u.agency) loadTransfers().then(() => startLive(app.listCursor), () => startLive());
+  else startLive();
   if (!location.hash || location.hash === '#/login') location.hash = `#/${screens()[0] || 'links'}`;
   else route();
 }

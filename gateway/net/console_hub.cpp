@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/failpoint.hpp"
+#include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/store/reader.hpp"
@@ -103,17 +105,30 @@ void console_hub::run() {
       bool due = std::chrono::steady_clock::now() >= next_links;
       publish_links(joined, due);
       if (due) next_links = std::chrono::steady_clock::now() + links_interval;
+      if (failing_) {
+        log_->warn("event=console_hub_recovered");
+        failing_ = false;
+      }
     } catch (const std::exception& e) {
-      // The store could not be read: consoles get these events on the next pass (the cursor has
-      // not moved) and joiners are asked to reconnect, which replays from their last event.
-      log_->error("event=console_hub_failed error=\"{}\"", e.what());
+      // The store could not be read. The cursor has not moved, so nothing is lost: the events
+      // go out on a later pass. Every console is told once (the console shows that live
+      // updates are paused and reconnects with back-off, saying the last event it showed) and
+      // joiners are told each time; the pass is retried.
+      if (!failing_) log_->error("event=console_hub_failed error={}", log_quote(e.what()));
+      auto frame = std::make_shared<const std::string>(json{
+          {"op", "error"},
+          {"code", info(errc::store_unavailable).id},
+          {"message",
+           "the gateway cannot read its store just now: live updates are paused; "
+           "reconnecting"}}.dump());
       for (const auto& p : joining)
-        if (auto s = p.who.lock())
-          s->push(std::make_shared<const std::string>(
-              json{{"op", "error"},
-                   {"code", info(errc::store_unavailable).id},
-                   {"message", "the gateway could not read its store; reconnecting"}}
-                  .dump()));
+        if (auto s = p.who.lock()) s->push(frame);
+      if (!failing_) {
+        std::lock_guard lock(mu_);
+        for (const auto& [ptr, weak] : live_)
+          if (auto s = weak.lock()) s->push(frame);
+      }
+      failing_ = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       wake();
     }
@@ -121,6 +136,8 @@ void console_hub::run() {
 }
 
 void console_hub::broadcast_new_events() {
+  if (failpoint("console_hub.store_error"))
+    throw std::runtime_error("injected store failure (failpoint console_hub.store_error)");
   for (;;) {
     auto events = reader_.events_after(cursor_, batch);
     if (events.empty()) return;
@@ -160,8 +177,11 @@ std::shared_ptr<console_subscriber> console_hub::replay(const pending_sub& p) {
   if (!s) return s;
   const std::string& agency = s->agency();
   std::int64_t after = p.after;
-  // A console that has never seen an event starts from now: its lists come from the REST API.
-  if (after <= 0 || after > cursor_) after = cursor_;
+  // A console without a cursor (no "after") starts from now. One with a cursor, 0 included (a
+  // list read over REST before any event existed), gets every event after it: a console that
+  // reads its list and then subscribes from the list's last_event misses nothing committed in
+  // between. A cursor from the future (another gateway's database) is taken as now.
+  if (after < 0 || after > cursor_) after = cursor_;
   std::int64_t replayed = 0;
   if (!agency.empty()) {
     for (;;) {

@@ -92,6 +92,7 @@ class console_hub {
 
   // Hub thread only.
   std::int64_t cursor_ = 0;  // the newest event id already pushed live
+  bool failing_ = false;     // the last pass could not read the store (hub thread only)
   std::string last_links_;
 };
 

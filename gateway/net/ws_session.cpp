@@ -115,13 +115,14 @@ void ws_session<Stream>::handle(const std::string& text) {
   // op == "hello" (the schema allows nothing else)
   if (hello_) return send_error(make_error(errc::bad_request, "hello was already received", "/op"));
   hello_ = true;
-  std::int64_t after = f.value("after", std::int64_t{0});
+  // Absent: "from now on" (-1). Present, 0 included: exactly the events after that id.
+  std::int64_t after = f.value("after", std::int64_t{-1});
   json user = {{"username", who_.username},
                {"display_name", who_.display_name},
                {"role", to_string(who_.who)},
                {"agency", who_.agency.empty() ? json() : json(who_.agency)}};
   enqueue(std::make_shared<const std::string>(
-      json{{"op", "welcome"}, {"user", user}, {"after", after}}.dump()));
+      json{{"op", "welcome"}, {"user", user}, {"after", after < 0 ? json() : json(after)}}.dump()));
   if (auto* hub = api_.hub()) {
     subscribed_ = true;
     hub->subscribe(this->shared_from_this(), after);

@@ -43,6 +43,7 @@ let tiles;
 let browser;
 let fire;
 let police;
+let failpoints;
 
 // A tile server on loopback. It starts "down" (every connection is dropped, as when the map
 // provider cannot be reached), so the map must fall back to coordinates; a later test brings it up.
@@ -214,6 +215,10 @@ before(async () => {
   addUser('fire.sup', 'Kim Watch-Manager', 'essex-fire', 'supervisor');
   addUser('admin', 'Pat Admin', '', 'admin');
   addUser('manager', 'Lee Manager', '', 'manager');
+  // Faults a test injects into the gateway (gateway/core/failpoint.hpp).
+  failpoints = join(dir, 'failpoints');
+  writeFileSync(failpoints, '');
+  process.env.BLUELINK_FAILPOINT_FILE = failpoints;
   const port = await startGateway();
   base = `http://127.0.0.1:${port}`;
   proxy = await startProxy(port);
@@ -363,6 +368,29 @@ test('a dropped connection shows reconnecting and catches up on what was missed'
   proxy.restore();
   await q.locator(`#list-incoming a.row[data-transfer-id="${id}"]`).waitFor({ timeout: 25_000 });
   await q.waitForSelector('#conn', { state: 'hidden' });
+});
+
+test('when the gateway cannot read its store, both consoles say live updates are paused, then catch up with nothing missed', { timeout: 40_000 }, async () => {
+  const p = police.page;
+  const f = fire.page;
+  await nav(p, '#/inbox');
+  await nav(f, '#/inbox');
+  await p.waitForSelector('#list-incoming');
+  await f.waitForSelector('#list-outgoing');
+  writeFileSync(failpoints, 'console_hub.store_error\n');
+  for (const page of [p, f]) {
+    await page.waitForSelector('#conn[data-reason="store-error"]', { state: 'visible' });
+    assert.match(await page.textContent('#conn'), /cannot read its store: live updates paused/);
+  }
+  const [id] = await sendRequests(f, 1, { from: 'essex-fire', to: 'essex-police', label: 'Sent while the store could not be read' });
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await p.locator(`a.row[data-transfer-id="${id}"]`).count(), 0, 'nothing arrives while paused');
+  writeFileSync(failpoints, '');
+  // Both reconnect by themselves and are caught up: the request is in Police's inbox.
+  await p.locator(`#list-incoming a.row[data-transfer-id="${id}"]`).waitFor({ timeout: 25_000 });
+  await f.locator(`#list-outgoing a.row[data-transfer-id="${id}"]`).waitFor({ timeout: 25_000 });
+  await p.waitForSelector('#conn', { state: 'hidden' });
+  await f.waitForSelector('#conn', { state: 'hidden' });
 });
 
 test('police cannot see or open a fire to ambulance transfer', { timeout: 30_000 }, async () => {

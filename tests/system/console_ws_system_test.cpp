@@ -5,6 +5,7 @@
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -254,4 +255,49 @@ TEST_CASE("a console frame nesting too deep is answered with an error, and the s
   ws.until("pong");
   http_client c(gw.port());
   CHECK(c.get("/healthz", "").status == 200);
+}
+
+// A console signing in reads its list over REST, then subscribes. An event committed between the
+// two was missed when "after": 0 meant "from now on"; the list's last_event closes the gap, even
+// on a gateway that had no events at all when the list was read.
+TEST_CASE(
+    "a console that subscribes from its list's last_event misses nothing committed in "
+    "between",
+    "[system][console][ws]") {
+  gateway_process gw(json::object(), false);
+  add_users(gw);
+  gw.start();
+  http_client api(gw.port());
+  auto police_cookie = sign_in(gw, "police.op");
+
+  auto list = api.get("/api/v1/transfers", gateway_process::token(essex_police));
+  REQUIRE(list.status == 200);
+  const std::int64_t cursor = list.json.at("last_event");
+  CHECK(cursor == 0);  // nothing has happened yet
+  CHECK(list.json.at("transfers").empty());
+
+  // Fire's request is committed after the list was read and before the console subscribes.
+  auto r = api.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "race")),
+                    gateway_process::token(essex_fire));
+  REQUIRE(r.status == 202);
+  std::string tid = r.json.at("receipt").at("transfer_id");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the hub has moved past it
+
+  console_ws police(gw, police_cookie, origin(gw));
+  police.send({{"op", "hello"}, {"after", cursor}});
+  CHECK(police.until("welcome").at("after") == cursor);
+  auto ev = police.until("event");
+  CHECK(ev.at("transfer_id") == tid);
+  CHECK(ev.at("kind") == "transfer.request");
+  CHECK(police.until("caught_up").at("replayed") == 1);
+
+  // A list read now carries a cursor at or past that event.
+  auto again = api.get("/api/v1/transfers", gateway_process::token(essex_police));
+  CHECK(again.json.at("last_event").get<std::int64_t>() >= ev.at("id").get<std::int64_t>());
+
+  // Without "after", a console takes events from now on only.
+  console_ws fresh(gw, police_cookie, origin(gw));
+  fresh.send({{"op", "hello"}});
+  CHECK(fresh.until("welcome").at("after").is_null());
+  CHECK(fresh.until("caught_up").at("replayed") == 0);
 }
