@@ -205,6 +205,7 @@ struct cad_link_server::impl {
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::function<void(const std::string&)> on_failure;  // set before start()
+  liveness::beat* beat = nullptr;                      // set before start()
   std::atomic<bool> draining{false};
 
   // Owned by the link thread only.
@@ -272,6 +273,7 @@ struct cad_link_server::impl {
   void run() {
     auto next_tick = steady::now();
     while (!stopping) {
+      if (beat) (*beat)();
       zmq::pollitem_t items[] = {{router->handle(), 0, ZMQ_POLLIN, 0},
                                  {zap->handle(), 0, ZMQ_POLLIN, 0},
                                  {nullptr, box->fd, ZMQ_POLLIN, 0}};
@@ -837,6 +839,9 @@ struct cad_link_server::impl {
   }
 
   void tick() {
+    // A stuck link thread, as a blocking call that never returns would leave it.
+    while (failpoint("cad_link.stall") && !stopping)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (failpoint("cad_link.zmq_error"))
       throw std::runtime_error("injected ZeroMQ failure (failpoint cad_link.zmq_error)");
     auto now = steady::now();
@@ -912,6 +917,10 @@ cad_link_server::cad_link_server(server_services s, key_pair server_keys)
 
 cad_link_server::~cad_link_server() {
   stop();
+}
+
+void cad_link_server::set_beat(liveness::beat* b) {
+  impl_->beat = b;
 }
 
 void cad_link_server::set_failure_handler(std::function<void(const std::string&)> fn) {

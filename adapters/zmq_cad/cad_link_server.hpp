@@ -23,6 +23,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "gateway/core/config.hpp"
+#include "gateway/core/liveness.hpp"
 
 namespace spdlog {
 class logger;
@@ -82,6 +83,8 @@ class cad_link_server {
   /// is gone for every CAD, so the gateway must stop taking what it cannot deliver and restart.
   /// Set before start().
   void set_failure_handler(std::function<void(const std::string& why)> fn);
+  /// The link thread beats this on every poll (at least every 250 ms). Set before start().
+  void set_beat(liveness::beat* b);
 
  private:
   struct impl;

@@ -201,6 +201,10 @@ int gateway_main(int argc, char** argv) {
   api_services services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log, *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
+  // Every long-lived thread beats; /metrics shows the ages and the watchdog below turns a silent
+  // thread into a restart.
+  liveness live;
+  services.live = &live;
   api handler(services);
   std::unique_ptr<cad::cad_link_server> cad_link;
   if (cfg.cad_link.enabled) {
@@ -252,6 +256,9 @@ int gateway_main(int argc, char** argv) {
                  cfg.listen_address.c_str(), cfg.listen_port, e.what());
     return 4;
   }
+  eng->set_beat(&live.add("engine"));
+  hub.set_beat(&live.add("console_hub"));
+  if (cad_link) cad_link->set_beat(&live.add("cad_link"));
   eng->start();
   hub.start();
   if (cad_link) {
@@ -345,6 +352,14 @@ int gateway_main(int argc, char** argv) {
         if (ec) return;
         log->warn("event=draining reason=component_failed");
         drain();
+        // A stalled thread may never let the drain finish: the supervisor must still get its
+        // restart. Everything receipted is on disk already.
+        std::thread([&log] {
+          std::this_thread::sleep_for(std::chrono::seconds(30));
+          log->critical("event=drain_timeout action=exit exit_code=5");
+          log->flush();
+          std::_Exit(5);
+        }).detach();
       });
     });
   };
@@ -358,6 +373,11 @@ int gateway_main(int argc, char** argv) {
     if (ec || drain_started) return;
     auto h = eng->health();
     if (!h.running) component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
+    for (const auto& [component, age] : live.ages())
+      if (age > cfg.edge.thread_stall_s)
+        component_failed(component, "no progress for " + std::to_string(static_cast<int>(age)) +
+                                        " s (limits.thread_stall_s is " +
+                                        std::to_string(cfg.edge.thread_stall_s) + ")");
     watchdog.expires_after(std::chrono::seconds(1));
     watchdog.async_wait(watch);
   };

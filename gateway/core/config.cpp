@@ -132,6 +132,7 @@ gateway_config config_from_json(const nlohmann::json& doc) {
         l.value("agency_submissions_per_second", e.agency_submissions_per_second);
     e.agency_submission_burst = l.value("agency_submission_burst", e.agency_submission_burst);
     e.inbox_quota = l.value("inbox_quota", e.inbox_quota);
+    e.thread_stall_s = l.value("thread_stall_s", e.thread_stall_s);
   }
   if (doc.contains("metrics"))
     c.metrics_token_sha256 = doc.at("metrics").value("token_sha256", std::string());

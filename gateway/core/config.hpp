@@ -145,6 +145,7 @@ struct edge_limits_config {
   int agency_submissions_per_second = 50;
   int agency_submission_burst = 200;
   std::int64_t inbox_quota = 2000;
+  int thread_stall_s = 20;  // a long-lived thread silent this long is stalled: restart
 };
 
 struct gateway_config {

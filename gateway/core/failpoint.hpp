@@ -6,6 +6,7 @@
 //
 // Failpoints in the code:
 //   cad_link.zmq_error       the CAD link thread fails as on a ZeroMQ error it cannot handle
+//   cad_link.stall           the CAD link thread stops making progress while armed
 //   http.handler_exception   every HTTP request's handler throws (as a store error or a bug)
 //   console_hub.store_error  the console hub cannot read new events from the store
 

@@ -702,6 +702,15 @@ api_response api::render_metrics() {
     g.push_back({"bluelink_store_commits_failing",
                  "1 while the store's last transaction failed (/healthz is 503 meanwhile).",
                  {{{}, h.commits_failing ? 1.0 : 0.0}}});
+    if (s_.live) {
+      family beats{"bluelink_thread_last_beat_age_seconds",
+                   "Seconds since each long-lived thread last showed progress (normally under 1; "
+                   "beyond limits.thread_stall_s the gateway restarts).",
+                   {}};
+      for (const auto& [component, age] : s_.live->ages())
+        beats.samples.push_back({{{"component", component}}, age});
+      g.push_back(std::move(beats));
+    }
     g.push_back({"bluelink_store_last_commit_age_seconds",
                  "Seconds since the last transaction committed (the idle sweep commits every "
                  "250 ms).",

@@ -23,6 +23,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
+#include "gateway/core/liveness.hpp"
 
 namespace spdlog {
 class logger;
@@ -85,6 +86,7 @@ struct api_services {
   accounts& accts;
   const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
   console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
+  const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics
 };
 
 /// Every configured agency with its CAD link status (null when it has none) and, when

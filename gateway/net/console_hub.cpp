@@ -88,6 +88,7 @@ std::map<std::string, int> console_hub::presence() const {
 void console_hub::run() {
   auto next_links = std::chrono::steady_clock::now();
   for (;;) {
+    if (beat_) (*beat_)();
     std::deque<pending_sub> joining;
     {
       std::unique_lock lock(mu_);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "gateway/core/config.hpp"
+#include "gateway/core/liveness.hpp"
 
 namespace spdlog {
 class logger;
@@ -48,6 +49,8 @@ class console_hub {
   console_hub(const gateway_config& cfg, store::reader& reader, const link_registry& links,
               std::shared_ptr<spdlog::logger> log);
   ~console_hub();
+  /// The hub thread beats this on every pass (at least once a second). Set before start().
+  void set_beat(liveness::beat* b) { beat_ = b; }
   console_hub(const console_hub&) = delete;
   console_hub& operator=(const console_hub&) = delete;
 
@@ -91,8 +94,9 @@ class console_hub {
   std::thread thread_;
 
   // Hub thread only.
-  std::int64_t cursor_ = 0;  // the newest event id already pushed live
-  bool failing_ = false;     // the last pass could not read the store (hub thread only)
+  std::int64_t cursor_ = 0;         // the newest event id already pushed live
+  bool failing_ = false;            // the last pass could not read the store (hub thread only)
+  liveness::beat* beat_ = nullptr;  // set before start()
   std::string last_links_;
 };
 

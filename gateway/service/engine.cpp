@@ -235,6 +235,7 @@ void engine::stop() {
 void engine::run() {
   auto next_sweep = std::chrono::steady_clock::now();
   for (;;) {
+    if (beat_) (*beat_)();
     std::deque<job> jobs;
     bool sweep = false;
     {

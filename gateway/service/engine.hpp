@@ -24,6 +24,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
 #include "gateway/core/lifecycle.hpp"
+#include "gateway/core/liveness.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
@@ -82,6 +83,9 @@ class engine {
   /// Called on the engine thread after every commit that changed something (the console hub
   /// uses it to push new timeline events). Set before start(); must only post work elsewhere.
   void set_commit_listener(std::function<void()> fn) { commit_listener_ = std::move(fn); }
+  /// The engine thread beats this on every turn of its loop (at least every timer_interval).
+  /// Set before start().
+  void set_beat(liveness::beat* b) { beat_ = b; }
 
   void start();
   /// Queues a parsed message; `cb` gets the receipt once it is durable, or the rejection.
@@ -157,6 +161,7 @@ class engine {
   bool stopping_ = false;
   bool sweep_requested_ = false;
   std::function<void()> commit_listener_;
+  liveness::beat* beat_ = nullptr;
   std::thread thread_;
 };
 

@@ -172,3 +172,49 @@ TEST_CASE(
   CHECK_THAT(gw.stderr_text(),
              Catch::Contains("event=request_failed method=\"GET\" path=\"/api/v1/transfers\""));
 }
+
+TEST_CASE(
+    "a CAD link thread that stops making progress is a failure too: /healthz names it, "
+    "then the gateway drains and exits 5",
+    "[system][failure][cadlink][stall]") {
+  gateway_process gw(json{{"limits", {{"thread_stall_s", 2}}}}, false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  auto server = new_curve_keys();
+  std::ofstream(gw.dir() / "gateway.key")
+      << json{{"public", server.public_key}, {"secret", server.secret_key}}.dump();
+  gw.config()["cad_link"] = {
+      {"listen", "tcp://127.0.0.1:*"},
+      {"server_key_file", (gw.dir() / "gateway.key").string()},
+      {"clients",
+       json::array({{{"agency", "essex-fire"}, {"public_key", new_curve_keys().public_key}}})}};
+  gw.start();
+  http_client monitor(gw.port());
+  auto metrics = monitor.get("/metrics", "").body;
+  for (const char* c : {"engine", "console_hub", "cad_link"}) {
+    std::string key =
+        std::string("bluelink_thread_last_beat_age_seconds{component=\"") + c + "\"} ";
+    auto at = metrics.find(key);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + key.size())) < 2);
+  }
+
+  failpoints.arm("cad_link.stall");
+  const auto armed = std::chrono::steady_clock::now();
+  http_response health;
+  REQUIRE(eventually(
+      [&] {
+        auto r = monitor.try_request("GET", "/healthz");
+        if (!r) return false;
+        health = *r;
+        return health.status == 503;
+      },
+      10s, 50ms));
+  WARN("stall seen by /healthz after "
+       << std::chrono::duration<double>(std::chrono::steady_clock::now() - armed).count() << " s");
+  CHECK(health.json["status"] == "degraded");
+  CHECK(health.json["failed"] == "cad_link");
+  CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("no progress for"));
+  failpoints.disarm();  // the stalled thread can now let the drain finish
+  CHECK(gw.wait_exit(40s) == 5);
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=component_failed component=cad_link"));
+}
