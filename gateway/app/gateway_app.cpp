@@ -166,6 +166,10 @@ int gateway_main(int argc, char** argv) {
   inbox_notifier notifier;
   system_clock_source clock;
   token_auth auth(cfg);
+  // Every long-lived thread beats; /metrics shows the ages and the watchdog below turns a silent
+  // thread into a restart. Declared before every thread's owner, so that it outlives them all,
+  // on the early-return paths too (a beat into a destroyed registry corrupted the heap).
+  liveness live;
   std::unique_ptr<engine> eng;
   try {
     eng = std::make_unique<engine>(
@@ -201,9 +205,6 @@ int gateway_main(int argc, char** argv) {
   api_services services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log, *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
-  // Every long-lived thread beats; /metrics shows the ages and the watchdog below turns a silent
-  // thread into a restart.
-  liveness live;
   services.live = &live;
   api handler(services);
   std::unique_ptr<cad::cad_link_server> cad_link;
@@ -270,6 +271,7 @@ int gateway_main(int argc, char** argv) {
       std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
                    cfg.cad_link.listen.c_str(), e.what());
       eng->stop();
+      hub.stop();
       return 4;
     }
   }
@@ -354,7 +356,7 @@ int gateway_main(int argc, char** argv) {
         drain();
         // A stalled thread may never let the drain finish: the supervisor must still get its
         // restart. Everything receipted is on disk already.
-        std::thread([&log] {
+        std::thread([log] {
           std::this_thread::sleep_for(std::chrono::seconds(30));
           log->critical("event=drain_timeout action=exit exit_code=5");
           log->flush();

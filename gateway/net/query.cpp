@@ -10,7 +10,8 @@ std::string percent_decode(std::string_view s) {
     if (s[i] == '+') {
       out += ' ';
     } else if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
+      // Unsigned: from_chars would read "%-1" as minus one, a byte that was never sent.
+      unsigned v = 0;
       auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
       if (r.ec == std::errc() && r.ptr == s.data() + i + 3) {
         out += static_cast<char>(v);

@@ -2,10 +2,15 @@
 // Small helpers shared by the test tiers: waiting for a condition, CURVE keys, and the schema
 // examples under schemas/examples/.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -28,6 +33,29 @@ bool eventually(F pred, std::chrono::milliseconds within = std::chrono::millisec
     std::this_thread::sleep_for(poll);
   }
   return pred();
+}
+
+/// A loopback TCP port for a listener that must keep its number across restarts (the CAD link
+/// in tests that kill and restart the gateway). Below the kernel's ephemeral range (32768 and
+/// up), so no outgoing connection is ever given it, and free when chosen (checked by binding).
+inline unsigned short fixed_test_port() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    auto port = static_cast<unsigned short>(20000 + rng() % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  FAIL("no free loopback port between 20000 and 32000");
+  return 0;
 }
 
 /// A fresh CURVE key pair (Z85).

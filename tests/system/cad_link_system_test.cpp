@@ -33,8 +33,7 @@ namespace {
 /// after each restart) and CURVE keys for Fire and Police.
 struct cad_gateway {
   cad_gateway() : gw(json{{"log", {{"level", "warn"}}}}, false) {
-    std::random_device rd;
-    port = 20000 + static_cast<int>(rd() % 30000);
+    port = test::fixed_test_port();
     endpoint = "tcp://127.0.0.1:" + std::to_string(port);
     server = test::new_curve_keys();
     std::ofstream(gw.dir() / "gateway.key")

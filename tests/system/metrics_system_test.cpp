@@ -103,8 +103,7 @@ std::optional<std::pair<int, std::string>> promtool_check(const std::filesystem:
 TEST_CASE("metrics with two agencies' CADs on the link are valid Prometheus text",
           "[system][metrics][cadlink]") {
   gateway_process gw(json{{"log", {{"level", "warn"}}}}, false);
-  std::random_device rd;
-  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(20000 + rd() % 30000);
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(fixed_test_port());
   auto server = new_curve_keys();
   std::ofstream(gw.dir() / "gateway.key")
       << json{{"public", server.public_key}, {"secret", server.secret_key}}.dump();
