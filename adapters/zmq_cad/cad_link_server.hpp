@@ -31,7 +31,8 @@ class logger;
 
 namespace bl {
 class engine;
-class inbox_notifier;
+class delivery_stream;
+class submit_pipeline;
 class link_registry;
 class metrics;
 class schema_set;
@@ -55,9 +56,10 @@ key_pair load_key_file(const std::string& path);
 struct server_services {
   const gateway_config& cfg;
   const schema_set& schemas;
-  engine& eng;
-  store::reader& reader;
-  inbox_notifier& notifier;
+  engine& eng;                  // audit notes
+  submit_pipeline& pipeline;    // every submission goes in through it
+  delivery_stream& deliveries;  // the agency's deliveries and their acknowledgements
+  store::reader& reader;        // link status
   metrics& stats;
   link_registry& links;
   std::shared_ptr<spdlog::logger> log;

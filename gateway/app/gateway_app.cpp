@@ -30,10 +30,12 @@
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/geo.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/reader.hpp"
@@ -202,7 +204,11 @@ int gateway_main(int argc, char** argv) {
   }
   console_hub hub(cfg, reader, links, log);
   eng->set_commit_listener([&hub] { hub.wake(); });
-  api_services services{cfg, *schemas, auth, *eng, reader, stats, notifier, links, log, *accts};
+  // One way in and one way out, shared by every edge (docs/architecture.md).
+  submit_pipeline pipeline(cfg, *schemas, *eng, log);
+  delivery_stream deliveries(reader, notifier, *eng);
+  api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
+                        reader, stats,    links, log,  *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
@@ -211,7 +217,8 @@ int gateway_main(int argc, char** argv) {
   if (cfg.cad_link.enabled) {
     try {
       cad_link = std::make_unique<cad::cad_link_server>(
-          cad::server_services{cfg, *schemas, *eng, reader, notifier, stats, links, log},
+          cad::server_services{cfg, *schemas, *eng, pipeline, deliveries, reader, stats, links,
+                               log},
           cad::load_key_file(cfg.cad_link.server_key_file));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());

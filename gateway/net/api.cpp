@@ -25,9 +25,10 @@
 #include "gateway/net/query.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
-#include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -143,17 +144,17 @@ std::string session_token_of(std::string_view cookie_header) {
 
 api::api(api_services s) : s_(std::move(s)), ucri2_(make_ucri2_state()) {}
 
+submitter api::submitter_of(const principal& who) {
+  const char* edge = who.via_session ? "console" : "api";
+  return submitter{who.agency, edge, edge, who.username, {}};
+}
+
 void api::set_degraded(const std::string& component, const std::string& why) {
-  {
-    std::lock_guard lock(degraded_mu_);
-    degraded_component_ = component;
-    degraded_why_ = why;
-  }
-  degraded_ = true;
+  s_.pipeline.set_degraded(component, why);
 }
 
 void api::begin_shutdown() {
-  shutting_down_ = true;
+  s_.pipeline.begin_shutdown();
 }
 
 void api::record_error(const api_response& r) {
@@ -441,43 +442,12 @@ std::optional<api_response> api::static_file(const std::string& path) const {
 }
 
 void api::post_message(const principal& who, const std::string& body, done_fn done) {
-  const std::string& agency = who.agency;
-  auto reject = [&](const error& e) {
-    s_.log->info("event=rejected agency={} code={} pointer={} reason={}", agency, e.id(),
-                 log_quote(e.pointer), log_quote(e.message));
-    done(error_response(e));
-  };
-  if (degraded_) {
-    std::lock_guard lock(degraded_mu_);
-    return reject(make_error(errc::degraded, "the gateway is restarting after its " +
-                                                 degraded_component_ +
-                                                 " failed; nothing was accepted"));
-  }
-  if (shutting_down_)
-    return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
-  json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return reject(*e);
-  if (!doc.is_object())
-    return reject(make_error(errc::schema_invalid, "a message is a JSON object", ""));
-  // Bind the sender before anything else: an agency may only ever send as itself.
-  if (auto it = doc.find("from"); it != doc.end() && it->is_string() && *it != agency)
-    return reject(make_error(errc::sender_not_authorised,
-                             "this token belongs to '" + agency + "' and cannot send as '" +
-                                 it->get<std::string>() + "'",
-                             "/from"));
-  // The envelope, then the refusal of gateway-only types (before their bodies), then the body.
-  if (auto e = s_.schemas.validate_submission(doc)) return reject(*e);
-  auto parsed = parse_message(std::move(doc));
-  if (auto* e = std::get_if<error>(&parsed)) return reject(*e);
-  auto& m = std::get<message>(parsed);
-  m.via = who.via_session ? "console" : "api";
-  m.user = who.username;
-  s_.eng.submit(std::move(m), [done = std::move(done)](std::variant<receipt_result, error> r) {
-    if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
-    auto& rr = std::get<receipt_result>(r);
-    done(json_response(rr.duplicate ? 200 : 202, json{{"receipt", rr.receipt}}));
-  });
+  s_.pipeline.submit_body(
+      body, submitter_of(who), [done = std::move(done)](std::variant<receipt_result, error> r) {
+        if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
+        auto& rr = std::get<receipt_result>(r);
+        done(json_response(rr.duplicate ? 200 : 202, json{{"receipt", rr.receipt}}));
+      });
 }
 
 void api::get_transfers(const std::string& agency, const std::string& query, done_fn done) {
@@ -533,18 +503,17 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
   if (auto e = int_param(q, "limit", 1, s_.cfg.inbox_batch, limit)) return done(error_response(*e));
 
   // The response embeds each stored message verbatim instead of re-serialising it.
-  auto build = [this, agency, limit](std::int64_t from) -> api_response {
+  auto build = [this, agency, limit, after]() -> api_response {
     try {
-      auto acked = s_.reader.acked_upto(agency);
-      if (from < 0) from = acked;  // no 'after': resume from the last acknowledgement
-      auto items = s_.reader.inbox(agency, from, static_cast<int>(limit));
+      auto b = s_.deliveries.read(agency, after, static_cast<int>(limit));
       std::string body = "{\"agency\":" + json(agency).dump() +
-                         ",\"after\":" + std::to_string(from) +
-                         ",\"acked_upto\":" + std::to_string(acked) + ",\"deliveries\":[";
-      for (std::size_t i = 0; i < items.size(); ++i) {
+                         ",\"after\":" + std::to_string(b.after) +
+                         ",\"acked_upto\":" + std::to_string(b.acked_upto) + ",\"deliveries\":[";
+      for (std::size_t i = 0; i < b.items.size(); ++i) {
         if (i) body += ',';
-        body += "{\"seq\":" + std::to_string(items[i].seq) +
-                ",\"type\":" + json(items[i].type).dump() + ",\"message\":" + items[i].doc + "}";
+        body += "{\"seq\":" + std::to_string(b.items[i].seq) +
+                ",\"type\":" + json(b.items[i].type).dump() + ",\"message\":" + b.items[i].doc +
+                "}";
       }
       body += "]}";
       return {200, "application/json", std::move(body), {}};
@@ -552,18 +521,9 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
       return error_response(make_error(errc::store_unavailable, e.what()));
     }
   };
-  // A store error here is answered by build() with a 503, so report "there is something".
-  auto has_items = [this, agency, after] {
-    try {
-      auto from = after < 0 ? s_.reader.acked_upto(agency) : after;
-      return !s_.reader.inbox(agency, from, 1).empty();
-    } catch (const std::exception&) {
-      return true;
-    }
-  };
-  if (wait == 0 || shutting_down_ || has_items()) return done(build(after));
+  if (wait == 0 || s_.pipeline.shutting_down()) return done(build());
 
-  // Long-poll: whichever comes first, new deliveries for this agency or the wait running out.
+  // Long-poll: whichever comes first, a delivery after the cursor or the wait running out.
   struct poll {
     explicit poll(asio::any_io_executor e) : timer(std::move(e)) {}
     asio::steady_timer timer;
@@ -572,17 +532,16 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
   };
   auto p = std::make_shared<poll>(ex);
   auto finish = std::make_shared<std::function<void()>>();
-  *finish = [this, p, build, after, done = std::move(done)] {
+  *finish = [this, p, build, done = std::move(done)] {
     if (p->finished.exchange(true)) return;
     p->timer.cancel();
-    s_.notifier.cancel(p->ticket);
-    done(build(after));
+    s_.deliveries.cancel(p->ticket);
+    done(build());
   };
-  p->ticket = s_.notifier.wait(agency, [ex, finish] { asio::post(ex, [finish] { (*finish)(); }); });
-  // Re-check after registering so that a commit between the first look and wait() is not missed.
-  if (has_items()) return asio::post(ex, [finish] { (*finish)(); });
   p->timer.expires_after(std::chrono::seconds(wait));
   p->timer.async_wait([finish](boost::system::error_code) { (*finish)(); });
+  p->ticket = s_.deliveries.when_available(
+      agency, after, [ex, finish] { asio::post(ex, [finish] { (*finish)(); }); });
 }
 
 void api::post_ack(const std::string& agency, const std::string& body, done_fn done) {
@@ -590,12 +549,12 @@ void api::post_ack(const std::string& agency, const std::string& body, done_fn d
   if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
     return done(error_response(*e));
   if (auto e = s_.schemas.validate("api/inbox_ack", doc)) return done(error_response(*e));
-  s_.eng.ack(agency, doc.at("upto").get<std::int64_t>(),
-             [done = std::move(done)](std::variant<ack_result, error> r) {
-               if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
-               auto& a = std::get<ack_result>(r);
-               done(json_response(200, json{{"acked", a.acked}, {"upto", a.upto}}));
-             });
+  s_.deliveries.ack(agency, doc.at("upto").get<std::int64_t>(),
+                    [done = std::move(done)](std::variant<ack_result, error> r) {
+                      if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
+                      auto& a = std::get<ack_result>(r);
+                      done(json_response(200, json{{"acked", a.acked}, {"upto", a.upto}}));
+                    });
 }
 
 // Every agency's links, visible to every agency: a sender needs to know whether the other room's
@@ -659,14 +618,13 @@ api_response api::health() {
   auto h = s_.eng.health();
   json body{{"status", "ok"}, {"store", "ok"}, {"engine_queue", s_.eng.queue_depth()}};
   int status = 200;
-  if (degraded_) {
+  if (auto failed = s_.pipeline.degraded()) {
     // Before shutting_down: the drain that follows a failure must still say why it happens.
-    std::lock_guard lock(degraded_mu_);
     status = 503;
     body["status"] = "degraded";
-    body["failed"] = degraded_component_;
-    body["error"] = degraded_why_;
-  } else if (shutting_down_) {
+    body["failed"] = failed->first;
+    body["error"] = failed->second;
+  } else if (s_.pipeline.shutting_down()) {
     status = 503;
     body["status"] = "shutting_down";
   } else if (!h.running) {

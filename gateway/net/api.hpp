@@ -33,13 +33,15 @@ namespace bl {
 
 class accounts;
 class console_hub;
+class delivery_stream;
 class engine;
 class geo;
-class inbox_notifier;
 struct principal;
 class link_registry;
 class metrics;
 class schema_set;
+class submit_pipeline;
+struct submitter;
 class token_auth;
 struct ucri2_state;
 namespace store {
@@ -78,9 +80,10 @@ struct api_services {
   const schema_set& schemas;
   const token_auth& auth;
   engine& eng;
+  submit_pipeline& pipeline;    // every submission goes in through it
+  delivery_stream& deliveries;  // every view of an agency's deliveries comes from it
   store::reader& reader;
   metrics& stats;
-  inbox_notifier& notifier;
   const link_registry& links;
   std::shared_ptr<spdlog::logger> log;
   accounts& accts;
@@ -166,6 +169,10 @@ class api {
   metrics& stats() { return s_.stats; }
   const schema_set& schemas() const { return s_.schemas; }
   spdlog::logger& log() { return *s_.log; }
+  submit_pipeline& pipeline() { return s_.pipeline; }
+  delivery_stream& deliveries() { return s_.deliveries; }
+  /// Who submits for `who`: its agency, through the console (session) or the API (token).
+  static submitter submitter_of(const principal& who);
 
  private:
   api_response render_metrics();
@@ -173,10 +180,6 @@ class api {
   void route(api_request req, boost::asio::any_io_executor ex, done_fn done);
 
   api_services s_;
-  std::atomic<bool> shutting_down_{false};
-  std::atomic<bool> degraded_{false};
-  std::mutex degraded_mu_;
-  std::string degraded_component_, degraded_why_;  // guarded by degraded_mu_
   // The UCRI2 edge's token signing key and client presence (gateway/net/api_ucri2.cpp).
   std::shared_ptr<ucri2_state> ucri2_;
 };

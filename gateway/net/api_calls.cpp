@@ -23,6 +23,7 @@
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/geo.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 
@@ -142,21 +143,9 @@ api_response api::validate_message(const principal& who, const std::string& body
     r.body = out.dump();
     return r;
   };
-  json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return invalid({*e});
-  if (!doc.is_object())
-    return invalid({make_error(errc::schema_invalid, "a message is a JSON object", "")});
-  if (auto it = doc.find("from"); it != doc.end() && it->is_string() && *it != who.agency)
-    return invalid({make_error(errc::sender_not_authorised,
-                               "this token belongs to '" + who.agency + "' and cannot send as '" +
-                                   it->get<std::string>() + "'",
-                               "/from")});
-  // As post_message(): a gateway-only type is refused before its body is validated.
-  auto errors = s_.schemas.validate_submission_all(doc);
+  // The same steps as a submission (submit_pipeline), reporting every violation.
+  auto errors = s_.pipeline.check_all(body, submitter_of(who));
   if (!errors.empty()) return invalid(errors);
-  auto parsed = parse_message(std::move(doc));
-  if (auto* e = std::get_if<error>(&parsed)) return invalid({*e});
   return json_response(200, json{{"valid", true}});
 }
 
@@ -166,8 +155,7 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
                  log_quote(e.pointer), log_quote(e.message));
     done(error_response(e));
   };
-  if (shutting_down_)
-    return reject(make_error(errc::shutting_down, "the gateway is shutting down"));
+  if (auto e = s_.pipeline.refusal()) return reject(*e);
   json doc;
   if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
     return reject(*e);

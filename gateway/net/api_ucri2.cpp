@@ -24,8 +24,9 @@
 #include "gateway/core/message.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
-#include "gateway/service/inbox_notifier.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
@@ -124,11 +125,10 @@ struct ucri2_ctx {
   const gateway_config& cfg;
   const schema_set& schemas;
   const token_auth& auth;
-  engine& eng;
+  submit_pipeline& pipeline;
+  delivery_stream& deliveries;
   store::reader& reader;
-  inbox_notifier& notifier;
   spdlog::logger& log;
-  const std::atomic<bool>& shutting_down;
   u2::directory dir;
   ucri2_state& st;
 };
@@ -238,7 +238,7 @@ api_response get_info(ucri2_ctx& c) {
   } catch (const std::exception&) {
     status = 2;
   }
-  if (c.shutting_down) status = 2;
+  if (c.pipeline.shutting_down()) status = 2;
   return ucri2_reply(200, json{{"apiVersion", "2.0.0"},
                                {"ucrmProvider", "Bluelink"},
                                {"ucrmProductName", "Bluelink gateway"},
@@ -280,7 +280,7 @@ json ucrm_json(ucri2_ctx& c) {
           {"supportedApps", supported_apps_json()},
           {"techSupport",
            {{"phone", c.cfg.ucri2.support_phone}, {"e-mail", c.cfg.ucri2.support_email}}},
-          {"status", c.shutting_down ? "offline" : "online"},
+          {"status", c.pipeline.shutting_down() ? "offline" : "online"},
           {"transmitsUnsignedMessages", true}};
 }
 
@@ -300,9 +300,9 @@ api_response get_registry(ucri2_ctx& c, const std::string& id) {
 }
 
 void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, api::done_fn done) {
-  if (c.shutting_down)
-    return done(ucri2_fail(u2::wire_code::internal, "bl.gateway.shutting_down",
-                           "the gateway is shutting down; retry with the same messageId"));
+  if (auto e = c.pipeline.refusal())
+    return done(ucri2_fail(u2::wire_code::internal, std::string(e->id()),
+                           e->message + "; retry with the same messageId"));
   auto parsed = u2::parse_send_request(body, c.schemas, edge_json_limits(c.cfg));
   if (auto* e = std::get_if<u2::ucri2_error>(&parsed)) return done(ucri2_fail(*e));
   auto& req = std::get<u2::send_request>(parsed);
@@ -331,16 +331,18 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   auto mapped = u2::to_canonical(req, ictx);
   if (auto* e = std::get_if<u2::ucri2_error>(&mapped)) return done(ucri2_fail(*e));
   json doc = std::get<json>(std::move(mapped));
-  // As every submit edge: the envelope, a gateway-only type refused before its body, the body.
-  if (auto e = c.schemas.validate_submission(doc))
+  // The submit pipeline, as every edge: sender binding, the envelope, a gateway-only type
+  // refused before its body, the body, then what a schema cannot check.
+  const submitter sender{who.agency, "ucri2", "api", "ucri2:" + who.oid, {}};
+  auto m = c.pipeline.check(std::move(doc), sender);
+  if (auto* e = std::get_if<error>(&m)) {
+    if (e->code != errc::schema_invalid && e->code != errc::not_submittable)
+      return done(engine_refusal(*e));
     return done(ucri2_fail(u2::wire_code::invalid_payload, std::string(e->id()),
                            "the translated transfer is not valid: " + e->message +
                                (e->pointer.empty() ? "" : " (at '" + e->pointer + "')")));
-  auto m = parse_message(std::move(doc));
-  if (auto* e = std::get_if<error>(&m)) return done(engine_refusal(*e));
+  }
   auto& msg = std::get<message>(m);
-  msg.via = "api";
-  msg.user = "ucri2:" + who.oid;
   // The reply echoes the envelope as the UCRM settled it (senderResponse).
   json reply = {{"messageId", req.message_id},
                 {"sentDate", format_rfc3339(req.sent_date.value_or(ictx.now))},
@@ -356,16 +358,17 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
                   {"data", req.payload.data.dump()}}}};
   if (!req.description.empty()) reply["description"] = req.description;
   std::string id = msg.id;
-  c.eng.submit(std::move(msg), [done = std::move(done), reply = std::move(reply), id,
-                                log = &c.log](std::variant<receipt_result, error> r) {
-    if (auto* e = std::get_if<error>(&r)) {
-      log->info("event=ucri2_rejected msg_id={} code={} reason={}", log_quote(id), e->id(),
-                log_quote(e->message));
-      return done(engine_refusal(*e));
-    }
-    // Answered only now: the message is on disk (a repeat gets the same answer).
-    done(ucri2_reply(200, reply));
-  });
+  c.pipeline.submit(std::move(msg), sender,
+                    [done = std::move(done), reply = std::move(reply), id,
+                     log = &c.log](std::variant<receipt_result, error> r) {
+                      if (auto* e = std::get_if<error>(&r)) {
+                        log->info("event=ucri2_rejected msg_id={} code={} reason={}", log_quote(id),
+                                  e->id(), log_quote(e->message));
+                        return done(engine_refusal(*e));
+                      }
+                      // Answered only now: the message is on disk (a repeat gets the same answer).
+                      done(ucri2_reply(200, reply));
+                    });
 }
 
 // One POST /messaging/receive: answers at once when there is something for the client, else
@@ -398,8 +401,8 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
     std::vector<json> visible;
     std::int64_t leading_skip = 0;
     try {
-      auto acked = c_.reader.acked_upto(who_.agency);
-      auto items = c_.reader.inbox(who_.agency, acked, limit_);
+      // Resume from the acknowledged position: UCRI2 receive has no cursor of its own.
+      auto items = c_.deliveries.read(who_.agency, -1, limit_).items;
       u2::outbound_context octx;
       octx.dir = &c_.dir;
       octx.recipient = who_.agency;
@@ -424,7 +427,7 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
       return finish(ucri2_reply(200, json{{"messages", visible}, {"maxMessages", limit_}}));
     if (leading_skip > 0) {
       // Nothing the client must see leads the queue: acknowledge it and look again.
-      c_.eng.ack(
+      c_.deliveries.ack(
           who_.agency, leading_skip,
           [self = shared_from_this()](std::variant<ack_result, error> r) {
             asio::post(self->ex_, [self, failed = std::holds_alternative<error>(r)] {
@@ -436,29 +439,16 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
           });
       return;
     }
-    if (c_.shutting_down || std::chrono::steady_clock::now() >= deadline_) return finish_empty();
-    // Wait for the next commit for this agency; re-check after registering so none is missed.
-    if (ticket_ == 0) {
-      ticket_ = c_.notifier.wait(who_.agency, [self = shared_from_this()] {
+    if (c_.pipeline.shutting_down() || std::chrono::steady_clock::now() >= deadline_)
+      return finish_empty();
+    // Wait for the next commit for this agency (the stream looks again after registering).
+    if (ticket_ == 0)
+      ticket_ = c_.deliveries.when_available(who_.agency, -1, [self = shared_from_this()] {
         asio::post(self->ex_, [self] {
           self->ticket_ = 0;
           self->attempt();
         });
       });
-      recheck();
-    }
-  }
-
-  void recheck() {
-    try {
-      auto acked = c_.reader.acked_upto(who_.agency);
-      if (!c_.reader.inbox(who_.agency, acked, 1).empty()) {
-        c_.notifier.cancel(ticket_);
-        ticket_ = 0;
-        asio::post(ex_, [self = shared_from_this()] { self->attempt(); });
-      }
-    } catch (const std::exception&) {
-    }
   }
 
   void on_deadline() {
@@ -474,7 +464,7 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
     if (finished_) return;
     finished_ = true;
     timer_.cancel();
-    if (ticket_ != 0) c_.notifier.cancel(ticket_);
+    c_.deliveries.cancel(ticket_);
     ticket_ = 0;
     done_(std::move(r));
   }
@@ -569,7 +559,7 @@ void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body
         ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request",
                    "sequenceId must be an integer from 0 to " + std::to_string(max_sequence_id),
                    "/sequenceId"));
-  c.eng.ack(who.agency, *seq, [done = std::move(done)](std::variant<ack_result, error> r) {
+  c.deliveries.ack(who.agency, *seq, [done = std::move(done)](std::variant<ack_result, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
       if (e->http_status() >= 500) return done(engine_refusal(*e));
       return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request", e->message,
@@ -586,9 +576,8 @@ void api::handle_ucri2(const api_request& req, const std::string& path, const st
   if (!s_.cfg.ucri2.enabled)
     return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
                            "the UCRI2 client API is not configured on this gateway (ucri2)"));
-  ucri2_ctx c{s_.cfg,  s_.schemas,     s_.auth,
-              s_.eng,  s_.reader,      s_.notifier,
-              *s_.log, shutting_down_, u2::make_directory(s_.cfg),
+  ucri2_ctx c{s_.cfg,        s_.schemas, s_.auth, s_.pipeline,
+              s_.deliveries, s_.reader,  *s_.log, u2::make_directory(s_.cfg),
               *ucri2_};
   std::string sub = path.substr(std::string("/ucri2").size());
   auto wrong_method = [&](const char* m) {

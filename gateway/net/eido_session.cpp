@@ -21,6 +21,8 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/service/delivery_stream.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 
 namespace bl {
 
@@ -59,14 +61,14 @@ bool offers_eido_subprotocol(std::string_view v) {
 
 template <class Stream>
 eido_session<Stream>::eido_session(Stream&& stream, api& handler, std::string agency,
-                                   std::string authorization, eido_session_limits limits)
+                                   eido_session_limits limits)
     : ws_(std::move(stream)),
       api_(handler),
       agency_(std::move(agency)),
-      authorization_(std::move(authorization)),
       limits_(limits),
       expiry_timer_(ws_.get_executor()),
-      rate_timer_(ws_.get_executor()) {}
+      rate_timer_(ws_.get_executor()),
+      poll_timer_(ws_.get_executor()) {}
 
 template <class Stream>
 void eido_session<Stream>::run(beast::http::request<beast::http::string_body> req) {
@@ -115,6 +117,8 @@ void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
     sub_.reset();
     expiry_timer_.cancel();
     rate_timer_.cancel();
+    poll_timer_.cancel();
+    api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
     return;
   }
   std::string text = beast::buffers_to_string(buffer_.data());
@@ -262,25 +266,16 @@ void eido_session<Stream>::end_subscription(const std::string& reason) {
   sub_.reset();
   expiry_timer_.cancel();
   rate_timer_.cancel();
+  poll_timer_.cancel();
+  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
 }
 
 template <class Stream>
-template <class Done>
-void eido_session<Stream>::call_api(std::string method, std::string target, std::string body,
-                                    Done done) {
-  api_request r;
-  r.method = std::move(method);
-  r.target = std::move(target);
-  r.body = std::move(body);
-  r.authorization = authorization_;
-  auto ex = ws_.get_executor();
-  api_.handle(std::move(r), ex,
-              [weak = this->weak_from_this(), ex, done = std::move(done)](api_response resp) {
-                // The API may answer on the engine thread: hop back onto this strand.
-                asio::post(ex, [weak, done, resp = std::move(resp)] {
-                  if (auto self = weak.lock()) done(resp);
-                });
-              });
+template <class Fn>
+void eido_session<Stream>::post_back(Fn fn) {
+  asio::post(ws_.get_executor(), [weak = this->weak_from_this(), fn = std::move(fn)]() mutable {
+    if (auto self = weak.lock()) fn(*self);
+  });
 }
 
 template <class Stream>
@@ -289,22 +284,35 @@ void eido_session<Stream>::do_poll(int wait_s) {
   // Flow control: a CAD that stops answering events stops the stream instead of growing memory.
   if (outstanding_.size() >= limits_.max_outstanding_events) return;
   sub_->polling = true;
-  std::string target =
-      "/api/v1/inbox?wait=" + std::to_string(wait_s) + "&limit=" + std::to_string(limits_.batch);
-  if (sub_->cursor >= 0) target += "&after=" + std::to_string(sub_->cursor);
-  call_api("GET", std::move(target), {},
-           [this, gen = sub_->generation](const api_response& r) { on_poll(gen, r); });
+  const auto gen = sub_->generation;
+  if (wait_s == 0) return post_back([gen](eido_session& self) { self.on_poll(gen); });
+  // Whichever comes first: a delivery after the cursor, or the wait running out.
+  poll_timer_.expires_after(std::chrono::seconds(wait_s));
+  poll_timer_.async_wait([weak = this->weak_from_this(), gen](beast::error_code ec) {
+    auto self = weak.lock();
+    if (self && !ec) self->on_poll(gen);
+  });
+  poll_ticket_ = api_.deliveries().when_available(
+      agency_, sub_->cursor, [weak = this->weak_from_this(), ex = ws_.get_executor(), gen] {
+        asio::post(ex, [weak, gen] {
+          if (auto self = weak.lock()) self->on_poll(gen);
+        });
+      });
 }
 
 template <class Stream>
-void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response& r) {
-  if (!sub_ || sub_->generation != generation || closing_) return;
+void eido_session<Stream>::on_poll(std::uint64_t generation) {
+  if (!sub_ || sub_->generation != generation || closing_ || !sub_->polling) return;
   sub_->polling = false;
-  json body = json::parse(r.body, nullptr, false);
-  if (r.status != 200 || body.is_discarded() || !body.contains("deliveries")) {
-    // The store could not be read (or the gateway is draining): try again shortly.
-    api_.log().warn("event=eido_poll_failed agency={} status={} error={}", agency_, r.status,
-                    r.error_id);
+  poll_timer_.cancel();
+  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
+  delivery_batch batch;
+  try {
+    batch = api_.deliveries().read(agency_, sub_->cursor, limits_.batch);
+  } catch (const std::exception& e) {
+    // The store could not be read: try again shortly.
+    api_.log().warn("event=eido_poll_failed agency={} error={}", agency_, log_quote(e.what()));
+    api_.stats().error(std::string(info(errc::store_unavailable).id));
     rate_timer_.expires_after(std::chrono::seconds(2));
     rate_timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
       auto self = weak.lock();
@@ -313,9 +321,8 @@ void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response&
     });
     return;
   }
-  if (sub_->cursor < 0) sub_->cursor = body.value("after", std::int64_t{0});
-  const json& deliveries = body["deliveries"];
-  if (deliveries.empty()) return do_poll(limits_.poll_wait_s);
+  if (sub_->cursor < 0) sub_->cursor = batch.after;
+  if (batch.items.empty()) return do_poll(limits_.poll_wait_s);
 
   // minRate: no two events closer together than minRate seconds. What arrives meanwhile is not
   // lost: it is read again when the interval is over and goes out as one event.
@@ -332,9 +339,9 @@ void eido_session<Stream>::on_poll(std::uint64_t generation, const api_response&
 
   json notification = json::array();
   std::int64_t last = sub_->cursor;
-  for (const auto& d : deliveries) {
-    last = std::max(last, d.value("seq", std::int64_t{0}));
-    const json& msg = d["message"];
+  for (const auto& d : batch.items) {
+    last = std::max(last, d.seq);
+    const json msg = json::parse(d.doc, nullptr, false);  // stored by the engine: well formed
     if (sub_->single && msg.value("transfer_id", std::string()) != sub_->transfer_id) continue;
     auto exported = adapters::eido_export(msg);
     if (auto* te = std::get_if<adapters::translate_error>(&exported)) {
@@ -401,16 +408,21 @@ void eido_session<Stream>::ack_contiguous() {
   if (ack_in_flight_ || ack_target_ <= acked_upto_) return;
   ack_in_flight_ = true;
   const std::int64_t upto = ack_target_;
-  call_api("POST", "/api/v1/inbox/ack", json{{"upto", upto}}.dump(),
-           [this, upto](const api_response& r) {
-             ack_in_flight_ = false;
-             if (r.status == 200)
-               acked_upto_ = std::max(acked_upto_, upto);
-             else
-               api_.log().warn("event=eido_ack_failed agency={} upto={} status={} error={}",
-                               agency_, upto, r.status, r.error_id);
-             if (ack_target_ > acked_upto_ && r.status == 200) ack_contiguous();
-           });
+  api_.deliveries().ack(
+      agency_, upto, [weak = this->weak_from_this(), upto](std::variant<ack_result, error> r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->post_back([upto, r = std::move(r)](eido_session& s) {
+          s.ack_in_flight_ = false;
+          if (auto* e = std::get_if<error>(&r)) {
+            s.api_.log().warn("event=eido_ack_failed agency={} upto={} error={} reason={}",
+                              s.agency_, upto, e->id(), log_quote(e->message));
+            return;
+          }
+          s.acked_upto_ = std::max(s.acked_upto_, upto);
+          if (s.ack_target_ > s.acked_upto_) s.ack_contiguous();
+        });
+      });
 }
 
 template <class Stream>
@@ -463,29 +475,24 @@ void eido_session<Stream>::on_request(const adapters::conveyance::request& m) {
   if (!doc.contains("sent_at") || doc["sent_at"] == "") doc["sent_at"] = format_rfc3339(now_ms());
 
   // Answered only once the engine has the message on disk (or refused it).
-  call_api("POST", "/api/v1/messages", doc.dump(),
-           [this, reply, request_id, corr](const api_response& r) {
-             json b = json::parse(r.body, nullptr, false);
-             if (r.status == 200 || r.status == 202) {
-               const json rb =
-                   b.is_discarded() ? json::object() : b.value("receipt", json::object());
-               send(json{{reply,
-                          {{"requestId", request_id},
-                           {"statusCode", 200},
-                           {"statusText", "OK"},
-                           {"messageId", rb.value("message_id", std::string())},
-                           {"transferId", rb.value("transfer_id", std::string())}}}});
-               return;
-             }
-             json err = b.is_discarded() ? json::object() : b.value("error", json::object());
-             json out = corr;
-             out["statusCode"] = r.status;
-             out["statusText"] = status_text(r.status);
-             out["code"] = err.value("code", r.error_id);
-             out["message"] = err.value("message", std::string());
-             if (err.contains("pointer")) out["pointer"] = err["pointer"];
-             send(json{{reply, out}});
-           });
+  auto answer = [reply, request_id, corr](eido_session& self,
+                                          const std::variant<receipt_result, error>& r) {
+    if (auto* e = std::get_if<error>(&r)) return self.send_error(reply, corr, *e);
+    const json& receipt = std::get<receipt_result>(r).receipt;
+    self.send(json{{reply,
+                    {{"requestId", request_id},
+                     {"statusCode", 200},
+                     {"statusText", "OK"},
+                     {"messageId", receipt.value("message_id", std::string())},
+                     {"transferId", receipt.value("transfer_id", std::string())}}}});
+  };
+  api_.pipeline().submit(
+      std::move(doc), submitter{agency_, "eido", "api", {}, {}},
+      [weak = this->weak_from_this(), answer](std::variant<receipt_result, error> r) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->post_back([answer, r = std::move(r)](eido_session& s) { answer(s, r); });
+      });
 }
 
 template <class Stream>
@@ -540,6 +547,8 @@ void eido_session<Stream>::close(unsigned short code, const std::string& reason)
   sub_.reset();
   expiry_timer_.cancel();
   rate_timer_.cancel();
+  poll_timer_.cancel();
+  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
   close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
   // Only the frame being written may stay: its buffer must live until the write is done.
   while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();

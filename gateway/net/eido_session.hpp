@@ -11,15 +11,14 @@
 // requests `requestForService`, `requestAwareness` and `cancelRequest` are translated with
 // eido_import() and submitted, and answered only once the engine's receipt says they are stored.
 //
-// The session reaches the store and the engine through the HTTP API's own logic (api::handle with
-// the agency's bearer token): GET /api/v1/inbox long-polls the reader with inbox_notifier
-// wakeups, POST /api/v1/inbox/ack is engine::ack, POST /api/v1/messages is engine::submit. So the
-// conveyance gets exactly the checks, durability and audit of the HTTP API.
+// The session reads and acknowledges the agency's deliveries through the delivery stream (the
+// same cursor rule as every other edge) and submits through the submit pipeline (the same checks,
+// durability and audit as every other edge); it never goes through the HTTP API.
 //
-// Ownership: the pending async operations hold the session (shared_from_this); the API's
-// callbacks hold only a weak_ptr, so a closed socket frees the session at once.
-// Threading: everything runs on the connection's strand; API callbacks (engine thread, poll
-// timer) post back onto it.
+// Ownership: the pending async operations hold the session (shared_from_this); the stream's and
+// the engine's callbacks hold only a weak_ptr, so a closed socket frees the session at once.
+// Threading: everything runs on the connection's strand; callbacks from the engine thread post
+// back onto it.
 
 #include <chrono>
 #include <cstdint>
@@ -71,9 +70,8 @@ struct eido_session_limits {
 template <class Stream>
 class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
  public:
-  /// `agency` is the one the bearer token `authorization` ("Bearer ...") belongs to.
-  eido_session(Stream&& stream, api& handler, std::string agency, std::string authorization,
-               eido_session_limits limits = {});
+  /// `agency` is the one the connection's bearer token belongs to.
+  eido_session(Stream&& stream, api& handler, std::string agency, eido_session_limits limits = {});
   /// Completes the upgrade (answering with the subprotocol) with the request http_session read.
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
 
@@ -108,14 +106,14 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
 
   void start_expiry_timer();
   void end_subscription(const std::string& reason);
+  /// Reads the next deliveries after the subscription's cursor: now (`wait_s` 0), or when one
+  /// follows it, or after `wait_s` seconds, whichever comes first.
   void do_poll(int wait_s);
-  void on_poll(std::uint64_t generation, const api_response& r);
+  void on_poll(std::uint64_t generation);
   void ack_contiguous();
-
-  /// Runs one HTTP API call as this agency; `done` runs on this session's strand, only while the
-  /// session lives.
-  template <class Done>
-  void call_api(std::string method, std::string target, std::string body, Done done);
+  /// Runs `fn` on this session's strand, only while the session lives (for engine callbacks).
+  template <class Fn>
+  void post_back(Fn fn);
 
   void send(const nlohmann::json& frame);
   /// A response of type `type` (e.g. "subscribeResponse") carrying an error: statusCode from the
@@ -130,7 +128,6 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
   boost::beast::flat_buffer buffer_;
   api& api_;
   std::string agency_;
-  std::string authorization_;
   eido_session_limits limits_;
 
   std::optional<subscription> sub_;
@@ -148,6 +145,8 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
   boost::beast::websocket::close_reason close_reason_;
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer rate_timer_;
+  boost::asio::steady_timer poll_timer_;
+  std::uint64_t poll_ticket_ = 0;  // delivery_stream::when_available() of the current poll
 };
 
 }  // namespace bl

@@ -174,8 +174,7 @@ void http_session<Stream>::upgrade(http::request<http::string_body> req, api_req
     if (p.via_session || p.agency.empty())
       return refuse(make_error(errc::forbidden_role,
                                "EIDO conveyance is for an agency's CAD with its bearer token"));
-    make_owning_slot<eido_session<Stream>>(std::move(slot_), std::move(stream_), api_, p.agency,
-                                           r.authorization)
+    make_owning_slot<eido_session<Stream>>(std::move(slot_), std::move(stream_), api_, p.agency)
         ->run(std::move(req));
     return;
   }

@@ -27,9 +27,11 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
@@ -73,8 +75,11 @@ struct link_rig {
                                    notifier, clock, quiet());
     eng->start();
     rd = std::make_unique<store::reader>(dir.file("bl.db"));
+    pipeline = std::make_unique<submit_pipeline>(cfg, schemas, *eng, log);
+    deliveries = std::make_unique<delivery_stream>(*rd, notifier, *eng);
     server = std::make_unique<cad::cad_link_server>(
-        cad::server_services{cfg, schemas, *eng, *rd, notifier, stats, links, log}, server_keys);
+        cad::server_services{cfg, schemas, *eng, *pipeline, *deliveries, *rd, stats, links, log},
+        server_keys);
     server->start();
   }
   ~link_rig() {
@@ -126,6 +131,8 @@ struct link_rig {
   std::map<std::string, cad::key_pair> keys;
   std::unique_ptr<engine> eng;
   std::unique_ptr<store::reader> rd;
+  std::unique_ptr<submit_pipeline> pipeline;
+  std::unique_ptr<delivery_stream> deliveries;
   std::unique_ptr<cad::cad_link_server> server;
 };
 
