@@ -41,10 +41,12 @@ class delivery_stream {
   /// so that the edge reads at once and answers with the error.
   bool any(const std::string& agency, std::int64_t after);
 
-  /// Calls `wake` exactly once when a delivery for `agency` follows the cursor: at once (on this
+  /// Calls `wake` once when a delivery for `agency` follows the cursor: at once (on this
   /// thread) if one already does, else after the next commit for the agency (on the engine
-  /// thread: `wake` must only post work elsewhere). Returns a ticket for cancel(); 0 when `wake`
-  /// was called already.
+  /// thread: `wake` must only post work elsewhere). A commit that was already waking waiters as
+  /// this registered may call it early; the edge then reads, finds nothing and waits again.
+  /// Never called after cancel() has returned. Returns a ticket for cancel(); 0 when `wake` was
+  /// called already.
   std::uint64_t when_available(const std::string& agency, std::int64_t after,
                                std::function<void()> wake);
   /// Stops a when_available() that is no longer needed (the edge timed out or closed).
