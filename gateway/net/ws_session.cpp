@@ -12,7 +12,7 @@
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/api.hpp"
-#include "gateway/schema/schema_set.hpp"
+#include "gateway/net/console_frame.hpp"
 
 namespace bl {
 
@@ -104,19 +104,16 @@ void ws_session<Stream>::on_read(beast::error_code ec, std::size_t) {
 
 template <class Stream>
 void ws_session<Stream>::handle(const std::string& text) {
-  json f;
-  if (auto e = parse_json_bounded(
-          text, f, edge_json_limits(api_.config(), api_.config().console.ws_max_message_bytes),
-          "the frame"))
-    return send_error(*e);
-  if (auto e = api_.schemas().validate("ws/client", f)) return send_error(*e);
-  const std::string op = f.at("op").get<std::string>();
-  if (op == "ping") return enqueue(std::make_shared<const std::string>(R"({"op":"pong"})"));
-  // op == "hello" (the schema allows nothing else)
+  auto parsed = parse_console_frame(
+      text, api_.schemas(),
+      edge_json_limits(api_.config(), api_.config().console.ws_max_message_bytes));
+  if (auto* e = std::get_if<error>(&parsed)) return send_error(*e);
+  const auto& frame = std::get<console_frame>(parsed);
+  if (frame.what == console_frame::op::ping)
+    return enqueue(std::make_shared<const std::string>(R"({"op":"pong"})"));
   if (hello_) return send_error(make_error(errc::bad_request, "hello was already received", "/op"));
   hello_ = true;
-  // Absent: "from now on" (-1). Present, 0 included: exactly the events after that id.
-  std::int64_t after = f.value("after", std::int64_t{-1});
+  const std::int64_t after = frame.after;
   json user = {{"username", who_.username},
                {"display_name", who_.display_name},
                {"role", to_string(who_.who)},

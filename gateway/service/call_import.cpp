@@ -1,15 +1,12 @@
 #include "gateway/service/call_import.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
@@ -43,195 +40,6 @@ std::string lower(std::string_view s) {
   for (auto& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
-}
-
-std::string hex(const unsigned char* md, unsigned len) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(2 * len, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    out[2 * i] = digits[md[i] >> 4];
-    out[2 * i + 1] = digits[md[i] & 15];
-  }
-  return out;
-}
-
-// ---- reading the file -------------------------------------------------------------------------
-
-/// Reads a file in large chunks, hashing every byte (the ledger's file_sha256) as it goes.
-class byte_source {
- public:
-  explicit byte_source(const std::string& path) : path_(path) {
-    std::error_code ec;
-    auto st = fs::status(path, ec);
-    if (ec || !fs::exists(st)) throw import_file_error("no file at " + path);
-    if (fs::is_directory(st)) throw import_file_error(path + " is a directory, not a CSV file");
-    f_ = std::fopen(path.c_str(), "rb");
-    if (!f_) throw import_file_error("cannot read " + path + ": " + std::strerror(errno));
-    total_ = fs::file_size(path, ec);
-    if (ec) total_ = 0;
-    md_ = EVP_MD_CTX_new();
-    if (!md_ || EVP_DigestInit_ex(md_, EVP_sha256(), nullptr) != 1)
-      throw std::runtime_error("SHA-256 is not available");
-    buf_.resize(1 << 20);
-  }
-  ~byte_source() {
-    if (f_) std::fclose(f_);
-    EVP_MD_CTX_free(md_);
-  }
-  byte_source(const byte_source&) = delete;
-  byte_source& operator=(const byte_source&) = delete;
-
-  int get() {
-    if (pos_ == len_ && !fill()) return -1;
-    ++done_;
-    return static_cast<unsigned char>(buf_[pos_++]);
-  }
-  int peek() {
-    if (pos_ == len_ && !fill()) return -1;
-    return static_cast<unsigned char>(buf_[pos_]);
-  }
-  /// The bytes not yet consumed in the current chunk (after a peek(), at least one).
-  std::string_view lookahead() const { return {buf_.data() + pos_, len_ - pos_}; }
-  void skip(std::size_t n) {
-    pos_ += n;
-    done_ += n;
-  }
-  std::uint64_t done() const { return done_; }
-  std::uint64_t total() const { return std::max(total_, done_); }
-  std::string sha256() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(md_, md, &len);
-    return hex(md, len);
-  }
-
- private:
-  bool fill() {
-    if (eof_) return false;
-    len_ = std::fread(buf_.data(), 1, buf_.size(), f_);
-    pos_ = 0;
-    if (len_ < buf_.size()) {
-      if (std::ferror(f_))
-        throw import_file_error("reading " + path_ + " failed after " + std::to_string(done_) +
-                                " bytes: " + std::strerror(errno));
-      eof_ = true;
-    }
-    EVP_DigestUpdate(md_, buf_.data(), len_);
-    return len_ > 0;
-  }
-
-  std::string path_;
-  std::FILE* f_ = nullptr;
-  EVP_MD_CTX* md_ = nullptr;
-  std::vector<char> buf_;
-  std::size_t pos_ = 0, len_ = 0;
-  std::uint64_t done_ = 0, total_ = 0;
-  bool eof_ = false;
-};
-
-/// One CSV record: its fields and the line it starts on.
-struct csv_record {
-  std::vector<std::string> fields;  // reused between records; only the first `count` are valid
-  std::size_t count = 0;
-  std::size_t line = 0;
-  std::string quote_problem;  // set when the quoting broke RFC 4180 (the record is still read)
-  bool blank() const {
-    for (std::size_t i = 0; i < count; ++i)
-      if (!trim(fields[i]).empty()) return false;
-    return true;
-  }
-};
-
-/// RFC 4180 records: quoted fields with "" escapes and embedded delimiters and line breaks; CRLF,
-/// LF or CR line ends. Lenient where spreadsheets are: a quote inside an unquoted field is a
-/// character; text after a closing quote is kept but reported.
-class csv_reader {
- public:
-  csv_reader(byte_source& in, char delimiter) : in_(in), delim_(delimiter) {}
-
-  bool next(csv_record& r) {
-    r.count = 0;
-    r.quote_problem.clear();
-    r.line = line_;
-    int c = in_.peek();
-    if (c < 0) return false;
-    for (;;) {
-      std::string& f = field(r);
-      c = in_.get();
-      if (c == '"') {
-        const std::size_t opened = line_;
-        for (;;) {
-          c = in_.get();
-          if (c < 0) {
-            r.quote_problem = "the quoted field opened on line " + std::to_string(opened) +
-                              " has no closing quote before the end of the file";
-            return true;
-          }
-          if (c == '"') {
-            if (in_.peek() != '"') break;
-            in_.get();
-          } else if (c == '\n') {
-            ++line_;
-          }
-          f += static_cast<char>(c);
-        }
-        c = in_.get();
-        if (c >= 0 && c != delim_ && c != '\n' && c != '\r') {
-          if (r.quote_problem.empty())
-            r.quote_problem = "text after the closing quote of field " + std::to_string(r.count) +
-                              " (\"" + f + "\" then '" + static_cast<char>(c) + "')";
-          c = unquoted(f, c);
-        }
-      } else {
-        c = unquoted(f, c);
-      }
-      if (c == delim_) continue;
-      if (c == '\r' && in_.peek() == '\n') in_.get();
-      if (c >= 0) ++line_;
-      return true;
-    }
-  }
-
- private:
-  std::string& field(csv_record& r) {
-    if (r.fields.size() <= r.count) r.fields.emplace_back();
-    std::string& f = r.fields[r.count++];
-    f.clear();
-    return f;
-  }
-  // Appends up to the next delimiter or line end; returns that character (or -1 at the end).
-  int unquoted(std::string& f, int c) {
-    for (;;) {
-      if (c < 0 || c == delim_ || c == '\n' || c == '\r') return c;
-      f += static_cast<char>(c);
-      c = in_.get();
-    }
-  }
-
-  byte_source& in_;
-  char delim_;
-  std::size_t line_ = 1;
-};
-
-/// Skips a UTF-8 byte-order mark and picks the delimiter the header line uses most: ',' (the
-/// default), ';' (spreadsheets in many European locales) or a tab.
-char detect_delimiter(byte_source& in) {
-  if (in.peek() < 0) return ',';
-  if (in.lookahead().substr(0, 3) == "\xEF\xBB\xBF") in.skip(3);
-  if (in.peek() < 0) return ',';
-  std::size_t commas = 0, semicolons = 0, tabs = 0;
-  bool quoted = false;
-  for (char c : in.lookahead()) {
-    if (c == '"') quoted = !quoted;
-    if (quoted) continue;
-    if (c == '\n' || c == '\r') break;
-    commas += c == ',';
-    semicolons += c == ';';
-    tabs += c == '\t';
-  }
-  if (semicolons > commas && semicolons >= tabs) return ';';
-  if (tabs > commas && tabs > semicolons) return '\t';
-  return ',';
 }
 
 // ---- values ------------------------------------------------------------------------------------
@@ -602,7 +410,7 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
   sum.file_name = path;
   sum.dry_run = options.dry_run;
 
-  byte_source in(path);
+  csv_source in(path);
   sum.delimiter = detect_delimiter(in);
   csv_reader csv(in, sum.delimiter);
   csv_record rec;

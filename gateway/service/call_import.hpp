@@ -20,6 +20,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/service/csv_reader.hpp"
 
 namespace bl {
 
@@ -46,11 +47,9 @@ struct import_summary {
 using import_progress = std::function<void(std::uint64_t bytes_done, std::uint64_t bytes_total)>;
 
 /// The whole file could not be read as call records: it is missing or unreadable, it is empty,
-/// or its header lacks a configured column. Nothing was written.
-class import_file_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+/// or its header lacks a configured column. Nothing was written. The CSV reader throws the first
+/// two itself, hence one type for both.
+using import_file_error = csv_file_error;
 
 struct import_options {
   bool dry_run = false;  // read and check everything, write nothing

@@ -8,14 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
 #include <string_view>
 
 #include "adapters/zmq_cad/cad_frame.hpp"
-#include "gateway/schema/schema_set.hpp"
+#include "tests/fuzz/fuzz_schemas.hpp"
 
 namespace {
-std::unique_ptr<bl::schema_set> schemas;
 namespace cad = bl::cad;
 
 void check(const cad::cad_frame& f) {
@@ -32,14 +30,15 @@ void check(const cad::cad_frame& f) {
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
-  schemas = std::make_unique<bl::schema_set>(bl::schema_set::locate((*argv)[0]));
+  (void)bl::fuzz::schemas((*argv)[0]);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   for (int depth : {8, 32}) {
-    auto r = cad::parse_cad_frame(text, *schemas, cad::frame_limits{cad::max_frame_bytes, depth});
+    auto r = cad::parse_cad_frame(text, bl::fuzz::schemas(),
+                                  cad::frame_limits{cad::max_frame_bytes, depth});
     if (auto* e = std::get_if<cad::frame_refusal>(&r)) {
       if (e->err.message.empty()) std::abort();
     } else {

@@ -4,25 +4,20 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
 #include "adapters/cap/cap_alert.hpp"
-#include "gateway/schema/schema_set.hpp"
-
-namespace {
-std::unique_ptr<bl::schema_set> schemas;
-}
+#include "tests/fuzz/fuzz_schemas.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
-  schemas = std::make_unique<bl::schema_set>(bl::schema_set::locate((*argv)[0]));
+  (void)bl::fuzz::schemas((*argv)[0]);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view doc(reinterpret_cast<const char*>(data), size);
-  auto r = bl::adapters::cap_import(doc, *schemas);
+  auto r = bl::adapters::cap_import(doc, bl::fuzz::schemas());
   // What is imported must export again.
   if (auto* msg = std::get_if<nlohmann::json>(&r)) (void)bl::adapters::cap_export(*msg);
   return 0;

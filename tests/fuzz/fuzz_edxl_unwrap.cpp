@@ -4,25 +4,20 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
 #include "adapters/cap/edxl_envelope.hpp"
-#include "gateway/schema/schema_set.hpp"
-
-namespace {
-std::unique_ptr<bl::schema_set> schemas;
-}
+#include "tests/fuzz/fuzz_schemas.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
-  schemas = std::make_unique<bl::schema_set>(bl::schema_set::locate((*argv)[0]));
+  (void)bl::fuzz::schemas((*argv)[0]);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view doc(reinterpret_cast<const char*>(data), size);
-  auto r = bl::adapters::edxl_unwrap(doc, *schemas);
+  auto r = bl::adapters::edxl_unwrap(doc, bl::fuzz::schemas());
   if (auto* c = std::get_if<bl::adapters::edxl_content>(&r))
     (void)bl::adapters::edxl_wrap(c->message);
   return 0;

@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 #include <variant>
 
@@ -16,15 +15,11 @@
 
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/message.hpp"
-#include "gateway/schema/schema_set.hpp"
-
-namespace {
-std::unique_ptr<bl::schema_set> schemas;
-}
+#include "tests/fuzz/fuzz_schemas.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
-  schemas = std::make_unique<bl::schema_set>(bl::schema_set::locate((*argv)[0]));
+  (void)bl::fuzz::schemas((*argv)[0]);
   return 0;
 }
 
@@ -35,10 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bl::json_limits limits;
   limits.max_bytes = 64 * 1024;
   if (bl::parse_json_bounded(text, doc, limits, "the request body")) return 0;
-  (void)schemas->validate_submission_all(doc);
-  (void)schemas->validate_message_all(doc);
+  (void)bl::fuzz::schemas().validate_submission_all(doc);
+  (void)bl::fuzz::schemas().validate_message_all(doc);
   if (!doc.is_object()) return 0;
-  if (schemas->validate_submission(doc)) return 0;
+  if (bl::fuzz::schemas().validate_submission(doc)) return 0;
   auto parsed = bl::parse_message(doc);
   if (auto* m = std::get_if<bl::message>(&parsed)) (void)m->doc.dump();
   return 0;

@@ -6,17 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
-#include "gateway/schema/schema_set.hpp"
+#include "tests/fuzz/fuzz_schemas.hpp"
 
 namespace {
-std::unique_ptr<bl::schema_set> schemas;
 namespace u2 = bl::adapters::ucri2;
 
 const u2::directory& dir() {
@@ -30,13 +28,13 @@ const u2::directory& dir() {
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
-  schemas = std::make_unique<bl::schema_set>(bl::schema_set::locate((*argv)[0]));
+  (void)bl::fuzz::schemas((*argv)[0]);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view doc(reinterpret_cast<const char*>(data), size);
-  auto r = u2::parse_send_request(doc, *schemas);
+  auto r = u2::parse_send_request(doc, bl::fuzz::schemas());
   if (auto* req = std::get_if<u2::send_request>(&r)) {
     if (req->message_id.empty()) req->message_id = "00000000-0000-4000-8000-000000000000";
     u2::inbound_context ctx;
@@ -49,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     auto m = u2::to_canonical(*req, ctx);
     if (auto* msg = std::get_if<nlohmann::json>(&m);
-        msg && !bl::adapters::check_message(*msg, *schemas)) {
+        msg && !bl::adapters::check_message(*msg, bl::fuzz::schemas())) {
       (*msg)["transfer_id"] = "T-20261121-000001";
       u2::outbound_context out;
       out.dir = &dir();
@@ -62,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)u2::check_jwt("fuzz-signing-key", doc, 0);
   auto j = nlohmann::json::parse(doc, nullptr, false);
   // The way back reads what the store holds: valid canonical messages only.
-  if (j.is_object() && !bl::adapters::check_message(j, *schemas)) {
+  if (j.is_object() && !bl::adapters::check_message(j, bl::fuzz::schemas())) {
     u2::outbound_context out;
     out.dir = &dir();
     out.recipient = "essex-fire";

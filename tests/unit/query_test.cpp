@@ -1,6 +1,12 @@
-// The query-string reader every HTTP route uses (gateway/net/query).
+// The query-string reader every HTTP route uses (gateway/net/query), and the fuzzer's kept inputs
+// (tests/fuzz/{corpus,regressions}/fuzz_query/).
 
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "gateway/net/query.hpp"
 
@@ -32,4 +38,26 @@ TEST_CASE("a query string becomes names and values; the last of a repeated name 
   CHECK(q.size() == 5);
   CHECK(parse_query("").empty());
   CHECK(parse_query("&&&").empty());
+}
+
+TEST_CASE("the query fuzzer's corpus and kept crashers are read without crashing",
+          "[unit][query][fuzz]") {
+  namespace fs = std::filesystem;
+  const fs::path root(BL_SOURCE_DIR);
+  for (const char* tree : {"regressions", "corpus"}) {
+    fs::path dir = root / "tests/fuzz" / tree / "fuzz_query";
+    REQUIRE(fs::exists(dir));
+    for (const auto& f : fs::directory_iterator(dir)) {
+      if (f.path().filename() == ".gitkeep") continue;
+      INFO(f.path().string());
+      std::ifstream in(f.path(), std::ios::binary);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      const std::string q = ss.str();
+      std::size_t bytes = 0;
+      for (const auto& [k, v] : parse_query(q)) bytes += k.size() + v.size();
+      CHECK(bytes <= q.size());
+      CHECK(percent_decode(q).size() <= q.size());
+    }
+  }
 }
