@@ -128,37 +128,11 @@ function phonePrompt(ev) {
   prompts.append(box);
 }
 
-// For an agency without a CAD on the link the console is the receiving system: once events have
-// reached it, it acknowledges its delivery queue so that senders see "delivered" (the gateway says
-// which applies in the session's acknowledges_deliveries). One pass at a time; a pass that starts
-// while another runs is folded into a follow-up pass.
-let acking = null;
-let ackAgain = false;
-async function acknowledgeDeliveries() {
-  if (!app.session?.acknowledges_deliveries) return;
-  if (acking) {
-    ackAgain = true;
-    return;
-  }
-  acking = (async () => {
-    do {
-      ackAgain = false;
-      for (let i = 0; i < 20; i++) {
-        const inbox = await api.get('/api/v1/inbox?limit=100');
-        const items = inbox.deliveries || [];
-        if (!items.length) break;
-        await api.post('/api/v1/inbox/ack', { upto: items[items.length - 1].seq });
-      }
-    } while (ackAgain);
-  })()
-    .catch(() => {}) // the next event or reconnect tries again; nothing is lost meanwhile
-    .finally(() => {
-      acking = null;
-    });
-}
+// For an agency without a CAD on the link the consoles are the receiving system: the gateway
+// acknowledges its deliveries once they have been shown on one of its consoles (docs/websocket.md),
+// so the sender sees "delivered". The console itself acknowledges nothing.
 
 function onEvent(ev) {
-  if (ev.actor !== me()) acknowledgeDeliveries();
   const before = app.transfers.get(ev.transfer_id);
   if (ev.transfer) upsertTransfer(ev.transfer);
   const t = app.transfers.get(ev.transfer_id);
@@ -183,7 +157,6 @@ function startLive(after) {
     event: onEvent,
     caughtUp: () => {
       app.initialSync = false;
-      acknowledgeDeliveries();
       document.body.dataset.live = 'yes';
     },
     links: (links) => {

@@ -20,6 +20,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
@@ -202,16 +203,21 @@ int gateway_main(int argc, char** argv) {
   } catch (const std::exception& e) {
     log->error("event=geo_unavailable error={}", log_quote(e.what()));
   }
-  console_hub hub(cfg, reader, links, log);
-  eng->set_commit_listener([&hub] { hub.wake(); });
-  // One way in and one way out, shared by every edge (docs/architecture.md).
+  // One way in and one way out, shared by every edge (docs/architecture.md). Declared before the
+  // hub, which acknowledges console-received deliveries through the stream.
   submit_pipeline pipeline(cfg, *schemas, *eng, log);
   delivery_stream deliveries(reader, notifier, *eng);
+  console_hub hub(cfg, reader, links, log);
+  eng->set_commit_listener([&hub] { hub.wake(); });
+  hub.set_deliveries(&deliveries);
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
+  // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.
+  asio::thread_pool workers(2);
+  services.workers = workers.get_executor();
   api handler(services);
   std::unique_ptr<cad::cad_link_server> cad_link;
   if (cfg.cad_link.enabled) {

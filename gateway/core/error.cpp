@@ -52,6 +52,8 @@ const std::vector<error_info> table = {
     {errc::degraded, "bl.gateway.degraded", 503, 1011,
      "Part of the gateway has failed and it is restarting; nothing was accepted; phone the "
      "other control room, or retry shortly with the same message id."},
+    {errc::busy, "bl.gateway.busy", 503, 1013,
+     "The gateway is busy with other sign-ins and reports; try again in a few seconds."},
     {errc::internal, "bl.gateway.internal", 500, 1011,
      "An internal error occurred; the message was not accepted."},
     {errc::link_no_session, "bl.link.no_session", 400, 4400,

@@ -34,6 +34,7 @@ enum class errc {
   store_unavailable,
   shutting_down,
   degraded,
+  busy,
   internal,
   link_no_session,
   link_bad_frame,

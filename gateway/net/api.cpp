@@ -240,7 +240,10 @@ void api::route(api_request req, asio::any_io_executor ex, done_fn done) {
   }
 
   // Signing in needs no credentials yet; everything else does.
-  if (path == "/api/v1/session" && req.method == "POST") return post_session(req, std::move(done));
+  // Argon2id takes tens of milliseconds by design: it runs on the worker pool.
+  if (path == "/api/v1/session" && req.method == "POST")
+    return blocking(
+        "sign_in", [this, req] { return post_session(req); }, std::move(done));
 
   auto authn = authenticate(req);
   if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
@@ -284,16 +287,27 @@ void api::route(api_request req, asio::any_io_executor ex, done_fn done) {
       post_call(who, req.body, std::move(done));
     }
   } else if (path == "/api/v1/reports/savings") {
-    if (method_is("GET")) done(get_savings_report(who, query));
+    if (method_is("GET"))
+      blocking(
+          "savings_report", [this, who, query] { return get_savings_report(who, query); },
+          std::move(done));
   } else if (path == "/api/v1/geo") {
     if (method_is("GET")) done(get_geo(query));
   } else if (path == "/api/v1/users") {
     if (req.method == "GET") return done(get_users(who));
-    if (method_is("POST")) done(post_user(who, req.body));
+    if (method_is("POST"))
+      blocking(
+          "add_user", [this, who, body = req.body] { return post_user(who, body); },
+          std::move(done));
   } else if (path.rfind("/api/v1/users/", 0) == 0) {
     if (method_is("PATCH"))
-      done(patch_user(who, percent_decode(path.substr(std::string("/api/v1/users/").size())),
-                      req.body));
+      blocking(
+          "change_user",
+          [this, who, body = req.body,
+           name = percent_decode(path.substr(std::string("/api/v1/users/").size()))] {
+            return patch_user(who, name, body);
+          },
+          std::move(done));
   } else {
     fail(errc::not_found, "no endpoint at " + path);
   }
@@ -353,21 +367,44 @@ void api::add_security_headers(api_response& r) const {
   if (s_.cfg.tls.enabled()) r.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
 }
 
-void api::post_session(const api_request& req, done_fn done) {
+void api::blocking(const char* what, std::function<api_response()> work, done_fn done) {
+  auto run = [this, what, work = std::move(work)]() -> api_response {
+    try {
+      return work();
+    } catch (const std::exception& e) {
+      s_.log->error("event=request_failed work={} error={}", what, log_quote(e.what()));
+      return error_response(make_error(errc::internal, std::string(what) + " failed"));
+    }
+  };
+  if (!s_.workers) return done(run());
+  if (blocking_jobs_.fetch_add(1) >= max_blocking_jobs) {
+    --blocking_jobs_;
+    s_.log->warn("event=workers_busy work={} waiting={}", what, max_blocking_jobs);
+    return done(error_response(make_error(
+        errc::busy, std::to_string(max_blocking_jobs) + " sign-ins and reports are waiting")));
+  }
+  asio::post(s_.workers, [this, run = std::move(run), done = std::move(done)] {
+    auto r = run();
+    --blocking_jobs_;
+    done(std::move(r));
+  });
+}
+
+api_response api::post_session(const api_request& req) {
   if (!origin_allowed(req))
-    return done(error_response(
-        make_error(errc::bad_origin, "sign-ins from " + req.origin + " are not accepted")));
+    return error_response(
+        make_error(errc::bad_origin, "sign-ins from " + req.origin + " are not accepted"));
   json doc;
   if (auto e = parse_json_bounded(req.body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return done(error_response(*e));
-  if (auto e = s_.schemas.validate("api/login", doc)) return done(error_response(*e));
+    return error_response(*e);
+  if (auto e = s_.schemas.validate("api/login", doc)) return error_response(*e);
   auto r = s_.accts.login(doc.at("username").get<std::string>(),
                           doc.at("password").get<std::string>(), req.remote);
   if (auto* e = std::get_if<error>(&r)) {
     // The password is never logged; the username is, so that attacks can be seen.
     s_.log->warn("event=login_failed username={} remote={} code={}",
                  log_quote(doc.at("username").get<std::string>()), log_quote(req.remote), e->id());
-    return done(error_response(*e));
+    return error_response(*e);
   }
   auto& ok = std::get<login_ok>(r);
   s_.log->info("event=login username={} role={} agency={} remote={}", log_quote(ok.who.username),
@@ -378,7 +415,7 @@ void api::post_session(const api_request& req, done_fn done) {
                        std::to_string(s_.cfg.console.session_max_s);
   if (req.tls) cookie += "; Secure";
   resp.headers.emplace_back("Set-Cookie", cookie);
-  done(std::move(resp));
+  return resp;
 }
 
 api_response api::get_session(const principal& who) {
@@ -392,13 +429,9 @@ api_response api::get_session(const principal& who) {
       {"map",
        {{"tile_url", s_.cfg.console.tile_url.empty() ? json() : json(s_.cfg.console.tile_url)},
         {"attribution", s_.cfg.console.tile_attribution}}}};
-  // An agency whose CAD is on the link lets its CAD acknowledge deliveries (the CAD is its system
-  // of record); for an agency without one, its consoles are the receiving system, so a console
-  // acknowledges what it has been shown and the sender sees "delivered".
-  bool has_cad = false;
-  for (const auto& c : s_.cfg.cad_link.clients)
-    if (s_.cfg.cad_link.enabled && c.agency == who.agency) has_cad = true;
-  out["acknowledges_deliveries"] = !who.agency.empty() && !has_cad;
+  // For an agency without a CAD (or UCRI2 client) of its own, its consoles are the receiving
+  // system: the gateway acknowledges its deliveries once they are shown on one of them.
+  out["acknowledges_deliveries"] = consoles_receive(s_.cfg, who.agency);
   if (who.via_session) {
     out["csrf_token"] = who.csrf_token;
     out["expires_at"] = format_rfc3339(who.expires_at);
@@ -610,6 +643,7 @@ api_response api::health() {
   // writes (full, unwritable, locked) or an engine that stops shows here within a second or two;
   // a transaction waiting on the busy timeout takes at most that long (5 s by default).
   constexpr double stalled_after_s = 15;
+  constexpr double not_committing_after_s = 4;
   try {
     s_.reader.ping();
   } catch (const std::exception& e) {
@@ -642,6 +676,19 @@ api_response api::health() {
     body["status"] = "unavailable";
     body["engine"] = "stalled";
     body["since_last_commit_s"] = std::round(h.since_last_commit_s * 10) / 10;
+  } else if (h.since_last_commit_s > not_committing_after_s) {
+    // The timer sweep commits every 250 ms even when idle: a store this long without a commit
+    // is locked or stuck, even before the busy timeout makes a commit fail.
+    status = 503;
+    body["status"] = "unavailable";
+    body["store"] = "not committing";
+    body["since_last_commit_s"] = std::round(h.since_last_commit_s * 10) / 10;
+  } else if (!h.timers_error.empty()) {
+    // Phone prompts and expiries are not being raised: operators must not rely on them.
+    status = 503;
+    body["status"] = "unavailable";
+    body["timers"] = "failing";
+    body["timers_error"] = h.timers_error;
   }
   return json_response(status, body);
 }
@@ -660,6 +707,9 @@ api_response api::render_metrics() {
     g.push_back({"bluelink_store_commits_failing",
                  "1 while the store's last transaction failed (/healthz is 503 meanwhile).",
                  {{{}, h.commits_failing ? 1.0 : 0.0}}});
+    g.push_back({"bluelink_timers_failing",
+                 "1 while the timer sweep (phone prompts, expiries) fails (/healthz is 503).",
+                 {{{}, h.timers_error.empty() ? 0.0 : 1.0}}});
     if (s_.live) {
       family beats{"bluelink_thread_last_beat_age_seconds",
                    "Seconds since each long-lived thread last showed progress (normally under 1; "

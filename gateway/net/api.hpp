@@ -90,6 +90,9 @@ struct api_services {
   const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
   console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
   const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics
+  /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
+  /// threads never wait on it. Empty (tests): such work runs inline.
+  boost::asio::any_io_executor workers{};
 };
 
 /// Every configured agency with its CAD link status (null when it has none) and, when
@@ -132,7 +135,7 @@ class api {
 
  private:
   // Console sign-in (gateway/net/api.cpp).
-  void post_session(const api_request& req, done_fn done);
+  api_response post_session(const api_request& req);
   api_response get_session(const principal& who);
   api_response delete_session(const api_request& req);
   /// A file from console.dir, or index.html for a console route; nullopt when not served.
@@ -178,8 +181,13 @@ class api {
   api_response render_metrics();
   /// handle() without its guard: finds the route and runs it.
   void route(api_request req, boost::asio::any_io_executor ex, done_fn done);
+  /// Runs `work` on the worker pool and answers with its result; bl.gateway.busy when
+  /// max_blocking_jobs are already waiting; an exception becomes bl.gateway.internal.
+  void blocking(const char* what, std::function<api_response()> work, done_fn done);
+  static constexpr int max_blocking_jobs = 64;
 
   api_services s_;
+  std::atomic<int> blocking_jobs_{0};  // queued or running on the worker pool
   // The UCRI2 edge's token signing key and client presence (gateway/net/api_ucri2.cpp).
   std::shared_ptr<ucri2_state> ucri2_;
 };

@@ -1,11 +1,15 @@
 #include "gateway/net/console_hub.hpp"
 
+#include <set>
+#include <variant>
+
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/store/reader.hpp"
 
@@ -98,11 +102,15 @@ void console_hub::run() {
       joining.swap(joining_);
     }
     try {
+      // Read before the events: every delivery up to a mark was committed with its event
+      // before the events below are read, so once they are pushed, the mark has been shown.
+      auto marks = delivery_marks(joining);
       // Live events first, so that the cursor a joiner replays up to is as new as possible.
       broadcast_new_events();
       std::vector<std::shared_ptr<console_subscriber>> joined;
       for (const auto& p : joining)
         if (auto s = replay(p)) joined.push_back(std::move(s));
+      acknowledge_shown(marks);
       bool due = std::chrono::steady_clock::now() >= next_links;
       publish_links(joined, due);
       if (due) next_links = std::chrono::steady_clock::now() + links_interval;
@@ -133,6 +141,54 @@ void console_hub::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       wake();
     }
+  }
+}
+
+bool consoles_receive(const gateway_config& cfg, std::string_view agency) {
+  if (agency.empty()) return false;
+  if (cfg.cad_link.enabled)
+    for (const auto& c : cfg.cad_link.clients)
+      if (c.agency == agency) return false;
+  if (cfg.ucri2.enabled)
+    for (const auto& p : cfg.ucri2.participants)
+      if (p.client && p.agency == agency) return false;
+  return true;
+}
+
+std::map<std::string, std::int64_t> console_hub::delivery_marks(
+    const std::deque<pending_sub>& joining) {
+  std::map<std::string, std::int64_t> marks;
+  if (!deliveries_) return marks;
+  std::set<std::string> agencies;
+  for (const auto& p : joining)
+    if (auto s = p.who.lock()) agencies.insert(s->agency());
+  for (const auto& [agency, n] : presence()) agencies.insert(agency);
+  for (const auto& a : agencies)
+    if (consoles_receive(cfg_, a)) marks[a] = reader_.last_seq(a);
+  return marks;
+}
+
+void console_hub::acknowledge_shown(const std::map<std::string, std::int64_t>& marks) {
+  if (marks.empty()) return;
+  auto shown = presence();  // live consoles now: each has every event up to the hub's cursor
+  for (const auto& [agency, upto] : marks) {
+    if (!shown.count(agency) || upto <= 0) continue;
+    {
+      std::lock_guard lock(mu_);
+      auto& acked = acked_[agency];
+      if (upto <= acked) continue;
+      acked = upto;
+    }
+    deliveries_->ack(agency, upto, [this, agency, upto](std::variant<ack_result, error> r) {
+      auto* e = std::get_if<error>(&r);
+      if (!e) return;
+      // Not acknowledged: forget it so that a later pass (at the latest the next links
+      // refresh) tries again.
+      log_->warn("event=console_ack_failed agency={} upto={} code={} reason={}", agency, upto,
+                 e->id(), log_quote(e->message));
+      std::lock_guard lock(mu_);
+      acked_.erase(agency);
+    });
   }
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -29,10 +30,16 @@ class logger;
 
 namespace bl {
 
+class delivery_stream;
 class link_registry;
 namespace store {
 class reader;
 }
+
+/// Whether `agency`'s consoles are its receiving system: it has no CAD on the CAD link and is
+/// not a UCRI2 client. The gateway then acknowledges its deliveries itself once they have been
+/// shown on one of its signed-in consoles (console_hub); otherwise its own system does.
+bool consoles_receive(const gateway_config& cfg, std::string_view agency);
 
 /// A connected console as the hub sees it.
 class console_subscriber {
@@ -51,6 +58,11 @@ class console_hub {
   ~console_hub();
   /// The hub thread beats this on every pass (at least once a second). Set before start().
   void set_beat(liveness::beat* b) { beat_ = b; }
+  /// Where the hub acknowledges the deliveries of agencies whose consoles receive them
+  /// (consoles_receive()): once a pass has pushed every event committed with a delivery to at
+  /// least one signed-in console of the agency, that delivery is acknowledged, and the sender
+  /// sees "delivered". Without it (tests) nothing is acknowledged. Set before start().
+  void set_deliveries(delivery_stream* d) { deliveries_ = d; }
   console_hub(const console_hub&) = delete;
   console_hub& operator=(const console_hub&) = delete;
 
@@ -79,6 +91,10 @@ class console_hub {
   std::shared_ptr<console_subscriber> replay(const pending_sub& p);
   void publish_links(const std::vector<std::shared_ptr<console_subscriber>>& joined, bool due);
   std::string links_frame();
+  /// The newest delivery of each console-receiving agency with a console live or joining.
+  std::map<std::string, std::int64_t> delivery_marks(const std::deque<pending_sub>& joining);
+  /// Acknowledges the marks of agencies that now have a live console (all their events shown).
+  void acknowledge_shown(const std::map<std::string, std::int64_t>& marks);
 
   const gateway_config& cfg_;
   store::reader& reader_;
@@ -98,6 +114,8 @@ class console_hub {
   bool failing_ = false;            // the last pass could not read the store (hub thread only)
   liveness::beat* beat_ = nullptr;  // set before start()
   std::string last_links_;
+  delivery_stream* deliveries_ = nullptr;      // set before start()
+  std::map<std::string, std::int64_t> acked_;  // per agency: acknowledged up to; guarded by mu_
 };
 
 }  // namespace bl

@@ -68,6 +68,7 @@ struct engine_health {
   std::string error;               // why, while failing; or why the thread ended
   double failing_for_s = 0;        // since the first failure of the current run of failures
   double since_last_commit_s = 0;  // since the last transaction that committed
+  std::string timers_error;        // why the last timer sweep failed; empty while it works
 };
 
 class engine {
@@ -131,6 +132,8 @@ class engine {
                                     const std::string& to, const transfer& t, nlohmann::json body);
   /// Records the outcome of a transaction for health(): nullopt when it committed.
   void record_commit(const std::optional<std::string>& failure);
+  /// Records the outcome of a timer sweep (logged once per run of failures).
+  void record_sweep(const std::optional<std::string>& failure);
   bool enqueue(job j);
   /// Queues a job with a caller waiting; when it cannot be, the error to answer the caller with.
   std::optional<error> queue_or_refuse(job j);
@@ -157,6 +160,7 @@ class engine {
   std::chrono::steady_clock::time_point last_commit_{}, failing_since_{};
   bool failing_ = false;
   std::string failing_error_;
+  std::string sweep_error_;  // the timer sweep's last fault; empty while it works
   std::deque<job> queue_;
   bool stopping_ = false;
   bool sweep_requested_ = false;

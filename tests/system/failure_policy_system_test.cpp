@@ -8,9 +8,12 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -244,4 +247,76 @@ TEST_CASE("a CAD link port already in use stops the start-up cleanly with exit c
     CHECK_THAT(gw.stderr_text(), Catch::Contains("cannot bind the CAD link at tcp://127.0.0.1:" +
                                                  std::to_string(port)));
   }
+}
+
+TEST_CASE(
+    "an exception half-way through one message rolls back that message alone; one in the timer "
+    "sweep loses no message and is loud until it stops",
+    "[system][failure][engine]") {
+  gateway_process gw(json::object(), false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  gw.start();
+  http_client monitor(gw.port());
+
+  // Forty messages from four connections at once, so that they share group commits; every tenth
+  // throws after its message and transfer rows are written.
+  failpoints.arm("engine.message_exception");
+  std::mutex mu;
+  std::vector<std::string> stored, thrown;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t)
+    senders.emplace_back([&] {
+      http_client c(gw.port());
+      for (int i = 0; i < 10; ++i) {
+        bool boom = i == 5;
+        auto id = new_message_id(essex_fire, boom ? "failpoint-throw" : "ok");
+        auto r =
+            c.post("/api/v1/messages", a12_rtc_request(id), gateway_process::token(essex_fire));
+        std::lock_guard lock(mu);
+        if (boom) {
+          CHECK(r.status == 500);
+          CHECK(r.json["error"]["code"] == "bl.gateway.internal");
+          thrown.push_back(id);
+        } else {
+          CHECK(r.status == 202);
+          stored.push_back(id);
+        }
+      }
+    });
+  for (auto& s : senders) s.join();
+  failpoints.disarm();
+  REQUIRE(thrown.size() == 4);
+  // Exactly the others are stored, each with its transfer and delivery; nothing of the four.
+  CHECK(count(gw, "SELECT COUNT(*) FROM messages") == 36);
+  CHECK(count(gw, "SELECT COUNT(*) FROM transfers") == 36);
+  CHECK(count(gw, "SELECT COUNT(*) FROM deliveries WHERE agency = 'essex-police'") == 36);
+  CHECK(count(gw, "SELECT COUNT(*) FROM messages WHERE id LIKE '%failpoint-throw%'") == 0);
+  CHECK(monitor.get("/healthz", "").status == 200);
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=internal_error msg_id="));
+  // Sent again, one of them is new (nothing of it was kept) and is stored.
+  auto again = monitor.post("/api/v1/messages", a12_rtc_request(thrown[0]),
+                            gateway_process::token(essex_fire));
+  CHECK(again.status == 202);
+
+  // The timer sweep fails: every message is still stored, and /healthz says that phone prompts
+  // are not being raised until it works again.
+  failpoints.arm("engine.sweep_exception");
+  auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(eventually([&] { return monitor.get("/healthz", "").status == 503; }, 5s, 50ms));
+  WARN("/healthz turned 503 "
+       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+       << " s after the sweep began to fail");
+  auto h = monitor.get("/healthz", "");
+  CHECK(h.json["timers"] == "failing");
+  CHECK_THAT(h.json["timers_error"].get<std::string>(), Catch::Contains("engine.sweep_exception"));
+  CHECK_THAT(monitor.get("/metrics", "").body, Catch::Contains("bluelink_timers_failing 1"));
+  auto during = monitor.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                             gateway_process::token(essex_fire));
+  CHECK(during.status == 202);
+  CHECK(count(gw, "SELECT COUNT(*) FROM messages") == 38);
+  failpoints.disarm();
+  CHECK(eventually([&] { return monitor.get("/healthz", "").status == 200; }, 5s, 50ms));
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=timer_sweep_failed"));
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=timer_sweep_resumed"));
+  CHECK(gw.running());
 }
