@@ -25,7 +25,7 @@ struct soak_options {
   double http_requests_per_s = 1.0;               // requests the Ambulance Service sends over HTTP
   std::chrono::milliseconds account_every{3000};  // API and CLI account changes, sign-ins
   std::chrono::milliseconds report_every{5000};   // savings reports over 120 months
-  std::chrono::seconds import_every{300};         // call imports after the first (at 10 %)
+  std::chrono::seconds import_every{60};          // call imports after the first (at 10 %)
   int import_rows = 12000;                        // more than one 10,000-row import batch
   int busy_timeout_ms = 5000;        // the store's; also the longest a commit may keep failing
   std::ostream* progress = nullptr;  // one line every progress_every; null: quiet
@@ -36,6 +36,7 @@ struct soak_result {
   double seconds = 0;                    // the mixed-load phase
   std::uint64_t http_receipted = 0;      // Ambulance requests and accepts over HTTP
   std::uint64_t http_refused = 0;        // answered with an error (5xx are sent again, 409 not)
+  std::uint64_t http_duplicates = 0;     // requests sent again with the same id: first receipt
   std::uint64_t cad_receipted = 0;       // both simulated CADs, every message kind
   std::uint64_t cad_requests = 0;        // transfer requests the CADs originated
   std::uint64_t delivered = 0;           // deliveries the CADs and the HTTP inbox processed
