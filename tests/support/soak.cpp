@@ -318,6 +318,7 @@ std::optional<http_response> soak_run::submit_as_ambulance(http_client& c, const
 
 void soak_run::http_sender() {
   http_client c(port_);
+  http_client console(port_);
   const auto interval =
       std::chrono::milliseconds(static_cast<int>(1000 / std::max(0.01, opts_.http_requests_per_s)));
   const auto token = gateway_process::token(eeast_ambulance);
@@ -326,11 +327,26 @@ void soak_run::http_sender() {
     const auto m =
         request_between(new_message_id(eeast_ambulance, "soak"), eeast_ambulance, to,
                         to == essex_fire ? "fire.forced_entry" : "police.scene_security");
+    // Every fifth request is sent again, as a client that lost the answer would, and at once an
+    // Ambulance console signs out (a quick commit on the accounts connection). That pair once
+    // wedged the store: the repeat's receipt lookup held a read open on the writer's connection
+    // past COMMIT, and after another connection's commit every BEGIN IMMEDIATE failed.
+    const bool repeat = n % 5 == 0;
+    std::optional<console_session> session;
+    std::string why;
+    if (repeat && !(session = sign_in_as(console, console_users[2], password, why))) fail(why);
     auto first = submit_as_ambulance(c, m, to);
-    // Every fifth request is sent again, as a client that lost the answer would: the duplicate
-    // path (a read of the stored receipt on the writer's connection) once wedged the store.
-    if (n % 5 != 0 || !first || first->status != 202) continue;
+    if (!repeat || !first || first->status != 202) continue;
     auto again = c.try_request("POST", "/api/v1/messages", m.dump(), token);
+    if (session) try {
+        auto out = console.request_with(
+            "DELETE", "/api/v1/session", {},
+            {{"Cookie", session->cookie}, {"X-CSRF-Token", session->csrf}, {"Origin", origin()}});
+        if (out.status != 204)
+          fail("Ambulance console sign-out: " + std::to_string(out.status) + " " + out.body);
+      } catch (const std::exception& e) {
+        fail(std::string("Ambulance console sign-out: ") + e.what());
+      }
     if (again && again->status / 100 == 2) ++http_duplicates_;
     if (!again || again->status != 200 ||
         again->json.value("receipt", json()) != first->json.value("receipt", json()))
