@@ -5,6 +5,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <memory>
@@ -112,7 +113,6 @@ class soak_run {
   void add_users();
   void start_cads();
   void progress_line();
-  void end_load();
   void wait_settled();
   void check_nothing_lost();
   void check_unwritable_store();
@@ -157,6 +157,8 @@ class soak_run {
   std::atomic<std::uint64_t> imported_rows_{0}, health_samples_{0}, health_not_ok_{0};
   std::atomic<std::uint64_t> console_events_by_[3] = {{0}, {0}, {0}};
 
+  soak_result result_;  // filled in by the thread that runs the soak, after the load threads end
+
   mutable std::mutex mu_;  // guards everything below
   std::vector<std::string> failures_;
   std::vector<http_sent> http_sent_;
@@ -165,7 +167,6 @@ class soak_run {
   double worst_streak_s_ = 0;
   double max_commit_age_s_ = 0;
   std::string health_state_ = "-";
-  soak_result result_;
 };
 
 void soak_run::fail(const std::string& what) {
@@ -821,14 +822,25 @@ soak_result soak_run::run() {
   start_cads();
   started_ = steady::now();
 
+  // Each load thread ends on its own stop flag; anything it throws is a failed check, not an
+  // ended test process.
+  auto guarded = [this](const char* name, std::function<void()> work) {
+    return std::thread([this, name, work = std::move(work)] {
+      try {
+        work();
+      } catch (const std::exception& e) {
+        fail(std::string(name) + " ended early: " + e.what());
+      }
+    });
+  };
   std::vector<std::thread> load, watch;
-  watch.emplace_back([this] { monitor(); });
-  watch.emplace_back([this] { inbox_reader(); });
-  for (int i = 0; i < 3; ++i) watch.emplace_back([this, i] { console_reader(i); });
-  load.emplace_back([this] { http_sender(); });
-  load.emplace_back([this] { api_accounts(); });
-  load.emplace_back([this] { cli_accounts(); });
-  load.emplace_back([this] { reporter(); });
+  watch.push_back(guarded("monitor", [this] { monitor(); }));
+  watch.push_back(guarded("Ambulance inbox", [this] { inbox_reader(); }));
+  for (int i = 0; i < 3; ++i) watch.push_back(guarded("console", [this, i] { console_reader(i); }));
+  load.push_back(guarded("HTTP submissions", [this] { http_sender(); }));
+  load.push_back(guarded("API accounts", [this] { api_accounts(); }));
+  load.push_back(guarded("CLI accounts and imports", [this] { cli_accounts(); }));
+  load.push_back(guarded("reports", [this] { reporter(); }));
 
   const auto end = started_ + opts_.duration;
   auto next_line = started_ + opts_.progress_every;
