@@ -7,13 +7,7 @@
 #include <string>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/core/error.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +15,7 @@
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
+#include "tests/support/console_ws.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_helpers.hpp"
@@ -30,8 +25,6 @@ namespace {
 using nlohmann::json;
 using namespace bl::test;
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
-namespace asio = boost::asio;
 
 const std::string password = "correct horse battery";
 
@@ -58,53 +51,10 @@ std::string sign_in(const gateway_process& gw, const std::string& user) {
   return s.cookie;
 }
 
-// A blocking console WebSocket client.
-class console_ws {
- public:
-  console_ws(const gateway_process& gw, const std::string& cookie, const std::string& from_origin)
-      : ws_(ioc_) {
-    beast::get_lowest_layer(ws_).connect(
-        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), gw.port()));
-    ws_.set_option(websocket::stream_base::decorator([&](websocket::request_type& req) {
-      if (!cookie.empty()) req.set(beast::http::field::cookie, cookie);
-      if (!from_origin.empty()) req.set(beast::http::field::origin, from_origin);
-    }));
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
-    ws_.handshake(response_, "127.0.0.1:" + std::to_string(gw.port()), "/api/v1/ws");
-  }
-  void send(const json& f) { send_text(f.dump()); }
-  void send_text(const std::string& text) { ws_.write(asio::buffer(text)); }
-  json next() {
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
-    beast::flat_buffer b;
-    ws_.read(b);
-    return json::parse(beast::buffers_to_string(b.data()));
-  }
-  // Reads until a frame with op == `op` arrives (skipping link status frames).
-  json until(const std::string& op) {
-    for (;;) {
-      auto f = next();
-      if (f.at("op") == op) return f;
-      // Status frames may come between; anything else is a frame the test did not expect.
-      if (f.at("op") != "links" && f.at("op") != "welcome" && f.at("op") != "caught_up")
-        FAIL("unexpected frame while waiting for " << op << ": " << f);
-    }
-  }
-  void close() {
-    beast::error_code ec;
-    beast::get_lowest_layer(ws_).socket().close(ec);  // an abrupt drop, like a lost network
-  }
-
- private:
-  asio::io_context ioc_;
-  websocket::stream<beast::tcp_stream> ws_;
-  websocket::response_type response_;
-};
-
 // The upgrade's HTTP status when it is refused.
 int refused_status(const gateway_process& gw, const std::string& cookie, const std::string& o) {
   try {
-    console_ws ws(gw, cookie, o);
+    console_ws ws(gw.port(), cookie, o);
   } catch (const beast::system_error&) {
     // Beast does not expose the response on failure; ask again over plain HTTP to read it.
     http_client c(gw.port());
@@ -130,7 +80,7 @@ TEST_CASE("console WebSocket pushes transfers live and catches up after a drop",
   auto fire_cookie = sign_in(gw, "fire.op");
   auto police_cookie = sign_in(gw, "police.op");
 
-  console_ws police(gw, police_cookie, origin(gw));
+  console_ws police(gw.port(), police_cookie, origin(gw));
   police.send({{"op", "hello"}, {"after", 0}});
   auto welcome = police.until("welcome");
   CHECK(welcome.at("user").at("agency") == essex_police);
@@ -162,7 +112,7 @@ TEST_CASE("console WebSocket pushes transfers live and catches up after a drop",
   send("transfer.update", essex_fire, {{"text", "Second casualty found"}}, 4);
 
   // The reconnecting console says where it stopped and gets exactly what it missed, in order.
-  console_ws again(gw, police_cookie, origin(gw));
+  console_ws again(gw.port(), police_cookie, origin(gw));
   again.send({{"op", "hello"}, {"after", last}});
   again.until("welcome");
   std::vector<std::string> kinds;
@@ -193,7 +143,7 @@ TEST_CASE("console WebSocket pushes transfers live and catches up after a drop",
   CHECK(closed.at("transfer").at("state") == "closed");
 
   // Fire's console, meanwhile, sees the same transfer as outgoing.
-  console_ws fire(gw, fire_cookie, origin(gw));
+  console_ws fire(gw.port(), fire_cookie, origin(gw));
   fire.send({{"op", "hello"}, {"after", last}});
   fire.until("welcome");
   auto fev = fire.until("event");
@@ -211,7 +161,7 @@ TEST_CASE("console WebSocket refuses foreign origins, missing sessions and bad f
   CHECK(refused_status(gw, "", origin(gw)) == 401);
   CHECK(refused_status(gw, "bl_session=forged", origin(gw)) == 401);
 
-  console_ws ws(gw, cookie, origin(gw));
+  console_ws ws(gw.port(), cookie, origin(gw));
   ws.send({{"op", "subscribe"}});
   auto err = ws.until("error");
   CHECK(err.at("code") == "bl.schema.invalid");
@@ -228,7 +178,7 @@ TEST_CASE("an agency's console never receives another agency's transfers",
   add_users(gw);
   gw.start();
   http_client api(gw.port());
-  console_ws police(gw, sign_in(gw, "police.op"), origin(gw));
+  console_ws police(gw.port(), sign_in(gw, "police.op"), origin(gw));
   police.send({{"op", "hello"}});
   police.until("welcome");
   police.until("caught_up");
@@ -249,7 +199,7 @@ TEST_CASE("a console frame nesting too deep is answered with an error, and the s
   add_users(gw);
   gw.start();
   auto cookie = sign_in(gw, "police.op");
-  console_ws ws(gw, cookie, origin(gw));
+  console_ws ws(gw.port(), cookie, origin(gw));
   // 20,000 levels fit in the 64 KiB frame limit; the configured max_json_depth is 32.
   ws.send_text(R"({"op":"hello","after":)" + std::string(20000, '[') + std::string(20000, ']') +
                "}");
@@ -287,7 +237,7 @@ TEST_CASE(
   std::string tid = r.json.at("receipt").at("transfer_id");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the hub has moved past it
 
-  console_ws police(gw, police_cookie, origin(gw));
+  console_ws police(gw.port(), police_cookie, origin(gw));
   police.send({{"op", "hello"}, {"after", cursor}});
   CHECK(police.until("welcome").at("after") == cursor);
   auto ev = police.until("event");
@@ -300,7 +250,7 @@ TEST_CASE(
   CHECK(again.json.at("last_event").get<std::int64_t>() >= ev.at("id").get<std::int64_t>());
 
   // Without "after", a console takes events from now on only.
-  console_ws fresh(gw, police_cookie, origin(gw));
+  console_ws fresh(gw.port(), police_cookie, origin(gw));
   fresh.send({{"op", "hello"}});
   CHECK(fresh.until("welcome").at("after").is_null());
   CHECK(fresh.until("caught_up").at("replayed") == 0);
