@@ -152,6 +152,10 @@ bool consoles_receive(const gateway_config& cfg, std::string_view agency) {
   if (cfg.ucri2.enabled)
     for (const auto& p : cfg.ucri2.participants)
       if (p.client && p.agency == agency) return false;
+  // An API token belongs to a system integration (HTTP inbox, EIDO conveyance) that reads and
+  // acknowledges the agency's deliveries itself.
+  for (const auto& t : cfg.tokens)
+    if (t.agency == agency) return false;
   return true;
 }
 

@@ -36,9 +36,10 @@ namespace store {
 class reader;
 }
 
-/// Whether `agency`'s consoles are its receiving system: it has no CAD on the CAD link and is
-/// not a UCRI2 client. The gateway then acknowledges its deliveries itself once they have been
-/// shown on one of its signed-in consoles (console_hub); otherwise its own system does.
+/// Whether `agency`'s consoles are its receiving system: no other system of its own reads its
+/// deliveries (no CAD on the CAD link, not a UCRI2 client, no API token for an HTTP or EIDO
+/// integration). The gateway then acknowledges its deliveries itself once they have been shown
+/// on one of its signed-in consoles (console_hub); otherwise its own system does.
 bool consoles_receive(const gateway_config& cfg, std::string_view agency);
 
 /// A connected console as the hub sees it.
