@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,6 +35,26 @@ bool eventually(F pred, std::chrono::milliseconds within = std::chrono::millisec
     std::this_thread::sleep_for(poll);
   }
   return pred();
+}
+
+/// Calls `fn(path, bytes)` for every input a fuzz target keeps in the tree: its kept crashers
+/// (tests/fuzz/regressions/<target>/) and its seed corpus (tests/fuzz/corpus/<target>/), so that
+/// the unit tests replay them on every build. Each call runs with the file's path as INFO.
+template <class F>
+void for_each_fuzz_input(const std::string& target, F fn) {
+  namespace fs = std::filesystem;
+  for (const char* tree : {"regressions", "corpus"}) {
+    fs::path dir = fs::path(BL_SOURCE_DIR) / "tests/fuzz" / tree / target;
+    REQUIRE(fs::exists(dir));
+    for (const auto& f : fs::directory_iterator(dir)) {
+      if (f.path().filename() == ".gitkeep") continue;
+      INFO(f.path().string());
+      std::ifstream in(f.path(), std::ios::binary);
+      std::stringstream bytes;
+      bytes << in.rdbuf();
+      fn(f.path(), bytes.str());
+    }
+  }
 }
 
 /// A loopback TCP port for a listener that must keep its number across restarts (the CAD link

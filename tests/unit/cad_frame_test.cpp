@@ -150,19 +150,12 @@ TEST_CASE("a sequence beyond a signed 64-bit integer is refused, not wrapped",
 
 TEST_CASE("the CAD frame fuzzer's corpus parses and its kept crashers are refused cleanly",
           "[unit][cadlink][frame][fuzz]") {
-  const fs::path root(BL_SOURCE_DIR);
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_cad_frame";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto r = cad::parse_cad_frame(ss.str(), bl::test::repo_schemas());
-      if (std::string(tree) == "corpus") CHECK(std::holds_alternative<cad::cad_frame>(r));
-      if (auto* e = std::get_if<cad::frame_refusal>(&r)) CHECK_FALSE(e->err.message.empty());
-    }
-  }
+  bl::test::for_each_fuzz_input("fuzz_cad_frame",
+                                [&](const std::filesystem::path& path, const std::string& input) {
+                                  auto r = cad::parse_cad_frame(input, bl::test::repo_schemas());
+                                  if (path.parent_path().parent_path().filename() == "corpus")
+                                    CHECK(std::holds_alternative<cad::cad_frame>(r));
+                                  if (auto* e = std::get_if<cad::frame_refusal>(&r))
+                                    CHECK_FALSE(e->err.message.empty());
+                                });
 }

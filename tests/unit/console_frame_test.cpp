@@ -96,22 +96,13 @@ TEST_CASE("a frame the schema does not allow is refused with the pointer of what
 
 TEST_CASE("the console frame fuzzer's corpus and kept crashers are read without crashing",
           "[unit][console][frame][fuzz]") {
-  const fs::path root(BL_SOURCE_DIR);
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_console_frame";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto r = bl::parse_console_frame(ss.str(), bl::test::repo_schemas(), limits);
-      if (auto* e = std::get_if<bl::error>(&r)) {
-        CHECK_FALSE(e->message.empty());
-      } else {
-        CHECK(std::get<console_frame>(r).after >= -1);
-      }
-    }
-  }
+  bl::test::for_each_fuzz_input(
+      "fuzz_console_frame", [&](const std::filesystem::path&, const std::string& input) {
+        auto r = bl::parse_console_frame(input, bl::test::repo_schemas(), limits);
+        if (auto* e = std::get_if<bl::error>(&r)) {
+          CHECK_FALSE(e->message.empty());
+        } else {
+          CHECK(std::get<console_frame>(r).after >= -1);
+        }
+      });
 }

@@ -13,6 +13,7 @@
 
 #include "gateway/service/csv_reader.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_helpers.hpp"
 
 namespace {
 
@@ -154,23 +155,15 @@ TEST_CASE("a file that cannot be read is a csv_file_error naming it", "[unit][cs
 
 TEST_CASE("the CSV fuzzer's corpus and kept crashers are read without crashing",
           "[unit][csv][fuzz]") {
-  const fs::path root(BL_SOURCE_DIR);
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_csv_reader";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string text = ss.str();
-      auto r = read_all(text);
-      if (std::string(tree) == "corpus") CHECK(r.rows.size() >= 2);  // a header and a call
-      std::size_t bytes = 0;
-      for (const auto& row : r.rows)
-        for (const auto& field : row) bytes += field.size();
-      CHECK(bytes <= text.size());
-    }
-  }
+  bl::test::for_each_fuzz_input("fuzz_csv_reader",
+                                [&](const std::filesystem::path& path, const std::string& input) {
+                                  const std::string text = input;
+                                  auto r = read_all(text);
+                                  if (path.parent_path().parent_path().filename() == "corpus")
+                                    CHECK(r.rows.size() >= 2);  // a header and a call
+                                  std::size_t bytes = 0;
+                                  for (const auto& row : r.rows)
+                                    for (const auto& field : row) bytes += field.size();
+                                  CHECK(bytes <= text.size());
+                                });
 }

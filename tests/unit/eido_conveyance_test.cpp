@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "adapters/eido/eido_conveyance.hpp"
+#include "tests/support/test_helpers.hpp"
 
 namespace {
 
@@ -147,24 +148,16 @@ TEST_CASE("each refused frame names its response, its correlation and the member
 
 TEST_CASE("the conveyance fuzzer's corpus and kept crashers parse or are refused cleanly",
           "[unit][eido][conveyance][fuzz]") {
-  const fs::path root(BL_SOURCE_DIR);
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_eido_frame";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      auto r = cv::parse_frame(ss.str());
-      if (std::string(tree) == "corpus") CHECK(std::holds_alternative<cv::frame>(r));  // seeds
-      if (auto* e = std::get_if<cv::frame_error>(&r)) {
-        CHECK_FALSE(e->reply.empty());
-        CHECK_FALSE(e->err.message.empty());
-      }
-    }
-  }
+  bl::test::for_each_fuzz_input("fuzz_eido_frame",
+                                [&](const std::filesystem::path& path, const std::string& input) {
+                                  auto r = cv::parse_frame(input);
+                                  if (path.parent_path().parent_path().filename() == "corpus")
+                                    CHECK(std::holds_alternative<cv::frame>(r));  // seeds
+                                  if (auto* e = std::get_if<cv::frame_error>(&r)) {
+                                    CHECK_FALSE(e->reply.empty());
+                                    CHECK_FALSE(e->err.message.empty());
+                                  }
+                                });
 }
 
 TEST_CASE("a frame nesting too deep is refused before anything is copied out of it",

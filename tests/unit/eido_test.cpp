@@ -355,14 +355,9 @@ TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido
 }
 
 TEST_CASE("the EIDO fuzzer's kept inputs are read without crashing", "[unit][eido]") {
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_eido_import";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      auto r = bl::adapters::eido_import(slurp(f.path()), bl::test::repo_schemas());
-      if (auto* e = std::get_if<translate_error>(&r)) CHECK_FALSE(e->message.empty());
-    }
-  }
+  bl::test::for_each_fuzz_input(
+      "fuzz_eido_import", [&](const std::filesystem::path&, const std::string& input) {
+        auto r = bl::adapters::eido_import(input, bl::test::repo_schemas());
+        if (auto* e = std::get_if<translate_error>(&r)) CHECK_FALSE(e->message.empty());
+      });
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/net/query.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 
@@ -42,22 +43,13 @@ TEST_CASE("a query string becomes names and values; the last of a repeated name 
 
 TEST_CASE("the query fuzzer's corpus and kept crashers are read without crashing",
           "[unit][query][fuzz]") {
-  namespace fs = std::filesystem;
-  const fs::path root(BL_SOURCE_DIR);
-  for (const char* tree : {"regressions", "corpus"}) {
-    fs::path dir = root / "tests/fuzz" / tree / "fuzz_query";
-    REQUIRE(fs::exists(dir));
-    for (const auto& f : fs::directory_iterator(dir)) {
-      if (f.path().filename() == ".gitkeep") continue;
-      INFO(f.path().string());
-      std::ifstream in(f.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      const std::string q = ss.str();
-      std::size_t bytes = 0;
-      for (const auto& [k, v] : parse_query(q)) bytes += k.size() + v.size();
-      CHECK(bytes <= q.size());
-      CHECK(percent_decode(q).size() <= q.size());
-    }
-  }
+  bl::test::for_each_fuzz_input("fuzz_query",
+                                [&](const std::filesystem::path&, const std::string& input) {
+                                  const std::string q = input;
+                                  std::size_t bytes = 0;
+                                  for (const auto& [k, v] : parse_query(q))
+                                    bytes += k.size() + v.size();
+                                  CHECK(bytes <= q.size());
+                                  CHECK(percent_decode(q).size() <= q.size());
+                                });
 }
