@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <unordered_set>
@@ -205,7 +207,11 @@ struct cad_link_server::impl {
   std::string bound;
   std::thread thread;
   std::atomic<bool> stopping{false};
-  std::function<void(const std::string&)> on_failure;  // set before start()
+  // The app may set the handler after start(): guarded, and a failure that came first is
+  // reported as soon as it is set.
+  std::mutex failure_mu;
+  std::function<void(const std::string&)> on_failure;  // guarded by failure_mu
+  std::optional<std::string> failed_why;               // guarded by failure_mu
   liveness::beat* beat = nullptr;                      // set before start()
   std::atomic<bool> draining{false};
 
@@ -813,7 +819,13 @@ struct cad_link_server::impl {
     } catch (...) {
       // Reporting is best effort; the failure handler below still runs.
     }
-    if (on_failure) on_failure(why);
+    std::function<void(const std::string&)> handler;
+    {
+      std::lock_guard lock(failure_mu);
+      failed_why = why;
+      handler = on_failure;
+    }
+    if (handler) handler(why);
   }
 
   void tick() {
@@ -902,7 +914,13 @@ void cad_link_server::set_beat(liveness::beat* b) {
 }
 
 void cad_link_server::set_failure_handler(std::function<void(const std::string&)> fn) {
-  impl_->on_failure = std::move(fn);
+  std::optional<std::string> already;
+  {
+    std::lock_guard lock(impl_->failure_mu);
+    impl_->on_failure = fn;
+    already = impl_->failed_why;
+  }
+  if (already && fn) fn(*already);  // the link failed before anyone was listening
 }
 
 void cad_link_server::start() {

@@ -83,7 +83,7 @@ class cad_link_server {
   std::string endpoint() const;
   /// Called (on the link thread, once) if the link thread ends other than by stop(): the link
   /// is gone for every CAD, so the gateway must stop taking what it cannot deliver and restart.
-  /// Set before start().
+  /// May be set after start(): a failure that came first is reported as soon as it is set.
   void set_failure_handler(std::function<void(const std::string& why)> fn);
   /// The link thread beats this on every poll (at least every 250 ms). Set before start().
   void set_beat(liveness::beat* b);
