@@ -101,6 +101,11 @@ void metrics::commit(double seconds, std::size_t batch) {
   committed_messages_ += batch;
 }
 
+void metrics::ws_error(std::string_view edge, std::string_view op) {
+  std::lock_guard lock(mu_);
+  ++ws_errors_[{std::string(edge), std::string(op)}];
+}
+
 std::string metrics::render(const std::vector<gauge_family>& gauges) const {
   std::string o;
   o.reserve(4096);
@@ -136,6 +141,13 @@ std::string metrics::render(const std::vector<gauge_family>& gauges) const {
             "HTTP connections refused with 503 beyond limits.max_connections (reason total) or "
             "limits.max_connections_per_address (reason per_address).",
             "reason", refused_);
+    put_header(o, "bluelink_ws_errors_total",
+               "WebSocket connections ended by an error other than a normal close, by edge "
+               "(console, eido) and by what failed (accept, read, write, close).",
+               "counter");
+    for (auto& [k, v] : ws_errors_)
+      put_sample(o, "bluelink_ws_errors_total", {{"edge", k.first}, {"op", k.second}},
+                 static_cast<double>(v));
   }
   scalar("bluelink_http_connections", "HTTP and WebSocket connections held open now.", "gauge",
          static_cast<double>(open_connections_.load(std::memory_order_relaxed)));

@@ -33,6 +33,9 @@ class metrics {
   void header_timeout() { header_timeouts_.fetch_add(1, std::memory_order_relaxed); }
   /// Connections the listener holds open now (HTTP and the WebSockets upgraded from them).
   void open_connections(std::size_t n) { open_connections_.store(n, std::memory_order_relaxed); }
+  /// A WebSocket connection of `edge` ("console", "eido") ended on an error that is not a normal
+  /// end (gateway/net/ws_connection); `op` is what failed ("accept", "read", "write", "close").
+  void ws_error(std::string_view edge, std::string_view op);
 
   /// One sample of a gauge family computed by the caller at scrape time.
   struct sample {
@@ -59,6 +62,7 @@ class metrics {
 
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t, std::less<>> in_, out_, errors_, refused_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> ws_errors_;
   std::array<std::uint64_t, buckets.size()> commit_buckets_{};
   std::uint64_t commit_count_ = 0;
   double commit_sum_ = 0;

@@ -22,6 +22,8 @@
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/console_hub.hpp"
+#include "gateway/net/console_session.hpp"
+#include "gateway/net/eido_session.hpp"
 #include "gateway/net/query.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
@@ -147,6 +149,14 @@ api::api(api_services s) : s_(std::move(s)), ucri2_(make_ucri2_state()) {}
 submitter api::submitter_of(const principal& who) {
   const char* edge = who.via_session ? "console" : "api";
   return submitter{who.agency, edge, edge, who.username, {}};
+}
+
+console_session_services api::console_services() const {
+  return {s_.cfg, s_.schemas, s_.accts, s_.hub, *s_.log, s_.stats};
+}
+
+eido_session_services api::eido_services() const {
+  return {s_.cfg, s_.schemas, s_.pipeline, s_.deliveries, *s_.log, s_.stats};
 }
 
 void api::set_degraded(const std::string& component, const std::string& why) {

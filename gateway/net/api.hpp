@@ -44,6 +44,8 @@ class submit_pipeline;
 struct submitter;
 class token_auth;
 struct ucri2_state;
+struct console_session_services;
+struct eido_session_services;
 namespace store {
 class reader;
 }
@@ -174,6 +176,9 @@ class api {
   spdlog::logger& log() { return *s_.log; }
   submit_pipeline& pipeline() { return s_.pipeline; }
   delivery_stream& deliveries() { return s_.deliveries; }
+  /// What the console's and EIDO's WebSocket sessions use (handed to them explicitly).
+  console_session_services console_services() const;
+  eido_session_services eido_services() const;
   /// Who submits for `who`: its agency, through the console (session) or the API (token).
   static submitter submitter_of(const principal& who);
 

@@ -8,26 +8,21 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 
 #include "adapters/eido/eido.hpp"
 #include "adapters/eido/eido_conveyance.hpp"
+#include "gateway/core/config.hpp"
 #include "gateway/core/digest.hpp"
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
-#include "gateway/net/api.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 
 namespace bl {
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace asio = boost::asio;
 using nlohmann::json;
 
@@ -59,78 +54,48 @@ bool offers_eido_subprotocol(std::string_view v) {
   return false;
 }
 
-template <class Stream>
-eido_session<Stream>::eido_session(Stream&& stream, api& handler, std::string agency,
-                                   eido_session_limits limits)
-    : ws_(std::move(stream)),
-      api_(handler),
+namespace {
+ws_options eido_options(const eido_session_limits& l) {
+  ws_options o;
+  o.edge = "eido";
+  o.max_message_bytes = l.max_frame_bytes;
+  o.max_queued = l.max_queued;
+  o.subprotocol = eido_subprotocol;
+  o.slow_reason = "too slow: reconnect and resume from your last acknowledged event";
+  return o;
+}
+}  // namespace
+
+eido_session::eido_session(std::unique_ptr<ws_io> io, const eido_session_services& s,
+                           std::string agency, eido_session_limits limits, connection_slot slot)
+    : ws_connection(std::move(io), eido_options(limits), s.log, s.stats, std::move(slot)),
+      s_(s),
       agency_(std::move(agency)),
       limits_(limits),
-      expiry_timer_(ws_.get_executor()),
-      rate_timer_(ws_.get_executor()),
-      poll_timer_(ws_.get_executor()) {}
+      expiry_timer_(executor()),
+      rate_timer_(executor()),
+      poll_timer_(executor()) {}
 
-template <class Stream>
-void eido_session<Stream>::run(beast::http::request<beast::http::string_body> req) {
-  beast::get_lowest_layer(ws_).expires_never();  // the websocket's own timeouts take over
-  // Pings after ~15 s of silence; a CAD that answers nothing for 30 s is dropped (it resumes
-  // from its last acknowledged delivery when it reconnects).
-  websocket::stream_base::timeout t =
-      websocket::stream_base::timeout::suggested(beast::role_type::server);
-  t.idle_timeout = std::chrono::seconds(30);
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(beast::http::field::server, "bluelink");
-    res.set(beast::http::field::sec_websocket_protocol, eido_subprotocol);
-  }));
-  ws_.read_message_max(limits_.max_frame_bytes);
-  ws_.async_accept(
-      req, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+void eido_session::on_open() {
+  log_.info("event=eido_connected agency={}", agency_);
 }
 
-template <class Stream>
-void eido_session<Stream>::on_accept(beast::error_code ec) {
-  if (ec) return;
-  api_.log().info("event=eido_connected agency={}", agency_);
-  do_read();
+void eido_session::on_closed() {
+  log_.info("event=eido_disconnected agency={}", agency_);
+  sub_.reset();
+  stop_waiting();
 }
 
-template <class Stream>
-void eido_session<Stream>::do_read() {
-  ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-    self->on_read(ec, n);
-  });
+void eido_session::stop_waiting() {
+  expiry_timer_.cancel();
+  rate_timer_.cancel();
+  poll_timer_.cancel();
+  s_.deliveries.cancel(std::exchange(poll_ticket_, 0));
 }
 
-template <class Stream>
-void eido_session<Stream>::on_read(beast::error_code ec, std::size_t) {
-  if (ec == websocket::error::message_too_big) {
-    // Beast has already failed the connection with 1009; nothing more can be sent.
-    api_.stats().error(std::string(info(errc::payload_too_large).id));
-    return;
-  }
-  if (ec) {
-    api_.log().info("event=eido_disconnected agency={} reason={}", agency_,
-                    log_quote(ec.message()));
-    closing_ = true;
-    sub_.reset();
-    expiry_timer_.cancel();
-    rate_timer_.cancel();
-    poll_timer_.cancel();
-    api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
-    return;
-  }
-  std::string text = beast::buffers_to_string(buffer_.data());
-  buffer_.consume(buffer_.size());
-  handle(text);
-  if (!closing_) do_read();
-}
-
-template <class Stream>
-void eido_session<Stream>::handle(const std::string& text) {
-  auto parsed = adapters::conveyance::parse_frame(
-      text, edge_json_limits(api_.config(), limits_.max_frame_bytes));
+void eido_session::on_message(std::string text) {
+  auto parsed =
+      adapters::conveyance::parse_frame(text, edge_json_limits(s_.cfg, limits_.max_frame_bytes));
   if (auto* fe = std::get_if<adapters::conveyance::frame_error>(&parsed))
     return send_error(fe->reply, fe->correlation, fe->err);
   std::visit(
@@ -149,8 +114,7 @@ void eido_session<Stream>::handle(const std::string& text) {
       std::get<adapters::conveyance::frame>(parsed));
 }
 
-template <class Stream>
-void eido_session<Stream>::on_subscribe(const adapters::conveyance::subscribe& m) {
+void eido_session::on_subscribe(const adapters::conveyance::subscribe& m) {
   const std::string base = "/subscribe";
   const std::string& request_id = m.request_id;
   const std::string& subscription_id = m.subscription_id;
@@ -168,13 +132,13 @@ void eido_session<Stream>::on_subscribe(const adapters::conveyance::subscribe& m
     return static_cast<int>(std::min<std::int64_t>(min_rate.value_or(0), limits_.max_min_rate_s));
   };
   auto respond = [&] {
-    send(json{{"subscribeResponse",
-               {{"requestId", request_id},
-                {"subscriptionId", sub_->id},
-                {"expires", sub_->expires_s},
-                {"minRate", sub_->min_rate_s},
-                {"statusCode", 200},
-                {"statusText", "OK"}}}});
+    send_json(json{{"subscribeResponse",
+                    {{"requestId", request_id},
+                     {"subscriptionId", sub_->id},
+                     {"expires", sub_->expires_s},
+                     {"minRate", sub_->min_rate_s},
+                     {"statusCode", 200},
+                     {"statusText", "OK"}}}});
   };
 
   if (!subscription_id.empty()) {
@@ -211,7 +175,7 @@ void eido_session<Stream>::on_subscribe(const adapters::conveyance::subscribe& m
   sub_->expires_s = grant_expires();
   sub_->min_rate_s = grant_min_rate();
   respond();
-  api_.log().info(
+  log_.info(
       "event=eido_subscribed agency={} subscription={} type={} transfer={} "
       "expires_s={} min_rate_s={}",
       agency_, sub_->id, sub_type, incident, sub_->expires_s, sub_->min_rate_s);
@@ -219,8 +183,7 @@ void eido_session<Stream>::on_subscribe(const adapters::conveyance::subscribe& m
   do_poll(0);
 }
 
-template <class Stream>
-void eido_session<Stream>::on_unsubscribe(const adapters::conveyance::unsubscribe& m) {
+void eido_session::on_unsubscribe(const adapters::conveyance::unsubscribe& m) {
   const std::string base = "/unsubscribe";
   const std::string& request_id = m.request_id;
   const std::string& subscription_id = m.subscription_id;
@@ -232,55 +195,47 @@ void eido_session<Stream>::on_unsubscribe(const adapters::conveyance::unsubscrib
                    "no active subscription '" + subscription_id + "' on this connection",
                    base + "/subscriptionId"));
   end_subscription("unsubscribed");
-  send(json{{"unsubscribeResponse",
-             {{"requestId", request_id},
-              {"subscriptionId", subscription_id},
-              {"statusCode", 200},
-              {"statusText", "OK"}}}});
+  send_json(json{{"unsubscribeResponse",
+                  {{"requestId", request_id},
+                   {"subscriptionId", subscription_id},
+                   {"statusCode", 200},
+                   {"statusText", "OK"}}}});
 }
 
-template <class Stream>
-void eido_session<Stream>::start_expiry_timer() {
+void eido_session::start_expiry_timer() {
   expiry_timer_.expires_after(std::chrono::seconds(sub_->expires_s));
-  expiry_timer_.async_wait(
-      [weak = this->weak_from_this(), gen = sub_->generation](beast::error_code ec) {
-        auto self = weak.lock();
-        if (!self || ec || !self->sub_ || self->sub_->generation != gen) return;
-        // Not renewed in time: the subscription ends and the client is told so.
-        const std::string id = self->sub_->id;
-        self->end_subscription("expired");
-        self->send(json{{"terminate",
-                         {{"requestId", id + "-expired"},
-                          {"subscriptionId", id},
-                          {"reason",
-                           "expired: the subscription was not renewed within its "
-                           "expires; subscribe again to resume"}}}});
-      });
+  expiry_timer_.async_wait([weak = weak_self(), gen = sub_->generation](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!self || ec || !self->sub_ || self->sub_->generation != gen) return;
+    // Not renewed in time: the subscription ends and the client is told so.
+    const std::string id = self->sub_->id;
+    self->end_subscription("expired");
+    self->send_json(json{{"terminate",
+                          {{"requestId", id + "-expired"},
+                           {"subscriptionId", id},
+                           {"reason",
+                            "expired: the subscription was not renewed within its "
+                            "expires; subscribe again to resume"}}}});
+  });
 }
 
-template <class Stream>
-void eido_session<Stream>::end_subscription(const std::string& reason) {
+void eido_session::end_subscription(const std::string& reason) {
   if (!sub_) return;
-  api_.log().info("event=eido_subscription_ended agency={} subscription={} reason={}", agency_,
-                  sub_->id, reason);
+  log_.info("event=eido_subscription_ended agency={} subscription={} reason={}", agency_, sub_->id,
+            reason);
   sub_.reset();
-  expiry_timer_.cancel();
-  rate_timer_.cancel();
-  poll_timer_.cancel();
-  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
+  stop_waiting();
 }
 
-template <class Stream>
 template <class Fn>
-void eido_session<Stream>::post_back(Fn fn) {
-  asio::post(ws_.get_executor(), [weak = this->weak_from_this(), fn = std::move(fn)]() mutable {
+void eido_session::post_back(Fn fn) {
+  asio::post(executor(), [weak = weak_self(), fn = std::move(fn)]() mutable {
     if (auto self = weak.lock()) fn(*self);
   });
 }
 
-template <class Stream>
-void eido_session<Stream>::do_poll(int wait_s) {
-  if (!sub_ || sub_->polling || closing_) return;
+void eido_session::do_poll(int wait_s) {
+  if (!sub_ || sub_->polling || closing()) return;
   // Flow control: a CAD that stops answering events stops the stream instead of growing memory.
   if (outstanding_.size() >= limits_.max_outstanding_events) return;
   sub_->polling = true;
@@ -288,33 +243,32 @@ void eido_session<Stream>::do_poll(int wait_s) {
   if (wait_s == 0) return post_back([gen](eido_session& self) { self.on_poll(gen); });
   // Whichever comes first: a delivery after the cursor, or the wait running out.
   poll_timer_.expires_after(std::chrono::seconds(wait_s));
-  poll_timer_.async_wait([weak = this->weak_from_this(), gen](beast::error_code ec) {
+  poll_timer_.async_wait([weak = weak_self(), gen](beast::error_code ec) {
     auto self = weak.lock();
     if (self && !ec) self->on_poll(gen);
   });
-  poll_ticket_ = api_.deliveries().when_available(
-      agency_, sub_->cursor, [weak = this->weak_from_this(), ex = ws_.get_executor(), gen] {
-        asio::post(ex, [weak, gen] {
-          if (auto self = weak.lock()) self->on_poll(gen);
-        });
-      });
+  poll_ticket_ = s_.deliveries.when_available(agency_, sub_->cursor,
+                                              [weak = weak_self(), ex = executor(), gen] {
+                                                asio::post(ex, [weak, gen] {
+                                                  if (auto self = weak.lock()) self->on_poll(gen);
+                                                });
+                                              });
 }
 
-template <class Stream>
-void eido_session<Stream>::on_poll(std::uint64_t generation) {
-  if (!sub_ || sub_->generation != generation || closing_ || !sub_->polling) return;
+void eido_session::on_poll(std::uint64_t generation) {
+  if (!sub_ || sub_->generation != generation || closing() || !sub_->polling) return;
   sub_->polling = false;
   poll_timer_.cancel();
-  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
+  s_.deliveries.cancel(std::exchange(poll_ticket_, 0));
   delivery_batch batch;
   try {
-    batch = api_.deliveries().read(agency_, sub_->cursor, limits_.batch);
+    batch = s_.deliveries.read(agency_, sub_->cursor, limits_.batch);
   } catch (const std::exception& e) {
     // The store could not be read: try again shortly.
-    api_.log().warn("event=eido_poll_failed agency={} error={}", agency_, log_quote(e.what()));
-    api_.stats().error(std::string(info(errc::store_unavailable).id));
+    log_.warn("event=eido_poll_failed agency={} error={}", agency_, log_quote(e.what()));
+    stats_.error(std::string(info(errc::store_unavailable).id));
     rate_timer_.expires_after(std::chrono::seconds(2));
-    rate_timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
+    rate_timer_.async_wait([weak = weak_self(), generation](beast::error_code ec) {
       auto self = weak.lock();
       if (!self || ec || !self->sub_ || self->sub_->generation != generation) return;
       self->do_poll(self->limits_.poll_wait_s);
@@ -329,7 +283,7 @@ void eido_session<Stream>::on_poll(std::uint64_t generation) {
   auto now = std::chrono::steady_clock::now();
   if (now < sub_->next_event_at) {
     rate_timer_.expires_at(sub_->next_event_at);
-    rate_timer_.async_wait([weak = this->weak_from_this(), generation](beast::error_code ec) {
+    rate_timer_.async_wait([weak = weak_self(), generation](beast::error_code ec) {
       auto self = weak.lock();
       if (!self || ec || !self->sub_ || self->sub_->generation != generation) return;
       self->do_poll(0);
@@ -347,10 +301,9 @@ void eido_session<Stream>::on_poll(std::uint64_t generation) {
     if (auto* te = std::get_if<adapters::translate_error>(&exported)) {
       // Every type an inbox holds exports (tests/unit/eido_test.cpp); should one ever not, it is
       // passed over, logged, and counts as delivered with the event that follows it.
-      api_.log().warn("event=eido_not_expressible agency={} message={} type={} code={} reason={}",
-                      agency_, log_quote(msg.value("id", std::string())),
-                      log_quote(msg.value("type", std::string())), te->code,
-                      log_quote(te->message));
+      log_.warn("event=eido_not_expressible agency={} message={} type={} code={} reason={}",
+                agency_, log_quote(msg.value("id", std::string())),
+                log_quote(msg.value("type", std::string())), te->code, log_quote(te->message));
       continue;
     }
     notification.push_back(std::move(std::get<json>(exported)));
@@ -363,16 +316,15 @@ void eido_session<Stream>::on_poll(std::uint64_t generation) {
   // cumulative inbox position over deliveries it never showed.
   transactions_[tid] = sub_->single ? -1 : last;
   if (!sub_->single) outstanding_[last] = outstanding_event{last, false};
-  send(json{{"event",
-             {{"transactionId", tid},
-              {"subscriptionId", sub_->id},
-              {"notification", std::move(notification)}}}});
+  send_json(json{{"event",
+                  {{"transactionId", tid},
+                   {"subscriptionId", sub_->id},
+                   {"notification", std::move(notification)}}}});
   sub_->next_event_at = now + std::chrono::seconds(sub_->min_rate_s);
   do_poll(sub_->min_rate_s > 0 ? limits_.poll_wait_s : 0);
 }
 
-template <class Stream>
-void eido_session<Stream>::on_event_response(const adapters::conveyance::event_response& m) {
+void eido_session::on_event_response(const adapters::conveyance::event_response& m) {
   const std::string base = "/eventResponse";
   const std::string& tid = m.transaction_id;
   const std::int64_t code = m.status_code;
@@ -388,8 +340,7 @@ void eido_session<Stream>::on_event_response(const adapters::conveyance::event_r
   transactions_.erase(t);
   if (code < 200 || code > 299) {
     // Refused by the CAD: not acknowledged, so it is delivered again when the CAD reconnects.
-    api_.log().warn("event=eido_event_refused agency={} transaction={} status={}", agency_, tid,
-                    code);
+    log_.warn("event=eido_event_refused agency={} transaction={} status={}", agency_, tid, code);
     return;
   }
   if (upto < 0) return;
@@ -397,8 +348,7 @@ void eido_session<Stream>::on_event_response(const adapters::conveyance::event_r
   ack_contiguous();
 }
 
-template <class Stream>
-void eido_session<Stream>::ack_contiguous() {
+void eido_session::ack_contiguous() {
   while (!outstanding_.empty() && outstanding_.begin()->second.acked) {
     ack_target_ = std::max(ack_target_, outstanding_.begin()->first);
     outstanding_.erase(outstanding_.begin());
@@ -408,25 +358,23 @@ void eido_session<Stream>::ack_contiguous() {
   if (ack_in_flight_ || ack_target_ <= acked_upto_) return;
   ack_in_flight_ = true;
   const std::int64_t upto = ack_target_;
-  api_.deliveries().ack(
-      agency_, upto, [weak = this->weak_from_this(), upto](std::variant<ack_result, error> r) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->post_back([upto, r = std::move(r)](eido_session& s) {
-          s.ack_in_flight_ = false;
-          if (auto* e = std::get_if<error>(&r)) {
-            s.api_.log().warn("event=eido_ack_failed agency={} upto={} error={} reason={}",
-                              s.agency_, upto, e->id(), log_quote(e->message));
-            return;
-          }
-          s.acked_upto_ = std::max(s.acked_upto_, upto);
-          if (s.ack_target_ > s.acked_upto_) s.ack_contiguous();
-        });
-      });
+  s_.deliveries.ack(agency_, upto, [weak = weak_self(), upto](std::variant<ack_result, error> r) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->post_back([upto, r = std::move(r)](eido_session& s) {
+      s.ack_in_flight_ = false;
+      if (auto* e = std::get_if<error>(&r)) {
+        s.log_.warn("event=eido_ack_failed agency={} upto={} error={} reason={}", s.agency_, upto,
+                    e->id(), log_quote(e->message));
+        return;
+      }
+      s.acked_upto_ = std::max(s.acked_upto_, upto);
+      if (s.ack_target_ > s.acked_upto_) s.ack_contiguous();
+    });
+  });
 }
 
-template <class Stream>
-void eido_session<Stream>::on_request(const adapters::conveyance::request& m) {
+void eido_session::on_request(const adapters::conveyance::request& m) {
   const std::string& kind = m.kind;
   const std::string base = "/" + kind;
   const std::string reply = kind + "Response";
@@ -447,20 +395,20 @@ void eido_session<Stream>::on_request(const adapters::conveyance::request& m) {
                : kind == "requestAwareness" ? "transfer.alert"
                                             : "transfer.request";
     ctx.to = m.to;
-    auto imported = adapters::eido_import(m.eido.dump(), api_.schemas(), ctx);
+    auto imported = adapters::eido_import(m.eido.dump(), s_.schemas, ctx);
     if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
       // The adapter's own code (bl.eido.invalid, bl.eido.missing_field, ...) goes out as is; its
       // message names the EIDO field.
       auto known = errc_from_id(te->code);
       int status = known ? info(*known).http_status : te->code == "bl.eido.too_large" ? 413 : 400;
-      api_.stats().error(te->code);
+      stats_.error(te->code);
       json out = corr;
       out["statusCode"] = status;
       out["statusText"] = status_text(status);
       out["code"] = te->code;
       out["message"] = te->message;
       out["pointer"] = base + "/eido";
-      return send(json{{reply, out}});
+      return send_json(json{{reply, out}});
     }
     // The message id comes from the EIDO's own identifier: the same EIDO sent again is the same
     // message and gets the same receipt.
@@ -479,88 +427,35 @@ void eido_session<Stream>::on_request(const adapters::conveyance::request& m) {
                                           const std::variant<receipt_result, error>& r) {
     if (auto* e = std::get_if<error>(&r)) return self.send_error(reply, corr, *e);
     const json& receipt = std::get<receipt_result>(r).receipt;
-    self.send(json{{reply,
-                    {{"requestId", request_id},
-                     {"statusCode", 200},
-                     {"statusText", "OK"},
-                     {"messageId", receipt.value("message_id", std::string())},
-                     {"transferId", receipt.value("transfer_id", std::string())}}}});
+    self.send_json(json{{reply,
+                         {{"requestId", request_id},
+                          {"statusCode", 200},
+                          {"statusText", "OK"},
+                          {"messageId", receipt.value("message_id", std::string())},
+                          {"transferId", receipt.value("transfer_id", std::string())}}}});
   };
-  api_.pipeline().submit(
+  s_.pipeline.submit(
       std::move(doc), submitter{agency_, "eido", "api", {}, {}},
-      [weak = this->weak_from_this(), answer](std::variant<receipt_result, error> r) {
+      [weak = weak_self(), answer](std::variant<receipt_result, error> r) {
         auto self = weak.lock();
         if (!self) return;
         self->post_back([answer, r = std::move(r)](eido_session& s) { answer(s, r); });
       });
 }
 
-template <class Stream>
-void eido_session<Stream>::send(const json& frame) {
-  if (closing_) return;
-  if (queue_.size() >= limits_.max_queued) {
-    api_.log().warn("event=eido_too_slow agency={} queued={}", agency_, queue_.size());
-    return close(websocket::close_code::try_again_later,
-                 "too slow: reconnect and resume from your last acknowledged event");
-  }
-  queue_.push_back(std::make_shared<const std::string>(frame.dump()));
-  if (!writing_) do_write();
+void eido_session::send_json(const json& frame) {
+  send(frame.dump());
 }
 
-template <class Stream>
-void eido_session<Stream>::send_error(const std::string& type, const json& correlation,
-                                      const error& e) {
-  api_.stats().error(std::string(e.id()));
+void eido_session::send_error(const std::string& type, const json& correlation, const error& e) {
+  stats_.error(std::string(e.id()));
   json out = correlation;
   out["statusCode"] = e.http_status();
   out["statusText"] = status_text(e.http_status());
   out["code"] = e.id();
   out["message"] = e.message;
   if (!e.pointer.empty()) out["pointer"] = e.pointer;
-  send(json{{type, out}});
+  send_json(json{{type, out}});
 }
-
-template <class Stream>
-void eido_session<Stream>::do_write() {
-  if (queue_.empty() || closing_) return;
-  writing_ = true;
-  ws_.text(true);
-  ws_.async_write(asio::buffer(*queue_.front()),
-                  [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-                    self->on_write(ec, n);
-                  });
-}
-
-template <class Stream>
-void eido_session<Stream>::on_write(beast::error_code ec, std::size_t) {
-  writing_ = false;
-  if (ec) return;
-  queue_.pop_front();
-  if (closing_) return start_close();
-  do_write();
-}
-
-template <class Stream>
-void eido_session<Stream>::close(unsigned short code, const std::string& reason) {
-  if (closing_) return;
-  closing_ = true;
-  sub_.reset();
-  expiry_timer_.cancel();
-  rate_timer_.cancel();
-  poll_timer_.cancel();
-  api_.deliveries().cancel(std::exchange(poll_ticket_, 0));
-  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-  // Only the frame being written may stay: its buffer must live until the write is done.
-  while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
-  if (!writing_) start_close();
-}
-
-template <class Stream>
-void eido_session<Stream>::start_close() {
-  ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {});
-}
-
-template class eido_session<beast::tcp_stream>;
-template class eido_session<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace bl

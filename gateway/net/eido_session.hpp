@@ -15,6 +15,9 @@
 // same cursor rule as every other edge) and submits through the submit pipeline (the same checks,
 // durability and audit as every other edge); it never goes through the HTTP API.
 //
+// The socket, the bounded write queue (a CAD more than max_queued frames behind is closed with
+// 1013), close codes and error handling are ws_connection's.
+//
 // Ownership: the pending async operations hold the session (shared_from_this); the stream's and
 // the engine's callbacks hold only a weak_ptr, so a closed socket frees the session at once.
 // Threading: everything runs on the connection's strand; callbacks from the engine thread post
@@ -22,28 +25,24 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <nlohmann/json.hpp>
 
 #include "adapters/eido/eido_conveyance.hpp"
 #include "gateway/core/error.hpp"
+#include "gateway/net/ws_connection.hpp"
 
 namespace bl {
 
-class api;
-struct api_response;
+struct gateway_config;
+class schema_set;
+class submit_pipeline;
+class delivery_stream;
 
 /// The WebSocket subprotocol of NENA-STA-024 EIDO conveyance.
 inline constexpr const char* eido_subprotocol = "emergency-ent1.0";
@@ -66,14 +65,21 @@ struct eido_session_limits {
   int max_min_rate_s = 3600;
 };
 
-/// Stream: boost::beast::tcp_stream (ws://) or boost::beast::ssl_stream<tcp_stream> (wss://).
-template <class Stream>
-class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
+/// What an EIDO session uses, owned elsewhere and outliving it.
+struct eido_session_services {
+  const gateway_config& cfg;
+  const schema_set& schemas;
+  submit_pipeline& pipeline;    // requests go in through it, as every edge's submissions do
+  delivery_stream& deliveries;  // the agency's deliveries, with the one cursor rule
+  spdlog::logger& log;
+  metrics& stats;
+};
+
+class eido_session final : public ws_connection {
  public:
   /// `agency` is the one the connection's bearer token belongs to.
-  eido_session(Stream&& stream, api& handler, std::string agency, eido_session_limits limits = {});
-  /// Completes the upgrade (answering with the subprotocol) with the request http_session read.
-  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+  eido_session(std::unique_ptr<ws_io> io, const eido_session_services& s, std::string agency,
+               eido_session_limits limits = {}, connection_slot slot = {});
 
  private:
   // One subscription (at most one per connection).
@@ -94,10 +100,10 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
     bool acked = false;
   };
 
-  void on_accept(boost::beast::error_code ec);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t n);
-  void handle(const std::string& text);
+  void on_open() override;
+  void on_message(std::string text) override;
+  void on_closed() override;
+  std::string log_fields() const override { return "agency=" + agency_; }
 
   void on_subscribe(const adapters::conveyance::subscribe& m);
   void on_unsubscribe(const adapters::conveyance::unsubscribe& m);
@@ -111,22 +117,21 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
   void do_poll(int wait_s);
   void on_poll(std::uint64_t generation);
   void ack_contiguous();
+  std::weak_ptr<eido_session> weak_self() {
+    return std::static_pointer_cast<eido_session>(shared_from_this());
+  }
   /// Runs `fn` on this session's strand, only while the session lives (for engine callbacks).
   template <class Fn>
   void post_back(Fn fn);
 
-  void send(const nlohmann::json& frame);
+  void send_json(const nlohmann::json& frame);
   /// A response of type `type` (e.g. "subscribeResponse") carrying an error: statusCode from the
   /// error table, statusText, and Bluelink's code, message and pointer.
   void send_error(const std::string& type, const nlohmann::json& correlation, const error& e);
-  void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t n);
-  void close(unsigned short code, const std::string& reason);
-  void start_close();
+  /// Stops the subscription's timers and its pending wait for deliveries.
+  void stop_waiting();
 
-  boost::beast::websocket::stream<Stream> ws_;
-  boost::beast::flat_buffer buffer_;
-  api& api_;
+  eido_session_services s_;
   std::string agency_;
   eido_session_limits limits_;
 
@@ -139,10 +144,6 @@ class eido_session : public std::enable_shared_from_this<eido_session<Stream>> {
   std::int64_t ack_target_ = 0;  // highest contiguous seq acknowledged by the client
   bool ack_in_flight_ = false;
 
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  bool writing_ = false;
-  bool closing_ = false;
-  boost::beast::websocket::close_reason close_reason_;
   boost::asio::steady_timer expiry_timer_;
   boost::asio::steady_timer rate_timer_;
   boost::asio::steady_timer poll_timer_;

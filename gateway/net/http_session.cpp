@@ -11,8 +11,9 @@
 
 #include "gateway/core/metrics.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/net/console_session.hpp"
 #include "gateway/net/eido_session.hpp"
-#include "gateway/net/ws_session.hpp"
+#include "gateway/net/ws_io.hpp"
 #include "gateway/service/accounts.hpp"
 
 namespace bl {
@@ -20,20 +21,6 @@ namespace bl {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
-
-namespace {
-// The session that takes over an upgraded socket owns the connection's slot from then on: the
-// slot is released when that session object is destroyed (after it has closed the socket), so a
-// console or CAD WebSocket counts against the limits for as long as it is open.
-template <class Session, class... Args>
-std::shared_ptr<Session> make_owning_slot(connection_slot slot, Args&&... args) {
-  return std::shared_ptr<Session>(new Session(std::forward<Args>(args)...),
-                                  [slot = std::move(slot)](Session* s) mutable {
-                                    delete s;
-                                    slot.release();
-                                  });
-}
-}  // namespace
 
 template <class Stream>
 Stream http_session<Stream>::make_stream(asio::ip::tcp::socket socket, asio::ssl::context* ctx) {
@@ -174,7 +161,10 @@ void http_session<Stream>::upgrade(http::request<http::string_body> req, api_req
     if (p.via_session || p.agency.empty())
       return refuse(make_error(errc::forbidden_role,
                                "EIDO conveyance is for an agency's CAD with its bearer token"));
-    make_owning_slot<eido_session<Stream>>(std::move(slot_), std::move(stream_), api_, p.agency)
+    // The session owns the connection's slot from now on: a CAD's WebSocket counts against the
+    // limits for as long as it is open.
+    std::make_shared<eido_session>(make_ws_io(std::move(stream_)), api_.eido_services(), p.agency,
+                                   eido_session_limits{}, std::move(slot_))
         ->run(std::move(req));
     return;
   }
@@ -210,8 +200,8 @@ void http_session<Stream>::upgrade(http::request<http::string_body> req, api_req
     return do_write(std::move(resp), false);
   }
   std::string token = session_token_of(r.cookie);
-  make_owning_slot<ws_session<Stream>>(std::move(slot_), std::move(stream_), api_, std::move(p),
-                                       std::move(token))
+  std::make_shared<console_session>(make_ws_io(std::move(stream_)), api_.console_services(),
+                                    std::move(p), std::move(token), std::move(slot_))
       ->run(std::move(req));
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // One HTTP/1.1 connection, plain or TLS. Reads a request, hands it to the API, writes the
-// response, repeats while keep-alive holds; hands a WebSocket upgrade to a ws_session or an
+// response, repeats while keep-alive holds; hands a WebSocket upgrade to a console_session or an
 // eido_session. Ownership: the pending async operation holds the session alive
 // (shared_from_this); the session owns the connection's slot in the connection_limiter and passes
 // it on with the socket on an upgrade. Threading: all work runs on the connection's strand.
@@ -55,7 +55,7 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
   void on_read_header(boost::beast::error_code ec);
   void on_read(boost::beast::error_code ec);
   void do_write(api_response r, bool keep_alive);
-  /// Hands an authenticated /api/v1/ws upgrade over to a ws_session, or answers with an error.
+  /// Hands an authenticated /api/v1/ws upgrade over to a console_session, or answers with an error.
   void upgrade(boost::beast::http::request<boost::beast::http::string_body> req, api_request r);
   void on_write(boost::beast::error_code ec, bool close);
   void do_close();

@@ -1,6 +1,7 @@
 #pragma once
 // One console WebSocket (docs/protocols/websocket.md). Created by http_session once an upgrade
 // request to /api/v1/ws has been authenticated (session cookie, Origin); it then owns the socket.
+// The socket, the bounded write queue, close codes and error handling are ws_connection's.
 //
 // Protocol: the console sends {"op":"hello","after":N}; the session subscribes to the
 // console_hub, which replays the agency's events after N, then streams live ones and link status.
@@ -13,62 +14,57 @@
 // Threading: everything runs on the connection's strand; push() may be called from the hub thread
 // and posts onto it.
 
-#include <deque>
 #include <memory>
 #include <string>
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include "gateway/net/console_hub.hpp"
+#include "gateway/net/ws_connection.hpp"
 #include "gateway/service/accounts.hpp"
 
 namespace bl {
 
-class api;
+struct gateway_config;
+class schema_set;
+struct error;
 
-/// Stream: boost::beast::tcp_stream (ws://) or boost::beast::ssl_stream<tcp_stream> (wss://).
-template <class Stream>
-class ws_session : public console_subscriber,
-                   public std::enable_shared_from_this<ws_session<Stream>> {
+/// What a console session uses, owned elsewhere and outliving it.
+struct console_session_services {
+  const gateway_config& cfg;
+  const schema_set& schemas;
+  accounts& accts;
+  console_hub* hub;  // null in tests without one: the session then streams nothing
+  spdlog::logger& log;
+  metrics& stats;
+};
+
+class console_session final : public ws_connection, public console_subscriber {
  public:
-  ws_session(Stream&& stream, api& handler, principal who, std::string session_token);
-  ~ws_session() override;
-  /// Completes the upgrade with the request http_session has read.
-  void run(boost::beast::http::request<boost::beast::http::string_body> req);
+  console_session(std::unique_ptr<ws_io> io, const console_session_services& s, principal who,
+                  std::string session_token, connection_slot slot = {});
+  ~console_session() override;
 
   void push(std::shared_ptr<const std::string> frame) override;
   const std::string& agency() const override { return who_.agency; }
 
  private:
-  void on_accept(boost::beast::error_code ec);
-  void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t n);
-  void handle(const std::string& text);
-  void enqueue(std::shared_ptr<const std::string> frame);
-  void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t n);
-  void close(unsigned short code, const std::string& reason);
-  void start_close();
+  void on_open() override;
+  void on_message(std::string text) override;
+  void on_closed() override;
+  std::string log_fields() const override;
+
+  std::shared_ptr<console_session> self() {
+    return std::static_pointer_cast<console_session>(shared_from_this());
+  }
   void send_error(const error& e);
   void schedule_check();
 
-  boost::beast::websocket::stream<Stream> ws_;
-  boost::beast::flat_buffer buffer_;
-  api& api_;
+  console_session_services s_;
   principal who_;
   std::string token_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
-  bool writing_ = false;
   bool hello_ = false;
-  bool closing_ = false;
   bool subscribed_ = false;
-  boost::beast::websocket::close_reason close_reason_;
   boost::asio::steady_timer timer_;  // hello deadline, then the periodic session check
 };
 
