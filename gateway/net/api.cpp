@@ -25,6 +25,7 @@
 #include "gateway/net/console_session.hpp"
 #include "gateway/net/eido_session.hpp"
 #include "gateway/net/query.hpp"
+#include "gateway/net/ucri2_handler.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/delivery_stream.hpp"
@@ -144,8 +145,6 @@ std::string session_token_of(std::string_view cookie_header) {
   return cookie_value(cookie_header, session_cookie);
 }
 
-api::api(api_services s) : s_(std::move(s)), ucri2_(make_ucri2_state()) {}
-
 submitter api::submitter_of(const principal& who) {
   const char* edge = who.via_session ? "console" : "api";
   return submitter{who.agency, edge, edge, who.username, {}};
@@ -172,12 +171,7 @@ void api::record_error(const api_response& r) {
 }
 
 api_response api::error_response(const error& e) {
-  json err = {{"code", e.id()},
-              {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
-  if (!e.pointer.empty()) err["pointer"] = e.pointer;
-  auto r = json_response(e.http_status(), json{{"error", err}});
-  r.error_id = std::string(e.id());
-  return r;
+  return error_reply(e);
 }
 
 void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
@@ -198,7 +192,7 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
   try {
     if (failpoint("http.handler_exception"))
       throw std::runtime_error("injected failure (failpoint http.handler_exception)");
-    route(std::move(req), std::move(ex), done);
+    dispatch(req, std::move(ex), done);
   } catch (const std::exception& e) {
     s_.log->error("event=request_failed method={} path={} error={}", log_quote(method),
                   log_quote(path), log_quote(e.what()));
@@ -209,118 +203,169 @@ void api::handle(api_request req, asio::any_io_executor ex, done_fn reply) {
   }
 }
 
-void api::route(api_request req, asio::any_io_executor ex, done_fn done) {
-  std::string_view target = req.target;
-  auto qpos = target.find('?');
-  std::string path(target.substr(0, qpos));
-  std::string query(qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1));
-
-  auto fail = [&](errc code, std::string msg, std::string ptr = {}) {
-    done(error_response(make_error(code, std::move(msg), std::move(ptr))));
-  };
-  auto method_is = [&](const char* m) {
-    if (req.method == m) return true;
-    fail(errc::method_not_allowed, req.method + " is not allowed on " + path + "; use " + m);
-    return false;
-  };
-
-  if (path == "/healthz") {
-    if (method_is("GET")) done(health());
-    return;
+// The routes under /api/v1. Without valid credentials, a path or method that does not exist is
+// answered 401 like one that does: an outsider learns nothing of the API's surface.
+class api::api_v1_routes final : public http_handler {
+ public:
+  explicit api_v1_routes(api& a) : a_(a) {}
+  std::string mount() const override { return "/api/v1"; }
+  void add_routes(route_table& t) override { a_.add_v1_routes(t); }
+  void unmatched(const route_call& c, reply_fn done) override {
+    auto authn = a_.authenticate(c.req);
+    if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
+    http_handler::unmatched(c, std::move(done));
   }
-  if (path == "/metrics") {
-    if (!method_is("GET")) return;
-    // With metrics.token_sha256 set, only the monitoring system's token may read the per-agency
-    // traffic; the comparison of digests takes the same time however many characters match.
-    if (!s_.cfg.metrics_token_sha256.empty()) {
-      std::string token = bearer(req.authorization);
-      if (token.empty())
-        return fail(errc::missing_token, "GET /metrics needs Authorization: Bearer <token>");
-      if (!same_secret(sha256_hex(token), s_.cfg.metrics_token_sha256))
-        return fail(errc::invalid_token, "the token is not the metrics token");
-    }
-    return done(render_metrics());
-  }
-  if (path == "/ucri2" || path.rfind("/ucri2/", 0) == 0)
-    return handle_ucri2(req, path, query, ex, std::move(done));
-  if (path.rfind("/api/v1/", 0) != 0) {
-    if (req.method == "GET" || req.method == "HEAD")
-      if (auto file = static_file(path)) return done(std::move(*file));
-    return fail(errc::not_found, "no endpoint at " + path);
+  api_response wrong_method(const route_call& c, const std::string& allow) override {
+    auto authn = a_.authenticate(c.req);
+    if (auto* e = std::get_if<error>(&authn)) return error_response(*e);
+    return http_handler::wrong_method(c, allow);
   }
 
+ private:
+  api& a_;
+};
+
+// The site: health and metrics for monitoring, and the console's own files for everything else.
+class api::site_routes final : public http_handler {
+ public:
+  explicit site_routes(api& a) : a_(a) {}
+  std::string mount() const override { return ""; }
+  void add_routes(route_table& t) override {
+    t.get("/healthz", route_access::open,
+          [this](const route_call&, reply_fn done) { done(a_.health()); });
+    t.get("/metrics", route_access::open, [this](const route_call& c, reply_fn done) {
+      // With metrics.token_sha256 set, only the monitoring system's token may read the
+      // per-agency traffic; the comparison of digests takes the same time however many
+      // characters match.
+      const auto& want = a_.s_.cfg.metrics_token_sha256;
+      if (!want.empty()) {
+        std::string token = bearer(c.req.authorization);
+        if (token.empty())
+          return done(error_response(
+              make_error(errc::missing_token, "GET /metrics needs Authorization: Bearer <token>")));
+        if (!same_secret(sha256_hex(token), want))
+          return done(error_response(
+              make_error(errc::invalid_token, "the token is not the metrics token")));
+      }
+      done(a_.render_metrics());
+    });
+  }
+  void unmatched(const route_call& c, reply_fn done) override {
+    if (c.req.method == "GET" || c.req.method == "HEAD")
+      if (auto file = a_.static_file(std::string(c.path))) return done(std::move(*file));
+    http_handler::unmatched(c, std::move(done));
+  }
+
+ private:
+  api& a_;
+};
+
+void api::add_v1_routes(route_table& t) {
+  using A = route_access;
   // Signing in needs no credentials yet; everything else does.
   // Argon2id takes tens of milliseconds by design: it runs on the worker pool.
-  if (path == "/api/v1/session" && req.method == "POST")
-    return blocking(
-        "sign_in", [this, req] { return post_session(req); }, std::move(done));
-
-  auto authn = authenticate(req);
-  if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
-  const principal who = std::get<principal>(std::move(authn));
-  // Transfers belong to agencies: only someone acting for one may read or send them.
-  auto need_agency = [&] {
-    if (!who.agency.empty()) return true;
-    fail(errc::forbidden_role, "a " + std::string(to_string(who.who)) +
-                                   " account acts for no agency, so it has no transfers; "
-                                   "sign in as an operator or supervisor");
-    return false;
-  };
-
-  if (path == "/api/v1/session") {
-    if (req.method == "GET") return done(get_session(who));
-    if (method_is("DELETE")) done(delete_session(req));
-  } else if (path == "/api/v1/messages") {
-    auto q = parse_query(query);
+  t.post("/api/v1/session", A::open, [this](const route_call& c, reply_fn done) {
+    blocking(
+        "sign_in", [this, req = c.req] { return post_session(req); }, std::move(done));
+  });
+  t.get("/api/v1/session", A::signed_in,
+        [this](const route_call& c, reply_fn done) { done(get_session(*c.who)); });
+  t.del("/api/v1/session", A::signed_in,
+        [this](const route_call& c, reply_fn done) { done(delete_session(c.req)); });
+  t.post("/api/v1/messages", A::agency, [this](const route_call& c, reply_fn done) {
+    auto q = parse_query(c.query);
     bool dry_run = q.count("dry_run") && (q["dry_run"] == "true" || q["dry_run"] == "1");
-    if (method_is("POST") && need_agency()) {
-      if (dry_run) return done(validate_message(who, req.body));
-      post_message(who, req.body, std::move(done));
-    }
-  } else if (path == "/api/v1/transfers") {
-    if (method_is("GET") && need_agency()) get_transfers(who.agency, query, std::move(done));
-  } else if (path.rfind("/api/v1/transfers/", 0) == 0) {
-    if (method_is("GET") && need_agency())
-      get_transfer(who.agency,
-                   percent_decode(path.substr(std::string("/api/v1/transfers/").size())),
-                   std::move(done));
-  } else if (path == "/api/v1/inbox") {
-    if (method_is("GET") && need_agency()) get_inbox(who.agency, query, ex, std::move(done));
-  } else if (path == "/api/v1/inbox/ack") {
-    if (method_is("POST") && need_agency()) post_ack(who.agency, req.body, std::move(done));
-  } else if (path == "/api/v1/links") {
-    if (method_is("GET")) done(get_links());
-  } else if (path == "/api/v1/calls") {
-    if (req.method == "GET") {
-      if (need_agency()) get_calls(who, query, std::move(done));
-    } else if (method_is("POST") && need_agency()) {
-      post_call(who, req.body, std::move(done));
-    }
-  } else if (path == "/api/v1/reports/savings") {
-    if (method_is("GET"))
-      blocking(
-          "savings_report", [this, who, query] { return get_savings_report(who, query); },
-          std::move(done));
-  } else if (path == "/api/v1/geo") {
-    if (method_is("GET")) done(get_geo(query));
-  } else if (path == "/api/v1/users") {
-    if (req.method == "GET") return done(get_users(who));
-    if (method_is("POST"))
-      blocking(
-          "add_user", [this, who, body = req.body] { return post_user(who, body); },
-          std::move(done));
-  } else if (path.rfind("/api/v1/users/", 0) == 0) {
-    if (method_is("PATCH"))
-      blocking(
-          "change_user",
-          [this, who, body = req.body,
-           name = percent_decode(path.substr(std::string("/api/v1/users/").size()))] {
-            return patch_user(who, name, body);
-          },
-          std::move(done));
-  } else {
-    fail(errc::not_found, "no endpoint at " + path);
+    if (dry_run) return done(validate_message(*c.who, c.req.body));
+    post_message(*c.who, c.req.body, std::move(done));
+  });
+  t.get("/api/v1/transfers", A::agency, [this](const route_call& c, reply_fn done) {
+    get_transfers(c.who->agency, std::string(c.query), std::move(done));
+  });
+  t.get("/api/v1/transfers/{id}", A::agency, [this](const route_call& c, reply_fn done) {
+    get_transfer(c.who->agency, c.param, std::move(done));
+  });
+  t.get("/api/v1/inbox", A::agency, [this](const route_call& c, reply_fn done) {
+    get_inbox(c.who->agency, std::string(c.query), c.ex, std::move(done));
+  });
+  t.post("/api/v1/inbox/ack", A::agency, [this](const route_call& c, reply_fn done) {
+    post_ack(c.who->agency, c.req.body, std::move(done));
+  });
+  t.get("/api/v1/links", A::signed_in,
+        [this](const route_call&, reply_fn done) { done(get_links()); });
+  t.get("/api/v1/calls", A::agency, [this](const route_call& c, reply_fn done) {
+    get_calls(*c.who, std::string(c.query), std::move(done));
+  });
+  t.post("/api/v1/calls", A::agency, [this](const route_call& c, reply_fn done) {
+    post_call(*c.who, c.req.body, std::move(done));
+  });
+  t.get("/api/v1/reports/savings", A::signed_in, [this](const route_call& c, reply_fn done) {
+    blocking(
+        "savings_report",
+        [this, who = *c.who, query = std::string(c.query)] {
+          return get_savings_report(who, query);
+        },
+        std::move(done));
+  });
+  t.get("/api/v1/geo", A::signed_in,
+        [this](const route_call& c, reply_fn done) { done(get_geo(std::string(c.query))); });
+  t.get("/api/v1/users", A::signed_in,
+        [this](const route_call& c, reply_fn done) { done(get_users(*c.who)); });
+  t.post("/api/v1/users", A::signed_in, [this](const route_call& c, reply_fn done) {
+    blocking(
+        "add_user", [this, who = *c.who, body = c.req.body] { return post_user(who, body); },
+        std::move(done));
+  });
+  t.patch("/api/v1/users/{name}", A::signed_in, [this](const route_call& c, reply_fn done) {
+    blocking(
+        "change_user",
+        [this, who = *c.who, body = c.req.body, name = c.param] {
+          return patch_user(who, name, body);
+        },
+        std::move(done));
+  });
+}
+
+void api::dispatch(const api_request& req, asio::any_io_executor ex, done_fn done) {
+  std::string_view target = req.target;
+  auto qpos = target.find('?');
+  const std::string_view path = target.substr(0, qpos);
+  const std::string_view query =
+      qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1);
+  route_call call{req, path, query, {}, nullptr, std::move(ex)};
+
+  auto found = router_.find(req.method, path);
+  if (auto* none = std::get_if<router::no_route>(&found)) {
+    if (!none->handler)
+      return done(
+          error_response(make_error(errc::not_found, "no endpoint at " + std::string(path))));
+    return none->handler->unmatched(call, std::move(done));
   }
+  if (auto* wrong = std::get_if<router::wrong_method>(&found))
+    return done(wrong->handler->wrong_method(call, wrong->allow));
+
+  auto& m = std::get<router::match>(found);
+  call.param = std::move(m.param);
+  std::optional<principal> who;
+  if (m.r->access != route_access::open) {
+    auto authn = authenticate(req);
+    if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
+    who = std::get<principal>(std::move(authn));
+    // Transfers belong to agencies: only someone acting for one may read or send them.
+    if (m.r->access == route_access::agency && who->agency.empty())
+      return done(error_response(make_error(
+          errc::forbidden_role, "a " + std::string(to_string(who->who)) +
+                                    " account acts for no agency, so it has no transfers; "
+                                    "sign in as an operator or supervisor")));
+    call.who = &*who;
+  }
+  m.r->fn(call, std::move(done));
+}
+
+api::api(api_services s) : s_(std::move(s)) {
+  router_.add(std::make_shared<api_v1_routes>(*this));
+  router_.add(std::make_shared<ucri2_handler>(
+      ucri2_services{s_.cfg, s_.schemas, s_.auth, s_.pipeline, s_.deliveries, s_.reader, *s_.log}));
+  router_.add(std::make_shared<site_routes>(*this));
 }
 
 bool api::origin_allowed(const api_request& req) const {

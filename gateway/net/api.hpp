@@ -24,6 +24,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
 #include "gateway/core/liveness.hpp"
+#include "gateway/net/router.hpp"
 
 namespace spdlog {
 class logger;
@@ -43,38 +44,11 @@ class schema_set;
 class submit_pipeline;
 struct submitter;
 class token_auth;
-struct ucri2_state;
 struct console_session_services;
 struct eido_session_services;
 namespace store {
 class reader;
 }
-
-struct api_request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query
-  std::string authorization;
-  std::string body;
-  std::string cookie;      // the Cookie header
-  std::string origin;      // the Origin header (browsers send it on POST and WebSocket upgrades)
-  std::string host;        // the Host header
-  std::string csrf_token;  // the X-CSRF-Token header
-  std::string remote;      // the client's address, for the sign-in rate limit
-  bool tls = false;        // arrived over HTTPS
-};
-
-struct api_response {
-  api_response() = default;
-  api_response(int s, std::string type, std::string b, std::string err = {})
-      : status(s), content_type(std::move(type)), body(std::move(b)), error_id(std::move(err)) {}
-
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::string error_id;  // the bl.* code when this is an error reply (for metrics and logs)
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
-  bool cacheable = false;  // static console files may be cached; API replies never are
-};
 
 /// Everything the API needs, owned elsewhere and outliving it.
 struct api_services {
@@ -101,9 +75,6 @@ struct api_services {
 /// `consoles` is given, how many consoles are signed in for it.
 nlohmann::json links_json(const gateway_config& cfg, const link_registry& links,
                           const std::map<std::string, int>* consoles);
-
-/// The UCRI2 edge's per-gateway state (gateway/net/api_ucri2.cpp).
-std::shared_ptr<ucri2_state> make_ucri2_state();
 
 /// A JSON reply: `body` serialised, Content-Type application/json.
 api_response json_response(int status, const nlohmann::json& body);
@@ -155,9 +126,6 @@ class api {
   api_response patch_user(const principal& who, const std::string& username,
                           const std::string& body);
 
-  // The UCRI2 Client API under /ucri2 (gateway/net/api_ucri2.cpp, docs/protocols/ucri2.md).
-  void handle_ucri2(const api_request& req, const std::string& path, const std::string& query,
-                    boost::asio::any_io_executor ex, done_fn done);
   void post_message(const principal& who, const std::string& body, done_fn done);
   void get_transfers(const std::string& agency, const std::string& query, done_fn done);
   void get_transfer(const std::string& agency, const std::string& id, done_fn done);
@@ -184,8 +152,12 @@ class api {
 
  private:
   api_response render_metrics();
-  /// handle() without its guard: finds the route and runs it.
-  void route(api_request req, boost::asio::any_io_executor ex, done_fn done);
+  /// handle() without its guard: finds the route, checks its access, runs it.
+  void dispatch(const api_request& req, boost::asio::any_io_executor ex, done_fn done);
+  /// The routes under /api/v1 (the handler api_v1_routes registers them).
+  void add_v1_routes(route_table& t);
+  class api_v1_routes;
+  class site_routes;
   /// Runs `work` on the worker pool and answers with its result; bl.gateway.busy when
   /// max_blocking_jobs are already waiting; an exception becomes bl.gateway.internal.
   void blocking(const char* what, std::function<api_response()> work, done_fn done);
@@ -193,8 +165,9 @@ class api {
 
   api_services s_;
   std::atomic<int> blocking_jobs_{0};  // queued or running on the worker pool
-  // The UCRI2 edge's token signing key and client presence (gateway/net/api_ucri2.cpp).
-  std::shared_ptr<ucri2_state> ucri2_;
+  // The handlers: /api/v1 (this class), /ucri2 (ucri2_handler), and the site: /healthz,
+  // /metrics and the console's files.
+  router router_;
 };
 
 }  // namespace bl

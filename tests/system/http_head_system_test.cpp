@@ -81,3 +81,40 @@ TEST_CASE("HEAD answers every route with GET's headers and Content-Length and no
   REQUIRE(after);
   CHECK(after->status == 200);
 }
+
+TEST_CASE("the router answers a wrong method with 405 and Allow, and tells outsiders nothing",
+          "[system][http]") {
+  gateway_process gw(json{{"console", {{"dir", std::string(BL_SOURCE_DIR) + "/console"}}}});
+  const auto police = gateway_process::token(essex_police);
+  raw_connection c(gw.port());
+  auto ask = [&](const std::string& method, const std::string& target, const std::string& token) {
+    REQUIRE(c.send(request(method, target, token)));
+    auto r = c.read_response(true);
+    REQUIRE(r);
+    return *r;
+  };
+
+  auto wrong = ask("DELETE", "/api/v1/calls", police);
+  CHECK(wrong.status == 405);
+  CHECK(wrong.header("Allow") == "GET, POST");
+  CHECK(json::parse(wrong.body)["error"]["code"] == "bl.request.method_not_allowed");
+  CHECK(ask("GET", "/api/v1/no-such-thing", police).status == 404);
+
+  // Without credentials, what exists and what does not look the same under /api/v1.
+  CHECK(ask("DELETE", "/api/v1/calls", "").status == 401);
+  CHECK(ask("GET", "/api/v1/no-such-thing", "").status == 401);
+  CHECK(ask("GET", "/api/v1/transfers", "").status == 401);
+
+  // Monitoring and the console's files are open; a missing file is a 404 in Bluelink's shape.
+  auto health_post = ask("POST", "/healthz", "");
+  CHECK(health_post.status == 405);
+  CHECK(health_post.header("Allow") == "GET");
+  auto missing = ask("GET", "/no-such-file.js", "");
+  CHECK(missing.status == 404);
+  CHECK(json::parse(missing.body)["error"]["code"] == "bl.request.not_found");
+
+  // UCRI2 answers in its own shape (here: not configured on this gateway).
+  auto u = ask("GET", "/ucri2/token", "");
+  CHECK(u.status == 400);
+  CHECK(u.body.find("not configured") != std::string::npos);
+}

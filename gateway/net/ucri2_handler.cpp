@@ -2,6 +2,7 @@
 // token, info, registry, messaging/send, messaging/receive (long-poll) and messaging/commit.
 // Messages are translated by adapters/ucri2 and go through the same engine as every other edge,
 // so a UCRI2 client gets Bluelink's durability and dedupe. docs/protocols/ucri2.md.
+#include "gateway/net/ucri2_handler.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -61,10 +62,6 @@ struct ucri2_state {
   std::mutex mu;
   std::map<std::string, std::chrono::steady_clock::time_point> last_seen;
 };
-
-std::shared_ptr<ucri2_state> make_ucri2_state() {
-  return std::make_shared<ucri2_state>();
-}
 
 namespace {
 
@@ -299,7 +296,7 @@ api_response get_registry(ucri2_ctx& c, const std::string& id) {
   return r;
 }
 
-void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, api::done_fn done) {
+void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, reply_fn done) {
   if (auto e = c.pipeline.refusal())
     return done(ucri2_fail(u2::wire_code::internal, std::string(e->id()),
                            e->message + "; retry with the same messageId"));
@@ -378,7 +375,7 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
 class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
  public:
   ucri2_receive(ucri2_ctx c, u2::participant who, std::string destination, int limit, int delay_s,
-                asio::any_io_executor ex, api::done_fn done)
+                asio::any_io_executor ex, reply_fn done)
       : c_(std::move(c)),
         who_(std::move(who)),
         destination_(std::move(destination)),
@@ -475,7 +472,7 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
   int limit_;
   asio::any_io_executor ex_;
   asio::steady_timer timer_;
-  api::done_fn done_;
+  reply_fn done_;
   std::chrono::steady_clock::time_point deadline_;
   bool finished_ = false;
   std::uint64_t ticket_ = 0;
@@ -506,7 +503,7 @@ std::variant<json, api_response> read_body(ucri2_ctx& c, const std::string& body
 }
 
 void post_receive(ucri2_ctx c, const u2::participant who, const std::string& body,
-                  asio::any_io_executor ex, api::done_fn done) {
+                  asio::any_io_executor ex, reply_fn done) {
   auto doc = read_body(c, body, "ucri2/client/receive_request");
   if (auto* r = std::get_if<api_response>(&doc)) return done(std::move(*r));
   const json& d = std::get<json>(doc);
@@ -546,8 +543,7 @@ void post_receive(ucri2_ctx c, const u2::participant who, const std::string& bod
       ->start();
 }
 
-void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body,
-                 api::done_fn done) {
+void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body, reply_fn done) {
   auto doc = read_body(c, body, "ucri2/client/commit_request");
   if (auto* r = std::get_if<api_response>(&doc)) return done(std::move(*r));
   const json& d = std::get<json>(doc);
@@ -571,48 +567,83 @@ void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body
 
 }  // namespace
 
-void api::handle_ucri2(const api_request& req, const std::string& path, const std::string&,
-                       asio::any_io_executor ex, done_fn done) {
+ucri2_handler::ucri2_handler(ucri2_services s)
+    : s_(std::move(s)), state_(std::make_shared<ucri2_state>()) {}
+
+ucri2_handler::~ucri2_handler() = default;
+
+void ucri2_handler::unmatched(const route_call& c, reply_fn done) {
   if (!s_.cfg.ucri2.enabled)
     return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
                            "the UCRI2 client API is not configured on this gateway (ucri2)"));
-  ucri2_ctx c{s_.cfg,        s_.schemas, s_.auth, s_.pipeline,
-              s_.deliveries, s_.reader,  *s_.log, u2::make_directory(s_.cfg),
-              *ucri2_};
-  std::string sub = path.substr(std::string("/ucri2").size());
-  auto wrong_method = [&](const char* m) {
-    api_response r = ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
-                                req.method + " is not allowed on " + path + "; use " + m);
-    r.status = 405;
-    return r;
+  done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
+                  "the UCRI2 client API has no endpoint at " + std::string(c.path)));
+}
+
+api_response ucri2_handler::wrong_method(const route_call& c, const std::string& allow) {
+  api_response r =
+      ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
+                 c.req.method + " is not allowed on " + std::string(c.path) + "; use " + allow);
+  r.status = 405;
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+void ucri2_handler::add_routes(route_table& t) {
+  if (!s_.cfg.ucri2.enabled) return;
+  // Every request gets its own view of the services and the directory of participants (copied
+  // into a long-poll, which outlives the request's stack).
+  auto ctx = [this] {
+    return ucri2_ctx{s_.cfg,        s_.schemas, s_.auth, s_.pipeline,
+                     s_.deliveries, s_.reader,  s_.log,  u2::make_directory(s_.cfg),
+                     *state_};
   };
-  if (sub == "/token") {
-    if (req.method != "GET") return done(wrong_method("GET"));
-    return done(get_token(c, req));
-  }
-  bool known = sub == "/info" || sub == "/registry" || sub.rfind("/registry/", 0) == 0 ||
-               sub == "/messaging/send" || sub == "/messaging/receive" ||
-               sub == "/messaging/commit";
-  if (!known)
-    return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
-                           "the UCRI2 client API has no endpoint at " + path));
-  auto who = authorize(c, req);
-  if (auto* r = std::get_if<api_response>(&who)) return done(std::move(*r));
-  const u2::participant& p = *std::get<const u2::participant*>(who);
-  if (sub == "/info") {
-    if (req.method != "GET") return done(wrong_method("GET"));
-    return done(get_info(c));
-  }
-  if (sub == "/registry" || sub.rfind("/registry/", 0) == 0) {
-    if (req.method != "GET") return done(wrong_method("GET"));
-    return done(get_registry(c, sub == "/registry" ? std::string() : sub.substr(10)));
-  }
-  if (req.method != "POST") return done(wrong_method("POST"));
-  u2::participant own = p;  // a copy: `p` points into c.dir, which moves with the work
-  if (sub == "/messaging/send") return post_send(std::move(c), own, req.body, std::move(done));
-  if (sub == "/messaging/receive")
-    return post_receive(std::move(c), own, req.body, ex, std::move(done));
-  post_commit(std::move(c), own, req.body, std::move(done));
+  // Routes are `open` to the router: UCRI2 has its own credentials (Basic for the token, then
+  // the token as Bearer), checked here and refused in UCRI2's shape.
+  t.get("/ucri2/token", route_access::open, [ctx](const route_call& call, reply_fn done) {
+    auto c = ctx();
+    done(get_token(c, call.req));
+  });
+  // The rest need the token's participant first.
+  auto with_participant = [ctx](auto fn) {
+    return [ctx, fn](const route_call& call, reply_fn done) {
+      auto c = ctx();
+      auto who = authorize(c, call.req);
+      if (auto* r = std::get_if<api_response>(&who)) return done(std::move(*r));
+      u2::participant own = *std::get<const u2::participant*>(who);  // a copy: it points into
+                                                                     // c.dir, which moves on
+      fn(std::move(c), std::move(own), call, std::move(done));
+    };
+  };
+  t.get("/ucri2/info", route_access::open,
+        with_participant([](ucri2_ctx c, u2::participant, const route_call&, reply_fn done) {
+          done(get_info(c));
+        }));
+  t.get("/ucri2/registry", route_access::open,
+        with_participant([](ucri2_ctx c, u2::participant, const route_call&, reply_fn done) {
+          done(get_registry(c, std::string()));
+        }));
+  t.get("/ucri2/registry/{id}", route_access::open,
+        with_participant([](ucri2_ctx c, u2::participant, const route_call& call, reply_fn done) {
+          // The raw path, as before: an OID has no escapes to decode.
+          done(get_registry(c,
+                            std::string(call.path.substr(std::string("/ucri2/registry/").size()))));
+        }));
+  t.post(
+      "/ucri2/messaging/send", route_access::open,
+      with_participant([](ucri2_ctx c, u2::participant who, const route_call& call, reply_fn done) {
+        post_send(std::move(c), std::move(who), call.req.body, std::move(done));
+      }));
+  t.post(
+      "/ucri2/messaging/receive", route_access::open,
+      with_participant([](ucri2_ctx c, u2::participant who, const route_call& call, reply_fn done) {
+        post_receive(std::move(c), std::move(who), call.req.body, call.ex, std::move(done));
+      }));
+  t.post(
+      "/ucri2/messaging/commit", route_access::open,
+      with_participant([](ucri2_ctx c, u2::participant who, const route_call& call, reply_fn done) {
+        post_commit(std::move(c), std::move(who), call.req.body, std::move(done));
+      }));
 }
 
 }  // namespace bl
