@@ -2,11 +2,13 @@
 
 #include <sys/resource.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/console_hub.hpp"
@@ -216,7 +219,7 @@ int gateway_main(int argc, char** argv) {
   services.hub = &hub;
   services.live = &live;
   // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.
-  asio::thread_pool workers(2);
+  asio::thread_pool workers(static_cast<std::size_t>(services.worker_threads));
   services.workers = workers.get_executor();
   api handler(services);
   std::unique_ptr<cad::cad_link_server> cad_link;
@@ -273,6 +276,11 @@ int gateway_main(int argc, char** argv) {
   eng->set_beat(&live.add("engine"));
   hub.set_beat(&live.add("console_hub"));
   if (cad_link) cad_link->set_beat(&live.add("cad_link"));
+  // The HTTP/WebSocket I/O threads and every timer on them (inbox and UCRI2 long-polls, EIDO
+  // subscriptions' poll, rate and expiry timers, console session checks) beat through one timer
+  // on the same io_context; the worker pool beats as its jobs start and end, and while idle.
+  liveness::beat& io_beat = live.add("io");
+  handler.set_workers_beat(&live.add("workers"));
   eng->start();
   hub.start();
   if (cad_link) {
@@ -360,49 +368,73 @@ int gateway_main(int argc, char** argv) {
     eng->set_degraded(component + ": " + why);
     handler.set_degraded(component, why);
     notifier.notify_all();  // long-polls answer now rather than wait on a gateway going away
+    exit_code = 5;
+    // A stalled thread (the I/O threads themselves, even) may never let the drain run or finish:
+    // the supervisor must still get its restart. Everything receipted is on disk already.
+    std::thread([log] {
+      std::this_thread::sleep_for(std::chrono::seconds(32));
+      log->critical("event=drain_timeout action=exit exit_code=5");
+      log->flush();
+      std::_Exit(5);
+    }).detach();
     asio::post(ioc, [&] {
-      exit_code = 5;
       failure_hold.expires_after(std::chrono::seconds(2));
       failure_hold.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
         log->warn("event=draining reason=component_failed");
         drain();
-        // A stalled thread may never let the drain finish: the supervisor must still get its
-        // restart. Everything receipted is on disk already.
-        std::thread([log] {
-          std::this_thread::sleep_for(std::chrono::seconds(30));
-          log->critical("event=drain_timeout action=exit exit_code=5");
-          log->flush();
-          std::_Exit(5);
-        }).detach();
       });
     });
   };
   if (cad_link)
     cad_link->set_failure_handler(
         [&](const std::string& why) { component_failed("cad_link", why); });
-  // The engine thread reports its own end through health(); a watchdog turns that into the same
-  // policy (the engine cannot drain itself, so the exit follows at once).
-  asio::steady_timer watchdog(ioc);
-  std::function<void(boost::system::error_code)> watch = [&](boost::system::error_code ec) {
-    if (ec || drain_started) return;
-    auto h = eng->health();
-    if (!h.running) component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
-    for (const auto& [component, age] : live.ages())
-      if (age > cfg.edge.thread_stall_s)
-        component_failed(component, "no progress for " + std::to_string(static_cast<int>(age)) +
-                                        " s (limits.thread_stall_s is " +
-                                        std::to_string(cfg.edge.thread_stall_s) + ")");
-    watchdog.expires_after(std::chrono::seconds(1));
-    watchdog.async_wait(watch);
+
+  // The I/O beat: a handler that cannot run within limits.thread_stall_s means every I/O thread
+  // is stuck (the failpoint io.stall holds one in this handler, as a stuck handler would).
+  asio::steady_timer io_timer(ioc);
+  std::function<void(boost::system::error_code)> beat_io = [&](boost::system::error_code ec) {
+    if (ec) return;
+    while (failpoint("io.stall") && !drain_started)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    io_beat();
+    handler.beat_idle_workers();
+    io_timer.expires_after(std::chrono::milliseconds(250));
+    io_timer.async_wait(beat_io);
   };
-  watchdog.expires_after(std::chrono::seconds(1));
-  watchdog.async_wait(watch);
+  io_timer.expires_after(std::chrono::milliseconds(250));
+  io_timer.async_wait(beat_io);
+
+  // The watchdog runs on a thread of its own, so that it still sees the I/O threads when they
+  // are the ones that stalled. The engine reports its own end through health(); a thread silent
+  // for limits.thread_stall_s is stalled. Either way: the same policy (component_failed).
+  std::mutex watchdog_mu;
+  std::condition_variable watchdog_cv;
+  bool watchdog_stop = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(watchdog_mu);
+    while (!watchdog_cv.wait_for(lock, std::chrono::seconds(1), [&] { return watchdog_stop; })) {
+      if (drain_started || failed) continue;
+      auto h = eng->health();
+      if (!h.running) component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
+      for (const auto& [component, age] : live.ages())
+        if (age > cfg.edge.thread_stall_s)
+          component_failed(component, "no progress for " + std::to_string(static_cast<int>(age)) +
+                                          " s (limits.thread_stall_s is " +
+                                          std::to_string(cfg.edge.thread_stall_s) + ")");
+    }
+  });
 
   std::vector<std::thread> threads;
   for (int i = 1; i < cfg.http_threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
+  {
+    std::lock_guard lock(watchdog_mu);
+    watchdog_stop = true;
+  }
+  watchdog_cv.notify_all();
+  watchdog.join();
   if (drainer.joinable()) drainer.join();
   eng->stop();
   if (cad_link) cad_link->stop();

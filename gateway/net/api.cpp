@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -439,7 +440,10 @@ void api::blocking(const char* what, std::function<api_response()> work, done_fn
         errc::busy, std::to_string(max_blocking_jobs) + " sign-ins and reports are waiting")));
   }
   asio::post(s_.workers, [this, run = std::move(run), done = std::move(done)] {
+    if (workers_beat_) (*workers_beat_)();
+    while (failpoint("workers.stall")) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     auto r = run();
+    if (workers_beat_) (*workers_beat_)();
     --blocking_jobs_;
     done(std::move(r));
   });

@@ -69,6 +69,7 @@ struct api_services {
   /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
   /// threads never wait on it. Empty (tests): such work runs inline.
   boost::asio::any_io_executor workers{};
+  int worker_threads = 2;  // the pool's size
 };
 
 /// Every configured agency with its CAD link status (null when it has none) and, when
@@ -93,6 +94,14 @@ class api {
   /// A long-lived part of the gateway (`component`) has failed: /healthz answers 503 naming it,
   /// and submissions are refused with bl.gateway.degraded (the engine refuses them too).
   void set_degraded(const std::string& component, const std::string& why);
+  /// The worker pool's liveness: beaten as each job starts and ends, and by beat_idle_workers()
+  /// while a worker is free; only jobs stuck on every worker at once stop the beats (the
+  /// watchdog's limits.thread_stall_s then applies), never one long report.
+  void set_workers_beat(liveness::beat* b) { workers_beat_ = b; }
+  /// Beats the worker pool's liveness while a worker is free (called by the I/O beat).
+  void beat_idle_workers() {
+    if (workers_beat_ && blocking_jobs_.load() < s_.worker_threads) (*workers_beat_)();
+  }
   /// Counts an error reply produced outside handle() (e.g. by the HTTP parser).
   void record_error(const api_response& r);
 
@@ -165,6 +174,7 @@ class api {
 
   api_services s_;
   std::atomic<int> blocking_jobs_{0};  // queued or running on the worker pool
+  liveness::beat* workers_beat_ = nullptr;
   // The handlers: /api/v1 (this class), /ucri2 (ucri2_handler), and the site: /healthz,
   // /metrics and the console's files.
   router router_;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -24,6 +25,7 @@
 #include "tests/support/cad_link_rig.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/raw_connection.hpp"
 #include "tests/support/test_helpers.hpp"
 
 namespace {
@@ -219,6 +221,69 @@ TEST_CASE(
   failpoints.disarm();  // the stalled thread can now let the drain finish
   CHECK(gw.wait_exit(40s) == 5);
   CHECK_THAT(gw.stderr_text(), Catch::Contains("event=component_failed component=cad_link"));
+}
+
+TEST_CASE(
+    "the I/O threads and the worker pool report their liveness: one that stops making progress "
+    "is named by /healthz, then the gateway drains and exits 5",
+    "[system][failure][stall]") {
+  const char* component = GENERATE("workers", "io");
+  INFO(component);
+  gateway_process gw(json{{"limits", {{"thread_stall_s", 2}}}}, false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  gw.start();
+  http_client monitor(gw.port());
+  auto metrics = monitor.get("/metrics", "").body;
+  for (const char* c : {"io", "workers"}) {
+    std::string key =
+        std::string("bluelink_thread_last_beat_age_seconds{component=\"") + c + "\"} ";
+    auto at = metrics.find(key);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + key.size())) < 2);
+  }
+
+  std::optional<raw_connection> sign_in, second_sign_in;
+  if (std::string(component) == "workers") {
+    failpoints.arm("workers.stall");
+    // Sign-ins go to the worker pool, where they now stick: one on each of its two workers (one
+    // stuck job alone is a long report, not a stall: the other worker still makes progress).
+    const std::string body = R"({"username":"nobody","password":"not-a-password"})";
+    auto post_sign_in = [&](std::optional<raw_connection>& c) {
+      c.emplace(gw.port());
+      REQUIRE(
+          c->send("POST /api/v1/session HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  "Content-Type: application/json\r\nContent-Length: " +
+                  std::to_string(body.size()) + "\r\n\r\n" + body));
+    };
+    post_sign_in(sign_in);
+    std::this_thread::sleep_for(3500ms);  // beyond thread_stall_s and a watchdog pass
+    auto still = monitor.try_request("GET", "/healthz");
+    REQUIRE(still);
+    CHECK(still->status == 200);  // one long job is not a stalled pool
+    post_sign_in(second_sign_in);
+  } else {
+    failpoints.arm("io.stall");
+  }
+  const auto armed = std::chrono::steady_clock::now();
+  http_response health;
+  REQUIRE(eventually(
+      [&] {
+        auto r = monitor.try_request("GET", "/healthz");
+        if (!r) return false;
+        health = *r;
+        return health.status == 503;
+      },
+      10s, 50ms));
+  WARN(component << " stall seen by /healthz after "
+                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - armed).count()
+                 << " s");
+  CHECK(health.json["status"] == "degraded");
+  CHECK(health.json["failed"] == component);
+  CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("no progress for"));
+  failpoints.disarm();
+  CHECK(gw.wait_exit(40s) == 5);
+  CHECK_THAT(gw.stderr_text(),
+             Catch::Contains(std::string("event=component_failed component=") + component));
 }
 
 TEST_CASE("a CAD link port already in use stops the start-up cleanly with exit code 4",
