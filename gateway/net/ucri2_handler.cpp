@@ -117,15 +117,9 @@ json supported_apps_json() {
   return apps;
 }
 
-// Everything one UCRI2 request needs from the API's services; copied into long-polls.
-struct ucri2_ctx {
-  const gateway_config& cfg;
-  const schema_set& schemas;
-  const token_auth& auth;
-  submit_pipeline& pipeline;
-  delivery_stream& deliveries;
-  store::reader& reader;
-  spdlog::logger& log;
+// Everything one UCRI2 request needs: the edge's services, the directory of participants and
+// the per-start state; copied into long-polls.
+struct ucri2_ctx : ucri2_services {
   u2::directory dir;
   ucri2_state& st;
 };
@@ -593,11 +587,7 @@ void ucri2_handler::add_routes(route_table& t) {
   if (!s_.cfg.ucri2.enabled) return;
   // Every request gets its own view of the services and the directory of participants (copied
   // into a long-poll, which outlives the request's stack).
-  auto ctx = [this] {
-    return ucri2_ctx{s_.cfg,        s_.schemas, s_.auth, s_.pipeline,
-                     s_.deliveries, s_.reader,  s_.log,  u2::make_directory(s_.cfg),
-                     *state_};
-  };
+  auto ctx = [this] { return ucri2_ctx{{s_}, u2::make_directory(s_.cfg), *state_}; };
   // Routes are `open` to the router: UCRI2 has its own credentials (Basic for the token, then
   // the token as Bearer), checked here and refused in UCRI2's shape.
   t.get("/ucri2/token", route_access::open, [ctx](const route_call& call, reply_fn done) {

@@ -54,6 +54,37 @@ std::int64_t count(gateway_process& gw, const std::string& sql) {
   return s.step() ? s.int64(0) : -1;
 }
 
+// Every named component's liveness beat is fresh on /metrics.
+void check_beats_fresh(http_client& monitor, std::initializer_list<const char*> components) {
+  auto metrics = monitor.get("/metrics", "").body;
+  for (const char* c : components) {
+    INFO(c);
+    std::string key =
+        std::string("bluelink_thread_last_beat_age_seconds{component=\"") + c + "\"} ";
+    auto at = metrics.find(key);
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(metrics.substr(at + key.size())) < 2);
+  }
+}
+
+// Waits for /healthz to turn 503 (within 10 s), says after how long, and returns that reply.
+http_response wait_degraded(http_client& monitor, const std::string& what) {
+  const auto from = std::chrono::steady_clock::now();
+  http_response health;
+  REQUIRE(eventually(
+      [&] {
+        auto r = monitor.try_request("GET", "/healthz");
+        if (!r) return false;
+        health = *r;
+        return health.status == 503;
+      },
+      10s, 50ms));
+  WARN(what << " seen by /healthz after "
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
+            << " s");
+  return health;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -105,15 +136,7 @@ TEST_CASE(
   http_client monitor(gw.port());
   http_client fire_http(gw.port());
   failpoints.arm("cad_link.zmq_error");
-  http_response health;
-  REQUIRE(eventually(
-      [&] {
-        auto r = monitor.try_request("GET", "/healthz");
-        if (!r) return false;
-        health = *r;
-        return health.status == 503;
-      },
-      5s, 20ms));
+  const http_response health = wait_degraded(monitor, "CAD link failure");
   CHECK(health.json["status"] == "degraded");
   CHECK(health.json["failed"] == "cad_link");
   CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("cad_link.zmq_error"));
@@ -193,28 +216,10 @@ TEST_CASE(
        json::array({{{"agency", "essex-fire"}, {"public_key", new_curve_keys().public_key}}})}};
   gw.start();
   http_client monitor(gw.port());
-  auto metrics = monitor.get("/metrics", "").body;
-  for (const char* c : {"engine", "console_hub", "cad_link"}) {
-    std::string key =
-        std::string("bluelink_thread_last_beat_age_seconds{component=\"") + c + "\"} ";
-    auto at = metrics.find(key);
-    REQUIRE(at != std::string::npos);
-    CHECK(std::stod(metrics.substr(at + key.size())) < 2);
-  }
+  check_beats_fresh(monitor, {"engine", "console_hub", "cad_link", "io", "workers"});
 
   failpoints.arm("cad_link.stall");
-  const auto armed = std::chrono::steady_clock::now();
-  http_response health;
-  REQUIRE(eventually(
-      [&] {
-        auto r = monitor.try_request("GET", "/healthz");
-        if (!r) return false;
-        health = *r;
-        return health.status == 503;
-      },
-      10s, 50ms));
-  WARN("stall seen by /healthz after "
-       << std::chrono::duration<double>(std::chrono::steady_clock::now() - armed).count() << " s");
+  const http_response health = wait_degraded(monitor, "CAD link stall");
   CHECK(health.json["status"] == "degraded");
   CHECK(health.json["failed"] == "cad_link");
   CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("no progress for"));
@@ -233,14 +238,7 @@ TEST_CASE(
   failpoint_file failpoints(gw.dir() / "failpoints");
   gw.start();
   http_client monitor(gw.port());
-  auto metrics = monitor.get("/metrics", "").body;
-  for (const char* c : {"io", "workers"}) {
-    std::string key =
-        std::string("bluelink_thread_last_beat_age_seconds{component=\"") + c + "\"} ";
-    auto at = metrics.find(key);
-    REQUIRE(at != std::string::npos);
-    CHECK(std::stod(metrics.substr(at + key.size())) < 2);
-  }
+  check_beats_fresh(monitor, {"io", "workers"});
 
   std::optional<raw_connection> sign_in, second_sign_in;
   if (std::string(component) == "workers") {
@@ -264,19 +262,7 @@ TEST_CASE(
   } else {
     failpoints.arm("io.stall");
   }
-  const auto armed = std::chrono::steady_clock::now();
-  http_response health;
-  REQUIRE(eventually(
-      [&] {
-        auto r = monitor.try_request("GET", "/healthz");
-        if (!r) return false;
-        health = *r;
-        return health.status == 503;
-      },
-      10s, 50ms));
-  WARN(component << " stall seen by /healthz after "
-                 << std::chrono::duration<double>(std::chrono::steady_clock::now() - armed).count()
-                 << " s");
+  const http_response health = wait_degraded(monitor, std::string(component) + " stall");
   CHECK(health.json["status"] == "degraded");
   CHECK(health.json["failed"] == component);
   CHECK_THAT(health.json["error"].get<std::string>(), Catch::Contains("no progress for"));
