@@ -145,14 +145,8 @@ class api {
   api_response health();
 
  public:
-  const gateway_config& config() const { return s_.cfg; }
-  accounts& accts() { return s_.accts; }
-  console_hub* hub() { return s_.hub; }
+  /// The gateway's counters (the HTTP session counts header timeouts in them).
   metrics& stats() { return s_.stats; }
-  const schema_set& schemas() const { return s_.schemas; }
-  spdlog::logger& log() { return *s_.log; }
-  submit_pipeline& pipeline() { return s_.pipeline; }
-  delivery_stream& deliveries() { return s_.deliveries; }
   /// What the console's and EIDO's WebSocket sessions use (handed to them explicitly).
   console_session_services console_services() const;
   eido_session_services eido_services() const;
