@@ -141,7 +141,7 @@ TEST_CASE("a delivery handler that throws neither ends the client nor loses the 
         fire.submit(fresh_request("essex-fire:throws-" + std::to_string(i))).get()));
   REQUIRE(test::eventually([&] { return got->size() == 5; }, 10s));
   CHECK(failures == 3);
-  CHECK(got->seqs == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  CHECK(got->seqs() == std::vector<std::int64_t>{1, 2, 3, 4, 5});
   // The client records a delivery as processed once the handler has returned, just after it.
   CHECK(test::eventually([&] { return police.processed_upto() == 5; }));
   CHECK_THAT(sink->text(), Catch::Contains("event=cad_delivery_handler_failed agency=essex-police "
@@ -204,7 +204,7 @@ TEST_CASE("malformed frames from a gateway are logged and refused, and the clien
        json{{"v", 1}, {"op", "deliver"}, {"seq", 1}, {"message", fresh_request("essex-fire:fine")}}
            .dump());
   REQUIRE(test::eventually([&] { return got->size() == 1; }));
-  CHECK(got->ids.front() == "essex-fire:fine");
+  CHECK(got->ids().front() == "essex-fire:fine");
   auto text = sink->text();
   CHECK_THAT(text, Catch::Contains("event=cad_link_bad_frame agency=essex-police error=\"the "
                                    "frame is not valid JSON\""));

@@ -217,7 +217,7 @@ TEST_CASE("Police's key on Fire's fixed routing id gets neither Fire's deliverie
   cad::cad_client fire(rig.options("essex-fire"), [got](auto& d) { (*got)(d); });
   fire.start();
   REQUIRE(test::eventually([&] { return got->size() == 1; }));
-  CHECK(got->ids[0] == "essex-police:for-fire");
+  CHECK(got->ids()[0] == "essex-police:for-fire");
 }
 
 TEST_CASE("a frame under another agency's key on a session's routing id ends the session",

@@ -48,7 +48,7 @@ TEST_CASE("a registered CAD submits over the link and the other CAD receives it 
   CHECK(receipt["status"] == "stored");
   std::string tid = receipt["transfer_id"];
   REQUIRE(test::eventually([&] { return police_inbox->size() == 1; }));
-  CHECK(police_inbox->ids[0] == "essex-fire:link-1");
+  CHECK(police_inbox->ids()[0] == "essex-fire:link-1");
   // The police CAD's acknowledgement moves the transfer to delivered.
   REQUIRE(test::eventually([&] {
     bool party = false;
@@ -197,9 +197,11 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
   REQUIRE(all);
   std::this_thread::sleep_for(200ms);
   CHECK(got->size() == total);
-  std::set<std::string> distinct(got->ids.begin(), got->ids.end());
+  const auto ids = got->ids();
+  const auto seqs = got->seqs();
+  std::set<std::string> distinct(ids.begin(), ids.end());
   CHECK(distinct.size() == total);
-  for (std::size_t i = 0; i < got->seqs.size(); ++i) CHECK(got->seqs[i] == std::int64_t(i + 1));
+  for (std::size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == std::int64_t(i + 1));
   CHECK(police->counters().connects > 1);
 
   SECTION("a restarted CAD resumes from its state file") {
@@ -215,6 +217,6 @@ TEST_CASE("deliveries resume after dropped links with nothing missed and nothing
     REQUIRE(test::eventually([&] { return again->size() == 20; }));
     std::this_thread::sleep_for(200ms);
     CHECK(again->size() == 20);
-    CHECK(again->seqs.front() == total + 1);
+    CHECK(again->seqs().front() == total + 1);
   }
 }

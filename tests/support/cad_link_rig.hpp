@@ -199,20 +199,32 @@ struct raw_cad {
   zmq::socket_t sock;
 };
 
-/// Collects deliveries from the client thread.
-struct inbox {
+/// Collects deliveries from the client thread; readers get copies taken under the lock (the
+/// client may deliver again, a re-delivery or a later message, while a test reads).
+class inbox {
+ public:
   void operator()(const cad::delivery& d) {
-    std::lock_guard lock(mu);
-    seqs.push_back(d.seq);
-    ids.push_back(d.message["id"].get<std::string>());
+    std::lock_guard lock(mu_);
+    seqs_.push_back(d.seq);
+    ids_.push_back(d.message["id"].get<std::string>());
   }
   std::size_t size() {
-    std::lock_guard lock(mu);
-    return ids.size();
+    std::lock_guard lock(mu_);
+    return ids_.size();
   }
-  std::mutex mu;
-  std::vector<std::int64_t> seqs;
-  std::vector<std::string> ids;
+  std::vector<std::int64_t> seqs() {
+    std::lock_guard lock(mu_);
+    return seqs_;
+  }
+  std::vector<std::string> ids() {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::int64_t> seqs_;
+  std::vector<std::string> ids_;
 };
 
 }  // namespace bl::test

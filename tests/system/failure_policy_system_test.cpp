@@ -165,10 +165,11 @@ TEST_CASE(
         fire.submit(a12_rtc_request(new_message_id(essex_fire, "after"))).get()));
   REQUIRE(eventually([&] { return got->size() == 30; }, 20s));
   std::this_thread::sleep_for(300ms);
-  std::lock_guard lock(got->mu);
-  CHECK(got->ids.size() == 30);
-  CHECK(std::set<std::string>(got->ids.begin(), got->ids.end()).size() == 30);
-  for (std::size_t i = 0; i < got->seqs.size(); ++i) CHECK(got->seqs[i] == std::int64_t(i + 1));
+  const auto ids = got->ids();
+  const auto seqs = got->seqs();
+  CHECK(ids.size() == 30);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 30);
+  for (std::size_t i = 0; i < seqs.size(); ++i) CHECK(seqs[i] == std::int64_t(i + 1));
   police.stop();
   fire.stop();
 }
