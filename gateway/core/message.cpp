@@ -102,4 +102,49 @@ std::variant<message, error> parse_message(nlohmann::json doc) {
   return m;
 }
 
+void prepare_for_store(message& m) {
+  if (m.prepared) return;
+  // The timeline detail: what an operator reads in the transfer's history.
+  const auto& body = m.doc.at("body");
+  nlohmann::json d = nlohmann::json::object();
+  for (const char* key : {"reason", "text", "outcome", "until", "note", "summary", "eta_minutes"})
+    if (body.contains(key)) d[key] = body.at(key);
+  if (m.type == msg_type::accept) d["receiver_incident"] = body.at("receiver_incident");
+  if (m.type == msg_type::request) {
+    d["category"] = m.category;
+    d["priority"] = body.at("priority");
+    d["sender_incident"] = body.at("sender_incident");
+  }
+  if (!m.via.empty()) d["via"] = m.via;
+  if (!m.user.empty()) d["user"] = m.user;
+  m.timeline_detail = d.dump();
+  // The fields the engine settles are left out here and spliced in by stored_copy().
+  m.doc.erase("transfer_id");
+  m.doc.erase("version");
+  if (m.type == msg_type::request) m.doc.erase("expires_at");
+  m.doc_rest = m.doc.dump();
+  m.doc = nlohmann::json();  // freed here, on the edge's thread
+  m.prepared = true;
+}
+
+std::string stored_copy(const message& m, const std::string& transfer_id, std::int64_t version,
+                        const std::string& request_expires_at) {
+  // doc_rest is a serialised object: "{}" or "{...}". The settled fields go first; JSON objects
+  // are unordered, and every reader of the stored copy parses it.
+  std::string out;
+  out.reserve(m.doc_rest.size() + transfer_id.size() + request_expires_at.size() + 64);
+  out += '{';
+  if (!request_expires_at.empty())
+    out.append("\"expires_at\":").append(nlohmann::json(request_expires_at).dump()).append(",");
+  out.append("\"transfer_id\":").append(nlohmann::json(transfer_id).dump());
+  out.append(",\"version\":").append(std::to_string(version));
+  if (m.doc_rest.size() > 2) {
+    out += ',';
+    out.append(m.doc_rest, 1, std::string::npos);
+  } else {
+    out += '}';
+  }
+  return out;
+}
+
 }  // namespace bl

@@ -67,7 +67,24 @@ struct message {
   std::string user;
 
   nlohmann::json doc;
+
+  // Made by prepare_for_store() on the edge's thread (the submit pipeline calls it last), so that
+  // the engine thread, the one that every message waits for, never serialises or frees a whole
+  // document: the document serialised without the fields the engine settles (transfer_id and
+  // version, and a request's expires_at), and the timeline entry's detail. `doc` is released then.
+  bool prepared = false;
+  std::string doc_rest;
+  std::string timeline_detail;
 };
+
+/// Serialises `m` for the store (see message::prepared) and releases m.doc. Idempotent. Needs via
+/// and user set first: they are part of the timeline detail.
+void prepare_for_store(message& m);
+
+/// The stored and delivered copy of a prepared message: its document with the transfer id and
+/// version the engine settled on spliced in, and for a request the expiry (RFC 3339) too.
+std::string stored_copy(const message& m, const std::string& transfer_id, std::int64_t version,
+                        const std::string& request_expires_at);
 
 /// Builds a typed message from an envelope that already passed schema validation; still checks
 /// what a schema cannot (the id prefix, real calendar dates).

@@ -39,25 +39,6 @@ struct engine::batch_state {
   bool timeline_changed = false;  // a timer sweep wrote events
 };
 
-namespace {
-
-std::string event_detail(const message& m) {
-  const auto& body = m.doc.at("body");
-  json d = json::object();
-  for (const char* key : {"reason", "text", "outcome", "until", "note", "summary", "eta_minutes"})
-    if (body.contains(key)) d[key] = body.at(key);
-  if (m.type == msg_type::accept) d["receiver_incident"] = body.at("receiver_incident");
-  if (m.type == msg_type::request) {
-    d["category"] = m.category;
-    d["priority"] = body.at("priority");
-    d["sender_incident"] = body.at("sender_incident");
-  }
-  if (!m.via.empty()) d["via"] = m.via;
-  if (!m.user.empty()) d["user"] = m.user;
-  return d.dump();
-}
-}  // namespace
-
 engine::engine(const gateway_config& cfg, const store::store_options& store_opts, metrics& m,
                inbox_notifier& notifier, const clock_source& clock,
                std::shared_ptr<spdlog::logger> log, engine_options opts)
@@ -447,12 +428,12 @@ void engine::do_submit(job& j, batch_state& b) {
   if (out.created) out.after.id = writer_->next_transfer_id(b.now);
   const transfer& t = out.after;
 
-  // The stored (and delivered) copy names the transfer and version the gateway settled on. The
-  // job's own document is edited rather than copied: nothing reads it after this message.
-  json& doc = j.msg.doc;
-  doc["transfer_id"] = t.id;
-  doc["version"] = t.version;
-  if (m.type == msg_type::request) doc["expires_at"] = format_rfc3339(t.expires_at);
+  // The stored (and delivered) copy names the transfer and version the gateway settled on: they
+  // are spliced into the text the edge's thread already serialised.
+  prepare_for_store(j.msg);  // done by the pipeline; here only for a caller that did not
+  std::string stored =
+      stored_copy(m, t.id, t.version,
+                  m.type == msg_type::request ? format_rfc3339(t.expires_at) : std::string());
   json receipt = {{"message_id", m.id},
                   {"status", "stored"},
                   {"at", format_rfc3339(b.now)},
@@ -461,8 +442,7 @@ void engine::do_submit(job& j, batch_state& b) {
                   {"state", to_string(t.state)}};
   std::string type(to_string(m.type));
   writer_->insert_message(m.id, type, m.from, out.recipient, t.id, t.version,
-                          std::string(to_string(m.mode)), m.sent_at, b.now, doc.dump(),
-                          receipt.dump());
+                          std::string(to_string(m.mode)), m.sent_at, b.now, stored, receipt.dump());
   writer_->save_transfer(t, out.created);
   // Half-way through a message's rows: what a bug here must not leave behind.
   if (m.id.find("failpoint-throw") != std::string::npos && failpoint("engine.message_exception"))
@@ -471,10 +451,9 @@ void engine::do_submit(job& j, batch_state& b) {
     writer_->record_incident(t.id, m.from, m.incident_number, b.now);
   else if (m.type == msg_type::accept)
     writer_->record_incident(t.id, m.from, m.incident_number, b.now);
-  std::string detail = event_detail(m);
   writer_->add_event({t.id, b.now, type, m.from, m.id,
                       out.created ? std::string() : std::string(to_string(out.before)),
-                      std::string(to_string(t.state)), t.version, detail});
+                      std::string(to_string(t.state)), t.version, m.timeline_detail});
   deliver(b, out.recipient, m.id, t.id, type, m.from);
   writer_->audit(b.now, m.from, "message.accepted", m.id, t.id,
                  json{{"type", type},

@@ -109,18 +109,23 @@ void submit_pipeline::submit_body(std::string_view body, const submitter& who, s
   if (auto e = refusal()) return cb(refuse(*e, who, false));
   auto checked = check_body(body, who);
   if (auto* e = std::get_if<error>(&checked)) return cb(*e);
-  eng_.submit(std::get<message>(std::move(checked)), std::move(cb));
+  auto& m = std::get<message>(checked);
+  prepare_for_store(m);  // serialised here, on the edge's thread, not on the engine's
+  eng_.submit(std::move(m), std::move(cb));
 }
 
 void submit_pipeline::submit(json doc, const submitter& who, submit_callback cb) {
   if (auto e = refusal()) return cb(refuse(*e, who, false));
   auto checked = check_doc(std::move(doc), who);
   if (auto* e = std::get_if<error>(&checked)) return cb(*e);
-  eng_.submit(std::get<message>(std::move(checked)), std::move(cb));
+  auto& m = std::get<message>(checked);
+  prepare_for_store(m);  // serialised here, on the edge's thread, not on the engine's
+  eng_.submit(std::move(m), std::move(cb));
 }
 
 void submit_pipeline::submit(message m, const submitter& who, submit_callback cb) {
   if (auto e = refusal()) return cb(refuse(*e, who, false));
+  prepare_for_store(m);
   eng_.submit(std::move(m), std::move(cb));
 }
 
