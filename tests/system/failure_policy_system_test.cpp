@@ -372,3 +372,53 @@ TEST_CASE(
   CHECK_THAT(gw.stderr_text(), Catch::Contains("event=timer_sweep_resumed"));
   CHECK(gw.running());
 }
+
+TEST_CASE(
+    "WAL checkpoints run on their own thread; one that fails is named by /healthz and /metrics "
+    "while transfers go on, and clears when it works again",
+    "[system][failure][checkpoint]") {
+  gateway_process gw(json::object(), false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  gw.start();
+  http_client fire(gw.port());
+  auto metric = [&](const std::string& name) {
+    auto body = fire.get("/metrics", "").body;
+    auto at = body.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(body.substr(at + name.size() + 2));
+  };
+  check_beats_fresh(fire, {"engine", "checkpoint"});
+  CHECK(fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                  gateway_process::token(essex_fire))
+            .status == 202);
+  // Pages were added: the checkpointer copies them within a second or so.
+  REQUIRE(eventually([&] { return metric("bluelink_store_checkpoints_total") >= 1; }, 5s, 100ms));
+  CHECK(metric("bluelink_store_checkpoint_failing") == 0);
+
+  failpoints.arm("store.checkpoint_error");
+  CHECK(fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                  gateway_process::token(essex_fire))
+            .status == 202);
+  REQUIRE(eventually([&] { return metric("bluelink_store_checkpoint_failing") == 1; }, 5s, 100ms));
+  auto h = fire.get("/healthz", "");
+  // Transfers still flow (the writer keeps the WAL bounded), so /healthz stays 200; it names
+  // the failing checkpoint for whoever watches it.
+  CHECK(h.status == 200);
+  CHECK(h.json["checkpoint"] == "failing");
+  CHECK_THAT(h.json["checkpoint_error"].get<std::string>(),
+             Catch::Contains("store.checkpoint_error"));
+  CHECK(metric("bluelink_store_checkpoint_failures_total") >= 1);
+  CHECK(fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                  gateway_process::token(essex_fire))
+            .status == 202);
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=checkpoint_failed"));
+
+  failpoints.disarm();
+  CHECK(fire.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire)),
+                  gateway_process::token(essex_fire))
+            .status == 202);
+  REQUIRE(eventually([&] { return metric("bluelink_store_checkpoint_failing") == 0; }, 5s, 100ms));
+  CHECK_FALSE(fire.get("/healthz", "").json.contains("checkpoint"));
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=checkpoint_resumed"));
+  CHECK(count(gw, "SELECT COUNT(*) FROM messages") == 4);
+}
