@@ -274,7 +274,6 @@ int gateway_main(int argc, char** argv) {
     return 4;
   }
   eng->set_beat(&live.add("engine"));
-  eng->set_checkpoint_beat(&live.add("checkpoint"));
   hub.set_beat(&live.add("console_hub"));
   if (cad_link) cad_link->set_beat(&live.add("cad_link"));
   // The HTTP/WebSocket I/O threads and every timer on them (inbox and UCRI2 long-polls, EIDO

@@ -42,13 +42,11 @@ class metrics {
     std::vector<std::pair<std::string, std::string>> labels;
     double value = 0;
   };
-  /// A family computed at scrape time: rendered with its HELP and TYPE once, then every sample
-  /// (possibly none). A gauge unless `type` says "counter" (a total read from its owner).
+  /// A gauge family: rendered with its HELP and TYPE once, then every sample (possibly none).
   struct gauge_family {
     std::string name;
     std::string help;
     std::vector<sample> samples;
-    std::string type = "gauge";
   };
   /// Renders everything recorded plus the gauges computed by the caller at scrape time.
   std::string render(const std::vector<gauge_family>& gauges) const;

@@ -749,13 +749,6 @@ api_response api::health() {
     body["timers"] = "failing";
     body["timers_error"] = h.timers_error;
   }
-  if (h.checkpoint.failing) {
-    // Transfers still flow (the writer keeps the WAL bounded by checkpointing inline), so this
-    // alone does not turn /healthz 503; but the disk is in trouble and operators must see it.
-    body["checkpoint"] = "failing";
-    body["checkpoint_error"] = h.checkpoint.error;
-    body["checkpoint_failing_for_s"] = std::round(h.checkpoint.failing_for_s * 10) / 10;
-  }
   return json_response(status, body);
 }
 
@@ -785,27 +778,6 @@ api_response api::render_metrics() {
         beats.samples.push_back({{{"component", component}}, age});
       g.push_back(std::move(beats));
     }
-    const auto& c = h.checkpoint;
-    g.push_back({"bluelink_store_wal_pages",
-                 "Pages in the write-ahead log after the last commit (checkpointed in the "
-                 "background from 1000; restarted from 4000).",
-                 {{{}, static_cast<double>(c.wal_pages)}}});
-    g.push_back({"bluelink_store_checkpoints_total",
-                 "WAL checkpoints run by the checkpointer thread.",
-                 {{{}, static_cast<double>(c.runs)}},
-                 "counter"});
-    g.push_back({"bluelink_store_checkpoint_failures_total",
-                 "WAL checkpoints that failed (the WAL grows meanwhile).",
-                 {{{}, static_cast<double>(c.failures)}},
-                 "counter"});
-    g.push_back({"bluelink_store_checkpoint_failing",
-                 "1 while the checkpointer's last checkpoint failed (/healthz names it).",
-                 {{{}, c.failing ? 1.0 : 0.0}}});
-    g.push_back({"bluelink_store_inline_checkpoints_total",
-                 "Checkpoints the writer ran after a commit to restart the WAL at 4000 pages "
-                 "(what the checkpointer thread had not yet copied).",
-                 {{{}, static_cast<double>(h.inline_checkpoints)}},
-                 "counter"});
     g.push_back({"bluelink_store_last_commit_age_seconds",
                  "Seconds since the last transaction committed (the idle sweep commits every "
                  "250 ms).",

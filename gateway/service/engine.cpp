@@ -49,14 +49,10 @@ engine::engine(const gateway_config& cfg, const store::store_options& store_opts
       log_(std::move(log)),
       opts_(opts),
       writer_(std::make_unique<store::writer>(store_opts)),
-      checkpointer_(std::make_unique<store::checkpointer>(store_opts, log_)),
-      limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst) {
-  writer_->hand_checkpoints_to(checkpointer_.get());
-}
+      limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst) {}
 
 engine::~engine() {
   stop();
-  writer_->hand_checkpoints_to(nullptr);
 }
 
 void engine::start() {
@@ -65,7 +61,6 @@ void engine::start() {
     running_ = true;
     last_commit_ = std::chrono::steady_clock::now();
   }
-  checkpointer_->start();
   thread_ = std::thread([this] {
     try {
       run();
@@ -102,8 +97,6 @@ engine_health engine::health() const {
   h.error = !thread_error_.empty() ? thread_error_ : failing_ ? failing_error_ : std::string();
   if (failing_) h.failing_for_s = std::chrono::duration<double>(now - failing_since_).count();
   h.since_last_commit_s = std::chrono::duration<double>(now - last_commit_).count();
-  h.checkpoint = checkpointer_->status();
-  h.inline_checkpoints = inline_checkpoints_.load(std::memory_order_relaxed);
   return h;
 }
 
@@ -231,7 +224,6 @@ void engine::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  checkpointer_->stop();
 }
 
 void engine::run() {
@@ -316,7 +308,6 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     }
     writer_->commit();
     committed = true;
-    inline_checkpoints_.store(writer_->inline_checkpoints(), std::memory_order_relaxed);
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {
       // A statement was left holding a read: harmless now that it is reset, but a bug to fix.
       log_->error("event=store_read_left_open count={}", n - open_reads_logged_);

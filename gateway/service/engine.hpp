@@ -7,7 +7,6 @@
 // from any thread; callbacks run on the engine thread after the commit (or the failed commit) and
 // must only post work elsewhere. Lifetime: stop() drains everything already queued, then joins.
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -30,7 +29,6 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/rate_limiter.hpp"
-#include "gateway/store/checkpointer.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace spdlog {
@@ -71,8 +69,6 @@ struct engine_health {
   double failing_for_s = 0;        // since the first failure of the current run of failures
   double since_last_commit_s = 0;  // since the last transaction that committed
   std::string timers_error;        // why the last timer sweep failed; empty while it works
-  store::checkpoint_status checkpoint;   // the WAL checkpointer (its own thread)
-  std::uint64_t inline_checkpoints = 0;  // by the writer, to restart the WAL (checkpointer.hpp)
 };
 
 class engine {
@@ -91,8 +87,6 @@ class engine {
   /// The engine thread beats this on every turn of its loop (at least every timer_interval).
   /// Set before start().
   void set_beat(liveness::beat* b) { beat_ = b; }
-  /// The WAL checkpointer's thread beats this (at least once a second). Set before start().
-  void set_checkpoint_beat(liveness::beat* b) { checkpointer_->set_beat(b); }
 
   void start();
   /// Queues a parsed message; `cb` gets the receipt once it is durable, or the rejection.
@@ -111,7 +105,7 @@ class engine {
   /// part failed): nothing is accepted that the gateway could not deliver. Acknowledgements and
   /// audit notes still go through, and what is queued is still committed and answered.
   void set_degraded(std::string why);
-  /// Stops taking work, finishes what is queued, and joins the thread (then the checkpointer's).
+  /// Stops taking work, finishes what is queued, and joins the thread.
   void stop();
   std::size_t queue_depth() const;
   /// The engine thread's liveness and whether its store is taking commits. The timer sweep
@@ -151,9 +145,6 @@ class engine {
   std::shared_ptr<spdlog::logger> log_;
   engine_options opts_;
   std::unique_ptr<store::writer> writer_;
-  // Its own thread and connection: the engine's commits never wait for a checkpoint.
-  std::unique_ptr<store::checkpointer> checkpointer_;
-  std::atomic<std::uint64_t> inline_checkpoints_{0};  // copied from the writer after each commit
   rate_limiter limiter_;  // per sending agency, over every edge (checked in submit())
   // (recipient, sender) pairs over their inbox quota: refusals are audited once per episode.
   // Engine thread only; cleared when a batch is rolled back with the audit rows it wrote.

@@ -5,7 +5,6 @@
 #include <sqlite3.h>
 
 #include "gateway/core/digest.hpp"
-#include "gateway/store/checkpointer.hpp"
 #include "gateway/store/migrations.hpp"
 #include "gateway/store/sqlite.hpp"
 
@@ -156,28 +155,6 @@ writer::writer(const store_options& opts) {
 }
 
 writer::~writer() = default;
-
-void writer::hand_checkpoints_to(checkpointer* c) {
-  checkpointer_ = c;
-  if (c)
-    sqlite3_wal_hook(db_->handle(), &writer::on_wal_commit, this);
-  else
-    sqlite3_wal_autocheckpoint(db_->handle(), checkpointer::soft_pages);
-}
-
-// Called by SQLite after every commit that wrote to the WAL, on the engine thread. It must return
-// SQLITE_OK: the commit has already happened, and an error from here would report it as failed.
-int writer::on_wal_commit(void* self, sqlite3* h, const char* name, int pages) {
-  auto* w = static_cast<writer*>(self);
-  if (!w->checkpointer_) return SQLITE_OK;
-  w->checkpointer_->note_wal(pages);
-  // Past restart_pages: copy what the checkpointer has not (usually the last few commits), so
-  // that the next transaction starts the WAL again from its beginning (checkpointer.hpp).
-  int rc = SQLITE_OK;
-  if (pages >= checkpointer::restart_pages && w->checkpointer_->checkpoint_inline(h, name, rc))
-    ++w->inline_checkpoints_;
-  return SQLITE_OK;
-}
 
 void writer::begin() {
   end_open_reads();

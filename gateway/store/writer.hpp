@@ -12,13 +12,10 @@
 #include "gateway/core/lifecycle.hpp"
 #include "gateway/core/time_util.hpp"
 
-struct sqlite3;
-
 namespace bl::store {
 
 class db;
 class stmt;
-class checkpointer;
 
 struct store_options {
   std::string path;
@@ -87,13 +84,6 @@ class writer {
   /// Statements the writer found still holding a read open between transactions, and reset. Each
   /// is a bug (a statement read and not reset): the engine logs it as an error.
   std::uint64_t open_reads_ended() const { return open_reads_ended_; }
-  /// Hands WAL checkpoints to `c` (a thread and connection of its own): from now on a commit
-  /// tells it the WAL's size, and checkpoints inline only what is left once the WAL passes
-  /// checkpointer::restart_pages. nullptr gives them back to SQLite's default, in the commit.
-  /// `c` must stay alive while it is set.
-  void hand_checkpoints_to(checkpointer* c);
-  /// Checkpoints the writer ran itself because the WAL passed checkpointer::restart_pages.
-  std::uint64_t inline_checkpoints() const { return inline_checkpoints_; }
 
   std::optional<std::string> find_receipt(const std::string& message_id);
   std::optional<transfer> load_transfer(const std::string& id);
@@ -141,10 +131,7 @@ class writer {
   std::string id_day_;
   std::int64_t id_counter_ = 0;
   std::uint64_t open_reads_ended_ = 0;
-  checkpointer* checkpointer_ = nullptr;
-  std::uint64_t inline_checkpoints_ = 0;
   void end_open_reads() noexcept;
-  static int on_wal_commit(void* self, sqlite3* h, const char* name, int pages);
 };
 
 /// SHA-256 of an audit row's fields chained to the previous row's hash (hex).
