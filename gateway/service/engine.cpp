@@ -337,6 +337,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     b.timeline_changed = false;
     record_commit(err.message);
   }
+  // Waiting readers first: when a caller has its receipt, the wake for what it stored has already
+  // been given, so a wait it registers next is only woken by later commits.
+  if (!b.touched.empty()) notifier_.notify(b.touched);
   for (auto& j : jobs) {
     // An edge's callback that throws must not end the engine thread, nor keep the other callers
     // of this batch from their answers.
@@ -362,7 +365,6 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
                   log_quote(e.what()));
     }
   }
-  if (!b.touched.empty()) notifier_.notify(b.touched);
   if (commit_listener_ && committed && (!jobs.empty() || b.timeline_changed)) commit_listener_();
 }
 
