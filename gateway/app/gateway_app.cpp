@@ -415,13 +415,20 @@ int gateway_main(int argc, char** argv) {
     std::unique_lock lock(watchdog_mu);
     while (!watchdog_cv.wait_for(lock, std::chrono::seconds(1), [&] { return watchdog_stop; })) {
       if (drain_started || failed) continue;
-      auto h = eng->health();
-      if (!h.running) component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
-      for (const auto& [component, age] : live.ages())
-        if (age > cfg.edge.thread_stall_s)
-          component_failed(component, "no progress for " + std::to_string(static_cast<int>(age)) +
-                                          " s (limits.thread_stall_s is " +
-                                          std::to_string(cfg.edge.thread_stall_s) + ")");
+      // Nothing may end this thread (std::terminate): a fault is logged, and the next second
+      // looks again.
+      try {
+        auto h = eng->health();
+        if (!h.running)
+          component_failed("engine", h.error.empty() ? "the engine stopped" : h.error);
+        for (const auto& [component, age] : live.ages())
+          if (age > cfg.edge.thread_stall_s)
+            component_failed(component, "no progress for " + std::to_string(static_cast<int>(age)) +
+                                            " s (limits.thread_stall_s is " +
+                                            std::to_string(cfg.edge.thread_stall_s) + ")");
+      } catch (const std::exception& e) {
+        log->error("event=watchdog_error error={}", log_quote(e.what()));
+      }
     }
   });
 

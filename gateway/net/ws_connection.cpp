@@ -115,16 +115,29 @@ void ws_connection::run(beast::http::request<beast::http::string_body> req) {
               [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
 }
 
+// The session boundary: nothing a session's hook throws may reach the I/O thread
+// (std::terminate). Logged, counted as bl.gateway.internal; false when `fn` threw.
+template <class Fn>
+bool ws_connection::guarded(const char* op, Fn&& fn) {
+  try {
+    fn();
+    return true;
+  } catch (const std::exception& e) {
+    log_.error("event=ws_session_failed edge={} {} op={} error={}", options_.edge, log_fields(), op,
+               log_quote(e.what()));
+  } catch (...) {
+    log_.error("event=ws_session_failed edge={} {} op={} error=\"unknown exception\"",
+               options_.edge, log_fields(), op);
+  }
+  stats_.error(std::string(info(errc::internal).id));
+  return false;
+}
+
 void ws_connection::on_accept(beast::error_code ec) {
   if (ec) return fail(ec, "accept");
   open_ = true;
-  try {
-    on_open();
-  } catch (const std::exception& e) {
-    log_.error("event=ws_session_failed edge={} {} op=open error={}", options_.edge, log_fields(),
-               log_quote(e.what()));
+  if (!guarded("open", [&] { on_open(); }))
     return close(ws_close::internal_error, "the gateway failed; reconnect");
-  }
   do_read();
 }
 
@@ -136,16 +149,9 @@ void ws_connection::do_read() {
 
 void ws_connection::on_read(beast::error_code ec, std::string text) {
   if (ec) return fail(ec, "read");
-  // The session boundary: nothing a session throws may reach the I/O thread (std::terminate).
-  try {
-    on_message(std::move(text));
-  } catch (const std::exception& e) {
-    log_.error("event=ws_session_failed edge={} {} op=message error={}", options_.edge,
-               log_fields(), log_quote(e.what()));
-    stats_.error(std::string(info(errc::internal).id));
+  if (!guarded("message", [&] { on_message(std::move(text)); }))
     return close(ws_close::internal_error,
                  "the gateway failed on this message; it was logged. Reconnect and resume");
-  }
   if (!closing_) do_read();
 }
 
@@ -225,12 +231,7 @@ void ws_connection::fail(beast::error_code ec, const char* what) {
 void ws_connection::ended() {
   if (ended_) return;
   ended_ = true;
-  try {
-    on_closed();
-  } catch (const std::exception& e) {
-    log_.error("event=ws_session_failed edge={} {} op=closed error={}", options_.edge, log_fields(),
-               log_quote(e.what()));
-  }
+  guarded("closed", [&] { on_closed(); });
 }
 
 void ws_connection::post(std::function<void()> fn) {

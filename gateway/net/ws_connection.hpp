@@ -139,6 +139,10 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   void do_write();
   void on_write(boost::beast::error_code ec);
   void start_close();
+  /// Runs one of the session's hooks; an exception from it is logged (event=ws_session_failed
+  /// op=<op>), counted as bl.gateway.internal, and returned as false.
+  template <class Fn>
+  bool guarded(const char* op, Fn&& fn);
   /// Ends the connection on an error: logs (info when benign, warn otherwise), counts, on_closed().
   void fail(boost::beast::error_code ec, const char* what);
   void ended();
