@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/location_text.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/time_util.hpp"
@@ -99,14 +100,32 @@ api_response api::get_geo(const std::string& query) const {
   auto q = parse_query(query);
   bool wgs84 = q.count("lat") || q.count("lon");
   bool osgb = q.count("easting") || q.count("northing");
-  if (wgs84 == osgb)
-    return error_response(
-        make_error(errc::bad_request,
-                   wgs84 ? "give either lat and lon, or easting and northing, not both"
-                         : "give either lat and lon, or easting and northing",
-                   wgs84 ? "easting" : "lat"));
+  bool text = q.count("q") > 0;
+  if (int(wgs84) + int(osgb) + int(text) != 1)
+    return error_response(make_error(
+        errc::bad_request,
+        std::string(wgs84 || osgb || text ? "give only one of" : "give one of") +
+            ": q (a location as typed: TL 740 035, 574000 203500, 51.70 0.55, 51 42.5 N 0 33 E), "
+            "lat and lon, or easting and northing",
+        text ? "q" : "lat"));
   std::optional<error> err;
   std::variant<geo_point, error> r;
+  if (text) {
+    // A location as an operator types it (gateway/core/location_text.hpp), then converted.
+    auto typed = parse_location_text(q["q"], "q");
+    if (auto* e = std::get_if<error>(&typed)) return error_response(*e);
+    const auto& t = std::get<typed_location>(typed);
+    r = t.kind == typed_location::form::wgs84 ? s_.geo_convert->from_wgs84(t.lat, t.lon)
+                                              : s_.geo_convert->from_osgb(t.easting, t.northing);
+    if (auto* e = std::get_if<error>(&r)) {
+      e->pointer = "q";
+      return error_response(*e);
+    }
+    auto out = point_json(std::get<geo_point>(r));
+    out["input"] = {{"form", to_string(t.kind)}};
+    if (t.kind == typed_location::form::grid_ref) out["input"]["precision_m"] = t.precision_m;
+    return json_response(200, out);
+  }
   if (wgs84) {
     auto lat = number_param(q, "lat", err);
     if (!lat) return error_response(*err);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -175,6 +176,43 @@ TEST_CASE("GET /api/v1/geo converts both ways and names a bad parameter", "[syst
     CHECK(bad.json["error"]["pointer"] == pointer);
   }
   CHECK(c.get("/api/v1/geo?lat=51&lon=0", "").status == 401);
+}
+
+TEST_CASE("GET /api/v1/geo?q= reads a location as an operator types it", "[system][geo]") {
+  gateway_process gw;
+  http_client c(gw.port());
+  // Grid references with letters in each precision, metres, and degrees as typed.
+  for (auto [q, easting, northing, form] :
+       std::vector<std::tuple<std::string, double, double, std::string>>{
+           {"TL%20740%20035", 574000, 203500, "grid_ref"},
+           {"TL7400003500", 574000, 203500, "grid_ref"},
+           {"tl%2074000%2003500", 574000, 203500, "grid_ref"},
+           {"574000%2C%20203500", 574000, 203500, "easting_northing"},
+           {"51.7356%2C0.4685", 570550, 206982, "wgs84"},
+           {"51%C2%B044.136'N%200%C2%B028.11'E", 570550, 206982, "wgs84"}}) {
+    auto r = c.get("/api/v1/geo?q=" + q, token_of(essex_fire));
+    INFO(q << " -> " << r.body);
+    REQUIRE(r.status == 200);
+    CHECK(std::abs(r.json["easting"].get<double>() - easting) < 5);
+    CHECK(std::abs(r.json["northing"].get<double>() - northing) < 5);
+    CHECK(r.json["input"]["form"] == form);
+  }
+  auto r = c.get("/api/v1/geo?q=TL%20740%20035", token_of(essex_fire));
+  CHECK(r.json["grid_ref"] == "TL 74000 03500");
+  CHECK(r.json["input"]["precision_m"] == 100);
+
+  // A five-figure easting is not guessed; Paris is off the grid; q with lat is ambiguous.
+  for (auto [q, says] : std::vector<std::pair<std::string, std::string>>{
+           {"q=74000%2003500", "two letters"},
+           {"q=48.8566%2C2.3522", "outside"},
+           {"q=TL%20740%20035&lat=51", "only one of"}}) {
+    auto bad = c.get("/api/v1/geo?" + q, token_of(essex_fire));
+    INFO(q << " -> " << bad.body);
+    CHECK(bad.status == 400);
+    CHECK(bad.json["error"]["code"] == "bl.request.bad_parameter");
+    CHECK(bad.json["error"]["pointer"] == "q");
+    CHECK_THAT(bad.json["error"]["message"].get<std::string>(), Catch::Contains(says));
+  }
 }
 
 TEST_CASE("a dry run reports every bad field and stores nothing", "[system][messages]") {
