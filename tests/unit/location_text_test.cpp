@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gateway/core/location_text.hpp"
+#include "tests/support/test_helpers.hpp"
 
 using namespace bl;
 
@@ -126,4 +127,14 @@ TEST_CASE("hostile or empty text is refused before any work is done on it", "[un
   CHECK_THAT(refused("Chelmsford"), Catch::Contains("has no place"));
   CHECK_THAT(refused("nan, inf"), Catch::Contains("has no place"));
   CHECK_THAT(refused("51..7, 0.5"), Catch::Contains("not a number"));
+}
+
+TEST_CASE("the location fuzzer's corpus and kept crashers are read without crashing",
+          "[unit][location][fuzz]") {
+  bl::test::for_each_fuzz_input("fuzz_location_text",
+                                [&](const std::filesystem::path&, const std::string& input) {
+                                  auto r = parse_location_text(input);
+                                  if (auto* e = std::get_if<error>(&r))
+                                    CHECK_FALSE(e->message.empty());
+                                });
 }
