@@ -38,6 +38,17 @@ export function renderCompose(main) {
   const form = h('form', { class: 'compose', id: 'compose-form', novalidate: true });
   const general = h('p', { class: 'error-text full', id: 'compose-general', role: 'alert' });
   const geoOut = h('p', { class: 'geo-out', id: 'geo-out', 'aria-live': 'polite' });
+  // A location typed the way the operator has it (grid reference with letters, metres, degrees);
+  // the gateway reads it (GET /api/v1/geo?q=) and the coordinate fields below are filled in.
+  // Not part of the message itself.
+  const whereIn = h('input', {
+    id: 'compose-where', maxlength: 64, autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'TL 740 035 · 574000 203500 · 51 42.5 N 0 33 E',
+    'aria-describedby': 'compose-where-help',
+  });
+  const whereField = h('div', { class: 'field' },
+    h('label', { for: 'compose-where', text: 'Grid reference or position, as you have it' }), whereIn,
+    h('p', { class: 'muted', id: 'compose-where-help', text: 'Latitude, longitude, easting and northing are filled in from it.' }));
   const mapBox = h('div', { class: 'map', id: 'compose-map', hidden: true });
 
   const left = h('div', {},
@@ -73,6 +84,7 @@ export function renderCompose(main) {
       choice('/body/methane/major_incident', 'Status', [['not_declared', 'Not declared'], ['standby', 'Standby'], ['declared', 'Declared']])),
     h('fieldset', { 'data-pointer': LOC, id: 'location' }, letter('E', 'Exact location'),
       h('div', { class: 'row2' }, input(`${LOC}/address`, 'Address'), input(`${LOC}/postcode`, 'Postcode')),
+      whereField,
       h('div', { class: 'row2' },
         input(`${LOC}/wgs84/lat`, 'Latitude', { inputmode: 'decimal' }),
         input(`${LOC}/wgs84/lon`, 'Longitude', { inputmode: 'decimal' })),
@@ -137,8 +149,10 @@ export function renderCompose(main) {
   async function convert(from) {
     const lat = val(`${LOC}/wgs84/lat`), lon = val(`${LOC}/wgs84/lon`);
     const e = val(`${LOC}/osgr/easting`), n = val(`${LOC}/osgr/northing`);
+    const typed = whereIn.value.trim();
     let q = '';
-    if (from === 'wgs84' && lat && lon) q = `lat=${encodeURIComponent(lat)}&lon=${encodeURIComponent(lon)}`;
+    if (from === 'typed' && typed) q = `q=${encodeURIComponent(typed)}`;
+    else if (from === 'wgs84' && lat && lon) q = `lat=${encodeURIComponent(lat)}&lon=${encodeURIComponent(lon)}`;
     else if (from === 'osgr' && e && n) q = `easting=${encodeURIComponent(e)}&northing=${encodeURIComponent(n)}`;
     if (!q) return;
     try {
@@ -150,10 +164,23 @@ export function renderCompose(main) {
       f(`${LOC}/osgr/northing`).value = String(Math.round(g.northing));
       geoOut.textContent = `WGS84 ${g.lat.toFixed(5)}, ${g.lon.toFixed(5)} · OS grid E ${Math.round(g.easting)} N ${Math.round(g.northing)}${g.grid_ref ? ` · ${g.grid_ref}` : ''}`;
       showPoint(mapBox, g.lat, g.lon, app.session.map);
+      if (from === 'typed') whereIn.removeAttribute('aria-invalid');
     } catch (err) {
-      geoOut.textContent = `Cannot convert: ${err.message}`;
+      if (from === 'typed') {
+        whereIn.setAttribute('aria-invalid', 'true');
+        geoOut.textContent = `Cannot read “${typed}”: ${err.message}`;
+      } else {
+        geoOut.textContent = `Cannot convert: ${err.message}`;
+      }
     }
   }
+  whereIn.addEventListener('change', () => convert('typed'));
+  whereIn.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault(); // Enter reads the location; it never sends the form
+      convert('typed');
+    }
+  });
   for (const k of ['lat', 'lon']) f(`${LOC}/wgs84/${k}`).addEventListener('change', () => convert('wgs84'));
   for (const k of ['easting', 'northing']) f(`${LOC}/osgr/${k}`).addEventListener('change', () => convert('osgr'));
 

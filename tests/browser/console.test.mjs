@@ -272,6 +272,22 @@ test('fire sends a request from a template and police sees it arrive live, annou
   assert.equal(await p.locator('#compose-map').isVisible(), false);
   assert.ok(await p.evaluate(() => typeof globalThis.L?.map === 'function'), 'Leaflet loaded from vendor/');
   assert.match(await p.locator('#geo-out').textContent(), /WGS84 51\.73560, 0\.46850/);
+  // A grid reference typed with its letters, as operators give it, fills the coordinates; a
+  // five-figure easting without letters is questioned, not placed in the wrong square.
+  await p.locator('#compose-where').fill('TL 740 035');
+  await p.locator('#compose-where').press('Enter');
+  await p.waitForFunction(() => document.querySelector('[data-pointer="/body/methane/exact_location/osgr/easting"]').value === '574000');
+  assert.equal(await field(p, '/body/methane/exact_location/osgr/northing').inputValue(), '203500');
+  assert.match(await p.locator('#geo-out').textContent(), /TL 74000 03500/);
+  await p.locator('#compose-where').fill('74000 03500');
+  await p.locator('#compose-where').press('Enter');
+  await p.waitForFunction(() => /Cannot read/.test(document.getElementById('geo-out').textContent));
+  assert.match(await p.locator('#geo-out').textContent(), /two letters/);
+  assert.equal(await p.locator('#compose-where').getAttribute('aria-invalid'), 'true');
+  assert.equal(await field(p, '/body/methane/exact_location/osgr/easting').inputValue(), '574000');
+  await p.locator('#compose-where').fill('51.7356, 0.4685');
+  await p.locator('#compose-where').press('Enter');
+  await p.waitForFunction(() => /WGS84 51\.73560, 0\.46850/.test(document.getElementById('geo-out').textContent));
 
   rtc = await composeAndSend(p, {
     category: 'police.traffic_management',
