@@ -252,8 +252,11 @@ class api::site_routes final : public http_handler {
     });
   }
   void unmatched(const route_call& c, reply_fn done) override {
-    if (c.req.method == "GET" || c.req.method == "HEAD")
+    if (c.req.method == "GET" || c.req.method == "HEAD") {
       if (auto file = a_.static_file(std::string(c.path))) return done(std::move(*file));
+      if (auto missing = a_.console_file_missing(std::string(c.path)))
+        return done(std::move(*missing));
+    }
     http_handler::unmatched(c, std::move(done));
   }
 
@@ -531,6 +534,24 @@ std::optional<api_response> api::static_file(const std::string& path) const {
   // The page itself is never cached (it must pick up a new deployment); its assets may be.
   r.cacheable = full.extension() != ".html";
   return r;
+}
+
+std::optional<api_response> api::console_file_missing(const std::string& path) const {
+  // A console asset that is not there answers as a browser and an operator can read it (plain
+  // text, saying what to run), not as an API error in JSON: a page whose map or charts do not
+  // load is then one look at the network tab away from its cause.
+  if (s_.cfg.console.dir.empty() || path.size() < 2) return std::nullopt;
+  std::string first = path.substr(
+      1, path.find('/', 1) == std::string::npos ? std::string::npos : path.find('/', 1) - 1);
+  static const std::set<std::string> asset_dirs = {"css", "js", "vendor", "img", "sounds"};
+  if (!asset_dirs.count(first) && first != "favicon.ico") return std::nullopt;
+  std::string text = "not found: " + path + "\n";
+  if (first == "vendor")
+    text +=
+        "The console's map and chart libraries have not been fetched. Run ./tools/run, or in "
+        "the console directory: npm ci && npm run vendor\n";
+  s_.log->info("event=console_file_missing path={}", log_quote(path));
+  return api_response{404, "text/plain; charset=utf-8", text, {}};
 }
 
 void api::post_message(const principal& who, const std::string& body, done_fn done) {

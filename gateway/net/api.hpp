@@ -122,6 +122,9 @@ class api {
   api_response delete_session(const api_request& req);
   /// A file from console.dir, or index.html for a console route; nullopt when not served.
   std::optional<api_response> static_file(const std::string& path) const;
+  /// For a console asset path (css/, js/, vendor/, img/, sounds/, favicon.ico) with no file: a
+  /// plain-text 404 saying what is missing and, for vendor/, what to run; nullopt otherwise.
+  std::optional<api_response> console_file_missing(const std::string& path) const;
   // Phone calls, geo conversion and dry-run validation (gateway/net/api_calls.cpp).
   void post_call(const principal& who, const std::string& body, done_fn done);
   void get_calls(const principal& who, const std::string& query, done_fn done);

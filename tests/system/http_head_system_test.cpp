@@ -44,6 +44,8 @@ TEST_CASE("HEAD answers every route with GET's headers and Content-Length and no
       {"/index.html", "", 200, true},
       {"/js/app.js", "", 200, true},
       {"/css/console.css", "", 200, true},
+      {"/img/favicon.svg", "", 200, true},
+      {"/vendor/nothing-here.js", "", 404, true},
       {"/api/v1/transfers", police, 200, true},
       {"/api/v1/links", police, 200, true},
       {"/api/v1/inbox", police, 200, true},
@@ -76,6 +78,17 @@ TEST_CASE("HEAD answers every route with GET's headers and Content-Length and no
     std::this_thread::sleep_for(100ms);
     CHECK(c.take_received().empty());
   }
+  // A console asset that is missing says so in text a person reads, with what to run.
+  REQUIRE(c.send(request("GET", "/vendor/chartjs/not-fetched.js", "")));
+  auto missing = c.read_response(true);
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(missing->header("Content-Type") == "text/plain; charset=utf-8");
+  CHECK(missing->body.find("npm run vendor") != std::string::npos);
+  REQUIRE(c.send(request("GET", "/img/favicon.svg", "")));
+  auto icon = c.read_response(true);
+  REQUIRE(icon);
+  CHECK(icon->header("Content-Type") == "image/svg+xml");
   REQUIRE(c.send(request("GET", "/healthz", "")));
   auto after = c.read_response(true);
   REQUIRE(after);
