@@ -145,7 +145,6 @@ std::optional<std::variant<typed_location, error>> try_grid_ref(const std::strin
 struct coordinate {
   std::vector<std::string> numbers;
   char hemisphere = 0;
-  bool letter_first = false;
 };
 
 std::variant<double, error> coordinate_value(const coordinate& c, const refusal& refuse) {
@@ -301,14 +300,12 @@ std::variant<typed_location, error> parse_location_text(std::string_view text,
     } else if (tok.size() == 1 && std::isalpha(static_cast<unsigned char>(tok[0]))) {
       if (cur.numbers.empty() && !cur.hemisphere) {
         cur.hemisphere = tok[0];  // "N 51 42.5"
-        cur.letter_first = true;
       } else if (!cur.hemisphere) {
         cur.hemisphere = tok[0];  // "51 42.5 N"
         close();
       } else {
         close();  // "N 51 42.5 E 0 33" : a new coordinate begins
         cur.hemisphere = tok[0];
-        cur.letter_first = true;
       }
     } else {
       cur.numbers.push_back(tok);

@@ -509,6 +509,13 @@ api_response api::delete_session(const api_request& req) {
   return r;
 }
 
+namespace {
+// What of console.dir is served besides index.html: its assets. The directory also holds
+// package.json, node_modules and build tools, none of which a browser has any business fetching.
+const std::set<std::string> console_assets = {"favicon.ico", "css", "js",
+                                              "vendor",      "img", "sounds"};
+}  // namespace
+
 std::optional<api_response> api::static_file(const std::string& path) const {
   namespace fs = std::filesystem;
   if (s_.cfg.console.dir.empty()) return std::nullopt;
@@ -518,11 +525,9 @@ std::optional<api_response> api::static_file(const std::string& path) const {
   for (const auto& part : p)
     if (part == ".." || part.string().empty() || part.string().front() == '.') return std::nullopt;
   if (p.is_absolute()) return std::nullopt;
-  // Only the page and its assets: the console directory also holds package.json, node_modules
-  // and build tools, none of which a browser has any business fetching.
-  static const std::set<std::string> served = {"index.html", "favicon.ico", "css",   "js",
-                                               "vendor",     "img",         "sounds"};
-  if (!served.count(p.begin()->string())) return std::nullopt;
+  // Only the page and its assets (console_assets).
+  if (p.begin()->string() != "index.html" && !console_assets.count(p.begin()->string()))
+    return std::nullopt;
   fs::path full = fs::path(s_.cfg.console.dir) / p;
   std::error_code ec;
   if (!fs::is_regular_file(full, ec)) return std::nullopt;
@@ -541,10 +546,8 @@ std::optional<api_response> api::console_file_missing(const std::string& path) c
   // text, saying what to run), not as an API error in JSON: a page whose map or charts do not
   // load is then one look at the network tab away from its cause.
   if (s_.cfg.console.dir.empty() || path.size() < 2) return std::nullopt;
-  std::string first = path.substr(
-      1, path.find('/', 1) == std::string::npos ? std::string::npos : path.find('/', 1) - 1);
-  static const std::set<std::string> asset_dirs = {"css", "js", "vendor", "img", "sounds"};
-  if (!asset_dirs.count(first) && first != "favicon.ico") return std::nullopt;
+  std::string first = path.substr(1, path.find('/', 1) - 1);  // npos - 1 still takes the rest
+  if (!console_assets.count(first)) return std::nullopt;
   std::string text = "not found: " + path + "\n";
   if (first == "vendor")
     text +=
