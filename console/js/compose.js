@@ -146,6 +146,9 @@ export function renderCompose(main) {
 
   // --- location conversion -------------------------------------------------------------------
   let lastGeo = null;
+  // Enter fires both keydown and change, and an operator may correct a location before the
+  // previous answer arrives: only the newest conversion's answer is shown.
+  let geoAsked = 0;
   async function convert(from) {
     const lat = val(`${LOC}/wgs84/lat`), lon = val(`${LOC}/wgs84/lon`);
     const e = val(`${LOC}/osgr/easting`), n = val(`${LOC}/osgr/northing`);
@@ -155,8 +158,10 @@ export function renderCompose(main) {
     else if (from === 'wgs84' && lat && lon) q = `lat=${encodeURIComponent(lat)}&lon=${encodeURIComponent(lon)}`;
     else if (from === 'osgr' && e && n) q = `easting=${encodeURIComponent(e)}&northing=${encodeURIComponent(n)}`;
     if (!q) return;
+    const asked = ++geoAsked;
     try {
       const g = await api.get(`/api/v1/geo?${q}`);
+      if (asked !== geoAsked) return;
       lastGeo = g;
       f(`${LOC}/wgs84/lat`).value = String(g.lat);
       f(`${LOC}/wgs84/lon`).value = String(g.lon);
@@ -166,6 +171,7 @@ export function renderCompose(main) {
       showPoint(mapBox, g.lat, g.lon, app.session.map);
       if (from === 'typed') whereIn.removeAttribute('aria-invalid');
     } catch (err) {
+      if (asked !== geoAsked) return;
       if (from === 'typed') {
         whereIn.setAttribute('aria-invalid', 'true');
         geoOut.textContent = `Cannot read “${typed}”: ${err.message}`;
