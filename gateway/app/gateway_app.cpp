@@ -188,6 +188,8 @@ int gateway_main(int argc, char** argv) {
     return 3;
   }
   store::reader reader(cfg.database_path);
+  // Deliveries and timeline events are read onwards only once they are on disk.
+  reader.bound_by(eng->durable_marks());
   link_registry links;
   std::unique_ptr<accounts> accts;
   try {
@@ -281,7 +283,15 @@ int gateway_main(int argc, char** argv) {
   // on the same io_context; the worker pool beats as its jobs start and end, and while idle.
   liveness::beat& io_beat = live.add("io");
   handler.set_workers_beat(&live.add("workers"));
-  eng->start();
+  try {
+    eng->start();
+  } catch (const std::exception& e) {
+    // The first sync of the write-ahead log: a disk that cannot take it cannot take transfers.
+    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+                  log_quote(e.what()));
+    std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
+    return 3;
+  }
   hub.start();
   if (cad_link) {
     try {

@@ -1,7 +1,9 @@
 #include "gateway/service/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <map>
 
 #include <spdlog/spdlog.h>
 
@@ -31,6 +33,17 @@ struct engine::job {
   std::variant<std::int64_t, error> call_out{error{}};
 };
 
+/// A batch whose transaction has ended: what it still owes its callers and readers.
+struct engine::committed_batch {
+  std::deque<job> jobs;
+  std::set<std::string> touched;  // agencies with new deliveries (empty if it failed)
+  bool committed = false;
+  bool tell_listener = false;
+  std::map<std::string, std::int64_t> seqs;  // each touched agency's last sequence number
+  std::int64_t event_id = 0;                 // the last timeline event id after it
+  store::wal_file wal;
+};
+
 /// What one group commit has done so far, for logging and waking readers afterwards.
 struct engine::batch_state {
   time_point now;
@@ -48,14 +61,36 @@ engine::engine(const gateway_config& cfg, const store::store_options& store_opts
       clock_(clock),
       log_(std::move(log)),
       opts_(opts),
-      writer_(std::make_unique<store::writer>(store_opts)),
-      limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst) {}
+      writer_(std::make_unique<store::writer>([&] {
+        auto o = store_opts;
+        o.sync_by_caller = o.synchronous_full;
+        return o;
+      }())),
+      limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst),
+      pipelined_(store_opts.synchronous_full) {}
 
 engine::~engine() {
   stop();
 }
 
 void engine::start() {
+  if (pipelined_) {
+    // Whatever is in the store now (a WAL recovered after a crash included) is made durable
+    // before any of it is read onwards, and the marks start there.
+    store::writer::sync(writer_->wal());
+    marks_->set(writer_->last_seqs(), writer_->last_event_id());
+    syncer_ = std::thread([this] {
+      try {
+        run_syncer();
+      } catch (const std::exception& e) {
+        // run_syncer answers every batch whatever fails; a thread that ends must still say so.
+        log_->critical("event=syncer_thread_failed error={}", log_quote(e.what()));
+        std::lock_guard lock(mu_);
+        thread_error_ = std::string("the store's sync thread ended: ") + e.what();
+        degraded_ = thread_error_;
+      }
+    });
+  }
   {
     std::lock_guard lock(mu_);
     running_ = true;
@@ -97,6 +132,18 @@ engine_health engine::health() const {
   h.error = !thread_error_.empty() ? thread_error_ : failing_ ? failing_error_ : std::string();
   if (failing_) h.failing_for_s = std::chrono::duration<double>(now - failing_since_).count();
   h.since_last_commit_s = std::chrono::duration<double>(now - last_commit_).count();
+  {
+    // A sync that hangs (a disk that stopped answering) holds every receipt: as loud as a
+    // commit that fails, once it has taken longer than any healthy disk would.
+    std::lock_guard sl(sync_mu_);
+    double waiting = syncing_ ? std::chrono::duration<double>(now - sync_started_).count() : 0;
+    if (waiting > 5.0 && !h.commits_failing) {
+      h.commits_failing = true;
+      h.failing_for_s = waiting;
+      if (h.error.empty())
+        h.error = "the disk has not confirmed a write for " + std::to_string(int(waiting)) + " s";
+    }
+  }
   return h;
 }
 
@@ -224,6 +271,12 @@ void engine::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_stopping_ = true;
+  }
+  sync_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
 }
 
 void engine::run() {
@@ -337,10 +390,49 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     b.timeline_changed = false;
     record_commit(err.message);
   }
+  committed_batch c;
+  c.jobs = std::move(jobs);
+  c.committed = committed;
+  c.tell_listener = committed && (!c.jobs.empty() || b.timeline_changed);
+  c.touched = std::move(b.touched);
+  if (!pipelined_ || !committed) {
+    // Nothing to wait for: a failed batch kept nothing, and without the pipeline (synchronous
+    // set to normal) COMMIT itself is as durable as configured.
+    if (pipelined_) {
+      // In order behind the batches still waiting for their sync, so that no caller hears of
+      // a later batch before an earlier one.
+      std::lock_guard lock(sync_mu_);
+      if (!unsynced_.empty()) {
+        unsynced_.push_back(std::move(c));
+        sync_cv_.notify_one();
+        return;
+      }
+    }
+    release(c);
+    return;
+  }
+  try {
+    for (const auto& a : c.touched) c.seqs[a] = writer_->last_seq(a);
+    c.event_id = writer_->last_event_id();
+    c.wal = writer_->wal();
+  } catch (const std::exception& e) {
+    // Reading cached counters and a file pointer: not expected to fail, but if it does the
+    // batch is still answered, by the syncer, as not durable.
+    log_->error("event=sync_prepare_failed error={}", log_quote(e.what()));
+    c.wal = {};
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    unsynced_.push_back(std::move(c));
+  }
+  sync_cv_.notify_one();
+}
+
+void engine::release(committed_batch& c) {
   // Waiting readers first: when a caller has its receipt, the wake for what it stored has already
   // been given, so a wait it registers next is only woken by later commits.
-  if (!b.touched.empty()) notifier_.notify(b.touched);
-  for (auto& j : jobs) {
+  if (!c.touched.empty()) notifier_.notify(c.touched);
+  for (auto& j : c.jobs) {
     // An edge's callback that throws must not end the engine thread, nor keep the other callers
     // of this batch from their answers.
     try {
@@ -365,7 +457,70 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
                   log_quote(e.what()));
     }
   }
-  if (commit_listener_ && committed && (!jobs.empty() || b.timeline_changed)) commit_listener_();
+  if (commit_listener_ && c.tell_listener) commit_listener_();
+}
+
+void engine::run_syncer() {
+  for (;;) {
+    std::deque<committed_batch> batches;
+    {
+      std::unique_lock lock(sync_mu_);
+      sync_cv_.wait(lock, [&] { return sync_stopping_ || !unsynced_.empty(); });
+      if (unsynced_.empty()) return;  // stopping, and everything has been released
+      // One sync covers every batch committed so far: take them all.
+      batches.swap(unsynced_);
+      syncing_ = true;
+      sync_started_ = std::chrono::steady_clock::now();
+    }
+    std::optional<std::string> failure;
+    const committed_batch* last = nullptr;
+    for (const auto& c : batches)
+      if (c.committed) last = &c;
+    if (last) {
+      try {
+        if (!last->wal.file) throw std::runtime_error("the write-ahead log was not open");
+        if (failpoint("engine.sync_error"))
+          throw std::runtime_error("injected fault (failpoint engine.sync_error)");
+        store::writer::sync(last->wal);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    }
+    if (!failure) {
+      std::map<std::string, std::int64_t> seqs;
+      std::int64_t event_id = 0;
+      for (const auto& c : batches) {
+        for (const auto& [a, seq] : c.seqs) seqs[a] = std::max(seqs[a], seq);
+        event_id = std::max(event_id, c.event_id);
+      }
+      if (last) marks_->advance(seqs, event_id);
+    } else {
+      // After a failed fsync the kernel may have dropped the dirty pages, and SQLite has already
+      // shown the rows to its own connections: nothing in these batches can be called stored.
+      // The marks stay where they were, so readers never hand these rows onwards; the engine
+      // refuses new work, and the failure policy drains and restarts the process.
+      auto err = make_error(errc::store_unavailable,
+                            "the store could not confirm the write to disk: " + *failure);
+      log_->critical("event=sync_failed batches={} error={}", batches.size(), log_quote(*failure));
+      for (auto& c : batches) {
+        if (!c.committed) continue;
+        for (auto& j : c.jobs) {
+          j.submit_out = err;
+          j.ack_out = err;
+          j.call_out = err;
+        }
+        c.touched.clear();
+        c.tell_listener = false;
+      }
+      record_commit(err.message);
+      set_degraded("store: " + err.message);
+    }
+    {
+      std::lock_guard lock(sync_mu_);
+      syncing_ = false;
+    }
+    for (auto& c : batches) release(c);
+  }
 }
 
 void engine::record_commit(const std::optional<std::string>& failure) {

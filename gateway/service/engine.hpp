@@ -3,9 +3,19 @@
 // typed messages; it groups whatever is queued into one transaction (group commit), so a receipt
 // is only ever sent for a message that is on disk, and many messages share one fsync.
 //
-// Ownership: owns the store writer and its thread. Thread-safety: submit()/ack() may be called
-// from any thread; callbacks run on the engine thread after the commit (or the failed commit) and
-// must only post work elsewhere. Lifetime: stop() drains everything already queued, then joins.
+// With synchronous=full the group commit is pipelined: the engine thread commits a batch with
+// synchronous=NORMAL and goes straight on to the next one, while a second thread (the syncer)
+// syncs the write-ahead log and only then releases the batch: receipts, reader wake-ups and the
+// commit listener, and the durable marks that bound what readers hand onwards
+// (store/durable_marks.hpp). Nothing leaves the gateway before it is on disk, and the disk's
+// latency no longer stops the engine. A sync that fails is final (after a failed fsync the
+// kernel may have dropped the pages): the batches it covered are answered bl.store.unavailable
+// and the engine refuses new work as degraded, for the failure policy to restart the process.
+//
+// Ownership: owns the store writer and its two threads. Thread-safety: submit()/ack() may be
+// called from any thread; callbacks run on the engine thread or the syncer after the commit is
+// durable (or has failed) and must only post work elsewhere. Lifetime: stop() drains everything
+// already queued, syncs it, answers it, then joins.
 
 #include <condition_variable>
 #include <cstdint>
@@ -29,6 +39,7 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/rate_limiter.hpp"
+#include "gateway/store/durable_marks.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace spdlog {
@@ -84,6 +95,9 @@ class engine {
   /// Called on the engine thread after every commit that changed something (the console hub
   /// uses it to push new timeline events). Set before start(); must only post work elsewhere.
   void set_commit_listener(std::function<void()> fn) { commit_listener_ = std::move(fn); }
+  /// How far the store is durable; a reader bound by it (store::reader::bound_by) hands nothing
+  /// onwards that a power cut could still take away.
+  std::shared_ptr<const store::durable_marks> durable_marks() const { return marks_; }
   /// The engine thread beats this on every turn of its loop (at least every timer_interval).
   /// Set before start().
   void set_beat(liveness::beat* b) { beat_ = b; }
@@ -116,6 +130,7 @@ class engine {
  private:
   struct job;
   struct batch_state;
+  struct committed_batch;
 
   void run();
   void process(std::deque<job>& jobs, bool sweep);
@@ -130,6 +145,10 @@ class engine {
   std::optional<error> check_quota(const message& m, const std::string& recipient, batch_state& b);
   std::string store_gateway_message(batch_state& b, const std::string& id, const std::string& type,
                                     const std::string& to, const transfer& t, nlohmann::json body);
+  /// Answers a batch's callers and wakes its readers (after its sync, when pipelined).
+  void release(committed_batch& c);
+  /// The syncer thread: syncs the WAL for every committed batch, in order, then releases them.
+  void run_syncer();
   /// Records the outcome of a transaction for health(): nullopt when it committed.
   void record_commit(const std::optional<std::string>& failure);
   /// Records the outcome of a timer sweep (logged once per run of failures).
@@ -167,6 +186,17 @@ class engine {
   std::function<void()> commit_listener_;
   liveness::beat* beat_ = nullptr;
   std::thread thread_;
+
+  // The pipelined group commit (synchronous=full): batches committed, waiting for their sync.
+  bool pipelined_ = false;
+  std::shared_ptr<store::durable_marks> marks_ = std::make_shared<store::durable_marks>();
+  mutable std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<committed_batch> unsynced_;  // guarded by sync_mu_
+  bool sync_stopping_ = false;            // guarded by sync_mu_
+  bool syncing_ = false;                  // guarded by sync_mu_: a sync is in progress
+  std::chrono::steady_clock::time_point sync_started_{};  // guarded by sync_mu_
+  std::thread syncer_;
 };
 
 }  // namespace bl

@@ -51,6 +51,7 @@ struct fault_vfs::shim {
     return rm(f)->xTruncate(real(f), size);
   }
   static int sync(sqlite3_file* f, int flags) {
+    owner(f).wait_while_held();
     if (int rc = owner(f).hit(op::sync, true)) return rc;
     return rm(f)->xSync(real(f), flags);
   }
@@ -193,7 +194,24 @@ fault_vfs::fault_vfs(std::string name) : name_(std::move(name)), real_(sqlite3_v
 }
 
 fault_vfs::~fault_vfs() {
+  hold_syncs(false);
   sqlite3_vfs_unregister(&vfs_);
+}
+
+void fault_vfs::hold_syncs(bool held) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = held;
+  }
+  held_cv_.notify_all();
+}
+
+void fault_vfs::wait_while_held() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!held_) return;
+  ++held_waiting_;
+  held_cv_.wait(lock, [&] { return !held_; });
+  --held_waiting_;
 }
 
 void fault_vfs::arm(op o, int after, int sqlite_error, int times) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 
@@ -49,6 +50,11 @@ class fault_vfs {
   void arm(op o, int after, int sqlite_error, int times = -1);
   /// Disarms every op; counters are kept.
   void clear();
+  /// While held, every xSync waits (on whatever thread called it) until released: a disk that
+  /// is slow to confirm a write. Release also happens in the destructor.
+  void hold_syncs(bool held);
+  /// Syncs waiting on the hold now.
+  long syncs_held() const { return held_waiting_.load(); }
   /// Calls of `o` seen so far (all files), injected ones included.
   long count(op o) const;
   /// Errors injected so far.
@@ -74,6 +80,10 @@ class fault_vfs {
   std::array<rule, op_count> rules_{};  // guarded by mu_
   std::array<std::atomic<long>, op_count> counts_{};
   std::atomic<long> injected_{0};
+  bool held_ = false;  // guarded by mu_
+  std::condition_variable held_cv_;
+  std::atomic<long> held_waiting_{0};
+  void wait_while_held();
 };
 
 }  // namespace bl::store

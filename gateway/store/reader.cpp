@@ -1,5 +1,9 @@
 #include "gateway/store/reader.hpp"
 
+#include <algorithm>
+#include <limits>
+
+#include "gateway/store/durable_marks.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
@@ -123,9 +127,9 @@ std::vector<console_event> reader::events_after(std::int64_t after, int limit,
          " e.detail," BL_TRANSFER_ROW_COLUMNS
          " FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id"
          " WHERE e.id > ?1 AND (?3 = '' OR t.requester = ?3 OR t.responder = ?3)"
-         " AND (?4 = 0 OR e.id <= ?4) ORDER BY e.id LIMIT ?2",
+         " AND (?4 = 0 OR e.id <= ?4) AND e.id <= ?5 ORDER BY e.id LIMIT ?2",
          borrow);
-  s.bind(1, after).bind(2, limit).bind(3, agency).bind(4, upto);
+  s.bind(1, after).bind(2, limit).bind(3, agency).bind(4, upto).bind(5, event_bound());
   std::vector<console_event> out;
   while (s.step()) {
     console_event ev;
@@ -151,7 +155,7 @@ std::vector<console_event> reader::events_after(std::int64_t after, int limit,
 std::int64_t reader::last_event_id() {
   lease l(*this);
   stmt s(*l, "SELECT COALESCE(MAX(id), 0) FROM transfer_events", borrow);
-  return s.step() ? s.int64(0) : 0;
+  return std::min(s.step() ? s.int64(0) : 0, event_bound());
 }
 
 std::optional<json> reader::transfer_detail(const std::string& id, const std::string& agency,
@@ -237,9 +241,9 @@ std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t af
   lease l(*this);
   stmt s(*l,
          "SELECT d.seq, m.doc, d.type FROM deliveries d JOIN messages m ON m.id = d.message_id"
-         " WHERE d.agency = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3",
+         " WHERE d.agency = ?1 AND d.seq > ?2 AND d.seq <= ?4 ORDER BY d.seq LIMIT ?3",
          borrow);
-  s.bind(1, agency).bind(2, after).bind(3, limit);
+  s.bind(1, agency).bind(2, after).bind(3, limit).bind(4, seq_bound(agency));
   std::vector<inbox_item> out;
   while (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2)});
   return out;
@@ -256,7 +260,21 @@ std::int64_t reader::last_seq(const std::string& agency) {
   lease l(*this);
   stmt s(*l, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1", borrow);
   s.bind(1, agency);
-  return s.step() ? s.int64(0) : 0;
+  return std::min(s.step() ? s.int64(0) : 0, seq_bound(agency));
+}
+
+void reader::bound_by(std::shared_ptr<const durable_marks> marks) {
+  marks_ = std::move(marks);
+}
+
+std::int64_t reader::seq_bound(const std::string& agency) const {
+  auto m = marks_ ? marks_->seq(agency) : std::nullopt;
+  return m.value_or(std::numeric_limits<std::int64_t>::max());
+}
+
+std::int64_t reader::event_bound() const {
+  auto m = marks_ ? marks_->event_id() : std::nullopt;
+  return m.value_or(std::numeric_limits<std::int64_t>::max());
 }
 
 std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {

@@ -18,6 +18,7 @@
 namespace bl::store {
 
 class db;
+class durable_marks;
 
 struct transfer_filter {
   std::string state;
@@ -75,6 +76,10 @@ class reader {
   std::vector<std::pair<std::string, std::int64_t>> transfer_states();
   /// Recomputes the audit hash chain from the first row.
   audit_report verify_audit();
+  /// From now on, deliveries and timeline events are read only as far as `marks` say the store
+  /// is durable (inbox, events_after, last_event_id, last_seq): what is read there leaves the
+  /// gateway. Set once, before the reader is shared between threads.
+  void bound_by(std::shared_ptr<const durable_marks> marks);
   /// A cheap query proving the database answers.
   bool ping();
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
@@ -86,8 +91,12 @@ class reader {
   std::unique_ptr<db> acquire();
   void release(std::unique_ptr<db> d);
 
+  std::int64_t seq_bound(const std::string& agency) const;
+  std::int64_t event_bound() const;
+
   std::string path_;
   std::string vfs_;
+  std::shared_ptr<const durable_marks> marks_;
   std::mutex mu_;
   std::vector<std::unique_ptr<db>> pool_;
 };

@@ -141,7 +141,8 @@ writer::writer(const store_options& opts) {
       if (!wal.step() || wal.text(0) != "wal")
         throw store_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
     }
-    db_->exec(opts.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    db_->exec(opts.synchronous_full && !opts.sync_by_caller ? "PRAGMA synchronous = FULL"
+                                                            : "PRAGMA synchronous = NORMAL");
     db_->exec("PRAGMA foreign_keys = ON");
     if (app != application_id)
       db_->exec("PRAGMA application_id = " + std::to_string(application_id));
@@ -193,6 +194,7 @@ void writer::rollback_to_savepoint() {
   pending_.clear();
   audit_tail_.reset();
   id_day_.clear();
+  last_event_id_.reset();
 }
 
 void writer::rollback() noexcept {
@@ -207,6 +209,7 @@ void writer::rollback() noexcept {
   audit_tail_.reset();
   id_day_.clear();
   id_counter_ = 0;
+  last_event_id_.reset();
 }
 
 std::optional<std::string> writer::find_receipt(const std::string& message_id) {
@@ -324,6 +327,7 @@ void writer::add_event(const timeline_event& e) {
   else
     s.bind(9, e.detail);
   s.run();
+  last_event_id_ = sqlite3_last_insert_rowid(db_->handle());
 }
 
 std::int64_t writer::last_seq(const std::string& agency) {
@@ -462,6 +466,38 @@ std::int64_t writer::insert_call(const call_record& c) {
   // Finish the statement so that the insert is complete before the borrow is given back.
   s.step();
   return id;
+}
+
+std::int64_t writer::last_event_id() {
+  if (!last_event_id_) {
+    stmt s(*db_, "SELECT COALESCE(MAX(id), 0) FROM transfer_events", borrow);
+    last_event_id_ = s.step() ? s.int64(0) : 0;
+  }
+  return *last_event_id_;
+}
+
+std::map<std::string, std::int64_t> writer::last_seqs() {
+  std::map<std::string, std::int64_t> out;
+  stmt s(*db_, "SELECT agency, MAX(seq) FROM deliveries GROUP BY agency", borrow);
+  while (s.step()) out[s.text(0)] = s.int64(1);
+  return out;
+}
+
+wal_file writer::wal() {
+  sqlite3_file* f = nullptr;
+  int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
+  if (rc != SQLITE_OK || !f || !f->pMethods)
+    throw store_error(rc == SQLITE_OK ? SQLITE_CANTOPEN : rc,
+                      "the write-ahead log is not open, so it cannot be synced");
+  return wal_file{f};
+}
+
+void writer::sync(wal_file w) {
+  auto* f = static_cast<sqlite3_file*>(w.file);
+  int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
+  if (rc != SQLITE_OK)
+    throw store_error(
+        rc, "syncing the write-ahead log to disk failed (" + std::string(sqlite3_errstr(rc)) + ")");
 }
 
 }  // namespace bl::store

@@ -22,6 +22,16 @@ struct store_options {
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
   std::string vfs;  // empty: SQLite's default VFS (tests pass a fault-injecting one)
+  // With synchronous_full: the caller makes each commit durable itself, with wal_file() and
+  // sync(), on a thread of its own (the engine's pipelined group commit), and the connection
+  // runs synchronous=NORMAL so that COMMIT does not wait for the disk.
+  bool sync_by_caller = false;
+};
+
+/// The write-ahead log of a writer's connection, to be synced from another thread. Opaque: no
+/// SQLite type leaves gateway/store.
+struct wal_file {
+  void* file = nullptr;  // the connection's sqlite3_file for its WAL
 };
 
 struct timeline_event {
@@ -120,6 +130,16 @@ class writer {
   /// Stores a phone call and returns its id.
   std::int64_t insert_call(const call_record& c);
 
+  /// The newest timeline event id (0 when none).
+  std::int64_t last_event_id();
+  /// The last sequence number of every agency that has deliveries.
+  std::map<std::string, std::int64_t> last_seqs();
+  /// The connection's WAL file (valid while the writer lives and stays in WAL mode).
+  wal_file wal();
+  /// Makes everything written to `w` so far durable (fsync). Safe to call from any thread while
+  /// the writer goes on writing. Throws store_error (SQLITE_IOERR_FSYNC, ...) when it fails.
+  static void sync(wal_file w);
+
  private:
   struct statements;
   std::unique_ptr<db> db_;
@@ -130,6 +150,7 @@ class writer {
   std::optional<std::pair<std::int64_t, std::string>> audit_tail_;       // seq, hash
   std::string id_day_;
   std::int64_t id_counter_ = 0;
+  std::optional<std::int64_t> last_event_id_;
   std::uint64_t open_reads_ended_ = 0;
   void end_open_reads() noexcept;
 };

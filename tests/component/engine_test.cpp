@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <future>
+#include <thread>
 
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -160,8 +161,6 @@ TEST_CASE("store faults acknowledge nothing that is not stored", "[component][en
   };
   auto c = GENERATE(
       fault_case{"disk full on write", store::fault_vfs::op::write, SQLITE_FULL, errc::store_full},
-      fault_case{"I/O error on fsync", store::fault_vfs::op::sync, SQLITE_IOERR_FSYNC,
-                 errc::store_unavailable},
       fault_case{"I/O error on write", store::fault_vfs::op::write, SQLITE_IOERR_WRITE,
                  errc::store_unavailable},
       fault_case{"database busy", store::fault_vfs::op::lock, SQLITE_BUSY, errc::store_busy});
@@ -186,6 +185,93 @@ TEST_CASE("store faults acknowledge nothing that is not stored", "[component][en
   CHECK(r.rd->verify_audit().ok);
   // Sequence numbers stay gap-free across the failure.
   CHECK(r.count("SELECT max(seq) - count(*) FROM deliveries WHERE agency = 'essex-police'") == 0);
+}
+
+TEST_CASE("a commit is neither receipted nor read onwards before it is on disk",
+          "[component][engine][fault][durability]") {
+  // The group commit is pipelined: COMMIT does not wait for the disk, a second thread syncs the
+  // write-ahead log, and only then is the batch released. A disk slow to confirm shows it all.
+  store::fault_vfs vfs("bl-fault-hold");
+  rig r(vfs.name());
+  r.receipt(test::rtc_request("essex-fire:before-hold"));
+  REQUIRE(r.rd->last_seq("essex-police") == 1);
+
+  vfs.hold_syncs(true);
+  std::promise<std::variant<receipt_result, error>> answered;
+  auto parsed = parse_message(test::rtc_request("essex-fire:held"));
+  REQUIRE(std::holds_alternative<message>(parsed));
+  r.eng->submit(std::get<message>(std::move(parsed)),
+                [&](auto res) { answered.set_value(std::move(res)); });
+  auto answer = answered.get_future();
+  // Committed (visible to a plain SQL count) but waiting for its sync...
+  for (int i = 0;
+       i < 500 && r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:held'") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:held'") == 1);
+  for (int i = 0; i < 500 && vfs.syncs_held() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(vfs.syncs_held() >= 1);
+  // ...so no receipt, and nothing of it is read onwards: not the delivery, not its sequence
+  // number, not its timeline event.
+  CHECK(answer.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  CHECK(r.rd->inbox("essex-police", 0, 10).size() == 1);
+  CHECK(r.rd->last_seq("essex-police") == 1);
+  auto events_before = r.rd->last_event_id();
+  CHECK(r.rd->events_after(0, 100).size() == static_cast<std::size_t>(events_before));
+  CHECK(r.count("SELECT max(id) FROM transfer_events") > events_before);
+  // Meanwhile the engine goes on committing: a second message is committed behind the first.
+  std::promise<std::variant<receipt_result, error>> second;
+  auto parsed2 = parse_message(test::rtc_request("essex-fire:behind"));
+  REQUIRE(std::holds_alternative<message>(parsed2));
+  r.eng->submit(std::get<message>(std::move(parsed2)),
+                [&](auto res) { second.set_value(std::move(res)); });
+  for (int i = 0;
+       i < 500 && r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:behind'") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:behind'") == 1);
+
+  vfs.hold_syncs(false);
+  auto got = answer.get();
+  REQUIRE(std::holds_alternative<receipt_result>(got));
+  REQUIRE(std::holds_alternative<receipt_result>(second.get_future().get()));
+  CHECK(r.rd->inbox("essex-police", 0, 10).size() == 3);
+  CHECK(r.rd->last_seq("essex-police") == 3);
+  CHECK(r.rd->last_event_id() == r.count("SELECT max(id) FROM transfer_events"));
+}
+
+TEST_CASE("a failed sync answers no receipt, hands nothing onwards and degrades the engine",
+          "[component][engine][fault][durability]") {
+  store::fault_vfs vfs("bl-fault-sync");
+  rig r(vfs.name());
+  r.receipt(test::rtc_request("essex-fire:ok-before"));
+  vfs.arm(store::fault_vfs::op::sync, 0, SQLITE_IOERR_FSYNC);
+  auto failed = r.submit(test::rtc_request("essex-fire:during-fault"));
+  REQUIRE(std::holds_alternative<error>(failed));
+  CHECK(std::get<error>(failed).code == errc::store_unavailable);
+  CHECK(std::get<error>(failed).http_status() == 503);
+  CHECK_THAT(std::get<error>(failed).message, Catch::Contains("disk"));
+  vfs.clear();
+  // The row may be in SQLite's view, but it never left: the police inbox still ends at 1.
+  CHECK(r.rd->inbox("essex-police", 0, 10).size() == 1);
+  CHECK(r.rd->last_seq("essex-police") == 1);
+  // Loud: health says the store is failing, and new work is refused until a restart.
+  auto h = r.eng->health();
+  CHECK(h.commits_failing);
+  CHECK_THAT(h.error, Catch::Contains("disk"));
+  auto refused = r.submit(test::rtc_request("essex-fire:after-fault"));
+  REQUIRE(std::holds_alternative<error>(refused));
+  CHECK(std::get<error>(refused).code == errc::degraded);
+
+  // After the restart the failure policy asks for, the sender's retry is answered once: with
+  // the first receipt if the row reached the disk after all, or stored now if it did not.
+  r.restart();
+  auto retried = r.submit(test::rtc_request("essex-fire:during-fault"));
+  REQUIRE(std::holds_alternative<receipt_result>(retried));
+  CHECK(r.count("SELECT count(*) FROM messages WHERE id = 'essex-fire:during-fault'") == 1);
+  CHECK(r.count("SELECT count(*) FROM deliveries WHERE message_id = 'essex-fire:during-fault'") ==
+        1);
+  CHECK(r.rd->inbox("essex-police", 0, 10).size() == 2);
+  CHECK(r.rd->verify_audit().ok);
 }
 
 TEST_CASE("the audit log is append-only and tampering breaks the hash chain",

@@ -75,6 +75,7 @@ struct link_rig {
                                    notifier, clock, quiet());
     eng->start();
     rd = std::make_unique<store::reader>(dir.file("bl.db"));
+    rd->bound_by(eng->durable_marks());
     pipeline = std::make_unique<submit_pipeline>(cfg, schemas, *eng, log);
     deliveries = std::make_unique<delivery_stream>(*rd, notifier, *eng);
     server = std::make_unique<cad::cad_link_server>(

@@ -52,6 +52,7 @@ struct engine_rig {
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
     eng->start();
     rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
+    rd->bound_by(eng->durable_marks());
   }
   std::variant<receipt_result, error> submit(nlohmann::json doc) {
     auto parsed = parse_message(std::move(doc));
