@@ -421,11 +421,32 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     log_->error("event=sync_prepare_failed error={}", log_quote(e.what()));
     c.wal = {};
   }
+  // When nothing else is waiting to be written, the engine syncs this batch itself: a sync on
+  // another thread only pays when the next batch can be written meanwhile, and writing into the
+  // WAL while it is being synced makes the writes wait for the disk (measured: p99 at a steady
+  // 1,000/s rose from 5 ms to 30-50 ms in some runs when every sync went to the syncer).
+  bool sync_here;
+  {
+    std::lock_guard lock(mu_);
+    sync_here = queue_.empty();
+  }
   {
     std::lock_guard lock(sync_mu_);
-    unsynced_.push_back(std::move(c));
+    if (sync_here && unsynced_.empty() && !syncing_) {
+      syncing_ = true;
+      sync_started_ = std::chrono::steady_clock::now();
+    } else {
+      sync_here = false;
+      unsynced_.push_back(std::move(c));
+    }
   }
-  sync_cv_.notify_one();
+  if (!sync_here) {
+    sync_cv_.notify_one();
+    return;
+  }
+  std::deque<committed_batch> one;
+  one.push_back(std::move(c));
+  sync_and_release(one);
 }
 
 void engine::release(committed_batch& c) {
@@ -472,55 +493,59 @@ void engine::run_syncer() {
       syncing_ = true;
       sync_started_ = std::chrono::steady_clock::now();
     }
-    std::optional<std::string> failure;
-    const committed_batch* last = nullptr;
-    for (const auto& c : batches)
-      if (c.committed) last = &c;
-    if (last) {
-      try {
-        if (!last->wal.file) throw std::runtime_error("the write-ahead log was not open");
-        if (failpoint("engine.sync_error"))
-          throw std::runtime_error("injected fault (failpoint engine.sync_error)");
-        store::writer::sync(last->wal);
-      } catch (const std::exception& e) {
-        failure = e.what();
-      }
-    }
-    if (!failure) {
-      std::map<std::string, std::int64_t> seqs;
-      std::int64_t event_id = 0;
-      for (const auto& c : batches) {
-        for (const auto& [a, seq] : c.seqs) seqs[a] = std::max(seqs[a], seq);
-        event_id = std::max(event_id, c.event_id);
-      }
-      if (last) marks_->advance(seqs, event_id);
-    } else {
-      // After a failed fsync the kernel may have dropped the dirty pages, and SQLite has already
-      // shown the rows to its own connections: nothing in these batches can be called stored.
-      // The marks stay where they were, so readers never hand these rows onwards; the engine
-      // refuses new work, and the failure policy drains and restarts the process.
-      auto err = make_error(errc::store_unavailable,
-                            "the store could not confirm the write to disk: " + *failure);
-      log_->critical("event=sync_failed batches={} error={}", batches.size(), log_quote(*failure));
-      for (auto& c : batches) {
-        if (!c.committed) continue;
-        for (auto& j : c.jobs) {
-          j.submit_out = err;
-          j.ack_out = err;
-          j.call_out = err;
-        }
-        c.touched.clear();
-        c.tell_listener = false;
-      }
-      record_commit(err.message);
-      set_degraded("store: " + err.message);
-    }
-    {
-      std::lock_guard lock(sync_mu_);
-      syncing_ = false;
-    }
-    for (auto& c : batches) release(c);
+    sync_and_release(batches);
   }
+}
+
+void engine::sync_and_release(std::deque<committed_batch>& batches) {
+  std::optional<std::string> failure;
+  const committed_batch* last = nullptr;
+  for (const auto& c : batches)
+    if (c.committed) last = &c;
+  if (last) {
+    try {
+      if (!last->wal.file) throw std::runtime_error("the write-ahead log was not open");
+      if (failpoint("engine.sync_error"))
+        throw std::runtime_error("injected fault (failpoint engine.sync_error)");
+      store::writer::sync(last->wal);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  if (!failure) {
+    std::map<std::string, std::int64_t> seqs;
+    std::int64_t event_id = 0;
+    for (const auto& c : batches) {
+      for (const auto& [a, seq] : c.seqs) seqs[a] = std::max(seqs[a], seq);
+      event_id = std::max(event_id, c.event_id);
+    }
+    if (last) marks_->advance(seqs, event_id);
+  } else {
+    // After a failed fsync the kernel may have dropped the dirty pages, and SQLite has already
+    // shown the rows to its own connections: nothing in these batches can be called stored.
+    // The marks stay where they were, so readers never hand these rows onwards; the engine
+    // refuses new work, and the failure policy drains and restarts the process.
+    auto err = make_error(errc::store_unavailable,
+                          "the store could not confirm the write to disk: " + *failure);
+    log_->critical("event=sync_failed batches={} error={}", batches.size(), log_quote(*failure));
+    for (auto& c : batches) {
+      if (!c.committed) continue;
+      for (auto& j : c.jobs) {
+        j.submit_out = err;
+        j.ack_out = err;
+        j.call_out = err;
+      }
+      c.touched.clear();
+      c.tell_listener = false;
+    }
+    record_commit(err.message);
+    set_degraded("store: " + err.message);
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    syncing_ = false;
+  }
+  for (auto& c : batches) release(c);
 }
 
 void engine::record_commit(const std::optional<std::string>& failure) {

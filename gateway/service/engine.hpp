@@ -149,6 +149,9 @@ class engine {
   void release(committed_batch& c);
   /// The syncer thread: syncs the WAL for every committed batch, in order, then releases them.
   void run_syncer();
+  /// One sync for `batches` (in commit order), then each is released, or answered as not stored
+  /// if the sync failed. Called with syncing_ set, by the syncer or by an idle engine thread.
+  void sync_and_release(std::deque<committed_batch>& batches);
   /// Records the outcome of a transaction for health(): nullopt when it committed.
   void record_commit(const std::optional<std::string>& failure);
   /// Records the outcome of a timer sweep (logged once per run of failures).
