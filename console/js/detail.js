@@ -14,7 +14,7 @@
 // half-typed answer or update.
 import * as api from './api.js';
 import { app, me, agencyName, upsertTransfer } from './app.js';
-import { h, clear, uuid, nowIso, dateTime, paintDue, TERMINAL, CATEGORY_LABEL } from './util.js';
+import { h, clear, uuid, nowIso, dateTime, paintDue, dueOf, TERMINAL, CATEGORY_LABEL } from './util.js';
 import {
   stateLabel, STATE_HINT, DECLINE_REASONS, CLOSE_OUTCOMES, declineReason, closeOutcome, MAJOR_INCIDENT,
   ASK_LABEL, PRIORITY_LABEL, ALERT_LABEL, CASUALTY_ORDER, gridRef, words,
@@ -131,7 +131,7 @@ export function renderDetail(main, id) {
     head: h('div', { class: 'detail-head' }),
     actions: h('div', { class: 'actions', id: 'actions' }),
     formSlot: h('div', { class: 'form-slot' }),
-    left: h('section', { class: 'detail-main', 'aria-label': 'Request and answers' }),
+    left: h('section', { class: 'detail-main', 'aria-label': 'Request and answers', tabindex: 0 }),
     timeline: h('ol', { class: 'timeline', id: 'timeline' }),
   };
   let built = false;
@@ -292,6 +292,8 @@ export function renderDetail(main, id) {
     const due = h('span', { class: 'num', id: 'detail-due' });
     paintDue(due, t);
     const phone = app.agencies.get(other)?.phone;
+    const limit = dueOf(t); // none once accepted or finished: nothing is running
+    due.hidden = !limit;
     return [
       h('h1', { id: 'detail-title' }, h('span', { class: 'tid', text: t.transfer_id }), ' ', cur.summary || ''),
       h('div', { class: 'strip' },
@@ -302,7 +304,7 @@ export function renderDetail(main, id) {
         h('span', { class: 'cat', text: CATEGORY_LABEL[t.category] || words(t.category) }),
         h('span', { class: 'who-other' }, h('span', { class: 'muted', text: side === 'outgoing' ? 'To ' : 'From ' }),
           h('strong', { text: agencyName(other) }), phone ? h('span', { class: 'phone', text: ` ☎ ${phone}` }) : ''),
-        h('span', { class: 'limit' }, h('span', { class: 'muted', text: 'Limit ' }), due)),
+        limit ? h('span', { class: 'limit' }, h('span', { class: 'muted', text: `${limit.what === 'delivery' ? 'Delivery' : 'Decision'} limit ` }), due) : due),
     ];
   }
 
@@ -320,7 +322,7 @@ export function renderDetail(main, id) {
         title = `Accepted by ${by}`;
         tone = 'ok';
         rows.push(['ETA', typeof b.eta_minutes === 'number' ? (b.eta_minutes === 0 ? 'already there' : `${b.eta_minutes} min`) : null],
-          ['Resources', b.resources], ['Their incident', incidentRef(b.receiver_incident)], ['Note', b.note]);
+          ['Incident no.', incidentRef(b.receiver_incident)], ['Resources', b.resources], ['Note', b.note]);
       } else if (m.type === 'transfer.decline') {
         title = `Declined by ${by}`;
         tone = 'bad';
@@ -340,7 +342,9 @@ export function renderDetail(main, id) {
       }
       return h('div', { class: `answer answer-${tone}`, 'data-type': m.type.replace('transfer.', '') },
         h('h3', {}, h('span', { text: title }), ' ', h('span', { class: 'when', text: at })),
-        h('dl', { class: 'facts' }, rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', {}, given(v) ? v : notGiven())])));
+        // Short answers (ETA, incident number) sit side by side; sentences get the full width.
+        h('dl', { class: 'pairs' }, rows.map(([k, v]) => h('div', { class: `pair${given(v) && String(v).length > 28 ? ' wide' : ''}` },
+          h('dt', { text: k }), h('dd', {}, given(v) ? v : notGiven())))));
     });
     return out.length ? h('section', { class: 'answers', id: 'answers', 'aria-label': 'Answers' }, out) : '';
   }
@@ -390,7 +394,7 @@ export function renderDetail(main, id) {
         if (typeof eta === 'number') lines.push(`ETA ${eta === 0 ? 'already there' : `${eta} min`}`);
         if (given(b.resources)) lines.push(`Resources: ${b.resources}`);
         const ref = incidentRef(b.receiver_incident || d.receiver_incident);
-        if (ref) lines.push(`Their incident: ${ref}`);
+        if (ref) lines.push(`Incident no. ${ref}`);
         if (given(b.note ?? d.note)) lines.push(b.note ?? d.note);
         break;
       }
@@ -444,8 +448,9 @@ export function renderDetail(main, id) {
     if (!built) {
       clear(wrap).append(parts.head, parts.actions, parts.formSlot,
         h('div', { class: 'detail' }, parts.left,
-          h('section', { class: 'detail-side', 'aria-labelledby': 'timeline-h' },
-            h('h2', { id: 'timeline-h', text: 'Timeline' }), parts.timeline)));
+          h('section', { class: 'detail-side', 'aria-labelledby': 'timeline-h', tabindex: 0 },
+            h('h2', { id: 'timeline-h' }, 'Timeline ', h('span', { class: 'muted small', text: 'newest first' })),
+            parts.timeline)));
       built = true;
     }
     wrap.dataset.side = t.from === me() ? 'outgoing' : 'incoming';
@@ -475,17 +480,24 @@ export function renderDetail(main, id) {
     }
 
     const answerBox = answers(msgs);
+    const keptLeft = parts.left.scrollTop;
+    // The answer is the sender's news, so it leads there; the receiver reads the report first.
+    const outgoing = t.from === me();
     clear(parts.left).append(
-      answerBox,
+      outgoing ? answerBox : '',
       h('h2', { id: 'methane-h' }, 'M/ETHANE',
         cur.revised ? h('span', { class: 'revised', text: ` as revised ${dateTime(cur.revised.sent_at)} by ${agencyName(cur.revised.from)}` }) : ''),
       methaneBlock(cur.methane),
+      outgoing ? '' : answerBox,
       h('h2', { text: 'Request' }),
       request(cur));
+    parts.left.scrollTop = keptLeft;
 
-    const kept = parts.timeline.scrollTop;
-    clear(parts.timeline).append(...(t.timeline || []).map((e) => entry(e, byId)));
-    parts.timeline.scrollTop = kept;
+    // Newest first: what just happened is what the operator looks for.
+    const side = parts.timeline.parentElement;
+    const keptSide = side.scrollTop;
+    clear(parts.timeline).append(...(t.timeline || []).map((e) => entry(e, byId)).reverse());
+    side.scrollTop = keptSide;
   }
 
   function show(kind) {
