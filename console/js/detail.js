@@ -13,7 +13,7 @@
 // The screen is a fixed skeleton whose parts are redrawn in place, so a live event never wipes a
 // half-typed answer or update.
 import * as api from './api.js';
-import { app, me, agencyName, upsertTransfer } from './app.js';
+import { app, me, agencyName } from './app.js';
 import { h, clear, uuid, nowIso, dateTime, paintDue, dueOf, TERMINAL, CATEGORY_LABEL } from './util.js';
 import {
   stateLabel, STATE_HINT, DECLINE_REASONS, CLOSE_OUTCOMES, declineReason, closeOutcome, MAJOR_INCIDENT,
@@ -129,6 +129,7 @@ export function renderDetail(main, id) {
   main.append(wrap);
   const parts = {
     head: h('div', { class: 'detail-head' }),
+    notice: h('p', { class: 'notice', id: 'detail-refresh', role: 'status', hidden: true }),
     actions: h('div', { class: 'actions', id: 'actions' }),
     formSlot: h('div', { class: 'form-slot' }),
     left: h('section', { class: 'detail-main', 'aria-label': 'Request and answers', tabindex: 0 }),
@@ -144,8 +145,16 @@ export function renderDetail(main, id) {
       if (n !== loads) return;
       t = data.transfer;
       draw();
+      parts.notice.hidden = true;
     } catch (err) {
       if (err.status === 401 || n !== loads) return;
+      // A failed refresh of a screen already shown keeps it (and anything typed in a form), and
+      // says the view may be out of date; the next event or action tries again.
+      if (built && t && err.status !== 403 && err.status !== 404) {
+        parts.notice.textContent = `This screen could not be refreshed (${err.message}); what it shows may be out of date.`;
+        parts.notice.hidden = false;
+        return;
+      }
       built = false;
       clear(wrap).append(
         h('h1', { text: id }),
@@ -446,7 +455,7 @@ export function renderDetail(main, id) {
 
   function draw() {
     if (!built) {
-      clear(wrap).append(parts.head, parts.actions, parts.formSlot,
+      clear(wrap).append(parts.head, parts.notice, parts.actions, parts.formSlot,
         h('div', { class: 'detail' }, parts.left,
           h('section', { class: 'detail-side', 'aria-labelledby': 'timeline-h', tabindex: 0 },
             h('h2', { id: 'timeline-h' }, 'Timeline ', h('span', { class: 'muted small', text: 'newest first' })),
@@ -511,7 +520,6 @@ export function renderDetail(main, id) {
 
   function onEvent(ev) {
     if (ev?.transfer_id !== id) return;
-    if (ev.transfer) upsertTransfer(ev.transfer);
     // Reload in place: the open form (and what is typed in it) is kept.
     load();
   }
