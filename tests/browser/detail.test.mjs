@@ -253,3 +253,30 @@ test('one very long word does not push the timeline off the page', { timeout: 30
   assert.ok(await p.evaluate(() => document.getElementById('main').scrollWidth <= document.getElementById('main').clientWidth),
     'the screen does not scroll sideways');
 });
+
+test('an update carrying a new M/ETHANE snapshot replaces the report on both screens, marked as revised', { timeout: 30_000 }, async () => {
+  const p = fire.page;
+  const q = police.page;
+  const id = await sendRequest(p, FULL, { summary: 'RTC A12 Hatfield Peverel, request road closure', priority: 'urgent' });
+  await open(q, id);
+  await open(p, id);
+  // An integration (or a CAD) sends the full new snapshot, as docs/message-model.md section 7 says.
+  await p.evaluate(async ({ id, methane }) => {
+    const api = await import('/js/api.js');
+    const t = (await api.get(`/api/v1/transfers/${id}`)).transfer;
+    methane.major_incident = 'declared';
+    methane.hazards.push({ hazard: 'Fuel leak confirmed, running into the drain', status: 'present' });
+    await api.post('/api/v1/messages', {
+      id: `essex-fire:${crypto.randomUUID()}`, type: 'transfer.update', from: 'essex-fire', transfer_id: id,
+      sent_at: new Date().toISOString(), version: t.version + 1,
+      body: { text: 'Major incident declared; fuel leak confirmed', summary: 'MAJOR INCIDENT: RTC A12 Hatfield Peverel, fuel leak', methane },
+    });
+  }, { id, methane: structuredClone(FULL.body.methane) });
+  for (const [page, who] of [[q, 'police'], [p, 'fire']]) {
+    await page.waitForFunction(() => /MAJOR INCIDENT DECLARED/.test(document.getElementById('methane')?.textContent || ''));
+    assert.match(await text(page, '#methane-h'), /as revised \d\d\/\d\d \d\d:\d\d:\d\d by Essex County Fire and Rescue Service/, `${who}: the report says it was revised`);
+    assert.match(await text(page, '#methane [data-field="m-hazards"]'), /Fuel leak confirmed, running into the drain/);
+    assert.match(await text(page, '#detail-title'), /MAJOR INCIDENT: RTC A12 Hatfield Peverel, fuel leak/);
+    assert.match(await text(page, '#timeline'), /Update from Essex County Fire and Rescue Service.*Major incident declared; fuel leak confirmed.*M\/ETHANE revised/s);
+  }
+});
