@@ -437,10 +437,14 @@ export function renderDetail(main, id) {
       case 'expired':
         title = `Expired undelivered: phone ${agencyName(t.to)}${d.phone ? ` on ${d.phone}` : ''}`;
         break;
-      case 'phone_call':
-        title = `Phone call logged by ${actor}${d.emergency ? ' (emergency line)' : ''}`;
+      case 'phone_call': {
+        // `direction` is as the logging room saw the call.
+        const them = agencyName(e.actor === t.from ? t.to : t.from);
+        const [caller, called] = d.direction === 'incoming' ? [them, actor] : [actor, them];
+        title = `Phone call: ${caller} rang ${called}${d.emergency ? ' (emergency)' : ''}, logged by ${actor}`;
         if (given(d.note)) lines.push(d.note);
         break;
+      }
       default:
         title = `${words(e.kind)} (${actor})`;
     }

@@ -197,6 +197,10 @@ test('a declined emergency request alerts the sender with the tone and a banner 
   await p.keyboard.press('Enter');
   await p.waitForSelector('#announce', { state: 'hidden' });
   assert.ok(await p.locator('#detail-title').isVisible());
+  // Fire phones Police instead and logs it from the transfer: the timeline says who rang whom.
+  await p.click('#detail-log-call');
+  await p.click('#call-save');
+  await p.waitForFunction(() => /Phone call: Essex County Fire and Rescue Service rang Essex Police \(emergency\)/.test(document.getElementById('timeline').textContent));
 });
 
 test('a deferral, a cancel and a close are shown in words to both rooms; a sparse request says "not given" for what was left out', { timeout: 40_000 }, async () => {
