@@ -370,7 +370,7 @@ export function renderDetail(main, id) {
       [`${agencyName(t.to)} incident`, nums[t.to]?.number],
       ['Contact', contact],
       ['Notes', b.notes],
-      ['Sent', `${dateTime(t.created_at)}${cur.req ? ` by ${agencyName(t.from)}` : ''}`],
+      ['Sent', `${dateTime(t.created_at)} by ${agencyName(t.from)}`],
     ];
     return h('dl', { class: 'facts', id: 'request-facts' },
       rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { class: k === 'Notes' ? 'prose' : '' }, given(v) ? v : notGiven())]));
@@ -481,7 +481,7 @@ export function renderDetail(main, id) {
       ...acts.map((k) => h('button', { type: 'button', class: `btn ${k === 'decline' || k === 'cancel' ? 'danger' : ''}`,
         'data-action': k, 'aria-pressed': open === k ? 'true' : 'false', onclick: () => { show(k); } },
       LABEL[k], h('kbd', { text: KEY[k] }))),
-      h('button', { type: 'button', class: 'btn ghost', id: 'detail-log-call', 'data-action-call': 'yes', onclick: () => openCallPanel({
+      h('button', { type: 'button', class: 'btn ghost', id: 'detail-log-call', onclick: () => openCallPanel({
         transfer_id: t.transfer_id, other_agency: other, emergency: t.priority === 'emergency', reason: t.category,
       }) }, 'Log call about this'));
     if (focused) parts.actions.querySelector(`[data-action="${focused}"]`)?.focus();
