@@ -103,7 +103,7 @@ test('the receiving room sees every field of a fully filled request, under an ar
   const banner = await rect(q, '#announce');
   for (const sel of ['#detail-title', '#timeline-h', '#methane-h'])
     assert.ok(!overlaps(banner, await rect(q, sel)), `the banner does not cover ${sel}`);
-  await tabTo(q, '#announce-dismiss');
+  await tabTo(q, `#announce .alert-item[data-transfer-id="${full}"] .dismiss`);
   await q.keyboard.press('Enter');
   await q.waitForSelector('#announce', { state: 'hidden' });
   // The sender's screen reads the same.
@@ -193,9 +193,21 @@ test('a declined emergency request alerts the sender with the tone and a banner 
   assert.match(await text(p, '#timeline'), /Declined by Essex Police: No resources available/);
   assert.equal(await text(p, '#detail-state'), 'Declined');
   assert.doesNotMatch(await text(p, '#main'), /no_resources|transfer\.decline/);
-  await tabTo(p, '#announce-dismiss');
+  // An emergency arriving meanwhile gets a line of its own: it does not hide the decline.
+  const misper = example('03-request-fire-missing-person-search-hanningfield.json');
+  Object.assign(misper, { from: 'essex-police', to: ['essex-fire'] });
+  const arrival = await sendRequest(q, misper, { priority: 'emergency' });
+  await p.waitForSelector(`#announce .alert-item[data-alert="arrival"][data-transfer-id="${arrival}"]`);
+  assert.equal(await p.locator('#announce .alert-item').count(), 2);
+  assert.equal(await p.getAttribute('#announce', 'data-alert'), 'arrival', 'the newest alert is on top');
+  assert.ok(!overlaps(await rect(p, '#announce'), await rect(p, '#detail-title')), 'two alerts still cover no heading');
+  await tabTo(p, `#announce .alert-item[data-transfer-id="${id}"] .dismiss`);
   await p.keyboard.press('Enter');
+  await p.waitForSelector(`#announce .alert-item[data-alert="declined"]`, { state: 'detached' });
+  assert.ok(await p.locator(`#announce .alert-item[data-transfer-id="${arrival}"]`).isVisible(), 'the arrival is still shown');
+  await p.click(`#announce .alert-item[data-transfer-id="${arrival}"] .dismiss`);
   await p.waitForSelector('#announce', { state: 'hidden' });
+  await open(p, id);
   assert.ok(await p.locator('#detail-title').isVisible());
   // Fire phones Police instead and logs it from the transfer: the timeline says who rang whom.
   await p.click('#detail-log-call');
