@@ -350,7 +350,7 @@ export function renderDetail(main, id) {
         rows.push(['Outcome', closeOutcome(b.outcome)], ['Note', b.text]);
       }
       return h('div', { class: `answer answer-${tone}`, 'data-type': m.type.replace('transfer.', '') },
-        h('h3', {}, h('span', { text: title }), ' ', h('span', { class: 'when', text: at })),
+        h('h2', {}, h('span', { text: title }), ' ', h('span', { class: 'when', text: at })),
         // Short answers (ETA, incident number) sit side by side; sentences get the full width.
         h('dl', { class: 'pairs' }, rows.map(([k, v]) => h('div', { class: `pair${given(v) && String(v).length > 28 ? ' wide' : ''}` },
           h('dt', { text: k }), h('dd', {}, given(v) ? v : notGiven())))));
