@@ -97,8 +97,8 @@ test('the receiving room sees every field of a fully filled request, under an ar
   await q.waitForSelector(`#announce[data-alert="arrival"][data-transfer-id="${full}"]`);
   assert.ok(await q.evaluate(() => document.body.dataset.lastTone), 'the arrival played the alert tone');
   await open(q, full);
-  await assertFullMethane(q, 'police');
-  // The banner is still up: it sits above the screen, never over its title or timeline heading.
+  // The banner is still up (for 15 s): it sits above the screen, never over its title or
+  // timeline heading.
   assert.ok(await q.locator('#announce').isVisible(), 'the arrival banner is still shown');
   const banner = await rect(q, '#announce');
   for (const sel of ['#detail-title', '#timeline-h', '#methane-h'])
@@ -106,6 +106,7 @@ test('the receiving room sees every field of a fully filled request, under an ar
   await tabTo(q, `#announce .alert-item[data-transfer-id="${full}"] .dismiss`);
   await q.keyboard.press('Enter');
   await q.waitForSelector('#announce', { state: 'hidden' });
+  await assertFullMethane(q, 'police');
   // The sender's screen reads the same.
   await open(p, full);
   await assertFullMethane(p, 'fire');
