@@ -3,7 +3,9 @@
 import * as api from './api.js';
 import { Live } from './live.js';
 import { h, clear, TERMINAL } from './util.js';
-import { playAlertTone, unlockAudio } from './tone.js';
+import { unlockAudio } from './tone.js';
+import { showBanner, hideBanner } from './alerts.js';
+import { declineReason } from './words.js';
 import { renderLogin } from './login.js';
 import { renderInbox } from './inbox.js';
 import { renderCompose } from './compose.js';
@@ -41,7 +43,6 @@ export const agencyName = (id) => app.agencies.get(id)?.name || id;
 
 const main = document.getElementById('main');
 const conn = document.getElementById('conn');
-const announceBox = document.getElementById('announce');
 const prompts = document.getElementById('prompts');
 
 function setConn(status, backoff) {
@@ -78,21 +79,18 @@ export async function loadTransfers() {
   app.view?.onEvent?.(null);
 }
 
+// The emergency banner (alerts.js): an emergency request arriving, or one of ours declined.
 function announce(t) {
-  clear(announceBox);
-  announceBox.append(
-    h('strong', { text: `EMERGENCY request from ${agencyName(t.from)}: ` }),
-    t.summary || t.category,
-    ' ',
-    h('a', { href: `#/transfer/${t.transfer_id}`, text: 'Open' }),
-  );
-  announceBox.hidden = false;
-  announceBox.dataset.transferId = t.transfer_id;
-  playAlertTone();
-  clearTimeout(announce.timer);
-  announce.timer = setTimeout(() => {
-    announceBox.hidden = true;
-  }, 15000);
+  showBanner({ transferId: t.transfer_id, alert: 'arrival',
+    lead: `EMERGENCY request from ${agencyName(t.from)}:`, text: t.summary || t.category });
+}
+
+function announceDeclined(t, ev) {
+  const d = ev.detail || {};
+  const phone = app.agencies.get(t.to)?.phone;
+  showBanner({ transferId: t.transfer_id, alert: 'declined', persist: true,
+    lead: `EMERGENCY request DECLINED by ${agencyName(t.to)}:`,
+    text: `${t.summary || t.transfer_id}. ${declineReason(d.reason)}${d.text ? `: ${d.text}` : '.'}${phone ? ` Phone ${agencyName(t.to)} on ${phone}.` : ''}` });
 }
 
 // A stalled or expired outgoing transfer: tell the operator to phone, with one-click logging.
@@ -140,6 +138,8 @@ function onEvent(ev) {
   if (live && !before) app.fresh.add(ev.transfer_id);
   if (live && ev.kind === 'transfer.request' && t?.direction === 'incoming' && t.priority === 'emergency' && !before)
     announce(t);
+  if (live && ev.kind === 'transfer.decline' && t?.direction === 'outgoing' && t.priority === 'emergency')
+    announceDeclined(t, ev);
   if (ev.kind === 'phone_fallback' || ev.kind === 'expired') {
     // Alerts replayed at sign-in are only worth a prompt while the transfer is still open.
     if (live || (t && (!TERMINAL.has(t.state) || t.state === 'expired'))) phonePrompt(ev);
@@ -197,7 +197,7 @@ export function sessionLost(message) {
   document.getElementById('top').hidden = true;
   conn.hidden = true;
   clear(prompts);
-  announceBox.hidden = true;
+  hideBanner();
   if (location.hash !== '#/login') {
     app.returnTo = location.hash;
     location.hash = '#/login';

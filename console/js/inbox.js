@@ -5,6 +5,7 @@
 // no room to scroll, and the heading counts the rows that arrived above. Nothing jumps.
 import { app, agencyName } from './app.js';
 import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
+import { stateLabel } from './words.js';
 
 const saved = { state: 'all', category: '', priority: '' };
 
@@ -57,7 +58,7 @@ export function renderInbox(main) {
       lists[dir]);
   };
   const filters = h('div', { class: 'filters', role: 'search' },
-    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, s])], saved.state,
+    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, stateLabel(s)])], saved.state,
       (v) => { saved.state = v; update(); }),
     select('f-category', 'Category', [['', 'All categories'], ...CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]])],
       saved.category, (v) => { saved.category = v; update(); }),
@@ -73,13 +74,13 @@ export function renderInbox(main) {
     el.dataset.state = t.state;
     el.dataset.priority = t.priority;
     el.setAttribute('aria-label',
-      `${t.priority} ${CATEGORY_LABEL[t.category] || t.category} ${t.direction === 'incoming' ? 'from' : 'to'} ${agencyName(other)}, ${t.state}, ${t.summary || ''}`);
+      `${t.priority} ${CATEGORY_LABEL[t.category] || t.category} ${t.direction === 'incoming' ? 'from' : 'to'} ${agencyName(other)}, ${stateLabel(t.state)}, ${t.summary || ''}`);
     clear(el).append(
       h('span', { class: `prio prio-${t.priority}`, text: t.priority }),
       h('span', { class: 'tid', text: t.transfer_id }),
       h('span', {}, h('strong', { text: CATEGORY_LABEL[t.category] || t.category }), h('span', { class: 'muted', text: ` ${t.summary || ''}` })),
       h('span', { text: agencyName(other) }),
-      h('span', { class: `state state-${t.state}`, text: t.state }),
+      h('span', { class: `state state-${t.state}`, text: stateLabel(t.state) }),
       h('span', { class: 'num age', text: age(t.created_at) }),
       h('span', { class: 'num due' }));
     paintDue(el.querySelector('.due'), t);

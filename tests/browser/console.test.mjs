@@ -72,7 +72,7 @@ test('fire sends a request from a template and police sees it arrive live, annou
   });
   // Police has no CAD on the link, so its signed-in console is the receiving system: it
   // acknowledges the delivery and Fire's view moves from submitted to delivered by itself.
-  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'delivered',
+  await p.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'delivered',
     null, { timeout: 10_000 });
 
   const q = police.page;
@@ -89,15 +89,15 @@ test('police acknowledges and accepts with its incident number; fire sees it, up
   await q.locator(`#list-incoming a.row[data-transfer-id="${rtc}"]`).focus();
   await q.keyboard.press('Enter');
   await q.waitForSelector(`#detail[data-transfer-id="${rtc}"] #actions`);
-  // The receiver may not cancel or update; the sender's buttons are not offered.
+  // The receiver may not cancel (it may post an update, issue 14): the sender's Cancel is not offered.
   assert.equal(await q.locator('[data-action="cancel"]').count(), 0);
   await act(q, 'received');
-  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'received');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'received');
   await act(q, 'accept', () => q.fill('#a-incident', 'ESX-20261121-0457'));
-  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'accepted');
 
   const p = fire.page;
-  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+  await p.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'accepted');
   assert.match(await p.locator('.facts').textContent(), /ESX-20261121-0457/);
   assert.equal(await p.locator('[data-action="accept"]').count(), 0, 'the sender cannot accept');
   await act(p, 'update', () => p.fill('#a-text', 'Second casualty now free; road closure still needed'));
@@ -105,8 +105,8 @@ test('police acknowledges and accepts with its incident number; fire sees it, up
   assert.match(await p.locator('#timeline').textContent(), /via console/);
   await p.screenshot({ path: join(SHOTS, 'detail.png') });
   await act(p, 'close', () => p.selectOption('#a-outcome', 'resolved'));
-  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'closed');
-  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'closed');
+  await p.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'closed');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'closed');
   assert.equal(await p.locator('#actions [data-action]').count(), 0, 'a closed transfer offers no actions');
 });
 
@@ -123,9 +123,9 @@ test('police declines a request with a reason and fire sees why', { timeout: 30_
     await q.selectOption('#a-reason', 'already_attending');
     await q.fill('#a-text', 'Officers already on scene at Moulsham Street');
   });
-  await q.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'declined');
+  await q.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'declined');
   const p = fire.page;
-  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'declined');
+  await p.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'declined');
   await p.waitForFunction(() => /Officers already on scene/.test(document.getElementById('timeline').textContent));
 });
 
@@ -278,7 +278,7 @@ test('keyboard only: sign in, open the newest request, accept it, log a call, co
   await k.waitForSelector('#form-accept');
   await k.keyboard.type('ESX-KBD-0001');
   await k.keyboard.press('Enter');
-  await k.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'accepted');
+  await k.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'accepted');
 
   // Log a call: p opens the panel with Save focused; Enter saves.
   await k.keyboard.press('p');

@@ -93,6 +93,18 @@ TEST_CASE("the routing goes to the other party", "[unit][lifecycle][routing]") {
   CHECK(std::get<outcome>(u).recipient == "essex-police");
 }
 
+TEST_CASE("the receiving agency may post an update, which goes to the requester",
+          "[unit][lifecycle][routing]") {
+  fixture f;
+  auto t = f.requested();
+  t = f.ok(f.send(t, "transfer.accept", "essex-police", accept_body, 2));
+  auto u = f.send(t, "transfer.update", "essex-police", {{"text", "Road now closed at J17"}}, 3);
+  REQUIRE(std::holds_alternative<outcome>(u));
+  CHECK(std::get<outcome>(u).recipient == "essex-fire");
+  CHECK(std::get<outcome>(u).after.state == transfer_state::accepted);
+  CHECK(std::get<outcome>(u).after.version == 3);
+}
+
 TEST_CASE("illegal transitions are rejected with specific codes", "[unit][lifecycle]") {
   fixture f;
   auto t = f.requested();
