@@ -4,6 +4,7 @@
 #include <future>
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
@@ -321,6 +322,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         record_sweep(std::string(e.what()));
       }
     }
+    // A store that refuses every commit (locked by another process, say): bl.store.busy to all.
+    if (failpoint("engine.commit_busy"))
+      throw store::store_error(SQLITE_BUSY, "injected fault (failpoint engine.commit_busy)");
     writer_->commit();
     committed = true;
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {
