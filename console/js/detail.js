@@ -4,6 +4,7 @@ import * as api from './api.js';
 import { app, me, agencyName, upsertTransfer } from './app.js';
 import { h, clear, uuid, nowIso, dateTime, paintDue, TERMINAL, CATEGORY_LABEL } from './util.js';
 import { openCallPanel } from './calls.js';
+import { sentence } from './failure.js';
 
 const DECLINE_REASONS = [
   ['no_resources', 'No resources available'],
@@ -77,10 +78,9 @@ export function renderDetail(main, id) {
     return api.post('/api/v1/messages', msg).then(
       () => { open = null; statusEl.textContent = ''; return load(); },
       (err) => {
-        statusEl.textContent = err.code === 'bl.transfer.stale_version'
-          ? 'Someone else changed this transfer first; it has been reloaded. Check and try again.'
-          : err.message;
-        if (err.code === 'bl.transfer.stale_version') load();
+        // In words, what happened and what to do (failure.js); the form keeps what was typed.
+        statusEl.textContent = `Not sent: ${sentence(err)}`;
+        if (err.code === 'bl.transfer.stale_version' || err.code === 'bl.transfer.illegal_transition') load();
       });
   }
 
