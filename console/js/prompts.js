@@ -81,7 +81,7 @@ export function applyClaim(c) {
 
 /// One phone line and a one-click "Log this call": used by prompts and by the compose screen when
 /// a request cannot be sent. `note` says why the call was made.
-export function phoneLine({ other, transferId, emergency, reason, note }) {
+export function phoneLine({ other, transferId, emergency, reason, note, onLogged }) {
   const phone = app.agencies.get(other)?.phone || '';
   const say = h('strong', { class: 'say-phone', text: phone ? `Phone ${agencyName(other)} on ${phone}` : `Phone ${agencyName(other)}` });
   const logBtn = h('button', { type: 'button', class: 'btn good log-btn', text: 'Log this call' });
@@ -93,6 +93,7 @@ export function phoneLine({ other, transferId, emergency, reason, note }) {
         reason: reason || 'other', transfer_id: transferId || '', note });
       done.textContent = `Call to ${agencyName(other)} logged at ${timeOfDay(new Date().toISOString())}${transferId ? ` against ${transferId}` : ''}.`;
       logBtn.remove();
+      onLogged?.();
     } catch (e) {
       logBtn.disabled = false;
       done.textContent = `The call was not logged: ${sentence(e)}`;
@@ -109,7 +110,8 @@ export function showPrompt(t, prompt, detail = {}) {
   const other = t.direction === 'incoming' ? t.from : t.to;
   const name = agencyName(other);
   const { say, logBtn, done } = phoneLine({ other, transferId: t.transfer_id, emergency: t.priority === 'emergency',
-    reason: t.category, note: `Phone fallback: ${(WHY[prompt] || WHY.decision_overdue)(name, detail)}` });
+    reason: t.category, note: `Phone fallback: ${(WHY[prompt] || WHY.decision_overdue)(name, detail)}`,
+    onLogged: () => box.classList.add('done') });
   if (detail.phone && !app.agencies.get(other)?.phone) say.textContent = `Phone ${name} on ${detail.phone}`;
   const claimBtn = h('button', { type: 'button', class: 'btn warn claim-btn', text: "I'm calling them" });
   const dismiss = h('button', { type: 'button', class: 'btn ghost', text: 'Dismiss', 'aria-label': `Dismiss the prompt about ${t.transfer_id}` });
