@@ -153,7 +153,6 @@ function startLive(after) {
 
 export function signedIn(session) {
   app.session = session;
-  app.signedOut = false;
   api.setCsrf(session.csrf_token);
   app.agencies = new Map((session.agencies || []).map((a) => [a.id, a]));
   const u = session.user;
@@ -269,7 +268,6 @@ document.getElementById('logout').addEventListener('click', async () => {
   }
   // A deliberate sign-out on a shared control-room PC: the next person must not see the draft.
   clearDraft(user);
-  app.signedOut = true;
   sessionLost('You have signed out.');
 });
 document.getElementById('log-call-open').addEventListener('click', () => openCallPanel({}));

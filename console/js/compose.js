@@ -405,14 +405,8 @@ export function renderCompose(main) {
     for (const [p, el] of fields) v[p] = el.value;
     return v;
   }
-  let draftTimer = null;
-  function keepDraft() {
-    clearTimeout(draftTimer);
-    draftTimer = setTimeout(() => {
-      draftTimer = null;
-      saveDraft(user, draftValues());
-    }, 250);
-  }
+  // Kept at every keystroke (a few kilobytes in sessionStorage): a session can end at any moment.
+  const keepDraft = () => saveDraft(user, draftValues());
   form.addEventListener('input', keepDraft);
   form.addEventListener('change', keepDraft);
   function restoreDraft() {
@@ -470,8 +464,6 @@ export function renderCompose(main) {
       const msg = build();
       const r = await api.post('/api/v1/messages', msg);
       clearDraft(user);
-      clearTimeout(draftTimer);
-      draftTimer = null;
       status.textContent = `Sent: ${r.receipt.transfer_id}`;
       location.hash = `#/transfer/${encodeURIComponent(r.receipt.transfer_id)}`;
     } catch (err) {
@@ -490,15 +482,5 @@ export function renderCompose(main) {
 
   restoreDraft();
   f('/body/category').focus();
-  return {
-    destroy: () => {
-      clearTimeout(timer);
-      // Leaving the screen with the draft's last keystrokes not yet kept: keep them now.
-      if (draftTimer) {
-        clearTimeout(draftTimer);
-        if (!app.signedOut) saveDraft(user, draftValues());
-      }
-    },
-    geo: () => lastGeo,
-  };
+  return { destroy: () => clearTimeout(timer), geo: () => lastGeo };
 }

@@ -119,8 +119,10 @@ test('a session that ends mid-compose keeps the draft across signing in again', 
     await fillRequest(p, { to: 'essex-police', summary: 'HALF TYPED: cordon needed at Baddow Road', incident: 'F-2612-000077' });
     await field(p, '/body/contact/name').fill('FCO Kim');
     // The session ends (expired, or ended elsewhere) while the operator is typing.
+    await field(p, '/body/contact/role').fill('Fire Control');
     await s.context.clearCookies();
-    await p.click('#compose-send');
+    // The next thing the console asks the gateway (here the check of the field just left) finds out.
+    await p.evaluate(() => document.activeElement?.blur());
     await p.waitForSelector('#login-form');
     const said = await p.locator('#login-message').textContent();
     assert.match(said, /Your session ended; sign in again/);
@@ -134,6 +136,7 @@ test('a session that ends mid-compose keeps the draft across signing in again', 
     assert.equal(await value(p, '/body/summary'), 'HALF TYPED: cordon needed at Baddow Road');
     assert.equal(await value(p, '/body/sender_incident/number'), 'F-2612-000077');
     assert.equal(await value(p, '/body/contact/name'), 'FCO Kim');
+    assert.equal(await value(p, '/body/contact/role'), 'Fire Control');
     assert.equal(await value(p, '/body/priority'), 'emergency');
     // A deliberate sign-out on a shared PC forgets the draft: the next person never sees it.
     await p.click('#logout');
