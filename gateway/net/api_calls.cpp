@@ -90,9 +90,12 @@ json call_json(const call_record& c) {
 }
 
 json claim_json(const phone_claim& c) {
-  return {{"transfer_id", c.transfer_id}, {"agency", c.agency},
-          {"prompt", c.prompt},           {"by", c.username},
-          {"by_name", c.display_name},    {"calling", c.counterpart},
+  return {{"transfer_id", c.transfer_id},
+          {"agency", c.agency},
+          {"prompt", c.prompt},
+          {"by", c.username},
+          {"by_name", c.display_name},
+          {"calling", c.counterpart},
           {"claimed_at", format_rfc3339(c.claimed_at)}};
 }
 

@@ -626,8 +626,8 @@ void engine::do_claim(job& j, batch_state& b) {
   auto t = writer_->load_transfer(c.transfer_id);
   if (!t || t->counterpart(c.agency).empty()) {
     // The same answer as for no transfer at all: ids must not be probeable.
-    j.claim_out = make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'",
-                             "/transfer_id");
+    j.claim_out =
+        make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'", "/transfer_id");
     return;
   }
   if (auto standing = writer_->find_phone_claim(c.transfer_id, c.agency, c.prompt)) {

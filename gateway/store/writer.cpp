@@ -474,8 +474,7 @@ std::optional<phone_claim> writer::find_phone_claim(const std::string& transfer_
          borrow);
   s.bind(1, transfer_id).bind(2, agency).bind(3, prompt);
   if (!s.step()) return std::nullopt;
-  phone_claim c{transfer_id, agency,    prompt, s.text(0), s.text(1),
-                s.text(2),   from_ms(s.int64(3))};
+  phone_claim c{transfer_id, agency, prompt, s.text(0), s.text(1), s.text(2), from_ms(s.int64(3))};
   s.reset();
   return c;
 }

@@ -14,7 +14,8 @@ using nlohmann::json;
 namespace {
 using rig = test::engine_rig;
 
-phone_claim kim_claims(const std::string& transfer_id, const std::string& prompt = "decision_overdue") {
+phone_claim kim_claims(const std::string& transfer_id,
+                       const std::string& prompt = "decision_overdue") {
   phone_claim c;
   c.transfer_id = transfer_id;
   c.agency = "essex-fire";
@@ -44,7 +45,7 @@ TEST_CASE("a claim on a phone prompt is stored, in the timeline for both parties
   CHECK(c.claim.counterpart == "essex-police");
   CHECK(c.claim.claimed_at == *parse_rfc3339("2026-11-21T14:02:12Z"));  // the engine's clock
 
-  for (const std::string agency : {"essex-fire", "essex-police"}) {
+  for (const char* agency : {"essex-fire", "essex-police"}) {
     auto claims = events_of(r.detail(tid, agency), "phone_claim");
     REQUIRE(claims.size() == 1);
     CHECK(claims[0]["actor"] == "essex-fire");
