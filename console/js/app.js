@@ -9,7 +9,7 @@ import { renderInbox } from './inbox.js';
 import { renderCompose } from './compose.js';
 import { renderDetail } from './detail.js';
 import { renderCalls, openCallPanel } from './calls.js';
-import { showPrompt, applyClaim, caughtUp as promptsCaughtUp, clearPrompts } from './prompts.js';
+import { showPrompt, applyClaim, restorePrompts, caughtUp as promptsCaughtUp, clearPrompts } from './prompts.js';
 import { hasDraft, clearDraft } from './draft.js';
 import { renderLinks } from './links.js';
 import { renderTeam } from './team.js';
@@ -163,7 +163,12 @@ export function signedIn(session) {
     el.hidden = !el.dataset.roles.split(' ').includes(u.role);
   document.getElementById('top').hidden = false;
   // The list first, then the live stream from the list's cursor: no event falls between them.
-  if (u.agency) loadTransfers().then(() => startLive(app.listCursor), () => startLive());
+  if (u.agency) {
+    loadTransfers().then(() => {
+      startLive(app.listCursor);
+      restorePrompts().catch(() => {});
+    }, () => startLive());
+  }
   else startLive();
   if (!location.hash || location.hash === '#/login') location.hash = `#/${screens()[0] || 'links'}`;
   else route();

@@ -145,10 +145,53 @@ export function showPrompt(t, prompt, detail = {}) {
   paintClaim(box);
   said.textContent = `${say.textContent}: ${t.transfer_id}`;
   // Once per prompt: not again after a reconnect, a re-render or a replay after signing in.
-  if (!sounded().has(key)) {
+  if (!sounded().has(key) && !claims.has(key)) {
     markSounded(key);
     if (app.initialSync) pendingTone = true;
     else playAlertTone();
+  }
+}
+
+// A console signed in after a prompt was raised still shows it (and who claimed it): the live
+// stream starts at the list's cursor, so the prompts of the room's open stalled transfers, and
+// of the last half hour's declines and expiries, are read from their timelines. Bounded: the
+// newest 20 such transfers.
+const RESTORE_MAX = 20;
+const RECENT_MS = 30 * 60 * 1000;
+export async function restorePrompts() {
+  const now = Date.now();
+  const due = [...app.transfers.values()]
+    .filter((t) => t.direction === 'outgoing' && (
+      (t.phone_fallback && !['declined', 'cancelled', 'closed', 'expired', 'accepted'].includes(t.state))
+      || (['declined', 'expired'].includes(t.state) && now - Date.parse(t.updated_at || 0) < RECENT_MS)))
+    .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''))
+    .slice(0, RESTORE_MAX);
+  for (const row of due) {
+    let detail;
+    try {
+      detail = (await api.get(`/api/v1/transfers/${encodeURIComponent(row.transfer_id)}`)).transfer;
+    } catch {
+      continue; // a prompt not restored is still in the transfer's timeline and the inbox's limit
+    }
+    const t = app.transfers.get(row.transfer_id) || row;
+    // Claims first, so that a prompt someone is already phoning about does not sound.
+    for (const ev of detail?.timeline || []) {
+      if (ev.kind === 'phone_claim') {
+        applyClaim({ agency: ev.actor, transfer_id: t.transfer_id, prompt: ev.detail?.prompt,
+          by: ev.detail?.by, by_name: ev.detail?.user, at: ev.at });
+      }
+    }
+    for (const ev of detail?.timeline || []) {
+      if (ev.kind === 'phone_fallback' && ev.detail?.alert) {
+        // Only the latest alert matters while the transfer is still waiting for it.
+        if (ev.detail.alert === 'delivery_overdue' && !['submitted'].includes(t.state)) continue;
+        showPrompt(t, ev.detail.alert, ev.detail);
+      } else if (ev.kind === 'expired' && t.state === 'expired') {
+        showPrompt(t, 'expired', ev.detail || {});
+      } else if (ev.kind === 'transfer.decline' && t.state === 'declined') {
+        showPrompt(t, 'declined', ev.detail || {});
+      }
+    }
   }
 }
 
