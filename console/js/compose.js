@@ -38,9 +38,10 @@ export function renderCompose(main) {
       scheduleValidate();
     });
     fields.set(pointer, el);
-    const limit = rest.maxlength && kind !== 'select' ? `up to ${rest.maxlength} characters` : '';
+    // Short fields simply stop at their limit; the longer free text says how long it may be.
+    const limit = rest.maxlength >= 200 && kind !== 'select' ? `max ${rest.maxlength} characters` : '';
     return h('div', { class: 'field' }, h('label', { for: el.id }, label,
-      req ? h('span', { class: 'req', text: ' (required)' }) : '',
+      req ? h('span', { class: 'req', text: ' · required' }) : '',
       limit ? h('span', { class: 'limit', text: ` · ${limit}` }) : ''), el, err);
   }
   function choice(pointer, label, options, attrs = {}) {

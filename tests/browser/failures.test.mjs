@@ -37,9 +37,10 @@ test('the compose form shows which fields are required and their limits', { time
   await nav(p, '#/compose');
   await p.waitForSelector('#compose-form');
   const label = (pointer) => p.locator(`label[for="${'f' + pointer.replace(/[^a-z0-9]+/gi, '-')}"]`).textContent();
-  assert.match(await label('/body/summary'), /\(required\).*up to 200 characters/);
-  assert.match(await label('/body/sender_incident/number'), /\(required\)/);
-  assert.match(await label('/body/methane/type_of_incident/text'), /\(required\)/);
+  assert.match(await label('/body/summary'), /· required · max 200 characters/);
+  assert.match(await label('/body/sender_incident/number'), /· required/);
+  assert.equal(await field(p, '/body/sender_incident/number').getAttribute('maxlength'), '40');
+  assert.match(await label('/body/methane/type_of_incident/text'), /· required · max 500 characters/);
   assert.doesNotMatch(await label('/body/contact/name'), /required/);
   assert.match(await p.locator('#location-need').textContent(), /at least one of address, postcode/);
   // A bad value is named in words, never in the validator's own text.
