@@ -131,8 +131,10 @@ export function renderCompose(main) {
   // Why the last send failed and what to do; stays until the next attempt (never on a blur).
   const failureBox = h('div', { class: 'failure full', id: 'compose-failure', role: 'alert', tabindex: '-1', hidden: true });
   const draftNote = h('div', { class: 'draft-note full', id: 'compose-draft', role: 'status', hidden: true });
+  // The failure stays beside Send, in the footer that never scrolls away.
   form.append(h('h1', { class: 'full', text: 'New request' }), draftNote, general, left, right,
-    failureBox, h('div', { class: 'compose-actions full' }, sendBtn, checkBtn, status));
+    h('div', { class: 'compose-foot full' }, failureBox,
+      h('div', { class: 'compose-actions' }, sendBtn, checkBtn, status)));
   main.append(form);
 
   const f = (p) => fields.get(p);

@@ -10,7 +10,7 @@ const PHONE_CODES = new Set(['network', 'bl.store.busy', 'bl.store.disk_full', '
   'bl.transfer.expired', 'bl.request.too_many_connections']);
 
 const WORDS = {
-  network: ['The gateway cannot be reached from this console (network or gateway down).',
+  network: ['The gateway cannot be reached (network or gateway down).',
     'Nothing was sent. If it is urgent, phone them now. Your text is kept: send again once the connection is back.'],
   'bl.store.busy': ['The gateway could not store it: its store is refusing writes.',
     'Nothing was sent. If it is urgent, phone them now. Your text is kept: try sending again in a minute.'],

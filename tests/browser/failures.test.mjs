@@ -65,6 +65,7 @@ test('sending while the gateway cannot be reached says so, offers the phone and 
     assert.match(text, /phone them now/);
     assert.match(text, /Phone Essex County Fire and Rescue Service on 01632 960100/);
     assert.equal(await box.getAttribute('role'), 'alert');
+    await q.screenshot({ path: join(dir, 'send-while-down.png') });
     assert.doesNotMatch(await q.locator('#compose-status').textContent(), /correct the marked fields/);
     // Nothing is marked wrong: the fields were not the problem.
     assert.equal(await q.locator('#compose-form [aria-invalid="true"]').count(), 0);
