@@ -61,8 +61,25 @@ export function explain(err) {
   return { code, what: text || 'The gateway refused this.', todo: '', phone: false };
 }
 
+// Names for the fields of answers and updates (the detail screen's forms), by the pointer's last
+// key, for validation errors that carry a pointer.
+const KEY_LABEL = {
+  eta_minutes: 'ETA (minutes)', resources: 'Resources', reason: 'Reason', text: 'Explanation',
+  until: 'Defer until', outcome: 'Outcome', note: 'Note', number: 'Incident number', summary: 'Summary',
+  version: 'The transfer', body: 'The form',
+};
+function labelOf(pointer) {
+  const key = String(pointer || '').split('/').filter((k) => k && !/^\d+$/.test(k)).pop() || '';
+  return KEY_LABEL[key] || (key ? key[0].toUpperCase() + key.slice(1).replace(/_/g, ' ') : 'The form');
+}
+
 /// One line for a status element: "What happened. What to do."
 export function sentence(err) {
+  if (err?.code === 'bl.schema.invalid') {
+    const b = err.body || {};
+    const first = (Array.isArray(b.errors) && b.errors[0]) || b.error || {};
+    return fieldText(labelOf(first.pointer), first.message);
+  }
   const e = explain(err);
   return [e.what, e.todo].filter(Boolean).join(' ');
 }
