@@ -18,8 +18,11 @@ useRig();
 
 // Fills the compose screen (without sending) with a request worth keeping.
 async function fillRequest(p, { to, summary, incident }) {
+  await nav(p, '#/inbox');
   await nav(p, '#/compose');
   await p.waitForSelector('#compose-form');
+  // An unsent draft from earlier is back on screen: this is a new request.
+  if (await p.locator('#compose-draft').isVisible()) await p.click('#compose-discard');
   await field(p, '/body/category').selectOption('police.traffic_management');
   if (to) await field(p, '/to').selectOption(to);
   await field(p, '/body/priority').selectOption('emergency');
@@ -106,12 +109,24 @@ test('sending while the store refuses every write says so in words with the phon
   } finally {
     writeFileSync(failpoints, '');
   }
-  await p.locator('#compose-failure').scrollIntoViewIfNeeded();
+  // The screenshot: what was being sent (top of the form) with why it was not, beside Send. The
+  // arrival banner of the previous test's request is not part of this story.
+  await p.evaluate(() => {
+    document.getElementById('announce').hidden = true;
+    document.getElementById('main').scrollTo(0, 0);
+  });
   await p.screenshot({ path: join(SHOTS, 'failure-phone-prompt.png') });
   await p.locator('#compose-failure').getByRole('button', { name: 'Log this call' }).click();
   await p.locator('#compose-failure .logged').waitFor({ timeout: 15_000 });
+  // The store takes writes again: the kept text is sent as it is, and the draft is gone.
+  await p.click('#compose-send');
+  await p.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/, { timeout: 15_000 });
   await nav(p, '#/calls');
   await p.locator('#calls-body tr', { hasText: 'Essex Police' }).first().waitFor();
+  await nav(p, '#/compose');
+  await p.waitForSelector('#compose-form');
+  assert.equal(await p.locator('#compose-draft').isVisible(), false);
+  assert.equal(await value(p, '/body/summary'), '');
 });
 
 test('a session that ends mid-compose keeps the draft across signing in again', { timeout: 40_000 }, async () => {
