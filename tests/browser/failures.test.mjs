@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  useRig, SHOTS, dir, base, proxy, fire, police, failpoints, signIn, nav, field, composeAndSend,
+  useRig, SHOTS, dir, base, proxy, fire, police, failpoints, signIn, nav, field, composeAndSend, act,
 } from './harness.mjs';
 
 useRig();
@@ -237,4 +237,30 @@ test('a phone prompt is listed, sounds once, and a claim on one console shows on
   } finally {
     await kim.context.close();
   }
+});
+
+test('a declined request prompts the sender to phone, with the reason in words', { timeout: 40_000 }, async () => {
+  const p = fire.page;
+  const id = await composeAndSend(p, {
+    category: 'police.scene_security',
+    summary: 'Car fire Baddow Road, crowd gathering, request cordon',
+    incident: 'F-2612-000131', address: 'Baddow Road, Chelmsford', postcode: 'CM2 0DG',
+    text: 'Car fire, crowd of about 20 gathering',
+  });
+  const q = police.page;
+  await nav(q, `#/transfer/${id}`);
+  await act(q, 'decline', async () => {
+    await q.selectOption('#a-reason', 'no_resources');
+    await q.fill('#a-text', 'Nearest unit 40 minutes away');
+  });
+  const prompt = p.locator(`.prompt[data-transfer-id="${id}"][data-prompt="declined"]`);
+  await prompt.waitFor({ timeout: 15_000 });
+  const text = await prompt.textContent();
+  assert.match(text, /Phone Essex Police on 01632 960200/);
+  assert.match(text, /Declined by Essex Police: no resources available \(Nearest unit 40 minutes away\)/);
+  assert.doesNotMatch(text, /no_resources/);
+  await prompt.getByRole('button', { name: 'Log this call' }).click();
+  await p.locator(`.prompt.done[data-transfer-id="${id}"]`).waitFor();
+  await prompt.getByRole('button', { name: 'Dismiss' }).click();
+  await prompt.waitFor({ state: 'detached' });
 });
