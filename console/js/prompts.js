@@ -49,12 +49,20 @@ function markSounded(key) {
   }
 }
 
+// The arrival banner is fixed at the top right: it sits below the prompts, never over their buttons.
+function placeBanner() {
+  const bottom = panel.hidden ? 0 : panel.getBoundingClientRect().bottom;
+  document.documentElement.style.setProperty('--announce-top', `${Math.max(64, Math.round(bottom) + 6)}px`);
+}
+
 function refreshCount() {
   const n = list.children.length;
   count.textContent = `(${n})`;
   panel.hidden = n === 0;
   document.body.dataset.prompts = String(n);
+  placeBanner();
 }
+window.addEventListener('resize', placeBanner);
 
 const keyOf = (transferId, prompt) => `${transferId}:${prompt}`;
 
@@ -68,6 +76,7 @@ function paintClaim(box) {
   const mine = c.by === app.session?.user?.username;
   line.textContent = `${mine ? 'You are' : `${c.by_name || c.by} is`} calling ${agencyName(box.dataset.other)}${c.at ? ` (since ${timeOfDay(c.at)})` : ''}`;
   btn?.remove();
+  placeBanner();
 }
 
 /// A phone_claim event or a claim reply: mark the prompt claimed (on every console of the room).
