@@ -325,7 +325,9 @@ export function renderCompose(main) {
   function clearErrors() {
     general.textContent = '';
     for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
-    for (const e of form.querySelectorAll('[aria-invalid]')) e.removeAttribute('aria-invalid');
+    // Only the message's fields: the typed location's mark belongs to its own conversion, and a
+    // check answered late must not clear it.
+    for (const e of fields.values()) e.removeAttribute('aria-invalid');
   }
 
   function showErrors(errors, onlyTouched) {
