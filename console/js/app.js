@@ -10,7 +10,9 @@ import { renderLogin } from './login.js';
 import { renderInbox } from './inbox.js';
 import { renderCompose } from './compose.js';
 import { renderDetail } from './detail.js';
-import { renderCalls, openCallPanel, logCall } from './calls.js';
+import { renderCalls, openCallPanel } from './calls.js';
+import { showPrompt, applyClaim, restorePrompts, caughtUp as promptsCaughtUp, clearPrompts } from './prompts.js';
+import { hasDraft, clearDraft } from './draft.js';
 import { renderLinks } from './links.js';
 import { renderTeam } from './team.js';
 import { renderReports } from './reports.js';
@@ -43,7 +45,6 @@ export const agencyName = (id) => app.agencies.get(id)?.name || id;
 
 const main = document.getElementById('main');
 const conn = document.getElementById('conn');
-const prompts = document.getElementById('prompts');
 
 function setConn(status, backoff) {
   if (status === 'reconnecting' || status === 'store-error') {
@@ -93,38 +94,18 @@ function announceDeclined(t, ev) {
     text: `${t.summary || t.transfer_id}. ${declineReason(d.reason)}${d.text ? `: ${d.text}` : '.'}${phone ? ` Phone ${agencyName(t.to)} on ${phone}.` : ''}` });
 }
 
-// A stalled or expired outgoing transfer: tell the operator to phone, with one-click logging.
-function phonePrompt(ev) {
-  const t = ev.transfer || app.transfers.get(ev.transfer_id);
-  if (!t || t.direction !== 'outgoing') return;
-  const key = `${ev.transfer_id}:${ev.kind}:${ev.detail?.alert || ''}`;
-  if (prompts.querySelector(`[data-key="${CSS.escape(key)}"]`)) return;
-  const other = t.to;
-  const phone = ev.detail?.phone || app.agencies.get(other)?.phone || '';
-  const why = ev.kind === 'expired' ? 'expired undelivered' : (ev.detail?.alert || 'stalled').replace('_', ' ');
-  const box = h('div', { class: 'prompt', 'data-key': key, 'data-transfer-id': ev.transfer_id });
-  const say = h('div', { class: 'say' },
-    `Phone ${agencyName(other)} on ${phone}`,
-    h('span', { class: 'sub', text: `${ev.transfer_id} ${why}. ${ev.detail?.text || ''}` }));
-  const logBtn = h('button', { type: 'button', class: 'btn good', text: 'Log this call' });
-  const dismiss = h('button', { type: 'button', class: 'btn ghost', text: 'Dismiss' });
-  logBtn.addEventListener('click', async () => {
-    logBtn.disabled = true;
-    try {
-      await logCall({ direction: 'outgoing', other_agency: other, emergency: t.priority === 'emergency',
-        reason: t.category, transfer_id: t.transfer_id, note: `Phone fallback: ${why}` });
-      box.classList.add('done');
-      clear(say).append(`Call to ${agencyName(other)} logged against ${t.transfer_id}`);
-      logBtn.remove();
-    } catch (e) {
-      logBtn.disabled = false;
-      say.append(h('span', { class: 'sub error-text', text: e.message }));
-    }
-  });
-  dismiss.addEventListener('click', () => box.remove());
-  box.append(say, logBtn, dismiss);
-  prompts.append(box);
+function announceStalled(t, ev) {
+  const phone = app.agencies.get(t.to)?.phone;
+  const what = ev.detail?.alert === 'decision_overdue' ? 'not yet answered by' : 'not yet delivered to';
+  showBanner({ transferId: t.transfer_id, alert: 'declined', persist: true,
+    lead: `EMERGENCY request ${what} ${agencyName(t.to)}:`,
+    text: `${t.summary || t.transfer_id}.${phone ? ` Phone ${agencyName(t.to)} on ${phone}.` : ''}` });
 }
+
+// A stalled, expired or declined outgoing transfer: tell the operator to phone (prompts.js).
+const PROMPT_OF = { expired: () => 'expired', 'transfer.decline': () => 'declined', phone_fallback: (ev) => ev.detail?.alert };
+// A decline replayed at sign-in is still worth a prompt for this long.
+const DECLINE_PROMPT_MS = 30 * 60 * 1000;
 
 // For an agency without a CAD on the link the consoles are the receiving system: the gateway
 // acknowledges its deliveries once they have been shown on one of its consoles (docs/websocket.md),
@@ -138,11 +119,23 @@ function onEvent(ev) {
   if (live && !before) app.fresh.add(ev.transfer_id);
   if (live && ev.kind === 'transfer.request' && t?.direction === 'incoming' && t.priority === 'emergency' && !before)
     announce(t);
+  // A declined emergency alerts like an arrival (banner and tone); every decline, stall or
+  // expiry of an outgoing request is also listed as a phone prompt (prompts.js).
   if (live && ev.kind === 'transfer.decline' && t?.direction === 'outgoing' && t.priority === 'emergency')
     announceDeclined(t, ev);
-  if (ev.kind === 'phone_fallback' || ev.kind === 'expired') {
-    // Alerts replayed at sign-in are only worth a prompt while the transfer is still open.
-    if (live || (t && (!TERMINAL.has(t.state) || t.state === 'expired'))) phonePrompt(ev);
+  if (live && ev.kind === 'phone_fallback' && t?.direction === 'outgoing' && t.priority === 'emergency')
+    announceStalled(t, ev);
+  const prompt = PROMPT_OF[ev.kind]?.(ev);
+  if (prompt && t?.direction === 'outgoing') {
+    // Alerts replayed at sign-in are only worth a prompt while the transfer is still open (or
+    // expired); a decline, while it is recent.
+    const recent = Date.now() - Date.parse(ev.at || 0) < DECLINE_PROMPT_MS;
+    if (ev.kind === 'transfer.decline' ? live || recent
+      : live || !TERMINAL.has(t.state) || t.state === 'expired') showPrompt(t, prompt, ev.detail || {});
+  }
+  if (ev.kind === 'phone_claim') {
+    applyClaim({ agency: ev.actor, transfer_id: ev.transfer_id, prompt: ev.detail?.prompt,
+      by: ev.detail?.by, by_name: ev.detail?.user, at: ev.at });
   }
   app.view?.onEvent?.(ev);
 }
@@ -157,6 +150,7 @@ function startLive(after) {
     event: onEvent,
     caughtUp: () => {
       app.initialSync = false;
+      promptsCaughtUp();
       document.body.dataset.live = 'yes';
     },
     links: (links) => {
@@ -164,7 +158,7 @@ function startLive(after) {
       app.view?.onLinks?.(links);
     },
     resync: () => loadTransfers().catch(() => {}),
-    sessionEnded: () => sessionLost('Your session has ended. Please sign in again.'),
+    sessionEnded: () => sessionLost(),
   });
   app.live.start(after);
 }
@@ -181,22 +175,35 @@ export function signedIn(session) {
     el.hidden = !el.dataset.roles.split(' ').includes(u.role);
   document.getElementById('top').hidden = false;
   // The list first, then the live stream from the list's cursor: no event falls between them.
-  if (u.agency) loadTransfers().then(() => startLive(app.listCursor), () => startLive());
+  if (u.agency) {
+    loadTransfers().then(() => {
+      startLive(app.listCursor);
+      restorePrompts().catch(() => {});
+    }, () => startLive());
+  }
   else startLive();
   if (!location.hash || location.hash === '#/login') location.hash = `#/${screens()[0] || 'links'}`;
   else route();
 }
 
+// Why the sign-in screen is shown, in words (never the API's text about tokens and headers).
+function endedMessage(user) {
+  return hasDraft(user)
+    ? 'Your session ended; sign in again. Your unsent request is kept and will be back on screen.'
+    : 'Your session ended; sign in again.';
+}
+
 export function sessionLost(message) {
   if (!app.session && location.hash === '#/login') return;
+  const user = app.session?.user?.username;
   app.live?.stop();
   app.session = null;
   app.transfers.clear();
   api.setCsrf('');
-  app.loginMessage = message || 'Your session has ended. Please sign in again.';
+  app.loginMessage = message || endedMessage(user);
   document.getElementById('top').hidden = true;
   conn.hidden = true;
-  clear(prompts);
+  clearPrompts();
   hideBanner();
   if (location.hash !== '#/login') {
     app.returnTo = location.hash;
@@ -270,16 +277,19 @@ document.addEventListener('keydown', (e) => {
 document.addEventListener('pointerdown', unlockAudio);
 
 document.getElementById('logout').addEventListener('click', async () => {
+  const user = app.session?.user?.username;
   try {
     await api.del('/api/v1/session');
   } catch {
     // Signed out already, or the gateway is unreachable: either way the console forgets it.
   }
+  // A deliberate sign-out on a shared control-room PC: the next person must not see the draft.
+  clearDraft(user);
   sessionLost('You have signed out.');
 });
 document.getElementById('log-call-open').addEventListener('click', () => openCallPanel({}));
 
-api.onSessionLost((msg) => sessionLost(`Your session has ended (${msg}). Please sign in again.`));
+api.onSessionLost(() => sessionLost());
 window.addEventListener('hashchange', route);
 setInterval(() => app.view?.tick?.(), 1000);
 

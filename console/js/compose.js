@@ -1,23 +1,36 @@
 // Compose a transfer.request from a category template. Every input names the JSON pointer it
 // fills (data-pointer), so the gateway's validation errors, which carry pointers, are shown
-// beside the field they are about. Validation runs on blur (dry run) and again before sending.
+// beside the field they are about, in words naming the field (failure.js). Validation runs on
+// blur (dry run) and again before sending. A send that fails for any other reason (gateway
+// unreachable, store refusing, gateway degraded) says so in a panel that stays until the next
+// attempt, with "Phone <room> on <number>" and one-click call logging; what was typed is kept,
+// also across a session that ends (draft.js).
 import * as api from './api.js';
 import { app, me, agencyName } from './app.js';
-import { h, clear, uuid, nowIso, CATEGORIES, CATEGORY_LABEL } from './util.js';
+import { h, clear, uuid, nowIso, timeOfDay, CATEGORIES, CATEGORY_LABEL } from './util.js';
 import { TEMPLATES } from './templates.js';
 import { showPoint } from './map.js';
+import { explain, fieldText } from './failure.js';
+import { phoneLine } from './prompts.js';
+import { saveDraft, loadDraft, clearDraft } from './draft.js';
 
 const HAZARD_ROWS = 3;
 const LOC = '/body/methane/exact_location';
 
 export function renderCompose(main) {
   const fields = new Map(); // pointer -> input element
+  const labels = new Map(); // pointer -> the label an operator reads
+  const user = app.session?.user?.username || '';
   const touched = new Set();
   let hazardIndex = []; // index in the sent array -> row number on screen
   const id = (p) => `f${p.replace(/[^a-z0-9]+/gi, '-')}`;
 
+  // `attrs.req`: required by the schema (marked on the label); `attrs.maxlength`: shown as a limit.
   function input(pointer, label, attrs = {}, kind = 'input') {
-    const el = h(kind, { id: id(pointer), name: pointer, 'data-pointer': pointer, ...attrs });
+    const { req, ...rest } = attrs;
+    const el = h(kind, { id: id(pointer), name: pointer, 'data-pointer': pointer, ...rest });
+    if (req) el.setAttribute('aria-required', 'true');
+    labels.set(pointer, label);
     const err = h('p', { class: 'field-error', id: `${id(pointer)}-error`, 'data-error-for': pointer });
     el.setAttribute('aria-describedby', err.id);
     el.addEventListener('blur', () => {
@@ -25,7 +38,11 @@ export function renderCompose(main) {
       scheduleValidate();
     });
     fields.set(pointer, el);
-    return h('div', { class: 'field' }, h('label', { for: el.id, text: label }), el, err);
+    // Short fields simply stop at their limit; the longer free text says how long it may be.
+    const limit = rest.maxlength >= 200 && kind !== 'select' ? `max ${rest.maxlength} characters` : '';
+    return h('div', { class: 'field' }, h('label', { for: el.id }, label,
+      req ? h('span', { class: 'req', text: ' · required' }) : '',
+      limit ? h('span', { class: 'limit', text: ` · ${limit}` }) : ''), el, err);
   }
   function choice(pointer, label, options, attrs = {}) {
     const wrap = input(pointer, label, attrs, 'select');
@@ -54,26 +71,26 @@ export function renderCompose(main) {
   const left = h('div', {},
     h('fieldset', {}, h('legend', { text: 'Request' }),
       h('div', { class: 'row2' },
-        choice('/body/category', 'Template (category)', CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]])),
-        choice('/to', 'To', others.map((a) => [a.id, a.name]))),
+        choice('/body/category', 'Template (category)', CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]]), { req: true }),
+        choice('/to', 'To', others.map((a) => [a.id, a.name]), { req: true })),
       h('div', { class: 'row3' },
         choice('/body/priority', 'Priority', [['emergency', 'Emergency'], ['urgent', 'Urgent'], ['routine', 'Routine']]),
         choice('/body/ask', 'Ask', [['attend', 'Attend'], ['take_over', 'Take over'], ['for_information', 'For information'], ['information_request', 'Information request']]),
         choice('/mode', 'Mode', [['live', 'Live'], ['exercise', 'Exercise'], ['test', 'Test']])),
-      input('/body/summary', 'Summary (one line for their inbox)', { maxlength: 200 }),
+      input('/body/summary', 'Summary (one line for their inbox)', { maxlength: 200, req: true }),
       h('div', { class: 'row2' },
-        input('/body/sender_incident/number', 'Our incident number'),
-        input('/body/sender_incident/system', 'Our CAD system'))),
+        input('/body/sender_incident/number', 'Our incident number', { maxlength: 40, req: true }),
+        input('/body/sender_incident/system', 'Our CAD system', { maxlength: 60 }))),
     h('fieldset', {}, h('legend', { text: 'Contact' }),
       h('div', { class: 'row3' },
-        input('/body/contact/name', 'Name'),
-        input('/body/contact/role', 'Role'),
-        input('/body/contact/phone', 'Phone'))),
-    input('/body/notes', 'Notes', { rows: 2 }, 'textarea'));
+        input('/body/contact/name', 'Name', { maxlength: 100 }),
+        input('/body/contact/role', 'Role', { maxlength: 100 }),
+        input('/body/contact/phone', 'Phone', { maxlength: 21, inputmode: 'tel' }))),
+    input('/body/notes', 'Notes', { rows: 2, maxlength: 2000 }, 'textarea'));
 
   const hazardRows = [];
   for (let i = 0; i < HAZARD_ROWS; i++) {
-    const w = input(`/body/methane/hazards/${i}/hazard`, `Hazard ${i + 1}`);
+    const w = input(`/body/methane/hazards/${i}/hazard`, `Hazard ${i + 1}`, { maxlength: 200 });
     const s = choice(`/body/methane/hazards/${i}/status`, 'Status', [['present', 'Present'], ['suspected', 'Suspected'], ['potential', 'Potential']]);
     hazardRows.push(h('div', { class: 'hazard' }, w, s));
   }
@@ -81,9 +98,11 @@ export function renderCompose(main) {
   const casualty = (k) => input(`/body/methane/casualties/${k}`, k, { type: 'number', min: 0, inputmode: 'numeric' });
   const right = h('div', {},
     h('fieldset', {}, letter('M', 'Major incident'),
-      choice('/body/methane/major_incident', 'Status', [['not_declared', 'Not declared'], ['standby', 'Standby'], ['declared', 'Declared']])),
+      choice('/body/methane/major_incident', 'Status', [['not_declared', 'Not declared'], ['standby', 'Standby'], ['declared', 'Declared']], { req: true })),
     h('fieldset', { 'data-pointer': LOC, id: 'location' }, letter('E', 'Exact location'),
-      h('div', { class: 'row2' }, input(`${LOC}/address`, 'Address'), input(`${LOC}/postcode`, 'Postcode')),
+      h('p', { class: 'muted', id: 'location-need' }, h('span', { class: 'req', text: 'Required: ' }),
+        'at least one of address, postcode, latitude and longitude, or OS easting and northing.'),
+      h('div', { class: 'row2' }, input(`${LOC}/address`, 'Address', { maxlength: 300 }), input(`${LOC}/postcode`, 'Postcode', { maxlength: 8 })),
       whereField,
       h('div', { class: 'row2' },
         input(`${LOC}/wgs84/lat`, 'Latitude', { inputmode: 'decimal' }),
@@ -94,11 +113,11 @@ export function renderCompose(main) {
       h('p', { class: 'field-error', id: 'location-error', 'data-error-for': LOC }),
       geoOut, mapBox),
     h('fieldset', {}, letter('T', 'Type of incident'),
-      h('div', { class: 'row2' }, input('/body/methane/type_of_incident/code', 'Common code'),
-        input('/body/methane/type_of_incident/agency_code', 'Our CAD type code')),
-      input('/body/methane/type_of_incident/text', 'Description', { rows: 2 }, 'textarea')),
+      h('div', { class: 'row2' }, input('/body/methane/type_of_incident/code', 'Common code', { maxlength: 40, req: true }),
+        input('/body/methane/type_of_incident/agency_code', 'Our CAD type code', { maxlength: 40 })),
+      input('/body/methane/type_of_incident/text', 'Description', { rows: 2, maxlength: 500, req: true }, 'textarea')),
     h('fieldset', {}, letter('H', 'Hazards'), hazardRows),
-    h('fieldset', {}, letter('A', 'Access'), input('/body/methane/access', 'Routes and access problems', { rows: 2 }, 'textarea')),
+    h('fieldset', {}, letter('A', 'Access'), input('/body/methane/access', 'Routes and access problems', { rows: 2, maxlength: 500 }, 'textarea')),
     h('fieldset', {}, letter('N', 'Number of casualties (leave unknown blank)'),
       h('div', { class: 'row6' }, ['fatal', 'immediate', 'urgent', 'delayed', 'minor', 'uninjured'].map(casualty))),
     h('fieldset', {}, letter('E', 'Emergency services (one per line)'),
@@ -109,8 +128,13 @@ export function renderCompose(main) {
   const sendBtn = h('button', { type: 'submit', class: 'btn good', id: 'compose-send', text: 'Validate and send' });
   const checkBtn = h('button', { type: 'button', class: 'btn ghost', id: 'compose-check', text: 'Check' });
   const status = h('span', { class: 'muted', id: 'compose-status', role: 'status' });
-  form.append(h('h1', { class: 'full', text: 'New request' }), general, left, right,
-    h('div', { class: 'compose-actions full' }, sendBtn, checkBtn, status));
+  // Why the last send failed and what to do; stays until the next attempt (never on a blur).
+  const failureBox = h('div', { class: 'failure full', id: 'compose-failure', role: 'alert', tabindex: '-1', hidden: true });
+  const draftNote = h('div', { class: 'draft-note full', id: 'compose-draft', role: 'status', hidden: true });
+  // The failure stays beside Send, in the footer that never scrolls away.
+  form.append(h('h1', { class: 'full', text: 'New request' }), draftNote, general, left, right,
+    h('div', { class: 'compose-foot full' }, failureBox,
+      h('div', { class: 'compose-actions' }, sendBtn, checkBtn, status)));
   main.append(form);
 
   const f = (p) => fields.get(p);
@@ -140,9 +164,13 @@ export function renderCompose(main) {
     }
   }
   f('/body/category').addEventListener('change', (e) => applyTemplate(e.target.value));
-  f('/body/category').value = CATEGORIES[0];
-  f('/body/methane/major_incident').value = 'not_declared';
-  applyTemplate(CATEGORIES[0]);
+  function startFresh() {
+    f('/body/category').value = CATEGORIES[0];
+    f('/body/methane/major_incident').value = 'not_declared';
+    f('/mode').value = 'live';
+    applyTemplate(CATEGORIES[0]);
+  }
+  startFresh();
 
   // --- location conversion -------------------------------------------------------------------
   let lastGeo = null;
@@ -282,10 +310,24 @@ export function renderCompose(main) {
     return [null, null];
   }
 
+  // How a field with a pattern or a number is written, for its error message.
+  const HINTS = {
+    '/body/contact/phone': 'digits and spaces as dialled, 6 to 20, e.g. 01245 452000',
+    [`${LOC}/postcode`]: 'a UK postcode such as CM1 1QH',
+    [`${LOC}/wgs84/lat`]: 'a number of degrees such as 51.7356',
+    [`${LOC}/wgs84/lon`]: 'a number of degrees such as 0.4685',
+    [`${LOC}/osgr/easting`]: 'metres, 6 figures, such as 574000',
+    [`${LOC}/osgr/northing`]: 'metres, 6 figures, such as 203500',
+  };
+  for (const k of ['fatal', 'immediate', 'urgent', 'delayed', 'minor', 'uninjured'])
+    HINTS[`/body/methane/casualties/${k}`] = 'a whole number, or blank when not known';
+
   function clearErrors() {
     general.textContent = '';
     for (const e of form.querySelectorAll('.field-error')) e.textContent = '';
-    for (const e of form.querySelectorAll('[aria-invalid]')) e.removeAttribute('aria-invalid');
+    // Only the message's fields: the typed location's mark belongs to its own conversion, and a
+    // check answered late must not clear it.
+    for (const e of fields.values()) e.removeAttribute('aria-invalid');
   }
 
   function showErrors(errors, onlyTouched) {
@@ -294,12 +336,14 @@ export function renderCompose(main) {
     for (const { pointer, message } of errors) {
       const [p, el] = fieldFor(pointer, message);
       if (onlyTouched && (!p || (p !== LOC && !touched.has(p)))) continue;
+      const words = p === LOC ? fieldText('Exact location', message)
+        : fieldText(labels.get(p) || 'The request', message, HINTS[p]);
       if (!el) {
-        general.textContent = `${general.textContent} ${message}`.trim();
+        general.textContent = `${general.textContent} ${words}`.trim();
         continue;
       }
       const slot = form.querySelector(`[data-error-for="${CSS.escape(p)}"]`);
-      if (slot) slot.textContent = slot.textContent ? `${slot.textContent} ${message}` : message;
+      if (slot && !slot.textContent.includes(words)) slot.textContent = slot.textContent ? `${slot.textContent} ${words}` : words;
       if (el.tagName !== 'FIELDSET') el.setAttribute('aria-invalid', 'true');
       first ??= el.tagName === 'FIELDSET' ? el.querySelector('input') : el;
     }
@@ -313,19 +357,86 @@ export function renderCompose(main) {
     return [{ pointer: null, message: err.message }];
   }
 
+  // A refusal about what was typed (fields to mark) rather than a failure to reach or use the
+  // gateway (said in the failure panel, never in place of the fields' messages).
+  const aboutFields = (err) => err.status === 422 || err.code === 'bl.request.malformed_json'
+    || err.code === 'bl.request.too_deep';
+
+  // {ok} | {ok: false, failure: err} when the check itself could not be made.
   async function validate(onlyTouched) {
     // After a full check every field counts as visited, so a later blur keeps its messages.
     if (!onlyTouched) for (const p of fields.keys()) touched.add(p);
     try {
       await api.post('/api/v1/messages?dry_run=true', build());
       clearErrors();
-      return true;
+      return { ok: true };
     } catch (err) {
-      if (err.status === 401) return false;
+      if (err.status === 401) return { ok: false, failure: err };
+      // A blur's check that cannot reach the gateway changes nothing on screen: the reason for
+      // the last failed send stays, and the fields' messages too.
+      if (!aboutFields(err)) return { ok: false, failure: err };
       const first = showErrors(errorsOf(err), onlyTouched);
       if (!onlyTouched) first?.focus();
-      return false;
+      return { ok: false };
     }
+  }
+
+  function hideFailure() {
+    failureBox.hidden = true;
+    clear(failureBox);
+  }
+
+  // The request could not be sent: what happened, what to do, and who to phone.
+  function showFailure(err) {
+    const e = explain(err);
+    const to = val('/to');
+    clear(failureBox).append(
+      h('h2', { text: `Not sent to ${agencyName(to)}: ${e.what}` }),
+      e.todo ? h('p', { text: e.todo }) : '');
+    if (e.phone && to) {
+      const { say, logBtn, done } = phoneLine({ other: to, emergency: val('/body/priority') === 'emergency',
+        reason: val('/body/category'), note: `Request not sent (${e.what}) ${val('/body/summary')}`.slice(0, 500) });
+      failureBox.append(h('div', { class: 'phone-row' }, say, logBtn, done));
+    }
+    failureBox.hidden = false;
+    failureBox.dataset.code = e.code;
+    failureBox.scrollIntoView({ block: 'nearest' });
+    status.textContent = `Not sent: ${e.what}`;
+  }
+
+  // --- the draft: kept while typing, restored after a sign-in, cleared once sent --------------
+  function draftValues() {
+    const v = { __where: whereIn.value };
+    for (const [p, el] of fields) v[p] = el.value;
+    return v;
+  }
+  // Kept at every keystroke (a few kilobytes in sessionStorage): a session can end at any moment.
+  const keepDraft = () => saveDraft(user, draftValues());
+  form.addEventListener('input', keepDraft);
+  form.addEventListener('change', keepDraft);
+  function restoreDraft() {
+    const d = loadDraft(user);
+    if (!d) return;
+    const v = d.values;
+    if (v['/body/category'] && CATEGORIES.includes(v['/body/category'])) {
+      f('/body/category').value = v['/body/category'];
+      applyTemplate(v['/body/category']);
+    }
+    for (const [p, el] of fields) if (typeof v[p] === 'string' && p !== '/body/category') el.value = v[p];
+    if (typeof v.__where === 'string') whereIn.value = v.__where;
+    const discard = h('button', { type: 'button', class: 'btn ghost', id: 'compose-discard', text: 'Discard it and start again' });
+    discard.addEventListener('click', () => {
+      clearDraft(user);
+      for (const el of fields.values()) if (el.tagName !== 'SELECT') el.value = '';
+      whereIn.value = '';
+      clearErrors();
+      hideFailure();
+      startFresh();
+      draftNote.hidden = true;
+      f('/body/category').focus();
+    });
+    clear(draftNote).append(h('span', { text: `Your unsent request from ${timeOfDay(new Date(d.saved_at).toISOString())} is back on screen.` }), discard);
+    draftNote.hidden = false;
   }
 
   let timer = null;
@@ -335,32 +446,46 @@ export function renderCompose(main) {
   }
 
   checkBtn.addEventListener('click', async () => {
-    status.textContent = (await validate(false)) ? 'No problems found.' : 'Please correct the marked fields.';
+    const v = await validate(false);
+    if (v.ok) status.textContent = 'No problems found.';
+    else if (v.failure) {
+      if (v.failure.status !== 401) status.textContent = `Could not check: ${explain(v.failure).what}`;
+    } else status.textContent = 'Please correct the fields marked in red.';
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     sendBtn.disabled = true;
+    saveDraft(user, draftValues()); // kept whatever happens next, a session ending included
+    hideFailure();
     status.textContent = 'Checking…';
     try {
-      if (!(await validate(false))) {
-        status.textContent = 'Please correct the marked fields.';
+      const v = await validate(false);
+      if (v.failure) throw v.failure;
+      if (!v.ok) {
+        status.textContent = 'Not sent: please correct the fields marked in red.';
         return;
       }
       status.textContent = 'Sending…';
       const msg = build();
       const r = await api.post('/api/v1/messages', msg);
+      clearDraft(user);
       status.textContent = `Sent: ${r.receipt.transfer_id}`;
       location.hash = `#/transfer/${encodeURIComponent(r.receipt.transfer_id)}`;
     } catch (err) {
-      if (err.status !== 401) {
-        showErrors(errorsOf(err), false);
-        status.textContent = 'Not sent.';
+      // A session that ended goes to the sign-in screen; the draft is kept for after it.
+      if (err.status === 401) return;
+      if (aboutFields(err)) {
+        showErrors(errorsOf(err), false)?.focus();
+        status.textContent = 'Not sent: please correct the fields marked in red.';
+      } else {
+        showFailure(err);
       }
     } finally {
       sendBtn.disabled = false;
     }
   });
 
+  restoreDraft();
   f('/body/category').focus();
   return { destroy: () => clearTimeout(timer), geo: () => lastGeo };
 }

@@ -20,6 +20,7 @@ import {
   ASK_LABEL, PRIORITY_LABEL, ALERT_LABEL, CASUALTY_ORDER, gridRef, words,
 } from './words.js';
 import { openCallPanel } from './calls.js';
+import { sentence } from './failure.js';
 
 // The rules of docs/message-model.md section 9, from one side's point of view.
 export function legalActions(t, agency) {
@@ -186,10 +187,9 @@ export function renderDetail(main, id) {
         (parts.actions.querySelector('button') || main).focus();
       },
       (err) => {
-        statusEl.textContent = err.code === 'bl.transfer.stale_version'
-          ? 'Someone else changed this transfer first; it has been reloaded. Check and try again.'
-          : err.message;
-        if (err.code === 'bl.transfer.stale_version') load();
+        // In words, what happened and what to do (failure.js); the form keeps what was typed.
+        statusEl.textContent = `Not sent: ${sentence(err)}`;
+        if (err.code === 'bl.transfer.stale_version' || err.code === 'bl.transfer.illegal_transition') load();
       });
   }
 

@@ -2,6 +2,7 @@
 // token that every later POST/DELETE must send.
 import * as api from './api.js';
 import { h } from './util.js';
+import { explain } from './failure.js';
 
 export function renderLogin(main, { message, onSignedIn }) {
   const user = h('input', { id: 'login-username', name: 'username', autocomplete: 'username', required: true });
@@ -28,9 +29,10 @@ export function renderLogin(main, { message, onSignedIn }) {
       onSignedIn(s);
     } catch (err) {
       msg.className = 'notice';
+      // In words, never the API's own text (which speaks of tokens and headers).
       msg.textContent = err.code === 'bl.auth.login_failed'
         ? 'Username or password not recognised.'
-        : err.message;
+        : `Not signed in: ${explain(err).what}`;
       pass.select();
     } finally {
       btn.disabled = false;

@@ -29,5 +29,6 @@ export function playAlertTone() {
     osc.stop(t0 + i * 0.22 + 0.21);
   }
   document.body.dataset.lastTone = String(Date.now());
+  document.body.dataset.tones = String((Number(document.body.dataset.tones) || 0) + 1);
   return true;
 }

@@ -302,6 +302,9 @@ void api::add_v1_routes(route_table& t) {
   t.post("/api/v1/calls", A::agency, [this](const route_call& c, reply_fn done) {
     post_call(*c.who, c.req.body, std::move(done));
   });
+  t.post("/api/v1/phone-claims", A::agency, [this](const route_call& c, reply_fn done) {
+    post_phone_claim(*c.who, c.req.body, std::move(done));
+  });
   t.get("/api/v1/reports/savings", A::signed_in, [this](const route_call& c, reply_fn done) {
     blocking(
         "savings_report",

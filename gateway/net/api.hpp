@@ -128,6 +128,8 @@ class api {
   // Phone calls, geo conversion and dry-run validation (gateway/net/api_calls.cpp).
   void post_call(const principal& who, const std::string& body, done_fn done);
   void get_calls(const principal& who, const std::string& query, done_fn done);
+  /// POST /api/v1/phone-claims: "I'm calling them" on a phone prompt, for the caller's agency.
+  void post_phone_claim(const principal& who, const std::string& body, done_fn done);
   api_response get_geo(const std::string& query) const;
   api_response validate_message(const principal& who, const std::string& body) const;
   // The savings report (gateway/net/api_reports.cpp): managers and admins only.

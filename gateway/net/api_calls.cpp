@@ -89,6 +89,16 @@ json call_json(const call_record& c) {
           {"source", c.source}};
 }
 
+json claim_json(const phone_claim& c) {
+  return {{"transfer_id", c.transfer_id},
+          {"agency", c.agency},
+          {"prompt", c.prompt},
+          {"by", c.username},
+          {"by_name", c.display_name},
+          {"calling", c.counterpart},
+          {"claimed_at", format_rfc3339(c.claimed_at)}};
+}
+
 }  // namespace
 
 api_response api::get_geo(const std::string& query) const {
@@ -271,6 +281,42 @@ void api::get_calls(const principal& who, const std::string& query, done_fn done
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
+}
+
+void api::post_phone_claim(const principal& who, const std::string& body, done_fn done) {
+  auto reject = [&](const error& e) {
+    s_.log->info("event=phone_claim_rejected agency={} code={} pointer={} reason={}", who.agency,
+                 e.id(), log_quote(e.pointer), log_quote(e.message));
+    done(error_response(e));
+  };
+  if (auto e = s_.pipeline.refusal()) return reject(*e);
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
+    return reject(*e);
+  if (auto e = s_.schemas.validate("api/phone_claim", doc)) return reject(*e);
+
+  // The claim is always the caller's own agency's: the body cannot name another.
+  phone_claim c;
+  c.transfer_id = doc.at("transfer_id").get<std::string>();
+  c.agency = who.agency;
+  c.prompt = doc.at("prompt").get<std::string>();
+  c.username = who.username.empty() ? who.agency : who.username;
+  c.display_name = who.display_name.empty() ? c.username : who.display_name;
+
+  // The callback runs on the engine thread; it holds the logger itself rather than `this`.
+  auto on_done = [log = s_.log, agency = who.agency,
+                  done = std::move(done)](std::variant<claim_result, error> r) {
+    if (auto* e = std::get_if<error>(&r)) {
+      log->info("event=phone_claim_rejected agency={} code={} pointer={} reason={}", agency,
+                e->id(), log_quote(e->pointer), log_quote(e->message));
+      return done(error_response(*e));
+    }
+    const auto& got = std::get<claim_result>(r);
+    // 201 for a new claim; 200 with the standing one (perhaps a colleague's) for a repeat.
+    done(json_response(got.already ? 200 : 201,
+                       json{{"claim", claim_json(got.claim)}, {"already_claimed", got.already}}));
+  };
+  s_.eng.claim_phone(std::move(c), std::move(on_done));
 }
 
 }  // namespace bl

@@ -33,6 +33,8 @@ api_response error_reply(const error& e) {
       {"code", e.id()},
       {"message", e.message.empty() ? std::string(info(e.code).operator_text) : e.message}};
   if (!e.pointer.empty()) err["pointer"] = e.pointer;
+  // The error table's operator text, always: consoles show it when `message` is too technical.
+  err["text"] = std::string(info(e.code).operator_text);
   api_response r(e.http_status(), "application/json", nlohmann::json{{"error", err}}.dump(),
                  std::string(e.id()));
   return r;

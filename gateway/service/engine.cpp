@@ -6,6 +6,7 @@
 #include <map>
 
 #include <spdlog/spdlog.h>
+#include <sqlite3.h>
 
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
@@ -17,7 +18,7 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, sweep, note, call } what = kind::submit;
+  enum class kind { submit, ack, sweep, note, call, claim } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
@@ -31,6 +32,9 @@ struct engine::job {
   call_record call;
   call_callback on_call;
   std::variant<std::int64_t, error> call_out{error{}};
+  phone_claim claim;
+  claim_callback on_claim;
+  std::variant<claim_result, error> claim_out{error{}};
 };
 
 /// A batch whose transaction has ended: what it still owes its callers and readers.
@@ -251,6 +255,15 @@ void engine::log_call(call_record c, call_callback cb) {
   if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
+void engine::claim_phone(phone_claim c, claim_callback cb) {
+  job j;
+  j.what = job::kind::claim;
+  j.claim = std::move(c);
+  j.on_claim = std::move(cb);
+  auto fallback = j.on_claim;
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+}
+
 void engine::run_timers_now() {
   std::promise<void> done;
   job j;
@@ -325,6 +338,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
           do_submit(j, b);
         else if (j.what == job::kind::call)
           do_call(j, b);
+        else if (j.what == job::kind::claim)
+          do_claim(j, b);
         else
           do_ack(j, b);
         writer_->release_savepoint();
@@ -338,6 +353,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         j.submit_out = err;
         j.ack_out = err;
         j.call_out = err;
+        j.claim_out = err;
       }
     }
     if (sweep) {
@@ -359,6 +375,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         record_sweep(std::string(e.what()));
       }
     }
+    // A store that refuses every commit (locked by another process, say): bl.store.busy to all.
+    if (failpoint("engine.commit_busy"))
+      throw store::store_error(SQLITE_BUSY, "injected fault (failpoint engine.commit_busy)");
     writer_->commit();
     committed = true;
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {
@@ -385,6 +404,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
       j.submit_out = err;
       j.ack_out = err;
       j.call_out = err;
+      j.claim_out = err;
     }
     b.touched.clear();
     b.timeline_changed = false;
@@ -471,6 +491,9 @@ void engine::release(committed_batch& c) {
           break;
         case job::kind::call:
           j.on_call(std::move(j.call_out));
+          break;
+        case job::kind::claim:
+          j.on_claim(std::move(j.claim_out));
           break;
       }
     } catch (const std::exception& e) {
@@ -775,6 +798,41 @@ void engine::do_call(job& j, batch_state& b) {
   log_->info("event=call_logged call_id={} from={} to={} transfer_id={} by={}", c.id, c.from_agency,
              c.to_agency, c.transfer_id, log_quote(c.logged_by));
   j.call_out = c.id;
+}
+
+void engine::do_claim(job& j, batch_state& b) {
+  phone_claim& c = j.claim;
+  // Checked here rather than at the edge: the first of two claims racing in one batch stands.
+  auto t = writer_->load_transfer(c.transfer_id);
+  if (!t || t->counterpart(c.agency).empty()) {
+    // The same answer as for no transfer at all: ids must not be probeable.
+    j.claim_out =
+        make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'", "/transfer_id");
+    return;
+  }
+  if (auto standing = writer_->find_phone_claim(c.transfer_id, c.agency, c.prompt)) {
+    j.claim_out = claim_result{std::move(*standing), true};
+    return;
+  }
+  c.counterpart = t->counterpart(c.agency);
+  c.claimed_at = b.now;
+  writer_->insert_phone_claim(c);
+  const auto* other = cfg_.find_agency(c.counterpart);
+  std::string name = other ? other->name : c.counterpart;
+  json detail = {{"prompt", c.prompt},
+                 {"by", c.username},
+                 {"user", c.display_name},
+                 {"calling", c.counterpart},
+                 {"text", c.display_name + " is phoning " + name +
+                              (other && !other->phone.empty() ? " on " + other->phone : "")}};
+  // A claim changes nothing about the transfer: the event records its state as it stands.
+  std::string state(to_string(t->state));
+  writer_->add_event(
+      {t->id, b.now, "phone_claim", c.agency, {}, state, state, t->version, detail.dump()});
+  writer_->audit(b.now, c.agency, "phone.claimed", {}, t->id, detail.dump());
+  log_->info("event=phone_claimed transfer_id={} agency={} prompt={} by={}", t->id, c.agency,
+             c.prompt, log_quote(c.username));
+  j.claim_out = claim_result{c, false};
 }
 
 void engine::do_timers(batch_state& b) {

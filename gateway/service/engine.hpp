@@ -66,6 +66,15 @@ using call_record = store::call_record;
 /// The stored call's id, or why it was not stored.
 using call_callback = std::function<void(std::variant<std::int64_t, error>)>;
 
+using phone_claim = store::phone_claim;
+/// A claim on a phone prompt: the one that stands (this caller's, or an earlier one), and whether
+/// it was already there.
+struct claim_result {
+  phone_claim claim;
+  bool already = false;
+};
+using claim_callback = std::function<void(std::variant<claim_result, error>)>;
+
 struct engine_options {
   std::size_t max_queue = 20000;  // beyond this, submissions are refused with bl.store.busy
   std::size_t max_batch = 1000;   // messages per group commit
@@ -113,6 +122,11 @@ class engine {
   /// Queues a phone call for the log. A call about a transfer is checked against it
   /// (bl.transfer.not_found, bl.auth.not_a_party for `c.agency`) and added to its timeline.
   void log_call(call_record c, call_callback cb);
+  /// Queues a claim on a phone prompt ("I'm calling them"). Checked against the transfer
+  /// (bl.transfer.not_found unless `c.agency` is a party); idempotent: the first claim on a prompt
+  /// stands and later ones are answered with it. A new claim is added to the transfer's timeline
+  /// (so every console of both parties sees it) and to the audit log.
+  void claim_phone(phone_claim c, claim_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// From now on refuses new submissions and calls with bl.gateway.degraded (`why` says which
@@ -137,6 +151,7 @@ class engine {
   void do_submit(job& j, batch_state& b);
   void do_ack(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
+  void do_claim(job& j, batch_state& b);
   void do_timers(batch_state& b);
   void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
                const std::string& transfer_id, const std::string& type, const std::string& from);

@@ -187,11 +187,27 @@ CREATE INDEX transfers_report ON transfers(created_at, mode, state, priority, ca
                                            responder);
 )sql";
 
+// Claims on phone prompts (issue 14): "I'm calling them", so the rest of the room does not phone
+// too. The first claim on a prompt stands; the primary key makes a second one impossible.
+constexpr std::string_view v5 = R"sql(
+CREATE TABLE phone_claims (
+  transfer_id  TEXT NOT NULL REFERENCES transfers(id),
+  agency       TEXT NOT NULL,
+  prompt       TEXT NOT NULL,
+  username     TEXT NOT NULL,
+  display_name TEXT NOT NULL,
+  counterpart  TEXT NOT NULL,
+  claimed_at   INTEGER NOT NULL,
+  PRIMARY KEY (transfer_id, agency, prompt)
+) WITHOUT ROWID;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
     {3, "ledger of telephony call-record imports; calls.category dropped", v3},
     {4, "covering indexes for the savings report", v4},
+    {5, "claims on phone prompts", v5},
 };
 
 int user_version(db& d) {

@@ -500,4 +500,29 @@ void writer::sync(wal_file w) {
         rc, "syncing the write-ahead log to disk failed (" + std::string(sqlite3_errstr(rc)) + ")");
 }
 
+std::optional<phone_claim> writer::find_phone_claim(const std::string& transfer_id,
+                                                    const std::string& agency,
+                                                    const std::string& prompt) {
+  // Claims are rare (one per prompt a room phones about): a borrowed cached statement.
+  stmt s(*db_,
+         "SELECT username, display_name, counterpart, claimed_at FROM phone_claims"
+         " WHERE transfer_id = ?1 AND agency = ?2 AND prompt = ?3",
+         borrow);
+  s.bind(1, transfer_id).bind(2, agency).bind(3, prompt);
+  if (!s.step()) return std::nullopt;
+  phone_claim c{transfer_id, agency, prompt, s.text(0), s.text(1), s.text(2), from_ms(s.int64(3))};
+  s.reset();
+  return c;
+}
+
+void writer::insert_phone_claim(const phone_claim& c) {
+  stmt s(*db_,
+         "INSERT INTO phone_claims(transfer_id, agency, prompt, username, display_name,"
+         " counterpart, claimed_at) VALUES(?1,?2,?3,?4,?5,?6,?7)",
+         borrow);
+  s.bind(1, c.transfer_id).bind(2, c.agency).bind(3, c.prompt).bind(4, c.username);
+  s.bind(5, c.display_name).bind(6, c.counterpart).bind(7, ms(c.claimed_at));
+  s.step();
+}
+
 }  // namespace bl::store

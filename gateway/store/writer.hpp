@@ -72,6 +72,18 @@ struct call_record {
   time_point created_at{};
 };
 
+/// A console user's claim on a phone prompt: "I'm calling them" (table `phone_claims`). One per
+/// (transfer, claiming agency, prompt): the first claim stands and later ones are answered with it.
+struct phone_claim {
+  std::string transfer_id;
+  std::string agency;        // the claimant's agency (a party to the transfer)
+  std::string prompt;        // what the prompt was about: delivery_overdue, decision_overdue, ...
+  std::string username;      // the console user, or the agency for an integration's token
+  std::string display_name;  // as the rest of the room sees it ("Kim Hall")
+  std::string counterpart;   // the agency being phoned
+  time_point claimed_at{};
+};
+
 class writer {
  public:
   /// Opens or creates the database, checks it is a readable Bluelink store, sets WAL and the
@@ -129,6 +141,11 @@ class writer {
   std::string next_transfer_id(time_point now);
   /// Stores a phone call and returns its id.
   std::int64_t insert_call(const call_record& c);
+  /// The standing claim on one prompt of `agency`'s, if any.
+  std::optional<phone_claim> find_phone_claim(const std::string& transfer_id,
+                                              const std::string& agency, const std::string& prompt);
+  /// Stores a claim; the caller has checked that none stands (find_phone_claim()).
+  void insert_phone_claim(const phone_claim& c);
 
   /// The newest timeline event id (0 when none).
   std::int64_t last_event_id();

@@ -213,7 +213,8 @@ test('a stalled request prompts fire to phone the ambulance service, and the cal
   await p.locator(`.prompt.done[data-transfer-id="${id}"]`).waitFor();
   await nav(p, '#/calls');
   await p.locator(`#calls-body a[href="#/transfer/${id}"]`).waitFor();
-  for (const b of await p.locator('.prompt button').all()) await b.click();
+  const dismiss = p.locator('.prompt button', { hasText: 'Dismiss' }); // prompts now also offer a claim
+  while (await dismiss.count()) await dismiss.first().click();
 });
 
 test('inbox rows the operator is on do not move when new requests arrive', { timeout: 40_000 }, async () => {

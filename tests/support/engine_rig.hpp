@@ -87,6 +87,11 @@ struct engine_rig {
     if (auto* e = std::get_if<error>(&r)) FAIL("rejected: " << e->id() << " " << e->message);
     return std::get<std::int64_t>(r);
   }
+  std::variant<claim_result, error> claim(phone_claim c) {
+    std::promise<std::variant<claim_result, error>> p;
+    eng->claim_phone(std::move(c), [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
   /// The single integer an SQL query returns (-1 when it returns no row).
   std::int64_t count(const std::string& sql) {
     store::db d(dir.file("bluelink.db"), false, true);
