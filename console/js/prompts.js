@@ -55,7 +55,6 @@ function refreshCount() {
   panel.hidden = n === 0;
   document.body.dataset.prompts = String(n);
 }
-window.addEventListener('resize', placeBanner);
 
 const keyOf = (transferId, prompt) => `${transferId}:${prompt}`;
 
