@@ -6,6 +6,7 @@ import { app, me, agencyName } from './app.js';
 import { h, clear, uuid, nowIso, CATEGORIES, CATEGORY_LABEL } from './util.js';
 import { TEMPLATES } from './templates.js';
 import { showPoint } from './map.js';
+import { withParties, plausibilityNote, confirmLocation } from './geo_check.js';
 
 const HAZARD_ROWS = 3;
 const LOC = '/body/methane/exact_location';
@@ -160,14 +161,14 @@ export function renderCompose(main) {
     if (!q) return;
     const asked = ++geoAsked;
     try {
-      const g = await api.get(`/api/v1/geo?${q}`);
+      const g = await api.get(withParties(`/api/v1/geo?${q}`, app, f('/to').value));
       if (asked !== geoAsked) return;
       lastGeo = g;
       f(`${LOC}/wgs84/lat`).value = String(g.lat);
       f(`${LOC}/wgs84/lon`).value = String(g.lon);
       f(`${LOC}/osgr/easting`).value = String(Math.round(g.easting));
       f(`${LOC}/osgr/northing`).value = String(Math.round(g.northing));
-      geoOut.textContent = `WGS84 ${g.lat.toFixed(5)}, ${g.lon.toFixed(5)} · OS grid E ${Math.round(g.easting)} N ${Math.round(g.northing)}${g.grid_ref ? ` · ${g.grid_ref}` : ''}`;
+      geoOut.textContent = `WGS84 ${g.lat.toFixed(5)}, ${g.lon.toFixed(5)} · OS grid E ${Math.round(g.easting)} N ${Math.round(g.northing)}${g.grid_ref ? ` · ${g.grid_ref}` : ''}${plausibilityNote(g)}`;
       showPoint(mapBox, g.lat, g.lon, app.session.map);
       if (from === 'typed') whereIn.removeAttribute('aria-invalid');
     } catch (err) {
@@ -344,6 +345,10 @@ export function renderCompose(main) {
     try {
       if (!(await validate(false))) {
         status.textContent = 'Please correct the marked fields.';
+        return;
+      }
+      if (!(await confirmLocation(app, lastGeo, f('/to').value))) {
+        status.textContent = 'Not sent: check the location.';
         return;
       }
       status.textContent = 'Sending…';
