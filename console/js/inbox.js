@@ -6,7 +6,9 @@
 import { app, agencyName } from './app.js';
 import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
 
-const saved = { state: 'all', category: '', priority: '' };
+// Open transfers by default: finished ones (closed, declined, cancelled, expired) mixed in with
+// live work hide what still needs doing; "All" shows them.
+const saved = { state: 'open', category: '', priority: '' };
 
 // Stalled: still open and past its delivery or decision limit (the rows a supervisor chases).
 export function stalled(t, now = Date.now()) {
@@ -57,7 +59,7 @@ export function renderInbox(main) {
       lists[dir]);
   };
   const filters = h('div', { class: 'filters', role: 'search' },
-    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, s])], saved.state,
+    select('f-state', 'State', [['open', 'Open'], ['all', 'All, finished too'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, s])], saved.state,
       (v) => { saved.state = v; update(); }),
     select('f-category', 'Category', [['', 'All categories'], ...CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]])],
       saved.category, (v) => { saved.category = v; update(); }),
@@ -77,7 +79,9 @@ export function renderInbox(main) {
     clear(el).append(
       h('span', { class: `prio prio-${t.priority}`, text: t.priority }),
       h('span', { class: 'tid', text: t.transfer_id }),
-      h('span', {}, h('strong', { text: CATEGORY_LABEL[t.category] || t.category }), h('span', { class: 'muted', text: ` ${t.summary || ''}` })),
+      h('span', { class: 'what', title: t.summary || '' },
+        h('strong', { class: 'cat', text: CATEGORY_LABEL[t.category] || t.category }),
+        h('span', { class: 'sum', text: t.summary || '' })),
       h('span', { text: agencyName(other) }),
       h('span', { class: `state state-${t.state}`, text: t.state }),
       h('span', { class: 'num age', text: age(t.created_at) }),

@@ -39,7 +39,10 @@ export function renderReports(main) {
   const charts = [];
   const now = new Date();
   const ym = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
-  const fromIn = h('input', { type: 'month', id: 'r-from', required: true, value: ym(new Date(now.getFullYear(), now.getMonth() - 11, 1)) });
+  // By default the UK financial year so far: from April (of last year, before April) to this
+  // month. Months still to come are not shown: with no calls yet they would look like savings.
+  const fyStart = new Date(now.getMonth() >= 3 ? now.getFullYear() : now.getFullYear() - 1, 3, 1);
+  const fromIn = h('input', { type: 'month', id: 'r-from', required: true, value: ym(fyStart) });
   const toIn = h('input', { type: 'month', id: 'r-to', required: true, value: ym(now) });
   const dirSel = h('select', { id: 'r-direction' }, h('option', { value: '', text: 'All directions' }));
   const status = h('p', { class: 'muted', role: 'status', id: 'r-status' });

@@ -530,6 +530,9 @@ std::optional<api_response> api::static_file(const std::string& path) const {
     return std::nullopt;
   fs::path full = fs::path(s_.cfg.console.dir) / p;
   std::error_code ec;
+  // Browsers ask for /favicon.ico whatever the page links; the console's icon is an SVG.
+  if (rel == "favicon.ico" && !fs::is_regular_file(full, ec))
+    full = fs::path(s_.cfg.console.dir) / "img" / "favicon.svg";
   if (!fs::is_regular_file(full, ec)) return std::nullopt;
   std::ifstream in(full, std::ios::binary);
   if (!in) return std::nullopt;

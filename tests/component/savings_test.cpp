@@ -221,6 +221,14 @@ TEST_CASE(
     CHECK(html.find("@media print") != std::string::npos);
     CHECK(html.find("<script") == std::string::npos);
   }
+  SECTION("the printable page names agencies and months as people read them") {
+    auto html = to_html(r);
+    CHECK(html.find("Essex County Fire and Rescue → Essex Police") != std::string::npos);
+    CHECK(html.find("essex-fire → essex-police") == std::string::npos);
+    CHECK(html.find("<h3>July 2026 (financial year 2026/27)") != std::string::npos);
+    CHECK(html.find(">Jul 2026<") != std::string::npos);  // a chart's month label
+    CHECK(html.find("<h3>2026-07") == std::string::npos);
+  }
 }
 
 TEST_CASE(
