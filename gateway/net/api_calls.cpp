@@ -106,11 +106,11 @@ api_response api::get_geo(const std::string& query) const {
     if (it == q.end()) continue;
     const auto* a = s_.cfg.find_agency(it->second);
     if (!a)
-      return error_response(make_error(
-          errc::bad_request,
-          std::string("query parameter '") + key + "' names no agency of this gateway: '" +
-              it->second.substr(0, 64) + "'",
-          key));
+      return error_response(make_error(errc::bad_request,
+                                       std::string("query parameter '") + key +
+                                           "' names no agency of this gateway: '" +
+                                           it->second.substr(0, 64) + "'",
+                                       key));
     parties.push_back(a);
   }
   // Every answer says whether the point is plausible for a request between them: in Great

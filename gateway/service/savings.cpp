@@ -1188,9 +1188,9 @@ std::string direction_label(const savings_report& r, const direction_figures& d)
 }
 
 std::string month_label(year_month m, bool short_name = false) {
-  static const char* const names[] = {"January", "February", "March",     "April",
-                                      "May",     "June",     "July",      "August",
-                                      "September", "October", "November", "December"};
+  static const char* const names[] = {"January",   "February", "March",    "April",
+                                      "May",       "June",     "July",     "August",
+                                      "September", "October",  "November", "December"};
   std::string n = names[(m.month - 1) % 12];
   if (short_name) n.resize(3);
   return n + " " + std::to_string(m.year);
@@ -1235,7 +1235,8 @@ std::string to_html(const savings_report& r) {
     << month_label(r.from) << " to " << month_label(r.to) << "</title><style>"
     << savings_html_style() << "</style></head><body>";
   o << "<h1>Inter-agency phone calls and savings, " << esc(month_label(r.from)) << " to "
-    << esc(month_label(r.to)) << "</h1><p class=\"sub\">Generated " << esc(format_rfc3339(r.generated_at))
+    << esc(month_label(r.to)) << "</h1><p class=\"sub\">Generated "
+    << esc(format_rfc3339(r.generated_at))
     << ". Go-live: " << esc(r.go_live.empty() ? std::string("not set") : r.go_live)
     << ". Baseline: " << esc(r.baseline_method)
     << ". Savings are non-cashable (staff time released).</p>";
@@ -1366,10 +1367,11 @@ std::string to_html(const savings_report& r) {
        "substitution as described above. Cumulative figures run from "
     << month_label(r.from) << ".</p>";
   for (const auto& mf : r.months) {
-    o << "<h3>" << month_label(mf.month) << " (financial year " << financial_year_label(mf.financial_year)
-      << "): cumulative £ saved, volume " << esc(gbp(mf.cumulative_volume_pence))
-      << ", substitution " << esc(gbp(mf.cumulative_substitution_pence)) << "</h3><table><thead>"
-      << figures_head << "</thead><tbody>";
+    o << "<h3>" << month_label(mf.month) << " (financial year "
+      << financial_year_label(mf.financial_year) << "): cumulative £ saved, volume "
+      << esc(gbp(mf.cumulative_volume_pence)) << ", substitution "
+      << esc(gbp(mf.cumulative_substitution_pence)) << "</h3><table><thead>" << figures_head
+      << "</thead><tbody>";
     for (const auto& d : mf.directions) o << figures_row(direction_label(r, d), d, false, false);
     o << figures_row("All directions", mf.total, false, true) << "</tbody></table>";
   }

@@ -113,8 +113,8 @@ struct writer::statements {
 
   stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer,
       update_transfer, insert_message, record_incident, add_event, enqueue, last_seq, acked_upto,
-      select_unacked, select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id,
-      pending_from;
+      select_unacked, select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert,
+      due, max_transfer_id, pending_from;
 };
 
 writer::writer(const store_options& opts) {
@@ -391,9 +391,8 @@ std::vector<acked_delivery> writer::ack(const std::string& agency, std::int64_t 
   return out;
 }
 
-std::vector<acked_delivery> writer::unacked_requests(const std::string& agency,
-                                                    std::int64_t after, std::int64_t upto,
-                                                    int limit) {
+std::vector<acked_delivery> writer::unacked_requests(const std::string& agency, std::int64_t after,
+                                                     std::int64_t upto, int limit) {
   std::vector<acked_delivery> out;
   auto& sel = st_->select_unacked_requests.reset()
                   .bind(1, agency)

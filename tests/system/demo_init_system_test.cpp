@@ -15,9 +15,9 @@
 #include "tests/support/temp_dir.hpp"
 
 namespace {
-using nlohmann::json;
 using bl::test::gateway_process;
 using bl::test::http_client;
+using nlohmann::json;
 }  // namespace
 
 TEST_CASE("the demo's manager sees a year of calls before go-live and the fall since",
@@ -55,10 +55,9 @@ TEST_CASE("the demo's manager sees a year of calls before go-live and the fall s
     if (u.at("username") == "manager") password = u.at("password").get<std::string>();
   auto manager = bl::test::sign_in(c, "manager", password).cookie;
   const auto g = *bl::year_month::parse(go_live.substr(0, 7));
-  auto report = c.request_with("GET",
-                               "/api/v1/reports/savings?from=" + g.plus(-4).str() +
-                                   "&to=" + g.plus(3).str(),
-                               {}, {{"Cookie", manager}});
+  auto report = c.request_with(
+      "GET", "/api/v1/reports/savings?from=" + g.plus(-4).str() + "&to=" + g.plus(3).str(), {},
+      {{"Cookie", manager}});
   INFO(report.body);
   REQUIRE(report.status == 200);
   const auto& j = report.json;

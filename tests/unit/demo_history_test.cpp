@@ -63,10 +63,10 @@ TEST_CASE("the history is the same every time, has both directions, and nothing 
     if (first_start.empty()) first_start = start;
     if (start > last_start) last_start = start;
   }
-  CHECK(per_tag_month["FP-202508"] == demo::calls_in_month(demo::essex_directions()[0],
-                                                           {2025, 8}, go_live));
+  CHECK(per_tag_month["FP-202508"] ==
+        demo::calls_in_month(demo::essex_directions()[0], {2025, 8}, go_live));
   CHECK(per_tag_month["FP-202611"] == 188);
-  CHECK(per_tag_month["PF-202611"] == 71);  // 47 % of 150, rounded
+  CHECK(per_tag_month["PF-202611"] == 71);       // 47 % of 150, rounded
   CHECK(per_tag_month.count("FP-202507") == 0);  // twelve months before go-live, no more
   // December is in progress: its share up to the 5th only.
   CHECK(per_tag_month["FP-202612"] > 0);

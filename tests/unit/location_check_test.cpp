@@ -27,12 +27,20 @@ TEST_CASE("distances on the ground are right to within a kilometre", "[unit][loc
 
 TEST_CASE("Great Britain from Scilly to Shetland, without Ireland or the sea beyond",
           "[unit][location_check]") {
-  for (auto [lat, lon] : {std::pair{51.7356, 0.4685}, {49.92, -6.30}, {60.15, -1.15},
-                          {57.81, -8.57}, {51.88, -5.30}, {55.30, -5.79}, {58.64, -3.07}})
+  for (auto [lat, lon] : {std::pair{51.7356, 0.4685},
+                          {49.92, -6.30},
+                          {60.15, -1.15},
+                          {57.81, -8.57},
+                          {51.88, -5.30},
+                          {55.30, -5.79},
+                          {58.64, -3.07}})
     CHECK(in_great_britain(lat, lon));
-  for (auto [lat, lon] : {std::pair{53.35, -6.26} /* Dublin */, {54.60, -5.93} /* Belfast */,
-                          {48.86, 2.35} /* Paris */, {0.4685, 51.7356} /* swapped */,
-                          {51.7356, -0.4685 - 10}, {-51.7356, 0.4685}})
+  for (auto [lat, lon] : {std::pair{53.35, -6.26} /* Dublin */,
+                          {54.60, -5.93} /* Belfast */,
+                          {48.86, 2.35} /* Paris */,
+                          {0.4685, 51.7356} /* swapped */,
+                          {51.7356, -0.4685 - 10},
+                          {-51.7356, 0.4685}})
     CHECK_FALSE(in_great_britain(lat, lon));
 }
 

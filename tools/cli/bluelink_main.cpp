@@ -44,8 +44,8 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
-#include "tools/cli/demo_history.hpp"
 #include "gateway/store/writer.hpp"
+#include "tools/cli/demo_history.hpp"
 #include "tools/samples/sample_requests.hpp"
 
 namespace fs = std::filesystem;
@@ -586,13 +586,12 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     double lat, lon, radius_km;  // the area served (locations far outside it are questioned)
   };
   // Essex from Chelmsford; the ambulance service's six counties from near Bury St Edmunds.
-  const agency agencies[] = {
-      {"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001", "01632 960901",
-       51.7356, 0.4685, 50},
-      {"essex-police", "Essex Police", "police", "01632 960002", "01632 960902", 51.7356, 0.4685,
-       50},
-      {"eeast-ambulance", "East of England Ambulance", "ambulance", "01632 960003",
-       "01632 960903", 52.25, 0.7, 130}};
+  const agency agencies[] = {{"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001",
+                              "01632 960901", 51.7356, 0.4685, 50},
+                             {"essex-police", "Essex Police", "police", "01632 960002",
+                              "01632 960902", 51.7356, 0.4685, 50},
+                             {"eeast-ambulance", "East of England Ambulance", "ambulance",
+                              "01632 960003", "01632 960903", 52.25, 0.7, 130}};
   json cfg = {
       {"listen", {{"address", "127.0.0.1"}, {"port", port}}},
       {"database", {{"path", (dir / "bluelink.db").string()}, {"synchronous", "full"}}},
@@ -659,14 +658,13 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     creds["cad_link"]["keys"][a.id] = cad_key_file.string();
 
     auto token = bl::token_auth::generate();
-    cfg["agencies"].push_back({{"id", a.id},
-                               {"name", a.name},
-                               {"kind", a.kind},
-                               {"phone", a.phone},
-                               {"cost_per_call_pence", 400},
-                               {"area",
-                                {{"centre", {{"lat", a.lat}, {"lon", a.lon}}},
-                                 {"radius_km", a.radius_km}}}});
+    cfg["agencies"].push_back(
+        {{"id", a.id},
+         {"name", a.name},
+         {"kind", a.kind},
+         {"phone", a.phone},
+         {"cost_per_call_pence", 400},
+         {"area", {{"centre", {{"lat", a.lat}, {"lon", a.lon}}}, {"radius_km", a.radius_km}}}});
     cfg["call_import"]["numbers"].push_back(
         {{"number", a.phone}, {"agency", a.id}, {"label", "control room"}});
     cfg["call_import"]["numbers"].push_back({{"number", a.emergency_line},

@@ -58,7 +58,8 @@ int calls_in_month(const call_direction& d, year_month m, year_month go_live) {
 
 std::string history_csv(const std::vector<call_direction>& dirs, year_month go_live,
                         time_point now) {
-  std::string out = "\"Call ID\",\"Calling Number\",\"Dialled Number\",\"Start Time\",\"Duration\"\r\n";
+  std::string out =
+      "\"Call ID\",\"Calling Number\",\"Dialled Number\",\"Start Time\",\"Duration\"\r\n";
   const year_month last = uk_month_of(now);
   char line[160];
   for (year_month m = go_live.plus(-12); m <= last; m = m.plus(1)) {
@@ -76,10 +77,11 @@ std::string history_csv(const std::vector<call_direction>& dirs, year_month go_l
         int duration = 60 + static_cast<int>((r >> 17) % 540);
         auto at = uk_local_to_utc(m.year, m.month, day, h, mi, s);
         if (!at || *at > now) continue;  // the month in progress: only what has happened
-        std::snprintf(line, sizeof line, "DEMO-%s-%04d%02d-%04d,\"%s\",\"%s\",%04d-%02d-%02dT%02d:%02d:%02d,%d\r\n",
+        std::snprintf(line, sizeof line,
+                      "DEMO-%s-%04d%02d-%04d,\"%s\",\"%s\",%04d-%02d-%02dT%02d:%02d:%02d,%d\r\n",
                       d.tag.c_str(), m.year, m.month, i + 1, d.caller.c_str(),
-                      (i % 3 == 0 ? d.called_999 : d.called).c_str(), m.year, m.month, day, h,
-                      mi, s, duration);
+                      (i % 3 == 0 ? d.called_999 : d.called).c_str(), m.year, m.month, day, h, mi,
+                      s, duration);
         out += line;
       }
     }
