@@ -74,15 +74,15 @@ export function renderInbox(main) {
     el.dataset.transferId = t.transfer_id;
     el.dataset.state = t.state;
     el.dataset.priority = t.priority;
-    el.setAttribute('aria-label',
-      `${t.priority} ${CATEGORY_LABEL[t.category] || t.category} ${t.direction === 'incoming' ? 'from' : 'to'} ${agencyName(other)}, ${t.state}, ${t.summary || ''}`);
+    // The row's name is what it shows, read in order (a label of its own would hide the age and
+    // limit, and not match what a speech-input user sees), with "from"/"to" for screen readers.
     clear(el).append(
       h('span', { class: `prio prio-${t.priority}`, text: t.priority }),
       h('span', { class: 'tid', text: t.transfer_id }),
       h('span', { class: 'what', title: t.summary || '' },
         h('strong', { class: 'cat', text: CATEGORY_LABEL[t.category] || t.category }),
         h('span', { class: 'sum', text: t.summary || '' })),
-      h('span', { text: agencyName(other) }),
+      h('span', {}, h('span', { class: 'sr-only', text: t.direction === 'incoming' ? 'from ' : 'to ' }), agencyName(other)),
       h('span', { class: `state state-${t.state}`, text: t.state }),
       h('span', { class: 'num age', text: age(t.created_at) }),
       h('span', { class: 'num due' }));

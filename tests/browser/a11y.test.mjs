@@ -86,7 +86,7 @@ test('the manager\'s reports screen', { timeout: 40_000 }, async () => {
   const manager = await signIn(base, 'manager');
   const m = manager.page;
   await nav(m, '#/reports');
-  await m.waitForSelector('#r-status');
+  await m.waitForSelector('#r-status', { state: 'attached' });
   await m.waitForFunction(() => document.querySelector('.report h2') !== null, null, { timeout: 15_000 });
   await check(m, 'reports');
   await manager.context.close();
