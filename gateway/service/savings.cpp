@@ -662,7 +662,8 @@ std::string costs_text(const savings_report& r) {
   std::string out;
   for (const auto& [agency, pence] : r.cost_per_call_pence) {
     if (!out.empty()) out += ", ";
-    out += agency + " £" + pounds(pence);
+    auto name = r.agency_names.find(agency);
+    out += (name == r.agency_names.end() ? agency : name->second) + " £" + pounds(pence);
   }
   return out.empty() ? "£4.00 for every room" : out;
 }
