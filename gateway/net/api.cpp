@@ -492,7 +492,8 @@ api_response api::get_session(const principal& who) {
        {{"tile_url", s_.cfg.console.tile_url.empty() ? json() : json(s_.cfg.console.tile_url)},
         {"attribution", s_.cfg.console.tile_attribution}}}};
   // For an agency without a CAD (or UCRI2 client) of its own, its consoles are the receiving
-  // system: the gateway acknowledges its deliveries once they are shown on one of them.
+  // system: the gateway acknowledges its deliveries once they are shown on one of them. (For any
+  // agency, a request shown on one of its consoles is delivered to it: console_hub.)
   out["acknowledges_deliveries"] = consoles_receive(s_.cfg, who.agency);
   if (who.via_session) {
     out["csrf_token"] = who.csrf_token;
