@@ -85,6 +85,7 @@ export async function showPoint(box, lat, lon, mapCfg) {
           // The tile server cannot be reached: the outline stays, and the operator is told.
           map.removeLayer(layer);
           box.dataset.tiles = 'failed';
+          map.setZoom(9); // the outline says where in Britain; a street-level view of it says nothing
           note(box, 'Map tiles cannot be loaded: showing the outline of Great Britain only.');
         }
       });
