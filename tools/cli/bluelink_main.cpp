@@ -563,7 +563,7 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   }
   // The go-live date stays what an earlier demo set: its call history is already imported,
   // and a history around a different date imported on top of it would count twice.
-  const auto now = std::chrono::system_clock::now();
+  const auto now = bl::now_ms();
   std::string go_live = bl::demo::default_go_live(now);
   if (fs::exists(config_path)) {
     auto old = json::parse(std::ifstream(config_path), nullptr, false);
