@@ -123,3 +123,41 @@ test('a location far from both agencies\' areas is questioned, and not sent unle
   await p.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/);
   await nav(p, '#/inbox');
 });
+
+test('small points: one-line header, the icon, confirmations, open rows by default, the financial year', { timeout: 40_000 }, async () => {
+  const sup = await signIn(base, 'fire.sup');
+  const s = sup.page;
+  // The supervisor has the most links; at 1280 px the header is still one line.
+  const heights = await s.evaluate(() => [document.getElementById('top').getBoundingClientRect().height,
+    ...[...document.querySelectorAll('#top .nav a:not([hidden]), #top .btn:not([hidden])')].map((e) => e.getBoundingClientRect().height)]);
+  assert.ok(heights[0] <= 62, `the header is ${heights[0]} px high`);
+  for (const hgt of heights.slice(1)) assert.ok(hgt < 48, `a header link is ${hgt} px high: it wrapped`);
+  // Browsers ask for /favicon.ico: it is the console's icon.
+  const icon = await s.evaluate(async () => { const r = await fetch('/favicon.ico'); return [r.status, r.headers.get('content-type')]; });
+  assert.deepEqual(icon, [200, 'image/svg+xml']);
+  // The inbox shows open transfers by default; finished ones only when asked for.
+  assert.equal(await s.locator('#f-state').inputValue(), 'open');
+  // Disable asks first, naming the user; Cancel changes nothing. Disable is a danger button.
+  await nav(s, '#/team');
+  const row = s.locator('tr[data-username="fire.op"]');
+  await row.waitFor();
+  assert.match(await row.locator('[data-user-action="disable"]').getAttribute('class'), /\bdanger\b/);
+  await row.locator('[data-user-action="disable"]').click();
+  assert.match(await row.locator('.confirm').textContent(), /Disable fire\.op .*signed out everywhere/);
+  assert.equal(await s.evaluate(() => document.activeElement?.dataset.userAction), 'cancel');
+  await row.locator('[data-user-action="cancel"]').click();
+  assert.equal(await row.getAttribute('data-disabled'), 'no');
+  await row.locator('[data-user-action="password"]').click();
+  assert.match(await row.locator('.confirm').textContent(), /new password\? Their current password stops working/);
+  await row.locator('[data-user-action="cancel"]').click();
+  assert.equal(await row.locator('.new-password').count(), 0, 'no password was set');
+  await sup.context.close();
+  // The manager's report opens on the UK financial year so far.
+  const manager = await signIn(base, 'manager');
+  const m = manager.page;
+  await m.waitForSelector('#r-from');
+  const now = new Date();
+  const fy = now.getMonth() >= 3 ? now.getFullYear() : now.getFullYear() - 1;
+  assert.equal(await m.locator('#r-from').inputValue(), `${fy}-04`);
+  await manager.context.close();
+});
