@@ -66,7 +66,9 @@ export function renderInbox(main) {
     select('f-priority', 'Priority', [['', 'All'], ['emergency', 'Emergency'], ['urgent', 'Urgent'], ['routine', 'Routine']],
       saved.priority, (v) => { saved.priority = v; update(); }),
     h('p', { class: 'muted', text: '↑/↓ or j/k move, Home goes to the newest, Enter opens' }));
-  main.append(h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
+  // The screen's title, for screen readers' heading navigation (the layout has no room to show it).
+  main.append(h('h1', { class: 'sr-only', text: 'Inbox' }),
+    h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
 
   function fill(el, t) {
     const other = t.direction === 'incoming' ? t.from : t.to;
