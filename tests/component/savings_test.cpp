@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,10 +31,13 @@ year_month ym(const char* s) {
 
 gateway_config essex_config() {
   gateway_config cfg;
+  const std::map<std::string, std::string> names = {{fire, "Essex County Fire and Rescue"},
+                                                    {police, "Essex Police"},
+                                                    {ambulance, "East of England Ambulance"}};
   for (const auto& [id, pence] : {std::pair{fire, 400}, {police, 400}, {ambulance, 350}}) {
     agency_config a;
     a.id = id;
-    a.name = id;
+    a.name = names.at(id);
     a.cost_per_call_pence = pence;
     cfg.agencies.push_back(a);
   }
