@@ -171,6 +171,7 @@ export function signedIn(session) {
   const who = document.getElementById('who');
   clear(who).append(h('strong', { text: u.agency ? agencyName(u.agency) : ROLE_LABEL[u.role] || u.role }),
     ` · ${u.display_name || u.username}${u.agency && u.role !== 'operator' ? ` (${ROLE_LABEL[u.role] || u.role})` : ''}`);
+  who.title = who.textContent; // the whole of it, when the header cuts it short
   for (const el of document.querySelectorAll('#top [data-roles]'))
     el.hidden = !el.dataset.roles.split(' ').includes(u.role);
   document.getElementById('top').hidden = false;

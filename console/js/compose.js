@@ -13,6 +13,7 @@ import { showPoint } from './map.js';
 import { explain, fieldText } from './failure.js';
 import { phoneLine } from './prompts.js';
 import { saveDraft, loadDraft, clearDraft } from './draft.js';
+import { withParties, plausibilityNote, confirmLocation } from './geo_check.js';
 
 const HAZARD_ROWS = 3;
 const LOC = '/body/methane/exact_location';
@@ -188,14 +189,14 @@ export function renderCompose(main) {
     if (!q) return;
     const asked = ++geoAsked;
     try {
-      const g = await api.get(`/api/v1/geo?${q}`);
+      const g = await api.get(withParties(`/api/v1/geo?${q}`, app, f('/to').value));
       if (asked !== geoAsked) return;
       lastGeo = g;
       f(`${LOC}/wgs84/lat`).value = String(g.lat);
       f(`${LOC}/wgs84/lon`).value = String(g.lon);
       f(`${LOC}/osgr/easting`).value = String(Math.round(g.easting));
       f(`${LOC}/osgr/northing`).value = String(Math.round(g.northing));
-      geoOut.textContent = `WGS84 ${g.lat.toFixed(5)}, ${g.lon.toFixed(5)} · OS grid E ${Math.round(g.easting)} N ${Math.round(g.northing)}${g.grid_ref ? ` · ${g.grid_ref}` : ''}`;
+      geoOut.textContent = `WGS84 ${g.lat.toFixed(5)}, ${g.lon.toFixed(5)} · OS grid E ${Math.round(g.easting)} N ${Math.round(g.northing)}${g.grid_ref ? ` · ${g.grid_ref}` : ''}${plausibilityNote(g)}`;
       showPoint(mapBox, g.lat, g.lon, app.session.map);
       if (from === 'typed') whereIn.removeAttribute('aria-invalid');
     } catch (err) {
@@ -463,6 +464,10 @@ export function renderCompose(main) {
       if (v.failure) throw v.failure;
       if (!v.ok) {
         status.textContent = 'Not sent: please correct the fields marked in red.';
+        return;
+      }
+      if (!(await confirmLocation(app, lastGeo, f('/to').value))) {
+        status.textContent = 'Not sent: check the location.';
         return;
       }
       status.textContent = 'Sending…';

@@ -7,7 +7,9 @@ import { app, agencyName } from './app.js';
 import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
 import { stateLabel } from './words.js';
 
-const saved = { state: 'all', category: '', priority: '' };
+// Open transfers by default: finished ones (closed, declined, cancelled, expired) mixed in with
+// live work hide what still needs doing; "All" shows them.
+const saved = { state: 'open', category: '', priority: '' };
 
 // Stalled: still open and past its delivery or decision limit (the rows a supervisor chases).
 export function stalled(t, now = Date.now()) {
@@ -58,14 +60,16 @@ export function renderInbox(main) {
       lists[dir]);
   };
   const filters = h('div', { class: 'filters', role: 'search' },
-    select('f-state', 'State', [['all', 'All'], ['open', 'Open only'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, stateLabel(s)])], saved.state,
+    select('f-state', 'State', [['open', 'Open'], ['all', 'All, finished too'], ['stalled', 'Stalled (past a limit)'], ...STATES.map((s) => [s, stateLabel(s)])], saved.state,
       (v) => { saved.state = v; update(); }),
     select('f-category', 'Category', [['', 'All categories'], ...CATEGORIES.map((c) => [c, CATEGORY_LABEL[c]])],
       saved.category, (v) => { saved.category = v; update(); }),
     select('f-priority', 'Priority', [['', 'All'], ['emergency', 'Emergency'], ['urgent', 'Urgent'], ['routine', 'Routine']],
       saved.priority, (v) => { saved.priority = v; update(); }),
     h('p', { class: 'muted', text: '↑/↓ or j/k move, Home goes to the newest, Enter opens' }));
-  main.append(h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
+  // The screen's title, for screen readers' heading navigation (the layout has no room to show it).
+  main.append(h('h1', { class: 'sr-only', text: 'Inbox' }),
+    h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
 
   function fill(el, t) {
     const other = t.direction === 'incoming' ? t.from : t.to;
@@ -73,13 +77,15 @@ export function renderInbox(main) {
     el.dataset.transferId = t.transfer_id;
     el.dataset.state = t.state;
     el.dataset.priority = t.priority;
-    el.setAttribute('aria-label',
-      `${t.priority} ${CATEGORY_LABEL[t.category] || t.category} ${t.direction === 'incoming' ? 'from' : 'to'} ${agencyName(other)}, ${stateLabel(t.state)}, ${t.summary || ''}`);
+    // The row's name is what it shows, read in order (a label of its own would hide the age and
+    // limit, and not match what a speech-input user sees), with "from"/"to" for screen readers.
     clear(el).append(
       h('span', { class: `prio prio-${t.priority}`, text: t.priority }),
       h('span', { class: 'tid', text: t.transfer_id }),
-      h('span', {}, h('strong', { text: CATEGORY_LABEL[t.category] || t.category }), h('span', { class: 'muted', text: ` ${t.summary || ''}` })),
-      h('span', { text: agencyName(other) }),
+      h('span', { class: 'what', title: t.summary || '' },
+        h('strong', { class: 'cat', text: CATEGORY_LABEL[t.category] || t.category }),
+        h('span', { class: 'sum', text: t.summary || '' })),
+      h('span', {}, h('span', { class: 'sr-only', text: t.direction === 'incoming' ? 'from ' : 'to ' }), agencyName(other)),
       h('span', { class: `state state-${t.state}`, text: stateLabel(t.state) }),
       h('span', { class: 'num age', text: age(t.created_at) }),
       h('span', { class: 'num due' }));

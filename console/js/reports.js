@@ -39,7 +39,10 @@ export function renderReports(main) {
   const charts = [];
   const now = new Date();
   const ym = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
-  const fromIn = h('input', { type: 'month', id: 'r-from', required: true, value: ym(new Date(now.getFullYear(), now.getMonth() - 11, 1)) });
+  // By default the UK financial year so far: from April (of last year, before April) to this
+  // month. Months still to come are not shown: with no calls yet they would look like savings.
+  const fyStart = new Date(now.getMonth() >= 3 ? now.getFullYear() : now.getFullYear() - 1, 3, 1);
+  const fromIn = h('input', { type: 'month', id: 'r-from', required: true, value: ym(fyStart) });
   const toIn = h('input', { type: 'month', id: 'r-to', required: true, value: ym(now) });
   const dirSel = h('select', { id: 'r-direction' }, h('option', { value: '', text: 'All directions' }));
   const status = h('p', { class: 'muted', role: 'status', id: 'r-status' });
@@ -108,8 +111,9 @@ export function renderReports(main) {
     clear(paper).append(
       h('header', { class: 'report-head' },
         h('h2', { text: `Inter-control-room calls and savings, ${monthLabel(r.period.from)} to ${monthLabel(r.period.to)}` }),
-        h('p', { class: 'muted', text: `Go-live ${s.go_live || 'not set'} · baseline ${s.baseline.method}${s.baseline.months?.length ? ` (${s.baseline.months[0]} to ${s.baseline.months[s.baseline.months.length - 1]})` : ''} · generated ${new Date(r.generated_at).toLocaleString('en-GB')}` })),
-      r.notes?.length ? h('ul', { class: 'notes', id: 'r-notes' }, r.notes.map((n) => h('li', { text: n }))) : null,
+        h('p', { class: 'muted', text: `Go-live ${s.go_live || 'not set'} · baseline ${s.baseline.method}${s.baseline.months?.length ? ` (${monthLabel(s.baseline.months[0])} to ${monthLabel(s.baseline.months[s.baseline.months.length - 1])})` : ''} · generated ${new Date(r.generated_at).toLocaleString('en-GB')}` })),
+      // (append() writes a null as the text "null": nothing is an empty string here.)
+      r.notes?.length ? h('ul', { class: 'notes', id: 'r-notes' }, r.notes.map((n) => h('li', { text: n }))) : '',
       h('div', { class: 'cards' },
         card('Calls logged', num(o.calls.total), `${num(o.calls.emergency)} emergency · ${num(o.calls.non_emergency)} non-emergency`),
         card('Electronic transfers', num(o.transfers.total), `${num(o.transfers_completed_electronically)} completed without a call · ${num(o.fell_back)} fell back to the phone`),

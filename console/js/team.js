@@ -61,15 +61,37 @@ export function renderTeam(main) {
     }
   }
 
+  // Disable and New password end the user's access at once (every session of theirs ends): each
+  // asks first, in the row, naming the user and what will happen. Cancel is focused, so a stray
+  // Enter changes nothing.
+  const confirmIn = (actions, u, question, yes, body, what) => {
+    const buttons = [...actions.children];
+    const cancel = h('button', { type: 'button', class: 'btn ghost', 'data-user-action': 'cancel', text: 'Cancel' });
+    const box = h('div', { class: 'confirm', role: 'group', 'aria-label': `Confirm: ${yes} for ${u.username}` },
+      h('p', { text: question }),
+      h('button', { type: 'button', class: 'btn danger', 'data-user-action': 'confirm', text: yes,
+        onclick: () => change(u, body, what) }),
+      cancel);
+    cancel.addEventListener('click', () => {
+      box.replaceWith(...buttons);
+      buttons[0]?.focus();
+    });
+    actions.replaceChildren(box);
+    cancel.focus();
+  };
+
   const row = (u) => {
     const actions = h('td', { class: 'actions' });
     if (mine(u) && !self(u)) {
       actions.append(
         u.disabled
           ? h('button', { type: 'button', class: 'btn', 'data-user-action': 'enable', text: 'Enable', onclick: () => change(u, { disabled: false }, 'enabled') })
-          : h('button', { type: 'button', class: 'btn warn', 'data-user-action': 'disable', text: 'Disable', onclick: () => change(u, { disabled: true }, 'disabled; their sessions have ended') }),
+          : h('button', { type: 'button', class: 'btn danger', 'data-user-action': 'disable', text: 'Disable',
+            onclick: () => confirmIn(actions, u, `Disable ${u.username} (${u.display_name})? They are signed out everywhere at once and cannot sign in until enabled again.`,
+              `Disable ${u.username}`, { disabled: true }, 'disabled; their sessions have ended') }),
         h('button', { type: 'button', class: 'btn ghost', 'data-user-action': 'password', text: 'New password',
-          onclick: () => change(u, { new_password: true }, 'new password set; their sessions have ended') }));
+          onclick: () => confirmIn(actions, u, `Give ${u.username} (${u.display_name}) a new password? Their current password stops working and they are signed out everywhere at once.`,
+            'Set new password', { new_password: true }, 'new password set; their sessions have ended') }));
     } else if (self(u)) {
       actions.append(h('span', { class: 'muted', text: 'you' }));
     }

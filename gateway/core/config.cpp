@@ -81,6 +81,12 @@ gateway_config config_from_json(const nlohmann::json& doc) {
                                     : agency_kind::other;
     ac.phone = a.at("phone").get<std::string>();
     ac.cost_per_call_pence = a.value("cost_per_call_pence", 400);
+    if (a.contains("area")) {
+      const auto& ar = a.at("area");
+      ac.area =
+          area_config{ar.at("centre").at("lat").get<double>(),
+                      ar.at("centre").at("lon").get<double>(), ar.at("radius_km").get<double>()};
+    }
     c.agencies.push_back(std::move(ac));
   }
 

@@ -20,12 +20,21 @@ std::string_view to_string(agency_kind k);
 std::string_view to_string(priority p);
 std::optional<priority> priority_from(std::string_view s);
 
+/// Where an agency works, as a circle (WGS84 degrees, km): locations far outside it are
+/// questioned before a request is sent (gateway/core/location_check.hpp).
+struct area_config {
+  double lat = 0;
+  double lon = 0;
+  double radius_km = 0;
+};
+
 struct agency_config {
   std::string id;
   std::string name;
   agency_kind kind = agency_kind::other;
   std::string phone;  // the control room's number, shown when a transfer falls back to the phone
   int cost_per_call_pence = 400;
+  std::optional<area_config> area;  // not set: only locations outside Great Britain are questioned
 };
 
 struct token_config {

@@ -36,7 +36,7 @@ std::optional<std::string> normalise(std::string_view in) {
                 static_cast<unsigned char>(in[i + 2]) == 0xB3)) {  // ″ double prime
       out += ' ';
       i += 2;
-    } else if (c == '\'' || c == '"' || c == '\t') {
+    } else if (c == '\'' || c == '"' || c == '\t' || c == ':') {  // "51:42:30" as GPS units show it
       out += ' ';
     } else if (c >= 0x20 && c < 0x7F) {
       out += static_cast<char>(std::toupper(c));
@@ -256,10 +256,34 @@ std::variant<typed_location, error> parse_location_text(std::string_view text,
     for (const auto& tok : tokens)
       if (tok != ",") nums.push_back(tok);
     std::size_t commas = tokens.size() - nums.size();
+    if (commas == 1 && nums.size() > 2 && nums.size() <= 6 && tokens.front() != "," &&
+        tokens.back() != ",") {
+      // Degrees and minutes (and seconds) with signs instead of letters, the comma between
+      // them: "51 42.5, -0 33.0" is latitude then longitude, as decimal degrees are.
+      coordinate lat_c, lon_c;
+      bool second = false;
+      for (const auto& tok : tokens) {
+        if (tok == ",")
+          second = true;
+        else
+          (second ? lon_c : lat_c).numbers.push_back(tok);
+      }
+      for (const auto* c : {&lat_c, &lon_c})
+        if (!c->numbers.empty() && integer_digits(c->numbers[0]) > 3)
+          return refuse(
+              "give two numbers: an easting and northing (574000, 203500), or a latitude and "
+              "longitude in degrees (51.70, 0.55) or degrees and minutes (51 42.0, 0 33.0)");
+      auto lat = coordinate_value(lat_c, refuse);
+      if (auto* e = std::get_if<error>(&lat)) return *e;
+      auto lon = coordinate_value(lon_c, refuse);
+      if (auto* e = std::get_if<error>(&lon)) return *e;
+      return from_lat_lon(std::get<double>(lat), std::get<double>(lon), refuse);
+    }
     if (nums.size() != 2 || commas > 1)
       return refuse(
           "give two numbers: an easting and northing (574000, 203500) or a latitude "
-          "and longitude (51.70, 0.55); degrees and minutes need N/S and E/W");
+          "and longitude (51.70, 0.55); degrees and minutes need N/S and E/W or a comma "
+          "between latitude and longitude (51 42.0 N 0 33.0 E, or 51 42.0, -0 33.0)");
     for (const auto& n : nums)
       if (!is_plain_number(n)) return refuse("'" + n + "' is not a number");
     double x = std::strtod(nums[0].c_str(), nullptr), y = std::strtod(nums[1].c_str(), nullptr);

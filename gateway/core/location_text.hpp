@@ -3,7 +3,8 @@
 // reference with its two letters in any of the usual precisions ("TL 740 035", "TL7400003500",
 // "TL 74000 03500", "TL7403"), a full numeric easting and northing in metres ("574000, 203500"),
 // or WGS84 latitude and longitude in decimal degrees ("51.70, 0.55", "51.7N 0.55E") or degrees and
-// minutes (and seconds) with hemisphere letters ("51°42.5'N 0°33'E", "51 42 30 N, 0 33 00 E").
+// minutes (and seconds) with hemisphere letters ("51°42.5'N 0°33'E", "51 42 30 N, 0 33 00 E",
+// "51:42:30N 0:33:00E") or with signs and a comma between them ("51 42.5, -0 33.0").
 // Anything else, and anything ambiguous (a bare easting of fewer than six figures, which would land
 // in the wrong 100 km square), is refused with a message that says what to type instead. Input is
 // bounded (max_chars) before any work is done on it. Pure and thread-safe.

@@ -495,7 +495,8 @@ api_response api::get_session(const principal& who) {
        {{"tile_url", s_.cfg.console.tile_url.empty() ? json() : json(s_.cfg.console.tile_url)},
         {"attribution", s_.cfg.console.tile_attribution}}}};
   // For an agency without a CAD (or UCRI2 client) of its own, its consoles are the receiving
-  // system: the gateway acknowledges its deliveries once they are shown on one of them.
+  // system: the gateway acknowledges its deliveries once they are shown on one of them. (For any
+  // agency, a request shown on one of its consoles is delivered to it: console_hub.)
   out["acknowledges_deliveries"] = consoles_receive(s_.cfg, who.agency);
   if (who.via_session) {
     out["csrf_token"] = who.csrf_token;
@@ -533,6 +534,9 @@ std::optional<api_response> api::static_file(const std::string& path) const {
     return std::nullopt;
   fs::path full = fs::path(s_.cfg.console.dir) / p;
   std::error_code ec;
+  // Browsers ask for /favicon.ico whatever the page links; the console's icon is an SVG.
+  if (rel == "favicon.ico" && !fs::is_regular_file(full, ec))
+    full = fs::path(s_.cfg.console.dir) / "img" / "favicon.svg";
   if (!fs::is_regular_file(full, ec)) return std::nullopt;
   std::ifstream in(full, std::ios::binary);
   if (!in) return std::nullopt;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/location_check.hpp"
 #include "gateway/core/location_text.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
@@ -108,6 +109,28 @@ api_response api::get_geo(const std::string& query) const {
         "coordinate conversion is not available: PROJ could not be set up when the gateway "
         "started (see its log)"));
   auto q = parse_query(query);
+  // The agencies a request would run between, for the plausibility verdict (optional).
+  std::vector<const agency_config*> parties;
+  for (const char* key : {"from", "to"}) {
+    auto it = q.find(key);
+    if (it == q.end()) continue;
+    const auto* a = s_.cfg.find_agency(it->second);
+    if (!a)
+      return error_response(make_error(errc::bad_request,
+                                       std::string("query parameter '") + key +
+                                           "' names no agency of this gateway: '" +
+                                           it->second.substr(0, 64) + "'",
+                                       key));
+    parties.push_back(a);
+  }
+  // Every answer says whether the point is plausible for a request between them: in Great
+  // Britain and, when the agencies have areas, within one of them (gateway/core/location_check).
+  auto judged = [&](json out) {
+    auto v = check_location(out.at("lat").get<double>(), out.at("lon").get<double>(), parties);
+    out["plausible"] = v.plausible;
+    if (!v.plausible) out["reason"] = v.reason;
+    return json_response(200, out);
+  };
   bool wgs84 = q.count("lat") || q.count("lon");
   bool osgb = q.count("easting") || q.count("northing");
   bool text = q.count("q") > 0;
@@ -134,7 +157,7 @@ api_response api::get_geo(const std::string& query) const {
     auto out = point_json(std::get<geo_point>(r));
     out["input"] = {{"form", to_string(t.kind)}};
     if (t.kind == typed_location::form::grid_ref) out["input"]["precision_m"] = t.precision_m;
-    return json_response(200, out);
+    return judged(std::move(out));
   }
   if (wgs84) {
     auto lat = number_param(q, "lat", err);
@@ -150,7 +173,7 @@ api_response api::get_geo(const std::string& query) const {
     r = s_.geo_convert->from_osgb(*e, *n);
   }
   if (auto* e = std::get_if<error>(&r)) return error_response(*e);
-  return json_response(200, point_json(std::get<geo_point>(r)));
+  return judged(point_json(std::get<geo_point>(r)));
 }
 
 api_response api::validate_message(const principal& who, const std::string& body) const {

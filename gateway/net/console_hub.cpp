@@ -169,7 +169,7 @@ std::map<std::string, std::int64_t> console_hub::delivery_marks(
     if (auto s = p.who.lock()) agencies.insert(s->agency());
   for (const auto& [agency, n] : presence()) agencies.insert(agency);
   for (const auto& a : agencies)
-    if (consoles_receive(cfg_, a)) marks[a] = reader_.last_seq(a);
+    if (!a.empty()) marks[a] = reader_.last_seq(a);
   return marks;
 }
 
@@ -178,22 +178,33 @@ void console_hub::acknowledge_shown(const std::map<std::string, std::int64_t>& m
   auto shown = presence();  // live consoles now: each has every event up to the hub's cursor
   for (const auto& [agency, upto] : marks) {
     if (!shown.count(agency) || upto <= 0) continue;
+    std::int64_t after;
     {
       std::lock_guard lock(mu_);
-      auto& acked = acked_[agency];
-      if (upto <= acked) continue;
-      acked = upto;
+      auto& done = acked_[agency];
+      if (upto <= done) continue;
+      after = done;
+      done = upto;
     }
-    deliveries_->ack(agency, upto, [this, agency, upto](std::variant<ack_result, error> r) {
+    auto on_done = [this, agency, upto](std::variant<ack_result, error> r) {
       auto* e = std::get_if<error>(&r);
       if (!e) return;
-      // Not acknowledged: forget it so that a later pass (at the latest the next links
-      // refresh) tries again.
+      // Not recorded: forget it so that a later pass (at the latest the next links refresh)
+      // tries again from the agency's acknowledged position.
       log_->warn("event=console_ack_failed agency={} upto={} code={} reason={}", agency, upto,
                  e->id(), log_quote(e->message));
       std::lock_guard lock(mu_);
       acked_.erase(agency);
-    });
+    };
+    // Two different acknowledgements. Where the consoles are the agency's receiving system,
+    // showing a delivery acknowledges it (the agency's cursor moves). Where a CAD or an
+    // integration of its own receives them, a request on a signed-in console is still
+    // delivered to the agency (the sender's delivery timer stops), but the cursor is left to
+    // that system: it must still receive every delivery, whether or not a console showed it.
+    if (consoles_receive(cfg_, agency))
+      deliveries_->ack(agency, upto, std::move(on_done));
+    else
+      deliveries_->shown(agency, after, upto, std::move(on_done));
   }
 }
 

@@ -39,7 +39,8 @@ class reader;
 /// Whether `agency`'s consoles are its receiving system: no other system of its own reads its
 /// deliveries (no CAD on the CAD link, not a UCRI2 client, no API token for an HTTP or EIDO
 /// integration). The gateway then acknowledges its deliveries itself once they have been shown
-/// on one of its signed-in consoles (console_hub); otherwise its own system does.
+/// on one of its signed-in consoles (console_hub); otherwise its own system does (though a
+/// request shown on a console still counts as delivered to the agency).
 bool consoles_receive(const gateway_config& cfg, std::string_view agency);
 
 /// A connected console as the hub sees it.
@@ -59,10 +60,13 @@ class console_hub {
   ~console_hub();
   /// The hub thread beats this on every pass (at least once a second). Set before start().
   void set_beat(liveness::beat* b) { beat_ = b; }
-  /// Where the hub acknowledges the deliveries of agencies whose consoles receive them
-  /// (consoles_receive()): once a pass has pushed every event committed with a delivery to at
-  /// least one signed-in console of the agency, that delivery is acknowledged, and the sender
-  /// sees "delivered". Without it (tests) nothing is acknowledged. Set before start().
+  /// Where the hub reports what its consoles have shown: once a pass has pushed every event
+  /// committed with a delivery to at least one signed-in console of the agency, each request up
+  /// to it counts as delivered to the agency and the sender sees "delivered". For an agency
+  /// whose consoles are its receiving system (consoles_receive()) that is the acknowledgement
+  /// of its deliveries; for one with a CAD or integration of its own, only the transfers are
+  /// marked delivered and that system's cursor is left alone. Without it (tests) nothing is
+  /// reported. Set before start().
   void set_deliveries(delivery_stream* d) { deliveries_ = d; }
   console_hub(const console_hub&) = delete;
   console_hub& operator=(const console_hub&) = delete;
@@ -92,9 +96,9 @@ class console_hub {
   std::shared_ptr<console_subscriber> replay(const pending_sub& p);
   void publish_links(const std::vector<std::shared_ptr<console_subscriber>>& joined, bool due);
   std::string links_frame();
-  /// The newest delivery of each console-receiving agency with a console live or joining.
+  /// The newest delivery of each agency with a console live or joining.
   std::map<std::string, std::int64_t> delivery_marks(const std::deque<pending_sub>& joining);
-  /// Acknowledges the marks of agencies that now have a live console (all their events shown).
+  /// Reports the marks of agencies that now have a live console (all their events shown).
   void acknowledge_shown(const std::map<std::string, std::int64_t>& marks);
 
   const gateway_config& cfg_;
@@ -116,7 +120,7 @@ class console_hub {
   liveness::beat* beat_ = nullptr;  // set before start()
   std::string last_links_;
   delivery_stream* deliveries_ = nullptr;      // set before start()
-  std::map<std::string, std::int64_t> acked_;  // per agency: acknowledged up to; guarded by mu_
+  std::map<std::string, std::int64_t> acked_;  // per agency: reported shown up to; guarded by mu_
 };
 
 }  // namespace bl

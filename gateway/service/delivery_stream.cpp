@@ -54,6 +54,11 @@ void delivery_stream::ack(const std::string& agency, std::int64_t upto, ack_call
   eng_.ack(agency, upto, std::move(cb));
 }
 
+void delivery_stream::shown(const std::string& agency, std::int64_t after, std::int64_t upto,
+                            ack_callback cb) {
+  eng_.shown(agency, after, upto, std::move(cb));
+}
+
 std::int64_t delivery_stream::acked_upto(const std::string& agency) {
   return reader_.acked_upto(agency);
 }

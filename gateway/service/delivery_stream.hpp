@@ -54,6 +54,10 @@ class delivery_stream {
 
   /// Acknowledges `agency`'s deliveries up to `upto` (cumulative; durable before `cb`).
   void ack(const std::string& agency, std::int64_t upto, ack_callback cb);
+  /// Requests to `agency` after `after` up to `upto` were shown on one of its signed-in
+  /// consoles: delivered to the agency, though its own system's position does not move
+  /// (engine::shown()).
+  void shown(const std::string& agency, std::int64_t after, std::int64_t upto, ack_callback cb);
   /// The agency's acknowledged position.
   std::int64_t acked_upto(const std::string& agency);
 

@@ -18,11 +18,12 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, sweep, note, call, claim } what = kind::submit;
+  enum class kind { submit, ack, shown, sweep, note, call, claim } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
   std::int64_t upto = 0;
+  std::int64_t after = 0;  // shown: the position already reported shown
   ack_callback on_ack;
   std::function<void()> on_sweep;
   std::string action;  // note
@@ -237,6 +238,17 @@ void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
   if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
+void engine::shown(std::string agency, std::int64_t after, std::int64_t upto, ack_callback cb) {
+  job j;
+  j.what = job::kind::shown;
+  j.agency = std::move(agency);
+  j.after = after;
+  j.upto = upto;
+  j.on_ack = std::move(cb);
+  auto fallback = j.on_ack;
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+}
+
 void engine::note(std::string actor, std::string action, json detail) {
   job j;
   j.what = job::kind::note;
@@ -340,6 +352,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
           do_call(j, b);
         else if (j.what == job::kind::claim)
           do_claim(j, b);
+        else if (j.what == job::kind::shown)
+          do_shown(j, b);
         else
           do_ack(j, b);
         writer_->release_savepoint();
@@ -482,6 +496,7 @@ void engine::release(committed_batch& c) {
           j.on_submit(std::move(j.submit_out));
           break;
         case job::kind::ack:
+        case job::kind::shown:
           j.on_ack(std::move(j.ack_out));
           break;
         case job::kind::sweep:
@@ -736,29 +751,51 @@ void engine::do_ack(job& j, batch_state& b) {
     metrics_.message_out(d.type);
     writer_->audit(b.now, j.agency, "message.delivered", d.message_id, d.transfer_id,
                    json{{"type", d.type}, {"seq", d.seq}}.dump());
-    if (d.type != "transfer.request") continue;
-    auto t = writer_->load_transfer(d.transfer_id);
-    if (!t || !mark_delivered(*t, b.now)) continue;
-    writer_->save_transfer(*t, false);
-    writer_->add_event({t->id, b.now, "delivered", j.agency, d.message_id, "submitted", "delivered",
-                        t->version, json{{"seq", d.seq}}.dump()});
-    writer_->audit(b.now, j.agency, "transfer.delivered", d.message_id, t->id,
-                   json{{"from_state", "submitted"}, {"to_state", "delivered"}}.dump());
-    // The second acknowledgement the sender gets: its request is in front of the receiver.
-    // Named by the receiver's delivery sequence: unique, short, and stable across re-sends.
-    store_gateway_message(b, "bluelink:delivered:" + j.agency + ":" + std::to_string(d.seq),
-                          "receipt", t->requester, *t,
-                          {{"message_id", d.message_id},
-                           {"status", "delivered"},
-                           {"at", format_rfc3339(b.now)},
-                           {"transfer_id", t->id},
-                           {"transfer_version", t->version},
-                           {"state", "delivered"},
-                           {"delivered_to", j.agency}});
-    log_->info("event=delivered msg_id={} transfer_id={} to={}", d.message_id, t->id, j.agency);
+    if (d.type == "transfer.request") request_delivered(b, j.agency, d, "receiving_system");
   }
   j.ack_out = ack_result{static_cast<std::int64_t>(acked.size()),
                          std::max(j.upto, writer_->acked_upto(j.agency))};
+}
+
+void engine::do_shown(job& j, batch_state& b) {
+  if (j.upto > writer_->last_seq(j.agency)) {
+    j.ack_out = make_error(errc::bad_request, "cannot mark shown up to " + std::to_string(j.upto) +
+                                                  ": no such delivery to " + j.agency);
+    return;
+  }
+  // Only requests matter here (answers and updates have no delivery timer), and the inbox
+  // quota bounds how many can be waiting; the limit is a guard, not a page size.
+  std::int64_t marked = 0;
+  for (const auto& d : writer_->unacked_requests(j.agency, j.after, j.upto, 10000))
+    if (request_delivered(b, j.agency, d, "console")) ++marked;
+  // The receiving system's own position is untouched: its CAD still gets every delivery.
+  j.ack_out = ack_result{marked, j.upto};
+}
+
+bool engine::request_delivered(batch_state& b, const std::string& agency,
+                               const store::acked_delivery& d, const char* via) {
+  auto t = writer_->load_transfer(d.transfer_id);
+  if (!t || !mark_delivered(*t, b.now)) return false;
+  writer_->save_transfer(*t, false);
+  writer_->add_event({t->id, b.now, "delivered", agency, d.message_id, "submitted", "delivered",
+                      t->version, json{{"seq", d.seq}, {"via", via}}.dump()});
+  writer_->audit(b.now, agency, "transfer.delivered", d.message_id, t->id,
+                 json{{"from_state", "submitted"}, {"to_state", "delivered"}, {"via", via}}.dump());
+  // The second acknowledgement the sender gets: its request is in front of the receiver.
+  // Named by the receiver's delivery sequence: unique, short, and stable across re-sends; the
+  // transfer leaves "submitted" here, so however it was delivered the sender gets one receipt.
+  store_gateway_message(b, "bluelink:delivered:" + agency + ":" + std::to_string(d.seq), "receipt",
+                        t->requester, *t,
+                        {{"message_id", d.message_id},
+                         {"status", "delivered"},
+                         {"at", format_rfc3339(b.now)},
+                         {"transfer_id", t->id},
+                         {"transfer_version", t->version},
+                         {"state", "delivered"},
+                         {"delivered_to", agency}});
+  log_->info("event=delivered msg_id={} transfer_id={} to={} via={}", d.message_id, t->id, agency,
+             via);
+  return true;
 }
 
 void engine::do_call(job& j, batch_state& b) {

@@ -116,6 +116,12 @@ class engine {
   void submit(message m, submit_callback cb);
   /// Queues a cumulative acknowledgement of `agency`'s deliveries up to `upto`.
   void ack(std::string agency, std::int64_t upto, ack_callback cb);
+  /// Queues "shown on a signed-in console of `agency`" for its deliveries after `after` up to
+  /// `upto`: each request among them still waiting is delivered to the agency (the delivery
+  /// timer stops, the sender gets its "delivered" receipt). Unlike ack(), the agency's
+  /// acknowledged position does not move: a CAD or integration of its own still receives and
+  /// acknowledges every delivery. The result's `acked` counts the requests newly delivered.
+  void shown(std::string agency, std::int64_t after, std::int64_t upto, ack_callback cb);
   /// Queues an audit row that belongs to no message (a refused connection, a link going down).
   /// Best effort: dropped if the queue is full or the gateway is stopping.
   void note(std::string actor, std::string action, nlohmann::json detail);
@@ -150,8 +156,13 @@ class engine {
   void process(std::deque<job>& jobs, bool sweep);
   void do_submit(job& j, batch_state& b);
   void do_ack(job& j, batch_state& b);
+  void do_shown(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
   void do_claim(job& j, batch_state& b);
+  /// The request delivery `d` reached `agency` (`via` its receiving system or a console): moves
+  /// a submitted transfer to delivered with its event, audit row and receipt to the sender.
+  bool request_delivered(batch_state& b, const std::string& agency, const store::acked_delivery& d,
+                         const char* via);
   void do_timers(batch_state& b);
   void deliver(batch_state& b, const std::string& agency, const std::string& message_id,
                const std::string& transfer_id, const std::string& type, const std::string& from);

@@ -351,7 +351,10 @@ savings_report compute_savings(const gateway_config& cfg, store::db& ro, year_mo
   r.count_sources = sc.count_sources;
   r.financial_year_start_month = sc.financial_year_start_month;
   r.comparison_months = sc.comparison_months;
-  for (const auto& a : cfg.agencies) r.cost_per_call_pence[a.id] = a.cost_per_call_pence;
+  for (const auto& a : cfg.agencies) {
+    r.cost_per_call_pence[a.id] = a.cost_per_call_pence;
+    r.agency_names[a.id] = a.name;
+  }
 
   if (!sc.go_live.empty()) {
     auto d = parse_date(sc.go_live);
@@ -659,7 +662,8 @@ std::string costs_text(const savings_report& r) {
   std::string out;
   for (const auto& [agency, pence] : r.cost_per_call_pence) {
     if (!out.empty()) out += ", ";
-    out += agency + " £" + pounds(pence);
+    auto name = r.agency_names.find(agency);
+    out += (name == r.agency_names.end() ? agency : name->second) + " £" + pounds(pence);
   }
   return out.empty() ? "£4.00 for every room" : out;
 }
@@ -1168,8 +1172,29 @@ std::string figures_row(const std::string& label, const direction_figures& d, bo
   return o + "</tr>";
 }
 
-std::string direction_label(const direction_figures& d) {
-  return d.from_agency + " → " + d.to_agency;
+// The HTML copy is for people: agencies by name (an id no longer configured stays an id) and
+// months by name.
+std::string agency_label(const savings_report& r, const std::string& id) {
+  auto it = r.agency_names.find(id);
+  return it == r.agency_names.end() ? id : it->second;
+}
+
+std::string direction_label(const savings_report& r, const std::string& from,
+                            const std::string& to) {
+  return agency_label(r, from) + " → " + agency_label(r, to);
+}
+
+std::string direction_label(const savings_report& r, const direction_figures& d) {
+  return direction_label(r, d.from_agency, d.to_agency);
+}
+
+std::string month_label(year_month m, bool short_name = false) {
+  static const char* const names[] = {"January",   "February", "March",    "April",
+                                      "May",       "June",     "July",     "August",
+                                      "September", "October",  "November", "December"};
+  std::string n = names[(m.month - 1) % 12];
+  if (short_name) n.resize(3);
+  return n + " " + std::to_string(m.year);
 }
 
 }  // namespace
@@ -1208,10 +1233,11 @@ const std::string& savings_html_style() {
 std::string to_html(const savings_report& r) {
   std::ostringstream o;
   o << "<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\"><title>Savings report "
-    << r.from.str() << " to " << r.to.str() << "</title><style>" << savings_html_style()
-    << "</style></head><body>";
-  o << "<h1>Inter-agency phone calls and savings, " << esc(r.from.str()) << " to "
-    << esc(r.to.str()) << "</h1><p class=\"sub\">Generated " << esc(format_rfc3339(r.generated_at))
+    << month_label(r.from) << " to " << month_label(r.to) << "</title><style>"
+    << savings_html_style() << "</style></head><body>";
+  o << "<h1>Inter-agency phone calls and savings, " << esc(month_label(r.from)) << " to "
+    << esc(month_label(r.to)) << "</h1><p class=\"sub\">Generated "
+    << esc(format_rfc3339(r.generated_at))
     << ". Go-live: " << esc(r.go_live.empty() ? std::string("not set") : r.go_live)
     << ". Baseline: " << esc(r.baseline_method)
     << ". Savings are non-cashable (staff time released).</p>";
@@ -1235,7 +1261,7 @@ std::string to_html(const savings_report& r) {
     << r.excluded_non_live_transfers << " exercise/test transfers</div></div>";
 
   std::vector<std::string> labels;
-  for (const auto& mf : r.months) labels.push_back(mf.month.str());
+  for (const auto& mf : r.months) labels.push_back(month_label(mf.month, true));
   auto per_month = [&](auto f) {
     std::vector<std::optional<double>> v;
     for (const auto& mf : r.months) v.push_back(f(mf));
@@ -1256,7 +1282,7 @@ std::string to_html(const savings_report& r) {
                   return static_cast<double>(*b) / 100.0;
                 }),
                 true};
-    o << svg_chart("Calls per month against baseline: " + direction_label(name), labels,
+    o << svg_chart("Calls per month against baseline: " + direction_label(r, name), labels,
                    {calls, base}, false, "");
   }
   o << svg_chart(
@@ -1312,9 +1338,9 @@ std::string to_html(const savings_report& r) {
   o << "<h2>Totals</h2><p class=\"method\">Every total is the sum of the monthly rows below it. "
     << esc(exclusions_text(r)) << "</p>";
   auto totals_table = [&](const totals_block& b, const std::string& title) {
-    o << "<h3>" << esc(title) << " (" << b.first.str() << " to " << b.last.str()
+    o << "<h3>" << esc(title) << " (" << month_label(b.first) << " to " << month_label(b.last)
       << ")</h3><table><thead>" << figures_head << "</thead><tbody>";
-    for (const auto& d : b.directions) o << figures_row(direction_label(d), d, true, false);
+    for (const auto& d : b.directions) o << figures_row(direction_label(r, d), d, true, false);
     o << figures_row("All directions", b.total, true, true) << "</tbody></table>";
   };
   totals_table(r.overall, "Whole report");
@@ -1331,7 +1357,7 @@ std::string to_html(const savings_report& r) {
                          : c.split == "non_emergency" ? "non-emergency"
                                                       : "category: " + c.category;
       o << (c.split == "all" ? "<tr class=\"tot\">" : "<tr>")
-        << td(c.from_agency + " → " + c.to_agency, false) << td(what, false)
+        << td(direction_label(r, c.from_agency, c.to_agency), false) << td(what, false)
         << td(std::to_string(c.before)) << td(std::to_string(c.after)) << pct_cell(c.change_pct)
         << "</tr>";
     }
@@ -1340,13 +1366,14 @@ std::string to_html(const savings_report& r) {
 
   o << "<h2>Month by month</h2><p class=\"method\">Baseline = calls per month; volume and "
        "substitution as described above. Cumulative figures run from "
-    << r.from.str() << ".</p>";
+    << month_label(r.from) << ".</p>";
   for (const auto& mf : r.months) {
-    o << "<h3>" << mf.month.str() << " (financial year " << financial_year_label(mf.financial_year)
-      << "): cumulative £ saved, volume " << esc(gbp(mf.cumulative_volume_pence))
-      << ", substitution " << esc(gbp(mf.cumulative_substitution_pence)) << "</h3><table><thead>"
-      << figures_head << "</thead><tbody>";
-    for (const auto& d : mf.directions) o << figures_row(direction_label(d), d, false, false);
+    o << "<h3>" << month_label(mf.month) << " (financial year "
+      << financial_year_label(mf.financial_year) << "): cumulative £ saved, volume "
+      << esc(gbp(mf.cumulative_volume_pence)) << ", substitution "
+      << esc(gbp(mf.cumulative_substitution_pence)) << "</h3><table><thead>" << figures_head
+      << "</thead><tbody>";
+    for (const auto& d : mf.directions) o << figures_row(direction_label(r, d), d, false, false);
     o << figures_row("All directions", mf.total, false, true) << "</tbody></table>";
   }
 

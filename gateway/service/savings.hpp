@@ -105,7 +105,8 @@ struct savings_report {
   std::vector<baseline_line> baseline;      // per direction, emergency and category
   std::map<std::pair<std::string, std::string>, std::int64_t> baseline_by_direction;  // centi
   std::vector<std::string> count_sources;
-  std::map<std::string, int> cost_per_call_pence;  // per configured agency
+  std::map<std::string, int> cost_per_call_pence;   // per configured agency
+  std::map<std::string, std::string> agency_names;  // per configured agency, for the HTML copy
   int financial_year_start_month = 4;
   int comparison_months = 4;
 

@@ -88,6 +88,11 @@ struct writer::statements {
         select_unacked(d,
                        "SELECT seq, message_id, COALESCE(transfer_id, ''), type FROM deliveries"
                        " WHERE agency = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq"),
+        select_unacked_requests(d,
+                                "SELECT seq, message_id, COALESCE(transfer_id, ''), type"
+                                " FROM deliveries WHERE agency = ?1 AND seq > ?2 AND seq <= ?3"
+                                " AND acked_at IS NULL AND type = 'transfer.request'"
+                                " ORDER BY seq LIMIT ?4"),
         mark_acked(d,
                    "UPDATE deliveries SET acked_at = ?4 WHERE agency = ?1 AND seq > ?2 AND"
                    " seq <= ?3"),
@@ -108,8 +113,8 @@ struct writer::statements {
 
   stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer,
       update_transfer, insert_message, record_incident, add_event, enqueue, last_seq, acked_upto,
-      select_unacked, mark_acked, set_acked_upto, audit_tail, audit_insert, due, max_transfer_id,
-      pending_from;
+      select_unacked, select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert,
+      due, max_transfer_id, pending_from;
 };
 
 writer::writer(const store_options& opts) {
@@ -387,6 +392,19 @@ std::vector<acked_delivery> writer::ack(const std::string& agency, std::int64_t 
   for (auto it = pending_.lower_bound({agency, std::string()});
        it != pending_.end() && it->first.first == agency;)
     it = pending_.erase(it);
+  return out;
+}
+
+std::vector<acked_delivery> writer::unacked_requests(const std::string& agency, std::int64_t after,
+                                                     std::int64_t upto, int limit) {
+  std::vector<acked_delivery> out;
+  auto& sel = st_->select_unacked_requests.reset()
+                  .bind(1, agency)
+                  .bind(2, std::max(after, acked_upto(agency)))
+                  .bind(3, upto)
+                  .bind(4, limit);
+  while (sel.step()) out.push_back({sel.int64(0), sel.text(1), sel.text(2), sel.text(3)});
+  sel.reset();
   return out;
 }
 

@@ -131,6 +131,11 @@ class writer {
   std::int64_t acked_upto(const std::string& agency);
   /// Acknowledges every delivery to `agency` up to and including `upto` not acknowledged yet.
   std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto, time_point at);
+  /// Requests delivered to `agency` after `after` up to `upto` that its receiving system has not
+  /// acknowledged yet (at most `limit`, oldest first). Reads only: the acknowledged position is
+  /// not moved (a console showing a request is not the CAD link's acknowledgement).
+  std::vector<acked_delivery> unacked_requests(const std::string& agency, std::int64_t after,
+                                               std::int64_t upto, int limit);
   /// Appends a hash-chained audit row.
   void audit(time_point at, const std::string& actor, const std::string& action,
              const std::string& message_id, const std::string& transfer_id,

@@ -204,14 +204,18 @@ export async function act(page, action, fill = async () => {}) {
 }
 
 // Registers the rig's start and stop with node:test; call once, at the top of a test file.
-export function useRig() {
+// `configure(cfg, dir)`, if given, may change the gateway's config before it is written (a CAD
+// key for an agency, agency areas, ...).
+export function useRig({ configure } = {}) {
   before(async () => {
     for (const [name, v] of [['BLUELINK_GATEWAY', GATEWAY], ['BLUELINK_CLI', CLI]])
       assert.ok(v && existsSync(v), `${name} must name the built binary (got '${v ?? ''}')`);
     assert.ok(existsSync(join(root, 'console/vendor/leaflet/leaflet.js')), 'run `npm ci && npm run vendor` in console/ first');
     dir = mkdtempSync(join(tmpdir(), 'bluelink-browser-'));
     tiles = await startTiles();
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config(0), null, 2));
+    const cfg = config(0);
+    if (configure) await configure(cfg, dir);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg, null, 2));
     addUser('fire.op', 'Sam Fire', 'essex-fire');
     addUser('police.op', 'Alex Police', 'essex-police');
     addUser('fire.sup', 'Kim Watch-Manager', 'essex-fire', 'supervisor');

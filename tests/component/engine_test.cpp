@@ -118,6 +118,61 @@ TEST_CASE("acknowledging a request marks it delivered and tells the sender",
   }
 }
 
+TEST_CASE(
+    "a request shown on a console is delivered to the agency but its CAD's cursor does not move",
+    "[component][engine][console_delivery]") {
+  rig r;
+  auto id = r.request("essex-fire:shown1");
+  auto later = r.request("essex-fire:shown2");
+  REQUIRE(r.rd->last_seq("essex-police") == 2);
+  auto s = r.shown("essex-police", 0, 1);  // only the first was on screen when the mark was read
+  REQUIRE(std::holds_alternative<ack_result>(s));
+  CHECK(std::get<ack_result>(s).acked == 1);
+  CHECK(r.detail(later)["state"] == "submitted");
+  s = r.shown("essex-police", 1, 2);
+  CHECK(std::get<ack_result>(s).acked == 1);
+  CHECK(r.detail(later)["state"] == "delivered");
+  auto t = r.detail(id);
+  CHECK(t["state"] == "delivered");
+  CHECK(t["timeline"].back()["kind"] == "delivered");
+  // The sender has one "delivered" receipt for each...
+  auto fire = r.rd->inbox("essex-fire", 0, 10);
+  REQUIRE(fire.size() == 2);
+  CHECK(json::parse(fire[0].doc)["body"]["status"] == "delivered");
+  CHECK(t["timeline"].back()["detail"]["via"] == "console");
+  // ...and the CAD still gets both deliveries from its own position.
+  CHECK(r.rd->acked_upto("essex-police") == 0);
+  CHECK(r.rd->inbox("essex-police", 0, 10).size() == 2);
+  CHECK(r.count("SELECT count(*) FROM deliveries WHERE agency = 'essex-police' AND"
+                " acked_at IS NOT NULL") == 0);
+
+  SECTION("no phone prompt follows once the delivery limit passes") {
+    r.clock.advance(std::chrono::seconds(61));
+    r.eng->run_timers_now();
+    fire = r.rd->inbox("essex-fire", 0, 10);
+    CHECK(fire.size() == 2);
+    for (const auto& ev : r.detail(id)["timeline"]) CHECK(ev["kind"] != "phone_fallback");
+  }
+  SECTION("the CAD acknowledging later sends no second receipt") {
+    auto a = r.ack("essex-police", 2);
+    REQUIRE(std::holds_alternative<ack_result>(a));
+    CHECK(std::get<ack_result>(a).acked == 2);
+    CHECK(r.rd->acked_upto("essex-police") == 2);
+    CHECK(r.rd->inbox("essex-fire", 0, 10).size() == 2);
+    CHECK(r.detail(id)["state"] == "delivered");
+  }
+  SECTION("showing it again changes nothing") {
+    auto again = r.shown("essex-police", 0, 2);
+    CHECK(std::get<ack_result>(again).acked == 0);
+    CHECK(r.rd->inbox("essex-fire", 0, 10).size() == 2);
+  }
+  SECTION("a mark beyond the last delivery is refused") {
+    auto bad = r.shown("essex-police", 2, 9);
+    REQUIRE(std::holds_alternative<error>(bad));
+    CHECK(std::get<error>(bad).code == errc::bad_request);
+  }
+}
+
 TEST_CASE("stalled transfers raise a phone fallback, then expire with an error to the sender",
           "[component][engine][timers]") {
   rig r;

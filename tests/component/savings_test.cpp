@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -30,10 +31,13 @@ year_month ym(const char* s) {
 
 gateway_config essex_config() {
   gateway_config cfg;
+  const std::map<std::string, std::string> names = {{fire, "Essex County Fire and Rescue"},
+                                                    {police, "Essex Police"},
+                                                    {ambulance, "East of England Ambulance"}};
   for (const auto& [id, pence] : {std::pair{fire, 400}, {police, 400}, {ambulance, 350}}) {
     agency_config a;
     a.id = id;
-    a.name = id;
+    a.name = names.at(id);
     a.cost_per_call_pence = pence;
     cfg.agencies.push_back(a);
   }
@@ -220,6 +224,14 @@ TEST_CASE(
     CHECK(html.find("<svg") != std::string::npos);
     CHECK(html.find("@media print") != std::string::npos);
     CHECK(html.find("<script") == std::string::npos);
+  }
+  SECTION("the printable page names agencies and months as people read them") {
+    auto html = to_html(r);
+    CHECK(html.find("Essex County Fire and Rescue → Essex Police") != std::string::npos);
+    CHECK(html.find("essex-fire → essex-police") == std::string::npos);
+    CHECK(html.find("<h3>July 2026 (financial year 2026/27)") != std::string::npos);
+    CHECK(html.find(">Jul 2026<") != std::string::npos);  // a chart's month label
+    CHECK(html.find("<h3>2026-07") == std::string::npos);
   }
 }
 

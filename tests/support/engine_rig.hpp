@@ -76,6 +76,12 @@ struct engine_rig {
     eng->ack(agency, upto, [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
+  std::variant<ack_result, error> shown(const std::string& agency, std::int64_t after,
+                                        std::int64_t upto) {
+    std::promise<std::variant<ack_result, error>> p;
+    eng->shown(agency, after, upto, [&](auto r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
   std::variant<std::int64_t, error> log(call_record c) {
     std::promise<std::variant<std::int64_t, error>> p;
     eng->log_call(std::move(c), [&](auto r) { p.set_value(std::move(r)); });

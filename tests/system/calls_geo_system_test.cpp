@@ -217,6 +217,45 @@ TEST_CASE("GET /api/v1/geo?q= reads a location as an operator types it", "[syste
     CHECK_THAT(bad_geo_parameter(c, q, "q"), Catch::Contains(says));
 }
 
+TEST_CASE(
+    "GET /api/v1/geo questions a location outside Great Britain or far from both agencies' "
+    "areas",
+    "[system][geo]") {
+  gateway_process gw(json::object(), false);
+  // Essex, as the demo configures it: Chelmsford, 50 km. The ambulance service has no area.
+  for (auto& a : gw.config()["agencies"])
+    if (a["id"] == essex_fire || a["id"] == essex_police)
+      a["area"] = {{"centre", {{"lat", 51.7356}, {"lon", 0.4685}}}, {"radius_km", 50}};
+  gw.start();
+  http_client c(gw.port());
+  auto geo = [&](const std::string& query) {
+    auto r = c.get("/api/v1/geo?" + query, token_of(essex_fire));
+    INFO(query << " -> " << r.body);
+    REQUIRE(r.status == 200);
+    return r.json;
+  };
+  const std::string fire_police = "&from=" + essex_fire + "&to=" + essex_police;
+  auto in_essex = geo("q=TL%20740%20035" + fire_police);
+  CHECK(in_essex["plausible"] == true);
+  CHECK_FALSE(in_essex.contains("reason"));
+  // Manchester (SJ 838 980), 250 km away from both.
+  auto manchester = geo("q=SJ%20838%20980" + fire_police);
+  CHECK(manchester["plausible"] == false);
+  CHECK_THAT(manchester["reason"].get<std::string>(),
+             Catch::Contains("from the centre of Essex Police's area"));
+  // Without the agencies, or with one that has no area, only Great Britain is checked.
+  CHECK(geo("q=SJ%20838%20980")["plausible"] == true);
+  CHECK(geo("lat=53.48&lon=-2.24&from=" + essex_fire + "&to=" + eeast_ambulance)["plausible"] ==
+        false);  // Fire's area still counts
+  auto belfast = geo("lat=54.597&lon=-5.93");
+  CHECK(belfast["plausible"] == false);
+  CHECK_THAT(belfast["reason"].get<std::string>(), Catch::Contains("outside Great Britain"));
+  // Degrees and minutes as a GPS unit shows them, in Essex.
+  CHECK(geo("q=51%3A44.136N%200%3A28.11E" + fire_police)["plausible"] == true);
+  CHECK_THAT(bad_geo_parameter(c, "q=TL%20740%20035&from=nowhere", "from"),
+             Catch::Contains("names no agency"));
+}
+
 TEST_CASE("a dry run reports every bad field and stores nothing", "[system][messages]") {
   gateway_process gw;
   http_client c(gw.port());

@@ -316,3 +316,65 @@ TEST_CASE(
   // Fire's own deliveries (none yet: Police has answered nothing) stay as they are.
   CHECK(acked_upto(essex_fire) == 0);
 }
+
+TEST_CASE(
+    "for an agency with a receiving system of its own, a request shown on its console is "
+    "delivered, and that system still receives and acknowledges it",
+    "[system][console][ws][ack]") {
+  // Police keeps its API token: an integration of its own reads and acknowledges its deliveries
+  // (the same holds for a CAD on the CAD link; the demo registers one for every agency).
+  gateway_process gw(json::object(), false);
+  add_users(gw);
+  gw.start();
+  http_client api(gw.port());
+  auto acked_upto = [&](const std::string& agency) {
+    bl::store::db d(gw.db_path().string(), false, true);
+    d.exec("PRAGMA busy_timeout = 2000");
+    bl::store::stmt s(d, "SELECT COALESCE(MAX(acked_upto), 0) FROM endpoints WHERE agency = ?1");
+    s.bind(1, agency);
+    return s.step() ? s.int64(0) : std::int64_t{0};
+  };
+  auto state_of = [&](const std::string& tid) {
+    auto r = api.get("/api/v1/transfers/" + tid, gateway_process::token(essex_fire));
+    REQUIRE(r.status == 200);
+    return r.json.at("transfer").at("state").get<std::string>();
+  };
+  auto receipts_to_fire = [&] {
+    auto r = api.get("/api/v1/inbox?after=0", gateway_process::token(essex_fire));
+    REQUIRE(r.status == 200);
+    int n = 0;
+    for (const auto& d : r.json.at("deliveries"))
+      if (d.at("message").at("type") == "receipt") ++n;
+    return n;
+  };
+
+  http_client police_http(gw.port());
+  auto session =
+      bl::test::sign_in(police_http, "police.op", password, 200, {{"Origin", origin(gw)}});
+  CHECK(session.reply.json.at("acknowledges_deliveries") == false);
+  console_ws police(gw.port(), session.cookie, origin(gw));
+  police.send({{"op", "hello"}});
+  police.until("caught_up");
+
+  auto r = api.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "shown")),
+                    gateway_process::token(essex_fire));
+  REQUIRE(r.status == 202);
+  auto tid = r.json.at("receipt").at("transfer_id").get<std::string>();
+  police.until("event");
+  // Delivered to Police because its console shows it...
+  CHECK(bl::test::eventually([&] { return state_of(tid) == "delivered"; }));
+  CHECK(receipts_to_fire() == 1);
+  // ...but Police's own system has not acknowledged it, and still gets it when it reads on.
+  CHECK(acked_upto(essex_police) == 0);
+  auto inbox = api.get("/api/v1/inbox", gateway_process::token(essex_police));
+  REQUIRE(inbox.status == 200);
+  REQUIRE(inbox.json.at("deliveries").size() == 1);
+  CHECK(inbox.json.at("deliveries")[0].at("message").at("transfer_id") == tid);
+  auto ack = api.post("/api/v1/inbox/ack", json{{"upto", 1}}, gateway_process::token(essex_police));
+  CHECK(ack.status == 200);
+  CHECK(acked_upto(essex_police) == 1);
+  // One "delivered" receipt for the sender, however many ways it was delivered.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(receipts_to_fire() == 1);
+  CHECK(state_of(tid) == "delivered");
+}

@@ -89,6 +89,13 @@ TEST_CASE("HEAD answers every route with GET's headers and Content-Length and no
   auto icon = c.read_response(true);
   REQUIRE(icon);
   CHECK(icon->header("Content-Type") == "image/svg+xml");
+  // Browsers ask for /favicon.ico whatever the page links: it is the same icon.
+  REQUIRE(c.send(request("GET", "/favicon.ico", "")));
+  auto ico = c.read_response(true);
+  REQUIRE(ico);
+  CHECK(ico->status == 200);
+  CHECK(ico->header("Content-Type") == "image/svg+xml");
+  CHECK(ico->body == icon->body);
   REQUIRE(c.send(request("GET", "/healthz", "")));
   auto after = c.read_response(true);
   REQUIRE(after);

@@ -96,7 +96,17 @@ TEST_CASE("WGS84 in decimal degrees, and in degrees, minutes and seconds with N/
         row{"51º42'30\"N, 0º33'00\"W", 51 + 42.5 / 60, -0.55},
         row{"51°42′30″N 0°33′0″E", 51 + 42.5 / 60, 0.55},
         row{"N 51 42.5 E 0 33", 51 + 42.5 / 60, 0.55}, row{"N51.7 W3.2", 51.7, -3.2},
-        row{"57 08 52 N 2 05 53 W", 57 + 8 / 60.0 + 52 / 3600.0, -(2 + 5 / 60.0 + 53 / 3600.0)}}) {
+        row{"57 08 52 N 2 05 53 W", 57 + 8 / 60.0 + 52 / 3600.0, -(2 + 5 / 60.0 + 53 / 3600.0)},
+        // Degrees-minutes and degrees-minutes-seconds with signs, latitude first, a comma between.
+        row{"51 42.5, 0 33", 51 + 42.5 / 60, 0.55},
+        row{"51°42.5', -0°33.0'", 51 + 42.5 / 60, -0.55},
+        row{"51 42 30, -0 33 00", 51 + 42.5 / 60, -0.55},
+        row{"51°42′30″, 0°33′0″", 51 + 42.5 / 60, 0.55},
+        row{"-33 51 35.9, 151 12 40", -(33 + 51 / 60.0 + 35.9 / 3600),
+            151 + 12 / 60.0 + 40 / 3600.0},
+        // GPS units' colons.
+        row{"51:42:30N 0:33:00E", 51 + 42.5 / 60, 0.55},
+        row{"51:42.5, -0:33", 51 + 42.5 / 60, -0.55}}) {
     INFO(r.text);
     auto l = ok(r.text);
     CHECK(l.kind == typed_location::form::wgs84);
@@ -115,6 +125,11 @@ TEST_CASE("latitudes and longitudes that cannot be meant are refused", "[unit][l
   CHECK_THAT(refused("51.7N 52.1S"), Catch::Contains("two latitudes"));
   CHECK_THAT(refused("51.7N"), Catch::Contains("a latitude and a longitude"));
   CHECK_THAT(refused("51 42 0 33"), Catch::Contains("give two numbers"));
+  CHECK_THAT(refused("51 65, 0 33"), Catch::Contains("minutes must be under 60"));
+  CHECK_THAT(refused("51 42, 0 -33"), Catch::Contains("no sign"));
+  CHECK_THAT(refused("51 42 30 10, 0 33"), Catch::Contains("optionally minutes and seconds"));
+  CHECK_THAT(refused("5142 30, 0 33"), Catch::Contains("degrees and minutes (51 42.0, 0 33.0)"));
+  CHECK_THAT(refused(", 51 42 0 33"), Catch::Contains("give two numbers"));
   CHECK_THAT(refused("1e5, 2e5"), Catch::Contains("a latitude and a longitude"));
 }
 

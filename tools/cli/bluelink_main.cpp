@@ -45,6 +45,7 @@
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite.hpp"
 #include "gateway/store/writer.hpp"
+#include "tools/cli/demo_history.hpp"
 #include "tools/samples/sample_requests.hpp"
 
 namespace fs = std::filesystem;
@@ -560,18 +561,37 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
                 dir.string().c_str());
     return 0;
   }
+  // The go-live date stays what an earlier demo set: its call history is already imported,
+  // and a history around a different date imported on top of it would count twice.
+  const auto now = bl::now_ms();
+  std::string go_live = bl::demo::default_go_live(now);
+  if (fs::exists(config_path)) {
+    auto old = json::parse(std::ifstream(config_path), nullptr, false);
+    if (!old.is_discarded() && old.is_object() && old.contains("savings") &&
+        old["savings"].is_object() && old["savings"].value("go_live", json()).is_string())
+      go_live = old["savings"]["go_live"].get<std::string>();
+  }
+  const auto go_live_month = bl::year_month::parse(std::string_view(go_live).substr(0, 7));
+  if (!go_live_month) {
+    std::fprintf(stderr, "bluelink: the demo's savings.go_live '%s' is not a date YYYY-MM-DD\n",
+                 go_live.c_str());
+    return exit_bad_input;
+  }
   struct agency {
     const char* id;
     const char* name;
     const char* kind;
     const char* phone;
     const char* emergency_line;  // made up, like the phones: Ofcom's drama range 01632 960xxx
+    double lat, lon, radius_km;  // the area served (locations far outside it are questioned)
   };
-  const agency agencies[] = {
-      {"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001", "01632 960901"},
-      {"essex-police", "Essex Police", "police", "01632 960002", "01632 960902"},
-      {"eeast-ambulance", "East of England Ambulance", "ambulance", "01632 960003",
-       "01632 960903"}};
+  // Essex from Chelmsford; the ambulance service's six counties from near Bury St Edmunds.
+  const agency agencies[] = {{"essex-fire", "Essex County Fire and Rescue", "fire", "01632 960001",
+                              "01632 960901", 51.7356, 0.4685, 50},
+                             {"essex-police", "Essex Police", "police", "01632 960002",
+                              "01632 960902", 51.7356, 0.4685, 50},
+                             {"eeast-ambulance", "East of England Ambulance", "ambulance",
+                              "01632 960003", "01632 960903", 52.25, 0.7, 130}};
   json cfg = {
       {"listen", {{"address", "127.0.0.1"}, {"port", port}}},
       {"database", {{"path", (dir / "bluelink.db").string()}, {"synchronous", "full"}}},
@@ -610,6 +630,9 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
                         {"date_order", "dmy"},
                         {"time_zone", "Europe/London"},
                         {"numbers", json::array()}};
+  // A year of calls before go-live and the months since (imported below), so that the
+  // manager's first report has a baseline and a before/after comparison.
+  cfg["savings"] = {{"go_live", go_live}};
   creds["cad_link"] = {{"endpoint", endpoint},
                        {"server_public_key", gateway_key.public_key},
                        {"keys", json::object()}};
@@ -635,11 +658,13 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     creds["cad_link"]["keys"][a.id] = cad_key_file.string();
 
     auto token = bl::token_auth::generate();
-    cfg["agencies"].push_back({{"id", a.id},
-                               {"name", a.name},
-                               {"kind", a.kind},
-                               {"phone", a.phone},
-                               {"cost_per_call_pence", 400}});
+    cfg["agencies"].push_back(
+        {{"id", a.id},
+         {"name", a.name},
+         {"kind", a.kind},
+         {"phone", a.phone},
+         {"cost_per_call_pence", 400},
+         {"area", {{"centre", {{"lat", a.lat}, {"lon", a.lon}}}, {"radius_km", a.radius_km}}}});
     cfg["call_import"]["numbers"].push_back(
         {{"number", a.phone}, {"agency", a.id}, {"label", "control room"}});
     cfg["call_import"]["numbers"].push_back({{"number", a.emergency_line},
@@ -695,6 +720,17 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
                               {"password", password}});
   }
 
+  // The telephony history, through the same import as a site's own export.
+  const auto history_path = dir / "telephony-history.csv";
+  std::ofstream(history_path, std::ios::binary)
+      << bl::demo::history_csv(bl::demo::essex_directions(), *go_live_month, now);
+  const auto history = bl::import_calls_csv(gateway_cfg, db_path, history_path.string());
+  if (history.skipped != 0) {
+    std::fprintf(stderr, "bluelink: %zu of the demo's %zu history calls were not imported\n",
+                 history.skipped, history.rows);
+    return exit_bad_input;
+  }
+
   std::ofstream(creds_path) << creds.dump(2) << '\n';
   fs::permissions(creds_path, fs::perms::owner_read | fs::perms::owner_write);
   std::printf("wrote %s and %s\n", config_path.string().c_str(), creds_path.string().c_str());
@@ -704,6 +740,9 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
                 u["role"].get<std::string>().c_str(), u["password"].get<std::string>().c_str());
   std::printf("CAD link on %s: gateway key %s, one CAD key per agency beside it\n",
               endpoint.c_str(), gateway_key_file.string().c_str());
+  std::printf("call history: %zu calls imported from %s (%zu already there); go-live %s\n",
+              history.imported, history_path.string().c_str(), history.already_imported,
+              go_live.c_str());
   return 0;
 }
 
