@@ -437,6 +437,10 @@ export function renderDetail(main, id) {
       case 'expired':
         title = `Expired undelivered: phone ${agencyName(t.to)}${d.phone ? ` on ${d.phone}` : ''}`;
         break;
+      case 'phone_claim':
+        // Someone in the room took the phone prompt ("I'm calling them"): the gateway's words.
+        title = given(d.text) ? d.text : `${d.user || actor} is phoning ${agencyName(e.actor === t.from ? t.to : t.from)}`;
+        break;
       case 'phone_call': {
         // `direction` is as the logging room saw the call.
         const them = agencyName(e.actor === t.from ? t.to : t.from);

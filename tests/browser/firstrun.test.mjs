@@ -49,12 +49,12 @@ test('a request on the signed-in console of an agency with a CAD counts as deliv
   const [toAmbulance] = await sendRequests(p, 1, { from: 'essex-fire', to: 'eeast-ambulance', priority: 'routine', label: 'Casualty care at the fire ground' });
   await police.page.locator(`#list-incoming a.row[data-transfer-id="${toPolice}"]`).waitFor();
   await nav(p, `#/transfer/${toPolice}`);
-  await p.waitForFunction(() => document.getElementById('detail-state')?.textContent === 'delivered', null, { timeout: 10_000 });
+  await p.waitForFunction(() => document.getElementById('detail-state')?.dataset.state === 'delivered', null, { timeout: 10_000 });
   // The ambulance request's prompt shows the delivery limit has passed for both.
   await p.locator(`.prompt[data-transfer-id="${toAmbulance}"]`).waitFor({ timeout: 15_000 });
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(await p.locator(`.prompt[data-transfer-id="${toPolice}"]`).count(), 0, 'no "phone Essex Police" prompt');
-  assert.equal(await p.locator('#detail-state').textContent(), 'delivered');
+  assert.equal(await p.locator('#detail-state').getAttribute('data-state'), 'delivered');
   for (const b of await p.locator('.prompt button', { hasText: 'Dismiss' }).all()) await b.click();
 });
 
