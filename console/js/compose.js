@@ -126,7 +126,9 @@ export function renderCompose(main) {
         input('/body/methane/emergency_services/present', 'Present', { rows: 2 }, 'textarea'),
         input('/body/methane/emergency_services/required', 'Required', { rows: 2 }, 'textarea'))));
 
-  const sendBtn = h('button', { type: 'submit', class: 'btn good', id: 'compose-send', text: 'Validate and send' });
+  // Ctrl+Enter sends from any field: the keyboard user need not Tab through the whole form.
+  const sendBtn = h('button', { type: 'submit', class: 'btn good', id: 'compose-send', 'aria-keyshortcuts': 'Control+Enter', title: 'Ctrl+Enter sends from any field' },
+    'Validate and send', h('kbd', { text: 'Ctrl+Enter' }));
   const checkBtn = h('button', { type: 'button', class: 'btn ghost', id: 'compose-check', text: 'Check' });
   const status = h('span', { class: 'muted', id: 'compose-status', role: 'status' });
   // Why the last send failed and what to do; stays until the next attempt (never on a blur).
@@ -452,6 +454,12 @@ export function renderCompose(main) {
     else if (v.failure) {
       if (v.failure.status !== 401) status.textContent = `Could not check: ${explain(v.failure).what}`;
     } else status.textContent = 'Please correct the fields marked in red.';
+  });
+  form.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !sendBtn.disabled) {
+      e.preventDefault();
+      form.requestSubmit(sendBtn);
+    }
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

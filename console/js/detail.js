@@ -489,6 +489,10 @@ export function renderDetail(main, id) {
         transfer_id: t.transfer_id, other_agency: other, emergency: t.priority === 'emergency', reason: t.category,
       }) }, 'Log call about this'));
     if (focused) parts.actions.querySelector(`[data-action="${focused}"]`)?.focus();
+    // Arriving with nothing focused (after sending from compose, whose Send button is gone):
+    // focus the first action, so that the keyboard user is not sent back to the top of the page.
+    else if (!document.activeElement || document.activeElement === document.body)
+      parts.actions.querySelector('button')?.focus();
 
     // The open form stays as typed; if the other room moved the transfer on, say so.
     if (open && form && !acts.includes(open)) {

@@ -298,9 +298,11 @@ test('keyboard only: sign in, open the newest request, accept it, log a call, co
   await fill('/body/sender_incident/number', 'P-KBD-0002');
   await fill('/body/methane/exact_location/address', 'Moulsham Street, Chelmsford');
   await fill('/body/methane/type_of_incident/text', 'Crowd control');
-  await tabTo(k, '#compose-send');
-  await k.keyboard.press('Enter');
+  // Ctrl+Enter sends from the field the operator is in: no Tabbing through the rest of the form.
+  await k.keyboard.press('Control+Enter');
   await k.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/);
+  // Focus is not lost after sending: it is on the new transfer's first action.
+  await k.waitForFunction(() => document.activeElement?.closest?.('#actions') != null);
   await context.close();
 });
 

@@ -63,6 +63,34 @@ async function typeLocation(p, text) {
   await p.locator('#compose-where').press('Enter');
 }
 
+test('a location typed in each form operators use lands on the same point', { timeout: 40_000 }, async () => {
+  const p = fire.page;
+  await nav(p, '#/compose');
+  await p.waitForSelector('#compose-form');
+  const E = '[data-pointer="/body/methane/exact_location/osgr/easting"]';
+  const N = '[data-pointer="/body/methane/exact_location/osgr/northing"]';
+  // TL 74000 03500 (Chelmsford) written every way: grid references give its corner exactly;
+  // WGS84 forms land within a few metres of it.
+  const forms = [
+    ['TL 740 035', 0], ['TL740035', 0], ['TL 7400 0350', 0], ['TL 74000 03500', 0], ['TL7400003500', 0],
+    ['tl 740 035', 0], ['51.7356, 0.4685', 6], ['51.7356N 0.4685E', 6], ['51 44.136N 0 28.11E', 6],
+    ['51°44\'08.2"N 0°28\'06.6"E', 6],
+  ];
+  for (const [text, tolerance] of forms) {
+    // A different point first, so that each form is seen to move the fields.
+    await typeLocation(p, 'TQ 000 000');
+    await p.waitForFunction((sel) => document.querySelector(sel).value === '500000', E);
+    await typeLocation(p, text);
+    await p.waitForFunction((sel) => document.querySelector(sel).value !== '500000', E, { timeout: 5_000 })
+      .catch(async () => assert.fail(`"${text}" did not move the point: ${await p.locator('#geo-out').textContent()}`));
+    const e = Number(await p.locator(E).inputValue());
+    const n = Number(await p.locator(N).inputValue());
+    assert.ok(Math.abs(e - 574000) <= tolerance && Math.abs(n - 203500) <= tolerance,
+      `"${text}" landed at E ${e} N ${n}, not TL 74000 03500`);
+    assert.equal(await p.locator('#compose-where').getAttribute('aria-invalid'), null, `"${text}" was refused`);
+  }
+});
+
 test('with the tile server down, the map shows the point on an outline of Great Britain', { timeout: 30_000 }, async () => {
   const p = fire.page;
   await nav(p, '#/compose');
