@@ -151,7 +151,8 @@ TEST_CASE(
     r.eng->run_timers_now();
     fire = r.rd->inbox("essex-fire", 0, 10);
     CHECK(fire.size() == 2);
-    for (const auto& ev : r.detail(id)["timeline"]) CHECK(ev["kind"] != "phone_fallback");
+    auto detail = r.detail(id);  // the loop must not range over a member of a temporary
+    for (const auto& ev : detail["timeline"]) CHECK(ev["kind"] != "phone_fallback");
   }
   SECTION("the CAD acknowledging later sends no second receipt") {
     auto a = r.ack("essex-police", 2);
