@@ -73,8 +73,9 @@ test('a location typed in each form operators use lands on the same point', { ti
   // WGS84 forms land within a few metres of it.
   const forms = [
     ['TL 740 035', 0], ['TL740035', 0], ['TL 7400 0350', 0], ['TL 74000 03500', 0], ['TL7400003500', 0],
-    ['tl 740 035', 0], ['51.7356, 0.4685', 6], ['51.7356N 0.4685E', 6], ['51 44.136N 0 28.11E', 6],
-    ['51°44\'08.2"N 0°28\'06.6"E', 6],
+    // TL 74000 03500 is 51.703263 N, 0.516675 E (PROJ, EPSG:27700 to EPSG:4326).
+    ['tl 740 035', 0], ['51.703263, 0.516675', 2], ['51.703263N 0.516675E', 2],
+    ['51 42.1958N 0 31.0005E', 3], ['51°42\'11.75"N 0°31\'00.03"E', 3],
   ];
   for (const [text, tolerance] of forms) {
     // A different point first, so that each form is seen to move the fields.
