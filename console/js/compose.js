@@ -395,7 +395,7 @@ export function renderCompose(main) {
     const to = val('/to');
     clear(failureBox).append(
       h('h2', { text: `Not sent to ${agencyName(to)}: ${e.what}` }),
-      e.todo ? h('p', { text: e.todo }) : '');
+      e.next ? h('p', { text: e.next }) : '');
     if (e.phone && to) {
       const { say, logBtn, done } = phoneLine({ other: to, emergency: val('/body/priority') === 'emergency',
         reason: val('/body/category'), note: `Request not sent (${e.what}) ${val('/body/summary')}`.slice(0, 500) });

@@ -47,18 +47,19 @@ const WORDS = {
   'bl.request.too_large': ['The request is too long for the gateway.', 'Shorten the notes and descriptions.'],
 };
 
-/// {code, what, todo, phone}: `phone` says to offer "Phone <room> on <number>".
+/// {code, what, next, phone}: `next` is what the operator should do now; `phone` says to offer
+/// "Phone <room> on <number>".
 export function explain(err) {
   const code = err?.code || (err?.status === 0 ? 'network' : '');
   const words = WORDS[code];
-  if (words) return { code, what: words[0], todo: words[1], phone: PHONE_CODES.has(code) };
+  if (words) return { code, what: words[0], next: words[1], phone: PHONE_CODES.has(code) };
   // Not one the console words itself: the gateway's error-table text, else a plain fallback.
   const text = err?.body?.error?.text;
   if (err?.status >= 500) {
     return { code, what: text || `The gateway could not do this (${err.status}).`,
-      todo: 'Nothing was sent. Phone them if it is urgent.', phone: true };
+      next: 'Nothing was sent. Phone them if it is urgent.', phone: true };
   }
-  return { code, what: text || 'The gateway refused this.', todo: '', phone: false };
+  return { code, what: text || 'The gateway refused this.', next: '', phone: false };
 }
 
 // Names for the fields of answers and updates (the detail screen's forms), by the pointer's last
@@ -81,7 +82,7 @@ export function sentence(err) {
     return fieldText(labelOf(first.pointer), first.message);
   }
   const e = explain(err);
-  return [e.what, e.todo].filter(Boolean).join(' ');
+  return [e.what, e.next].filter(Boolean).join(' ');
 }
 
 // Schema (validator) messages as an operator says them, for a field called `label`. `hint`
