@@ -89,10 +89,13 @@ void engine::start() {
         run_syncer();
       } catch (const std::exception& e) {
         // run_syncer answers every batch whatever fails; a thread that ends must still say so.
+        // Nothing is acknowledged without it, so the engine counts as stopped: /healthz turns
+        // 503 naming it, and the failure policy's watchdog drains and exits the process.
         log_->critical("event=syncer_thread_failed error={}", log_quote(e.what()));
         std::lock_guard lock(mu_);
         thread_error_ = std::string("the store's sync thread ended: ") + e.what();
         degraded_ = thread_error_;
+        running_ = false;
       }
     });
   }
