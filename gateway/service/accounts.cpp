@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "gateway/core/digest.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl {
 

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/digest.hpp"
-#include "gateway/store/migrations.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl {

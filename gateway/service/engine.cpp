@@ -11,7 +11,7 @@
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/service/inbox_notifier.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl {
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl {
 

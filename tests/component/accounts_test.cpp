@@ -5,7 +5,7 @@
 
 #include "gateway/core/digest.hpp"
 #include "gateway/service/accounts.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -14,8 +14,8 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/call_import.hpp"
-#include "gateway/store/migrations.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {

@@ -10,9 +10,9 @@
 
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
-#include "gateway/store/fault_vfs.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/fault_vfs.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/engine_rig.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"

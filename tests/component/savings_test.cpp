@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/service/savings.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -33,7 +33,7 @@
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_helpers.hpp"

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/service/accounts.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/cli_process.hpp"
 #include "tests/support/console_login.hpp"

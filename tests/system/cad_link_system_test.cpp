@@ -20,7 +20,7 @@
 
 #include "adapters/zmq_cad/cad_client.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/test_helpers.hpp"
 

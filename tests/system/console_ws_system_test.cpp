@@ -13,7 +13,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
 #include "tests/support/console_ws.hpp"

@@ -21,7 +21,7 @@
 #include <zmq.hpp>
 
 #include "adapters/zmq_cad/cad_client.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/cad_link_rig.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"

@@ -18,7 +18,7 @@
 #include <csignal>
 
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 

@@ -7,7 +7,7 @@
 
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/accounts.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
 #include "tests/support/gateway_process.hpp"

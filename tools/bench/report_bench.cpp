@@ -37,7 +37,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/savings.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/report_data.hpp"

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl::bench {

@@ -43,7 +43,7 @@
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/cli/demo_history.hpp"
 #include "tools/samples/sample_requests.hpp"

@@ -5,8 +5,8 @@
 #include <sqlite3.h>
 
 #include "gateway/core/digest.hpp"
-#include "gateway/store/migrations.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl::store {
 

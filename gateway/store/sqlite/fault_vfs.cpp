@@ -1,4 +1,4 @@
-#include "gateway/store/fault_vfs.hpp"
+#include "gateway/store/sqlite/fault_vfs.hpp"
 
 #include <algorithm>
 #include <stdexcept>

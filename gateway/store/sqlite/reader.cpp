@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "gateway/store/durable_marks.hpp"
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl::store {

@@ -1,8 +1,8 @@
-#include "gateway/store/migrations.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
 
 #include <sqlite3.h>
 
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl::store {
 

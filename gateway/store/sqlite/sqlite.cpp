@@ -1,4 +1,4 @@
-#include "gateway/store/sqlite.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 
 #include <sqlite3.h>
 
