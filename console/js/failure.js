@@ -6,7 +6,7 @@
 // Failures after which the other room must be phoned if the request matters now: nothing was
 // accepted and sending again may not work soon.
 const PHONE_CODES = new Set(['network', 'bl.store.busy', 'bl.store.disk_full', 'bl.store.unavailable',
-  'bl.gateway.degraded', 'bl.gateway.shutting_down', 'bl.gateway.internal', 'bl.rate.inbox_full',
+  'bl.store.corrupt', 'bl.gateway.degraded', 'bl.gateway.shutting_down', 'bl.gateway.internal', 'bl.rate.inbox_full',
   'bl.transfer.expired', 'bl.request.too_many_connections']);
 
 const WORDS = {
@@ -18,6 +18,10 @@ const WORDS = {
     'Nothing was sent. Phone them now, and tell your supervisor the gateway needs attention. Your text is kept.'],
   'bl.store.unavailable': ['The gateway could not store it: its store failed.',
     'Nothing was sent. If it is urgent, phone them now. Your text is kept: try sending again shortly.'],
+  'bl.store.conflict': ['Another gateway server changed the same request at the same moment.',
+    'Nothing was sent. Your text is kept: send it again now.'],
+  'bl.store.corrupt': ['The gateway could not store it: its store is damaged.',
+    'Nothing was sent. Phone them now, and tell your supervisor the gateway needs attention. Your text is kept.'],
   'bl.gateway.degraded': ['Part of the gateway has failed and it is restarting.',
     'Nothing was sent. Phone them now if it is urgent. Your text is kept: try again in a minute.'],
   'bl.gateway.shutting_down': ['The gateway is restarting.',

@@ -47,6 +47,12 @@ const std::vector<error_info> table = {
      "The gateway's disk is full; nothing was accepted; phone the other control room."},
     {errc::store_unavailable, "bl.store.unavailable", 503, 1013,
      "The gateway could not store the message; nothing was accepted; retry with the same id."},
+    {errc::store_conflict, "bl.store.conflict", 503, 1013,
+     "Another gateway node changed the same data at the same moment; nothing was accepted; retry "
+     "with the same message id."},
+    {errc::store_corrupt, "bl.store.corrupt", 503, 1013,
+     "The gateway's store is damaged or not a Bluelink store; nothing was accepted; phone the "
+     "other control room."},
     {errc::shutting_down, "bl.gateway.shutting_down", 503, 1001,
      "The gateway is shutting down; retry shortly with the same message id."},
     {errc::degraded, "bl.gateway.degraded", 503, 1011,

@@ -32,6 +32,8 @@ enum class errc {
   store_busy,
   store_full,
   store_unavailable,
+  store_conflict,
+  store_corrupt,
   shutting_down,
   degraded,
   busy,

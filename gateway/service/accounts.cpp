@@ -480,7 +480,7 @@ std::int64_t accounts::add_user(const std::string& username, const std::string& 
         .run();
   } catch (const store::store_error& e) {
     // Someone else added the same name while the hash ran.
-    if (e.rc() == SQLITE_CONSTRAINT_UNIQUE)
+    if (e.kind() == store::fault::conflict)
       throw std::invalid_argument("a user named '" + name + "' already exists");
     throw;
   }

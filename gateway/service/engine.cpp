@@ -394,7 +394,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     }
     // A store that refuses every commit (locked by another process, say): bl.store.busy to all.
     if (failpoint("engine.commit_busy"))
-      throw store::store_error(SQLITE_BUSY, "injected fault (failpoint engine.commit_busy)");
+      throw store::store_error(store::fault::busy, "injected fault (failpoint engine.commit_busy)");
     writer_->commit();
     committed = true;
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {

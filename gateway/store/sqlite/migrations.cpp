@@ -224,9 +224,9 @@ void migrate(db& d) {
   int current = user_version(d);
   int latest = list.back().version;
   if (current > latest)
-    throw store_error(SQLITE_MISMATCH, "database schema version " + std::to_string(current) +
-                                           " is newer than this gateway understands (" +
-                                           std::to_string(latest) + "); upgrade the gateway");
+    throw sqlite_error(SQLITE_MISMATCH, "database schema version " + std::to_string(current) +
+                                            " is newer than this gateway understands (" +
+                                            std::to_string(latest) + "); upgrade the gateway");
   for (const auto& m : list) {
     if (m.version <= current) continue;
     d.exec("BEGIN IMMEDIATE");

@@ -4,15 +4,21 @@
 
 namespace bl::store {
 
-error to_error(const store_error& e) {
-  switch (e.primary()) {
+store_error sqlite_error(int rc, const std::string& what) {
+  switch (rc & 0xff) {
     case SQLITE_FULL:
-      return make_error(errc::store_full, e.what());
+      return store_error(fault::full, what, rc);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return make_error(errc::store_busy, e.what());
+      return store_error(fault::busy, what, rc);
+    case SQLITE_CONSTRAINT:
+      return store_error(fault::conflict, what, rc);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_MISMATCH:
+      return store_error(fault::corrupt, what, rc);
     default:
-      return make_error(errc::store_unavailable, e.what());
+      return store_error(fault::unavailable, what, rc);
   }
 }
 
@@ -25,7 +31,7 @@ db::db(const std::string& path, bool create, bool read_only, const std::string& 
     std::string msg = h_ ? sqlite3_errmsg(h_) : sqlite3_errstr(rc);
     sqlite3_close_v2(h_);
     h_ = nullptr;
-    throw store_error(rc, "cannot open database '" + path + "': " + msg);
+    throw sqlite_error(rc, "cannot open database '" + path + "': " + msg);
   }
   sqlite3_extended_result_codes(h_, 1);
 }
@@ -47,8 +53,8 @@ sqlite3_stmt* db::cached(std::string_view sql) {
 }
 
 void db::fail(int rc, std::string_view what) const {
-  throw store_error(sqlite3_extended_errcode(h_) ? sqlite3_extended_errcode(h_) : rc,
-                    std::string(what) + ": " + sqlite3_errmsg(h_));
+  throw sqlite_error(sqlite3_extended_errcode(h_) ? sqlite3_extended_errcode(h_) : rc,
+                     std::string(what) + ": " + sqlite3_errmsg(h_));
 }
 
 void db::exec(std::string_view sql) {
@@ -58,7 +64,7 @@ void db::exec(std::string_view sql) {
   if (rc != SQLITE_OK) {
     std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    throw store_error(sqlite3_extended_errcode(h_), msg + " (in: " + s.substr(0, 80) + ")");
+    throw sqlite_error(sqlite3_extended_errcode(h_), msg + " (in: " + s.substr(0, 80) + ")");
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Thin RAII wrappers over the SQLite C API. SQL failures are raised as store_error carrying the
-// extended result code; the engine turns them into bl.store.* replies at its boundary.
+// Thin RAII wrappers over the SQLite C API. SQL failures are raised as store_error of the kind
+// their extended result code means (sqlite_error); the engine turns them into bl.store.* replies at
+// its boundary.
 
 #include <cstdint>
 #include <optional>
@@ -9,27 +10,17 @@
 #include <string_view>
 
 #include <unordered_map>
-#include "gateway/core/error.hpp"
+#include "gateway/store/store_error.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace bl::store {
 
-class store_error : public std::runtime_error {
- public:
-  store_error(int rc, const std::string& what) : std::runtime_error(what), rc_(rc) {}
-  /// Extended SQLite result code (SQLITE_FULL, SQLITE_IOERR_FSYNC, SQLITE_BUSY, ...).
-  int rc() const { return rc_; }
-  /// Primary result code (rc & 0xff).
-  int primary() const { return rc_ & 0xff; }
-
- private:
-  int rc_;
-};
-
-/// The reply code for a store failure: bl.store.disk_full, bl.store.busy or bl.store.unavailable.
-error to_error(const store_error& e);
+/// A store_error for SQLite's extended result code `rc`, of the kind the code means
+/// (SQLITE_FULL: full; BUSY, LOCKED: busy; CONSTRAINT: conflict; CORRUPT, NOTADB, MISMATCH:
+/// corrupt; anything else: unavailable), keeping `rc` for logs.
+store_error sqlite_error(int rc, const std::string& what);
 
 /// One connection. Not thread-safe: each thread that touches SQLite owns its own db.
 class db {

@@ -133,18 +133,18 @@ writer::writer(const store_options& opts) {
       if (t.step()) tables = t.int64(0);
     }
     if (app != application_id && tables > 0)
-      throw store_error(SQLITE_NOTADB,
-                        "'" + opts.path + "' is an SQLite database but not a Bluelink store");
+      throw sqlite_error(SQLITE_NOTADB,
+                         "'" + opts.path + "' is an SQLite database but not a Bluelink store");
     {
       stmt q(*db_, "PRAGMA quick_check(1)");
       if (q.step() && q.text(0) != "ok")
-        throw store_error(SQLITE_CORRUPT, "integrity check failed: " + q.text(0));
+        throw sqlite_error(SQLITE_CORRUPT, "integrity check failed: " + q.text(0));
     }
     db_->exec("PRAGMA busy_timeout = " + std::to_string(opts.busy_timeout_ms));
     {
       stmt wal(*db_, "PRAGMA journal_mode = WAL");
       if (!wal.step() || wal.text(0) != "wal")
-        throw store_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
+        throw sqlite_error(SQLITE_CANTOPEN, "the database could not be switched to WAL mode");
     }
     db_->exec(opts.synchronous_full && !opts.sync_by_caller ? "PRAGMA synchronous = FULL"
                                                             : "PRAGMA synchronous = NORMAL");
@@ -153,7 +153,8 @@ writer::writer(const store_options& opts) {
       db_->exec("PRAGMA application_id = " + std::to_string(application_id));
     migrate(*db_);
   } catch (const store_error& e) {
-    throw store_error(e.rc(), "database '" + opts.path + "' is unusable: " + e.what());
+    throw store_error(e.kind(), "database '" + opts.path + "' is unusable: " + e.what(),
+                      e.native_code());
   }
   st_ = std::make_unique<statements>(*db_);
   db_->exec("PRAGMA cache_size = -32768");  // 32 MiB: the hot indexes stay in memory
@@ -479,7 +480,7 @@ std::int64_t writer::insert_call(const call_record& c) {
   else
     s.bind(11, c.note);
   s.bind(12, ms(c.created_at));
-  if (!s.step()) throw store_error(SQLITE_ERROR, "storing the phone call returned no id");
+  if (!s.step()) throw sqlite_error(SQLITE_ERROR, "storing the phone call returned no id");
   std::int64_t id = s.int64(0);
   // Finish the statement so that the insert is complete before the borrow is given back.
   s.step();
@@ -505,8 +506,8 @@ wal_file writer::wal() {
   sqlite3_file* f = nullptr;
   int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
   if (rc != SQLITE_OK || !f || !f->pMethods)
-    throw store_error(rc == SQLITE_OK ? SQLITE_CANTOPEN : rc,
-                      "the write-ahead log is not open, so it cannot be synced");
+    throw sqlite_error(rc == SQLITE_OK ? SQLITE_CANTOPEN : rc,
+                       "the write-ahead log is not open, so it cannot be synced");
   return wal_file{f};
 }
 
@@ -514,7 +515,7 @@ void writer::sync(wal_file w) {
   auto* f = static_cast<sqlite3_file*>(w.file);
   int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
   if (rc != SQLITE_OK)
-    throw store_error(
+    throw sqlite_error(
         rc, "syncing the write-ahead log to disk failed (" + std::string(sqlite3_errstr(rc)) + ")");
 }
 
