@@ -42,8 +42,9 @@
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 
@@ -177,17 +178,18 @@ int gateway_main(int argc, char** argv) {
   // on the early-return paths too (a beat into a destroyed registry corrupted the heap).
   liveness live;
   std::unique_ptr<engine> eng;
+  const store::store_options store_opts{
+      cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
   try {
-    eng = std::make_unique<engine>(
-        cfg, store::store_options{cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}},
-        stats, notifier, clock, log);
+    eng = std::make_unique<engine>(cfg, store_opts, stats, notifier, clock, log);
   } catch (const store::store_error& e) {
     log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
                   log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
   }
-  store::reader reader(cfg.database_path);
+  auto reader_store = store::open_reader(store_opts);
+  store::reader& reader = *reader_store;
   // Deliveries and timeline events are read onwards only once they are on disk.
   reader.bound_by(eng->durable_marks());
   link_registry links;

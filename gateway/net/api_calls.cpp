@@ -27,7 +27,7 @@
 #include "gateway/service/geo.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 

@@ -16,7 +16,7 @@
 #include "gateway/net/api.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 

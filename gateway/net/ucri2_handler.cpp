@@ -30,7 +30,7 @@
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/digest.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
@@ -251,7 +252,7 @@ std::unique_ptr<store::db> open_for_writing(const gateway_config& cfg, const std
               pragma(*d, "application_id") == 0x424C4E4B;  // "BLNK", as the writer sets it
   }
   if (!current) {
-    store::writer prepare(
+    auto prepare = store::open_writer(
         store::store_options{path, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
   }
   auto d = connect();

@@ -11,7 +11,8 @@
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/service/inbox_notifier.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/open_store.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 
@@ -46,7 +47,7 @@ struct engine::committed_batch {
   bool tell_listener = false;
   std::map<std::string, std::int64_t> seqs;  // each touched agency's last sequence number
   std::int64_t event_id = 0;                 // the last timeline event id after it
-  store::wal_file wal;
+  store::sync_handle wal;                    // what the syncer makes durable (SQLite: the WAL)
 };
 
 /// What one group commit has done so far, for logging and waking readers afterwards.
@@ -66,13 +67,13 @@ engine::engine(const gateway_config& cfg, const store::store_options& store_opts
       clock_(clock),
       log_(std::move(log)),
       opts_(opts),
-      writer_(std::make_unique<store::writer>([&] {
+      writer_(store::open_writer([&] {
         auto o = store_opts;
         o.sync_by_caller = o.synchronous_full;
         return o;
       }())),
       limiter_(cfg.edge.agency_submissions_per_second, cfg.edge.agency_submission_burst),
-      pipelined_(store_opts.synchronous_full) {}
+      pipelined_(writer_->commits_need_sync()) {}
 
 engine::~engine() {
   stop();
@@ -82,7 +83,7 @@ void engine::start() {
   if (pipelined_) {
     // Whatever is in the store now (a WAL recovered after a crash included) is made durable
     // before any of it is read onwards, and the marks start there.
-    store::writer::sync(writer_->wal());
+    writer_->sync(writer_->sync_point());
     marks_->set(writer_->last_seqs(), writer_->last_event_id());
     syncer_ = std::thread([this] {
       try {
@@ -451,7 +452,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
   try {
     for (const auto& a : c.touched) c.seqs[a] = writer_->last_seq(a);
     c.event_id = writer_->last_event_id();
-    c.wal = writer_->wal();
+    c.wal = writer_->sync_point();
   } catch (const std::exception& e) {
     // Reading cached counters and a file pointer: not expected to fail, but if it does the
     // batch is still answered, by the syncer, as not durable.
@@ -548,7 +549,7 @@ void engine::sync_and_release(std::deque<committed_batch>& batches) {
       if (!last->wal.file) throw std::runtime_error("the write-ahead log was not open");
       if (failpoint("engine.sync_error"))
         throw std::runtime_error("injected fault (failpoint engine.sync_error)");
-      store::writer::sync(last->wal);
+      writer_->sync(last->wal);
     } catch (const std::exception& e) {
       failure = e.what();
     }

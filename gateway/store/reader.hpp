@@ -1,7 +1,8 @@
 #pragma once
-// The store's read side: queries for the HTTP API, metrics and audit verification. Thread-safe:
-// each call borrows a read-only connection from a small pool (WAL lets readers run beside the
-// writer without blocking it).
+// The store's read side, whatever the engine under it: queries for the HTTP API, metrics and
+// audit verification, opened with open_reader() (gateway/store/open_store.hpp). Thread-safe:
+// every member may be called from any thread at once (each engine keeps a small pool of
+// connections, so that reads run beside the writer without blocking it).
 
 #include <cstdint>
 #include <memory>
@@ -17,7 +18,6 @@
 
 namespace bl::store {
 
-class db;
 class durable_marks;
 
 struct transfer_filter {
@@ -51,54 +51,46 @@ struct audit_report {
 
 class reader {
  public:
-  reader(std::string path, std::string vfs = {});
-  ~reader();
+  reader() = default;
+  virtual ~reader() = default;
+  reader(const reader&) = delete;
+  reader& operator=(const reader&) = delete;
 
   /// Transfers involving `agency`, newest first.
-  nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f);
+  virtual nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f) = 0;
   /// One transfer with its incident numbers, timeline, messages and audit rows; nullopt if it
   /// does not exist. `is_party` is set to whether `agency` is a party to it.
-  std::optional<nlohmann::json> transfer_detail(const std::string& id, const std::string& agency,
-                                                bool& is_party);
-  std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit);
+  virtual std::optional<nlohmann::json> transfer_detail(const std::string& id,
+                                                        const std::string& agency,
+                                                        bool& is_party) = 0;
+  virtual std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after,
+                                        int limit) = 0;
   /// Timeline events after `after`, oldest first; when `agency` is not empty only those of
   /// transfers it is a party to, and none after `upto` (0: no upper bound).
-  std::vector<console_event> events_after(std::int64_t after, int limit,
-                                          const std::string& agency = {}, std::int64_t upto = 0);
+  virtual std::vector<console_event> events_after(std::int64_t after, int limit,
+                                                  const std::string& agency = {},
+                                                  std::int64_t upto = 0) = 0;
   /// The newest timeline event id (0 when none).
-  std::int64_t last_event_id();
-  std::int64_t acked_upto(const std::string& agency);
+  virtual std::int64_t last_event_id() = 0;
+  virtual std::int64_t acked_upto(const std::string& agency) = 0;
   /// The last sequence number queued for `agency` (0 when none).
-  std::int64_t last_seq(const std::string& agency);
+  virtual std::int64_t last_seq(const std::string& agency) = 0;
   /// Unacknowledged deliveries per agency (queue depth).
-  std::vector<std::pair<std::string, std::int64_t>> queue_depths();
+  virtual std::vector<std::pair<std::string, std::int64_t>> queue_depths() = 0;
   /// Transfers per state.
-  std::vector<std::pair<std::string, std::int64_t>> transfer_states();
+  virtual std::vector<std::pair<std::string, std::int64_t>> transfer_states() = 0;
   /// Recomputes the audit hash chain from the first row.
-  audit_report verify_audit();
+  virtual audit_report verify_audit() = 0;
   /// From now on, deliveries and timeline events are read only as far as `marks` say the store
   /// is durable (inbox, events_after, last_event_id, last_seq): what is read there leaves the
   /// gateway. Set once, before the reader is shared between threads.
-  void bound_by(std::shared_ptr<const durable_marks> marks);
+  virtual void bound_by(std::shared_ptr<const durable_marks> marks) = 0;
   /// A cheap query proving the database answers.
-  bool ping();
+  virtual bool ping() = 0;
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
   /// started at or after it.
-  nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since, int limit);
-
- private:
-  class lease;
-  std::unique_ptr<db> acquire();
-  void release(std::unique_ptr<db> d);
-
-  std::int64_t seq_bound(const std::string& agency) const;
-  std::int64_t event_bound() const;
-
-  std::string path_;
-  std::string vfs_;
-  std::shared_ptr<const durable_marks> marks_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<db>> pool_;
+  virtual nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since,
+                                    int limit) = 0;
 };
 
 }  // namespace bl::store

@@ -1,12 +1,17 @@
 #pragma once
-// The store's write side. Owned and used by exactly one thread (the engine's), which groups many
-// messages into one transaction so that they share one fsync. All SQL lives in gateway/store.
+// The store's write side, whatever the engine under it: an interface with one implementation per
+// engine (gateway/store/sqlite: the embedded default; gateway/store/postgres: several gateway
+// nodes on one PostgreSQL), opened with open_writer() (gateway/store/open_store.hpp). Owned and
+// used by exactly one thread (the engine's), which groups many messages into one transaction so
+// that they share one commit. All SQL lives in gateway/store; every failure is a store_error of
+// a kind (gateway/store/store_error.hpp).
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gateway/core/lifecycle.hpp"
@@ -14,24 +19,35 @@
 
 namespace bl::store {
 
-class db;
-class stmt;
+/// Which engine holds the store.
+enum class engine_kind { sqlite, postgres };
 
 struct store_options {
-  std::string path;
+  store_options() = default;
+  /// An SQLite file (the embedded default).
+  store_options(std::string path_, bool synchronous_full_ = true, int busy_timeout_ms_ = 5000,
+                std::string vfs_ = {})
+      : path(std::move(path_)),
+        synchronous_full(synchronous_full_),
+        busy_timeout_ms(busy_timeout_ms_),
+        vfs(std::move(vfs_)) {}
+
+  engine_kind engine = engine_kind::sqlite;
+  std::string path;      // SQLite: the database file
+  std::string conninfo;  // PostgreSQL: libpq connection string (the password is never logged)
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
-  std::string vfs;  // empty: SQLite's default VFS (tests pass a fault-injecting one)
-  // With synchronous_full: the caller makes each commit durable itself, with wal_file() and
-  // sync(), on a thread of its own (the engine's pipelined group commit), and the connection
-  // runs synchronous=NORMAL so that COMMIT does not wait for the disk.
+  std::string vfs;  // SQLite; empty: the default VFS (tests pass a fault-injecting one)
+  // With synchronous_full: the caller makes each commit durable itself, with sync_point() and
+  // sync(), on a thread of its own (the engine's pipelined group commit); an SQLite connection
+  // then runs synchronous=NORMAL so that COMMIT does not wait for the disk.
   bool sync_by_caller = false;
 };
 
-/// The write-ahead log of a writer's connection, to be synced from another thread. Opaque: no
-/// SQLite type leaves gateway/store.
-struct wal_file {
-  void* file = nullptr;  // the connection's sqlite3_file for its WAL
+/// What writer::sync() needs to make a commit durable from another thread (SQLite: the
+/// connection's write-ahead log). Opaque: no engine type leaves gateway/store.
+struct sync_handle {
+  void* file = nullptr;
 };
 
 struct timeline_event {
@@ -86,95 +102,88 @@ struct phone_claim {
 
 class writer {
  public:
-  /// Opens or creates the database, checks it is a readable Bluelink store, sets WAL and the
-  /// synchronous level, and migrates. Throws store_error with an operator-readable message.
-  explicit writer(const store_options& opts);
-  ~writer();
+  writer() = default;
+  virtual ~writer() = default;
   writer(const writer&) = delete;
   writer& operator=(const writer&) = delete;
 
-  void begin();
-  void commit();
+  virtual void begin() = 0;
+  virtual void commit() = 0;
   /// Savepoints isolate one message inside a group commit: a message that fails half-way is
   /// undone without losing the rest of the batch.
-  void savepoint();
-  void release_savepoint();
-  void rollback_to_savepoint();
+  virtual void savepoint() = 0;
+  virtual void release_savepoint() = 0;
+  virtual void rollback_to_savepoint() = 0;
   /// Rolls back and forgets every cached counter, which may describe rows that no longer exist.
-  void rollback() noexcept;
+  virtual void rollback() noexcept = 0;
 
   /// Statements the writer found still holding a read open between transactions, and reset. Each
   /// is a bug (a statement read and not reset): the engine logs it as an error.
-  std::uint64_t open_reads_ended() const { return open_reads_ended_; }
+  virtual std::uint64_t open_reads_ended() const { return 0; }
 
-  std::optional<std::string> find_receipt(const std::string& message_id);
-  std::optional<transfer> load_transfer(const std::string& id);
-  void save_transfer(const transfer& t, bool insert);
-  void insert_message(const std::string& id, const std::string& type, const std::string& from,
-                      const std::string& to, const std::string& transfer_id,
-                      std::optional<std::int64_t> version, const std::string& mode,
-                      std::optional<time_point> sent_at, time_point stored_at,
-                      const std::string& doc, const std::string& receipt);
-  void record_incident(const std::string& transfer_id, const std::string& agency,
-                       const std::string& number, time_point at);
-  void add_event(const timeline_event& e);
-  /// Appends to `agency`'s delivery queue and returns its sequence number. `from` is the
-  /// message's sender (keeps pending_from() current without a query).
-  std::int64_t enqueue(const std::string& agency, const std::string& message_id,
-                       const std::string& transfer_id, const std::string& type, time_point at,
-                       const std::string& from = {});
+  virtual std::optional<std::string> find_receipt(const std::string& message_id) = 0;
+  virtual std::optional<transfer> load_transfer(const std::string& id) = 0;
+  virtual void save_transfer(const transfer& t, bool insert) = 0;
+  virtual void insert_message(const std::string& id, const std::string& type,
+                              const std::string& from, const std::string& to,
+                              const std::string& transfer_id, std::optional<std::int64_t> version,
+                              const std::string& mode, std::optional<time_point> sent_at,
+                              time_point stored_at, const std::string& doc,
+                              const std::string& receipt) = 0;
+  virtual void record_incident(const std::string& transfer_id, const std::string& agency,
+                               const std::string& number, time_point at) = 0;
+  virtual void add_event(const timeline_event& e) = 0;
+  /// Appends to `agency`'s delivery queue and returns its sequence number: gap-free and in commit
+  /// order per agency. `from` is the message's sender (for pending_from()).
+  virtual std::int64_t enqueue(const std::string& agency, const std::string& message_id,
+                               const std::string& transfer_id, const std::string& type,
+                               time_point at, const std::string& from = {}) = 0;
   /// Deliveries to `recipient` that `sender` sent and `recipient` has not acknowledged yet
-  /// (the inbox quota). Counted once per pair, then kept in step with enqueue() and ack().
-  std::int64_t pending_from(const std::string& recipient, const std::string& sender);
+  /// (the inbox quota).
+  virtual std::int64_t pending_from(const std::string& recipient, const std::string& sender) = 0;
   /// Last sequence number issued to `agency` (0 if none).
-  std::int64_t last_seq(const std::string& agency);
-  std::int64_t acked_upto(const std::string& agency);
+  virtual std::int64_t last_seq(const std::string& agency) = 0;
+  virtual std::int64_t acked_upto(const std::string& agency) = 0;
   /// Acknowledges every delivery to `agency` up to and including `upto` not acknowledged yet.
-  std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto, time_point at);
+  virtual std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto,
+                                          time_point at) = 0;
   /// Requests delivered to `agency` after `after` up to `upto` that its receiving system has not
   /// acknowledged yet (at most `limit`, oldest first). Reads only: the acknowledged position is
   /// not moved (a console showing a request is not the CAD link's acknowledgement).
-  std::vector<acked_delivery> unacked_requests(const std::string& agency, std::int64_t after,
-                                               std::int64_t upto, int limit);
-  /// Appends a hash-chained audit row.
-  void audit(time_point at, const std::string& actor, const std::string& action,
-             const std::string& message_id, const std::string& transfer_id,
-             const std::string& detail_json);
+  virtual std::vector<acked_delivery> unacked_requests(const std::string& agency,
+                                                       std::int64_t after, std::int64_t upto,
+                                                       int limit) = 0;
+  /// Appends a hash-chained audit row (appends are serialised: one chain for the whole store).
+  virtual void audit(time_point at, const std::string& actor, const std::string& action,
+                     const std::string& message_id, const std::string& transfer_id,
+                     const std::string& detail_json) = 0;
   /// Transfers whose next timer is due at or before `now`.
-  std::vector<std::string> due_transfers(time_point now, int limit);
+  virtual std::vector<std::string> due_transfers(time_point now, int limit) = 0;
   /// Next free transfer id for the UTC day of `now`: T-YYYYMMDD-NNNNNN.
-  std::string next_transfer_id(time_point now);
+  virtual std::string next_transfer_id(time_point now) = 0;
   /// Stores a phone call and returns its id.
-  std::int64_t insert_call(const call_record& c);
+  virtual std::int64_t insert_call(const call_record& c) = 0;
   /// The standing claim on one prompt of `agency`'s, if any.
-  std::optional<phone_claim> find_phone_claim(const std::string& transfer_id,
-                                              const std::string& agency, const std::string& prompt);
+  virtual std::optional<phone_claim> find_phone_claim(const std::string& transfer_id,
+                                                      const std::string& agency,
+                                                      const std::string& prompt) = 0;
   /// Stores a claim; the caller has checked that none stands (find_phone_claim()).
-  void insert_phone_claim(const phone_claim& c);
+  virtual void insert_phone_claim(const phone_claim& c) = 0;
 
   /// The newest timeline event id (0 when none).
-  std::int64_t last_event_id();
+  virtual std::int64_t last_event_id() = 0;
   /// The last sequence number of every agency that has deliveries.
-  std::map<std::string, std::int64_t> last_seqs();
-  /// The connection's WAL file (valid while the writer lives and stays in WAL mode).
-  wal_file wal();
-  /// Makes everything written to `w` so far durable (fsync). Safe to call from any thread while
-  /// the writer goes on writing. Throws store_error (SQLITE_IOERR_FSYNC, ...) when it fails.
-  static void sync(wal_file w);
+  virtual std::map<std::string, std::int64_t> last_seqs() = 0;
 
- private:
-  struct statements;
-  std::unique_ptr<db> db_;
-  std::unique_ptr<statements> st_;
-  // Caches of values that would otherwise need a query per message; dropped on rollback.
-  std::map<std::string, std::int64_t> last_seq_;
-  std::map<std::pair<std::string, std::string>, std::int64_t> pending_;  // (recipient, sender)
-  std::optional<std::pair<std::int64_t, std::string>> audit_tail_;       // seq, hash
-  std::string id_day_;
-  std::int64_t id_counter_ = 0;
-  std::optional<std::int64_t> last_event_id_;
-  std::uint64_t open_reads_ended_ = 0;
-  void end_open_reads() noexcept;
+  /// Whether commit() returns before the transaction is durable, so that the caller must make
+  /// it durable with sync() (SQLite with sync_by_caller: the engine's pipelined group commit).
+  /// False when COMMIT itself is durable (PostgreSQL with synchronous_commit=on).
+  virtual bool commits_need_sync() const { return false; }
+  /// What sync() needs for everything committed so far (valid while the writer lives).
+  virtual sync_handle sync_point() { return {}; }
+  /// Makes everything committed up to `h` durable. Safe to call from any thread while the writer
+  /// goes on writing. Throws store_error when it fails.
+  virtual void sync(sync_handle h) const { (void)h; }
 };
 
 /// SHA-256 of an audit row's fields chained to the previous row's hash (hex).

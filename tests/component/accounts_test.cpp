@@ -5,6 +5,7 @@
 
 #include "gateway/core/digest.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -23,7 +24,7 @@ struct rig {
     police.id = "essex-police";
     cfg.agencies = {fire, police};
     cfg.busy_timeout_ms = 2000;
-    store::writer create(store::store_options{path, true, 2000, {}});
+    auto create = store::open_writer(store::store_options{path, true, 2000, {}});
   }
   accounts& open() {
     if (!accts) accts = std::make_unique<accounts>(cfg, path);

@@ -13,7 +13,7 @@
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 #include "tests/support/engine_rig.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -10,6 +10,7 @@
 
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/fault_vfs.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
@@ -358,7 +359,7 @@ TEST_CASE("a database that is not a Bluelink store is refused with a clear messa
     f << std::string(8192, 'x');
   }
   try {
-    store::writer w(store::store_options{path, true, 0, {}});
+    auto w = store::open_writer(store::store_options{path, true, 0, {}});
     FAIL("opened a corrupt file");
   } catch (const store::store_error& e) {
     CHECK_THAT(e.what(), Catch::Contains("unusable"));

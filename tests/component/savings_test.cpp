@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/service/savings.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -49,7 +50,7 @@ gateway_config essex_config() {
 class report_db {
  public:
   report_db() {
-    { store::writer create(store::store_options{path_, false, 5000, {}}); }
+    { auto create = store::open_writer(store::store_options{path_, false, 5000, {}}); }
     d_ = std::make_unique<store::db>(path_, false, false);
   }
   const std::string& path() const { return path_; }

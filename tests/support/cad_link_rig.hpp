@@ -32,6 +32,7 @@
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
@@ -74,7 +75,7 @@ struct link_rig {
     eng = std::make_unique<engine>(cfg, store::store_options{dir.file("bl.db"), true, 0, {}}, stats,
                                    notifier, clock, quiet());
     eng->start();
-    rd = std::make_unique<store::reader>(dir.file("bl.db"));
+    rd = store::open_reader(store::store_options{dir.file("bl.db"), true, 0, {}});
     rd->bound_by(eng->durable_marks());
     pipeline = std::make_unique<submit_pipeline>(cfg, schemas, *eng, log);
     deliveries = std::make_unique<delivery_stream>(*rd, notifier, *eng);

@@ -20,6 +20,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
@@ -51,7 +52,7 @@ struct engine_rig {
         clock,
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
     eng->start();
-    rd = std::make_unique<store::reader>(dir.file("bluelink.db"));
+    rd = store::open_reader(store::store_options{dir.file("bluelink.db"), true, 0, vfs_name});
     rd->bound_by(eng->durable_marks());
   }
   std::variant<receipt_result, error> submit(nlohmann::json doc) {

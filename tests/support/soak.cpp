@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/cli_process.hpp"
@@ -254,7 +255,9 @@ void soak_run::configure() {
 }
 
 void soak_run::add_users() {
-  { store::writer create(store::store_options{gw_.db_path().string(), false, 5000, {}}); }
+  {
+    auto create = store::open_writer(store::store_options{gw_.db_path().string(), false, 5000, {}});
+  }
   accounts accts(agencies_config(), gw_.db_path().string());
   accts.add_user("soak.admin", "Soak Admin", role::admin, "", password);
   accts.add_user("soak.manager", "Soak Manager", role::manager, "", password);

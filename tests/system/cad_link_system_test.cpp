@@ -19,6 +19,7 @@
 #include <zmq.hpp>
 
 #include "adapters/zmq_cad/cad_client.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
@@ -289,7 +290,8 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
         g.count("SELECT count(*) FROM deliveries WHERE agency = 'essex-police'"));
   CHECK(static_cast<std::int64_t>(fire.processed_ids_.size()) ==
         g.count("SELECT count(*) FROM deliveries WHERE agency = 'essex-fire'"));
-  store::reader r(g.gw.db_path().string());
+  auto rd = store::open_reader(store::store_options{g.gw.db_path().string(), true, 0, {}});
+  store::reader& r = *rd;
   CHECK(r.verify_audit().ok);
 }
 

@@ -13,6 +13,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
@@ -33,7 +34,7 @@ const std::string password = "correct horse battery";
 void add_users(const gateway_process& gw) {
   bl::store::store_options opts;
   opts.path = gw.db_path().string();
-  bl::store::writer create(opts);  // creates and migrates the file
+  auto create = bl::store::open_writer(opts);  // creates and migrates the file
   const bl::gateway_config cfg = bl::test::agencies_config();
   bl::accounts accts(cfg, gw.db_path().string());
   accts.add_user("fire.op", "Fire Operator", bl::role::operator_role, essex_fire, password);

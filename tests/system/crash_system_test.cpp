@@ -15,6 +15,7 @@
 
 #include <csignal>
 
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
@@ -186,7 +187,8 @@ TEST_CASE("receipted messages survive repeated SIGKILLs exactly once", "[system]
   for (const auto& id : receipted) undelivered += delivered.count(id) == 0;
   CHECK(undelivered == 0);
 
-  auto report = bl::store::reader(gw.db_path().string()).verify_audit();
+  auto report =
+      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
   CHECK(report.rows >= static_cast<std::int64_t>(receipted.size()));

@@ -17,6 +17,7 @@
 
 #include <csignal>
 
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
@@ -252,7 +253,8 @@ TEST_CASE(
     CHECK(a.at("seq").get<std::int64_t>() > last_seq);
     last_seq = a.at("seq");
   }
-  auto report = bl::store::reader(gw.db_path().string()).verify_audit();
+  auto report =
+      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
 }
@@ -518,7 +520,8 @@ TEST_CASE("SIGTERM while submissions are in flight exits 0 and keeps every recei
       ++missing;
   }
   CHECK(missing == 0);
-  auto report = bl::store::reader(gw.db_path().string()).verify_audit();
+  auto report =
+      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
 }

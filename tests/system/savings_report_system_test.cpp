@@ -7,6 +7,7 @@
 
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
@@ -28,7 +29,10 @@ const std::string password = "a long enough password";
 // The gateway's database with a manager, a Fire operator, and three Fire -> Police calls in
 // April 2026 (one of them an exercise).
 void prepare(gateway_process& gw) {
-  { bl::store::writer create(bl::store::store_options{gw.db_path().string(), false, 5000, {}}); }
+  {
+    auto create =
+        bl::store::open_writer(bl::store::store_options{gw.db_path().string(), false, 5000, {}});
+  }
   const bl::gateway_config cfg = bl::test::agencies_config();
   bl::accounts accts(cfg, gw.db_path().string());
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);

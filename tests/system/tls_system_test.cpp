@@ -19,6 +19,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -85,7 +86,7 @@ TEST_CASE("with a certificate the gateway serves HTTPS and WSS only", "[system][
   {
     bl::store::store_options opts;
     opts.path = gw.db_path().string();
-    bl::store::writer create(opts);
+    auto create = bl::store::open_writer(opts);
     bl::gateway_config cfg;
     bl::agency_config a;
     a.id = essex_police;

@@ -37,6 +37,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/savings.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
@@ -193,7 +194,7 @@ int main(int argc, char** argv) {
       const std::string csv = write_csv((dir / "telephony.csv").string(), o.import_rows);
       const std::string import_db = (dir / "import.db").string();
       fs::remove(import_db);
-      { bl::store::writer create(bl::store::store_options{import_db, true, 5000, {}}); }
+      { auto create = bl::store::open_writer(bl::store::store_options{import_db, true, 5000, {}}); }
       cfg.call_import.id_column = "call_id";
       cfg.call_import.start_column = "start";
       progress p("importing", 1000);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
@@ -64,7 +65,7 @@ std::int64_t instant_in(std::mt19937_64& rng, const std::vector<std::int64_t>& s
 
 generated generate(const std::string& path, const data_options& o) {
   auto t0 = steady::now();
-  { bl::store::writer create(bl::store::store_options{path, false, 5000, {}}); }
+  { auto create = bl::store::open_writer(bl::store::store_options{path, false, 5000, {}}); }
   bl::store::db d(path, false, false);
   d.exec("PRAGMA synchronous = OFF");
   d.exec("PRAGMA cache_size = -262144");

@@ -42,8 +42,9 @@
 #include "gateway/service/savings.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/cli/demo_history.hpp"
 #include "tools/samples/sample_requests.hpp"
@@ -58,7 +59,8 @@ int audit_verify(const std::string& db) {
     std::fprintf(stderr, "bluelink: no database at %s\n", db.c_str());
     return 2;
   }
-  bl::store::reader r(db);
+  auto rd = bl::store::open_reader(bl::store::store_options{db, true, 5000, {}});
+  bl::store::reader& r = *rd;
   auto rep = r.verify_audit();
   if (!rep.ok) {
     std::printf("audit chain BROKEN after %lld rows: %s\n", static_cast<long long>(rep.rows),
@@ -344,7 +346,7 @@ account_store open_accounts(const std::string& config_file, const std::string& d
   if (!fs::exists(path)) {
     // Created private, exactly as the gateway would (0600, or 0640 to the configured group).
     bl::store::protect_file(path, s.cfg.file_group, true);
-    bl::store::writer create(
+    auto create = bl::store::open_writer(
         bl::store::store_options{path, s.cfg.synchronous_full, s.cfg.busy_timeout_ms, {}});
   }
   s.accts = std::make_unique<bl::accounts>(s.cfg, path);
@@ -697,7 +699,7 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   {
     // Creates and migrates the database (or brings an older demo's up to date), then closes.
     bl::store::protect_file(db_path, gateway_cfg.file_group, true);
-    bl::store::writer create(
+    auto create = bl::store::open_writer(
         bl::store::store_options{db_path, true, gateway_cfg.busy_timeout_ms, {}});
   }
   bl::accounts accts(gateway_cfg, db_path);

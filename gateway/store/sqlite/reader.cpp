@@ -1,4 +1,4 @@
-#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite/reader.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -7,7 +7,7 @@
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
-namespace bl::store {
+namespace bl::store::sqlite {
 
 using nlohmann::json;
 
@@ -376,4 +376,4 @@ json reader::list_calls(const std::string& agency, std::optional<time_point> sin
   return out;
 }
 
-}  // namespace bl::store
+}  // namespace bl::store::sqlite

@@ -1,4 +1,4 @@
-#include "gateway/store/writer.hpp"
+#include "gateway/store/sqlite/writer.hpp"
 
 #include <cstdio>
 
@@ -8,7 +8,7 @@
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 
-namespace bl::store {
+namespace bl::store::sqlite {
 
 namespace {
 constexpr std::int64_t application_id = 0x424C4E4B;  // "BLNK": refuse to adopt foreign files
@@ -18,28 +18,6 @@ std::int64_t ms(time_point t) {
 }
 
 }  // namespace
-
-std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int64_t at,
-                       const std::string& actor, const std::string& action,
-                       const std::string& message_id, const std::string& transfer_id,
-                       const std::string& detail) {
-  // Length-prefixed fields so that no two different rows can serialise to the same bytes.
-  std::string buf;
-  auto add = [&](const std::string& s) {
-    buf += std::to_string(s.size());
-    buf += ':';
-    buf += s;
-  };
-  add(prev_hash);
-  add(std::to_string(seq));
-  add(std::to_string(at));
-  add(actor);
-  add(action);
-  add(message_id);
-  add(transfer_id);
-  add(detail);
-  return sha256_hex(buf);
-}
 
 struct writer::statements {
   explicit statements(db& d)
@@ -117,7 +95,8 @@ struct writer::statements {
       due, max_transfer_id, pending_from;
 };
 
-writer::writer(const store_options& opts) {
+writer::writer(const store_options& opts)
+    : sync_by_caller_(opts.synchronous_full && opts.sync_by_caller) {
   db_ = std::make_unique<db>(opts.path, true, false, opts.vfs);
   try {
     // Before anything else: after a crash the first reader or writer recovers the WAL, and a
@@ -502,16 +481,16 @@ std::map<std::string, std::int64_t> writer::last_seqs() {
   return out;
 }
 
-wal_file writer::wal() {
+sync_handle writer::sync_point() {
   sqlite3_file* f = nullptr;
   int rc = sqlite3_file_control(db_->handle(), "main", SQLITE_FCNTL_JOURNAL_POINTER, &f);
   if (rc != SQLITE_OK || !f || !f->pMethods)
     throw sqlite_error(rc == SQLITE_OK ? SQLITE_CANTOPEN : rc,
                        "the write-ahead log is not open, so it cannot be synced");
-  return wal_file{f};
+  return sync_handle{f};
 }
 
-void writer::sync(wal_file w) {
+void writer::sync(sync_handle w) const {
   auto* f = static_cast<sqlite3_file*>(w.file);
   int rc = f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
   if (rc != SQLITE_OK)
@@ -544,4 +523,4 @@ void writer::insert_phone_claim(const phone_claim& c) {
   s.step();
 }
 
-}  // namespace bl::store
+}  // namespace bl::store::sqlite

@@ -1,0 +1,22 @@
+#pragma once
+// Opens the store on the engine that store_options names (SQLite by default, or PostgreSQL): the
+// one place that knows which implementations exist. Everything else holds the interfaces.
+
+#include <memory>
+
+#include "gateway/store/reader.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace bl::store {
+
+/// Opens (creating and migrating when needed) the store for writing. Throws store_error with an
+/// operator-readable message when it is unreachable, foreign, newer than this binary or damaged.
+std::unique_ptr<writer> open_writer(const store_options& opts);
+
+/// Opens the store for reading (the connections are made on first use).
+std::unique_ptr<reader> open_reader(const store_options& opts);
+
+/// "sqlite:/path/to/file" or "postgres:<conninfo>" for logs and messages, without a password.
+std::string describe(const store_options& opts);
+
+}  // namespace bl::store
