@@ -144,13 +144,25 @@ int gateway_main(int argc, char** argv) {
     std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
     return 2;
   }
-  if (!db_override.empty()) cfg.database_path = db_override;
+  if (!db_override.empty()) {
+    cfg.database_engine = "sqlite";
+    cfg.database_path = db_override;
+  }
+  store::store_options store_opts;
+  try {
+    store_opts = store::options_for(cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
+    return 2;
+  }
+  const std::string store_name = store::describe(store_opts);
   // Before any file is opened: the database, its -wal and -shm and the log are never readable
   // by other accounts on the machine (0600, or 0640 to the configured group).
   store::restrict_umask(cfg.file_group);
   bool tightened = false;
   try {
-    tightened = store::protect_file(cfg.database_path, cfg.file_group, true);
+    if (store_opts.engine == store::engine_kind::sqlite)
+      tightened = store::protect_file(cfg.database_path, cfg.file_group, true);
     if (!cfg.log_file.empty())
       tightened |= store::protect_file(cfg.log_file, cfg.file_group, false);
   } catch (const std::exception& e) {
@@ -178,12 +190,10 @@ int gateway_main(int argc, char** argv) {
   // on the early-return paths too (a beat into a destroyed registry corrupted the heap).
   liveness live;
   std::unique_ptr<engine> eng;
-  const store::store_options store_opts{
-      cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
   try {
     eng = std::make_unique<engine>(cfg, store_opts, stats, notifier, clock, log);
   } catch (const store::store_error& e) {
-    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name),
                   log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
@@ -197,7 +207,7 @@ int gateway_main(int argc, char** argv) {
   try {
     accts = std::make_unique<accounts>(cfg, cfg.database_path);
   } catch (const std::exception& e) {
-    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name),
                   log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot open the accounts store: %s\n", e.what());
     return 3;
@@ -289,7 +299,7 @@ int gateway_main(int argc, char** argv) {
     eng->start();
   } catch (const std::exception& e) {
     // The first sync of the write-ahead log: a disk that cannot take it cannot take transfers.
-    log->critical("event=store_unusable path={} error={}", log_quote(cfg.database_path),
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name),
                   log_quote(e.what()));
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
@@ -312,9 +322,9 @@ int gateway_main(int argc, char** argv) {
   log->info(
       "event=listening address={} port={} scheme={} database={} synchronous={} agencies={} "
       "max_connections={} max_connections_per_address={} header_timeout_ms={}",
-      log_quote(cfg.listen_address), lst->port(), tls ? "https" : "http",
-      log_quote(cfg.database_path), cfg.synchronous_full ? "full" : "normal", cfg.agencies.size(),
-      cfg.edge.max_connections, cfg.edge.max_connections_per_address, cfg.edge.header_timeout_ms);
+      log_quote(cfg.listen_address), lst->port(), tls ? "https" : "http", log_quote(store_name),
+      cfg.synchronous_full ? "full" : "normal", cfg.agencies.size(), cfg.edge.max_connections,
+      cfg.edge.max_connections_per_address, cfg.edge.header_timeout_ms);
   if (!ready_file.empty()) {
     std::ofstream(ready_file + ".tmp")
         << nlohmann::json{{"port", lst->port()},

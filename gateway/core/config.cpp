@@ -4,6 +4,7 @@
 
 #include "gateway/core/time_util.hpp"
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -51,13 +52,56 @@ const agency_config* gateway_config::find_agency(std::string_view id) const {
   return nullptr;
 }
 
+bool conninfo_has_password(const std::string& conninfo) {
+  // keyword=value form: a "password" keyword (any case, spaces around '=' allowed).
+  std::string lower;
+  for (char ch : conninfo) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (std::size_t at = lower.find("password"); at != std::string::npos;
+       at = lower.find("password", at + 1)) {
+    bool word_start = at == 0 || std::isspace(static_cast<unsigned char>(lower[at - 1]));
+    std::size_t i = at + 8;
+    while (i < lower.size() && std::isspace(static_cast<unsigned char>(lower[i]))) ++i;
+    if (word_start && i < lower.size() && lower[i] == '=') return true;
+    // URI form: postgresql://user:secret@host/... or ?password=...
+    if (at > 0 && (lower[at - 1] == '?' || lower[at - 1] == '&') && i < lower.size() &&
+        lower[i] == '=')
+      return true;
+  }
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    if (lower.rfind(scheme, 0) != 0) continue;
+    std::string rest = lower.substr(std::string(scheme).size());
+    auto at = rest.find('@');
+    auto slash = rest.find('/');
+    if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
+        rest.substr(0, at).find(':') != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
 gateway_config config_from_json(const nlohmann::json& doc) {
   gateway_config c;
   const auto& listen = doc.at("listen");
   c.listen_address = listen.at("address").get<std::string>();
   c.listen_port = listen.at("port").get<std::uint16_t>();
   const auto& db = doc.at("database");
-  c.database_path = db.at("path").get<std::string>();
+  c.database_engine = db.value("engine", std::string("sqlite"));
+  if (c.database_engine == "postgres") {
+    c.database_path.clear();
+    c.database_conninfo = db.at("conninfo").get<std::string>();
+    c.database_password_file = db.value("password_file", std::string());
+    c.database_password_env = db.value("password_env", std::string());
+    if (conninfo_has_password(c.database_conninfo))
+      throw std::invalid_argument(
+          "/database/conninfo: holds a password; give it in /database/password_file or "
+          "/database/password_env instead, so that it is never in the config, a log or a process "
+          "listing");
+    if (!c.database_password_file.empty() && !c.database_password_env.empty())
+      throw std::invalid_argument(
+          "/database: password_file and password_env are both given; give one");
+  } else {
+    c.database_path = db.at("path").get<std::string>();
+  }
   c.synchronous_full = db.value("synchronous", std::string("full")) == "full";
   c.busy_timeout_ms = db.value("busy_timeout_ms", 5000);
 

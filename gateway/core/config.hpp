@@ -160,7 +160,12 @@ struct edge_limits_config {
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
+  // database: the embedded SQLite file (engine "sqlite", the default) or PostgreSQL ("postgres").
+  std::string database_engine = "sqlite";
   std::string database_path = "bluelink.db";
+  std::string database_conninfo;       // postgres: libpq connection string, without a password
+  std::string database_password_file;  // postgres: where the password is (never logged)
+  std::string database_password_env;   // postgres: or the environment variable holding it
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
   std::vector<agency_config> agencies;
@@ -188,6 +193,9 @@ struct gateway_config {
 
 /// Converts a schema-valid config document; throws std::invalid_argument naming the JSON pointer
 /// for the few rules a schema cannot express (duplicate agency ids, tokens for unknown agencies).
+/// Whether a PostgreSQL connection string (keyword=value or URI) carries a password.
+bool conninfo_has_password(const std::string& conninfo);
+
 gateway_config config_from_json(const nlohmann::json& doc);
 
 }  // namespace bl

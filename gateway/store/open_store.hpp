@@ -3,11 +3,21 @@
 // one place that knows which implementations exist. Everything else holds the interfaces.
 
 #include <memory>
+#include <string>
 
 #include "gateway/store/reader.hpp"
 #include "gateway/store/writer.hpp"
 
+namespace bl {
+struct gateway_config;
+}
+
 namespace bl::store {
+
+/// The store a gateway config names: its SQLite file, or its PostgreSQL connection with the
+/// password read from database.password_file or database.password_env. Throws
+/// std::runtime_error naming the file or variable (never the password) when it cannot be read.
+store_options options_for(const gateway_config& cfg);
 
 /// Opens (creating and migrating when needed) the store for writing. Throws store_error with an
 /// operator-readable message when it is unreachable, foreign, newer than this binary or damaged.
@@ -16,7 +26,7 @@ std::unique_ptr<writer> open_writer(const store_options& opts);
 /// Opens the store for reading (the connections are made on first use).
 std::unique_ptr<reader> open_reader(const store_options& opts);
 
-/// "sqlite:/path/to/file" or "postgres:<conninfo>" for logs and messages, without a password.
+/// "sqlite:/path/to/file" or "postgres:<conninfo>" for logs and messages (never a password).
 std::string describe(const store_options& opts);
 
 }  // namespace bl::store

@@ -34,7 +34,8 @@ struct store_options {
 
   engine_kind engine = engine_kind::sqlite;
   std::string path;      // SQLite: the database file
-  std::string conninfo;  // PostgreSQL: libpq connection string (the password is never logged)
+  std::string conninfo;  // PostgreSQL: libpq connection string, without the password
+  std::string password;  // PostgreSQL: from a file or the environment; never logged or shown
   bool synchronous_full = true;
   int busy_timeout_ms = 5000;
   std::string vfs;  // SQLite; empty: the default VFS (tests pass a fault-injecting one)
