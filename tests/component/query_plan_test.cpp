@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -480,4 +481,22 @@ TEST_CASE("a version 5 database upgrades to the page indexes with its transfers 
   auto plan = plan_of(path, store::sql::list_transfers(false, false, false));
   CHECK_FALSE(uses(plan, "transfers_by_requester"));
   CHECK_FALSE(uses(plan, "transfers_by_responder"));
+}
+
+TEST_CASE("the last sequence of every agency at start-up is found without reading every delivery",
+          "[component][store][query_plan]") {
+  history h;
+  std::map<std::string, std::int64_t> expect;
+  {
+    store::db d(h.path, false, true);
+    stmt s(d, "SELECT agency, MAX(seq) FROM deliveries GROUP BY agency");
+    while (s.step()) expect[s.text(0)] = s.int64(1);
+  }
+  REQUIRE(expect.size() == agencies.size());
+  store::writer w(store::store_options{h.path, false, 0, {}});
+  CHECK(w.last_seqs() == expect);
+
+  test::temp_dir empty;
+  store::writer fresh(store::store_options{empty.file("bluelink.db"), false, 0, {}});
+  CHECK(fresh.last_seqs().empty());
 }
