@@ -7,6 +7,7 @@
 
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
@@ -30,7 +31,8 @@ const std::string password = "a long enough password";
 void prepare(gateway_process& gw) {
   { bl::store::writer create(bl::store::store_options{gw.db_path().string(), false, 5000, {}}); }
   const bl::gateway_config cfg = bl::test::agencies_config();
-  bl::accounts accts(cfg, gw.db_path().string());
+  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);
   accts.add_user("fire.operator", "Fire Operator", bl::role::operator_role, essex_fire, password);
 
