@@ -110,7 +110,7 @@ struct accounts::impl {
     std::int64_t expires_ms = 0;  // the true deadline, renewed on each use
     std::int64_t db_expires_ms =
         0;  // what the row says; a different value means someone else
-            // (the CLI, an operator with sqlite3) changed it: trust the row
+            // (the CLI, an operator with a database tool) changed it: trust the row
     std::int64_t written_ms = 0;
   };
 
