@@ -44,6 +44,9 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
+#include "gateway/store/sqlite/report_store.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 
 namespace bl {
@@ -203,9 +206,11 @@ int gateway_main(int argc, char** argv) {
   // Deliveries and timeline events are read onwards only once they are on disk.
   reader.bound_by(eng->durable_marks());
   link_registry links;
+  const store::store_options side_store{
+      cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
   std::unique_ptr<accounts> accts;
   try {
-    accts = std::make_unique<accounts>(cfg, cfg.database_path);
+    accts = std::make_unique<accounts>(cfg, store::open_sqlite_account_store(side_store));
   } catch (const std::exception& e) {
     log->critical("event=store_unusable store={} error={}", log_quote(store_name),
                   log_quote(e.what()));
@@ -232,6 +237,8 @@ int gateway_main(int argc, char** argv) {
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
+  const auto reports = store::open_sqlite_report_store(side_store);
+  services.reports = reports.get();
   // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.
   asio::thread_pool workers(static_cast<std::size_t>(services.worker_threads));
   services.workers = workers.get_executor();

@@ -48,7 +48,8 @@ struct console_session_services;
 struct eido_session_services;
 namespace store {
 class reader;
-}
+class report_store;
+}  // namespace store
 
 /// Everything the API needs, owned elsewhere and outliving it.
 struct api_services {
@@ -63,6 +64,7 @@ struct api_services {
   const link_registry& links;
   std::shared_ptr<spdlog::logger> log;
   accounts& accts;
+  store::report_store* reports = nullptr;  // the savings report's reads; null: 503
   const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
   console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
   const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics

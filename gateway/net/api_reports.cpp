@@ -15,6 +15,7 @@
 #include "gateway/net/query.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/savings.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 
 namespace bl {
@@ -82,7 +83,9 @@ api_response api::get_savings_report(const principal& who, const std::string& qu
 
   savings_report r;
   try {
-    r = compute_savings(s_.cfg, s_.cfg.database_path, *from, *to);
+    if (!s_.reports)
+      return error_response(make_error(errc::store_unavailable, "the report store is not open"));
+    r = compute_savings(s_.cfg, *s_.reports, *from, *to);
   } catch (const store::store_error& e) {
     return error_response(store::to_error(e));
   } catch (const std::invalid_argument& e) {

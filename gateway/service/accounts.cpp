@@ -1,7 +1,6 @@
 #include "gateway/service/accounts.hpp"
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,8 @@
 #include <unordered_map>
 
 #include "gateway/core/digest.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
+// store_error and to_error (gateway/store/store_error.hpp once the store's fault kinds land).
 #include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl {
@@ -95,11 +96,6 @@ void check_password(std::string_view password) {
                                 " characters long");
 }
 
-// Rolls back without throwing: SQLite may already have rolled back after the error being handled.
-void rollback(store::db& d) {
-  sqlite3_exec(d.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-}
-
 error expired(std::string message) {
   return make_error(errc::session_expired, std::move(message));
 }
@@ -114,19 +110,16 @@ struct accounts::impl {
     std::int64_t expires_ms = 0;  // the true deadline, renewed on each use
     std::int64_t db_expires_ms =
         0;  // what the row says; a different value means someone else
-            // (the CLI, an operator with sqlite3) changed it: trust the row
+            // (the CLI, an operator with a database tool) changed it: trust the row
     std::int64_t written_ms = 0;
   };
 
-  impl(const gateway_config& c, const std::string& path, const std::string& vfs)
-      : cfg(c), conn(path, false, false, vfs) {
-    conn.exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
-    conn.exec("PRAGMA foreign_keys = ON");
-  }
+  impl(const gateway_config& c, std::unique_ptr<store::account_store> s)
+      : cfg(c), db(std::move(s)) {}
 
   gateway_config cfg;
-  std::mutex mu;  // guards conn, sessions, throttles
-  store::db conn;
+  std::mutex mu;  // guards sessions, throttles, and orders the store's writes with them
+  std::unique_ptr<store::account_store> db;
   std::unordered_map<std::string, cached_session> sessions;  // by token SHA-256
   // Sign-in throttles: "p:<address>|<username>" (one guesser against one account) and
   // "a:<address>" (one guesser spraying many accounts). Each failure past the free ones doubles
@@ -188,28 +181,21 @@ struct accounts::impl {
     for (auto it = sessions.begin(); it != sessions.end();)
       it = it->second.user_id == user_id ? sessions.erase(it) : std::next(it);
   }
-
-  // Ends every open session of the user (caller holds mu).
-  void end_sessions(std::int64_t user_id, std::int64_t now) {
-    store::stmt(conn, "UPDATE sessions SET ended_at = ?1 WHERE user_id = ?2 AND ended_at IS NULL")
-        .bind(1, now)
-        .bind(2, user_id)
-        .run();
-    forget_user_sessions(user_id);
-  }
-
-  std::int64_t user_id(const std::string& username) {
-    store::stmt s(conn, "SELECT id FROM users WHERE username = ?1");
-    s.bind(1, username);
-    if (!s.step()) throw std::invalid_argument("no user named '" + username + "'");
-    return s.int64(0);
-  }
 };
 
-accounts::accounts(const gateway_config& cfg, const std::string& db_path, const std::string& vfs) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  impl_ = std::make_unique<impl>(cfg, db_path, vfs);
+static std::invalid_argument no_user(const std::string& username) {
+  return std::invalid_argument("no user named '" + username + "'");
 }
+
+accounts::accounts(const gateway_config& cfg, std::unique_ptr<store::account_store> store) {
+  if (!store) throw std::invalid_argument("accounts: no account store");
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  impl_ = std::make_unique<impl>(cfg, std::move(store));
+}
+
+accounts::accounts(const gateway_config& cfg, const std::string& db_path)
+    : accounts(cfg, store::open_sqlite_account_store(
+                        store::store_options{db_path, true, cfg.busy_timeout_ms, {}})) {}
 
 accounts::~accounts() = default;
 
@@ -225,15 +211,7 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
   const int addr_free = pair_free * 10;
   const std::int64_t attempt_ms = to_ms(now_ms());
 
-  struct found_user {
-    std::int64_t id = 0;
-    std::string display_name;
-    std::string role_text;
-    std::string agency;
-    std::string hash;
-    bool disabled = false;
-  };
-  std::optional<found_user> user;
+  std::optional<store::login_record> user;
   {
     std::lock_guard lock(m.mu);
     // Refused before any hashing, so that a flood of guesses cannot burn the gateway's CPU.
@@ -249,33 +227,28 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
     if (!remote.empty()) m.count_failure(addr_key, attempt_ms);
     m.sweep(attempt_ms);
     try {
-      store::stmt s(m.conn,
-                    "SELECT id, display_name, role, agency, password_hash, disabled FROM users "
-                    "WHERE username = ?1",
-                    store::borrow);
-      s.bind(1, name);
-      if (s.step())
-        user = found_user{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.int64(5) != 0};
+      user = m.db->find_login(name);
     } catch (const store::store_error& e) {
       return store::to_error(e);
     }
   }
 
   // The slow part, outside the lock; an unknown user costs the same as a wrong password.
-  bool ok = verify_password(user ? user->hash : m.dummy(), password);
+  bool ok = verify_password(user ? user->password_hash : m.dummy(), password);
   if (!user || !ok)
     return make_error(errc::login_failed, "the username or password is not correct");
   // Only someone who knows the password learns that the account is disabled.
   if (user->disabled)
     return make_error(errc::account_disabled,
                       "this account is disabled; ask an administrator to enable it");
-  auto r = role_from(user->role_text);
+  auto r = role_from(user->role);
   if (!r) return make_error(errc::internal, "user '" + name + "' has an unknown role");
 
-  std::optional<std::string> new_hash;
-  if (crypto_pwhash_str_needs_rehash(user->hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+  std::optional<store::password_rehash> rehash;
+  if (crypto_pwhash_str_needs_rehash(user->password_hash.c_str(),
+                                     crypto_pwhash_OPSLIMIT_INTERACTIVE,
                                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
-    new_hash = hash_password(password);
+    rehash = store::password_rehash{user->password_hash, hash_password(password)};
 
   login_ok out;
   out.session_token = random_token();
@@ -287,34 +260,9 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
   {
     std::lock_guard lock(m.mu);
     try {
-      m.conn.exec("BEGIN IMMEDIATE");
-      try {
-        store::stmt(m.conn,
-                    "INSERT INTO sessions(token_sha256, user_id, csrf_token, created_at, "
-                    "last_seen, expires_at, remote) VALUES(?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-                    store::borrow)
-            .bind(1, digest)
-            .bind(2, user->id)
-            .bind(3, csrf)
-            .bind(4, now)
-            .bind(5, expires)
-            .bind(6, remote.empty() ? std::optional<std::string>() : std::string(remote))
-            .run();
-        // Only replaces the hash it verified: a password changed meanwhile is left alone.
-        if (new_hash)
-          store::stmt(m.conn,
-                      "UPDATE users SET password_hash = ?1, updated_at = ?2 "
-                      "WHERE id = ?3 AND password_hash = ?4")
-              .bind(1, *new_hash)
-              .bind(2, now)
-              .bind(3, user->id)
-              .bind(4, user->hash)
-              .run();
-        m.conn.exec("COMMIT");
-      } catch (...) {
-        rollback(m.conn);
-        throw;
-      }
+      // The session and the stronger hash of the password, together.
+      m.db->open_session(
+          store::new_session{digest, user->id, csrf, now, expires, std::string(remote)}, rehash);
     } catch (const store::store_error& e) {
       return store::to_error(e);
     }
@@ -347,28 +295,22 @@ std::variant<principal, error> accounts::session(std::string_view token) {
 
   std::lock_guard lock(m.mu);
   try {
-    store::stmt s(m.conn,
-                  "SELECT s.user_id, s.csrf_token, s.created_at, s.expires_at, s.ended_at, "
-                  "u.username, u.display_name, u.role, u.agency, u.disabled "
-                  "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
-                  store::borrow);
-    s.bind(1, digest);
-    if (!s.step()) {
+    auto row = m.db->find_session(digest);
+    if (!row) {
       m.sessions.erase(digest);
       return expired("the sign-in session is not recognised; sign in again");
     }
     principal p;
-    p.user_id = s.int64(0);
-    p.csrf_token = s.text(1);
-    const std::int64_t created = s.int64(2);
-    const std::int64_t row_expires = s.int64(3);
-    const bool ended = !s.is_null(4);
-    p.username = s.text(5);
-    p.display_name = s.text(6);
-    auto r = role_from(s.text(7));
-    p.agency = s.text(8);
-    const bool disabled = s.int64(9) != 0;
-    s.reset();
+    p.user_id = row->user_id;
+    p.csrf_token = row->csrf_token;
+    const std::int64_t created = row->created_ms;
+    const std::int64_t row_expires = row->expires_ms;
+    const bool ended = row->ended;
+    p.username = row->username;
+    p.display_name = row->display_name;
+    auto r = role_from(row->role);
+    p.agency = row->agency;
+    const bool disabled = row->user_disabled;
 
     if (ended) {
       m.sessions.erase(digest);
@@ -401,14 +343,7 @@ std::variant<principal, error> accounts::session(std::string_view token) {
                .first;
     it->second.expires_ms = std::max(it->second.expires_ms, renewed);
     if (now - it->second.written_ms >= renew_write_interval_ms) {
-      store::stmt(m.conn,
-                  "UPDATE sessions SET last_seen = ?1, expires_at = ?2 "
-                  "WHERE token_sha256 = ?3 AND ended_at IS NULL",
-                  store::borrow)
-          .bind(1, now)
-          .bind(2, it->second.expires_ms)
-          .bind(3, digest)
-          .run();
+      m.db->renew_session(digest, now, it->second.expires_ms);
       it->second.db_expires_ms = it->second.expires_ms;
       it->second.written_ms = now;
     }
@@ -427,11 +362,7 @@ void accounts::logout(std::string_view token) {
   const std::string digest = sha256_hex(token);
   std::lock_guard lock(m.mu);
   m.sessions.erase(digest);
-  store::stmt(m.conn,
-              "UPDATE sessions SET ended_at = ?1 WHERE token_sha256 = ?2 AND ended_at IS NULL")
-      .bind(1, to_ms(now_ms()))
-      .bind(2, digest)
-      .run();
+  m.db->end_session(digest, to_ms(now_ms()));
 }
 
 std::int64_t accounts::add_user(const std::string& username, const std::string& display_name,
@@ -460,31 +391,17 @@ std::int64_t accounts::add_user(const std::string& username, const std::string& 
   check_password(password);
   {
     std::lock_guard lock(m.mu);
-    store::stmt s(m.conn, "SELECT 1 FROM users WHERE username = ?1");
-    s.bind(1, name);
-    if (s.step()) throw std::invalid_argument("a user named '" + name + "' already exists");
+    if (m.db->user_exists(name))
+      throw std::invalid_argument("a user named '" + name + "' already exists");
   }
   const std::string hash = hash_password(password);
   const std::int64_t now = to_ms(now_ms());
   std::lock_guard lock(m.mu);
-  try {
-    store::stmt(m.conn,
-                "INSERT INTO users(username, display_name, role, agency, password_hash, "
-                "created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?6)")
-        .bind(1, name)
-        .bind(2, display_name)
-        .bind(3, to_string(r))
-        .bind(4, agency.empty() ? std::optional<std::string>() : agency)
-        .bind(5, hash)
-        .bind(6, now)
-        .run();
-  } catch (const store::store_error& e) {
-    // Someone else added the same name while the hash ran.
-    if (e.kind() == store::fault::conflict)
-      throw std::invalid_argument("a user named '" + name + "' already exists");
-    throw;
-  }
-  return sqlite3_last_insert_rowid(m.conn.handle());
+  auto id = m.db->add_user(
+      store::new_user{name, display_name, std::string(to_string(r)), agency, hash, now});
+  // Someone else added the same name while the hash ran.
+  if (!id) throw std::invalid_argument("a user named '" + name + "' already exists");
+  return *id;
 }
 
 void accounts::set_password(const std::string& username, const std::string& password) {
@@ -493,26 +410,16 @@ void accounts::set_password(const std::string& username, const std::string& pass
   check_password(password);
   {
     std::lock_guard lock(m.mu);
-    m.user_id(name);  // fail fast, before the hash, for a mistyped name
+    // Fail fast, before the hash, for a mistyped name.
+    if (!m.db->user_exists(name)) throw no_user(name);
   }
   const std::string hash = hash_password(password);
   const std::int64_t now = to_ms(now_ms());
   std::lock_guard lock(m.mu);
-  m.conn.exec("BEGIN IMMEDIATE");
-  try {
-    const std::int64_t id = m.user_id(name);
-    store::stmt(m.conn, "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
-        .bind(1, hash)
-        .bind(2, now)
-        .bind(3, id)
-        .run();
-    // Whoever knew the old password may hold a session: a new password ends them all.
-    m.end_sessions(id, now);
-    m.conn.exec("COMMIT");
-  } catch (...) {
-    rollback(m.conn);
-    throw;
-  }
+  // Whoever knew the old password may hold a session: a new password ends them all.
+  auto id = m.db->set_password(name, hash, now);
+  if (!id) throw no_user(name);
+  m.forget_user_sessions(*id);
 }
 
 void accounts::set_disabled(const std::string& username, bool disabled) {
@@ -520,38 +427,24 @@ void accounts::set_disabled(const std::string& username, bool disabled) {
   const std::string name = lower(username);
   const std::int64_t now = to_ms(now_ms());
   std::lock_guard lock(m.mu);
-  m.conn.exec("BEGIN IMMEDIATE");
-  try {
-    const std::int64_t id = m.user_id(name);
-    store::stmt(m.conn, "UPDATE users SET disabled = ?1, updated_at = ?2 WHERE id = ?3")
-        .bind(1, disabled ? 1 : 0)
-        .bind(2, now)
-        .bind(3, id)
-        .run();
-    if (disabled) m.end_sessions(id, now);
-    m.conn.exec("COMMIT");
-  } catch (...) {
-    rollback(m.conn);
-    throw;
-  }
+  auto id = m.db->set_disabled(name, disabled, now);
+  if (!id) throw no_user(name);
+  if (disabled) m.forget_user_sessions(*id);
 }
 
 std::vector<user_row> accounts::list_users() {
   auto& m = *impl_;
   std::lock_guard lock(m.mu);
-  store::stmt s(m.conn,
-                "SELECT id, username, display_name, role, agency, disabled, created_at FROM users "
-                "ORDER BY username");
   std::vector<user_row> out;
-  while (s.step()) {
+  for (auto& row : m.db->list_users()) {
     user_row u;
-    u.id = s.int64(0);
-    u.username = s.text(1);
-    u.display_name = s.text(2);
-    u.who = role_from(s.text(3)).value_or(role::operator_role);
-    u.agency = s.text(4);
-    u.disabled = s.int64(5) != 0;
-    u.created_at = from_ms(s.int64(6));
+    u.id = row.id;
+    u.username = std::move(row.username);
+    u.display_name = std::move(row.display_name);
+    u.who = role_from(row.role).value_or(role::operator_role);
+    u.agency = std::move(row.agency);
+    u.disabled = row.disabled;
+    u.created_at = from_ms(row.created_ms);
     out.push_back(std::move(u));
   }
   return out;

@@ -4,9 +4,9 @@
 // sign-in throttle per address and account and per address, with a back-off that slows a
 // guesser but never locks a named account (docs/operations.md, "Security").
 //
-// Thread-safety: every member may be called from any thread at once. The class owns its own
-// SQLite connection (users and sessions only; the engine's writer never touches these tables),
-// guarded by a mutex; the slow part of a sign-in (the password hash) runs outside the lock.
+// Thread-safety: every member may be called from any thread at once. The class owns the account
+// store it is given (users and sessions only; the engine's writer never touches them) and calls
+// it under a mutex; the slow part of a sign-in (the password hash) runs outside the lock.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +20,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/store/account_store.hpp"
 
 namespace bl {
 
@@ -62,8 +63,11 @@ struct user_row {
 
 class accounts {
  public:
-  /// Opens `db_path` (already created and migrated by the store writer) with its own connection.
-  accounts(const gateway_config& cfg, const std::string& db_path, const std::string& vfs = {});
+  /// Keeps users and sessions in `store` (e.g. store::open_sqlite_account_store).
+  accounts(const gateway_config& cfg, std::unique_ptr<store::account_store> store);
+  /// Transitional, for tools/bench/bench_main.cpp until it opens the store itself: the SQLite
+  /// account store at `db_path` (store::open_sqlite_account_store, cfg's busy timeout).
+  accounts(const gateway_config& cfg, const std::string& db_path);
   ~accounts();
   accounts(const accounts&) = delete;
   accounts& operator=(const accounts&) = delete;

@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/digest.hpp"
@@ -17,8 +15,6 @@
 #include "gateway/store/writer.hpp"
 
 namespace bl {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -223,129 +219,46 @@ number_map map_numbers(const call_import_config& ci) {
   return map;
 }
 
-// ---- the database ------------------------------------------------------------------------------
+// ---- the store ---------------------------------------------------------------------------------
 
-constexpr std::string_view insert_call_sql =
-    "INSERT INTO calls(source, external_id, from_agency, to_agency, started_at, duration_s,"
-    " emergency, created_at) VALUES('import', ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    " ON CONFLICT(external_id) DO NOTHING";
-
-/// Opens the database for an import. A database that is missing or not at the latest schema
-/// version is first opened by the store's writer exactly as the gateway does at start (created,
-/// checked, WAL, migrated); one already current is only checked to be a Bluelink store, which
-/// spares a big file the writer's integrity check. The import then has a connection of its own
-/// with the gateway's busy timeout and synchronous level.
-std::unique_ptr<store::db> open_for_writing(const gateway_config& cfg, const std::string& path) {
-  auto connect = [&] {
-    auto d = std::make_unique<store::db>(path, false, false);
-    d->exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
-    return d;
-  };
-  auto pragma = [](store::db& d, const char* name) {
-    store::stmt s(d, std::string("PRAGMA ") + name);
-    return s.step() ? s.int64(0) : 0;
-  };
-  bool current = false;
-  if (fs::exists(path)) {
-    auto d = connect();
-    current = pragma(*d, "user_version") == store::all_migrations().back().version &&
-              pragma(*d, "application_id") == 0x424C4E4B;  // "BLNK", as the writer sets it
-  }
-  if (!current) {
-    auto prepare = store::open_writer(
-        store::store_options{path, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
-  }
-  auto d = connect();
-  d->exec(cfg.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  d->exec("PRAGMA foreign_keys = ON");
-  d->exec("PRAGMA cache_size = -65536");  // 64 MiB: the indexes a big import inserts into
-  return d;
-}
-
-bool has_table(store::db& d, const char* name) {
-  store::stmt s(d, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
-  s.bind(1, name);
-  return s.step();
-}
-
-/// A read-only connection for a dry run or the ledger listing; null when there is no database.
-std::unique_ptr<store::db> open_read_only(const gateway_config& cfg, const std::string& path) {
-  if (!fs::exists(path)) return nullptr;
-  auto d = std::make_unique<store::db>(path, false, true);
-  d->exec("PRAGMA busy_timeout = " + std::to_string(cfg.busy_timeout_ms));
-  return d;
-}
-
-/// A checked row waiting for its batch.
-struct pending_call {
-  std::string external_id;
-  const phone_line_config* from;
-  const phone_line_config* to;
-  std::int64_t started_ms;
-  std::int64_t duration_s;
-};
-
-/// Collects checked rows and writes them `batch` at a time, each batch in one transaction. Rows
-/// are parsed before the transaction begins, so the write lock (which a live gateway sharing the
-/// file waits for) is held only while SQLite inserts.
+/// Collects checked rows and writes them `batch` at a time, each batch in one transaction of the
+/// store's. Rows are parsed before a batch is handed over, so the write lock (which a live gateway
+/// sharing the store waits for) is held only while the store inserts.
 class batch_writer {
  public:
-  batch_writer(store::db& d, std::size_t batch, std::int64_t created_ms)
-      : d_(d), batch_(std::max<std::size_t>(batch, 1)), created_ms_(created_ms) {
+  batch_writer(std::unique_ptr<store::call_import_writer> w, std::size_t batch)
+      : w_(std::move(w)), batch_(std::max<std::size_t>(batch, 1)) {
     rows_.reserve(batch_);
   }
-  ~batch_writer() {
-    if (!sqlite3_get_autocommit(d_.handle()))
-      sqlite3_exec(d_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  batch_writer(const batch_writer&) = delete;
-  batch_writer& operator=(const batch_writer&) = delete;
 
   /// Queues one call; writes the batch when it is full, counting new and already imported calls.
-  void add(pending_call c, import_summary& sum) {
+  void add(store::imported_call c, import_summary& sum) {
     rows_.push_back(std::move(c));
     if (rows_.size() >= batch_) {
-      begin_.reset().run();
-      write(sum);
-      commit_.reset().run();
+      count(w_->insert_calls(rows_), sum);
+      rows_.clear();
     }
   }
-  /// Writes what is queued and then `last` (the ledger row) in one final transaction.
+  /// Writes what is queued and then the ledger row in one final transaction; its id.
   template <class F>
-  void finish(import_summary& sum, F&& last) {
-    begin_.reset().run();
-    write(sum);
-    last();
-    commit_.reset().run();
+  std::int64_t finish(import_summary& sum, F&& ledger) {
+    auto id = w_->finish(rows_, [&](const store::batch_result& r) {
+      count(r, sum);
+      return ledger();
+    });
+    rows_.clear();
+    return id;
   }
 
  private:
-  void write(import_summary& sum) {
-    for (const auto& c : rows_) {
-      insert_.reset()
-          .bind(1, c.external_id)
-          .bind(2, c.from->agency)
-          .bind(3, c.to->agency)
-          .bind(4, c.started_ms)
-          .bind(5, c.duration_s)
-          .bind(6, c.to->emergency ? 1 : 0)
-          .bind(7, created_ms_);
-      insert_.run();
-      if (d_.changes() == 1)
-        ++sum.imported;
-      else
-        ++sum.already_imported;
-    }
-    rows_.clear();
+  static void count(const store::batch_result& r, import_summary& sum) {
+    sum.imported += r.inserted;
+    sum.already_imported += r.already_stored;
   }
 
-  store::db& d_;
+  std::unique_ptr<store::call_import_writer> w_;
   std::size_t batch_;
-  std::int64_t created_ms_;
-  std::vector<pending_call> rows_;
-  store::stmt begin_{d_, "BEGIN IMMEDIATE"};
-  store::stmt commit_{d_, "COMMIT"};
-  store::stmt insert_{d_, insert_call_sql};
+  std::vector<store::imported_call> rows_;
 };
 
 std::string kinds_json(const import_summary& s) {
@@ -389,7 +302,7 @@ std::string normalise_phone_number(std::string_view raw) {
   return rest.compare(0, 1, "0") == 0 ? rest : "0" + rest;
 }
 
-import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+import_summary import_calls_csv(const gateway_config& cfg, store::call_store& calls,
                                 const std::string& path, const import_progress& progress,
                                 bool dry_run) {
   import_options o;
@@ -398,10 +311,10 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
     o.on_progress = [progress](std::uint64_t done, std::uint64_t total, std::uint64_t) {
       progress(done, total);
     };
-  return import_calls_csv(cfg, db_path, path, o);
+  return import_calls_csv(cfg, calls, path, o);
 }
 
-import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+import_summary import_calls_csv(const gateway_config& cfg, store::call_store& calls,
                                 const std::string& path, const import_options& options) {
   const auto& ci = cfg.call_import;
   const number_map numbers = map_numbers(ci);
@@ -465,18 +378,10 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
   }
   const std::size_t needed = *std::max_element(col.begin(), col.end()) + 1;
 
-  std::unique_ptr<store::db> conn;
   std::unique_ptr<batch_writer> writer;
-  std::unique_ptr<store::stmt> exists;
   std::unordered_set<std::string> seen;  // dry run: ids met earlier in this file
-  if (options.dry_run) {
-    conn = open_read_only(cfg, db_path);
-    if (conn && has_table(*conn, "calls"))
-      exists = std::make_unique<store::stmt>(*conn, "SELECT 1 FROM calls WHERE external_id = ?1");
-  } else {
-    conn = open_for_writing(cfg, db_path);
-    writer = std::make_unique<batch_writer>(*conn, options.batch_rows, to_ms(now));
-  }
+  if (!options.dry_run)
+    writer = std::make_unique<batch_writer>(calls.begin_import(to_ms(now)), options.batch_rows);
 
   auto skip = [&](std::string kind, std::string detail) {
     ++sum.skipped;
@@ -586,15 +491,11 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
     }
 
     if (writer) {
-      writer->add({external_id, &from, &to, started_ms, *duration}, sum);
+      writer->add({external_id, from.agency, to.agency, started_ms, *duration, to.emergency}, sum);
       continue;
     }
     bool fresh = seen.insert(external_id).second;
-    if (fresh && exists) {
-      exists->reset().bind(1, external_id);
-      fresh = !exists->step();
-      exists->reset();
-    }
+    if (fresh) fresh = !calls.call_stored(external_id);
     if (fresh)
       ++sum.imported;
     else
@@ -605,21 +506,15 @@ import_summary import_calls_csv(const gateway_config& cfg, const std::string& db
 
   if (writer) {
     // The ledger row goes in the last transaction, with the last batch of calls.
-    store::stmt led(*conn,
-                    "INSERT INTO call_imports(file_name, file_sha256, imported_at, rows, imported,"
-                    " already_imported, skipped, summary) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
-                    " RETURNING id");
-    writer->finish(sum, [&] {
-      led.bind(1, sum.file_name)
-          .bind(2, sum.file_sha256)
-          .bind(3, to_ms(now))
-          .bind(4, static_cast<std::int64_t>(sum.rows))
-          .bind(5, static_cast<std::int64_t>(sum.imported))
-          .bind(6, static_cast<std::int64_t>(sum.already_imported))
-          .bind(7, static_cast<std::int64_t>(sum.skipped))
-          .bind(8, kinds_json(sum));
-      if (led.step()) sum.ledger_id = led.int64(0);
-      led.reset();
+    sum.ledger_id = writer->finish(sum, [&] {
+      return store::import_ledger_entry{sum.file_name,
+                                        sum.file_sha256,
+                                        to_ms(now),
+                                        static_cast<std::int64_t>(sum.rows),
+                                        static_cast<std::int64_t>(sum.imported),
+                                        static_cast<std::int64_t>(sum.already_imported),
+                                        static_cast<std::int64_t>(sum.skipped),
+                                        kinds_json(sum)};
     });
   }
   report(true);
@@ -649,26 +544,20 @@ nlohmann::json to_json(const import_summary& s, std::size_t max_problems) {
   return j;
 }
 
-std::vector<call_import_record> list_call_imports(const gateway_config& cfg,
-                                                  const std::string& db_path) {
+std::vector<call_import_record> list_call_imports(store::call_store& calls) {
   std::vector<call_import_record> out;
-  auto conn = open_read_only(cfg, db_path);
-  if (!conn || !has_table(*conn, "call_imports")) return out;
-  store::stmt s(*conn,
-                "SELECT id, file_name, file_sha256, imported_at, rows, imported, already_imported,"
-                " skipped, summary FROM call_imports ORDER BY id");
-  while (s.step()) {
-    call_import_record r;
-    r.id = s.int64(0);
-    r.file_name = s.text(1);
-    r.file_sha256 = s.text(2);
-    r.imported_at = from_ms(s.int64(3));
-    r.rows = s.int64(4);
-    r.imported = s.int64(5);
-    r.already_imported = s.int64(6);
-    r.skipped = s.int64(7);
-    r.summary = s.text(8);
-    out.push_back(std::move(r));
+  for (auto& r : calls.list_imports()) {
+    call_import_record c;
+    c.id = r.id;
+    c.file_name = std::move(r.entry.file_name);
+    c.file_sha256 = std::move(r.entry.file_sha256);
+    c.imported_at = from_ms(r.entry.imported_at_ms);
+    c.rows = r.entry.rows;
+    c.imported = r.entry.imported;
+    c.already_imported = r.entry.already_imported;
+    c.skipped = r.entry.skipped;
+    c.summary = std::move(r.entry.summary);
+    out.push_back(std::move(c));
   }
   return out;
 }

@@ -2,9 +2,9 @@
 // Imports a telephony system's call records (CSV) into the phone-call log, for the savings
 // report's baseline (issue 5). The rules a file is read by are in docs/operations.md section 14.
 //
-// Threading and lifetime: import_calls_csv is a plain function that opens its own SQLite
-// connection for the length of one import and closes it before returning; it may run in a
-// process beside a live gateway on the same database (WAL, busy_timeout from the config).
+// Threading and lifetime: import_calls_csv is a plain function that writes through the call store
+// it is given (store::call_store: batches of calls, each one transaction, and the ledger row with
+// the last); it may run in a process beside a live gateway on the same store.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +21,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/csv_reader.hpp"
+#include "gateway/store/call_store.hpp"
 
 namespace bl {
 
@@ -64,13 +65,13 @@ struct import_options {
 };
 
 /// Reads CSV from `path`, maps numbers to agencies with cfg.call_import, and inserts the calls
-/// (source 'import') into the SQLite database at db_path in batched transactions. Throws
+/// (source 'import') through `calls` in batched transactions (a dry run only looks up). Throws
 /// import_file_error when the file cannot be read at all, std::invalid_argument for an unusable
 /// call_import config (no numbers, two entries for one number), store::store_error for the
-/// database. Batches committed before a store error stay; importing again is safe.
-import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+/// store. Batches committed before a store error stay; importing again is safe.
+import_summary import_calls_csv(const gateway_config& cfg, store::call_store& calls,
                                 const std::string& path, const import_options& options);
-import_summary import_calls_csv(const gateway_config& cfg, const std::string& db_path,
+import_summary import_calls_csv(const gateway_config& cfg, store::call_store& calls,
                                 const std::string& path, const import_progress& progress = {},
                                 bool dry_run = false);
 
@@ -92,8 +93,7 @@ struct call_import_record {
   std::string summary;  // JSON {"kind": count} of skipped rows
 };
 
-/// The ledger, oldest first; empty when the database has no imports (or no ledger yet).
-std::vector<call_import_record> list_call_imports(const gateway_config& cfg,
-                                                  const std::string& db_path);
+/// The ledger, oldest first; empty when the store has no imports (or no ledger yet).
+std::vector<call_import_record> list_call_imports(store::call_store& calls);
 
 }  // namespace bl

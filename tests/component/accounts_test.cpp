@@ -6,6 +6,7 @@
 #include "gateway/core/digest.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -26,8 +27,12 @@ struct rig {
     cfg.busy_timeout_ms = 2000;
     auto create = store::open_writer(store::store_options{path, true, 2000, {}});
   }
+  /// A connection of its own to the accounts in the file, as each process has.
+  std::unique_ptr<store::account_store> connect() {
+    return store::open_sqlite_account_store(store::store_options{path, true, 2000, {}});
+  }
   accounts& open() {
-    if (!accts) accts = std::make_unique<accounts>(cfg, path);
+    if (!accts) accts = std::make_unique<accounts>(cfg, connect());
     return *accts;
   }
 
@@ -198,7 +203,7 @@ TEST_CASE("a user disabled by another process loses its session at once", "[acco
   auto ok = must_login(a, "alice");
   REQUIRE(error_id(a.session(ok.session_token)) == "ok");
   // The CLI has its own connection and its own accounts object.
-  accounts(t.cfg, t.path).set_disabled("alice", true);
+  accounts(t.cfg, t.connect()).set_disabled("alice", true);
   CHECK(error_id(a.session(ok.session_token)) == "bl.auth.session_expired");
 }
 

@@ -14,6 +14,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/call_import.hpp"
+#include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -46,6 +47,19 @@ bl::gateway_config import_config() {
                 {"01632960003", "eeast-ambulance", false, ""},
                 {"(01632) 960013", "eeast-ambulance", true, ""}};
   return cfg;
+}
+
+/// The call store on the SQLite file at `db`, as the CLI opens it.
+std::unique_ptr<bl::store::call_store> calls_at(const bl::gateway_config& cfg,
+                                                const std::string& db) {
+  return bl::store::open_sqlite_call_store(
+      bl::store::store_options{db, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
+}
+
+bl::import_summary import_at(const bl::gateway_config& cfg, const std::string& db,
+                             const std::string& csv, const bl::import_progress& progress = {},
+                             bool dry_run = false) {
+  return bl::import_calls_csv(cfg, *calls_at(cfg, db), csv, progress, dry_run);
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -144,7 +158,7 @@ TEST_CASE("a messy telephony export imports its good rows and reports each bad r
   const auto csv = dir.file("export.csv");
   write_file(csv, crlf(messy_lines));
 
-  auto sum = bl::import_calls_csv(cfg, db, csv);
+  auto sum = import_at(cfg, db, csv);
   CHECK(sum.rows == 21);
   CHECK(sum.imported == 10);
   CHECK(sum.already_imported == 0);
@@ -239,7 +253,7 @@ TEST_CASE("a messy telephony export imports its good rows and reports each bad r
   }
 
   SECTION("importing the same file again counts nothing twice") {
-    auto again = bl::import_calls_csv(cfg, db, csv);
+    auto again = import_at(cfg, db, csv);
     CHECK(again.rows == 21);
     CHECK(again.imported == 0);
     CHECK(again.already_imported == 10);
@@ -249,8 +263,8 @@ TEST_CASE("a messy telephony export imports its good rows and reports each bad r
   }
 
   SECTION("every import is written to the ledger") {
-    bl::import_calls_csv(cfg, db, csv);
-    auto ledger = bl::list_call_imports(cfg, db);
+    import_at(cfg, db, csv);
+    auto ledger = bl::list_call_imports(*calls_at(cfg, db));
     REQUIRE(ledger.size() == 2);
     CHECK(ledger[0].file_name == csv);
     CHECK(ledger[0].file_sha256 == sum.file_sha256);
@@ -277,14 +291,14 @@ TEST_CASE("a dry run reads and checks the whole file and writes nothing", "[comp
   const auto csv = dir.file("export.csv");
   write_file(csv, crlf(messy_lines));
 
-  auto dry = bl::import_calls_csv(cfg, db, csv, {}, true);
+  auto dry = import_at(cfg, db, csv, {}, true);
   CHECK(dry.dry_run);
   CHECK(dry.imported == 10);
   CHECK(dry.skipped == 11);
   CHECK_FALSE(fs::exists(db));
 
-  bl::import_calls_csv(cfg, db, csv);
-  auto dry_again = bl::import_calls_csv(cfg, db, csv, {}, true);
+  import_at(cfg, db, csv);
+  auto dry_again = import_at(cfg, db, csv, {}, true);
   CHECK(dry_again.imported == 0);
   CHECK(dry_again.already_imported == 10);
   CHECK(count(db, "SELECT count(*) FROM calls") == 10);
@@ -307,7 +321,7 @@ TEST_CASE("with an id column, the telephony system's call id decides what was im
              "C-1001,01632 960001,01632 960002,2026-06-01 10:00,60\n"
              "C-1002,01632 960002,01632 960001,2026-06-01 11:00,70\n"
              ",01632 960002,01632 960001,2026-06-01 12:00,80\n");
-  auto sum = bl::import_calls_csv(cfg, db, first);
+  auto sum = import_at(cfg, db, first);
   CHECK(sum.imported == 2);
   REQUIRE(sum.problems.size() == 1);
   CHECK(sum.problems[0].line == 4);
@@ -322,7 +336,7 @@ TEST_CASE("with an id column, the telephony system's call id decides what was im
              "C-1001,01632 960001,01632 960002,2026-06-01 10:00,60\n"
              "C-1002,01632 960002,01632 960001,2026-06-01 11:00,75\n"
              "C-1003,01632 960003,01632 960001,2026-06-01 13:00,90\n");
-  auto again = bl::import_calls_csv(cfg, db, second);
+  auto again = import_at(cfg, db, second);
   CHECK(again.imported == 1);
   CHECK(again.already_imported == 2);
   CHECK(count(db, "SELECT count(*) FROM calls") == 3);
@@ -344,7 +358,7 @@ TEST_CASE("semicolon or tab separated exports, UTC and month-first dates are rea
              "caller;called;start;duration\n"
              "01632 960001;01632 960002;07/04/2026 12:00;1:00\n"
              "01632 960001;01632 960002;13/04/2026 12:00;1:00\n");
-  auto s = bl::import_calls_csv(cfg, db, semi);
+  auto s = import_at(cfg, db, semi);
   CHECK(s.delimiter == ';');
   CHECK(s.imported == 1);
   REQUIRE(s.problems.size() == 1);
@@ -357,7 +371,7 @@ TEST_CASE("semicolon or tab separated exports, UTC and month-first dates are rea
   const auto tab = dir.file("tab.tsv");
   write_file(tab,
              "caller\tcalled\tstart\tduration\n01632 960002\t01632 960003\t2026-05-05 08:00\t9\n");
-  auto t = bl::import_calls_csv(cfg, db, tab);
+  auto t = import_at(cfg, db, tab);
   CHECK(t.delimiter == '\t');
   CHECK(t.imported == 1);
 }
@@ -372,7 +386,7 @@ TEST_CASE("a file that cannot be read as call records is refused with what is wr
     const auto csv = dir.file("wrong.csv");
     write_file(csv, "Caller,Called Number,When,Duration\n01632 960001,01632 960002,x,1\n");
     try {
-      bl::import_calls_csv(cfg, db, csv);
+      import_at(cfg, db, csv);
       FAIL("expected import_file_error");
     } catch (const bl::import_file_error& e) {
       CHECK_THAT(e.what(), Catch::Contains("' Start Time ' (call_import.columns.start)") &&
@@ -381,29 +395,28 @@ TEST_CASE("a file that cannot be read as call records is refused with what is wr
     CHECK_FALSE(fs::exists(db));
   }
   SECTION("a missing file") {
-    CHECK_THROWS_MATCHES(bl::import_calls_csv(cfg, db, dir.file("nope.csv")), bl::import_file_error,
+    CHECK_THROWS_MATCHES(import_at(cfg, db, dir.file("nope.csv")), bl::import_file_error,
                          Catch::Message("no file at " + dir.file("nope.csv")));
   }
   SECTION("an empty file") {
     const auto csv = dir.file("empty.csv");
     write_file(csv, "\xEF\xBB\xBF\r\n\r\n");
-    CHECK_THROWS_AS(bl::import_calls_csv(cfg, db, csv), bl::import_file_error);
+    CHECK_THROWS_AS(import_at(cfg, db, csv), bl::import_file_error);
   }
   SECTION("a config without numbers is a config error") {
     auto none = cfg;
     none.call_import.numbers.clear();
     const auto csv = dir.file("ok.csv");
     write_file(csv, crlf(messy_lines));
-    CHECK_THROWS_AS(bl::import_calls_csv(none, db, csv), std::invalid_argument);
+    CHECK_THROWS_AS(import_at(none, db, csv), std::invalid_argument);
   }
   SECTION("a config listing one number twice is a config error") {
     auto twice = cfg;
     twice.call_import.numbers.push_back({"+441632960001", "essex-police", false, ""});
     const auto csv = dir.file("ok.csv");
     write_file(csv, crlf(messy_lines));
-    CHECK_THROWS_WITH(bl::import_calls_csv(twice, db, csv),
-                      Catch::Contains("/call_import/numbers/6/number") &&
-                          Catch::Contains("/call_import/numbers/0"));
+    CHECK_THROWS_WITH(import_at(twice, db, csv), Catch::Contains("/call_import/numbers/6/number") &&
+                                                     Catch::Contains("/call_import/numbers/0"));
   }
 }
 
@@ -421,7 +434,7 @@ TEST_CASE("a quote left open is reported at the line where its row starts", "[co
              "01632 960001,01632 960002,2026-06-01 10:00,60,fine\n"
              "01632 960001,01632 960002,2026-06-01 11:00,60,\"never closed\n"
              "01632 960001,01632 960002,2026-06-01 12:00,60,swallowed\n");
-  auto s = bl::import_calls_csv(cfg, db, csv);
+  auto s = import_at(cfg, db, csv);
   CHECK(s.imported == 1);
   REQUIRE(s.problems.size() == 1);
   CHECK(s.problems[0].line == 3);
@@ -436,12 +449,11 @@ TEST_CASE("progress is reported in bytes up to the whole file", "[component][imp
   write_file(csv, crlf(messy_lines));
   std::uint64_t last_done = 0, last_total = 0;
   bool monotonic = true;
-  bl::import_calls_csv(cfg, dir.file("bluelink.db"), csv,
-                       [&](std::uint64_t done, std::uint64_t total) {
-                         monotonic = monotonic && done >= last_done;
-                         last_done = done;
-                         last_total = total;
-                       });
+  import_at(cfg, dir.file("bluelink.db"), csv, [&](std::uint64_t done, std::uint64_t total) {
+    monotonic = monotonic && done >= last_done;
+    last_done = done;
+    last_total = total;
+  });
   CHECK(monotonic);
   CHECK(last_total == fs::file_size(csv));
   CHECK(last_done == last_total);

@@ -13,6 +13,7 @@
 
 #include "gateway/service/savings.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -25,6 +26,14 @@ namespace {
 const std::string fire = "essex-fire";
 const std::string police = "essex-police";
 const std::string ambulance = "eeast-ambulance";
+
+/// The report over the SQLite file at `path`, read as the gateway reads it.
+savings_report compute_savings(const gateway_config& cfg, const std::string& path, year_month from,
+                               year_month to) {
+  auto reports =
+      store::open_sqlite_report_store(store::store_options{path, true, cfg.busy_timeout_ms, {}});
+  return bl::compute_savings(cfg, *reports, from, to);
+}
 
 year_month ym(const char* s) {
   return *year_month::parse(s);

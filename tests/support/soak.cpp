@@ -22,6 +22,7 @@
 
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/cli_process.hpp"
@@ -255,10 +256,9 @@ void soak_run::configure() {
 }
 
 void soak_run::add_users() {
-  {
-    auto create = store::open_writer(store::store_options{gw_.db_path().string(), false, 5000, {}});
-  }
-  accounts accts(agencies_config(), gw_.db_path().string());
+  { auto create = store::open_writer(store::store_options{gw_.db_path().string(), false, 5000, {}}); }
+  accounts accts(agencies_config(), store::open_sqlite_account_store(store::store_options{
+                                        gw_.db_path().string(), true, 5000, {}}));
   accts.add_user("soak.admin", "Soak Admin", role::admin, "", password);
   accts.add_user("soak.manager", "Soak Manager", role::manager, "", password);
   for (int i = 0; i < 3; ++i)

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "gateway/service/accounts.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
 #include "tests/support/gateway_process.hpp"
@@ -65,7 +66,8 @@ void add_users(gateway_process& gw) {
   CHECK(run_cli(common + "--username x.y --name X --role manager", "short\n") == 2);
 
   const bl::gateway_config cfg = bl::test::agencies_config();
-  bl::accounts accts(cfg, gw.db_path().string());
+  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
   accts.add_user("fire.operator", "Fire Operator", bl::role::operator_role, essex_fire, password);
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);
 }
@@ -197,7 +199,8 @@ TEST_CASE("a supervisor manages their own agency's operators and an admin manage
   add_users(gw);
   {
     const bl::gateway_config cfg = bl::test::agencies_config();
-    bl::accounts accts(cfg, gw.db_path().string());
+    bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                                gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
     accts.add_user("fire.supervisor", "Fire Supervisor", bl::role::supervisor, essex_fire,
                    password);
     accts.add_user("admin", "Admin", bl::role::admin, "", password);

@@ -14,6 +14,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
@@ -36,7 +37,8 @@ void add_users(const gateway_process& gw) {
   opts.path = gw.db_path().string();
   auto create = bl::store::open_writer(opts);  // creates and migrates the file
   const bl::gateway_config cfg = bl::test::agencies_config();
-  bl::accounts accts(cfg, gw.db_path().string());
+  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
   accts.add_user("fire.op", "Fire Operator", bl::role::operator_role, essex_fire, password);
   accts.add_user("police.op", "Police Operator", bl::role::operator_role, essex_police, password);
 }

@@ -8,6 +8,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
@@ -34,7 +35,8 @@ void prepare(gateway_process& gw) {
         bl::store::open_writer(bl::store::store_options{gw.db_path().string(), false, 5000, {}});
   }
   const bl::gateway_config cfg = bl::test::agencies_config();
-  bl::accounts accts(cfg, gw.db_path().string());
+  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
   accts.add_user("manager", "Service Manager", bl::role::manager, "", password);
   accts.add_user("fire.operator", "Fire Operator", bl::role::operator_role, essex_fire, password);
 

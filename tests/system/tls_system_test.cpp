@@ -20,6 +20,7 @@
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -92,7 +93,8 @@ TEST_CASE("with a certificate the gateway serves HTTPS and WSS only", "[system][
     a.id = essex_police;
     a.name = "Essex Police";
     cfg.agencies.push_back(a);
-    bl::accounts accts(cfg, gw.db_path().string());
+    bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
+                                gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
     accts.add_user("police.op", "Police Operator", bl::role::operator_role, essex_police, password);
   }
   gw.start();

@@ -74,6 +74,7 @@
 #include "gateway/core/digest.hpp"
 #include "gateway/service/accounts.hpp"
 #include "tools/bench/bench_doc.hpp"
+#include "tools/bench/pages_bench.hpp"
 #include "tools/bench/report_data.hpp"
 #include "tools/samples/sample_requests.hpp"
 
@@ -113,6 +114,9 @@ struct bench_options {
   std::int64_t report_transfers = 1'000'000;  // contention: transfers in the five years
   int sign_ins = 20;                          // contention: sign-ins at once, every 3 s
   std::string command;                        // the command line, for the report
+  std::int64_t pages_transfers = 1'000'000;   // pages: transfers in the generated year
+  int pages_runs = 20;                        // pages: runs of each page
+  bool reuse = false;                         // pages: time the database left in --db-dir
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1528,8 +1532,14 @@ int main(int argc, char** argv) {
                  "contention: transfers in the five years");
   app.add_option("--sign-ins", o.sign_ins, "contention: operators signing in at once, every 3 s")
       ->check(CLI::Range(1, 200));
-  app.add_option("--mode", o.mode, "throughput, latency, both or contention (http)")
-      ->check(CLI::IsMember({"throughput", "latency", "both", "contention"}));
+  app.add_option("--mode", o.mode,
+                 "throughput, latency, both or contention (http); pages: the store's reads on a "
+                 "generated year of --transfers transfers, no gateway")
+      ->check(CLI::IsMember({"throughput", "latency", "both", "contention", "pages"}));
+  app.add_option("--transfers", o.pages_transfers, "pages: transfers to generate")
+      ->check(CLI::Range(1, 100'000'000));
+  app.add_option("--runs", o.pages_runs, "pages: runs of each page")->check(CLI::Range(1, 1000));
+  app.add_flag("--reuse", o.reuse, "pages: time the pages.db an earlier run left in --db-dir");
   app.add_option("-c,--connections", o.connections, "keep-alive connections (http)")
       ->check(CLI::Range(1, 10000));
   app.add_option("--in-flight", o.in_flight,
@@ -1576,6 +1586,16 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   try {
+    if (o.mode == "pages") {
+      bl::bench::pages_options p;
+      p.transfers = o.pages_transfers;
+      p.runs = o.pages_runs;
+      p.dir = o.db_dir;
+      p.reuse = o.reuse;
+      p.write_path = o.write_path;
+      p.command = o.command;
+      return bl::bench::run_pages(p);
+    }
     if (o.mode == "contention") {
       if (o.link != "http" || o.port != 0) {
         std::fprintf(stderr, "bluelink-bench: --mode contention starts its own HTTP gateway\n");

@@ -13,7 +13,6 @@
 //
 // Results are printed as Markdown; --write FILE replaces this tool's section of FILE.
 
-#include <sqlite3.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +37,8 @@
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/savings.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/call_store.hpp"
+#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
@@ -168,13 +169,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "generated %lld calls and %lld transfers in %.1f s\n",
                  static_cast<long long>(g.calls), static_cast<long long>(g.transfers), g.seconds);
 
+    auto reports = bl::store::open_sqlite_report_store(
+        bl::store::store_options{db_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
     std::vector<double> report_s, report_cpu_s, json_s;
     std::int64_t saved = 0;
     std::size_t json_bytes = 0;
     for (int i = 0; i < o.runs; ++i) {
       auto c0 = thread_cpu_seconds();
       auto t0 = steady::now();
-      auto r = bl::compute_savings(cfg, db_path, first_month, last_month);
+      auto r = bl::compute_savings(cfg, *reports, first_month, last_month);
       auto t1 = steady::now();
       report_cpu_s.push_back(thread_cpu_seconds() - c0);
       auto text = bl::to_json(r).dump();
@@ -199,8 +202,10 @@ int main(int argc, char** argv) {
       cfg.call_import.start_column = "start";
       progress p("importing", 1000);
       auto t0 = steady::now();
+      auto calls = bl::store::open_sqlite_call_store(
+          bl::store::store_options{import_db, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
       summary =
-          bl::import_calls_csv(cfg, import_db, csv, [&](std::uint64_t done, std::uint64_t total) {
+          bl::import_calls_csv(cfg, *calls, csv, [&](std::uint64_t done, std::uint64_t total) {
             p.update(total ? static_cast<std::int64_t>(done * 1000 / total) : 1000);
           });
       import_s = std::chrono::duration<double>(steady::now() - t0).count();

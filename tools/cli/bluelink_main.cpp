@@ -44,6 +44,10 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
+#include "gateway/store/sqlite/call_store.hpp"
+#include "gateway/store/sqlite/report_store.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/cli/demo_history.hpp"
@@ -53,6 +57,11 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+/// The store at `path` with the gateway's busy timeout and synchronous level.
+bl::store::store_options store_at(const bl::gateway_config& cfg, const std::string& path) {
+  return bl::store::store_options{path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
+}
 
 int audit_verify(const std::string& db) {
   if (!fs::exists(db)) {
@@ -349,7 +358,8 @@ account_store open_accounts(const std::string& config_file, const std::string& d
     auto create = bl::store::open_writer(
         bl::store::store_options{path, s.cfg.synchronous_full, s.cfg.busy_timeout_ms, {}});
   }
-  s.accts = std::make_unique<bl::accounts>(s.cfg, path);
+  s.accts = std::make_unique<bl::accounts>(
+      s.cfg, bl::store::open_sqlite_account_store(store_at(s.cfg, path)));
   return s;
 }
 
@@ -496,7 +506,8 @@ int calls_import(const calls_options& o, const char* argv0) {
   };
   bl::import_summary s;
   try {
-    s = bl::import_calls_csv(cfg, db_path, o.csv, opts);
+    auto calls = bl::store::open_sqlite_call_store(store_at(cfg, db_path));
+    s = bl::import_calls_csv(cfg, *calls, o.csv, opts);
   } catch (const bl::import_file_error& e) {
     display.finish();
     std::fprintf(stderr, "bluelink: %s; nothing imported\n", e.what());
@@ -521,7 +532,8 @@ int calls_imports(const calls_options& o, const char* argv0) {
   bl::schema_set schemas(bl::schema_set::locate(argv0));
   const auto cfg = bl::load_config(o.config_file, schemas);
   const std::string db_path = o.database.empty() ? cfg.database_path : o.database;
-  const auto list = bl::list_call_imports(cfg, db_path);
+  const auto list =
+      bl::list_call_imports(*bl::store::open_sqlite_call_store(store_at(cfg, db_path)));
   if (o.json_out) {
     json out = json::array();
     for (const auto& r : list)
@@ -702,7 +714,8 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     auto create = bl::store::open_writer(
         bl::store::store_options{db_path, true, gateway_cfg.busy_timeout_ms, {}});
   }
-  bl::accounts accts(gateway_cfg, db_path);
+  bl::accounts accts(gateway_cfg,
+                     bl::store::open_sqlite_account_store(store_at(gateway_cfg, db_path)));
   std::set<std::string> existing;
   for (const auto& u : accts.list_users()) existing.insert(u.username);
   creds["console"] = "http://127.0.0.1:" + std::to_string(port) + "/";
@@ -726,7 +739,9 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   const auto history_path = dir / "telephony-history.csv";
   std::ofstream(history_path, std::ios::binary)
       << bl::demo::history_csv(bl::demo::essex_directions(), *go_live_month, now);
-  const auto history = bl::import_calls_csv(gateway_cfg, db_path, history_path.string());
+  const auto history = bl::import_calls_csv(
+      gateway_cfg, *bl::store::open_sqlite_call_store(store_at(gateway_cfg, db_path)),
+      history_path.string());
   if (history.skipped != 0) {
     std::fprintf(stderr, "bluelink: %zu of the demo's %zu history calls were not imported\n",
                  history.skipped, history.rows);
@@ -923,7 +938,8 @@ int savings_report_cmd(const report_options& o, const char* argv0) {
     std::fprintf(stderr, "bluelink: no database at %s\n", path.c_str());
     return 2;
   }
-  auto r = bl::compute_savings(cfg, path, from, to);
+  auto r =
+      bl::compute_savings(cfg, *bl::store::open_sqlite_report_store(store_at(cfg, path)), from, to);
   std::string text = o.format == "json"  ? bl::to_json(r).dump(2) + "\n"
                      : o.format == "csv" ? bl::to_csv(r)
                                          : bl::to_html(r);

@@ -202,12 +202,56 @@ CREATE TABLE phone_claims (
 ) WITHOUT ROWID;
 )sql";
 
+// Pages whose cost is the page, not the history (issue 15). The lists of transfers and calls
+// read two index ranges in page order, one per party column, each stopped by the page's LIMIT
+// (gateway/store/sqlite/reader_sql.hpp): one index per party, and one per party and state for the
+// state filter, each ending with the sort key's tie-break (id) and the columns the other filters
+// and the second arm's "not also the requester" check read, so that those are checked in the
+// index before a row is read. They replace migration 1's (requester, updated_at) and
+// (responder, updated_at), which sorted every transfer of the agency. The /metrics count of
+// transfers per state is kept by triggers instead of counted over every transfer at each scrape.
+constexpr std::string_view v6 = R"sql(
+DROP INDEX transfers_by_requester;
+DROP INDEX transfers_by_responder;
+CREATE INDEX transfers_page_requester ON transfers(requester, updated_at, id, category);
+CREATE INDEX transfers_page_responder ON transfers(responder, updated_at, id, category, requester);
+CREATE INDEX transfers_page_requester_state ON transfers(requester, state, updated_at, id,
+                                                         category);
+CREATE INDEX transfers_page_responder_state ON transfers(responder, state, updated_at, id,
+                                                         category, requester);
+CREATE INDEX calls_page_caller ON calls(from_agency, started_at);
+CREATE INDEX calls_page_callee ON calls(to_agency, started_at);
+
+CREATE TABLE transfer_state_counts(
+  state TEXT PRIMARY KEY,
+  n     INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO transfer_state_counts(state, n) SELECT state, COUNT(*) FROM transfers GROUP BY state;
+CREATE TRIGGER transfer_state_counts_insert AFTER INSERT ON transfers BEGIN
+  INSERT INTO transfer_state_counts(state, n) VALUES(NEW.state, 1)
+    ON CONFLICT(state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER transfer_state_counts_update AFTER UPDATE OF state ON transfers
+  WHEN OLD.state IS NOT NEW.state BEGIN
+  UPDATE transfer_state_counts SET n = n - 1 WHERE state = OLD.state;
+  INSERT INTO transfer_state_counts(state, n) VALUES(NEW.state, 1)
+    ON CONFLICT(state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER transfer_state_counts_delete AFTER DELETE ON transfers BEGIN
+  UPDATE transfer_state_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
     {3, "ledger of telephony call-record imports; calls.category dropped", v3},
     {4, "covering indexes for the savings report", v4},
     {5, "claims on phone prompts", v5},
+    {6,
+     "indexes that read lists of transfers and calls a page at a time; transfers per state kept by "
+     "triggers",
+     v6},
 };
 
 int user_version(db& d) {

@@ -1,9 +1,11 @@
 #include "gateway/store/sqlite/reader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 #include "gateway/store/durable_marks.hpp"
+#include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 
@@ -24,6 +26,62 @@ json parse_or_text(const std::string& text) {
   return j.is_discarded() ? json(text) : j;
 }
 }  // namespace
+
+namespace sql {
+
+// Two arms, each an index range walked in page order and stopped at the page size: the transfers
+// the agency requested, and those it is asked for (without any it also requested, so that none
+// comes twice). The merged page is the first `?5` of the two; only then are the row's columns
+// read, for the page's rows alone. A single WHERE requester = ?1 OR responder = ?1 sorted every
+// transfer of the agency's history (1.9 s on 152,000 transfers).
+const std::string& list_transfers(bool state, bool category, bool since) {
+  static const auto texts = [] {
+    std::array<std::string, 8> out;
+    for (int i = 0; i < 8; ++i) {
+      std::string filters;
+      if (i & 1) filters += " AND state = ?2";
+      if (i & 2) filters += " AND category = ?3";
+      if (i & 4) filters += " AND updated_at >= ?4";
+      auto arm = [&](const char* party) {
+        return std::string(
+                   "SELECT * FROM (SELECT rowid AS r, id, updated_at FROM transfers WHERE ") +
+               party + filters + " ORDER BY updated_at DESC, id DESC LIMIT ?5)";
+      };
+      out[static_cast<std::size_t>(i)] =
+          "SELECT" BL_TRANSFER_ROW_COLUMNS " FROM (" + arm("requester = ?1") + " UNION ALL " +
+          arm("responder = ?1 AND requester <> ?1") +
+          " ORDER BY 3 DESC, 2 DESC LIMIT ?5) p JOIN transfers t ON t.rowid = p.r"
+          " ORDER BY p.updated_at DESC, p.id DESC";
+    }
+    return out;
+  }();
+  return texts[(state ? 1U : 0U) | (category ? 2U : 0U) | (since ? 4U : 0U)];
+}
+
+// The same two arms as list_transfers, over the calls made by and to the agency.
+const std::string& list_calls(bool since) {
+  static const auto texts = [] {
+    std::array<std::string, 2> out;
+    for (int i = 0; i < 2; ++i) {
+      std::string filters = i ? " AND started_at >= ?2" : "";
+      auto arm = [&](const char* party) {
+        return std::string("SELECT * FROM (SELECT id, started_at FROM calls WHERE ") + party +
+               filters + " ORDER BY started_at DESC, id DESC LIMIT ?3)";
+      };
+      out[static_cast<std::size_t>(i)] =
+          "SELECT c.id, c.source, c.from_agency, c.to_agency, c.started_at, c.duration_s,"
+          " c.emergency, c.reason, c.transfer_id, c.logged_by, c.exercise, c.note, c.created_at"
+          " FROM (" +
+          arm("from_agency = ?1") + " UNION ALL " + arm("to_agency = ?1 AND from_agency <> ?1") +
+          " ORDER BY 2 DESC, 1 DESC LIMIT ?3) p JOIN calls c ON c.id = p.id"
+          " ORDER BY p.started_at DESC, p.id DESC";
+    }
+    return out;
+  }();
+  return texts[since ? 1 : 0];
+}
+
+}  // namespace sql
 
 // Returns the connection to the pool when the query is done, even if it threw.
 class reader::lease {
@@ -60,18 +118,6 @@ void reader::release(std::unique_ptr<db> d) {
   if (pool_.size() < 8) pool_.push_back(std::move(d));
 }
 
-// The columns of a transfer's list row (read by transfer_row() from column `first` on).
-#define BL_TRANSFER_ROW_COLUMNS                                             \
-  " t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester," \
-  " t.responder, t.created_at, t.updated_at, t.expires_at, t.delivery_due," \
-  " t.decision_due, t.delivery_alerted, t.decision_alerted,"                \
-  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"  \
-  "  n.agency = t.requester),"                                              \
-  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"  \
-  "  n.agency = t.responder),"                                              \
-  " (SELECT json_extract(doc, '$.body.summary') FROM messages m"            \
-  "  WHERE m.id = t.request_message_id)"
-
 namespace {
 json transfer_row(const stmt& s, int first) {
   auto c = [first](int i) { return first + i; };
@@ -97,12 +143,7 @@ json transfer_row(const stmt& s, int first) {
 
 json reader::list_transfers(const std::string& agency, const transfer_filter& f) {
   lease l(*this);
-  stmt s(*l,
-         "SELECT" BL_TRANSFER_ROW_COLUMNS
-         " FROM transfers t WHERE (t.requester = ?1 OR t.responder = ?1)"
-         " AND (?2 = '' OR t.state = ?2) AND (?3 = '' OR t.category = ?3)"
-         " AND (?4 IS NULL OR t.updated_at >= ?4)"
-         " ORDER BY t.updated_at DESC, t.id DESC LIMIT ?5",
+  stmt s(*l, sql::list_transfers(!f.state.empty(), !f.category.empty(), f.since.has_value()),
          borrow);
   s.bind(1, agency).bind(2, f.state).bind(3, f.category);
   if (f.since)
@@ -122,13 +163,7 @@ json reader::list_transfers(const std::string& agency, const transfer_filter& f)
 std::vector<console_event> reader::events_after(std::int64_t after, int limit,
                                                 const std::string& agency, std::int64_t upto) {
   lease l(*this);
-  stmt s(*l,
-         "SELECT e.id, e.at, e.kind, e.actor, e.message_id, e.from_state, e.to_state, e.version,"
-         " e.detail," BL_TRANSFER_ROW_COLUMNS
-         " FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id"
-         " WHERE e.id > ?1 AND (?3 = '' OR t.requester = ?3 OR t.responder = ?3)"
-         " AND (?4 = 0 OR e.id <= ?4) AND e.id <= ?5 ORDER BY e.id LIMIT ?2",
-         borrow);
+  stmt s(*l, sql::events_after, borrow);
   s.bind(1, after).bind(2, limit).bind(3, agency).bind(4, upto).bind(5, event_bound());
   std::vector<console_event> out;
   while (s.step()) {
@@ -154,18 +189,14 @@ std::vector<console_event> reader::events_after(std::int64_t after, int limit,
 
 std::int64_t reader::last_event_id() {
   lease l(*this);
-  stmt s(*l, "SELECT COALESCE(MAX(id), 0) FROM transfer_events", borrow);
+  stmt s(*l, sql::last_event_id, borrow);
   return std::min(s.step() ? s.int64(0) : 0, event_bound());
 }
 
 std::optional<json> reader::transfer_detail(const std::string& id, const std::string& agency,
                                             bool& is_party) {
   lease l(*this);
-  stmt s(*l,
-         "SELECT id, state, version, category, priority, mode, requester, responder,"
-         " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due,"
-         " delivery_alerted, decision_alerted FROM transfers WHERE id = ?1",
-         borrow);
+  stmt s(*l, sql::detail_transfer, borrow);
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   is_party = s.text(6) == agency || s.text(7) == agency;
@@ -189,18 +220,14 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   s.reset();
 
   json numbers = json::object();
-  stmt n(*l, "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1",
-         borrow);
+  stmt n(*l, sql::detail_numbers, borrow);
   n.bind(1, id);
   while (n.step())
     numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
   t["incident_numbers"] = numbers;
 
   json timeline = json::array();
-  stmt e(*l,
-         "SELECT at, kind, actor, message_id, from_state, to_state, version, detail"
-         " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id",
-         borrow);
+  stmt e(*l, sql::detail_timeline, borrow);
   e.bind(1, id);
   while (e.step())
     timeline.push_back({{"at", time_or_null(e, 0)},
@@ -214,16 +241,13 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
   t["timeline"] = timeline;
 
   json messages = json::array();
-  stmt m(*l, "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid", borrow);
+  stmt m(*l, sql::detail_messages, borrow);
   m.bind(1, id);
   while (m.step()) messages.push_back(parse_or_text(m.text(0)));
   t["messages"] = messages;
 
   json audit = json::array();
-  stmt a(*l,
-         "SELECT seq, at, actor, action, message_id, detail, hash FROM audit"
-         " WHERE transfer_id = ?1 ORDER BY seq",
-         borrow);
+  stmt a(*l, sql::detail_audit, borrow);
   a.bind(1, id);
   while (a.step())
     audit.push_back({{"seq", a.int64(0)},
@@ -239,10 +263,7 @@ std::optional<json> reader::transfer_detail(const std::string& id, const std::st
 
 std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t after, int limit) {
   lease l(*this);
-  stmt s(*l,
-         "SELECT d.seq, m.doc, d.type FROM deliveries d JOIN messages m ON m.id = d.message_id"
-         " WHERE d.agency = ?1 AND d.seq > ?2 AND d.seq <= ?4 ORDER BY d.seq LIMIT ?3",
-         borrow);
+  stmt s(*l, sql::inbox, borrow);
   s.bind(1, agency).bind(2, after).bind(3, limit).bind(4, seq_bound(agency));
   std::vector<inbox_item> out;
   while (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2)});
@@ -251,14 +272,14 @@ std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t af
 
 std::int64_t reader::acked_upto(const std::string& agency) {
   lease l(*this);
-  stmt s(*l, "SELECT acked_upto FROM endpoints WHERE agency = ?1", borrow);
+  stmt s(*l, sql::acked_upto, borrow);
   s.bind(1, agency);
   return s.step() ? s.int64(0) : 0;
 }
 
 std::int64_t reader::last_seq(const std::string& agency) {
   lease l(*this);
-  stmt s(*l, "SELECT COALESCE(MAX(seq), 0) FROM deliveries WHERE agency = ?1", borrow);
+  stmt s(*l, sql::last_seq, borrow);
   s.bind(1, agency);
   return std::min(s.step() ? s.int64(0) : 0, seq_bound(agency));
 }
@@ -279,18 +300,16 @@ std::int64_t reader::event_bound() const {
 
 std::vector<std::pair<std::string, std::int64_t>> reader::queue_depths() {
   lease l(*this);
-  stmt s(*l,
-         "SELECT d.agency, COUNT(*) FROM deliveries d LEFT JOIN endpoints e ON e.agency ="
-         " d.agency WHERE d.seq > COALESCE(e.acked_upto, 0) GROUP BY d.agency",
-         borrow);
+  stmt s(*l, sql::queue_depths, borrow);
   std::vector<std::pair<std::string, std::int64_t>> out;
-  while (s.step()) out.emplace_back(s.text(0), s.int64(1));
+  while (s.step())
+    if (s.int64(1) > 0) out.emplace_back(s.text(0), s.int64(1));
   return out;
 }
 
 std::vector<std::pair<std::string, std::int64_t>> reader::transfer_states() {
   lease l(*this);
-  stmt s(*l, "SELECT state, COUNT(*) FROM transfers GROUP BY state", borrow);
+  stmt s(*l, sql::transfer_states, borrow);
   std::vector<std::pair<std::string, std::int64_t>> out;
   while (s.step()) out.emplace_back(s.text(0), s.int64(1));
   return out;
@@ -342,12 +361,7 @@ bool reader::ping() {
 
 json reader::list_calls(const std::string& agency, std::optional<time_point> since, int limit) {
   lease l(*this);
-  stmt s(*l,
-         "SELECT id, source, from_agency, to_agency, started_at, duration_s, emergency, reason,"
-         " transfer_id, logged_by, exercise, note, created_at FROM calls"
-         " WHERE (from_agency = ?1 OR to_agency = ?1) AND (?2 IS NULL OR started_at >= ?2)"
-         " ORDER BY started_at DESC, id DESC LIMIT ?3",
-         borrow);
+  stmt s(*l, sql::list_calls(since.has_value()), borrow);
   s.bind(1, agency);
   if (since)
     s.bind(2, to_ms(*since));

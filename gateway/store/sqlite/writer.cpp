@@ -476,7 +476,17 @@ std::int64_t writer::last_event_id() {
 
 std::map<std::string, std::int64_t> writer::last_seqs() {
   std::map<std::string, std::int64_t> out;
-  stmt s(*db_, "SELECT agency, MAX(seq) FROM deliveries GROUP BY agency", borrow);
+  // One probe per agency through the primary key, not a scan of every delivery (at start-up:
+  // 1.5 s on a million transfers' deliveries with GROUP BY).
+  stmt s(*db_,
+         "WITH RECURSIVE agencies(agency) AS ("
+         " SELECT (SELECT MIN(agency) FROM deliveries)"
+         " UNION ALL"
+         " SELECT (SELECT MIN(d.agency) FROM deliveries d WHERE d.agency > a.agency)"
+         " FROM agencies a WHERE a.agency IS NOT NULL)"
+         " SELECT a.agency, (SELECT MAX(seq) FROM deliveries d WHERE d.agency = a.agency)"
+         " FROM agencies a WHERE a.agency IS NOT NULL",
+         borrow);
   while (s.step()) out[s.text(0)] = s.int64(1);
   return out;
 }

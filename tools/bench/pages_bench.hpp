@@ -1,0 +1,26 @@
+#pragma once
+// bluelink-bench --mode pages: what an operator's or a CAD's page costs on a year of history
+// (issue 15). Generates a database of --transfers transfers stored as the engine stores them
+// (messages, timeline events, deliveries, hash-chained audit rows, incident numbers), then times
+// the reads a console and a CAD wait on through the real bl::store::reader, and the queries they
+// replaced on the same file (results in docs/benchmarks.md).
+
+#include <cstdint>
+#include <string>
+
+namespace bl::bench {
+
+struct pages_options {
+  std::int64_t transfers = 1'000'000;
+  int runs = 20;
+  std::string dir;     // where the database goes (default: a temp dir, removed after)
+  bool reuse = false;  // time the database an earlier run left in --dir
+  std::string write_path;
+  std::string command;
+};
+
+/// Generates (or reuses) the database, times every page, prints Markdown and writes it to
+/// `write_path` when set. Returns the process exit code.
+int run_pages(const pages_options& o);
+
+}  // namespace bl::bench
