@@ -46,7 +46,6 @@
 #include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/report_store.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 
 namespace bl {
@@ -206,8 +205,9 @@ int gateway_main(int argc, char** argv) {
   // Deliveries and timeline events are read onwards only once they are on disk.
   reader.bound_by(eng->durable_marks());
   link_registry links;
-  const store::store_options side_store{
-      cfg.database_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
+  // Accounts and reports have no PostgreSQL implementation yet: on PostgreSQL the gateway
+  // refuses to start (open_sqlite_* would make an empty SQLite file instead).
+  const store::store_options& side_store = store_opts;
   std::unique_ptr<accounts> accts;
   try {
     accts = std::make_unique<accounts>(cfg, store::open_sqlite_account_store(side_store));

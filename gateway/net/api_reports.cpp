@@ -15,7 +15,6 @@
 #include "gateway/net/query.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/savings.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 
 namespace bl {

@@ -12,7 +12,7 @@
 #include "gateway/core/digest.hpp"
 #include "gateway/store/sqlite/account_store.hpp"
 // store_error and to_error (gateway/store/store_error.hpp once the store's fault kinds land).
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl {
 

@@ -11,7 +11,7 @@
 #include "gateway/core/digest.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl {

@@ -6,7 +6,6 @@
 #include <map>
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"

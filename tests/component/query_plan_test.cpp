@@ -16,11 +16,11 @@
 
 #include "gateway/core/lifecycle.hpp"
 #include "gateway/core/time_util.hpp"
-#include "gateway/store/reader.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/reader.hpp"
 #include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
-#include "gateway/store/writer.hpp"
+#include "gateway/store/sqlite/writer.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace bl;
@@ -49,7 +49,7 @@ struct history {
   std::vector<std::string> ids;
 
   explicit history(int transfers = 400) {
-    store::writer w(store::store_options{path, false, 0, {}});
+    store::sqlite::writer w(store::store_options{path, false, 0, {}});
     std::mt19937 rng(15);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
     w.begin();
@@ -214,7 +214,7 @@ TEST_CASE("every variant of the transfer list walks the page indexes with no sor
           "[component][store][query_plan]") {
   history h(10);
   for (int i = 0; i < 8; ++i) {
-    const auto& sql = store::sql::list_transfers((i & 1) != 0, (i & 2) != 0, (i & 4) != 0);
+    const auto& sql = store::sqlite::sql::list_transfers((i & 1) != 0, (i & 2) != 0, (i & 4) != 0);
     auto plan = plan_of(h.path, sql);
     INFO("filters " << i << ":\n" << text_of(plan));
     CHECK(history_costs(plan).empty());
@@ -239,32 +239,32 @@ TEST_CASE("the inbox, the detail, the console's catch-up and the cursors read in
   };
   const std::vector<expected> queries = {
       {"inbox",
-       store::sql::inbox,
+       store::sqlite::sql::inbox,
        {"SEARCH d USING PRIMARY KEY (agency=? AND seq>? AND seq<?)",
         "SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)"}},
       {"events_after",
-       store::sql::events_after,
+       store::sqlite::sql::events_after,
        {"SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
         "SEARCH t USING INDEX sqlite_autoindex_transfers_1 (id=?)"}},
-      {"last_event_id", store::sql::last_event_id, {"SEARCH transfer_events"}},
-      {"last_seq", store::sql::last_seq, {"SEARCH deliveries USING PRIMARY KEY (agency=?)"}},
-      {"acked_upto", store::sql::acked_upto, {"SEARCH endpoints USING PRIMARY KEY (agency=?)"}},
-      {"detail", store::sql::detail_transfer, {"sqlite_autoindex_transfers_1 (id=?)"}},
+      {"last_event_id", store::sqlite::sql::last_event_id, {"SEARCH transfer_events"}},
+      {"last_seq", store::sqlite::sql::last_seq, {"SEARCH deliveries USING PRIMARY KEY (agency=?)"}},
+      {"acked_upto", store::sqlite::sql::acked_upto, {"SEARCH endpoints USING PRIMARY KEY (agency=?)"}},
+      {"detail", store::sqlite::sql::detail_transfer, {"sqlite_autoindex_transfers_1 (id=?)"}},
       {"detail numbers",
-       store::sql::detail_numbers,
+       store::sqlite::sql::detail_numbers,
        {"SEARCH incident_numbers USING PRIMARY KEY (transfer_id=?)"}},
       {"detail timeline",
-       store::sql::detail_timeline,
+       store::sqlite::sql::detail_timeline,
        {"transfer_events_by_transfer (transfer_id=?)"}},
-      {"detail messages", store::sql::detail_messages, {"messages_by_transfer (transfer_id=?)"}},
-      {"detail audit", store::sql::detail_audit, {"audit_by_transfer (transfer_id=?)"}},
+      {"detail messages", store::sqlite::sql::detail_messages, {"messages_by_transfer (transfer_id=?)"}},
+      {"detail audit", store::sqlite::sql::detail_audit, {"audit_by_transfer (transfer_id=?)"}},
       {"queue depths",
-       store::sql::queue_depths,
+       store::sqlite::sql::queue_depths,
        {"SEARCH d USING PRIMARY KEY (agency=? AND seq>?)", "SEARCH e USING PRIMARY KEY"}},
-      {"transfer states", store::sql::transfer_states, {"transfer_state_counts"}},
-      {"calls", store::sql::list_calls(false), {"calls_page_caller", "calls_page_callee"}},
+      {"transfer states", store::sqlite::sql::transfer_states, {"transfer_state_counts"}},
+      {"calls", store::sqlite::sql::list_calls(false), {"calls_page_caller", "calls_page_callee"}},
       {"calls since",
-       store::sql::list_calls(true),
+       store::sqlite::sql::list_calls(true),
        {"calls_page_caller (from_agency=? AND started_at>?)",
         "calls_page_callee (to_agency=? AND started_at>?)"}},
   };
@@ -280,7 +280,7 @@ TEST_CASE("the inbox, the detail, the console's catch-up and the cursors read in
 TEST_CASE("the transfer list returns what the plain query returned, for every filter and limit",
           "[component][store][query_plan]") {
   history h;
-  store::reader rd(h.path);
+  store::sqlite::reader rd(h.path);
   std::vector<std::optional<time_point>> sinces = {std::nullopt, h.t0 + std::chrono::minutes(70),
                                                    h.t0 + std::chrono::minutes(100000)};
   std::int64_t compared = 0, rows = 0;
@@ -327,7 +327,7 @@ TEST_CASE("the transfer list returns what the plain query returned, for every fi
 
 TEST_CASE("a transfer an agency sent to itself is listed once", "[component][store][query_plan]") {
   history h;
-  store::reader rd(h.path);
+  store::sqlite::reader rd(h.path);
   store::db d(h.path, false, true);
   stmt s(d, "SELECT id, requester FROM transfers WHERE requester = responder LIMIT 1");
   REQUIRE(s.step());
@@ -340,7 +340,7 @@ TEST_CASE("a transfer an agency sent to itself is listed once", "[component][sto
 TEST_CASE("queue depths and transfers per state are what counting every row gave",
           "[component][store][query_plan]") {
   history h;
-  store::reader rd(h.path);
+  store::sqlite::reader rd(h.path);
   store::db d(h.path, false, true);
   auto reference = [&](const char* sql) {
     std::vector<std::pair<std::string, std::int64_t>> out;
@@ -366,7 +366,7 @@ TEST_CASE("queue depths and transfers per state are what counting every row gave
 
   // A state every transfer leaves disappears from the counts, as it did from GROUP BY.
   {
-    store::writer w(store::store_options{h.path, false, 0, {}});
+    store::sqlite::writer w(store::store_options{h.path, false, 0, {}});
     w.begin();
     for (const auto& id : h.ids) {
       auto t = w.load_transfer(id);
@@ -386,7 +386,7 @@ TEST_CASE("queue depths and transfers per state are what counting every row gave
 TEST_CASE("the console's catch-up for an agency returns the events the plain join returned",
           "[component][store][query_plan]") {
   history h;
-  store::reader rd(h.path);
+  store::sqlite::reader rd(h.path);
   store::db d(h.path, false, true);
   for (const auto& agency : agencies)
     for (std::int64_t after : {0, 100, 500}) {
@@ -410,7 +410,7 @@ TEST_CASE("the call list returns what the plain query returned", "[component][st
   test::temp_dir dir;
   auto path = dir.file("bluelink.db");
   {
-    store::writer w(store::store_options{path, false, 0, {}});
+    store::sqlite::writer w(store::store_options{path, false, 0, {}});
     std::mt19937 rng(5);
     auto t0 = *parse_rfc3339("2026-01-01T00:00:00Z");
     w.begin();
@@ -429,7 +429,7 @@ TEST_CASE("the call list returns what the plain query returned", "[component][st
     }
     w.commit();
   }
-  store::reader rd(path);
+  store::sqlite::reader rd(path);
   store::db d(path, false, true);
   for (const auto& agency : agencies)
     for (std::optional<time_point> since :
@@ -471,14 +471,14 @@ TEST_CASE("a version 5 database upgrades to the page indexes with its transfers 
           std::to_string(i) + ", 1, 1, 1)");
     store::migrate(d);
   }
-  store::reader rd(path);
+  store::sqlite::reader rd(path);
   CHECK(rd.transfer_states() ==
         std::vector<std::pair<std::string, std::int64_t>>{{"accepted", 10}, {"closed", 20}});
   auto page = rd.list_transfers("essex-police", {"", "", std::nullopt, 3});
   REQUIRE(page.size() == 3);
   CHECK(page[0]["transfer_id"] == "T-129");
   CHECK(page[2]["transfer_id"] == "T-127");
-  auto plan = plan_of(path, store::sql::list_transfers(false, false, false));
+  auto plan = plan_of(path, store::sqlite::sql::list_transfers(false, false, false));
   CHECK_FALSE(uses(plan, "transfers_by_requester"));
   CHECK_FALSE(uses(plan, "transfers_by_responder"));
 }
@@ -493,10 +493,10 @@ TEST_CASE("the last sequence of every agency at start-up is found without readin
     while (s.step()) expect[s.text(0)] = s.int64(1);
   }
   REQUIRE(expect.size() == agencies.size());
-  store::writer w(store::store_options{h.path, false, 0, {}});
+  store::sqlite::writer w(store::store_options{h.path, false, 0, {}});
   CHECK(w.last_seqs() == expect);
 
   test::temp_dir empty;
-  store::writer fresh(store::store_options{empty.file("bluelink.db"), false, 0, {}});
+  store::sqlite::writer fresh(store::store_options{empty.file("bluelink.db"), false, 0, {}});
   CHECK(fresh.last_seqs().empty());
 }

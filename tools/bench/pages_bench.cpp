@@ -31,10 +31,10 @@
 #include <vector>
 
 #include "gateway/core/time_util.hpp"
-#include "gateway/store/reader.hpp"
+#include "gateway/store/sqlite/reader.hpp"
 #include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
-#include "gateway/store/writer.hpp"
+#include "gateway/store/sqlite/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/report_data.hpp"
 
@@ -392,7 +392,7 @@ void store_transfer(bulk& b, std::mt19937_64& rng, std::int64_t i, std::int64_t 
 
 counts generate_pages(const std::string& path, std::int64_t transfers) {
   auto t0 = steady::now();
-  { bl::store::writer create(bl::store::store_options{path, false, 5000, {}}); }
+  { bl::store::sqlite::writer create(bl::store::store_options{path, false, 5000, {}}); }
   bl::store::db d(path, false, false);
   // A fresh file that only this process writes: no journal, no syncs until the end.
   d.exec("PRAGMA journal_mode = OFF");
@@ -543,10 +543,10 @@ int run_pages(const pages_options& o) {
       std::fprintf(stderr, "generated %lld transfers in %.1f s\n",
                    static_cast<long long>(c.transfers), c.seconds);
     // Opening the store as the gateway does (migrations, WAL) before the reader reads it.
-    { bl::store::writer w(bl::store::store_options{path, true, 5000, {}}); }
+    { bl::store::sqlite::writer w(bl::store::store_options{path, true, 5000, {}}); }
     const auto file_bytes = static_cast<std::int64_t>(fs::file_size(path));
 
-    bl::store::reader rd(path);
+    bl::store::sqlite::reader rd(path);
     bl::store::db old(path, false, true);
     const std::string agency = "essex-police";
     std::mt19937_64 rng(7);
@@ -605,7 +605,7 @@ int run_pages(const pages_options& o) {
     // The replaced queries, on the same file with migration 5's indexes in place of migration 6's
     // (inside a transaction that is rolled back, so the file is left as it was). Their plans are
     // printed with the results.
-    const std::string new_plan = plan(old, bl::store::sql::list_transfers(false, false, false));
+    const std::string new_plan = plan(old, bl::store::sqlite::sql::list_transfers(false, false, false));
     bl::store::db v5(path, false, false);
     v5.exec("PRAGMA busy_timeout = 5000");
     v5.exec("PRAGMA cache_size = -32768");  // as the reader's connections: SQLite's default

@@ -39,7 +39,7 @@
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/report_store.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/report_data.hpp"

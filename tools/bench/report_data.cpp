@@ -5,7 +5,7 @@
 
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/bulk_load.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl::bench {

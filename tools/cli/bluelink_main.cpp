@@ -47,7 +47,6 @@
 #include "gateway/store/sqlite/account_store.hpp"
 #include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/report_store.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/cli/demo_history.hpp"

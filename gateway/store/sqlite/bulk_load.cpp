@@ -3,12 +3,12 @@
 #include <sqlite3.h>
 
 #include "gateway/store/sqlite/sqlite.hpp"
-#include "gateway/store/writer.hpp"
+#include "gateway/store/sqlite/writer.hpp"
 
 namespace bl::store {
 
 bulk_loader::bulk_loader(const std::string& path) {
-  { writer create(store_options{path, false, 5000, {}}); }
+  { sqlite::writer create(store_options{path, false, 5000, {}}); }
   d_ = std::make_unique<db>(path, false, false);
   d_->exec("PRAGMA synchronous = OFF");
   d_->exec("PRAGMA cache_size = -262144");

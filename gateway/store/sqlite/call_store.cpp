@@ -6,6 +6,7 @@
 
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
+#include "gateway/store/sqlite/writer.hpp"
 
 namespace bl::store {
 
@@ -40,7 +41,7 @@ std::unique_ptr<db> open_for_writing(const store_options& o) {
               pragma(*d, "application_id") == 0x424C4E4B;  // "BLNK", as the writer sets it
   }
   if (!current) {
-    writer prepare(store_options{o.path, o.synchronous_full, o.busy_timeout_ms, {}});
+    sqlite::writer prepare(store_options{o.path, o.synchronous_full, o.busy_timeout_ms, {}});
   }
   auto d = connect();
   d->exec(o.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");

@@ -10,7 +10,7 @@
 
 #include <string>
 
-namespace bl::store::sql {
+namespace bl::store::sqlite::sql {
 
 // The columns of a transfer's list row (read by transfer_row() from column `first` on), of
 // `transfers t`.
@@ -89,4 +89,4 @@ inline constexpr const char* transfer_states =
 /// `?3`; with `since` only those started at or after `?2` (ms).
 const std::string& list_calls(bool since);
 
-}  // namespace bl::store::sql
+}  // namespace bl::store::sqlite::sql
