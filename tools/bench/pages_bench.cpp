@@ -605,7 +605,8 @@ int run_pages(const pages_options& o) {
     // The replaced queries, on the same file with migration 5's indexes in place of migration 6's
     // (inside a transaction that is rolled back, so the file is left as it was). Their plans are
     // printed with the results.
-    const std::string new_plan = plan(old, bl::store::sqlite::sql::list_transfers(false, false, false));
+    const std::string new_plan =
+        plan(old, bl::store::sqlite::sql::list_transfers(false, false, false));
     bl::store::db v5(path, false, false);
     v5.exec("PRAGMA busy_timeout = 5000");
     v5.exec("PRAGMA cache_size = -32768");  // as the reader's connections: SQLite's default
