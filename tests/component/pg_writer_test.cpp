@@ -452,3 +452,91 @@ TEST_CASE("a PostgreSQL writer refuses an unusable database without showing its 
     CHECK_THAT(e.what(), Catch::Contains("does not exist") && !Catch::Contains("hunter2"));
   }
 }
+
+TEST_CASE("a PostgreSQL writer carries on after the server crashed and came back", "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer w(pg.conninfo("bl"));
+  w.begin();
+  message(w, "m1");
+  CHECK(w.enqueue("police", "m1", "", "transfer.update", t0) == 1);
+  w.audit(t0, "fire", "message.accepted", "m1", "", "{}");
+  w.commit();
+
+  // Killed mid-transaction: nothing of it is stored, and the writer says unavailable.
+  w.begin();
+  message(w, "m2");
+  pg.kill();
+  try {
+    w.enqueue("police", "m2", "", "transfer.update", t0);
+    FAIL("a write to a dead server succeeded");
+  } catch (const store_error& e) {
+    CHECK(e.kind() == fault::unavailable);
+  }
+  w.rollback();
+  try {
+    w.begin();
+    FAIL("a transaction began on a dead server");
+  } catch (const store_error& e) {
+    CHECK(e.kind() == fault::unavailable);
+  }
+
+  pg.start();
+  w.begin();
+  CHECK_FALSE(w.find_receipt("m2"));
+  message(w, "m2");
+  CHECK(w.enqueue("police", "m2", "", "transfer.update", t0) == 2);
+  w.audit(t0, "fire", "message.accepted", "m2", "", "{}");
+  w.commit();
+  connection c(pg.conninfo("bl"));
+  CHECK(verify_chain(c) == 2);
+}
+
+TEST_CASE("a PostgreSQL writer's commits wait for the disk even if the server would not",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  // With synchronous_commit off and a WAL writer that waits 10 s, a commit that does not flush
+  // its WAL itself is lost by a crash soon after it.
+  pg.psql("ALTER DATABASE bl SET synchronous_commit = off");
+  pg.psql("ALTER SYSTEM SET wal_writer_delay = '10s'");
+  pg.psql("SELECT pg_reload_conf()");
+  pg_writer w(pg.conninfo("bl"));
+  w.begin();
+  message(w, "m1");
+  w.commit();
+  pg.kill();
+  pg.start();
+  pg_writer again(pg.conninfo("bl"));
+  CHECK(again.find_receipt("m1"));
+}
+
+TEST_CASE("a second PostgreSQL writer's transaction reads what the first committed, no lost update",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer a(pg.conninfo("bl"));
+  pg_writer b(pg.conninfo("bl"));
+  a.begin();
+  a.save_transfer(make_transfer("T-20251205-000001", t0), true);
+  a.commit();
+
+  a.begin();
+  auto ta = a.load_transfer("T-20251205-000001");
+  REQUIRE(ta);
+  // b reads and updates the same transfer at the same moment: it must read a's update.
+  auto fb = std::async(std::launch::async, [&] {
+    b.begin();
+    auto tb = b.load_transfer("T-20251205-000001");
+    tb->version += 1;
+    b.save_transfer(*tb, false);
+    b.commit();
+    return tb->version;
+  });
+  CHECK(fb.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  ta->version += 1;
+  a.save_transfer(*ta, false);
+  a.commit();
+  CHECK(fb.get() == 3);
+  CHECK(a.load_transfer("T-20251205-000001")->version == 3);
+}

@@ -186,8 +186,8 @@ result connection::check(pg_result* r, std::string_view sql) {
   throw store_error(kind, msg);
 }
 
-void connection::exec(const std::string& sql) {
-  check(PQexec(c_, sql.c_str()), sql);
+result connection::exec(const std::string& sql) {
+  return check(PQexec(c_, sql.c_str()), sql);
 }
 
 namespace {
@@ -217,6 +217,18 @@ result connection::prepared(const std::string& sql, const params& ps) {
   return check(PQexecPrepared(c_, it->second.c_str(), static_cast<int>(v.size()), v.data(), nullptr,
                               nullptr, 0),
                sql);
+}
+
+bool connection::reconnect_if_broken() {
+  if (PQstatus(c_) == CONNECTION_OK) return false;
+  prepared_.clear();  // they lived in the old backend
+  PQreset(c_);
+  if (PQstatus(c_) != CONNECTION_OK) {
+    std::string msg = trim(PQerrorMessage(c_));
+    throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
+                                              "' cannot be reached: " + msg + hint_for({}, msg));
+  }
+  return true;
 }
 
 bool connection::in_transaction() const {

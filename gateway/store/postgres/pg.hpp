@@ -83,13 +83,18 @@ class connection {
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  /// Runs one or more statements without parameters (simple query protocol).
-  void exec(const std::string& sql);
+  /// Runs one or more statements without parameters (simple query protocol, one round trip);
+  /// returns the last statement's result.
+  result exec(const std::string& sql);
   /// Runs `sql` with text parameters ($1, $2, ...), unprepared.
   result query(const std::string& sql, const params& ps = {});
   /// Runs `sql` as the connection's prepared statement for it, prepared on first use and kept
   /// until the connection closes.
   result prepared(const std::string& sql, const params& ps = {});
+  /// After the server went away (restart, failover, terminated backend): connects again with
+  /// the same conninfo and forgets the prepared statements. Returns whether it had to; throws
+  /// store_error (unavailable) while the server cannot be reached.
+  bool reconnect_if_broken();
   /// Whether a transaction is open (idle in transaction, or in a failed one).
   bool in_transaction() const;
   /// The server's process id for this connection (pg_terminate_backend in tests).

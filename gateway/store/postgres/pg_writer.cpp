@@ -16,6 +16,8 @@ param pms(time_point t) {
   return p(to_ms(t));
 }
 
+constexpr const char* lock_tail_sql = "SELECT seq, hash FROM audit_tail FOR UPDATE";
+
 constexpr const char* load_transfer_sql =
     "SELECT id, state, version, category, priority, mode, requester, responder,"
     " request_message_id, created_at, updated_at, expires_at, delivery_due,"
@@ -49,7 +51,7 @@ pg_writer::pg_writer(const std::string& conninfo) {
     c_ = std::make_unique<connection>(conninfo);
     // The gateway's times are UTC epoch milliseconds; nothing here depends on the session's
     // zone, but logs of the server's own now() read better in UTC.
-    c_->exec("SET TIME ZONE 'UTC'");
+    session_setup();
     migrate(*c_);
   } catch (const store_error& e) {
     throw store_error(e.kind(),
@@ -59,9 +61,27 @@ pg_writer::pg_writer(const std::string& conninfo) {
 
 pg_writer::~pg_writer() = default;
 
+void pg_writer::session_setup() {
+  // The gateway's times are UTC epoch milliseconds; nothing here depends on the session's zone,
+  // but the server's own now() reads better in UTC.
+  c_->exec("SET TIME ZONE 'UTC'");
+  // A receipt promises durability: COMMIT must not return before the commit is flushed. A
+  // server configured with synchronous_commit=off is overruled for this session; stronger
+  // settings (remote_write, remote_apply for a standby) are kept.
+  auto r = c_->query("SHOW synchronous_commit");
+  if (r.rows() == 1 && r.text(0, 0) == "off") c_->exec("SET synchronous_commit = on");
+}
+
 void pg_writer::begin() {
   forget();
-  c_->exec("BEGIN");
+  // Between transactions nothing is lost by connecting again: after a server restart or a
+  // failover the writer carries on once the server answers (until then: unavailable).
+  if (c_->reconnect_if_broken()) session_setup();
+  // BEGIN and the audit chain's tail locked, in one round trip: the SQLite engine's BEGIN
+  // IMMEDIATE. Another writer's transaction waits here until this one ends, so everything this
+  // one reads (a transfer it then updates, a counter) stays as read until COMMIT.
+  auto r = c_->exec("BEGIN; " + std::string(lock_tail_sql));
+  take_tail(r);
 }
 
 void pg_writer::commit() {
@@ -83,7 +103,8 @@ void pg_writer::release_savepoint() {
 }
 
 void pg_writer::rollback_to_savepoint() {
-  // One round trip; the chain lock may have been taken inside the savepoint and released now.
+  // One round trip. Appends inside the savepoint are undone: the tail is read again when next
+  // needed (the row lock, taken at begin(), stays).
   forget();
   c_->exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
 }
@@ -97,12 +118,17 @@ void pg_writer::rollback() noexcept {
   }
 }
 
-void pg_writer::lock_chain() {
-  if (tail_) return;
-  auto r = c_->prepared("SELECT seq, hash FROM audit_tail FOR UPDATE");
+void pg_writer::take_tail(const result& r) {
   if (r.rows() != 1)
     throw store_error(fault::corrupt, "the audit chain's tail row is missing (table audit_tail)");
   tail_ = std::make_pair(r.int64(0, 0), r.text(0, 1));
+}
+
+void pg_writer::lock_chain() {
+  if (tail_) return;
+  // Within a transaction begin() opened the row is locked already; this reads it again after a
+  // savepoint rollback undid appends. Outside one (autocommit use) it locks for the statement.
+  take_tail(c_->prepared(lock_tail_sql));
 }
 
 std::optional<std::string> pg_writer::find_receipt(const std::string& message_id) {

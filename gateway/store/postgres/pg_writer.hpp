@@ -3,16 +3,18 @@
 // engine's), with the same semantics, for several gateway processes writing one database.
 //
 // Ownership, threading, lifetime: one pg_writer owns one connection and is used by one thread.
-// Any number of pg_writers, in any number of processes, may write the same database at once:
-// nothing is cached across transactions. Every counter (an agency's delivery sequence, the day's
+// Any number of pg_writers, in any number of processes, may share one database: nothing is
+// cached across transactions. Every counter (an agency's delivery sequence, the day's
 // transfer ids, the timeline's event ids, the audit chain's tail) is a row read and advanced
 // inside the committing transaction, so numbers are gap-free and in commit order.
 //
-// Lock order: the first method of a transaction that takes a number (enqueue, add_event, audit,
-// next_transfer_id) locks the audit chain's tail row first, so that two writers never wait on
-// each other's counters in opposite orders (a deadlock PostgreSQL would only break after
-// deadlock_timeout). Writes are therefore serialised across writers from their first numbered
-// write to COMMIT, as the single audit chain requires anyway.
+// Writers take turns: begin() opens the transaction and locks the audit chain's tail row in one
+// round trip, like the SQLite engine's BEGIN IMMEDIATE, so a second writer's begin() waits until
+// the first commits or rolls back. That keeps the engine's read-then-write steps (load_transfer,
+// then save_transfer) free of lost updates under READ COMMITTED, gives writers one lock order (no
+// deadlocks between them), and costs little: every transaction appends to the one audit chain,
+// which serialises them from that point anyway. The counter rows still carry the numbers, so
+// nothing depends on the lock for gap-free numbering.
 //
 // Durability: COMMIT returns once the server has flushed the commit (synchronous_commit=on), so
 // there is no wal()/sync() as in the SQLite engine.
@@ -32,6 +34,7 @@
 namespace bl::store::postgres {
 
 class connection;
+class result;
 
 class pg_writer {
  public:
@@ -42,6 +45,8 @@ class pg_writer {
   pg_writer(const pg_writer&) = delete;
   pg_writer& operator=(const pg_writer&) = delete;
 
+  /// Waits for any other writer's transaction to end (see above). Connects again first if the
+  /// server went away since the last transaction.
   void begin();
   void commit();
   /// Savepoints isolate one message inside a group commit.
@@ -88,9 +93,11 @@ class pg_writer {
   std::unique_ptr<connection> c_;
   // The audit chain's tail as read under its row lock in the open transaction (so no other
   // writer can move it): per transaction only, forgotten at commit, rollback and savepoint
-  // rollback (which may release the lock).
+  // rollback (which may undo appends).
   std::optional<std::pair<std::int64_t, std::string>> tail_;
   void lock_chain();
+  void take_tail(const result& r);
+  void session_setup();
   void forget() noexcept { tail_.reset(); }
 };
 
