@@ -1,0 +1,310 @@
+#include "gateway/store/postgres/migrations.hpp"
+
+#include "gateway/store/postgres/pg.hpp"
+
+namespace bl::store::postgres {
+
+namespace {
+
+// Version 1: the SQLite schema at its version 5 (gateway/store/sqlite/migrations.cpp), in
+// PostgreSQL types. Times stay integer epoch milliseconds (bigint) as in SQLite, so that both
+// engines share their struct conversions; flags are boolean; documents stay text (byte for byte
+// what was received and signed, which jsonb would not keep).
+//
+// What removes the single-writer assumption of the SQLite engine, whose writer keeps counters in
+// memory: every counter is a row, updated inside the committing transaction (INSERT ... ON
+// CONFLICT DO UPDATE ... RETURNING), so that its row lock hands out numbers gap-free and in
+// commit order whichever gateway node commits:
+//   agency_seq          each agency's delivery sequence number
+//   transfer_day_seq    the per-day counter of transfer ids (T-YYYYMMDD-NNNNNN)
+//   audit_tail          the audit chain's last seq and hash: one row, locked FOR UPDATE by each
+//                       append, so appends are serialised in the database
+//   bluelink_counters   the timeline's event ids (commit order, so a reader that follows the
+//                       timeline by id misses nothing)
+// Dedupe is the messages primary key: it lasts as long as the data.
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE messages(
+  id          text PRIMARY KEY,
+  type        text NOT NULL,
+  from_agency text NOT NULL,
+  to_agency   text,
+  transfer_id text,
+  version     bigint,
+  mode        text NOT NULL,
+  sent_at     bigint,
+  stored_at   bigint NOT NULL,
+  doc         text NOT NULL,
+  receipt     text
+);
+CREATE INDEX messages_by_transfer ON messages(transfer_id, stored_at);
+
+CREATE TABLE transfers(
+  id                 text PRIMARY KEY,
+  state              text NOT NULL,
+  version            bigint NOT NULL,
+  category           text NOT NULL,
+  priority           text NOT NULL,
+  mode               text NOT NULL,
+  requester          text NOT NULL,
+  responder          text NOT NULL,
+  request_message_id text NOT NULL,
+  created_at         bigint NOT NULL,
+  updated_at         bigint NOT NULL,
+  expires_at         bigint NOT NULL,
+  delivery_due       bigint NOT NULL,
+  decision_due       bigint NOT NULL,
+  delivery_alerted   boolean NOT NULL DEFAULT false,
+  decision_alerted   boolean NOT NULL DEFAULT false,
+  next_due           bigint
+);
+CREATE INDEX transfers_due ON transfers(next_due) WHERE next_due IS NOT NULL;
+CREATE INDEX transfers_by_requester ON transfers(requester, updated_at);
+CREATE INDEX transfers_by_responder ON transfers(responder, updated_at);
+CREATE INDEX transfers_report ON transfers(created_at, mode, state, priority, category, requester,
+                                           responder);
+
+CREATE TABLE incident_numbers(
+  transfer_id text NOT NULL,
+  agency      text NOT NULL,
+  number      text NOT NULL,
+  recorded_at bigint NOT NULL,
+  PRIMARY KEY(transfer_id, agency)
+);
+CREATE INDEX incident_numbers_lookup ON incident_numbers(agency, number);
+
+CREATE TABLE transfer_events(
+  id          bigint PRIMARY KEY,
+  transfer_id text NOT NULL,
+  at          bigint NOT NULL,
+  kind        text NOT NULL,
+  actor       text NOT NULL,
+  message_id  text,
+  from_state  text,
+  to_state    text,
+  version     bigint,
+  detail      text
+);
+CREATE INDEX transfer_events_by_transfer ON transfer_events(transfer_id, id);
+
+CREATE TABLE deliveries(
+  agency      text NOT NULL,
+  seq         bigint NOT NULL,
+  message_id  text NOT NULL,
+  transfer_id text,
+  type        text NOT NULL,
+  created_at  bigint NOT NULL,
+  acked_at    bigint,
+  PRIMARY KEY(agency, seq)
+);
+
+CREATE TABLE agency_seq(
+  agency   text PRIMARY KEY,
+  last_seq bigint NOT NULL
+);
+
+CREATE TABLE endpoints(
+  agency     text PRIMARY KEY,
+  acked_upto bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE transfer_day_seq(
+  day     text PRIMARY KEY,  -- YYYYMMDD (UTC)
+  last_no bigint NOT NULL
+);
+
+CREATE TABLE bluelink_counters(
+  name  text PRIMARY KEY,
+  value bigint NOT NULL
+);
+INSERT INTO bluelink_counters(name, value) VALUES ('transfer_events', 0);
+
+CREATE TABLE audit(
+  seq         bigint PRIMARY KEY,
+  at          bigint NOT NULL,
+  actor       text NOT NULL,
+  action      text NOT NULL,
+  message_id  text,
+  transfer_id text,
+  detail      text NOT NULL,
+  prev_hash   text NOT NULL,
+  hash        text NOT NULL
+);
+CREATE INDEX audit_by_transfer ON audit(transfer_id) WHERE transfer_id IS NOT NULL;
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+
+CREATE TABLE audit_tail(
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  seq      bigint NOT NULL,
+  hash     text NOT NULL
+);
+INSERT INTO audit_tail(seq, hash) VALUES (0, repeat('0', 64));
+
+CREATE TABLE settings(
+  key   text PRIMARY KEY,
+  value text NOT NULL
+);
+
+CREATE TABLE users(
+  id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  username      text NOT NULL,
+  display_name  text NOT NULL,
+  role          text NOT NULL CHECK(role IN ('operator', 'supervisor', 'manager', 'admin')),
+  agency        text,
+  password_hash text NOT NULL,
+  disabled      boolean NOT NULL DEFAULT false,
+  created_at    bigint NOT NULL,
+  updated_at    bigint NOT NULL,
+  CHECK((role IN ('operator', 'supervisor')) = (agency IS NOT NULL))
+);
+-- SQLite's UNIQUE COLLATE NOCASE: one account per name whatever its case.
+CREATE UNIQUE INDEX users_username ON users(lower(username));
+
+-- Only a SHA-256 of the session token is kept: a copy of the database gives no live sessions.
+CREATE TABLE sessions(
+  token_sha256 text PRIMARY KEY,
+  user_id      bigint NOT NULL REFERENCES users(id),
+  csrf_token   text NOT NULL,
+  created_at   bigint NOT NULL,
+  last_seen    bigint NOT NULL,
+  expires_at   bigint NOT NULL,
+  ended_at     bigint,
+  remote       text
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+
+-- One phone call between two control rooms. direction is always from_agency -> to_agency.
+-- external_id makes imports idempotent (a hash of the source row); NULL for console/API calls.
+CREATE TABLE calls(
+  id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  source      text NOT NULL CHECK(source IN ('console', 'api', 'import')),
+  external_id text UNIQUE,
+  from_agency text NOT NULL,
+  to_agency   text NOT NULL,
+  started_at  bigint NOT NULL,
+  duration_s  bigint,
+  emergency   boolean NOT NULL DEFAULT false,
+  reason      text,
+  transfer_id text,
+  logged_by   text,
+  exercise    boolean NOT NULL DEFAULT false,
+  note        text,
+  created_at  bigint NOT NULL
+);
+CREATE INDEX calls_by_time ON calls(started_at);
+CREATE INDEX calls_by_transfer ON calls(transfer_id) WHERE transfer_id IS NOT NULL;
+-- The savings report's covering indexes: a month as one range scan, the tables untouched.
+CREATE INDEX calls_report ON calls(started_at, source, exercise, from_agency, to_agency,
+                                   emergency, reason);
+CREATE INDEX calls_linked ON calls(transfer_id, exercise) WHERE transfer_id IS NOT NULL;
+
+CREATE TABLE call_imports(
+  id               bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  file_name        text NOT NULL,
+  file_sha256      text NOT NULL,
+  imported_at      bigint NOT NULL,
+  rows             bigint NOT NULL,
+  imported         bigint NOT NULL,
+  already_imported bigint NOT NULL,
+  skipped          bigint NOT NULL,
+  summary          text NOT NULL
+);
+
+-- The first claim on a prompt stands; the primary key makes a second one impossible.
+CREATE TABLE phone_claims(
+  transfer_id  text NOT NULL REFERENCES transfers(id),
+  agency       text NOT NULL,
+  prompt       text NOT NULL,
+  username     text NOT NULL,
+  display_name text NOT NULL,
+  counterpart  text NOT NULL,
+  claimed_at   bigint NOT NULL,
+  PRIMARY KEY(transfer_id, agency, prompt)
+);
+)sql";
+
+const std::vector<pg_migration> list = {
+    {1,
+     "the SQLite schema at version 5, plus the counters that let several writers share it "
+     "(agency_seq, transfer_day_seq, audit_tail, bluelink_counters)",
+     v1},
+};
+
+// pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.
+constexpr const char* advisory_key = "1112297035";
+
+}  // namespace
+
+const std::vector<pg_migration>& all_pg_migrations() {
+  return list;
+}
+
+int schema_version(connection& c) {
+  auto r = c.query("SELECT to_regclass('bluelink_schema') IS NOT NULL");
+  if (!r.boolean(0, 0)) return 0;
+  auto v = c.query("SELECT version FROM bluelink_schema");
+  return v.rows() ? static_cast<int>(v.int64(0, 0)) : 0;
+}
+
+void migrate(connection& c) {
+  const int latest = list.back().version;
+  c.exec("BEGIN");
+  try {
+    // Held until COMMIT: a second gateway starting now waits here, then finds nothing to do.
+    c.exec(std::string("SELECT pg_advisory_xact_lock(") + advisory_key + ")");
+    int current = 0;
+    auto has = c.query("SELECT to_regclass('bluelink_schema') IS NOT NULL");
+    if (has.boolean(0, 0)) {
+      auto row = c.query("SELECT application, version FROM bluelink_schema");
+      if (row.rows() != 1 || row.text(0, 0) != schema_application)
+        throw store_error(fault::corrupt,
+                          "the database has a bluelink_schema table that is not Bluelink's: it "
+                          "is not a Bluelink store");
+      current = static_cast<int>(row.int64(0, 1));
+    } else {
+      auto tables =
+          c.query("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema()");
+      if (tables.int64(0, 0) > 0)
+        throw store_error(fault::corrupt,
+                          "the database has tables but is not a Bluelink store (no "
+                          "bluelink_schema table): refusing to adopt it; give the gateway an "
+                          "empty database of its own");
+      c.exec(
+          "CREATE TABLE bluelink_schema("
+          " only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),"
+          " application text NOT NULL,"
+          " version integer NOT NULL,"
+          " migrated_at timestamptz NOT NULL DEFAULT now())");
+      c.query("INSERT INTO bluelink_schema(application, version) VALUES($1, 0)",
+              {std::string(schema_application)});
+    }
+    if (current > latest)
+      throw store_error(fault::corrupt, "database schema version " + std::to_string(current) +
+                                            " is newer than this gateway understands (" +
+                                            std::to_string(latest) + "); upgrade the gateway");
+    for (const auto& m : list) {
+      if (m.version <= current) continue;
+      c.exec(std::string(m.sql));
+      c.query("UPDATE bluelink_schema SET version = $1, migrated_at = now()",
+              {p(std::int64_t{m.version})});
+    }
+    c.exec("COMMIT");
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK");
+    } catch (...) {
+      // The connection is gone: the server rolled back.
+    }
+    throw;
+  }
+}
+
+}  // namespace bl::store::postgres

@@ -1,0 +1,31 @@
+#pragma once
+// The PostgreSQL schema, versioned in table `bluelink_schema` (application marker and version).
+// migrate() refuses a foreign database (tables, but not a Bluelink store) and a newer schema with
+// store_error(fault::corrupt), and runs every missing version in one transaction under an
+// advisory lock, so that two gateway processes starting together do not both migrate.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bl::store::postgres {
+
+class connection;
+
+struct pg_migration {
+  int version;
+  std::string_view description;
+  std::string_view sql;
+};
+
+/// Every migration, oldest first.
+const std::vector<pg_migration>& all_pg_migrations();
+/// The application marker in bluelink_schema.
+inline constexpr std::string_view schema_application = "bluelink";
+
+/// Brings the connection's database up to the latest version. Needs no transaction open.
+void migrate(connection& c);
+/// The database's schema version (0: none yet).
+int schema_version(connection& c);
+
+}  // namespace bl::store::postgres

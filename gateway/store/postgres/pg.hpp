@@ -1,0 +1,112 @@
+#pragma once
+// Thin RAII wrappers over libpq, PostgreSQL's C API (docs/architecture.md says why not libpqxx).
+// SQL failures are raised as store_error whose kind comes from the SQLSTATE and whose message
+// carries the SQLSTATE and the server's primary message, never a password. Nothing of libpq
+// leaves gateway/store/postgres.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/store/store_error.hpp"
+
+struct pg_conn;
+struct pg_result;
+
+namespace bl::store::postgres {
+
+/// `conninfo` with the value of every password (key/value form `password=...`, quoted or not,
+/// and the password of a postgresql:// URI, in its user part or its query) replaced by "***",
+/// for messages and logs.
+std::string redact_conninfo(std::string_view conninfo);
+
+/// The store fault a SQLSTATE stands for (empty: no SQLSTATE, the connection failed).
+fault fault_from_sqlstate(std::string_view sqlstate);
+
+/// One text parameter: std::nullopt is SQL NULL.
+using param = std::optional<std::string>;
+using params = std::vector<param>;
+inline param p(std::int64_t v) {
+  return std::to_string(v);
+}
+inline param p(const std::string& v) {
+  return v;
+}
+inline param p(const char* v) {
+  return std::string(v);
+}
+inline param p(bool v) {
+  return std::string(v ? "true" : "false");
+}
+/// NULL when empty (the SQLite engine stores empty optional strings as NULL too).
+inline param p_or_null(const std::string& v) {
+  return v.empty() ? param() : param(v);
+}
+inline param p(std::optional<std::int64_t> v) {
+  return v ? p(*v) : param();
+}
+
+/// A query's result (PGresult), text format. Move-only.
+class result {
+ public:
+  result() = default;
+  explicit result(pg_result* r) : r_(r) {}
+  ~result();
+  result(result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  result& operator=(result&& o) noexcept;
+  result(const result&) = delete;
+  result& operator=(const result&) = delete;
+
+  int rows() const;
+  bool is_null(int row, int col) const;
+  std::string text(int row, int col) const;
+  std::int64_t int64(int row, int col) const;
+  bool boolean(int row, int col) const;
+  /// Rows an INSERT, UPDATE or DELETE touched.
+  std::int64_t affected() const;
+  /// The command tag ("COMMIT", "ROLLBACK", "INSERT 0 1", ...).
+  std::string command_status() const;
+
+ private:
+  pg_result* r_ = nullptr;
+};
+
+/// One connection (PGconn) with its prepared statements. Not thread-safe: one thread owns it.
+class connection {
+ public:
+  /// Connects; throws store_error (unavailable) naming the server without its password.
+  explicit connection(const std::string& conninfo);
+  ~connection();
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Runs one or more statements without parameters (simple query protocol, one round trip);
+  /// returns the last statement's result.
+  result exec(const std::string& sql);
+  /// Runs `sql` with text parameters ($1, $2, ...), unprepared.
+  result query(const std::string& sql, const params& ps = {});
+  /// Runs `sql` as the connection's prepared statement for it, prepared on first use and kept
+  /// until the connection closes.
+  result prepared(const std::string& sql, const params& ps = {});
+  /// After the server went away (restart, failover, terminated backend): connects again with
+  /// the same conninfo and forgets the prepared statements. Returns whether it had to; throws
+  /// store_error (unavailable) while the server cannot be reached.
+  bool reconnect_if_broken();
+  /// Whether a transaction is open (idle in transaction, or in a failed one).
+  bool in_transaction() const;
+  /// The server's process id for this connection (pg_terminate_backend in tests).
+  int backend_pid() const;
+  /// The conninfo with its password redacted, for messages.
+  const std::string& name() const { return name_; }
+
+ private:
+  pg_conn* c_ = nullptr;
+  std::string name_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  result check(pg_result* r, std::string_view sql);
+};
+
+}  // namespace bl::store::postgres

@@ -1,0 +1,377 @@
+#include "gateway/store/postgres/pg_writer.hpp"
+
+#include <cstdio>
+
+#include "gateway/store/postgres/migrations.hpp"
+#include "gateway/store/postgres/pg.hpp"
+
+namespace bl::store::postgres {
+
+namespace {
+
+std::int64_t ms(time_point t) {
+  return to_ms(t);
+}
+param pms(time_point t) {
+  return p(to_ms(t));
+}
+
+constexpr const char* lock_tail_sql = "SELECT seq, hash FROM audit_tail FOR UPDATE";
+
+constexpr const char* load_transfer_sql =
+    "SELECT id, state, version, category, priority, mode, requester, responder,"
+    " request_message_id, created_at, updated_at, expires_at, delivery_due,"
+    " decision_due, delivery_alerted, decision_alerted,"
+    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+    "  n.agency = t.requester),"
+    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+    "  n.agency = t.responder)"
+    " FROM transfers t WHERE id = $1";
+
+// An agency's next sequence number and its delivery in one round trip: the upsert's row lock
+// makes a second writer wait until this transaction ends, then continue from its number.
+constexpr const char* enqueue_sql =
+    "WITH s AS (INSERT INTO agency_seq(agency, last_seq) VALUES($1, 1)"
+    " ON CONFLICT(agency) DO UPDATE SET last_seq = agency_seq.last_seq + 1 RETURNING last_seq)"
+    " INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
+    " SELECT $1, last_seq, $2::text, $3::text, $4::text, $5::bigint FROM s RETURNING seq";
+
+constexpr const char* add_event_sql =
+    "WITH c AS (UPDATE bluelink_counters SET value = value + 1 WHERE name = 'transfer_events'"
+    " RETURNING value)"
+    " INSERT INTO transfer_events(id, transfer_id, at, kind, actor, message_id, from_state,"
+    " to_state, version, detail) SELECT value, $1::text, $2::bigint, $3::text, $4::text,"
+    " $5::text, $6::text, $7::text, $8::bigint, $9::text FROM c"
+    " RETURNING id";
+
+}  // namespace
+
+pg_writer::pg_writer(const std::string& conninfo) {
+  try {
+    c_ = std::make_unique<connection>(conninfo);
+    // The gateway's times are UTC epoch milliseconds; nothing here depends on the session's
+    // zone, but logs of the server's own now() read better in UTC.
+    session_setup();
+    migrate(*c_);
+  } catch (const store_error& e) {
+    throw store_error(e.kind(),
+                      "database '" + redact_conninfo(conninfo) + "' is unusable: " + e.what());
+  }
+}
+
+pg_writer::~pg_writer() = default;
+
+void pg_writer::session_setup() {
+  // The gateway's times are UTC epoch milliseconds; nothing here depends on the session's zone,
+  // but the server's own now() reads better in UTC.
+  c_->exec("SET TIME ZONE 'UTC'");
+  // A receipt promises durability: COMMIT must not return before the commit is flushed. A
+  // server configured with synchronous_commit=off is overruled for this session; stronger
+  // settings (remote_write, remote_apply for a standby) are kept.
+  auto r = c_->query("SHOW synchronous_commit");
+  if (r.rows() == 1 && r.text(0, 0) == "off") c_->exec("SET synchronous_commit = on");
+}
+
+void pg_writer::begin() {
+  forget();
+  // Between transactions nothing is lost by connecting again: after a server restart or a
+  // failover the writer carries on once the server answers (until then: unavailable).
+  if (c_->reconnect_if_broken()) session_setup();
+  // BEGIN and the audit chain's tail locked, in one round trip: the SQLite engine's BEGIN
+  // IMMEDIATE. Another writer's transaction waits here until this one ends, so everything this
+  // one reads (a transfer it then updates, a counter) stays as read until COMMIT.
+  auto r = c_->exec("BEGIN; " + std::string(lock_tail_sql));
+  take_tail(r);
+}
+
+void pg_writer::commit() {
+  forget();
+  // COMMIT of a transaction that had already failed answers ROLLBACK, not an error.
+  auto r = c_->query("COMMIT");
+  if (r.command_status() != "COMMIT")
+    throw store_error(fault::conflict,
+                      "PostgreSQL rolled the transaction back at COMMIT (a statement in it had "
+                      "failed): nothing of it was stored");
+}
+
+void pg_writer::savepoint() {
+  c_->exec("SAVEPOINT job");
+}
+
+void pg_writer::release_savepoint() {
+  c_->exec("RELEASE SAVEPOINT job");
+}
+
+void pg_writer::rollback_to_savepoint() {
+  // One round trip. Appends inside the savepoint are undone: the tail is read again when next
+  // needed (the row lock, taken at begin(), stays).
+  forget();
+  c_->exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
+}
+
+void pg_writer::rollback() noexcept {
+  forget();
+  try {
+    if (c_->in_transaction()) c_->exec("ROLLBACK");
+  } catch (...) {
+    // The connection is gone: the server has rolled back.
+  }
+}
+
+void pg_writer::take_tail(const result& r) {
+  if (r.rows() != 1)
+    throw store_error(fault::corrupt, "the audit chain's tail row is missing (table audit_tail)");
+  tail_ = std::make_pair(r.int64(0, 0), r.text(0, 1));
+}
+
+void pg_writer::lock_chain() {
+  if (tail_) return;
+  // Within a transaction begin() opened the row is locked already; this reads it again after a
+  // savepoint rollback undid appends. Outside one (autocommit use) it locks for the statement.
+  take_tail(c_->prepared(lock_tail_sql));
+}
+
+std::optional<std::string> pg_writer::find_receipt(const std::string& message_id) {
+  auto r = c_->prepared("SELECT receipt FROM messages WHERE id = $1", {p(message_id)});
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
+std::optional<transfer> pg_writer::load_transfer(const std::string& id) {
+  auto r = c_->prepared(load_transfer_sql, {p(id)});
+  if (r.rows() == 0) return std::nullopt;
+  transfer t;
+  t.id = r.text(0, 0);
+  t.state = transfer_state_from(r.text(0, 1)).value_or(transfer_state::submitted);
+  t.version = r.int64(0, 2);
+  t.category = r.text(0, 3);
+  t.prio = priority_from(r.text(0, 4)).value_or(priority::routine);
+  auto mode = r.text(0, 5);
+  t.mode = mode == "exercise" ? traffic_mode::exercise
+           : mode == "test"   ? traffic_mode::test
+                              : traffic_mode::live;
+  t.requester = r.text(0, 6);
+  t.responder = r.text(0, 7);
+  t.request_message_id = r.text(0, 8);
+  t.created_at = from_ms(r.int64(0, 9));
+  t.updated_at = from_ms(r.int64(0, 10));
+  t.expires_at = from_ms(r.int64(0, 11));
+  t.delivery_due = from_ms(r.int64(0, 12));
+  t.decision_due = from_ms(r.int64(0, 13));
+  t.delivery_alerted = r.boolean(0, 14);
+  t.decision_alerted = r.boolean(0, 15);
+  t.requester_incident = r.text(0, 16);
+  t.responder_incident = r.text(0, 17);
+  return t;
+}
+
+void pg_writer::save_transfer(const transfer& t, bool insert) {
+  auto due = t.next_due();
+  param next = due ? pms(*due) : param();
+  if (insert) {
+    c_->prepared(
+        "INSERT INTO transfers(id, state, version, category, priority, mode, requester,"
+        " responder, request_message_id, created_at, updated_at, expires_at, delivery_due,"
+        " decision_due, delivery_alerted, decision_alerted, next_due)"
+        " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)",
+        {p(t.id), p(std::string(to_string(t.state))), p(t.version), p(t.category),
+         p(std::string(to_string(t.prio))), p(std::string(to_string(t.mode))), p(t.requester),
+         p(t.responder), p(t.request_message_id), pms(t.created_at), pms(t.updated_at),
+         pms(t.expires_at), pms(t.delivery_due), pms(t.decision_due), p(t.delivery_alerted),
+         p(t.decision_alerted), next});
+    return;
+  }
+  c_->prepared(
+      "UPDATE transfers SET state=$2, version=$3, priority=$4, updated_at=$5, expires_at=$6,"
+      " delivery_due=$7, decision_due=$8, delivery_alerted=$9, decision_alerted=$10,"
+      " next_due=$11 WHERE id=$1",
+      {p(t.id), p(std::string(to_string(t.state))), p(t.version), p(std::string(to_string(t.prio))),
+       pms(t.updated_at), pms(t.expires_at), pms(t.delivery_due), pms(t.decision_due),
+       p(t.delivery_alerted), p(t.decision_alerted), next});
+}
+
+void pg_writer::insert_message(const std::string& id, const std::string& type,
+                               const std::string& from, const std::string& to,
+                               const std::string& transfer_id, std::optional<std::int64_t> version,
+                               const std::string& mode, std::optional<time_point> sent_at,
+                               time_point stored_at, const std::string& doc,
+                               const std::string& receipt) {
+  c_->prepared(
+      "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id, version, mode,"
+      " sent_at, stored_at, doc, receipt) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+      {p(id), p(type), p(from), p_or_null(to), p_or_null(transfer_id), p(version), p(mode),
+       sent_at ? pms(*sent_at) : param(), pms(stored_at), p(doc), p_or_null(receipt)});
+}
+
+void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
+                                const std::string& number, time_point at) {
+  c_->prepared(
+      "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
+      " VALUES($1,$2,$3,$4) ON CONFLICT(transfer_id, agency)"
+      " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at",
+      {p(transfer_id), p(agency), p(number), pms(at)});
+}
+
+void pg_writer::add_event(const timeline_event& e) {
+  lock_chain();
+  c_->prepared(add_event_sql,
+               {p(e.transfer_id), pms(e.at), p(e.kind), p(e.actor), p_or_null(e.message_id),
+                p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
+}
+
+std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& message_id,
+                                const std::string& transfer_id, const std::string& type,
+                                time_point at, const std::string& /*from*/) {
+  lock_chain();
+  auto r = c_->prepared(enqueue_sql,
+                        {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
+  return r.int64(0, 0);
+}
+
+std::int64_t pg_writer::pending_from(const std::string& recipient, const std::string& sender) {
+  // Counted every time: another writer may have enqueued or acknowledged since.
+  auto r = c_->prepared(
+      "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
+      " WHERE d.agency = $1 AND m.from_agency = $2 AND d.seq > COALESCE("
+      "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)",
+      {p(recipient), p(sender)});
+  return r.int64(0, 0);
+}
+
+std::int64_t pg_writer::last_seq(const std::string& agency) {
+  auto r = c_->prepared("SELECT last_seq FROM agency_seq WHERE agency = $1", {p(agency)});
+  return r.rows() ? r.int64(0, 0) : 0;
+}
+
+std::int64_t pg_writer::acked_upto(const std::string& agency) {
+  auto r = c_->prepared("SELECT acked_upto FROM endpoints WHERE agency = $1", {p(agency)});
+  return r.rows() ? r.int64(0, 0) : 0;
+}
+
+std::vector<acked_delivery> pg_writer::ack(const std::string& agency, std::int64_t upto,
+                                           time_point at) {
+  std::vector<acked_delivery> out;
+  // The endpoint's row, locked: two writers acknowledging for one agency take turns, and the
+  // second sees what the first moved.
+  auto cur = c_->prepared(
+      "INSERT INTO endpoints(agency, acked_upto) VALUES($1, 0) ON CONFLICT(agency)"
+      " DO UPDATE SET acked_upto = endpoints.acked_upto RETURNING acked_upto",
+      {p(agency)});
+  std::int64_t from = cur.int64(0, 0);
+  if (upto <= from) return out;
+  auto r = c_->prepared(
+      "WITH m AS (UPDATE deliveries SET acked_at = $4 WHERE agency = $1 AND seq > $2 AND"
+      " seq <= $3 RETURNING seq, message_id, COALESCE(transfer_id, '') AS transfer_id, type),"
+      " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1)"
+      " SELECT seq, message_id, transfer_id, type FROM m ORDER BY seq",
+      {p(agency), p(from), p(upto), pms(at)});
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.int64(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
+  return out;
+}
+
+std::vector<acked_delivery> pg_writer::unacked_requests(const std::string& agency,
+                                                        std::int64_t after, std::int64_t upto,
+                                                        int limit) {
+  std::vector<acked_delivery> out;
+  auto r = c_->prepared(
+      "SELECT seq, message_id, COALESCE(transfer_id, ''), type FROM deliveries"
+      " WHERE agency = $1 AND seq > GREATEST($2::bigint, COALESCE("
+      "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)) AND seq <= $3"
+      " AND acked_at IS NULL AND type = 'transfer.request' ORDER BY seq LIMIT $4",
+      {p(agency), p(after), p(upto), p(std::int64_t{limit})});
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.int64(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3)});
+  return out;
+}
+
+void pg_writer::audit(time_point at, const std::string& actor, const std::string& action,
+                      const std::string& message_id, const std::string& transfer_id,
+                      const std::string& detail_json) {
+  lock_chain();
+  std::int64_t seq = tail_->first + 1;
+  std::string hash =
+      audit_hash(tail_->second, seq, ms(at), actor, action, message_id, transfer_id, detail_json);
+  c_->prepared(
+      "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
+      " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
+      " UPDATE audit_tail SET seq = $1, hash = $9",
+      {p(seq), pms(at), p(actor), p(action), p_or_null(message_id), p_or_null(transfer_id),
+       p(detail_json), p(tail_->second), p(hash)});
+  tail_ = std::make_pair(seq, std::move(hash));
+}
+
+std::vector<std::string> pg_writer::due_transfers(time_point now, int limit) {
+  std::vector<std::string> ids;
+  auto r = c_->prepared(
+      "SELECT id FROM transfers WHERE next_due IS NOT NULL AND next_due <= $1"
+      " ORDER BY next_due LIMIT $2",
+      {pms(now), p(std::int64_t{limit})});
+  for (int i = 0; i < r.rows(); ++i) ids.push_back(r.text(i, 0));
+  return ids;
+}
+
+std::string pg_writer::next_transfer_id(time_point now) {
+  std::string stamp = format_rfc3339(now);  // 2026-11-21T...
+  std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
+  lock_chain();
+  // The day's first id continues after any transfer of that day already stored (one written by
+  // an import or an older gateway), later ones from the counter row.
+  auto r = c_->prepared(
+      "INSERT INTO transfer_day_seq(day, last_no) VALUES($1, 1 + COALESCE("
+      "  (SELECT max(substr(id, 12)::bigint) FROM transfers"
+      "   WHERE id ~ ('^T-' || $1 || '-[0-9]{6}$')), 0))"
+      " ON CONFLICT(day) DO UPDATE SET last_no = transfer_day_seq.last_no + 1"
+      " RETURNING last_no",
+      {p(day)});
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(r.int64(0, 0)));
+  return buf;
+}
+
+std::int64_t pg_writer::insert_call(const call_record& c) {
+  auto r = c_->prepared(
+      "INSERT INTO calls(source, from_agency, to_agency, started_at, duration_s, emergency,"
+      " reason, transfer_id, logged_by, exercise, note, created_at)"
+      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
+      {p(c.source), p(c.from_agency), p(c.to_agency), pms(c.started_at), p(c.duration_s),
+       p(c.emergency), p(c.reason), p_or_null(c.transfer_id), p(c.logged_by), p(c.exercise),
+       p_or_null(c.note), pms(c.created_at)});
+  if (r.rows() != 1) throw store_error(fault::unavailable, "storing the phone call returned no id");
+  return r.int64(0, 0);
+}
+
+std::optional<phone_claim> pg_writer::find_phone_claim(const std::string& transfer_id,
+                                                       const std::string& agency,
+                                                       const std::string& prompt) {
+  auto r = c_->prepared(
+      "SELECT username, display_name, counterpart, claimed_at FROM phone_claims"
+      " WHERE transfer_id = $1 AND agency = $2 AND prompt = $3",
+      {p(transfer_id), p(agency), p(prompt)});
+  if (r.rows() == 0) return std::nullopt;
+  return phone_claim{transfer_id,           agency,       prompt,
+                     r.text(0, 0),          r.text(0, 1), r.text(0, 2),
+                     from_ms(r.int64(0, 3))};
+}
+
+void pg_writer::insert_phone_claim(const phone_claim& c) {
+  c_->prepared(
+      "INSERT INTO phone_claims(transfer_id, agency, prompt, username, display_name,"
+      " counterpart, claimed_at) VALUES($1,$2,$3,$4,$5,$6,$7)",
+      {p(c.transfer_id), p(c.agency), p(c.prompt), p(c.username), p(c.display_name),
+       p(c.counterpart), pms(c.claimed_at)});
+}
+
+std::int64_t pg_writer::last_event_id() {
+  auto r = c_->prepared("SELECT value FROM bluelink_counters WHERE name = 'transfer_events'");
+  return r.rows() ? r.int64(0, 0) : 0;
+}
+
+std::map<std::string, std::int64_t> pg_writer::last_seqs() {
+  std::map<std::string, std::int64_t> out;
+  auto r = c_->prepared("SELECT agency, last_seq FROM agency_seq");
+  for (int i = 0; i < r.rows(); ++i) out[r.text(i, 0)] = r.int64(i, 1);
+  return out;
+}
+
+}  // namespace bl::store::postgres

@@ -1,0 +1,104 @@
+#pragma once
+// The store's write side on PostgreSQL: the public methods of bl::store::writer (the SQLite
+// engine's), with the same semantics, for several gateway processes writing one database.
+//
+// Ownership, threading, lifetime: one pg_writer owns one connection and is used by one thread.
+// Any number of pg_writers, in any number of processes, may share one database: nothing is
+// cached across transactions. Every counter (an agency's delivery sequence, the day's
+// transfer ids, the timeline's event ids, the audit chain's tail) is a row read and advanced
+// inside the committing transaction, so numbers are gap-free and in commit order.
+//
+// Writers take turns: begin() opens the transaction and locks the audit chain's tail row in one
+// round trip, like the SQLite engine's BEGIN IMMEDIATE, so a second writer's begin() waits until
+// the first commits or rolls back. That keeps the engine's read-then-write steps (load_transfer,
+// then save_transfer) free of lost updates under READ COMMITTED, gives writers one lock order (no
+// deadlocks between them), and costs little: every transaction appends to the one audit chain,
+// which serialises them from that point anyway. The counter rows still carry the numbers, so
+// nothing depends on the lock for gap-free numbering.
+//
+// Durability: COMMIT returns once the server has flushed the commit (synchronous_commit=on), so
+// there is no wal()/sync() as in the SQLite engine.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/core/lifecycle.hpp"
+#include "gateway/core/time_util.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace bl::store::postgres {
+
+class connection;
+class result;
+
+class pg_writer {
+ public:
+  /// Connects, checks that the database is a Bluelink store (or empty) and migrates. Throws
+  /// store_error with an operator-readable message that never includes the password.
+  explicit pg_writer(const std::string& conninfo);
+  ~pg_writer();
+  pg_writer(const pg_writer&) = delete;
+  pg_writer& operator=(const pg_writer&) = delete;
+
+  /// Waits for any other writer's transaction to end (see above). Connects again first if the
+  /// server went away since the last transaction.
+  void begin();
+  void commit();
+  /// Savepoints isolate one message inside a group commit.
+  void savepoint();
+  void release_savepoint();
+  void rollback_to_savepoint();
+  void rollback() noexcept;
+  /// No statement can hold a read open between transactions on PostgreSQL: always 0.
+  std::uint64_t open_reads_ended() const { return 0; }
+
+  std::optional<std::string> find_receipt(const std::string& message_id);
+  std::optional<transfer> load_transfer(const std::string& id);
+  void save_transfer(const transfer& t, bool insert);
+  void insert_message(const std::string& id, const std::string& type, const std::string& from,
+                      const std::string& to, const std::string& transfer_id,
+                      std::optional<std::int64_t> version, const std::string& mode,
+                      std::optional<time_point> sent_at, time_point stored_at,
+                      const std::string& doc, const std::string& receipt);
+  void record_incident(const std::string& transfer_id, const std::string& agency,
+                       const std::string& number, time_point at);
+  void add_event(const timeline_event& e);
+  std::int64_t enqueue(const std::string& agency, const std::string& message_id,
+                       const std::string& transfer_id, const std::string& type, time_point at,
+                       const std::string& from = {});
+  std::int64_t pending_from(const std::string& recipient, const std::string& sender);
+  std::int64_t last_seq(const std::string& agency);
+  std::int64_t acked_upto(const std::string& agency);
+  std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto, time_point at);
+  std::vector<acked_delivery> unacked_requests(const std::string& agency, std::int64_t after,
+                                               std::int64_t upto, int limit);
+  void audit(time_point at, const std::string& actor, const std::string& action,
+             const std::string& message_id, const std::string& transfer_id,
+             const std::string& detail_json);
+  std::vector<std::string> due_transfers(time_point now, int limit);
+  std::string next_transfer_id(time_point now);
+  std::int64_t insert_call(const call_record& c);
+  std::optional<phone_claim> find_phone_claim(const std::string& transfer_id,
+                                              const std::string& agency, const std::string& prompt);
+  void insert_phone_claim(const phone_claim& c);
+  std::int64_t last_event_id();
+  std::map<std::string, std::int64_t> last_seqs();
+
+ private:
+  std::unique_ptr<connection> c_;
+  // The audit chain's tail as read under its row lock in the open transaction (so no other
+  // writer can move it): per transaction only, forgotten at commit, rollback and savepoint
+  // rollback (which may undo appends).
+  std::optional<std::pair<std::int64_t, std::string>> tail_;
+  void lock_chain();
+  void take_tail(const result& r);
+  void session_setup();
+  void forget() noexcept { tail_.reset(); }
+};
+
+}  // namespace bl::store::postgres

@@ -1,0 +1,235 @@
+#include "tests/support/pg_server.hpp"
+
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace bl::test {
+
+namespace {
+
+std::string pg_bindir() {
+  if (const char* env = std::getenv("BLUELINK_PG_BINDIR")) return env;
+  if (FILE* p = ::popen("pg_config --bindir 2>/dev/null", "r")) {
+    char buf[512] = {};
+    std::string out;
+    if (std::fgets(buf, sizeof buf, p)) out = buf;
+    ::pclose(p);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    if (!out.empty() && std::filesystem::exists(std::filesystem::path(out) / "initdb")) return out;
+  }
+  return "/usr/lib/postgresql/15/bin";
+}
+
+// A port number no TCP listener on this host uses: the server binds none, but the number names
+// its socket file, and a free one keeps it apart from any server a developer runs.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 54321;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  int port = 54321;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::vector<int> children_of(int pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    int ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pid) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+// Gone or a zombie nobody has reaped yet (a container's init may never reap it).
+bool process_gone(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  if (!f) return true;
+  std::string line;
+  std::getline(f, line);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
+}
+
+}  // namespace
+
+pg_server::pg_server() : bindir_(pg_bindir()), port_(free_port()) {
+  std::random_device rd;
+  dir_ = std::filesystem::temp_directory_path() / ("bluelink-pg-" + std::to_string(rd()));
+  std::filesystem::create_directories(dir_);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  as_postgres_ = ::geteuid() == 0;
+  if (as_postgres_) {
+    passwd* pw = ::getpwnam("postgres");
+    if (!pw || ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      std::filesystem::remove_all(dir_);
+      throw std::runtime_error("running as root, but there is no `postgres` user to run initdb as");
+    }
+  }
+  std::string data = (dir_ / "data").string();
+  if (run(tool("initdb") + " -D '" + data +
+          "' -U bluelink --auth=trust -E UTF8 --no-locale --no-sync >'" +
+          (dir_ / "initdb.log").string() + "' 2>&1") != 0) {
+    std::string log;
+    std::ifstream f(dir_ / "initdb.log");
+    std::getline(f, log, '\0');
+    std::filesystem::remove_all(dir_);
+    throw std::runtime_error("initdb failed: " + log);
+  }
+  {
+    std::ofstream conf(dir_ / "data" / "postgresql.conf", std::ios::app);
+    conf << "\n# bluelink test server\n"
+         << "listen_addresses = ''\n"
+         << "unix_socket_directories = '" << dir_.string() << "'\n"
+         << "port = " << port_ << "\n"
+         << "shared_buffers = 16MB\n"
+         << "max_connections = 30\n"
+         << "fsync = on\n"
+         << "synchronous_commit = on\n"
+         << "max_prepared_transactions = 0\n";
+  }
+  try {
+    start();
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
+}
+
+pg_server::~pg_server() {
+  try {
+    if (running_) stop();
+  } catch (...) {
+  }
+  if (running_) {
+    try {
+      kill();
+    } catch (...) {
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string pg_server::tool(const std::string& name) const {
+  return "'" + bindir_ + "/" + name + "'";
+}
+
+int pg_server::run(const std::string& command) const {
+  std::string cmd =
+      as_postgres_ ? "runuser -u postgres -- sh -c \"cd /tmp && " + command + "\"" : command;
+  return std::system(cmd.c_str());
+}
+
+std::string pg_server::log_tail() const {
+  std::ifstream f(dir_ / "server.log");
+  std::string all;
+  std::getline(f, all, '\0');
+  return all.size() > 4000 ? all.substr(all.size() - 4000) : all;
+}
+
+std::string pg_server::conninfo(const std::string& db) const {
+  return "host=" + dir_.string() + " port=" + std::to_string(port_) + " dbname=" + db +
+         " user=bluelink";
+}
+
+void pg_server::start() {
+  if (running_) return;
+  std::string data = (dir_ / "data").string();
+  if (run(tool("pg_ctl") + " start -w -t 60 -D '" + data + "' -l '" +
+          (dir_ / "server.log").string() + "' >/dev/null 2>&1") != 0)
+    throw std::runtime_error("pg_ctl start failed: " + log_tail());
+  running_ = true;
+}
+
+void pg_server::stop() {
+  if (!running_) return;
+  std::string data = (dir_ / "data").string();
+  if (run(tool("pg_ctl") + " stop -w -t 30 -m fast -D '" + data + "' >/dev/null 2>&1") != 0 &&
+      run(tool("pg_ctl") + " stop -w -t 30 -m immediate -D '" + data + "' >/dev/null 2>&1") != 0)
+    throw std::runtime_error("pg_ctl stop failed: " + log_tail());
+  running_ = false;
+}
+
+void pg_server::kill() {
+  if (!running_) return;
+  std::ifstream pidfile(dir_ / "data" / "postmaster.pid");
+  int pid = 0;
+  pidfile >> pid;
+  if (pid <= 0) throw std::runtime_error("no postmaster.pid: the server is not running");
+  // Backends first found, then everything at once: nothing gets to shut down cleanly.
+  std::vector<int> all = children_of(pid);
+  all.insert(all.begin(), pid);
+  for (int p : all) ::kill(p, SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (int p : all)
+    while (!process_gone(p) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The pid file is stale now, as after a power cut; but a dead postmaster nobody has reaped
+  // yet still answers kill(pid, 0), and the next start would take it for a live one.
+  // Likewise the socket's lock file, which names the postmaster's pid too.
+  std::error_code ec;
+  std::filesystem::remove(dir_ / "data" / "postmaster.pid", ec);
+  std::string sock = ".s.PGSQL." + std::to_string(port_);
+  std::filesystem::remove(dir_ / (sock + ".lock"), ec);
+  std::filesystem::remove(dir_ / sock, ec);
+  running_ = false;
+}
+
+void pg_server::create_database(const std::string& name) {
+  psql("CREATE DATABASE \"" + name + "\"");
+}
+
+std::string pg_server::psql(const std::string& sql, const std::string& db) const {
+  // Trust auth over the socket: psql runs as whoever runs the test. Output unaligned, no headers.
+  std::filesystem::path script = dir_ / "psql.sql";
+  {
+    std::ofstream f(script);
+    f << sql << "\n";
+  }
+  std::string cmd = tool("psql") + " -X -q -A -t -v ON_ERROR_STOP=1 '" + conninfo(db) + "' -f '" +
+                    script.string() + "' 2>&1";
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) throw std::runtime_error("psql could not be started");
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = ::pclose(p);
+  if (rc != 0) throw std::runtime_error("psql failed (" + sql + "): " + out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+}  // namespace bl::test

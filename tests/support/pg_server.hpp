@@ -1,0 +1,50 @@
+#pragma once
+// A real PostgreSQL server that a test starts for itself: a fresh cluster (initdb) in a temp
+// directory, listening on no TCP port, only on a Unix socket in that directory. Owned by one test;
+// not thread-safe. The destructor stops the server (fast, then immediate) and removes the
+// directory, so that a failing test leaves no server behind.
+
+#include <filesystem>
+#include <string>
+
+namespace bl::test {
+
+class pg_server {
+ public:
+  /// initdb (as the `postgres` OS user when running as root: initdb refuses root) and start.
+  /// Throws std::runtime_error with the server's log when either fails.
+  pg_server();
+  ~pg_server();
+  pg_server(const pg_server&) = delete;
+  pg_server& operator=(const pg_server&) = delete;
+
+  /// libpq connection string for `db` as the cluster's superuser `bluelink` (trust auth).
+  std::string conninfo(const std::string& db = "postgres") const;
+  /// CREATE DATABASE `name` (psql).
+  void create_database(const std::string& name);
+  /// Runs `sql` with psql on `db` and returns its unaligned output (rows on lines, columns split
+  /// by '|'). Throws std::runtime_error with psql's message when it fails.
+  std::string psql(const std::string& sql, const std::string& db = "postgres") const;
+  /// Starts the server on the same data directory (after stop() or kill()).
+  void start();
+  /// pg_ctl stop -m fast (immediate if that fails).
+  void stop();
+  /// SIGKILLs the postmaster and its backends: a crash of the server's machine, as far as the
+  /// database files are concerned.
+  void kill();
+  bool running() const { return running_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  int port() const { return port_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::string bindir_;
+  int port_ = 0;
+  bool as_postgres_ = false;  // running as root: the server's commands run as `postgres`
+  bool running_ = false;
+  int run(const std::string& command) const;
+  std::string tool(const std::string& name) const;
+  std::string log_tail() const;
+};
+
+}  // namespace bl::test
