@@ -200,7 +200,15 @@ int gateway_main(int argc, char** argv) {
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
   }
-  auto reader_store = store::open_reader(store_opts);
+  std::unique_ptr<store::reader> reader_store;
+  try {
+    reader_store = store::open_reader(store_opts);
+  } catch (const store::store_error& e) {
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name),
+                  log_quote(e.what()));
+    std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
+    return 3;
+  }
   store::reader& reader = *reader_store;
   // Deliveries and timeline events are read onwards only once they are on disk.
   reader.bound_by(eng->durable_marks());

@@ -256,7 +256,9 @@ void soak_run::configure() {
 }
 
 void soak_run::add_users() {
-  { auto create = store::open_writer(store::store_options{gw_.db_path().string(), false, 5000, {}}); }
+  {
+    auto create = store::open_writer(store::store_options{gw_.db_path().string(), false, 5000, {}});
+  }
   accounts accts(agencies_config(), store::open_sqlite_account_store(store::store_options{
                                         gw_.db_path().string(), true, 5000, {}}));
   accts.add_user("soak.admin", "Soak Admin", role::admin, "", password);

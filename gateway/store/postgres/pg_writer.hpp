@@ -36,58 +36,60 @@ namespace bl::store::postgres {
 class connection;
 class result;
 
-class pg_writer {
+class pg_writer final : public store::writer {
  public:
   /// Connects, checks that the database is a Bluelink store (or empty) and migrates. Throws
   /// store_error with an operator-readable message that never includes the password.
   explicit pg_writer(const std::string& conninfo);
-  ~pg_writer();
+  ~pg_writer() override;
   pg_writer(const pg_writer&) = delete;
   pg_writer& operator=(const pg_writer&) = delete;
 
   /// Waits for any other writer's transaction to end (see above). Connects again first if the
   /// server went away since the last transaction.
-  void begin();
-  void commit();
+  void begin() override;
+  void commit() override;
   /// Savepoints isolate one message inside a group commit.
-  void savepoint();
-  void release_savepoint();
-  void rollback_to_savepoint();
-  void rollback() noexcept;
+  void savepoint() override;
+  void release_savepoint() override;
+  void rollback_to_savepoint() override;
+  void rollback() noexcept override;
   /// No statement can hold a read open between transactions on PostgreSQL: always 0.
-  std::uint64_t open_reads_ended() const { return 0; }
+  std::uint64_t open_reads_ended() const override { return 0; }
 
-  std::optional<std::string> find_receipt(const std::string& message_id);
-  std::optional<transfer> load_transfer(const std::string& id);
-  void save_transfer(const transfer& t, bool insert);
+  std::optional<std::string> find_receipt(const std::string& message_id) override;
+  std::optional<transfer> load_transfer(const std::string& id) override;
+  void save_transfer(const transfer& t, bool insert) override;
   void insert_message(const std::string& id, const std::string& type, const std::string& from,
                       const std::string& to, const std::string& transfer_id,
                       std::optional<std::int64_t> version, const std::string& mode,
                       std::optional<time_point> sent_at, time_point stored_at,
-                      const std::string& doc, const std::string& receipt);
+                      const std::string& doc, const std::string& receipt) override;
   void record_incident(const std::string& transfer_id, const std::string& agency,
-                       const std::string& number, time_point at);
-  void add_event(const timeline_event& e);
+                       const std::string& number, time_point at) override;
+  void add_event(const timeline_event& e) override;
   std::int64_t enqueue(const std::string& agency, const std::string& message_id,
                        const std::string& transfer_id, const std::string& type, time_point at,
-                       const std::string& from = {});
-  std::int64_t pending_from(const std::string& recipient, const std::string& sender);
-  std::int64_t last_seq(const std::string& agency);
-  std::int64_t acked_upto(const std::string& agency);
-  std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto, time_point at);
+                       const std::string& from = {}) override;
+  std::int64_t pending_from(const std::string& recipient, const std::string& sender) override;
+  std::int64_t last_seq(const std::string& agency) override;
+  std::int64_t acked_upto(const std::string& agency) override;
+  std::vector<acked_delivery> ack(const std::string& agency, std::int64_t upto,
+                                  time_point at) override;
   std::vector<acked_delivery> unacked_requests(const std::string& agency, std::int64_t after,
-                                               std::int64_t upto, int limit);
+                                               std::int64_t upto, int limit) override;
   void audit(time_point at, const std::string& actor, const std::string& action,
              const std::string& message_id, const std::string& transfer_id,
-             const std::string& detail_json);
-  std::vector<std::string> due_transfers(time_point now, int limit);
-  std::string next_transfer_id(time_point now);
-  std::int64_t insert_call(const call_record& c);
+             const std::string& detail_json) override;
+  std::vector<std::string> due_transfers(time_point now, int limit) override;
+  std::string next_transfer_id(time_point now) override;
+  std::int64_t insert_call(const call_record& c) override;
   std::optional<phone_claim> find_phone_claim(const std::string& transfer_id,
-                                              const std::string& agency, const std::string& prompt);
-  void insert_phone_claim(const phone_claim& c);
-  std::int64_t last_event_id();
-  std::map<std::string, std::int64_t> last_seqs();
+                                              const std::string& agency,
+                                              const std::string& prompt) override;
+  void insert_phone_claim(const phone_claim& c) override;
+  std::int64_t last_event_id() override;
+  std::map<std::string, std::int64_t> last_seqs() override;
 
  private:
   std::unique_ptr<connection> c_;
