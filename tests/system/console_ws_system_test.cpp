@@ -366,7 +366,9 @@ TEST_CASE(
   police.until("event");
   // Delivered to Police because its console shows it...
   CHECK(bl::test::eventually([&] { return state_of(tid) == "delivered"; }));
-  CHECK(receipts_to_fire() == 1);
+  // The receipt reaches Fire's inbox once its commit is durable (the WAL sync that follows the
+  // commit), which can be a moment after the transfer's state reads "delivered".
+  CHECK(bl::test::eventually([&] { return receipts_to_fire() == 1; }));
   // ...but Police's own system has not acknowledged it, and still gets it when it reads on.
   CHECK(acked_upto(essex_police) == 0);
   auto inbox = api.get("/api/v1/inbox", gateway_process::token(essex_police));
