@@ -7,8 +7,14 @@
 
 #include "gateway/core/config.hpp"
 
+#include "gateway/store/postgres/pg_account_store.hpp"
+#include "gateway/store/postgres/pg_call_store.hpp"
+#include "gateway/store/postgres/pg_report_store.hpp"
 #include "gateway/store/postgres/pg_writer.hpp"
+#include "gateway/store/sqlite/account_store.hpp"
+#include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/reader.hpp"
+#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/sqlite/writer.hpp"
 #include "gateway/store/store_error.hpp"
 
@@ -61,6 +67,24 @@ std::unique_ptr<reader> open_reader(const store_options& opts) {
                       "the PostgreSQL engine's reader is not built yet: the gateway runs on "
                       "\"database\": {\"engine\": \"sqlite\", ...} until it is (issue 15)");
   return std::make_unique<sqlite::reader>(opts.path, opts.vfs);
+}
+
+std::unique_ptr<account_store> open_account_store(const store_options& opts) {
+  if (opts.engine == engine_kind::postgres)
+    return postgres::open_pg_account_store(with_password(opts));
+  return open_sqlite_account_store(opts);
+}
+
+std::unique_ptr<call_store> open_call_store(const store_options& opts) {
+  if (opts.engine == engine_kind::postgres)
+    return postgres::open_pg_call_store(with_password(opts));
+  return open_sqlite_call_store(opts);
+}
+
+std::unique_ptr<report_store> open_report_store(const store_options& opts) {
+  if (opts.engine == engine_kind::postgres)
+    return postgres::open_pg_report_store(with_password(opts));
+  return open_sqlite_report_store(opts);
 }
 
 store_options options_for(const gateway_config& cfg) {

@@ -5,7 +5,10 @@
 #include <memory>
 #include <string>
 
+#include "gateway/store/account_store.hpp"
+#include "gateway/store/call_store.hpp"
 #include "gateway/store/reader.hpp"
+#include "gateway/store/report_store.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl {
@@ -25,6 +28,19 @@ std::unique_ptr<writer> open_writer(const store_options& opts);
 
 /// Opens the store for reading (the connections are made on first use).
 std::unique_ptr<reader> open_reader(const store_options& opts);
+
+/// The console accounts (users and sessions) of the store, on a connection of their own. The
+/// store must exist and be migrated (open_writer first, as the gateway and the CLI do). Throws
+/// store_error when it cannot be opened or reached.
+std::unique_ptr<account_store> open_account_store(const store_options& opts);
+
+/// The telephony call import's store. Connects on first use; begin_import creates and migrates
+/// the store when needed, the look-ups of a dry run create nothing.
+std::unique_ptr<call_store> open_call_store(const store_options& opts);
+
+/// The savings report's reads: each report on a connection of its own, in one snapshot.
+/// Connects only when it reads.
+std::unique_ptr<report_store> open_report_store(const store_options& opts);
 
 /// "sqlite:/path/to/file" or "postgres:<conninfo>" for logs and messages (never a password).
 std::string describe(const store_options& opts);

@@ -124,6 +124,13 @@ result::~result() {
 int result::rows() const {
   return r_ ? PQntuples(r_) : 0;
 }
+int result::columns() const {
+  return r_ ? PQnfields(r_) : 0;
+}
+bool result::is_boolean(int col) const {
+  constexpr Oid bool_oid = 16;  // pg_type.oid of boolean, fixed in every PostgreSQL
+  return r_ && PQftype(r_, col) == bool_oid;
+}
 bool result::is_null(int row, int col) const {
   return PQgetisnull(r_, row, col) != 0;
 }

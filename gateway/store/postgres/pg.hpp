@@ -61,6 +61,9 @@ class result {
   result& operator=(const result&) = delete;
 
   int rows() const;
+  int columns() const;
+  /// Whether the column is of type boolean (its text is "t" or "f").
+  bool is_boolean(int col) const;
   bool is_null(int row, int col) const;
   std::string text(int row, int col) const;
   std::int64_t int64(int row, int col) const;
