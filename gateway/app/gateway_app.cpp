@@ -44,8 +44,6 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/account_store.hpp"
-#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/store_error.hpp"
 
 namespace bl {
@@ -213,12 +211,11 @@ int gateway_main(int argc, char** argv) {
   // Deliveries and timeline events are read onwards only once they are on disk.
   reader.bound_by(eng->durable_marks());
   link_registry links;
-  // Accounts and reports have no PostgreSQL implementation yet: on PostgreSQL the gateway
-  // refuses to start (open_sqlite_* would make an empty SQLite file instead).
-  const store::store_options& side_store = store_opts;
+  // Accounts and reports on the configured engine, each on connections of their own beside the
+  // engine's writer and the reader.
   std::unique_ptr<accounts> accts;
   try {
-    accts = std::make_unique<accounts>(cfg, store::open_sqlite_account_store(side_store));
+    accts = std::make_unique<accounts>(cfg, store::open_account_store(store_opts));
   } catch (const std::exception& e) {
     log->critical("event=store_unusable store={} error={}", log_quote(store_name),
                   log_quote(e.what()));
@@ -245,7 +242,7 @@ int gateway_main(int argc, char** argv) {
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
-  const auto reports = store::open_sqlite_report_store(side_store);
+  const auto reports = store::open_report_store(store_opts);
   services.reports = reports.get();
   // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.
   asio::thread_pool workers(static_cast<std::size_t>(services.worker_threads));

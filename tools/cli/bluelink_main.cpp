@@ -44,9 +44,6 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/account_store.hpp"
-#include "gateway/store/sqlite/call_store.hpp"
-#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/cli/demo_history.hpp"
@@ -57,9 +54,23 @@ using nlohmann::json;
 
 namespace {
 
-/// The store at `path` with the gateway's busy timeout and synchronous level.
+/// The SQLite store at `path` with the gateway's busy timeout and synchronous level.
 bl::store::store_options store_at(const bl::gateway_config& cfg, const std::string& path) {
   return bl::store::store_options{path, cfg.synchronous_full, cfg.busy_timeout_ms, {}};
+}
+
+/// The store a command works on: the SQLite file given with --database, or else the config's
+/// "database" on either engine (PostgreSQL with the password from its file or environment).
+/// Throws std::runtime_error naming the password file or variable when it cannot be read.
+bl::store::store_options store_for(const bl::gateway_config& cfg, const std::string& database) {
+  if (!database.empty()) return store_at(cfg, database);
+  return bl::store::options_for(cfg);
+}
+
+/// Whether the store is an SQLite file that does not exist (PostgreSQL databases are made by
+/// their administrator, never by a command).
+bool missing_file(const bl::store::store_options& opts) {
+  return opts.engine == bl::store::engine_kind::sqlite && !fs::exists(opts.path);
 }
 
 int audit_verify(const std::string& db) {
@@ -350,15 +361,16 @@ account_store open_accounts(const std::string& config_file, const std::string& d
   bl::schema_set schemas(bl::schema_set::locate(argv0));
   account_store s;
   s.cfg = bl::load_config(config_file, schemas);
-  const std::string path = database.empty() ? s.cfg.database_path : database;
-  if (!fs::exists(path)) {
+  const auto opts = store_for(s.cfg, database);
+  if (missing_file(opts)) {
     // Created private, exactly as the gateway would (0600, or 0640 to the configured group).
-    bl::store::protect_file(path, s.cfg.file_group, true);
-    auto create = bl::store::open_writer(
-        bl::store::store_options{path, s.cfg.synchronous_full, s.cfg.busy_timeout_ms, {}});
+    bl::store::protect_file(opts.path, s.cfg.file_group, true);
+    auto create = bl::store::open_writer(opts);
+  } else if (opts.engine == bl::store::engine_kind::postgres) {
+    // Checked to be a Bluelink store and brought up to date, exactly as the gateway would.
+    auto create = bl::store::open_writer(opts);
   }
-  s.accts = std::make_unique<bl::accounts>(
-      s.cfg, bl::store::open_sqlite_account_store(store_at(s.cfg, path)));
+  s.accts = std::make_unique<bl::accounts>(s.cfg, bl::store::open_account_store(opts));
   return s;
 }
 
@@ -496,7 +508,7 @@ void print_import_summary(const bl::import_summary& s, std::size_t show) {
 int calls_import(const calls_options& o, const char* argv0) {
   bl::schema_set schemas(bl::schema_set::locate(argv0));
   const auto cfg = bl::load_config(o.config_file, schemas);
-  const std::string db_path = o.database.empty() ? cfg.database_path : o.database;
+  const auto store = store_for(cfg, o.database);
   import_progress_display display;
   bl::import_options opts;
   opts.dry_run = o.dry_run;
@@ -505,7 +517,7 @@ int calls_import(const calls_options& o, const char* argv0) {
   };
   bl::import_summary s;
   try {
-    auto calls = bl::store::open_sqlite_call_store(store_at(cfg, db_path));
+    auto calls = bl::store::open_call_store(store);
     s = bl::import_calls_csv(cfg, *calls, o.csv, opts);
   } catch (const bl::import_file_error& e) {
     display.finish();
@@ -530,9 +542,8 @@ int calls_import(const calls_options& o, const char* argv0) {
 int calls_imports(const calls_options& o, const char* argv0) {
   bl::schema_set schemas(bl::schema_set::locate(argv0));
   const auto cfg = bl::load_config(o.config_file, schemas);
-  const std::string db_path = o.database.empty() ? cfg.database_path : o.database;
-  const auto list =
-      bl::list_call_imports(*bl::store::open_sqlite_call_store(store_at(cfg, db_path)));
+  const auto opts = store_for(cfg, o.database);
+  const auto list = bl::list_call_imports(*bl::store::open_call_store(opts));
   if (o.json_out) {
     json out = json::array();
     for (const auto& r : list)
@@ -549,7 +560,7 @@ int calls_imports(const calls_options& o, const char* argv0) {
     return 0;
   }
   if (list.empty()) {
-    std::printf("no call records have been imported into %s\n", db_path.c_str());
+    std::printf("no call records have been imported into %s\n", bl::store::describe(opts).c_str());
     return 0;
   }
   std::printf("%-5s %-24s %9s %9s %9s %9s  %s\n", "ID", "IMPORTED AT (UTC)", "ROWS", "IMPORTED",
@@ -713,8 +724,7 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
     auto create = bl::store::open_writer(
         bl::store::store_options{db_path, true, gateway_cfg.busy_timeout_ms, {}});
   }
-  bl::accounts accts(gateway_cfg,
-                     bl::store::open_sqlite_account_store(store_at(gateway_cfg, db_path)));
+  bl::accounts accts(gateway_cfg, bl::store::open_account_store(store_at(gateway_cfg, db_path)));
   std::set<std::string> existing;
   for (const auto& u : accts.list_users()) existing.insert(u.username);
   creds["console"] = "http://127.0.0.1:" + std::to_string(port) + "/";
@@ -738,9 +748,9 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   const auto history_path = dir / "telephony-history.csv";
   std::ofstream(history_path, std::ios::binary)
       << bl::demo::history_csv(bl::demo::essex_directions(), *go_live_month, now);
-  const auto history = bl::import_calls_csv(
-      gateway_cfg, *bl::store::open_sqlite_call_store(store_at(gateway_cfg, db_path)),
-      history_path.string());
+  const auto history =
+      bl::import_calls_csv(gateway_cfg, *bl::store::open_call_store(store_at(gateway_cfg, db_path)),
+                           history_path.string());
   if (history.skipped != 0) {
     std::fprintf(stderr, "bluelink: %zu of the demo's %zu history calls were not imported\n",
                  history.skipped, history.rows);
@@ -932,13 +942,12 @@ int savings_report_cmd(const report_options& o, const char* argv0) {
   if (to < from) throw std::invalid_argument("--from " + from.str() + " is after --to " + to.str());
   bl::schema_set schemas(bl::schema_set::locate(argv0));
   auto cfg = bl::load_config(o.config_file, schemas);
-  const std::string path = o.database.empty() ? cfg.database_path : o.database;
-  if (!fs::exists(path)) {
-    std::fprintf(stderr, "bluelink: no database at %s\n", path.c_str());
+  const auto opts = store_for(cfg, o.database);
+  if (missing_file(opts)) {
+    std::fprintf(stderr, "bluelink: no database at %s\n", opts.path.c_str());
     return 2;
   }
-  auto r =
-      bl::compute_savings(cfg, *bl::store::open_sqlite_report_store(store_at(cfg, path)), from, to);
+  auto r = bl::compute_savings(cfg, *bl::store::open_report_store(opts), from, to);
   std::string text = o.format == "json"  ? bl::to_json(r).dump(2) + "\n"
                      : o.format == "csv" ? bl::to_csv(r)
                                          : bl::to_html(r);
@@ -1024,7 +1033,9 @@ int main(int argc, char** argv) {
   user_options uo;
   auto common = [&](CLI::App* c) {
     c->add_option("--config", uo.config_file, "gateway config file")->required();
-    c->add_option("--database", uo.database, "database file (default: the config's)");
+    c->add_option(
+        "--database", uo.database,
+        "an SQLite database file instead of the config's database (SQLite or PostgreSQL)");
   };
   auto passwords = [&](CLI::App* c) {
     auto* in = c->add_flag("--password-stdin", uo.password_stdin,
@@ -1061,14 +1072,18 @@ int main(int argc, char** argv) {
       "import", "import telephony call records from a CSV file (see docs/operations.md 14)");
   calls_import_cmd->add_option("file", co.csv, "CSV export of the telephony system")->required();
   calls_import_cmd->add_option("--config", co.config_file, "gateway config file")->required();
-  calls_import_cmd->add_option("--database", co.database, "database file (default: the config's)");
+  calls_import_cmd->add_option(
+      "--database", co.database,
+      "an SQLite database file instead of the config's database (SQLite or PostgreSQL)");
   calls_import_cmd->add_flag("--dry-run", co.dry_run, "read and check the file, write nothing");
   calls_import_cmd->add_option("--show", co.show, "how many skipped rows to list (default 20)");
   calls_import_cmd->add_flag("--json", co.json_out, "print the summary as JSON");
   auto* calls_imports_cmd =
       calls->add_subcommand("imports", "list the imports made so far (the import ledger)");
   calls_imports_cmd->add_option("--config", co.config_file, "gateway config file")->required();
-  calls_imports_cmd->add_option("--database", co.database, "database file (default: the config's)");
+  calls_imports_cmd->add_option(
+      "--database", co.database,
+      "an SQLite database file instead of the config's database (SQLite or PostgreSQL)");
   calls_imports_cmd->add_flag("--json", co.json_out, "print the ledger as JSON");
 
   translate_options tro;
@@ -1091,7 +1106,9 @@ int main(int argc, char** argv) {
   auto* report_cmd = app.add_subcommand(
       "report", "the management savings report (calls avoided and pounds saved) per month");
   report_cmd->add_option("--config", ro.config_file, "gateway config file")->required();
-  report_cmd->add_option("--database", ro.database, "database file (default: the config's)");
+  report_cmd->add_option(
+      "--database", ro.database,
+      "an SQLite database file instead of the config's database (SQLite or PostgreSQL)");
   report_cmd->add_option("--from", ro.from,
                          "first month, YYYY-MM (default: 11 months before --to)");
   report_cmd->add_option("--to", ro.to, "last month, YYYY-MM (default: this month)");
