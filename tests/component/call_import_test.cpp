@@ -1,5 +1,6 @@
 // Component tests of the telephony call-record import (gateway/service/call_import): messy CSV
-// written to a temp dir, imported into a real SQLite file, and read back row by row.
+// written to a temp dir, imported into a real store on each engine (an SQLite file, a PostgreSQL
+// database), and read back row by row.
 
 #include <catch2/catch.hpp>
 
@@ -14,9 +15,10 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/call_import.hpp"
-#include "gateway/store/sqlite/call_store.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
+#include "tests/support/store_engine.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -49,14 +51,17 @@ bl::gateway_config import_config() {
   return cfg;
 }
 
-/// The call store on the SQLite file at `db`, as the CLI opens it.
-std::unique_ptr<bl::store::call_store> calls_at(const bl::gateway_config& cfg,
-                                                const std::string& db) {
-  return bl::store::open_sqlite_call_store(
-      bl::store::store_options{db, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
+using bl::test::store_engine;
+
+/// The engine each test case runs on (once for each).
+#define EACH_ENGINE() GENERATE(from_range(store_engine::all()))
+
+/// The call store in `db`, as the CLI opens it.
+std::unique_ptr<bl::store::call_store> calls_at(const bl::gateway_config&, const store_engine& db) {
+  return bl::store::open_call_store(db.options());
 }
 
-bl::import_summary import_at(const bl::gateway_config& cfg, const std::string& db,
+bl::import_summary import_at(const bl::gateway_config& cfg, const store_engine& db,
                              const std::string& csv, const bl::import_progress& progress = {},
                              bool dry_run = false) {
   return bl::import_calls_csv(cfg, *calls_at(cfg, db), csv, progress, dry_run);
@@ -83,16 +88,17 @@ struct stored_call {
   bool emergency = false;
 };
 
-std::vector<stored_call> stored_calls(const std::string& db_path) {
-  bl::store::db d(db_path, false, true);
-  stmt s(d,
-         "SELECT source, external_id, from_agency, to_agency, started_at, duration_s, emergency"
-         " FROM calls ORDER BY started_at, id");
+std::vector<stored_call> stored_calls(const store_engine& db) {
   std::vector<stored_call> out;
-  while (s.step())
-    out.push_back(
-        {s.text(0), s.text(1), s.text(2), s.text(3), s.int64(4), s.int64(5), s.int64(6) == 1});
+  for (const auto& r : db.query(
+           "SELECT source, external_id, from_agency, to_agency, started_at, duration_s, emergency"
+           " FROM calls ORDER BY started_at, id"))
+    out.push_back({*r[0], *r[1], *r[2], *r[3], std::stoll(*r[4]), std::stoll(*r[5]), *r[6] == "1"});
   return out;
+}
+
+std::int64_t count(const store_engine& db, const std::string& sql) {
+  return db.scalar(sql);
 }
 
 std::int64_t count(const std::string& db_path, const std::string& sql) {
@@ -151,10 +157,10 @@ TEST_CASE("phone numbers are compared without punctuation and with +44 read as 0
 }
 
 TEST_CASE("a messy telephony export imports its good rows and reports each bad row by line",
-          "[component][import]") {
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   const auto cfg = import_config();
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
   const auto csv = dir.file("export.csv");
   write_file(csv, crlf(messy_lines));
 
@@ -284,10 +290,11 @@ TEST_CASE("a messy telephony export imports its good rows and reports each bad r
   }
 }
 
-TEST_CASE("a dry run reads and checks the whole file and writes nothing", "[component][import]") {
+TEST_CASE("a dry run reads and checks the whole file and writes nothing",
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   const auto cfg = import_config();
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
   const auto csv = dir.file("export.csv");
   write_file(csv, crlf(messy_lines));
 
@@ -295,7 +302,7 @@ TEST_CASE("a dry run reads and checks the whole file and writes nothing", "[comp
   CHECK(dry.dry_run);
   CHECK(dry.imported == 10);
   CHECK(dry.skipped == 11);
-  CHECK_FALSE(fs::exists(db));
+  CHECK_FALSE(db.exists());
 
   import_at(cfg, db, csv);
   auto dry_again = import_at(cfg, db, csv, {}, true);
@@ -306,7 +313,7 @@ TEST_CASE("a dry run reads and checks the whole file and writes nothing", "[comp
 }
 
 TEST_CASE("with an id column, the telephony system's call id decides what was imported already",
-          "[component][import]") {
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   auto cfg = import_config();
   cfg.call_import.id_column = "Call ID";
@@ -314,7 +321,7 @@ TEST_CASE("with an id column, the telephony system's call id decides what was im
   cfg.call_import.called_column = "called";
   cfg.call_import.start_column = "start";
   cfg.call_import.duration_column = "duration";
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
   const auto first = dir.file("first.csv");
   write_file(first,
              "call id,caller,called,start,duration\n"
@@ -343,7 +350,7 @@ TEST_CASE("with an id column, the telephony system's call id decides what was im
 }
 
 TEST_CASE("semicolon or tab separated exports, UTC and month-first dates are read as configured",
-          "[component][import]") {
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   auto cfg = import_config();
   cfg.call_import.caller_column = "caller";
@@ -352,7 +359,7 @@ TEST_CASE("semicolon or tab separated exports, UTC and month-first dates are rea
   cfg.call_import.duration_column = "duration";
   cfg.call_import.date_order = "mdy";
   cfg.call_import.time_zone = "UTC";
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
   const auto semi = dir.file("semi.csv");
   write_file(semi,
              "caller;called;start;duration\n"
@@ -377,10 +384,10 @@ TEST_CASE("semicolon or tab separated exports, UTC and month-first dates are rea
 }
 
 TEST_CASE("a file that cannot be read as call records is refused with what is wrong",
-          "[component][import]") {
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   const auto cfg = import_config();
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
 
   SECTION("a header without a configured column names it and lists the columns found") {
     const auto csv = dir.file("wrong.csv");
@@ -392,7 +399,7 @@ TEST_CASE("a file that cannot be read as call records is refused with what is wr
       CHECK_THAT(e.what(), Catch::Contains("' Start Time ' (call_import.columns.start)") &&
                                Catch::Contains("'Caller', 'Called Number', 'When', 'Duration'"));
     }
-    CHECK_FALSE(fs::exists(db));
+    CHECK_FALSE(db.exists());
   }
   SECTION("a missing file") {
     CHECK_THROWS_MATCHES(import_at(cfg, db, dir.file("nope.csv")), bl::import_file_error,
@@ -420,14 +427,15 @@ TEST_CASE("a file that cannot be read as call records is refused with what is wr
   }
 }
 
-TEST_CASE("a quote left open is reported at the line where its row starts", "[component][import]") {
+TEST_CASE("a quote left open is reported at the line where its row starts",
+          "[component][import][postgres]") {
   bl::test::temp_dir dir;
   auto cfg = import_config();
   cfg.call_import.caller_column = "caller";
   cfg.call_import.called_column = "called";
   cfg.call_import.start_column = "start";
   cfg.call_import.duration_column = "duration";
-  const auto db = dir.file("bluelink.db");
+  store_engine db(EACH_ENGINE());
   const auto csv = dir.file("open.csv");
   write_file(csv,
              "caller,called,start,duration,note\n"
@@ -442,14 +450,15 @@ TEST_CASE("a quote left open is reported at the line where its row starts", "[co
   CHECK_THAT(s.problems[0].detail, Catch::Contains("opened on line 3"));
 }
 
-TEST_CASE("progress is reported in bytes up to the whole file", "[component][import]") {
+TEST_CASE("progress is reported in bytes up to the whole file", "[component][import][postgres]") {
   bl::test::temp_dir dir;
   const auto cfg = import_config();
   const auto csv = dir.file("export.csv");
   write_file(csv, crlf(messy_lines));
   std::uint64_t last_done = 0, last_total = 0;
   bool monotonic = true;
-  import_at(cfg, dir.file("bluelink.db"), csv, [&](std::uint64_t done, std::uint64_t total) {
+  store_engine db(EACH_ENGINE());
+  import_at(cfg, db, csv, [&](std::uint64_t done, std::uint64_t total) {
     monotonic = monotonic && done >= last_done;
     last_done = done;
     last_total = total;

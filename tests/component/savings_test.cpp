@@ -1,10 +1,12 @@
-// The savings report over rows inserted into a real SQLite file: the worked example from issue 5
+// The savings report over rows inserted into a real store on each engine (an SQLite file, a
+// PostgreSQL database): the worked example from issue 5
 // (published pilot figures, checked against a hand calculation to the penny), and each rule of
 // the method texts: exclusions, fell-back transfers, counted sources, per-agency costs, an
 // entered baseline, UK months and financial years.
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -13,10 +15,8 @@
 
 #include "gateway/service/savings.hpp"
 #include "gateway/store/open_store.hpp"
-#include "gateway/store/sqlite/report_store.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/store_engine.hpp"
 
 using namespace bl;
 using nlohmann::json;
@@ -27,11 +27,10 @@ const std::string fire = "essex-fire";
 const std::string police = "essex-police";
 const std::string ambulance = "eeast-ambulance";
 
-/// The report over the SQLite file at `path`, read as the gateway reads it.
-savings_report compute_savings(const gateway_config& cfg, const std::string& path, year_month from,
-                               year_month to) {
-  auto reports =
-      store::open_sqlite_report_store(store::store_options{path, true, cfg.busy_timeout_ms, {}});
+/// The report over the store, read as the gateway reads it.
+savings_report compute_savings(const gateway_config& cfg, const test::store_engine& db,
+                               year_month from, year_month to) {
+  auto reports = store::open_report_store(db.options());
   return bl::compute_savings(cfg, *reports, from, to);
 }
 
@@ -55,61 +54,59 @@ gateway_config essex_config() {
   return cfg;
 }
 
-// A migrated database file that the test fills with calls and transfers directly.
+// A migrated store that the test fills with calls and transfers directly, on the engine given
+// (by default each engine in turn: GENERATE runs the test case once for each).
 class report_db {
  public:
-  report_db() {
-    { auto create = store::open_writer(store::store_options{path_, false, 5000, {}}); }
-    d_ = std::make_unique<store::db>(path_, false, false);
-  }
-  const std::string& path() const { return path_; }
+  report_db() : report_db(GENERATE(from_range(test::store_engine::all()))) {}
+  explicit report_db(const std::string& engine) : db_(engine) { db_.create(); }
+  const test::store_engine& store() const { return db_; }
 
   void call(const std::string& from, const std::string& to, time_point at, bool emergency,
             const std::string& reason = "other", const std::string& source = "console",
             bool exercise = false, const std::string& transfer_id = {}) {
-    store::stmt s(*d_,
-                  "INSERT INTO calls(source, from_agency, to_agency, started_at, emergency, reason,"
-                  " transfer_id, logged_by, exercise, created_at) VALUES(?,?,?,?,?,?,?,?,?,?)");
-    s.bind(1, source).bind(2, from).bind(3, to).bind(4, to_ms(at)).bind(5, emergency ? 1 : 0);
-    if (reason.empty())
-      s.bind_null(6);
-    else
-      s.bind(6, reason);
-    if (transfer_id.empty())
-      s.bind_null(7);
-    else
-      s.bind(7, transfer_id);
-    s.bind(8, "test").bind(9, exercise ? 1 : 0).bind(10, to_ms(at));
-    s.run();
+    auto or_null = [](const std::string& v) {
+      return v.empty() ? test::store_engine::value() : test::store_engine::value(v);
+    };
+    // Flags as '1'/'0': an integer to SQLite's column affinity, a boolean to PostgreSQL.
+    db_.exec(
+        "INSERT INTO calls(source, from_agency, to_agency, started_at, emergency, reason,"
+        " transfer_id, logged_by, exercise, created_at)"
+        " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        {source, from, to, std::to_string(to_ms(at)), emergency ? "1" : "0", or_null(reason),
+         or_null(transfer_id), "test", exercise ? "1" : "0", std::to_string(to_ms(at))});
   }
-  /// `n` calls in UK month `m`, spread over its first 28 days.
+  /// `n` calls in UK month `m`, spread over its first 28 days: one statement.
   void calls(int n, const std::string& from, const std::string& to, year_month m, bool emergency,
              const std::string& reason = "other") {
-    d_->exec("BEGIN");
+    if (n <= 0) return;
     auto start = uk_month_start(m);
-    for (int i = 0; i < n; ++i)
-      call(from, to, start + std::chrono::minutes(10 + (i * 28 * 24 * 60) / std::max(n, 1)),
-           emergency, reason);
-    d_->exec("COMMIT");
+    std::string sql =
+        "INSERT INTO calls(source, from_agency, to_agency, started_at, emergency, reason,"
+        " logged_by, exercise, created_at) VALUES";
+    for (int i = 0; i < n; ++i) {
+      const auto at = std::to_string(
+          to_ms(start + std::chrono::minutes(10 + (i * 28 * 24 * 60) / std::max(n, 1))));
+      sql += std::string(i ? "," : "") + "('console', '" + from + "', '" + to + "', " + at + ", '" +
+             (emergency ? "1" : "0") + "', '" + reason + "', 'test', '0', " + at + ")";
+    }
+    db_.exec(sql);
   }
   void transfer(const std::string& id, const std::string& from, const std::string& to,
                 time_point at, const std::string& state, const std::string& priority = "urgent",
                 const std::string& mode = "live",
                 const std::string& category = "police.traffic_management") {
-    store::stmt s(*d_,
-                  "INSERT INTO transfers(id, state, version, category, priority, mode, requester,"
-                  " responder, request_message_id, created_at, updated_at, expires_at,"
-                  " delivery_due, decision_due) VALUES(?,?,1,?,?,?,?,?,?,?,?,?,?,?)");
-    s.bind(1, id).bind(2, state).bind(3, category).bind(4, priority).bind(5, mode);
-    s.bind(6, from).bind(7, to).bind(8, "m-" + id);
-    for (int i = 9; i <= 13; ++i) s.bind(i, to_ms(at));
-    s.run();
+    const std::string t = std::to_string(to_ms(at));
+    db_.exec(
+        "INSERT INTO transfers(id, state, version, category, priority, mode, requester,"
+        " responder, request_message_id, created_at, updated_at, expires_at,"
+        " delivery_due, decision_due) VALUES($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, $9, $9, $9,"
+        " $9)",
+        {id, state, category, priority, mode, from, to, "m-" + id, t});
   }
 
  private:
-  test::temp_dir dir_;
-  std::string path_ = dir_.file("bluelink.db");
-  std::unique_ptr<store::db> d_;
+  test::store_engine db_;
 };
 
 const direction_figures& row_of(const savings_report& r, year_month m, const std::string& from,
@@ -137,7 +134,7 @@ const comparison_line& comparison_of(const savings_report& r, const std::string&
 TEST_CASE(
     "the worked example: Fire to Police calls fall from 400 a month and the report's "
     "reduction and pounds saved equal the hand calculation to the penny",
-    "[component][savings]") {
+    "[component][savings][postgres]") {
   report_db db;
   // Before go-live (2026-04-01): exactly 400 Fire -> Police calls in each of the 12 months.
   for (int i = 12; i >= 1; --i)
@@ -154,7 +151,7 @@ TEST_CASE(
   }
 
   auto cfg = essex_config();
-  auto r = compute_savings(cfg, db.path(), ym("2026-04"), ym("2026-07"));
+  auto r = compute_savings(cfg, db.store(), ym("2026-04"), ym("2026-07"));
 
   // Hand calculation, Fire -> Police, baseline = 12 x 400 / 12 = 400 calls a month, £4.00 a call:
   //   month    calls  avoided = 400 - calls  reduction = avoided / 400  saved = avoided x £4
@@ -215,7 +212,7 @@ TEST_CASE(
         std::string::npos);
 
   SECTION("the comparison does not depend on the report's months") {
-    auto later = compute_savings(cfg, db.path(), ym("2027-01"), ym("2027-02"));
+    auto later = compute_savings(cfg, db.store(), ym("2027-01"), ym("2027-02"));
     CHECK(comparison_of(later, police, fire, "emergency").change_pct == -17.7);
     // No calls in those months: every call is avoided, 400 x £4 = £1,600.00 a month.
     CHECK(row_of(later, ym("2027-01"), fire, police).volume_saved_pence == 160000);
@@ -248,7 +245,7 @@ TEST_CASE(
 TEST_CASE(
     "exercise calls, test transfers and calls from uncounted sources are left out and "
     "counted",
-    "[component][savings]") {
+    "[component][savings][postgres]") {
   report_db db;
   auto t = uk_month_start(ym("2026-05")) + std::chrono::hours(36);
   db.call(fire, police, t, true, "other");
@@ -261,7 +258,7 @@ TEST_CASE(
 
   auto cfg = essex_config();
   cfg.savings.count_sources = {"console", "api"};
-  auto r = compute_savings(cfg, db.path(), ym("2026-05"), ym("2026-05"));
+  auto r = compute_savings(cfg, db.store(), ym("2026-05"), ym("2026-05"));
   const auto& d = row_of(r, ym("2026-05"), fire, police);
   CHECK(d.calls.total == 1);  // the import and both exercise calls are left out
   CHECK(d.transfers.total == 1);
@@ -276,7 +273,7 @@ TEST_CASE(
 
   SECTION("counting imports only, the console call is the one left out") {
     cfg.savings.count_sources = {"import"};
-    auto ri = compute_savings(cfg, db.path(), ym("2026-05"), ym("2026-05"));
+    auto ri = compute_savings(cfg, db.store(), ym("2026-05"), ym("2026-05"));
     const auto& di = row_of(ri, ym("2026-05"), fire, police);
     CHECK(di.calls.total == 1);
     CHECK(di.calls.by_category.at("unclassified") == 1);  // telephony records carry no reason
@@ -287,7 +284,7 @@ TEST_CASE(
 TEST_CASE(
     "a transfer with a call linked to it fell back to the phone and saves nothing; the "
     "receiving room's own cost prices the others",
-    "[component][savings]") {
+    "[component][savings][postgres]") {
   report_db db;
   auto t = uk_month_start(ym("2026-06")) + std::chrono::hours(50);
   // Fire -> Ambulance (£3.50 a call): three decided without a call, one that needed a call, one
@@ -303,7 +300,7 @@ TEST_CASE(
   // Police -> Fire (£4.00): one decided without a call.
   db.transfer("P1", police, fire, t, "accepted", "urgent", "live", "fire.forced_entry");
 
-  auto r = compute_savings(essex_config(), db.path(), ym("2026-06"), ym("2026-06"));
+  auto r = compute_savings(essex_config(), db.store(), ym("2026-06"), ym("2026-06"));
   const auto& fa = row_of(r, ym("2026-06"), fire, ambulance);
   CHECK(fa.transfers.total == 6);
   CHECK(fa.transfers.emergency == 2);
@@ -322,14 +319,14 @@ TEST_CASE(
 TEST_CASE(
     "an entered baseline with fractions is rounded per month-row half away from zero, and "
     "totals are the sums of the rows",
-    "[component][savings]") {
+    "[component][savings][postgres]") {
   report_db db;
   db.calls(7, fire, ambulance, ym("2026-04"), false);
   db.calls(14, fire, ambulance, ym("2026-05"), false);
   auto cfg = essex_config();
   cfg.savings.baseline_method = "entered";
   cfg.savings.baseline = {{fire, ambulance, "", std::nullopt, 10.25}};
-  auto r = compute_savings(cfg, db.path(), ym("2026-03"), ym("2026-05"));
+  auto r = compute_savings(cfg, db.store(), ym("2026-03"), ym("2026-05"));
   // Before go-live there is no volume figure.
   CHECK_FALSE(row_of(r, ym("2026-03"), fire, ambulance).volume_saved_pence);
   // (10.25 - 7) x £3.50 = £11.375 -> £11.38; (10.25 - 14) x £3.50 = -£13.125 -> -£13.13.
@@ -342,7 +339,8 @@ TEST_CASE(
   CHECK(j["settings"]["baseline"]["method"] == "entered");
 }
 
-TEST_CASE("months are UK months and totals are kept per financial year", "[component][savings]") {
+TEST_CASE("months are UK months and totals are kept per financial year",
+          "[component][savings][postgres]") {
   report_db db;
   // 23:30 UTC on 31 March 2026 is 00:30 BST on 1 April; on 31 January it is still January (GMT).
   db.call(fire, police, *parse_rfc3339("2026-03-31T23:30:00Z"), false);
@@ -351,7 +349,7 @@ TEST_CASE("months are UK months and totals are kept per financial year", "[compo
   db.call(fire, police, *parse_rfc3339("2026-10-31T23:30:00Z"), false);  // GMT again: October
   auto cfg = essex_config();
   cfg.savings.go_live.clear();
-  auto r = compute_savings(cfg, db.path(), ym("2026-01"), ym("2026-11"));
+  auto r = compute_savings(cfg, db.store(), ym("2026-01"), ym("2026-11"));
   CHECK(row_of(r, ym("2026-01"), fire, police).calls.total == 1);
   CHECK(row_of(r, ym("2026-02"), fire, police).calls.total == 0);
   CHECK(row_of(r, ym("2026-03"), fire, police).calls.total == 1);
@@ -377,13 +375,13 @@ TEST_CASE("months are UK months and totals are kept per financial year", "[compo
 TEST_CASE(
     "with go-live after the 1st the go-live month is left out of both sides of the "
     "comparison",
-    "[component][savings]") {
+    "[component][savings][postgres]") {
   report_db db;
   for (int i = -2; i <= 2; ++i) db.calls(10 + i, police, fire, ym("2026-04").plus(i), true);
   auto cfg = essex_config();
   cfg.savings.go_live = "2026-04-15";
   cfg.savings.comparison_months = 1;
-  auto r = compute_savings(cfg, db.path(), ym("2026-04"), ym("2026-04"));
+  auto r = compute_savings(cfg, db.store(), ym("2026-04"), ym("2026-04"));
   REQUIRE(r.before_window.size() == 1);
   CHECK(r.before_window[0] == ym("2026-03"));
   CHECK(r.after_window[0] == ym("2026-05"));
@@ -394,10 +392,103 @@ TEST_CASE(
 
   SECTION("a bad go-live date or a reversed period is refused with the value") {
     cfg.savings.go_live = "2026-02-30";
-    CHECK_THROWS_WITH(compute_savings(cfg, db.path(), ym("2026-04"), ym("2026-04")),
+    CHECK_THROWS_WITH(compute_savings(cfg, db.store(), ym("2026-04"), ym("2026-04")),
                       Catch::Contains("'2026-02-30'"));
     cfg.savings.go_live = "2026-04-01";
-    CHECK_THROWS_WITH(compute_savings(cfg, db.path(), ym("2026-05"), ym("2026-04")),
+    CHECK_THROWS_WITH(compute_savings(cfg, db.store(), ym("2026-05"), ym("2026-04")),
                       Catch::Contains("2026-05 is after its last month 2026-04"));
   }
+}
+
+namespace {
+
+/// Every kind of row a report reads or leaves out, over a year with both clock changes.
+void fill_mixed(report_db& db) {
+  const auto y = ym("2026-01");
+  for (int i = 0; i < 12; ++i) {
+    db.calls(20 + 3 * i, fire, police, y.plus(i), i % 2 == 0, "police.traffic_management");
+    db.calls(5 + i, police, fire, y.plus(i), true, "fire.forced_entry");
+    db.calls(i % 4, ambulance, fire, y.plus(i), false, "info.address_risk");
+  }
+  // Month edges in UK time, imported calls without a reason, exercises and the API.
+  db.call(fire, police, *parse_rfc3339("2026-03-31T23:30:00Z"), false);
+  db.call(fire, police, *parse_rfc3339("2026-03-31T22:59:59Z"), true);
+  db.call(fire, police, *parse_rfc3339("2026-10-31T23:30:00Z"), false);
+  const auto t = uk_month_start(ym("2026-06")) + std::chrono::hours(30);
+  db.call(fire, ambulance, t, false, {}, "import");
+  db.call(fire, ambulance, t, false, {}, "import");
+  db.call(fire, ambulance, t, true, "other", "api");
+  db.call(fire, ambulance, t, true, "other", "console", true);
+  // Transfers in every state and mode, some with calls linked to them (one an exercise call).
+  const char* states[] = {"accepted", "declined", "closed", "delivered", "expired", "received"};
+  const char* priorities[] = {"emergency", "urgent", "routine"};
+  for (int i = 0; i < 36; ++i) {
+    const std::string id = "T" + std::to_string(i);
+    const auto at = uk_month_start(y.plus(i % 12)) + std::chrono::hours(1 + i);
+    db.transfer(id, i % 3 ? fire : police, i % 3 ? police : fire, at, states[i % 6],
+                priorities[i % 3], i % 7 == 0 ? "exercise" : "live",
+                i % 2 ? "police.traffic_management" : "fire.forced_entry");
+    if (i % 5 == 0) db.call(fire, police, at, false, "follow_up", "console", false, id);
+    if (i % 11 == 0) db.call(fire, police, at, false, "follow_up", "console", true, id);
+  }
+}
+
+/// A report's JSON without the time it was generated at.
+json figures(const savings_report& r) {
+  auto j = to_json(r);
+  j.erase("generated_at");
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("the report's counts and figures are the same on SQLite and on PostgreSQL",
+          "[component][savings][postgres]") {
+  report_db lite("sqlite");
+  report_db pg("postgres");
+  fill_mixed(lite);
+  fill_mixed(pg);
+  auto cfg = essex_config();
+  cfg.savings.count_sources = {"console", "api"};
+  const auto now = *parse_rfc3339("2027-02-01T12:00:00Z");
+
+  // The rows each store returns, in a canonical order (the interface allows any).
+  auto counts = [&](const report_db& db) {
+    auto what = savings_reads_for(cfg, ym("2026-01"), ym("2026-12"));
+    auto c = store::open_report_store(db.store().options())->read_savings_counts(what);
+    json out = json::object();
+    std::vector<std::string> calls, transfers, fell_back, excluded;
+    for (const auto& x : c.calls)
+      calls.push_back(x.month.str() + " " + x.from_agency + " " + x.to_agency + " " + x.category +
+                      " " + std::to_string(x.emergency) + " " + std::to_string(x.count));
+    for (auto* list : {&c.transfers, &c.fell_back})
+      for (const auto& x : *list)
+        (list == &c.transfers ? transfers : fell_back)
+            .push_back(x.month.str() + " " + x.from_agency + " " + x.to_agency + " " + x.category +
+                       " " + std::to_string(x.emergency) + " " + std::to_string(x.completed) + " " +
+                       std::to_string(x.count));
+    for (const auto& x : c.excluded)
+      excluded.push_back(x.month.str() + " " + std::to_string(x.exercise_calls) + " " +
+                         std::to_string(x.uncounted_source_calls) + " " +
+                         std::to_string(x.non_live_transfers));
+    for (auto* v : {&calls, &transfers, &fell_back, &excluded}) std::sort(v->begin(), v->end());
+    return json{{"calls", calls},
+                {"transfers", transfers},
+                {"fell_back", fell_back},
+                {"excluded", excluded}};
+  };
+  const auto on_sqlite = counts(lite);
+  CHECK(on_sqlite["calls"].size() > 30);
+  CHECK(on_sqlite["fell_back"].size() > 3);
+  CHECK(on_sqlite["excluded"].size() > 3);
+  CHECK(counts(pg) == on_sqlite);
+
+  auto report = [&](const report_db& db) {
+    auto what = savings_reads_for(cfg, ym("2026-02"), ym("2026-11"));
+    auto c = store::open_report_store(db.store().options())->read_savings_counts(what);
+    return figures(savings_from_counts(cfg, ym("2026-02"), ym("2026-11"), c, now));
+  };
+  const auto lite_report = report(lite);
+  CHECK(lite_report["totals"]["overall"]["total"]["calls"]["total"].get<std::int64_t>() > 300);
+  CHECK(report(pg) == lite_report);
 }

@@ -83,7 +83,7 @@ bool process_gone(int pid) {
 
 }  // namespace
 
-pg_server::pg_server() : bindir_(pg_bindir()), port_(free_port()) {
+pg_server::pg_server(bool durable) : bindir_(pg_bindir()), port_(free_port()) {
   std::random_device rd;
   dir_ = std::filesystem::temp_directory_path() / ("bluelink-pg-" + std::to_string(rd()));
   std::filesystem::create_directories(dir_);
@@ -114,7 +114,8 @@ pg_server::pg_server() : bindir_(pg_bindir()), port_(free_port()) {
          << "port = " << port_ << "\n"
          << "shared_buffers = 16MB\n"
          << "max_connections = 30\n"
-         << "fsync = on\n"
+         << "fsync = " << (durable ? "on" : "off") << "\n"
+         << "full_page_writes = " << (durable ? "on" : "off") << "\n"
          << "synchronous_commit = on\n"
          << "max_prepared_transactions = 0\n";
   }

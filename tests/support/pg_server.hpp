@@ -12,8 +12,11 @@ namespace bl::test {
 class pg_server {
  public:
   /// initdb (as the `postgres` OS user when running as root: initdb refuses root) and start.
-  /// Throws std::runtime_error with the server's log when either fails.
-  pg_server();
+  /// `durable`: fsync on, as in production (the crash and fault tests need it); false for tests
+  /// of behaviour only, which then spend no time waiting for the disk (a machine crash would
+  /// lose the cluster, which a test throws away anyway). Throws std::runtime_error with the
+  /// server's log when either fails.
+  explicit pg_server(bool durable = true);
   ~pg_server();
   pg_server(const pg_server&) = delete;
   pg_server& operator=(const pg_server&) = delete;
