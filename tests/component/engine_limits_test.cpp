@@ -35,8 +35,8 @@ TEST_CASE("an agency past its submission rate is refused and the flood is audite
       test::rtc_request("essex-police:own", "essex-police", "essex-fire", "fire.forced_entry"));
   CHECK(r.count("SELECT count(*) FROM messages WHERE id LIKE 'essex-fire:flood-%'") == 0);
   CHECK(r.count("SELECT count(*) FROM audit WHERE action = 'rate.limited'") == 1);
-  CHECK(r.count("SELECT json_extract(detail, '$.first_message_id') = 'essex-fire:flood-0' FROM "
-                "audit WHERE action = 'rate.limited'") == 1);
+  CHECK(r.count("SELECT count(*) FROM audit WHERE action = 'rate.limited' AND detail LIKE"
+                " '%\"first_message_id\":\"essex-fire:flood-0\"%'") == 1);
   CHECK(r.stats.render({}).find("bl.rate.submissions") != std::string::npos);
 }
 

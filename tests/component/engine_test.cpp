@@ -77,19 +77,13 @@ TEST_CASE(
   REQUIRE(std::get<receipt_result>(again).duplicate);
   {
     // Another connection commits, as the accounts service does at every sign-in.
-    store::db other(r.dir.file("bluelink.db"), false, false);
-    other.exec("PRAGMA busy_timeout = 2000");
-    other.exec("INSERT INTO settings(key, value) VALUES('test.other_connection', 'x')");
+    r.store.exec("INSERT INTO settings(key, value) VALUES('test.other_connection', 'x')");
   }
   auto next = r.submit(test::rtc_request("essex-fire:after"));
   if (auto* e = std::get_if<error>(&next)) FAIL("refused: " << e->id() << " " << e->message);
   CHECK(std::get<receipt_result>(next).receipt["status"] == "stored");
   // And a third, after another outside commit, for good measure.
-  {
-    store::db other(r.dir.file("bluelink.db"), false, false);
-    other.exec("PRAGMA busy_timeout = 2000");
-    other.exec("UPDATE settings SET value = 'y' WHERE key = 'test.other_connection'");
-  }
+  { r.store.exec("UPDATE settings SET value = 'y' WHERE key = 'test.other_connection'"); }
   CHECK(std::holds_alternative<receipt_result>(r.submit(test::rtc_request("essex-fire:later"))));
 }
 
@@ -205,7 +199,8 @@ TEST_CASE("stalled transfers raise a phone fallback, then expire with an error t
   CHECK(std::get<error>(late).code == errc::expired);
 }
 
-TEST_CASE("store faults acknowledge nothing that is not stored", "[component][engine][fault]") {
+TEST_CASE("store faults acknowledge nothing that is not stored",
+          "[component][engine][fault][sqlite]") {
   store::fault_vfs vfs("bl-fault-engine");
   rig r(vfs.name());
   r.receipt(test::rtc_request("essex-fire:ok-before"));
@@ -245,7 +240,7 @@ TEST_CASE("store faults acknowledge nothing that is not stored", "[component][en
 }
 
 TEST_CASE("a commit is neither receipted nor read onwards before it is on disk",
-          "[component][engine][fault][durability]") {
+          "[component][engine][fault][durability][sqlite]") {
   // The group commit is pipelined: COMMIT does not wait for the disk, a second thread syncs the
   // write-ahead log, and only then is the batch released. A disk slow to confirm shows it all.
   store::fault_vfs vfs("bl-fault-hold");
@@ -296,7 +291,7 @@ TEST_CASE("a commit is neither receipted nor read onwards before it is on disk",
 }
 
 TEST_CASE("a failed sync answers no receipt, hands nothing onwards and degrades the engine",
-          "[component][engine][fault][durability]") {
+          "[component][engine][fault][durability][sqlite]") {
   store::fault_vfs vfs("bl-fault-sync");
   rig r(vfs.name());
   r.receipt(test::rtc_request("essex-fire:ok-before"));
@@ -331,7 +326,7 @@ TEST_CASE("a failed sync answers no receipt, hands nothing onwards and degrades 
 }
 
 TEST_CASE("the audit log is append-only and tampering breaks the hash chain",
-          "[component][store][audit]") {
+          "[component][store][audit][sqlite]") {
   rig r;
   auto id = r.receipt(test::rtc_request("essex-fire:au1"))["transfer_id"].get<std::string>();
   r.ack("essex-police", 1);
@@ -351,7 +346,7 @@ TEST_CASE("the audit log is append-only and tampering breaks the hash chain",
 }
 
 TEST_CASE("a database that is not a Bluelink store is refused with a clear message",
-          "[component][store]") {
+          "[component][store][sqlite]") {
   test::temp_dir dir;
   auto path = dir.file("garbage.db");
   {

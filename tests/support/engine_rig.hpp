@@ -22,9 +22,9 @@
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/sample_messages.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_store.hpp"
 
 namespace bl::test {
 
@@ -48,11 +48,10 @@ struct engine_rig {
     if (eng) eng->stop();
     eng.reset();
     eng = std::make_unique<engine>(
-        cfg, store::store_options{dir.file("bluelink.db"), true, 0, vfs_name}, stats, notifier,
-        clock,
+        cfg, options(), stats, notifier, clock,
         std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>()));
     eng->start();
-    rd = store::open_reader(store::store_options{dir.file("bluelink.db"), true, 0, vfs_name});
+    rd = store::open_reader(options());
     rd->bound_by(eng->durable_marks());
   }
   std::variant<receipt_result, error> submit(nlohmann::json doc) {
@@ -99,11 +98,20 @@ struct engine_rig {
     eng->claim_phone(std::move(c), [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
-  /// The single integer an SQL query returns (-1 when it returns no row).
-  std::int64_t count(const std::string& sql) {
-    store::db d(dir.file("bluelink.db"), false, true);
-    store::stmt s(d, sql);
-    return s.step() ? s.int64(0) : -1;
+  /// The store's options: the SQLite file with the rig's VFS, or the test's PostgreSQL database
+  /// (tests/support/test_store.hpp).
+  store::store_options options() const {
+    auto o = store.options();
+    o.vfs = vfs_name;
+    if (!store.postgres()) o.busy_timeout_ms = 0;  // a lock held is a failure, not a wait
+    return o;
+  }
+  /// The single integer an SQL query returns (-1 when it returns no row), in SQL both engines
+  /// accept ($1, $2, ... for `args`).
+  std::int64_t count(const std::string& sql, const std::vector<std::string>& args = {}) {
+    auto rows = store.query_rows(sql, args);
+    if (rows.empty() || rows[0].empty()) return -1;
+    return rows[0][0].empty() ? 0 : std::stoll(rows[0][0]);
   }
   nlohmann::json detail(const std::string& id, const std::string& agency = "essex-fire") {
     bool party = false;
@@ -114,6 +122,7 @@ struct engine_rig {
 
   temp_dir dir;
   std::string vfs_name;
+  test_store store{dir.file("bluelink.db")};
   gateway_config cfg = essex_config();
   metrics stats;
   inbox_notifier notifier;

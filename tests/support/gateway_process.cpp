@@ -103,6 +103,14 @@ int decode_status(int status) {
 
 gateway_process::gateway_process(const json& config_patch, bool start_now)
     : dir_(make_temp_dir()), config_(default_config(db_path())) {
+  try {
+    store_ = std::make_unique<test_store>(db_path().string());
+  } catch (...) {
+    clean_up();
+    throw;
+  }
+  if (store_->postgres())
+    config_["database"] = {{"engine", "postgres"}, {"conninfo", store_->options().conninfo}};
   config_.merge_patch(config_patch);
   if (!start_now) return;
   try {
@@ -130,6 +138,7 @@ void gateway_process::clean_up() noexcept {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
+  store_.reset();  // drops its PostgreSQL database, if it has one
 }
 
 std::string gateway_process::token(const std::string& agency) {

@@ -12,11 +12,15 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "gateway/store/writer.hpp"
+#include "tests/support/test_store.hpp"
 
 namespace bl::test {
 
@@ -64,7 +68,20 @@ class gateway_process {
   unsigned short port() const { return port_.load(); }
   const std::atomic<unsigned short>& current_port() const { return port_; }
   const std::filesystem::path& dir() const { return dir_; }
+  /// The SQLite file (meaningful only when !on_postgres()).
   std::filesystem::path db_path() const { return dir_ / "bluelink.db"; }
+  /// The store the gateway runs on: its SQLite file, or (BLUELINK_TEST_ENGINE=postgres) a
+  /// database of its own on the test process's PostgreSQL server (tests/support/test_store.hpp).
+  const test_store& store() const { return *store_; }
+  /// Options that open the gateway's store, for a reader or writer in a test.
+  bl::store::store_options store_options() const { return store_->options(); }
+  std::int64_t query_int(const std::string& sql, const std::vector<std::string>& args = {}) const {
+    return store_->query_int(sql, args);
+  }
+  std::vector<std::vector<std::string>> query_rows(
+      const std::string& sql, const std::vector<std::string>& args = {}) const {
+    return store_->query_rows(sql, args);
+  }
   std::filesystem::path config_path() const { return dir_ / "gateway.json"; }
   /// Everything the current (or last) run wrote to stderr.
   std::string stderr_text() const;
@@ -79,6 +96,7 @@ class gateway_process {
   std::filesystem::path stderr_path() const;
 
   std::filesystem::path dir_;
+  std::unique_ptr<test_store> store_;
   nlohmann::json config_;
   pid_t pid_ = -1;
   int runs_ = 0;

@@ -10,18 +10,16 @@
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/pg_server.hpp"
+#include "tests/support/test_store.hpp"
 
 namespace bl::test {
 
 namespace {
 
-// One server for the whole run of a test binary: initdb and a start cost seconds, a database
-// tens of milliseconds. Started by the first PostgreSQL test, stopped at exit. Not durable:
-// these tests check behaviour, not what survives a crash, and fsync of every CREATE DATABASE and
-// commit would make them wait on a shared disk for seconds each.
+// The test process's one server (tests/support/test_store.hpp), started by the first PostgreSQL
+// test and stopped at exit.
 pg_server& shared_server() {
-  static std::unique_ptr<pg_server> server = std::make_unique<pg_server>(false);
-  return *server;
+  return shared_pg_server();
 }
 
 std::string admin_conninfo() {

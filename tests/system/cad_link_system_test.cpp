@@ -21,7 +21,6 @@
 #include "adapters/zmq_cad/cad_client.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/test_helpers.hpp"
 
@@ -67,11 +66,8 @@ struct cad_gateway {
   /// -1 while the database cannot be read (a restarted gateway is recovering its WAL).
   std::int64_t count(const std::string& sql) {
     try {
-      store::db d(gw.db_path().string(), false, true);
-      d.exec("PRAGMA busy_timeout = 2000");
-      store::stmt s(d, sql);
-      return s.step() ? s.int64(0) : -1;
-    } catch (const store::store_error&) {
+      return gw.query_int(sql);
+    } catch (const std::exception&) {
       return -1;
     }
   }
@@ -290,7 +286,7 @@ TEST_CASE("transfers both ways survive dropped links and gateway SIGKILLs, each 
         g.count("SELECT count(*) FROM deliveries WHERE agency = 'essex-police'"));
   CHECK(static_cast<std::int64_t>(fire.processed_ids_.size()) ==
         g.count("SELECT count(*) FROM deliveries WHERE agency = 'essex-fire'"));
-  auto rd = store::open_reader(store::store_options{g.gw.db_path().string(), true, 0, {}});
+  auto rd = store::open_reader(g.gw.store_options());
   store::reader& r = *rd;
   CHECK(r.verify_audit().ok);
 }

@@ -14,8 +14,6 @@
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
-#include "gateway/store/sqlite/account_store.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
 #include "tests/support/console_ws.hpp"
@@ -33,12 +31,9 @@ const std::string password = "correct horse battery";
 
 // Creates the console users in the gateway's (not yet started) database.
 void add_users(const gateway_process& gw) {
-  bl::store::store_options opts;
-  opts.path = gw.db_path().string();
-  auto create = bl::store::open_writer(opts);  // creates and migrates the file
+  auto create = bl::store::open_writer(gw.store_options());  // creates and migrates the store
   const bl::gateway_config cfg = bl::test::agencies_config();
-  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
-                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
+  bl::accounts accts(cfg, bl::store::open_account_store(gw.store_options()));
   accts.add_user("fire.op", "Fire Operator", bl::role::operator_role, essex_fire, password);
   accts.add_user("police.op", "Police Operator", bl::role::operator_role, essex_police, password);
 }
@@ -274,11 +269,8 @@ TEST_CASE(
   gw.start();
   http_client api(gw.port());
   auto acked_upto = [&](const std::string& agency) {
-    bl::store::db d(gw.db_path().string(), false, true);
-    d.exec("PRAGMA busy_timeout = 2000");
-    bl::store::stmt s(d, "SELECT COALESCE(MAX(acked_upto), 0) FROM endpoints WHERE agency = ?1");
-    s.bind(1, agency);
-    return s.step() ? s.int64(0) : std::int64_t{0};
+    return gw.query_int("SELECT COALESCE(MAX(acked_upto), 0) FROM endpoints WHERE agency = $1",
+                        {agency});
   };
   auto state_of = [&](const std::string& tid) {
     auto r = api.get("/api/v1/transfers/" + tid, gateway_process::token(essex_fire));
@@ -331,11 +323,8 @@ TEST_CASE(
   gw.start();
   http_client api(gw.port());
   auto acked_upto = [&](const std::string& agency) {
-    bl::store::db d(gw.db_path().string(), false, true);
-    d.exec("PRAGMA busy_timeout = 2000");
-    bl::store::stmt s(d, "SELECT COALESCE(MAX(acked_upto), 0) FROM endpoints WHERE agency = ?1");
-    s.bind(1, agency);
-    return s.step() ? s.int64(0) : std::int64_t{0};
+    return gw.query_int("SELECT COALESCE(MAX(acked_upto), 0) FROM endpoints WHERE agency = $1",
+                        {agency});
   };
   auto state_of = [&](const std::string& tid) {
     auto r = api.get("/api/v1/transfers/" + tid, gateway_process::token(essex_fire));

@@ -17,7 +17,6 @@
 
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -69,20 +68,12 @@ void submit_stream(int n, const gateway_process& gw, const std::atomic<bool>& st
   }
 }
 
-/// Runs `sql` (one text parameter or none) and returns each row's first two columns.
-std::map<std::string, std::int64_t> counts_by_key(bl::store::db& d, const std::string& sql,
-                                                  const std::string& arg = {}) {
-  bl::store::stmt s(d, sql);
-  if (!arg.empty()) s.bind(1, arg);
+/// Runs `sql` on the gateway's store and returns each row's first two columns.
+std::map<std::string, std::int64_t> counts_by_key(const gateway_process& gw, const std::string& sql,
+                                                  const std::vector<std::string>& args = {}) {
   std::map<std::string, std::int64_t> out;
-  while (s.step()) out[s.text(0)] = s.int64(1);
+  for (const auto& row : gw.query_rows(sql, args)) out[row.at(0)] = std::stoll(row.at(1));
   return out;
-}
-
-std::int64_t query_int(bl::store::db& d, const std::string& sql) {
-  bl::store::stmt s(d, sql);
-  REQUIRE(s.step());
-  return s.int64(0);
 }
 
 }  // namespace
@@ -133,14 +124,13 @@ TEST_CASE("receipted messages survive repeated SIGKILLs exactly once", "[system]
   // The database itself: each receipted request stored, turned into a transfer, queued for Police
   // and audited exactly once; nothing anywhere is duplicated.
   {
-    bl::store::db d(gw.db_path().string(), false, true);
-    auto stored = counts_by_key(d, "SELECT id, count(*) FROM messages GROUP BY id");
+    auto stored = counts_by_key(gw, "SELECT id, count(*) FROM messages GROUP BY id");
     auto transfers = counts_by_key(
-        d, "SELECT request_message_id, count(*) FROM transfers GROUP BY request_message_id");
+        gw, "SELECT request_message_id, count(*) FROM transfers GROUP BY request_message_id");
     auto deliveries = counts_by_key(
-        d, "SELECT message_id, count(*) FROM deliveries WHERE agency = ?1 GROUP BY message_id",
-        bl::test::essex_police);
-    auto audited = counts_by_key(d,
+        gw, "SELECT message_id, count(*) FROM deliveries WHERE agency = $1 GROUP BY message_id",
+        {bl::test::essex_police});
+    auto audited = counts_by_key(gw,
                                  "SELECT message_id, count(*) FROM audit WHERE action ="
                                  " 'message.accepted' GROUP BY message_id");
     std::size_t bad = 0;
@@ -152,16 +142,14 @@ TEST_CASE("receipted messages survive repeated SIGKILLs exactly once", "[system]
       }
     }
     CHECK(bad == 0);
-    CHECK(query_int(d,
-                    "SELECT count(*) FROM (SELECT message_id FROM deliveries GROUP BY message_id"
-                    " HAVING count(*) > 1)") == 0);
-    CHECK(query_int(d, "SELECT count(*) FROM transfers") ==
-          query_int(d, "SELECT count(*) FROM messages WHERE type = 'transfer.request'"));
+    CHECK(gw.query_int("SELECT count(*) FROM (SELECT message_id FROM deliveries GROUP BY"
+                       " message_id HAVING count(*) > 1) AS repeated") == 0);
+    CHECK(gw.query_int("SELECT count(*) FROM transfers") ==
+          gw.query_int("SELECT count(*) FROM messages WHERE type = 'transfer.request'"));
     // Police's delivery sequence has no gaps.
-    CHECK(query_int(d, "SELECT count(*) FROM deliveries WHERE agency = 'essex-police'") ==
-          query_int(d,
-                    "SELECT COALESCE(max(seq), 0) FROM deliveries WHERE agency = "
-                    "'essex-police'"));
+    CHECK(gw.query_int("SELECT count(*) FROM deliveries WHERE agency = 'essex-police'") ==
+          gw.query_int("SELECT COALESCE(max(seq), 0) FROM deliveries WHERE agency ="
+                       " 'essex-police'"));
   }
 
   // What Police's CAD sees: paging through its inbox delivers every receipted request once, in
@@ -187,8 +175,7 @@ TEST_CASE("receipted messages survive repeated SIGKILLs exactly once", "[system]
   for (const auto& id : receipted) undelivered += delivered.count(id) == 0;
   CHECK(undelivered == 0);
 
-  auto report =
-      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
+  auto report = bl::store::open_reader(gw.store_options())->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
   CHECK(report.rows >= static_cast<std::int64_t>(receipted.size()));

@@ -19,7 +19,6 @@
 
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -100,13 +99,6 @@ std::size_t audit_rows(const json& transfer, const std::string& message_id,
 
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-std::int64_t query_int(bl::store::db& d, const std::string& sql, const std::string& arg = {}) {
-  bl::store::stmt s(d, sql);
-  if (!arg.empty()) s.bind(1, arg);
-  REQUIRE(s.step());
-  return s.int64(0);
 }
 
 }  // namespace
@@ -253,8 +245,7 @@ TEST_CASE(
     CHECK(a.at("seq").get<std::int64_t>() > last_seq);
     last_seq = a.at("seq");
   }
-  auto report =
-      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
+  auto report = bl::store::open_reader(gw.store_options())->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
 }
@@ -512,22 +503,20 @@ TEST_CASE("SIGTERM while submissions are in flight exits 0 and keeps every recei
   CHECK(contains(gw.stderr_text(), "event=draining"));
   CHECK(contains(gw.stderr_text(), "event=stopped"));
 
-  bl::store::db d(gw.db_path().string(), false, true);
   std::size_t missing = 0;
   for (const auto& id : receipted) {
-    if (query_int(d, "SELECT count(*) FROM messages WHERE id = ?1", id) != 1 ||
-        query_int(d, "SELECT count(*) FROM deliveries WHERE message_id = ?1", id) != 1)
+    if (gw.query_int("SELECT count(*) FROM messages WHERE id = $1", {id}) != 1 ||
+        gw.query_int("SELECT count(*) FROM deliveries WHERE message_id = $1", {id}) != 1)
       ++missing;
   }
   CHECK(missing == 0);
-  auto report =
-      bl::store::open_reader(bl::store::store_options{gw.db_path().string()})->verify_audit();
+  auto report = bl::store::open_reader(gw.store_options())->verify_audit();
   INFO(report.problem);
   CHECK(report.ok);
 }
 
 TEST_CASE("a corrupt database file makes the gateway exit with code 3 and say why",
-          "[system][startup]") {
+          "[system][startup][sqlite]") {
   gateway_process gw;
   http_client fire(gw.port());
   submit(fire, bl::test::a12_rtc_request(new_message_id(essex_fire)), essex_fire);
@@ -552,7 +541,7 @@ TEST_CASE("a corrupt database file makes the gateway exit with code 3 and say wh
 }
 
 TEST_CASE("a bad config makes the gateway exit with code 2 and name the JSON pointer",
-          "[system][startup]") {
+          "[system][startup][sqlite]") {
   SECTION("a value the schema forbids") {
     gateway_process gw(json{{"database", {{"synchronous", "off"}}}}, false);
     gw.launch();

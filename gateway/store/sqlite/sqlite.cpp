@@ -133,6 +133,9 @@ std::int64_t stmt::int64(int col) const {
 double stmt::real(int col) const {
   return sqlite3_column_double(s_, col);
 }
+int stmt::columns() const {
+  return sqlite3_column_count(s_);
+}
 std::string stmt::text(int col) const {
   auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))

@@ -81,6 +81,8 @@ class stmt {
   std::int64_t int64(int col) const;
   double real(int col) const;
   std::string text(int col) const;
+  /// Columns in the statement's result.
+  int columns() const;
   bool is_null(int col) const;
 
  private:
