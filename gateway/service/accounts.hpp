@@ -63,7 +63,7 @@ struct user_row {
 
 class accounts {
  public:
-  /// Keeps users and sessions in `store` (e.g. store::open_sqlite_account_store).
+  /// Keeps users and sessions in `store` (store::open_account_store, on either engine).
   accounts(const gateway_config& cfg, std::unique_ptr<store::account_store> store);
   /// Transitional, for tools/bench/bench_main.cpp until it opens the store itself: the SQLite
   /// account store at `db_path` (store::open_sqlite_account_store, cfg's busy timeout).
