@@ -214,7 +214,17 @@ int gateway_main(int argc, char** argv) {
   reader.bound_by(eng->durable_marks());
   link_registry links;
   // Accounts and reports have no PostgreSQL implementation yet: on PostgreSQL the gateway
-  // refuses to start (open_sqlite_* would make an empty SQLite file instead).
+  // refuses to start, here, after the writer has migrated the database and the reader is open
+  // (open_sqlite_* given a PostgreSQL store's options would open an empty temporary SQLite
+  // database instead, and every sign-in would fail).
+  if (store_opts.engine == store::engine_kind::postgres) {
+    const char* why =
+        "the account, call-import and report stores have no PostgreSQL implementation yet: run "
+        "on \"database\": {\"engine\": \"sqlite\", ...} until they do (issue 15)";
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name), log_quote(why));
+    std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", why);
+    return 3;
+  }
   const store::store_options& side_store = store_opts;
   std::unique_ptr<accounts> accts;
   try {
