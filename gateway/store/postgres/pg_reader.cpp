@@ -165,9 +165,16 @@ std::unique_ptr<connection> pg_reader::connect() {
   auto c = std::make_unique<connection>(cfg_.conninfo);
   // Read-only: a reader's mistake cannot change the store. The timeouts turn a runaway query or
   // a long lock wait (a migration's DDL) into busy rather than a connection held for ever.
-  c->exec("SET default_transaction_read_only = on; SET TIME ZONE 'UTC'; SET statement_timeout = " +
-          std::to_string(cfg_.statement_timeout.count()) +
-          "; SET lock_timeout = " + std::to_string(cfg_.lock_timeout.count()));
+  // Custom plans always: a prepared statement's generic plan, which PostgreSQL may switch to
+  // after five runs, does not know the page size ($n in LIMIT) and was seen to join a page of
+  // calls to the whole table (a sequential scan of every call) instead of looking up its 50 rows
+  // (tests/component/pg_query_plan_test.cpp). Planning these queries takes well under a
+  // millisecond.
+  c->exec(
+      "SET default_transaction_read_only = on; SET TIME ZONE 'UTC';"
+      " SET plan_cache_mode = force_custom_plan; SET statement_timeout = " +
+      std::to_string(cfg_.statement_timeout.count()) +
+      "; SET lock_timeout = " + std::to_string(cfg_.lock_timeout.count()));
   return c;
 }
 
