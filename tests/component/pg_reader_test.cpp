@@ -22,6 +22,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/store/durable_marks.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_reader.hpp"
 #include "gateway/store/postgres/pg_reader_sql.hpp"
@@ -532,4 +533,37 @@ TEST_CASE("the PostgreSQL reader never holds more connections than its pool", "[
   CHECK(r.open_connections() <= 2);
   CHECK(pg.psql("SELECT count(*) <= 2 FROM pg_stat_activity WHERE datname = 'bl'", "postgres") ==
         "t");
+}
+
+TEST_CASE("a PostgreSQL store at schema version 1 upgrades to version 2 with its counts",
+          "[postgres]") {
+  test::pg_server pg;
+  pg.create_database("bl");
+  connection c(pg.conninfo("bl"));
+  // A store as a gateway of version 1 left it: its schema, its marker, transfers and messages.
+  c.exec(
+      "CREATE TABLE bluelink_schema(only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),"
+      " application text NOT NULL, version integer NOT NULL,"
+      " migrated_at timestamptz NOT NULL DEFAULT now());"
+      " INSERT INTO bluelink_schema(application, version) VALUES('bluelink', 1)");
+  c.exec(std::string(store::postgres::all_pg_migrations().at(0).sql));
+  c.exec(
+      "INSERT INTO transfers(id, state, version, category, priority, mode, requester, responder,"
+      " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due)"
+      " SELECT 'T-20260101-' || lpad(i::text, 6, '0'),"
+      " (ARRAY['submitted', 'accepted', 'closed'])[1 + i % 3], 1, 'fire.rescue', 'routine',"
+      " 'live', 'essex-fire', 'essex-police', 'm' || i, i, i, i, i, i"
+      " FROM generate_series(1, 30) i;"
+      " INSERT INTO messages(id, type, from_agency, transfer_id, mode, stored_at, doc)"
+      " SELECT 'm' || i, 'transfer.request', 'essex-fire', 'T-20260101-' || lpad(i::text, 6, '0'),"
+      " 'live', i, '{}' FROM generate_series(1, 30) i");
+  store::postgres::migrate(c);
+  CHECK(store::postgres::schema_version(c) == 2);
+  pg_reader_config cfg;
+  cfg.conninfo = pg.conninfo("bl");
+  pg_reader r(cfg);
+  using counts = std::vector<std::pair<std::string, std::int64_t>>;
+  CHECK(r.transfer_states() == counts{{"accepted", 10}, {"closed", 10}, {"submitted", 10}});
+  CHECK(c.query("SELECT count(*) FROM messages WHERE stored_order IS NULL").int64(0, 0) == 0);
+  CHECK(r.list_transfers("essex-police", {}).size() == 30);
 }
