@@ -1,12 +1,14 @@
 #include "gateway/store/open_store.hpp"
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
 #include "gateway/core/config.hpp"
 
+#include "gateway/store/postgres/pg_reader.hpp"
 #include "gateway/store/postgres/pg_account_store.hpp"
 #include "gateway/store/postgres/pg_call_store.hpp"
 #include "gateway/store/postgres/pg_report_store.hpp"
@@ -62,10 +64,14 @@ std::unique_ptr<writer> open_writer(const store_options& opts) {
 }
 
 std::unique_ptr<reader> open_reader(const store_options& opts) {
-  if (opts.engine == engine_kind::postgres)
-    throw store_error(fault::unavailable,
-                      "the PostgreSQL engine's reader is not built yet: the gateway runs on "
-                      "\"database\": {\"engine\": \"sqlite\", ...} until it is (issue 15)");
+  if (opts.engine == engine_kind::postgres) {
+    postgres::pg_reader_config cfg;
+    cfg.conninfo = with_password(opts);
+    // The store's busy timeout bounds a read's wait for a lock, as SQLite's busy_timeout does.
+    if (opts.busy_timeout_ms > 0)
+      cfg.lock_timeout = std::chrono::milliseconds(opts.busy_timeout_ms);
+    return std::make_unique<postgres::pg_reader>(std::move(cfg));
+  }
   return std::make_unique<sqlite::reader>(opts.path, opts.vfs);
 }
 

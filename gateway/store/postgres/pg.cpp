@@ -238,6 +238,10 @@ bool connection::reconnect_if_broken() {
   return true;
 }
 
+bool connection::broken() const {
+  return PQstatus(c_) != CONNECTION_OK;
+}
+
 bool connection::in_transaction() const {
   auto s = PQtransactionStatus(c_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;

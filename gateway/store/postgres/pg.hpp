@@ -98,6 +98,9 @@ class connection {
   /// the same conninfo and forgets the prepared statements. Returns whether it had to; throws
   /// store_error (unavailable) while the server cannot be reached.
   bool reconnect_if_broken();
+  /// Whether the connection is gone (the server went away or the socket failed): it can only be
+  /// reset or dropped.
+  bool broken() const;
   /// Whether a transaction is open (idle in transaction, or in a failed one).
   bool in_transaction() const;
   /// The server's process id for this connection (pg_terminate_backend in tests).

@@ -1,0 +1,571 @@
+#include "gateway/store/postgres/pg_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+#include <utility>
+
+#include "gateway/store/durable_marks.hpp"
+#include "gateway/store/postgres/pg.hpp"
+#include "gateway/store/postgres/pg_reader_sql.hpp"
+#include "gateway/store/writer.hpp"
+
+namespace bl::store::postgres {
+
+using nlohmann::json;
+
+namespace sql {
+
+// Two arms, each an index range walked in page order and stopped at the page size: the transfers
+// the agency requested, and those it is asked for (without any it also requested, so that none
+// comes twice). The merged page is the first of the two; only then are the rows' other columns
+// read, for the page's rows alone (as the SQLite engine's list, reader.cpp).
+const std::string& list_transfers(bool state, bool category, bool since) {
+  static const auto texts = [] {
+    std::array<std::string, 8> out;
+    for (unsigned i = 0; i < 8; ++i) {
+      int next = 2;  // $1 is the agency
+      std::string filters;
+      if (i & 1U) filters += " AND state = $" + std::to_string(next++);
+      if (i & 2U) filters += " AND category = $" + std::to_string(next++);
+      if (i & 4U) filters += " AND updated_at >= $" + std::to_string(next++);
+      std::string limit = "$" + std::to_string(next);
+      auto arm = [&](const char* party) {
+        // k: the id in byte order, the order of the index's id column (a UNION's ORDER BY
+        // takes output columns only).
+        return std::string("(SELECT id COLLATE \"C\" AS k, id, updated_at FROM transfers WHERE ") +
+               party + filters + " ORDER BY updated_at DESC, k DESC LIMIT " + limit + ")";
+      };
+      out[i] = "SELECT" BL_PG_TRANSFER_ROW_COLUMNS " FROM (" + arm("requester = $1") +
+               " UNION ALL " + arm("responder = $1 AND requester <> $1") +
+               " ORDER BY updated_at DESC, k DESC LIMIT " + limit +
+               ") p JOIN transfers t ON t.id = p.id" BL_PG_REQUEST_JOIN
+               " ORDER BY p.updated_at DESC, p.k DESC";
+    }
+    return out;
+  }();
+  return texts[(state ? 1U : 0U) | (category ? 2U : 0U) | (since ? 4U : 0U)];
+}
+
+const std::string& events_after(bool agency) {
+  static const std::array<std::string, 2> texts = {
+      "SELECT e.id, e.at, e.kind, e.actor, e.message_id, e.from_state, e.to_state, e.version,"
+      " e.detail," BL_PG_TRANSFER_ROW_COLUMNS
+      " FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id" BL_PG_REQUEST_JOIN
+      " WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id LIMIT $3",
+      "SELECT e.id, e.at, e.kind, e.actor, e.message_id, e.from_state, e.to_state, e.version,"
+      " e.detail," BL_PG_TRANSFER_ROW_COLUMNS
+      " FROM transfer_events e JOIN transfers t ON t.id = e.transfer_id" BL_PG_REQUEST_JOIN
+      " WHERE e.id > $1 AND e.id <= $2 AND (t.requester = $4 OR t.responder = $4)"
+      " ORDER BY e.id LIMIT $3"};
+  return texts[agency ? 1 : 0];
+}
+
+// The same two arms as list_transfers, over the calls made by and to the agency.
+const std::string& list_calls(bool since) {
+  static const auto texts = [] {
+    std::array<std::string, 2> out;
+    for (unsigned i = 0; i < 2; ++i) {
+      std::string filters = i ? " AND started_at >= $2" : "";
+      std::string limit = i ? "$3" : "$2";
+      auto arm = [&](const char* party) {
+        return std::string("(SELECT id, started_at FROM calls WHERE ") + party + filters +
+               " ORDER BY started_at DESC, id DESC LIMIT " + limit + ")";
+      };
+      out[i] =
+          "SELECT c.id, c.source, c.from_agency, c.to_agency, c.started_at, c.duration_s,"
+          " c.emergency, c.reason, c.transfer_id, c.logged_by, c.exercise, c.note, c.created_at"
+          " FROM (" +
+          arm("from_agency = $1") + " UNION ALL " + arm("to_agency = $1 AND from_agency <> $1") +
+          " ORDER BY started_at DESC, id DESC LIMIT " + limit +
+          ") p JOIN calls c ON c.id = p.id ORDER BY p.started_at DESC, p.id DESC";
+    }
+    return out;
+  }();
+  return texts[since ? 1 : 0];
+}
+
+}  // namespace sql
+
+namespace {
+
+// Rows of one audit page: enough to keep round trips few, few enough to keep memory small.
+constexpr std::int64_t audit_page_rows = 5000;
+
+json opt_text(const result& r, int row, int col) {
+  return r.is_null(row, col) ? json() : json(r.text(row, col));
+}
+json time_or_null(const result& r, int row, int col) {
+  return r.is_null(row, col) ? json() : json(format_rfc3339(from_ms(r.int64(row, col))));
+}
+json parse_or_text(const std::string& text) {
+  if (text.empty()) return json();
+  auto j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? json(text) : j;
+}
+// A page size as the SQL takes it: SQLite reads no row for 0 and every row for a negative
+// LIMIT; no caller passes one, and here it reads none rather than an agency's whole history.
+param page(int limit) {
+  return p(std::int64_t{std::max(limit, 0)});
+}
+
+// body.summary of a request document that PostgreSQL's json functions could not give (it holds
+// the escape \u0000), as SQLite's json_extract gives it: a string up to any NUL, another value
+// as JSON text, nothing when absent.
+json summary_from_doc(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return json();
+  auto body = doc.find("body");
+  if (body == doc.end() || !body->is_object()) return json();
+  auto s = body->find("summary");
+  if (s == body->end() || s->is_null()) return json();
+  if (!s->is_string()) return s->dump();
+  // SQLite's json_extract gives a string up to its first NUL: the same here, so that both
+  // engines show one summary (a NUL is nothing an operator could read anyway).
+  auto value = s->get<std::string>();
+  return value.substr(0, value.find('\0'));
+}
+
+// A transfer's list row from BL_PG_TRANSFER_ROW_COLUMNS at column `first`: the SQLite reader's
+// transfer_row(), field for field.
+json transfer_row(const result& r, int i, int first) {
+  auto c = [first](int k) { return first + k; };
+  json summary = r.is_null(i, c(17))
+                     ? (r.is_null(i, c(18)) ? json() : summary_from_doc(r.text(i, c(18))))
+                     : json(r.text(i, c(17)));
+  return {{"transfer_id", r.text(i, c(0))},
+          {"state", r.text(i, c(1))},
+          {"version", r.int64(i, c(2))},
+          {"category", r.text(i, c(3))},
+          {"priority", r.text(i, c(4))},
+          {"mode", r.text(i, c(5))},
+          {"from", r.text(i, c(6))},
+          {"to", r.text(i, c(7))},
+          {"created_at", time_or_null(r, i, c(8))},
+          {"updated_at", time_or_null(r, i, c(9))},
+          {"expires_at", time_or_null(r, i, c(10))},
+          {"delivery_due", time_or_null(r, i, c(11))},
+          {"decision_due", time_or_null(r, i, c(12))},
+          {"phone_fallback", r.boolean(i, c(13)) || r.boolean(i, c(14))},
+          {"incident_numbers",
+           {{r.text(i, c(6)), opt_text(r, i, c(15))}, {r.text(i, c(7)), opt_text(r, i, c(16))}}},
+          {"summary", std::move(summary)}};
+}
+
+}  // namespace
+
+pg_reader::pg_reader(pg_reader_config cfg) : cfg_(std::move(cfg)) {
+  if (cfg_.pool_size == 0) cfg_.pool_size = 1;
+}
+
+pg_reader::~pg_reader() = default;
+
+std::unique_ptr<connection> pg_reader::connect() {
+  // Throws store_error(unavailable) naming the server without its password.
+  auto c = std::make_unique<connection>(cfg_.conninfo);
+  // Read-only: a reader's mistake cannot change the store. The timeouts turn a runaway query or
+  // a long lock wait (a migration's DDL) into busy rather than a connection held for ever.
+  // Custom plans always: a prepared statement's generic plan, which PostgreSQL may switch to
+  // after five runs, does not know the page size ($n in LIMIT) and was seen to join a page of
+  // calls to the whole table (a sequential scan of every call) instead of looking up its 50 rows
+  // (tests/component/pg_query_plan_test.cpp). Planning these queries takes well under a
+  // millisecond.
+  c->exec(
+      "SET default_transaction_read_only = on; SET TIME ZONE 'UTC';"
+      " SET plan_cache_mode = force_custom_plan; SET statement_timeout = " +
+      std::to_string(cfg_.statement_timeout.count()) +
+      "; SET lock_timeout = " + std::to_string(cfg_.lock_timeout.count()));
+  return c;
+}
+
+std::unique_ptr<connection> pg_reader::acquire(bool& fresh) {
+  std::unique_lock lock(mu_);
+  if (!freed_.wait_for(lock, cfg_.pool_wait,
+                       [&] { return !idle_.empty() || open_ < cfg_.pool_size; }))
+    throw store_error(fault::busy, "all " + std::to_string(cfg_.pool_size) +
+                                       " PostgreSQL reader connections stayed in use for " +
+                                       std::to_string(cfg_.pool_wait.count()) +
+                                       " ms: the database answers too slowly for the load");
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    fresh = false;
+    return c;
+  }
+  // Counted before connecting (outside the lock: it takes a round trip or a timeout), so that
+  // the pool never grows past its size.
+  ++open_;
+  lock.unlock();
+  fresh = true;
+  try {
+    return connect();
+  } catch (...) {
+    discard();
+    throw;
+  }
+}
+
+void pg_reader::release(std::unique_ptr<connection> c) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(std::move(c));
+  freed_.notify_one();
+}
+
+void pg_reader::discard() {
+  std::lock_guard lock(mu_);
+  --open_;
+  freed_.notify_one();
+}
+
+std::size_t pg_reader::open_connections() const {
+  std::lock_guard lock(mu_);
+  return open_;
+}
+
+void pg_reader::with_connection(const std::function<void(connection&)>& f) {
+  for (int attempt = 0;; ++attempt) {
+    bool fresh = false;
+    auto c = acquire(fresh);
+    try {
+      f(*c);
+    } catch (const store_error&) {
+      if (c->broken()) {
+        c.reset();
+        discard();
+        // The server dropped the connection while it sat in the pool (a restart, a failover, a
+        // terminated backend): the others idle beside it most likely went with it. Close them
+        // and run the query once more on a new connection; reads are safe to repeat.
+        if (!fresh && attempt == 0) {
+          std::vector<std::unique_ptr<connection>> stale;
+          {
+            std::lock_guard lock(mu_);
+            stale.swap(idle_);
+            open_ -= stale.size();
+          }
+          freed_.notify_all();
+          continue;
+        }
+        throw;
+      }
+      // A failed statement leaves an open transaction aborted: end it before the connection
+      // goes back to the pool.
+      if (c->in_transaction()) {
+        try {
+          c->exec("ROLLBACK");
+        } catch (...) {
+          c.reset();
+          discard();
+          throw;
+        }
+      }
+      release(std::move(c));
+      throw;
+    } catch (...) {
+      // Not the database's failure (out of memory, say): the connection's state is unknown.
+      c.reset();
+      discard();
+      throw;
+    }
+    release(std::move(c));
+    return;
+  }
+}
+
+void pg_reader::in_snapshot(const std::function<void(connection&)>& f) {
+  with_connection([&](connection& c) {
+    c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    f(c);
+    c.exec("COMMIT");
+  });
+}
+
+json pg_reader::list_transfers(const std::string& agency, const transfer_filter& f) {
+  params ps{p(agency)};
+  if (!f.state.empty()) ps.push_back(p(f.state));
+  if (!f.category.empty()) ps.push_back(p(f.category));
+  if (f.since) ps.push_back(p(to_ms(*f.since)));
+  ps.push_back(page(f.limit));
+  const std::string& text =
+      sql::list_transfers(!f.state.empty(), !f.category.empty(), f.since.has_value());
+  json out;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(text, ps);
+    out = json::array();
+    for (int i = 0; i < r.rows(); ++i) {
+      json row = transfer_row(r, i, 0);
+      row["direction"] = r.text(i, 6) == agency ? "outgoing" : "incoming";
+      out.push_back(std::move(row));
+    }
+  });
+  return out;
+}
+
+std::vector<console_event> pg_reader::events_after(std::int64_t after, int limit,
+                                                   const std::string& agency, std::int64_t upto) {
+  std::int64_t hi = event_bound();
+  if (upto != 0) hi = std::min(hi, upto);
+  params ps{p(after), p(hi), page(limit)};
+  if (!agency.empty()) ps.push_back(p(agency));
+  std::vector<console_event> out;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::events_after(!agency.empty()), ps);
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i) {
+      console_event ev;
+      ev.id = r.int64(i, 0);
+      ev.transfer = transfer_row(r, i, 9);
+      ev.requester = r.text(i, 9 + 6);
+      ev.responder = r.text(i, 9 + 7);
+      ev.event = {{"id", ev.id},
+                  {"at", time_or_null(r, i, 1)},
+                  {"transfer_id", r.text(i, 9)},
+                  {"kind", r.text(i, 2)},
+                  {"actor", r.text(i, 3)},
+                  {"message_id", opt_text(r, i, 4)},
+                  {"from_state", opt_text(r, i, 5)},
+                  {"to_state", opt_text(r, i, 6)},
+                  {"version", r.int64(i, 7)},
+                  {"detail", parse_or_text(r.text(i, 8))}};
+      out.push_back(std::move(ev));
+    }
+  });
+  return out;
+}
+
+std::int64_t pg_reader::last_event_id() {
+  std::int64_t id = 0;
+  with_connection([&](connection& c) { id = c.prepared(sql::last_event_id).int64(0, 0); });
+  return std::min(id, event_bound());
+}
+
+std::optional<json> pg_reader::transfer_detail(const std::string& id, const std::string& agency,
+                                               bool& is_party) {
+  std::optional<json> out;
+  bool party = false;
+  // One snapshot: the transfer, its timeline, messages and audit rows as of one moment, even
+  // while the writer moves the transfer on.
+  in_snapshot([&](connection& c) {
+    out.reset();
+    party = false;
+    auto s = c.prepared(sql::detail_transfer, {p(id)});
+    if (s.rows() == 0) return;
+    party = s.text(0, 6) == agency || s.text(0, 7) == agency;
+    if (!party) {
+      out = json();
+      return;
+    }
+    json t = {{"transfer_id", s.text(0, 0)},
+              {"state", s.text(0, 1)},
+              {"version", s.int64(0, 2)},
+              {"category", s.text(0, 3)},
+              {"priority", s.text(0, 4)},
+              {"mode", s.text(0, 5)},
+              {"from", s.text(0, 6)},
+              {"to", s.text(0, 7)},
+              {"request_message_id", s.text(0, 8)},
+              {"created_at", time_or_null(s, 0, 9)},
+              {"updated_at", time_or_null(s, 0, 10)},
+              {"expires_at", time_or_null(s, 0, 11)},
+              {"delivery_due", time_or_null(s, 0, 12)},
+              {"decision_due", time_or_null(s, 0, 13)},
+              {"delivery_alerted", s.boolean(0, 14)},
+              {"decision_alerted", s.boolean(0, 15)}};
+
+    json numbers = json::object();
+    auto n = c.prepared(sql::detail_numbers, {p(id)});
+    for (int i = 0; i < n.rows(); ++i)
+      numbers[n.text(i, 0)] = {{"number", n.text(i, 1)}, {"recorded_at", time_or_null(n, i, 2)}};
+    t["incident_numbers"] = numbers;
+
+    json timeline = json::array();
+    auto e = c.prepared(sql::detail_timeline, {p(id)});
+    for (int i = 0; i < e.rows(); ++i)
+      timeline.push_back({{"at", time_or_null(e, i, 0)},
+                          {"kind", e.text(i, 1)},
+                          {"actor", e.text(i, 2)},
+                          {"message_id", opt_text(e, i, 3)},
+                          {"from_state", opt_text(e, i, 4)},
+                          {"to_state", opt_text(e, i, 5)},
+                          {"version", e.int64(i, 6)},
+                          {"detail", parse_or_text(e.text(i, 7))}});
+    t["timeline"] = timeline;
+
+    json messages = json::array();
+    auto m = c.prepared(sql::detail_messages, {p(id)});
+    for (int i = 0; i < m.rows(); ++i) messages.push_back(parse_or_text(m.text(i, 0)));
+    t["messages"] = messages;
+
+    json audit = json::array();
+    auto a = c.prepared(sql::detail_audit, {p(id)});
+    for (int i = 0; i < a.rows(); ++i)
+      audit.push_back({{"seq", a.int64(i, 0)},
+                       {"at", time_or_null(a, i, 1)},
+                       {"actor", a.text(i, 2)},
+                       {"action", a.text(i, 3)},
+                       {"message_id", opt_text(a, i, 4)},
+                       {"detail", parse_or_text(a.text(i, 5))},
+                       {"hash", a.text(i, 6)}});
+    t["audit"] = audit;
+    out = std::move(t);
+  });
+  is_party = party;
+  return out;
+}
+
+std::vector<inbox_item> pg_reader::inbox(const std::string& agency, std::int64_t after, int limit) {
+  std::vector<inbox_item> out;
+  params ps{p(agency), p(after), p(seq_bound(agency)), page(limit)};
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::inbox, ps);
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i) out.push_back({r.int64(i, 0), r.text(i, 1), r.text(i, 2)});
+  });
+  return out;
+}
+
+std::int64_t pg_reader::acked_upto(const std::string& agency) {
+  std::int64_t v = 0;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::acked_upto, {p(agency)});
+    v = r.rows() ? r.int64(0, 0) : 0;
+  });
+  return v;
+}
+
+std::int64_t pg_reader::last_seq(const std::string& agency) {
+  std::int64_t v = 0;
+  with_connection([&](connection& c) { v = c.prepared(sql::last_seq, {p(agency)}).int64(0, 0); });
+  return std::min(v, seq_bound(agency));
+}
+
+void pg_reader::bound_by(std::shared_ptr<const durable_marks> marks) {
+  marks_ = std::move(marks);
+}
+
+std::int64_t pg_reader::seq_bound(const std::string& agency) const {
+  auto m = marks_ ? marks_->seq(agency) : std::nullopt;
+  return m.value_or(std::numeric_limits<std::int64_t>::max());
+}
+
+std::int64_t pg_reader::event_bound() const {
+  auto m = marks_ ? marks_->event_id() : std::nullopt;
+  return m.value_or(std::numeric_limits<std::int64_t>::max());
+}
+
+std::vector<std::pair<std::string, std::int64_t>> pg_reader::queue_depths() {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::queue_depths);
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i)
+      if (r.int64(i, 1) > 0) out.emplace_back(r.text(i, 0), r.int64(i, 1));
+  });
+  return out;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> pg_reader::transfer_states() {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::transfer_states);
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.text(i, 0), r.int64(i, 1));
+  });
+  return out;
+}
+
+audit_report pg_reader::verify_audit() {
+  audit_report rep;
+  // One snapshot for the whole chain (rows appended meanwhile are not half-read), a page at a
+  // time (a chain of millions of rows never sits in memory whole). The checks and messages are
+  // the SQLite reader's, row for row.
+  in_snapshot([&](connection& c) {
+    rep = audit_report{};
+    std::string prev = genesis_hash;
+    std::int64_t expect_seq = 1;
+    for (;;) {
+      auto r = c.prepared(sql::audit_page, {p(expect_seq - 1), p(audit_page_rows)});
+      for (int i = 0; i < r.rows(); ++i) {
+        ++rep.rows;
+        std::int64_t seq = r.int64(i, 0);
+        auto fail = [&](std::string why) {
+          rep.ok = false;
+          rep.first_bad_seq = seq;
+          rep.problem = std::move(why);
+        };
+        if (seq != expect_seq) {
+          fail("row " + std::to_string(expect_seq) + " is missing");
+          return;
+        }
+        if (r.text(i, 7) != prev) {
+          fail("row " + std::to_string(seq) + " does not chain to the row before it");
+          return;
+        }
+        std::string h = audit_hash(prev, seq, r.int64(i, 1), r.text(i, 2), r.text(i, 3),
+                                   r.text(i, 4), r.text(i, 5), r.text(i, 6));
+        if (h != r.text(i, 8)) {
+          fail("row " + std::to_string(seq) + " was altered: its hash does not match its content");
+          return;
+        }
+        prev = std::move(h);
+        ++expect_seq;
+      }
+      if (r.rows() < audit_page_rows) break;
+    }
+    // Every writer moves the tail in the statement that appends a row (pg_writer::audit), so in
+    // one snapshot the chain ends at the tail. A chain that ends before it lost its last rows,
+    // which the hashes alone cannot show.
+    auto tail = c.prepared(sql::audit_tail);
+    if (tail.rows() != 1) {
+      rep.ok = false;
+      rep.first_bad_seq = expect_seq;
+      rep.problem = "the audit chain's tail row (table audit_tail) is missing";
+      return;
+    }
+    std::int64_t last = expect_seq - 1;
+    if (tail.int64(0, 0) != last || tail.text(0, 1) != prev) {
+      rep.ok = false;
+      rep.first_bad_seq = last + 1;
+      rep.problem = "the chain ends at row " + std::to_string(last) +
+                    " but the store recorded row " + std::to_string(tail.int64(0, 0)) +
+                    " as its last: rows were removed from its end";
+    }
+  });
+  return rep;
+}
+
+bool pg_reader::ping() {
+  with_connection([&](connection& c) { c.prepared("SELECT 1"); });
+  return true;
+}
+
+json pg_reader::list_calls(const std::string& agency, std::optional<time_point> since, int limit) {
+  params ps{p(agency)};
+  if (since) ps.push_back(p(to_ms(*since)));
+  ps.push_back(page(limit));
+  json out;
+  with_connection([&](connection& c) {
+    auto r = c.prepared(sql::list_calls(since.has_value()), ps);
+    out = json::array();
+    for (int i = 0; i < r.rows(); ++i) {
+      bool outgoing = r.text(i, 2) == agency;
+      out.push_back({{"id", r.int64(i, 0)},
+                     {"direction", outgoing ? "outgoing" : "incoming"},
+                     {"other_agency", outgoing ? r.text(i, 3) : r.text(i, 2)},
+                     {"from_agency", r.text(i, 2)},
+                     {"to_agency", r.text(i, 3)},
+                     {"started_at", time_or_null(r, i, 4)},
+                     {"duration_s", r.is_null(i, 5) ? json() : json(r.int64(i, 5))},
+                     {"emergency", r.boolean(i, 6)},
+                     {"reason", opt_text(r, i, 7)},
+                     {"transfer_id", opt_text(r, i, 8)},
+                     {"logged_by", opt_text(r, i, 9)},
+                     {"exercise", r.boolean(i, 10)},
+                     {"note", opt_text(r, i, 11)},
+                     {"source", r.text(i, 1)},
+                     {"created_at", time_or_null(r, i, 12)}});
+    }
+  });
+  return out;
+}
+
+}  // namespace bl::store::postgres
