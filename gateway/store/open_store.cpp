@@ -33,9 +33,11 @@ std::string quoted(const std::string& v) {
   return out + "'";
 }
 
+}  // namespace
+
 /// The connection string with the password (from a file or the environment) added; never
 /// logged (describe() shows the configured conninfo, which holds none).
-std::string with_password(const store_options& opts) {
+std::string postgres_connection_string(const store_options& opts) {
   if (opts.password.empty()) return opts.conninfo;
   // A URI takes the password as a query parameter; keyword=value appends it.
   if (opts.conninfo.rfind("postgres", 0) == 0 && opts.conninfo.find("://") != std::string::npos) {
@@ -55,18 +57,17 @@ std::string with_password(const store_options& opts) {
   }
   return opts.conninfo + " password=" + quoted(opts.password);
 }
-}  // namespace
 
 std::unique_ptr<writer> open_writer(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
-    return std::make_unique<postgres::pg_writer>(with_password(opts));
+    return std::make_unique<postgres::pg_writer>(postgres_connection_string(opts));
   return std::make_unique<sqlite::writer>(opts);
 }
 
 std::unique_ptr<reader> open_reader(const store_options& opts) {
   if (opts.engine == engine_kind::postgres) {
     postgres::pg_reader_config cfg;
-    cfg.conninfo = with_password(opts);
+    cfg.conninfo = postgres_connection_string(opts);
     // The store's busy timeout bounds a read's wait for a lock, as SQLite's busy_timeout does.
     if (opts.busy_timeout_ms > 0)
       cfg.lock_timeout = std::chrono::milliseconds(opts.busy_timeout_ms);
@@ -77,20 +78,37 @@ std::unique_ptr<reader> open_reader(const store_options& opts) {
 
 std::unique_ptr<account_store> open_account_store(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
-    return postgres::open_pg_account_store(with_password(opts));
+    return postgres::open_pg_account_store(postgres_connection_string(opts));
   return open_sqlite_account_store(opts);
 }
 
 std::unique_ptr<call_store> open_call_store(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
-    return postgres::open_pg_call_store(with_password(opts));
+    return postgres::open_pg_call_store(postgres_connection_string(opts));
   return open_sqlite_call_store(opts);
 }
 
 std::unique_ptr<report_store> open_report_store(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
-    return postgres::open_pg_report_store(with_password(opts));
+    return postgres::open_pg_report_store(postgres_connection_string(opts));
   return open_sqlite_report_store(opts);
+}
+
+std::string read_database_password(const std::string& file, const std::string& env) {
+  std::string password;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read the database password file '" + file + "'");
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty())
+      throw std::runtime_error("the database password file '" + file + "' is empty");
+  } else if (!env.empty()) {
+    const char* v = std::getenv(env.c_str());
+    if (!v || !*v) throw std::runtime_error("the environment variable " + env + " is not set");
+    password = v;
+  }
+  return password;
 }
 
 store_options options_for(const gateway_config& cfg) {
@@ -99,23 +117,7 @@ store_options options_for(const gateway_config& cfg) {
   o.engine = engine_kind::postgres;
   o.path.clear();
   o.conninfo = cfg.database_conninfo;
-  if (!cfg.database_password_file.empty()) {
-    std::ifstream in(cfg.database_password_file);
-    if (!in)
-      throw std::runtime_error("cannot read the database password file '" +
-                               cfg.database_password_file + "'");
-    std::getline(in, o.password);
-    if (!o.password.empty() && o.password.back() == '\r') o.password.pop_back();
-    if (o.password.empty())
-      throw std::runtime_error("the database password file '" + cfg.database_password_file +
-                               "' is empty");
-  } else if (!cfg.database_password_env.empty()) {
-    const char* v = std::getenv(cfg.database_password_env.c_str());
-    if (!v || !*v)
-      throw std::runtime_error("the environment variable " + cfg.database_password_env +
-                               " (database.password_env) is not set");
-    o.password = v;
-  }
+  o.password = read_database_password(cfg.database_password_file, cfg.database_password_env);
   return o;
 }
 

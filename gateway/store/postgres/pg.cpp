@@ -242,6 +242,37 @@ bool connection::broken() const {
   return PQstatus(c_) != CONNECTION_OK;
 }
 
+void connection::copy_begin(const std::string& sql) {
+  pg_result* r = PQexec(c_, sql.c_str());
+  if (r && PQresultStatus(r) == PGRES_COPY_IN) {
+    copy_sql_ = sql;
+    PQclear(r);
+    return;
+  }
+  check(r, sql);  // raises the server's error
+  throw store_error(fault::unavailable,
+                    "PostgreSQL did not enter COPY mode [" + first_words(sql) + "]");
+}
+
+void connection::copy_put(std::string_view data) {
+  // Blocking connection: PQputCopyData returns 1 once queued (or sent), -1 when the connection
+  // failed; 0 happens only on non-blocking connections.
+  if (PQputCopyData(c_, data.data(), static_cast<int>(data.size())) != 1)
+    throw store_error(fault::unavailable,
+                      "PostgreSQL at '" + name_ + "': sending COPY data failed: " +
+                          trim(PQerrorMessage(c_)) + " [" + first_words(copy_sql_) + "]");
+}
+
+void connection::copy_end() {
+  if (PQputCopyEnd(c_, nullptr) != 1)
+    throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
+                                              "': ending COPY failed: " + trim(PQerrorMessage(c_)) +
+                                              " [" + first_words(copy_sql_) + "]");
+  // One result for the COPY, then nullptr; check() raises a failed one.
+  result last;
+  while (pg_result* r = PQgetResult(c_)) last = check(r, copy_sql_);
+}
+
 bool connection::in_transaction() const {
   auto s = PQtransactionStatus(c_);
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;

@@ -101,6 +101,13 @@ class connection {
   /// Whether the connection is gone (the server went away or the socket failed): it can only be
   /// reset or dropped.
   bool broken() const;
+  /// COPY ... FROM STDIN (text format), for bulk loads: copy_begin() starts it, copy_put()
+  /// sends any number of whole or partial lines, copy_end() finishes it and raises the server's
+  /// verdict (a bad row fails the whole COPY, naming its line). Nothing else may run on the
+  /// connection in between.
+  void copy_begin(const std::string& sql);
+  void copy_put(std::string_view data);
+  void copy_end();
   /// Whether a transaction is open (idle in transaction, or in a failed one).
   bool in_transaction() const;
   /// The server's process id for this connection (pg_terminate_backend in tests).
@@ -112,6 +119,7 @@ class connection {
   pg_conn* c_ = nullptr;
   std::string name_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  std::string copy_sql_;                                   // the COPY in progress, for messages
   result check(pg_result* r, std::string_view sql);
 };
 
