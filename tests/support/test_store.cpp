@@ -47,6 +47,10 @@ test_store::test_store(std::string sqlite_path) : sqlite_path_(std::move(sqlite_
 }
 
 test_store::~test_store() {
+  {
+    std::lock_guard<std::mutex> lock(pg_mu_);
+    pg_.reset();
+  }
   if (pg_database_.empty() || std::getenv("BL_KEEP_TEST_DIRS")) return;
   try {
     shared_pg_server().psql("DROP DATABASE IF EXISTS " + pg_database_ + " WITH (FORCE)");
@@ -68,9 +72,18 @@ std::vector<std::vector<std::string>> test_store::query_rows(
     const std::string& sql, const std::vector<std::string>& args) const {
   std::vector<std::vector<std::string>> rows;
   if (!pg_database_.empty()) {
-    bl::store::postgres::connection c(shared_pg_server().conninfo(pg_database_));
+    std::lock_guard<std::mutex> lock(pg_mu_);
     bl::store::postgres::params ps(args.begin(), args.end());
-    auto r = c.query(sql, ps);
+    bl::store::postgres::result r;
+    try {
+      if (!pg_)
+        pg_ = std::make_unique<bl::store::postgres::connection>(
+            shared_pg_server().conninfo(pg_database_));
+      r = pg_->query(sql, ps);
+    } catch (...) {
+      pg_.reset();  // whatever went wrong, the next query starts on a new connection
+      throw;
+    }
     for (int i = 0; i < r.rows(); ++i) {
       auto& row = rows.emplace_back();
       for (int col = 0; col < r.columns(); ++col)

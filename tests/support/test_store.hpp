@@ -10,6 +10,8 @@
 // Threading: a test_store is made and destroyed on one thread; query_* may be called from any.
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,13 @@
 namespace bl::test {
 
 class pg_server;
+}  // namespace bl::test
+
+namespace bl::store::postgres {
+class connection;
+}  // namespace bl::store::postgres
+
+namespace bl::test {
 
 /// Whether this test process runs its stores on PostgreSQL (BLUELINK_TEST_ENGINE=postgres).
 bool on_postgres();
@@ -36,7 +45,10 @@ class test_store {
   /// Options that open this store (busy timeout 0: the engines' defaults).
   bl::store::store_options options() const;
   /// Every row `sql` returns, each column as text (NULL as ""): $1, $2, ... are `args`, in SQL
-  /// both engines accept. Opens a connection of its own for each call (read-only on SQLite).
+  /// both engines accept. SQLite: a read-only connection of its own for each call. PostgreSQL:
+  /// one connection kept for the store's queries (a backend started per poll would cost the
+  /// server a process each time, and tests poll every few milliseconds), made again after a
+  /// failure.
   std::vector<std::vector<std::string>> query_rows(const std::string& sql,
                                                    const std::vector<std::string>& args = {}) const;
   /// The first column of the first row as an integer (NULL: 0). Throws std::runtime_error when
@@ -50,6 +62,8 @@ class test_store {
  private:
   std::string sqlite_path_;
   std::string pg_database_;
+  mutable std::mutex pg_mu_;
+  mutable std::unique_ptr<bl::store::postgres::connection> pg_;  // guarded by pg_mu_
 };
 
 }  // namespace bl::test
