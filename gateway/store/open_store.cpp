@@ -8,9 +8,9 @@
 
 #include "gateway/core/config.hpp"
 
-#include "gateway/store/postgres/pg_reader.hpp"
 #include "gateway/store/postgres/pg_account_store.hpp"
 #include "gateway/store/postgres/pg_call_store.hpp"
+#include "gateway/store/postgres/pg_reader.hpp"
 #include "gateway/store/postgres/pg_report_store.hpp"
 #include "gateway/store/postgres/pg_writer.hpp"
 #include "gateway/store/sqlite/account_store.hpp"
