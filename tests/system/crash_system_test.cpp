@@ -17,6 +17,7 @@
 
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
+#include "tests/support/cli_process.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -179,5 +180,11 @@ TEST_CASE("receipted messages survive repeated SIGKILLs exactly once", "[system]
   INFO(report.problem);
   CHECK(report.ok);
   CHECK(report.rows >= static_cast<std::int64_t>(receipted.size()));
+  // The operator's check, on whichever engine the gateway's config names.
+  auto cli =
+      bl::test::run_cli(gw.dir(), {"audit", "verify", "--config", gw.config_path().string()});
+  INFO("bluelink audit verify:\n" << cli.out << cli.err);
+  CHECK(cli.exit_code == 0);
+  CHECK(cli.out.find("audit chain verified") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - started < 100s);
 }

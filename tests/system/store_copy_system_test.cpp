@@ -81,6 +81,18 @@ TEST_CASE("bluelink store copy moves a site to PostgreSQL, shows progress and re
   CHECK(pg.psql("SELECT count(*) FROM transfers", "bl") == "25");
   CHECK(pg.psql("SELECT last_seq FROM agency_seq WHERE agency = 'police'", "bl") == "25");
 
+  // `bluelink audit verify` passes on the target, as on the source.
+  auto verified = run_cli(dir.path(), {"audit", "verify", "--store", target(pg, "bl"),
+                                       "--password-env", "BL_TEST_COPY_PASSWORD"});
+  INFO("audit verify (postgres):\n" << verified.out << verified.err);
+  CHECK(verified.exit_code == 0);
+  CHECK(contains(verified.out, "audit chain verified: 25 rows"));
+  CHECK(contains(verified.out, "postgres"));
+  CHECK_FALSE(contains(verified.out + verified.err, secret));
+  auto source = run_cli(dir.path(), {"audit", "verify", "--store", "sqlite:" + file});
+  CHECK(source.exit_code == 0);
+  CHECK(contains(source.out, "audit chain verified: 25 rows"));
+
   auto again = run_cli(dir.path(), {"store", "copy", "--from", "sqlite:" + file, "--to",
                                     target(pg, "bl"), "--password-env", "BL_TEST_COPY_PASSWORD"});
   INFO("second run stderr:\n" << again.err);
@@ -137,4 +149,48 @@ TEST_CASE("bluelink store copy of a store whose audit chain is broken exits 4 an
   CHECK(contains(r.err, "NOT verified"));
   CHECK(contains(r.err, "audit row 3"));
   CHECK(pg.psql("SELECT count(*) FROM transfers", "bl") == "0");
+}
+
+TEST_CASE(
+    "bluelink audit verify works on PostgreSQL: a broken chain exits 1, usage 2, unreachable 3",
+    "[system][postgres]") {
+  bl::test::temp_dir dir;
+  std::string file = dir.file("bluelink.db");
+  make_store(file, 6);
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  REQUIRE(
+      run_cli(dir.path(), {"store", "copy", "--from", "sqlite:" + file, "--to", target(pg, "bl")})
+          .exit_code == 0);
+  // Someone altered row 4 behind the append-only triggers' back.
+  pg.psql("ALTER TABLE audit DISABLE TRIGGER audit_no_update", "bl");
+  pg.psql("UPDATE audit SET detail = '{\"altered\":true}' WHERE seq = 4", "bl");
+  auto broken = run_cli(dir.path(), {"audit", "verify", "--store", target(pg, "bl")});
+  INFO("stdout:\n" << broken.out << "\nstderr:\n" << broken.err);
+  CHECK(broken.exit_code == 1);
+  CHECK(contains(broken.out, "audit chain BROKEN"));
+  CHECK(contains(broken.out, "row 4 was altered"));
+
+  auto none = run_cli(dir.path(), {"audit", "verify"});
+  CHECK(none.exit_code == 2);
+  CHECK(contains(none.err, "exactly one of --database"));
+  auto two =
+      run_cli(dir.path(), {"audit", "verify", "--database", file, "--store", target(pg, "bl")});
+  CHECK(two.exit_code == 2);
+  auto pw = run_cli(dir.path(), {"audit", "verify", "--store",
+                                 std::string("postgres:dbname=bl password=") + secret});
+  CHECK(pw.exit_code == 2);
+  CHECK(contains(pw.err, "holds a password"));
+  CHECK_FALSE(contains(pw.out + pw.err, secret));
+  auto stray = run_cli(dir.path(), {"audit", "verify", "--database", file, "--password-env", "X"});
+  CHECK(stray.exit_code == 2);
+  auto missing = run_cli(dir.path(), {"audit", "verify", "--store", "sqlite:" + dir.file("no.db")});
+  CHECK(missing.exit_code == 2);
+  CHECK(contains(missing.err, "no database at"));
+  auto unreachable = run_cli(
+      dir.path(), {"audit", "verify", "--store",
+                   "postgres:host=" + dir.path().string() + " port=1 dbname=x connect_timeout=2"});
+  INFO("unreachable:\n" << unreachable.err);
+  CHECK(unreachable.exit_code == 3);
+  CHECK(contains(unreachable.err, "cannot be reached"));
 }

@@ -44,9 +44,6 @@
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/reader.hpp"
-#include "gateway/store/sqlite/account_store.hpp"
-#include "gateway/store/sqlite/call_store.hpp"
-#include "gateway/store/sqlite/report_store.hpp"
 #include "gateway/store/store_copy.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
@@ -77,23 +74,9 @@ bool missing_file(const bl::store::store_options& opts) {
   return opts.engine == bl::store::engine_kind::sqlite && !fs::exists(opts.path);
 }
 
-int audit_verify(const std::string& db) {
-  if (!fs::exists(db)) {
-    std::fprintf(stderr, "bluelink: no database at %s\n", db.c_str());
-    return 2;
-  }
-  auto rd = bl::store::open_reader(bl::store::store_options{db, true, 5000, {}});
-  bl::store::reader& r = *rd;
-  auto rep = r.verify_audit();
-  if (!rep.ok) {
-    std::printf("audit chain BROKEN after %lld rows: %s\n", static_cast<long long>(rep.rows),
-                rep.problem.c_str());
-    return 1;
-  }
-  std::printf("audit chain verified: %lld rows, every hash matches\n",
-              static_cast<long long>(rep.rows));
-  return 0;
-}
+struct audit_verify_cli {
+  std::string database, store, config_file, password_file, password_env;
+};
 
 // ---- CAD link keys (docs/protocols/cad-link.md section 1, docs/operations.md "CAD link keys") --
 
@@ -978,34 +961,45 @@ struct store_copy_cli {
 constexpr int exit_store_error = 3;
 constexpr int exit_not_verified = 4;
 
-int store_copy(const store_copy_cli& o) {
-  if (o.from.rfind("sqlite:", 0) != 0 || o.from.size() == 7) {
-    std::fprintf(stderr, "bluelink: --from takes sqlite:FILE (the stopped gateway's database)\n");
-    return exit_bad_input;
-  }
-  if (o.to.rfind("postgres:", 0) != 0 || o.to.size() == 9) {
+/// The PostgreSQL database of a `postgres:CONNINFO` argument, with the password from
+/// `password_file` or `password_env`. Returns 0, or exit_bad_input after saying why on stderr.
+int postgres_target(const std::string& option, const std::string& spec,
+                    const std::string& password_file, const std::string& password_env,
+                    bl::store::store_options& out) {
+  if (spec.rfind("postgres:", 0) != 0 || spec.size() == 9) {
     std::fprintf(stderr,
-                 "bluelink: --to takes postgres:CONNINFO (e.g. postgres:host=db1 dbname=bluelink "
-                 "user=bluelink)\n");
+                 "bluelink: %s takes postgres:CONNINFO (e.g. postgres:host=db1 dbname=bluelink "
+                 "user=bluelink)\n",
+                 option.c_str());
     return exit_bad_input;
   }
-  bl::store::store_options target;
-  target.engine = bl::store::engine_kind::postgres;
-  target.path.clear();
-  target.conninfo = o.to.substr(9);
+  out = bl::store::store_options{};
+  out.engine = bl::store::engine_kind::postgres;
+  out.path.clear();
+  out.conninfo = spec.substr(9);
   // On the command line a password would be in every process listing and shell history.
-  if (bl::conninfo_has_password(target.conninfo)) {
+  if (bl::conninfo_has_password(out.conninfo)) {
     std::fprintf(stderr,
                  "bluelink: the conninfo holds a password; give it with --password-file or "
                  "--password-env instead\n");
     return exit_bad_input;
   }
   try {
-    target.password = bl::store::read_database_password(o.password_file, o.password_env);
+    out.password = bl::store::read_database_password(password_file, password_env);
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "bluelink: %s\n", e.what());
     return exit_bad_input;
   }
+  return 0;
+}
+
+int store_copy(const store_copy_cli& o) {
+  if (o.from.rfind("sqlite:", 0) != 0 || o.from.size() == 7) {
+    std::fprintf(stderr, "bluelink: --from takes sqlite:FILE (the stopped gateway's database)\n");
+    return exit_bad_input;
+  }
+  bl::store::store_options target;
+  if (int rc = postgres_target("--to", o.to, o.password_file, o.password_env, target)) return rc;
 
   bl::store::copy_options co;
   co.sqlite_path = o.from.substr(7);
@@ -1054,6 +1048,61 @@ int store_copy(const store_copy_cli& o) {
   }
 }
 
+/// `bluelink audit verify`: recomputes the audit hash chain of the store named by --database
+/// (an SQLite file), --store (sqlite:FILE or postgres:CONNINFO) or --config (the gateway's own
+/// store, on either engine). Exit codes: 0 verified, 1 the chain is broken, 2 usage or no such
+/// database, 3 the store could not be opened or read.
+int audit_verify(const audit_verify_cli& o, const char* argv0) {
+  const int given = !o.database.empty() + !o.store.empty() + !o.config_file.empty();
+  if (given != 1) {
+    std::fprintf(stderr,
+                 "bluelink: audit verify needs exactly one of --database FILE, --store "
+                 "sqlite:FILE|postgres:CONNINFO or --config gateway.json\n");
+    return exit_bad_input;
+  }
+  if ((!o.password_file.empty() || !o.password_env.empty()) && o.store.rfind("postgres:", 0) != 0) {
+    std::fprintf(stderr,
+                 "bluelink: --password-file and --password-env go with --store "
+                 "postgres:CONNINFO (with --config the config names the password)\n");
+    return exit_bad_input;
+  }
+  bl::store::store_options opts;
+  if (!o.database.empty()) {
+    opts = bl::store::store_options{o.database, true, 5000, {}};
+  } else if (o.store.rfind("sqlite:", 0) == 0 && o.store.size() > 7) {
+    opts = bl::store::store_options{o.store.substr(7), true, 5000, {}};
+  } else if (!o.store.empty()) {
+    if (o.store.rfind("postgres:", 0) != 0) {
+      std::fprintf(stderr, "bluelink: --store takes sqlite:FILE or postgres:CONNINFO\n");
+      return exit_bad_input;
+    }
+    if (int rc = postgres_target("--store", o.store, o.password_file, o.password_env, opts))
+      return rc;
+  } else {
+    bl::schema_set schemas(bl::schema_set::locate(argv0));
+    opts = bl::store::options_for(bl::load_config(o.config_file, schemas));
+  }
+  if (missing_file(opts)) {
+    std::fprintf(stderr, "bluelink: no database at %s\n", opts.path.c_str());
+    return exit_bad_input;
+  }
+  bl::store::audit_report rep;
+  try {
+    rep = bl::store::open_reader(opts)->verify_audit();
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
+    return exit_store_error;
+  }
+  if (!rep.ok) {
+    std::printf("audit chain BROKEN after %lld rows: %s\n", static_cast<long long>(rep.rows),
+                rep.problem.c_str());
+    return 1;
+  }
+  std::printf("audit chain verified: %lld rows, every hash matches (%s)\n",
+              static_cast<long long>(rep.rows), bl::store::describe(opts).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1071,9 +1120,18 @@ int main(int argc, char** argv) {
   token_hash->add_option("token", raw)->required();
 
   auto* audit = app.add_subcommand("audit", "the hash-chained audit log")->require_subcommand(1);
-  std::string db;
-  auto* verify = audit->add_subcommand("verify", "recompute the hash chain from the first row");
-  verify->add_option("--database", db, "database file")->required();
+  audit_verify_cli avo;
+  auto* verify = audit->add_subcommand(
+      "verify", "recompute the hash chain from the first row (on either engine)");
+  verify->add_option("--database", avo.database, "SQLite database file");
+  verify->add_option("--store", avo.store, "sqlite:FILE or postgres:CONNINFO (no password in it)");
+  verify->add_option("--config", avo.config_file, "gateway config file: its own store");
+  auto* av_pw_file = verify->add_option("--password-file", avo.password_file,
+                                        "file whose first line is the PostgreSQL password");
+  verify
+      ->add_option("--password-env", avo.password_env,
+                   "environment variable that holds the PostgreSQL password")
+      ->excludes(av_pw_file);
 
   auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1);
   std::string config_file, schemas_dir;
@@ -1244,7 +1302,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n", bl::token_auth::digest(raw).c_str());
       return 0;
     }
-    if (*verify) return audit_verify(db);
+    if (*verify) return audit_verify(avo, argv[0]);
     if (*check) {
       bl::schema_set schemas(schemas_dir.empty() ? bl::schema_set::locate(argv[0])
                                                  : fs::path(schemas_dir));
