@@ -8,6 +8,8 @@
 
 #include "gateway/core/config.hpp"
 
+#include "gateway/store/postgres/migrations.hpp"
+#include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_account_store.hpp"
 #include "gateway/store/postgres/pg_call_store.hpp"
 #include "gateway/store/postgres/pg_reader.hpp"
@@ -92,6 +94,20 @@ std::unique_ptr<report_store> open_report_store(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
     return postgres::open_pg_report_store(postgres_connection_string(opts));
   return open_sqlite_report_store(opts);
+}
+
+migrate_summary migrate_postgres(const store_options& opts, const std::string& gateway_role) {
+  if (opts.engine != engine_kind::postgres)
+    throw std::invalid_argument(
+        "only a PostgreSQL store is migrated by `bluelink store migrate`; an SQLite file is "
+        "migrated by the gateway (or any command) that opens it");
+  postgres::connection c(postgres_connection_string(opts));
+  migrate_summary out;
+  out.from_version = postgres::schema_version(c);
+  postgres::migrate(c);
+  out.to_version = postgres::schema_version(c);
+  if (!gateway_role.empty()) out.grants = postgres::grant_gateway_rights(c, gateway_role);
+  return out;
 }
 
 std::string read_database_password(const std::string& file, const std::string& env) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gateway/store/account_store.hpp"
 #include "gateway/store/call_store.hpp"
@@ -50,6 +51,20 @@ std::unique_ptr<call_store> open_call_store(const store_options& opts);
 /// The savings report's reads: each report on a connection of its own, in one snapshot.
 /// Connects only when it reads.
 std::unique_ptr<report_store> open_report_store(const store_options& opts);
+
+/// What `bluelink store migrate` did.
+struct migrate_summary {
+  int from_version = 0;
+  int to_version = 0;
+  std::vector<std::string> grants;  // the GRANT/REVOKE statements run (none without a role)
+};
+
+/// PostgreSQL only (an SQLite file is migrated by whoever opens it): brings the schema to this
+/// binary's version, run as the database's owner role, and then, when `gateway_role` is not
+/// empty, gives that role the gateway's row rights and nothing more (docs/operations.md, "Roles").
+/// Throws store_error when the server cannot be reached, the database is foreign or newer, or
+/// the role does not exist; std::invalid_argument for an SQLite store.
+migrate_summary migrate_postgres(const store_options& opts, const std::string& gateway_role);
 
 /// "sqlite:/path/to/file" or "postgres:<conninfo>" for logs and messages (never a password).
 std::string describe(const store_options& opts);

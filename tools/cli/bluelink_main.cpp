@@ -1048,6 +1048,36 @@ int store_copy(const store_copy_cli& o) {
   }
 }
 
+struct store_migrate_cli {
+  std::string store, grant, password_file, password_env;
+};
+
+/// `bluelink store migrate`: the owner role brings a PostgreSQL store's schema to this binary's
+/// version and, with --grant, gives the gateway's role its row rights. Exit codes: 0 done, 2
+/// usage, 3 the store (unreachable, foreign, newer, no such role).
+int store_migrate(const store_migrate_cli& o) {
+  bl::store::store_options target;
+  if (int rc = postgres_target("--store", o.store, o.password_file, o.password_env, target))
+    return rc;
+  try {
+    auto sum = bl::store::migrate_postgres(target, o.grant);
+    if (sum.from_version == sum.to_version)
+      std::printf("schema already at version %d (%s)\n", sum.to_version,
+                  bl::store::describe(target).c_str());
+    else
+      std::printf("schema migrated from version %d to %d (%s)\n", sum.from_version, sum.to_version,
+                  bl::store::describe(target).c_str());
+    if (!o.grant.empty()) {
+      std::printf("role %s now has the gateway's rights and no more:\n", o.grant.c_str());
+      for (const auto& g : sum.grants) std::printf("  %s\n", g.c_str());
+    }
+    return 0;
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(target).c_str(), e.what());
+    return exit_store_error;
+  }
+}
+
 /// `bluelink audit verify`: recomputes the audit hash chain of the store named by --database
 /// (an SQLite file), --store (sqlite:FILE or postgres:CONNINFO) or --config (the gateway's own
 /// store, on either engine). Exit codes: 0 verified, 1 the chain is broken, 2 usage or no such
@@ -1280,6 +1310,22 @@ int main(int argc, char** argv) {
                    "environment variable that holds the target's password")
       ->excludes(pw_file);
 
+  store_migrate_cli smo;
+  auto* store_migrate_cmd = store_cmd->add_subcommand(
+      "migrate",
+      "as the database's owner: bring a PostgreSQL store's schema to this version and give the "
+      "gateway's role its row rights (docs/operations.md)");
+  store_migrate_cmd->add_option("--store", smo.store, "postgres:CONNINFO (no password in it)")
+      ->required();
+  store_migrate_cmd->add_option("--grant", smo.grant,
+                                "the gateway's login role: row rights only, audit append-only");
+  auto* sm_pw_file = store_migrate_cmd->add_option("--password-file", smo.password_file,
+                                                   "file whose first line is the owner's password");
+  store_migrate_cmd
+      ->add_option("--password-env", smo.password_env,
+                   "environment variable that holds the owner's password")
+      ->excludes(sm_pw_file);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1331,6 +1377,7 @@ int main(int argc, char** argv) {
     if (*translate_cmd) return translate(tro, argv[0]);
     if (*report_cmd) return savings_report_cmd(ro, argv[0]);
     if (*store_copy_cmd) return store_copy(sco);
+    if (*store_migrate_cmd) return store_migrate(smo);
     if (*request) {
       std::printf("%s\n", demo_request(req_from, req_to).dump(2).c_str());
       return 0;

@@ -347,6 +347,24 @@ int schema_version(connection& c) {
 
 void migrate(connection& c) {
   const int latest = list.back().version;
+  // A gateway running as a role with row rights only (docs/operations.md) cannot change the
+  // schema: the owner has to migrate first. Say so, rather than "permission denied".
+  const std::string who = c.query("SELECT current_user").text(0, 0);
+  auto run_ddl = [&](const std::string& sql, int current) {
+    try {
+      c.exec(sql);
+    } catch (const store_error& e) {
+      if (std::string_view(e.what()).find("SQLSTATE 42501") == std::string_view::npos) throw;
+      throw store_error(fault::corrupt,
+                        "the database is at schema version " + std::to_string(current) +
+                            " and this gateway needs " + std::to_string(latest) + ", but role '" +
+                            who +
+                            "' may not change the schema: run `bluelink store migrate --store "
+                            "postgres:CONNINFO --grant " +
+                            who + "` as the database's owner role, then start the gateway again (" +
+                            e.what() + ")");
+    }
+  };
   c.exec("BEGIN");
   try {
     // Held until COMMIT: a second gateway starting now waits here, then finds nothing to do.
@@ -368,12 +386,13 @@ void migrate(connection& c) {
                           "the database has tables but is not a Bluelink store (no "
                           "bluelink_schema table): refusing to adopt it; give the gateway an "
                           "empty database of its own");
-      c.exec(
+      run_ddl(
           "CREATE TABLE bluelink_schema("
           " only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),"
           " application text NOT NULL,"
           " version integer NOT NULL,"
-          " migrated_at timestamptz NOT NULL DEFAULT now())");
+          " migrated_at timestamptz NOT NULL DEFAULT now())",
+          0);
       c.query("INSERT INTO bluelink_schema(application, version) VALUES($1, 0)",
               {std::string(schema_application)});
     }
@@ -383,7 +402,7 @@ void migrate(connection& c) {
                                             std::to_string(latest) + "); upgrade the gateway");
     for (const auto& m : list) {
       if (m.version <= current) continue;
-      c.exec(std::string(m.sql));
+      run_ddl(std::string(m.sql), current);
       c.query("UPDATE bluelink_schema SET version = $1, migrated_at = now()",
               {p(std::int64_t{m.version})});
     }
@@ -396,6 +415,42 @@ void migrate(connection& c) {
     }
     throw;
   }
+}
+
+std::vector<std::string> grant_gateway_rights(connection& c, const std::string& role) {
+  auto exists = c.query("SELECT count(*) FROM pg_catalog.pg_roles WHERE rolname = $1", {role});
+  if (exists.int64(0, 0) != 1)
+    throw store_error(fault::corrupt, "there is no role '" + role +
+                                          "' on the server: create it first (CREATE ROLE " + role +
+                                          " LOGIN)");
+  const std::string r = c.query("SELECT quote_ident($1)", {role}).text(0, 0);
+  const std::string schema = c.query("SELECT quote_ident(current_schema())").text(0, 0);
+  // Row rights on every table; the audit log and the schema marker are read-mostly: the
+  // gateway appends audit rows (never changes or removes one) and only reads the version.
+  const std::vector<std::string> statements = {
+      "GRANT USAGE ON SCHEMA " + schema + " TO " + r,
+      "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " TO " + r,
+      "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM " + r,
+      "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON bluelink_schema FROM " + r,
+      "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + r,
+      // Tables and sequences a later migration adds get the same row rights.
+      "ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema +
+          " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + r,
+      "ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT USAGE, SELECT ON SEQUENCES TO " + r,
+  };
+  c.exec("BEGIN");
+  try {
+    for (const auto& sql : statements) c.exec(sql);
+    c.exec("COMMIT");
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK");
+    } catch (...) {
+      // The connection is gone: the server rolled back.
+    }
+    throw;
+  }
+  return statements;
 }
 
 }  // namespace bl::store::postgres

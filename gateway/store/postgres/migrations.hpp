@@ -27,5 +27,11 @@ inline constexpr std::string_view schema_application = "bluelink";
 void migrate(connection& c);
 /// The database's schema version (0: none yet).
 int schema_version(connection& c);
+/// Gives `role` the rights a gateway needs and no more: row rights on every table, except that
+/// the audit log only takes new rows and the schema marker is read-only; no right to create,
+/// alter or drop anything (so no right to drop the audit log's triggers). Also for the tables a
+/// later migration adds (default privileges). Run as the database's owner, after migrate(); in
+/// one transaction. Returns the statements run. Throws store_error when `role` does not exist.
+std::vector<std::string> grant_gateway_rights(connection& c, const std::string& role);
 
 }  // namespace bl::store::postgres
