@@ -583,8 +583,7 @@ int run_pages(const pages_options& o) {
     after.push_back(measure("transfer detail (a random transfer of the year)", o.runs, [&](int i) {
       bool party = false;
       auto d = rd.transfer_detail(detail_ids[static_cast<std::size_t>(i)], agency, party);
-      return d && d->is_object() && d->contains("timeline") ? (*d)["timeline"].size()
-                                                            : std::size_t{0};
+      return d ? d->timeline.size() : std::size_t{0};
     }));
     after.push_back(measure("catch-up: events_after(last - 100, 500, agency)", o.runs, [&](int) {
       return rd.events_after(last_event - 100, 500, agency).size();
