@@ -2,7 +2,8 @@
 // The SQL of the PostgreSQL reader's queries (gateway/store/postgres/pg_reader.cpp), in one place
 // so that the component tests can ask the server how it runs each one (EXPLAIN) and compare their
 // results with the SQLite reader's (gateway/store/sqlite/reader_sql.hpp), whose rows, order and
-// JSON they reproduce. Internal to the PostgreSQL engine: nothing above gateway/store includes it.
+// fields they reproduce. Internal to the PostgreSQL engine: nothing above gateway/store includes
+// it.
 //
 // Every query an operator or a CAD waits on reads a page: an index range (migration 2) walked in
 // the order the page is returned and stopped by its LIMIT, so that its cost is the size of the
@@ -17,7 +18,7 @@
 
 namespace bl::store::postgres::sql {
 
-// The columns of a transfer's list row (read by transfer_row() in pg_reader.cpp from column
+// The columns of a transfer's list row (read by read_transfer_row() in pg_reader.cpp from column
 // `first` on), of `transfers t` joined to its request message `rm` (BL_PG_REQUEST_JOIN). The
 // summary is body.summary of the request as stored; a document holding the escape \u0000 (valid
 // JSON that PostgreSQL's json functions refuse to turn into text, failing the whole query) is

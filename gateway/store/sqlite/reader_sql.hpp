@@ -12,7 +12,7 @@
 
 namespace bl::store::sqlite::sql {
 
-// The columns of a transfer's list row (read by transfer_row() from column `first` on), of
+// The columns of a transfer's list row (read by read_transfer_row() from column `first` on), of
 // `transfers t`.
 #define BL_TRANSFER_ROW_COLUMNS                                             \
   " t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester," \
