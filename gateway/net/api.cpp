@@ -26,6 +26,7 @@
 #include "gateway/net/console_session.hpp"
 #include "gateway/net/eido_session.hpp"
 #include "gateway/net/query.hpp"
+#include "gateway/net/reader_json.hpp"
 #include "gateway/net/ucri2_handler.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
@@ -596,9 +597,10 @@ void api::get_transfers(const std::string& agency, const std::string& query, don
     // (a console ignores older versions), but none committed in between can fall in a gap. A
     // console subscribes to the WebSocket with hello {"after": last_event} and misses nothing.
     std::int64_t last_event = s_.reader.last_event_id();
-    done(json_response(200, json{{"agency", agency},
-                                 {"last_event", last_event},
-                                 {"transfers", s_.reader.list_transfers(agency, f)}}));
+    done(json_response(
+        200, json{{"agency", agency},
+                  {"last_event", last_event},
+                  {"transfers", transfer_list_json(s_.reader.list_transfers(agency, f), agency)}}));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
@@ -611,7 +613,7 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
     // "Not yours" and "no such transfer" get the same answer: ids must not be probeable.
     if (!t || !party)
       return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
-    done(json_response(200, json{{"transfer", *t}}));
+    done(json_response(200, json{{"transfer", transfer_detail_json(*t)}}));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }

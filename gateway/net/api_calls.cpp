@@ -21,6 +21,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/query.hpp"
+#include "gateway/net/reader_json.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
@@ -300,7 +301,9 @@ void api::get_calls(const principal& who, const std::string& query, done_fn done
   try {
     done(json_response(
         200, json{{"agency", who.agency},
-                  {"calls", s_.reader.list_calls(who.agency, since, static_cast<int>(limit))}}));
+                  {"calls",
+                   call_list_json(s_.reader.list_calls(who.agency, since, static_cast<int>(limit)),
+                                  who.agency)}}));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }

@@ -10,6 +10,7 @@
 #include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/net/reader_json.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/store/reader.hpp"
@@ -26,11 +27,9 @@ constexpr int batch = 500;
 
 std::shared_ptr<const std::string> event_frame(const store::console_event& ev,
                                                const std::string& agency) {
-  json f = ev.event;
+  json f = console_event_json(ev.event);
   f["op"] = "event";
-  json t = ev.transfer;
-  t["direction"] = ev.requester == agency ? "outgoing" : "incoming";
-  f["transfer"] = std::move(t);
+  f["transfer"] = transfer_row_json(ev.transfer, agency);
   return std::make_shared<const std::string>(f.dump());
 }
 }  // namespace
@@ -238,15 +237,15 @@ void console_hub::broadcast_new_events() {
       std::shared_ptr<const std::string> to_requester, to_responder;
       for (const auto& s : subs) {
         const auto& a = s->agency();
-        if (a == ev.requester) {
-          if (!to_requester) to_requester = event_frame(ev, ev.requester);
+        if (a == ev.transfer.requester) {
+          if (!to_requester) to_requester = event_frame(ev, ev.transfer.requester);
           s->push(to_requester);
-        } else if (a == ev.responder) {
-          if (!to_responder) to_responder = event_frame(ev, ev.responder);
+        } else if (a == ev.transfer.responder) {
+          if (!to_responder) to_responder = event_frame(ev, ev.transfer.responder);
           s->push(to_responder);
         }
       }
-      cursor_ = ev.id;
+      cursor_ = ev.event.id;
     }
     if (static_cast<int>(events.size()) < batch) return;
   }
@@ -268,7 +267,7 @@ std::shared_ptr<console_subscriber> console_hub::replay(const pending_sub& p) {
       auto events = reader_.events_after(after, batch, agency, cursor_);
       for (const auto& ev : events) {
         s->push(event_frame(ev, agency));
-        after = ev.id;
+        after = ev.event.id;
         if (++replayed >= max_replay) break;
       }
       if (replayed >= max_replay) {

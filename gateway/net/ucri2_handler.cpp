@@ -124,15 +124,11 @@ struct ucri2_ctx : ucri2_services {
   ucri2_state& st;
 };
 
-std::optional<u2::transfer_facts> facts_from_row(const json& row) {
+u2::transfer_facts facts_of(const store::transfer_fields& t) {
   u2::transfer_facts f;
-  f.transfer_id = row.value("transfer_id", std::string());
-  f.requester = row.value("from", std::string());
-  f.responder = row.value("to", std::string());
-  if (row.contains("incident_numbers") && row.at("incident_numbers").is_object()) {
-    auto it = row.at("incident_numbers").find(f.requester);
-    if (it != row.at("incident_numbers").end() && it->is_string()) f.requester_number = *it;
-  }
+  f.transfer_id = t.id;
+  f.requester = t.requester;
+  f.responder = t.responder;
   return f;
 }
 
@@ -143,14 +139,9 @@ std::optional<u2::transfer_facts> transfer_facts_of(ucri2_ctx& c, const std::str
     bool party = false;
     auto t = c.reader.transfer_detail(transfer_id, agency, party);
     if (!t || !party) return std::nullopt;
-    auto f = facts_from_row(*t);
-    if (f && t->contains("incident_numbers")) {
-      // transfer_detail keys incident numbers by agency: {agency: {number, recorded_at}}.
-      const auto& n = t->at("incident_numbers");
-      auto it = n.find(f->requester);
-      if (it != n.end() && it->is_object())
-        f->requester_number = it->value("number", std::string());
-    }
+    auto f = facts_of(*t);
+    for (const auto& n : t->incident_numbers)
+      if (n.agency == f.requester) f.requester_number = n.number;
     return f;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -171,9 +162,9 @@ std::optional<u2::transfer_facts> find_shared(ucri2_ctx& c, const std::string& a
     store::transfer_filter filter;
     filter.limit = 1000;
     for (const auto& row : c.reader.list_transfers(agency, filter)) {
-      auto f = facts_from_row(row);
-      if (f && f->requester_number == shared && (f->requester == other || f->responder == other))
-        return f;
+      auto f = facts_of(row);
+      f.requester_number = row.requester_number.value_or("");
+      if (f.requester_number == shared && (f.requester == other || f.responder == other)) return f;
     }
   } catch (const std::exception&) {
   }

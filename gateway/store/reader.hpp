@@ -1,6 +1,7 @@
 #pragma once
 // The store's read side, whatever the engine under it: queries for the HTTP API, metrics and
-// audit verification, opened with open_reader() (gateway/store/open_store.hpp). Thread-safe:
+// audit verification, opened with open_reader() (gateway/store/open_store.hpp). It returns typed
+// rows; the API shapes its own JSON from them (gateway/net/reader_json). Thread-safe:
 // every member may be called from any thread at once (each engine keeps a small pool of
 // connections, so that reads run beside the writer without blocking it).
 
@@ -11,8 +12,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "gateway/core/time_util.hpp"
 
@@ -33,13 +32,96 @@ struct inbox_item {
   std::string type;
 };
 
-/// One timeline event with the current state of its transfer, for the console's live push.
-struct console_event {
-  std::int64_t id = 0;  // transfer_events.id: one sequence for the whole gateway
+/// The columns every view of a transfer shares (table `transfers`).
+struct transfer_fields {
+  std::string id;
+  std::string state;
+  std::int64_t version = 0;
+  std::string category;
+  std::string priority;
+  std::string mode;
   std::string requester;
   std::string responder;
-  nlohmann::json event;     // at, transfer_id, kind, actor, message_id, states, version, detail
-  nlohmann::json transfer;  // the transfer's list row (as list_transfers, without "direction")
+  time_point created_at{};
+  time_point updated_at{};
+  time_point expires_at{};
+  time_point delivery_due{};
+  time_point decision_due{};
+  bool delivery_alerted = false;
+  bool decision_alerted = false;
+};
+
+/// A transfer as its lists show it: the transfer list, the console's live events, UCRI2 lookups.
+struct transfer_row : transfer_fields {
+  std::optional<std::string> requester_number;  // each party's incident number, once recorded
+  std::optional<std::string> responder_number;
+  /// body.summary of the request as stored (a value other than a string as its JSON text, a
+  /// string only up to a NUL in it); nullopt when the request has none.
+  std::optional<std::string> summary;
+};
+
+/// One party's incident number for a transfer (table `incident_numbers`).
+struct incident_number {
+  std::string agency;
+  std::string number;
+  time_point recorded_at{};
+};
+
+/// One entry of a transfer's timeline (table `transfer_events`).
+struct event_row {
+  std::int64_t id = 0;  // transfer_events.id: one sequence for the whole gateway
+  std::string transfer_id;
+  time_point at{};
+  std::string kind;
+  std::string actor;
+  std::optional<std::string> message_id;
+  std::optional<std::string> from_state;
+  std::optional<std::string> to_state;
+  std::int64_t version = 0;
+  std::string detail;  // JSON text as stored; empty when none
+};
+
+/// One audit row about a transfer (table `audit`).
+struct audit_row {
+  std::int64_t seq = 0;
+  time_point at{};
+  std::string actor;
+  std::string action;
+  std::optional<std::string> message_id;
+  std::string detail;  // JSON text as stored
+  std::string hash;
+};
+
+/// One transfer with everything recorded about it, for its detail view.
+struct transfer_record : transfer_fields {
+  std::string request_message_id;
+  std::vector<incident_number> incident_numbers;
+  std::vector<event_row> timeline;    // oldest first
+  std::vector<std::string> messages;  // the stored message documents (JSON text), as stored
+  std::vector<audit_row> audit;       // by seq
+};
+
+/// One timeline event with the current state of its transfer, for the console's live push.
+struct console_event {
+  event_row event;
+  transfer_row transfer;
+};
+
+/// One logged phone call (table `calls`), for the call list.
+struct call_row {
+  std::int64_t id = 0;
+  std::string source;  // "console", "api" or "import"
+  std::string from_agency;
+  std::string to_agency;
+  time_point started_at{};
+  std::optional<std::int64_t> duration_s;
+  bool emergency = false;
+  std::optional<std::string> reason;
+  std::optional<std::string> transfer_id;
+  std::optional<std::string> logged_by;
+  bool exercise = false;
+  std::optional<std::string> note;
+  time_point created_at{};
 };
 
 struct audit_report {
@@ -56,13 +138,15 @@ class reader {
   reader(const reader&) = delete;
   reader& operator=(const reader&) = delete;
 
-  /// Transfers involving `agency`, newest first.
-  virtual nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f) = 0;
+  /// Transfers involving `agency`, newest first (updated_at, then id, descending).
+  virtual std::vector<transfer_row> list_transfers(const std::string& agency,
+                                                   const transfer_filter& f) = 0;
   /// One transfer with its incident numbers, timeline, messages and audit rows; nullopt if it
-  /// does not exist. `is_party` is set to whether `agency` is a party to it.
-  virtual std::optional<nlohmann::json> transfer_detail(const std::string& id,
-                                                        const std::string& agency,
-                                                        bool& is_party) = 0;
+  /// does not exist. `is_party` is set to whether `agency` is a party to it; when it is not,
+  /// the record is empty (nothing of the transfer is read).
+  virtual std::optional<transfer_record> transfer_detail(const std::string& id,
+                                                         const std::string& agency,
+                                                         bool& is_party) = 0;
   virtual std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after,
                                         int limit) = 0;
   /// Timeline events after `after`, oldest first; when `agency` is not empty only those of
@@ -89,8 +173,8 @@ class reader {
   virtual bool ping() = 0;
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
   /// started at or after it.
-  virtual nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since,
-                                    int limit) = 0;
+  virtual std::vector<call_row> list_calls(const std::string& agency,
+                                           std::optional<time_point> since, int limit) = 0;
 };
 
 }  // namespace bl::store

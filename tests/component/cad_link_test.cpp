@@ -53,7 +53,7 @@ TEST_CASE("a registered CAD submits over the link and the other CAD receives it 
   REQUIRE(test::eventually([&] {
     bool party = false;
     auto t = rig.rd->transfer_detail(tid, "essex-fire", party);
-    return t && (*t)["state"] == "delivered";
+    return t && t->state == "delivered";
   }));
   auto link = rig.links.find("essex-police", "cad");
   REQUIRE(link);

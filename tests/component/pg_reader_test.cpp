@@ -1,6 +1,6 @@
 // The PostgreSQL reader (gateway/store/postgres/pg_reader) against a real server: the same
 // operations written through the SQLite writer and the PostgreSQL writer read back the same
-// through both readers, method by method (rows, order, JSON); its page queries walk indexes
+// through both readers, method by method (rows, order, every field); its page queries walk indexes
 // (migration 2) rather than an agency's history; and it fails as unavailable while the server is
 // down and recovers by itself when it is back.
 
@@ -165,18 +165,117 @@ std::vector<std::string> drive(store::writer& w) {
   return ids;
 }
 
-// Equal JSON, shown readably when it is not.
-void same(const json& lite, const json& pg) {
-  CHECK(lite.dump(1) == pg.dump(1));
+// An optional column's value, readably: null or the quoted text.
+std::string shown(const std::optional<std::string>& v) {
+  return v ? "'" + *v + "'" : "null";
+}
+std::string shown(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "null";
+}
+std::string shown(time_point t) {
+  return format_rfc3339(t);
+}
+
+// The rows the two readers return, field by field.
+void same_fields(const store::transfer_fields& lite, const store::transfer_fields& pg) {
+  INFO(lite.id);
+  CHECK(lite.id == pg.id);
+  CHECK(lite.state == pg.state);
+  CHECK(lite.version == pg.version);
+  CHECK(lite.category == pg.category);
+  CHECK(lite.priority == pg.priority);
+  CHECK(lite.mode == pg.mode);
+  CHECK(lite.requester == pg.requester);
+  CHECK(lite.responder == pg.responder);
+  CHECK(shown(lite.created_at) == shown(pg.created_at));
+  CHECK(shown(lite.updated_at) == shown(pg.updated_at));
+  CHECK(shown(lite.expires_at) == shown(pg.expires_at));
+  CHECK(shown(lite.delivery_due) == shown(pg.delivery_due));
+  CHECK(shown(lite.decision_due) == shown(pg.decision_due));
+  CHECK(lite.delivery_alerted == pg.delivery_alerted);
+  CHECK(lite.decision_alerted == pg.decision_alerted);
+}
+
+void same(const store::transfer_row& lite, const store::transfer_row& pg) {
+  same_fields(lite, pg);
+  CHECK(shown(lite.requester_number) == shown(pg.requester_number));
+  CHECK(shown(lite.responder_number) == shown(pg.responder_number));
+  CHECK(shown(lite.summary) == shown(pg.summary));
+}
+
+void same(const std::vector<store::transfer_row>& lite,
+          const std::vector<store::transfer_row>& pg) {
+  REQUIRE(lite.size() == pg.size());
+  for (std::size_t i = 0; i < lite.size(); ++i) same(lite[i], pg[i]);
+}
+
+void same(const store::event_row& lite, const store::event_row& pg) {
+  INFO("event " << lite.id);
+  CHECK(lite.id == pg.id);
+  CHECK(lite.transfer_id == pg.transfer_id);
+  CHECK(shown(lite.at) == shown(pg.at));
+  CHECK(lite.kind == pg.kind);
+  CHECK(lite.actor == pg.actor);
+  CHECK(shown(lite.message_id) == shown(pg.message_id));
+  CHECK(shown(lite.from_state) == shown(pg.from_state));
+  CHECK(shown(lite.to_state) == shown(pg.to_state));
+  CHECK(lite.version == pg.version);
+  CHECK(lite.detail == pg.detail);
+}
+
+void same(const store::transfer_record& lite, const store::transfer_record& pg) {
+  same_fields(lite, pg);
+  CHECK(lite.request_message_id == pg.request_message_id);
+  // Incident numbers are keyed by agency (the API shows an object): compared in agency order.
+  auto numbers = [](std::vector<store::incident_number> v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.agency < b.agency; });
+    std::string out;
+    for (const auto& n : v) out += n.agency + "=" + n.number + "@" + shown(n.recorded_at) + " ";
+    return out;
+  };
+  CHECK(numbers(lite.incident_numbers) == numbers(pg.incident_numbers));
+  REQUIRE(lite.timeline.size() == pg.timeline.size());
+  for (std::size_t i = 0; i < lite.timeline.size(); ++i) same(lite.timeline[i], pg.timeline[i]);
+  CHECK(lite.messages == pg.messages);
+  REQUIRE(lite.audit.size() == pg.audit.size());
+  for (std::size_t i = 0; i < lite.audit.size(); ++i) {
+    const auto &l = lite.audit[i], &p = pg.audit[i];
+    INFO("audit " << l.seq);
+    CHECK(l.seq == p.seq);
+    CHECK(shown(l.at) == shown(p.at));
+    CHECK(l.actor == p.actor);
+    CHECK(l.action == p.action);
+    CHECK(shown(l.message_id) == shown(p.message_id));
+    CHECK(l.detail == p.detail);
+    CHECK(l.hash == p.hash);
+  }
+}
+
+void same(const std::vector<store::call_row>& lite, const std::vector<store::call_row>& pg) {
+  REQUIRE(lite.size() == pg.size());
+  for (std::size_t i = 0; i < lite.size(); ++i) {
+    const auto &l = lite[i], &p = pg[i];
+    INFO("call " << l.id);
+    CHECK(l.id == p.id);
+    CHECK(l.source == p.source);
+    CHECK(l.from_agency == p.from_agency);
+    CHECK(l.to_agency == p.to_agency);
+    CHECK(shown(l.started_at) == shown(p.started_at));
+    CHECK(shown(l.duration_s) == shown(p.duration_s));
+    CHECK(l.emergency == p.emergency);
+    CHECK(shown(l.reason) == shown(p.reason));
+    CHECK(shown(l.transfer_id) == shown(p.transfer_id));
+    CHECK(shown(l.logged_by) == shown(p.logged_by));
+    CHECK(l.exercise == p.exercise);
+    CHECK(shown(l.note) == shown(p.note));
+    CHECK(shown(l.created_at) == shown(p.created_at));
+  }
 }
 
 void same_events(const std::vector<store::console_event>& lite,
                  const std::vector<store::console_event>& pg) {
   REQUIRE(lite.size() == pg.size());
   for (std::size_t i = 0; i < lite.size(); ++i) {
-    CHECK(lite[i].id == pg[i].id);
-    CHECK(lite[i].requester == pg[i].requester);
-    CHECK(lite[i].responder == pg[i].responder);
     same(lite[i].event, pg[i].event);
     same(lite[i].transfer, pg[i].transfer);
   }
@@ -282,7 +381,7 @@ TEST_CASE("the PostgreSQL reader reads what the SQLite reader reads, method by m
     int smoke = 0;
     for (const auto& a : agencies)
       for (const auto& row : pgr.list_transfers(a, {}))
-        if (row["summary"] == "Smoke") ++smoke;
+        if (row.summary == std::optional<std::string>("Smoke")) ++smoke;
     CHECK(smoke >= 1);
   }
 
@@ -308,9 +407,9 @@ TEST_CASE("the PostgreSQL reader reads what the SQLite reader reads, method by m
       for (const auto& a : agencies) {
         bool party = false;
         auto d = pgr.transfer_detail(id, a, party);
-        if (!party || d->at("messages").size() != 3) continue;
+        if (!party || d->messages.size() != 3) continue;
         ++stored_together;
-        CHECK(d->at("messages")[1]["id"].get<std::string>().find(":z") != std::string::npos);
+        CHECK(json::parse(d->messages[1])["id"].get<std::string>().find(":z") != std::string::npos);
       }
     CHECK(stored_together > 10);
   }

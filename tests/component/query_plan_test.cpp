@@ -299,7 +299,7 @@ TEST_CASE("the transfer list returns what the plain query returned, for every fi
             auto expect = reference_ids(h.path, agency, f);
             auto got = rd.list_transfers(agency, f);
             std::vector<std::string> got_ids;
-            for (const auto& row : got) got_ids.push_back(row["transfer_id"]);
+            for (const auto& row : got) got_ids.push_back(row.id);
             INFO(agency << " state=" << state << " category=" << category << " limit=" << limit);
             REQUIRE(got_ids == expect);
             ++compared;
@@ -319,15 +319,15 @@ TEST_CASE("the transfer list returns what the plain query returned, for every fi
            " JOIN messages m ON m.id = t.request_message_id"
            " LEFT JOIN incident_numbers n ON n.transfer_id = t.id AND n.agency = t.requester"
            " WHERE t.id = ?1");
-    s.bind(1, row["transfer_id"].get<std::string>());
+    s.bind(1, row.id);
     REQUIRE(s.step());
-    CHECK(row["state"] == s.text(0));
-    CHECK(row["from"] == s.text(1));
-    CHECK(row["to"] == s.text(2));
-    CHECK(row["updated_at"] == format_rfc3339(from_ms(s.int64(3))));
-    CHECK(row["summary"] == s.text(4));
-    CHECK(row["incident_numbers"][s.text(1)] == s.text(5));
-    CHECK(row["direction"] == (s.text(1) == "essex-police" ? "outgoing" : "incoming"));
+    CHECK(row.state == s.text(0));
+    CHECK(row.requester == s.text(1));
+    CHECK(row.responder == s.text(2));
+    CHECK(to_ms(row.updated_at) == s.int64(3));
+    CHECK(row.summary.value_or("") == s.text(4));
+    CHECK(row.requester_number.value_or("") == s.text(5));
+    CHECK((row.requester == "essex-police" || row.responder == "essex-police"));
   }
 }
 
@@ -340,7 +340,7 @@ TEST_CASE("a transfer an agency sent to itself is listed once", "[component][sto
   std::string id = s.text(0), agency = s.text(1);
   auto page = rd.list_transfers(agency, {"", "", std::nullopt, 1000});
   CHECK(std::count_if(page.begin(), page.end(),
-                      [&](const json& row) { return row["transfer_id"] == id; }) == 1);
+                      [&](const store::transfer_row& row) { return row.id == id; }) == 1);
 }
 
 TEST_CASE("queue depths and transfers per state are what counting every row gave",
@@ -405,7 +405,7 @@ TEST_CASE("the console's catch-up for an agency returns the events the plain joi
         s.bind(1, after).bind(2, agency).bind(3, upto);
         while (s.step()) expect.push_back(s.int64(0));
         std::vector<std::int64_t> got;
-        for (const auto& ev : rd.events_after(after, 50, agency, upto)) got.push_back(ev.id);
+        for (const auto& ev : rd.events_after(after, 50, agency, upto)) got.push_back(ev.event.id);
         INFO(agency << " after " << after << " upto " << upto);
         CHECK(got == expect);
       }
@@ -451,8 +451,7 @@ TEST_CASE("the call list returns what the plain query returned", "[component][st
           s.bind_null(2);
         std::vector<std::int64_t> expect, got;
         while (s.step()) expect.push_back(s.int64(0));
-        for (const auto& row : rd.list_calls(agency, since, limit))
-          got.push_back(row["id"].get<std::int64_t>());
+        for (const auto& row : rd.list_calls(agency, since, limit)) got.push_back(row.id);
         INFO(agency << " limit " << limit);
         CHECK(got == expect);
       }
@@ -482,8 +481,8 @@ TEST_CASE("a version 5 database upgrades to the page indexes with its transfers 
         std::vector<std::pair<std::string, std::int64_t>>{{"accepted", 10}, {"closed", 20}});
   auto page = rd.list_transfers("essex-police", {"", "", std::nullopt, 3});
   REQUIRE(page.size() == 3);
-  CHECK(page[0]["transfer_id"] == "T-129");
-  CHECK(page[2]["transfer_id"] == "T-127");
+  CHECK(page[0].id == "T-129");
+  CHECK(page[2].id == "T-127");
   auto plan = plan_of(path, store::sqlite::sql::list_transfers(false, false, false));
   CHECK_FALSE(uses(plan, "transfers_by_requester"));
   CHECK_FALSE(uses(plan, "transfers_by_responder"));

@@ -18,6 +18,7 @@
 
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/net/reader_json.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/store/open_store.hpp"
@@ -113,11 +114,12 @@ struct engine_rig {
     if (rows.empty() || rows[0].empty()) return -1;
     return rows[0][0].empty() ? 0 : std::stoll(rows[0][0]);
   }
+  /// The transfer's detail as GET /api/v1/transfers/{id} shows it to `agency`.
   nlohmann::json detail(const std::string& id, const std::string& agency = "essex-fire") {
     bool party = false;
     auto t = rd->transfer_detail(id, agency, party);
     REQUIRE(t);
-    return *t;
+    return transfer_detail_json(*t);
   }
 
   temp_dir dir;

@@ -5,14 +5,14 @@
 #include <limits>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "gateway/store/durable_marks.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_reader_sql.hpp"
 #include "gateway/store/writer.hpp"
 
 namespace bl::store::postgres {
-
-using nlohmann::json;
 
 namespace sql {
 
@@ -92,16 +92,9 @@ namespace {
 // Rows of one audit page: enough to keep round trips few, few enough to keep memory small.
 constexpr std::int64_t audit_page_rows = 5000;
 
-json opt_text(const result& r, int row, int col) {
-  return r.is_null(row, col) ? json() : json(r.text(row, col));
-}
-json time_or_null(const result& r, int row, int col) {
-  return r.is_null(row, col) ? json() : json(format_rfc3339(from_ms(r.int64(row, col))));
-}
-json parse_or_text(const std::string& text) {
-  if (text.empty()) return json();
-  auto j = json::parse(text, nullptr, false);
-  return j.is_discarded() ? json(text) : j;
+std::optional<std::string> opt_text(const result& r, int row, int col) {
+  if (r.is_null(row, col)) return std::nullopt;
+  return r.text(row, col);
 }
 // A page size as the SQL takes it: SQLite reads no row for 0 and every row for a negative
 // LIMIT; no caller passes one, and here it reads none rather than an agency's whole history.
@@ -112,13 +105,13 @@ param page(int limit) {
 // body.summary of a request document that PostgreSQL's json functions could not give (it holds
 // the escape \u0000), as SQLite's json_extract gives it: a string up to any NUL, another value
 // as JSON text, nothing when absent.
-json summary_from_doc(const std::string& text) {
-  auto doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return json();
+std::optional<std::string> summary_from_doc(const std::string& text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
   auto body = doc.find("body");
-  if (body == doc.end() || !body->is_object()) return json();
+  if (body == doc.end() || !body->is_object()) return std::nullopt;
   auto s = body->find("summary");
-  if (s == body->end() || s->is_null()) return json();
+  if (s == body->end() || s->is_null()) return std::nullopt;
   if (!s->is_string()) return s->dump();
   // SQLite's json_extract gives a string up to its first NUL: the same here, so that both
   // engines show one summary (a NUL is nothing an operator could read anyway).
@@ -126,30 +119,55 @@ json summary_from_doc(const std::string& text) {
   return value.substr(0, value.find('\0'));
 }
 
-// A transfer's list row from BL_PG_TRANSFER_ROW_COLUMNS at column `first`: the SQLite reader's
-// transfer_row(), field for field.
-json transfer_row(const result& r, int i, int first) {
+// The columns of `transfers` in the order the queries select them (row `i`, from column `first`
+// on): the SQLite reader's read_transfer_fields(), field for field.
+void read_transfer_fields(const result& r, int i, int first, transfer_fields& t) {
   auto c = [first](int k) { return first + k; };
-  json summary = r.is_null(i, c(17))
-                     ? (r.is_null(i, c(18)) ? json() : summary_from_doc(r.text(i, c(18))))
-                     : json(r.text(i, c(17)));
-  return {{"transfer_id", r.text(i, c(0))},
-          {"state", r.text(i, c(1))},
-          {"version", r.int64(i, c(2))},
-          {"category", r.text(i, c(3))},
-          {"priority", r.text(i, c(4))},
-          {"mode", r.text(i, c(5))},
-          {"from", r.text(i, c(6))},
-          {"to", r.text(i, c(7))},
-          {"created_at", time_or_null(r, i, c(8))},
-          {"updated_at", time_or_null(r, i, c(9))},
-          {"expires_at", time_or_null(r, i, c(10))},
-          {"delivery_due", time_or_null(r, i, c(11))},
-          {"decision_due", time_or_null(r, i, c(12))},
-          {"phone_fallback", r.boolean(i, c(13)) || r.boolean(i, c(14))},
-          {"incident_numbers",
-           {{r.text(i, c(6)), opt_text(r, i, c(15))}, {r.text(i, c(7)), opt_text(r, i, c(16))}}},
-          {"summary", std::move(summary)}};
+  t.id = r.text(i, c(0));
+  t.state = r.text(i, c(1));
+  t.version = r.int64(i, c(2));
+  t.category = r.text(i, c(3));
+  t.priority = r.text(i, c(4));
+  t.mode = r.text(i, c(5));
+  t.requester = r.text(i, c(6));
+  t.responder = r.text(i, c(7));
+  t.created_at = from_ms(r.int64(i, c(8)));
+  t.updated_at = from_ms(r.int64(i, c(9)));
+  t.expires_at = from_ms(r.int64(i, c(10)));
+  t.delivery_due = from_ms(r.int64(i, c(11)));
+  t.decision_due = from_ms(r.int64(i, c(12)));
+  t.delivery_alerted = r.boolean(i, c(13));
+  t.decision_alerted = r.boolean(i, c(14));
+}
+
+// A transfer's list row from BL_PG_TRANSFER_ROW_COLUMNS at column `first`.
+transfer_row read_transfer_row(const result& r, int i, int first) {
+  transfer_row t;
+  read_transfer_fields(r, i, first, t);
+  t.requester_number = opt_text(r, i, first + 15);
+  t.responder_number = opt_text(r, i, first + 16);
+  if (!r.is_null(i, first + 17))
+    t.summary = r.text(i, first + 17);
+  else if (!r.is_null(i, first + 18))
+    t.summary = summary_from_doc(r.text(i, first + 18));
+  return t;
+}
+
+// A timeline event from `id, at, kind, actor, message_id, from_state, to_state, version, detail`
+// (row `i`, from column 0).
+event_row read_event(const result& r, int i, std::string transfer_id) {
+  event_row e;
+  e.id = r.int64(i, 0);
+  e.transfer_id = std::move(transfer_id);
+  e.at = from_ms(r.int64(i, 1));
+  e.kind = r.text(i, 2);
+  e.actor = r.text(i, 3);
+  e.message_id = opt_text(r, i, 4);
+  e.from_state = opt_text(r, i, 5);
+  e.to_state = opt_text(r, i, 6);
+  e.version = r.int64(i, 7);
+  e.detail = r.text(i, 8);
+  return e;
 }
 
 }  // namespace
@@ -279,7 +297,8 @@ void pg_reader::in_snapshot(const std::function<void(connection&)>& f) {
   });
 }
 
-json pg_reader::list_transfers(const std::string& agency, const transfer_filter& f) {
+std::vector<transfer_row> pg_reader::list_transfers(const std::string& agency,
+                                                    const transfer_filter& f) {
   params ps{p(agency)};
   if (!f.state.empty()) ps.push_back(p(f.state));
   if (!f.category.empty()) ps.push_back(p(f.category));
@@ -287,15 +306,11 @@ json pg_reader::list_transfers(const std::string& agency, const transfer_filter&
   ps.push_back(page(f.limit));
   const std::string& text =
       sql::list_transfers(!f.state.empty(), !f.category.empty(), f.since.has_value());
-  json out;
+  std::vector<transfer_row> out;
   with_connection([&](connection& c) {
     auto r = c.prepared(text, ps);
-    out = json::array();
-    for (int i = 0; i < r.rows(); ++i) {
-      json row = transfer_row(r, i, 0);
-      row["direction"] = r.text(i, 6) == agency ? "outgoing" : "incoming";
-      out.push_back(std::move(row));
-    }
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_transfer_row(r, i, 0));
   });
   return out;
 }
@@ -312,20 +327,8 @@ std::vector<console_event> pg_reader::events_after(std::int64_t after, int limit
     out.clear();
     for (int i = 0; i < r.rows(); ++i) {
       console_event ev;
-      ev.id = r.int64(i, 0);
-      ev.transfer = transfer_row(r, i, 9);
-      ev.requester = r.text(i, 9 + 6);
-      ev.responder = r.text(i, 9 + 7);
-      ev.event = {{"id", ev.id},
-                  {"at", time_or_null(r, i, 1)},
-                  {"transfer_id", r.text(i, 9)},
-                  {"kind", r.text(i, 2)},
-                  {"actor", r.text(i, 3)},
-                  {"message_id", opt_text(r, i, 4)},
-                  {"from_state", opt_text(r, i, 5)},
-                  {"to_state", opt_text(r, i, 6)},
-                  {"version", r.int64(i, 7)},
-                  {"detail", parse_or_text(r.text(i, 8))}};
+      ev.transfer = read_transfer_row(r, i, 9);
+      ev.event = read_event(r, i, ev.transfer.id);
       out.push_back(std::move(ev));
     }
   });
@@ -338,9 +341,10 @@ std::int64_t pg_reader::last_event_id() {
   return std::min(id, event_bound());
 }
 
-std::optional<json> pg_reader::transfer_detail(const std::string& id, const std::string& agency,
-                                               bool& is_party) {
-  std::optional<json> out;
+std::optional<transfer_record> pg_reader::transfer_detail(const std::string& id,
+                                                          const std::string& agency,
+                                                          bool& is_party) {
+  std::optional<transfer_record> out;
   bool party = false;
   // One snapshot: the transfer, its timeline, messages and audit rows as of one moment, even
   // while the writer moves the transfer on.
@@ -350,62 +354,28 @@ std::optional<json> pg_reader::transfer_detail(const std::string& id, const std:
     auto s = c.prepared(sql::detail_transfer, {p(id)});
     if (s.rows() == 0) return;
     party = s.text(0, 6) == agency || s.text(0, 7) == agency;
+    transfer_record t;
     if (!party) {
-      out = json();
+      out = std::move(t);
       return;
     }
-    json t = {{"transfer_id", s.text(0, 0)},
-              {"state", s.text(0, 1)},
-              {"version", s.int64(0, 2)},
-              {"category", s.text(0, 3)},
-              {"priority", s.text(0, 4)},
-              {"mode", s.text(0, 5)},
-              {"from", s.text(0, 6)},
-              {"to", s.text(0, 7)},
-              {"request_message_id", s.text(0, 8)},
-              {"created_at", time_or_null(s, 0, 9)},
-              {"updated_at", time_or_null(s, 0, 10)},
-              {"expires_at", time_or_null(s, 0, 11)},
-              {"delivery_due", time_or_null(s, 0, 12)},
-              {"decision_due", time_or_null(s, 0, 13)},
-              {"delivery_alerted", s.boolean(0, 14)},
-              {"decision_alerted", s.boolean(0, 15)}};
+    read_transfer_fields(s, 0, 0, t);
+    t.request_message_id = s.text(0, 15);
 
-    json numbers = json::object();
     auto n = c.prepared(sql::detail_numbers, {p(id)});
     for (int i = 0; i < n.rows(); ++i)
-      numbers[n.text(i, 0)] = {{"number", n.text(i, 1)}, {"recorded_at", time_or_null(n, i, 2)}};
-    t["incident_numbers"] = numbers;
+      t.incident_numbers.push_back({n.text(i, 0), n.text(i, 1), from_ms(n.int64(i, 2))});
 
-    json timeline = json::array();
     auto e = c.prepared(sql::detail_timeline, {p(id)});
-    for (int i = 0; i < e.rows(); ++i)
-      timeline.push_back({{"at", time_or_null(e, i, 0)},
-                          {"kind", e.text(i, 1)},
-                          {"actor", e.text(i, 2)},
-                          {"message_id", opt_text(e, i, 3)},
-                          {"from_state", opt_text(e, i, 4)},
-                          {"to_state", opt_text(e, i, 5)},
-                          {"version", e.int64(i, 6)},
-                          {"detail", parse_or_text(e.text(i, 7))}});
-    t["timeline"] = timeline;
+    for (int i = 0; i < e.rows(); ++i) t.timeline.push_back(read_event(e, i, t.id));
 
-    json messages = json::array();
     auto m = c.prepared(sql::detail_messages, {p(id)});
-    for (int i = 0; i < m.rows(); ++i) messages.push_back(parse_or_text(m.text(i, 0)));
-    t["messages"] = messages;
+    for (int i = 0; i < m.rows(); ++i) t.messages.push_back(m.text(i, 0));
 
-    json audit = json::array();
     auto a = c.prepared(sql::detail_audit, {p(id)});
     for (int i = 0; i < a.rows(); ++i)
-      audit.push_back({{"seq", a.int64(i, 0)},
-                       {"at", time_or_null(a, i, 1)},
-                       {"actor", a.text(i, 2)},
-                       {"action", a.text(i, 3)},
-                       {"message_id", opt_text(a, i, 4)},
-                       {"detail", parse_or_text(a.text(i, 5))},
-                       {"hash", a.text(i, 6)}});
-    t["audit"] = audit;
+      t.audit.push_back({a.int64(i, 0), from_ms(a.int64(i, 1)), a.text(i, 2), a.text(i, 3),
+                         opt_text(a, i, 4), a.text(i, 5), a.text(i, 6)});
     out = std::move(t);
   });
   is_party = party;
@@ -538,31 +508,31 @@ bool pg_reader::ping() {
   return true;
 }
 
-json pg_reader::list_calls(const std::string& agency, std::optional<time_point> since, int limit) {
+std::vector<call_row> pg_reader::list_calls(const std::string& agency,
+                                            std::optional<time_point> since, int limit) {
   params ps{p(agency)};
   if (since) ps.push_back(p(to_ms(*since)));
   ps.push_back(page(limit));
-  json out;
+  std::vector<call_row> out;
   with_connection([&](connection& c) {
     auto r = c.prepared(sql::list_calls(since.has_value()), ps);
-    out = json::array();
+    out.clear();
     for (int i = 0; i < r.rows(); ++i) {
-      bool outgoing = r.text(i, 2) == agency;
-      out.push_back({{"id", r.int64(i, 0)},
-                     {"direction", outgoing ? "outgoing" : "incoming"},
-                     {"other_agency", outgoing ? r.text(i, 3) : r.text(i, 2)},
-                     {"from_agency", r.text(i, 2)},
-                     {"to_agency", r.text(i, 3)},
-                     {"started_at", time_or_null(r, i, 4)},
-                     {"duration_s", r.is_null(i, 5) ? json() : json(r.int64(i, 5))},
-                     {"emergency", r.boolean(i, 6)},
-                     {"reason", opt_text(r, i, 7)},
-                     {"transfer_id", opt_text(r, i, 8)},
-                     {"logged_by", opt_text(r, i, 9)},
-                     {"exercise", r.boolean(i, 10)},
-                     {"note", opt_text(r, i, 11)},
-                     {"source", r.text(i, 1)},
-                     {"created_at", time_or_null(r, i, 12)}});
+      call_row row;
+      row.id = r.int64(i, 0);
+      row.source = r.text(i, 1);
+      row.from_agency = r.text(i, 2);
+      row.to_agency = r.text(i, 3);
+      row.started_at = from_ms(r.int64(i, 4));
+      if (!r.is_null(i, 5)) row.duration_s = r.int64(i, 5);
+      row.emergency = r.boolean(i, 6);
+      row.reason = opt_text(r, i, 7);
+      row.transfer_id = opt_text(r, i, 8);
+      row.logged_by = opt_text(r, i, 9);
+      row.exercise = r.boolean(i, 10);
+      row.note = opt_text(r, i, 11);
+      row.created_at = from_ms(r.int64(i, 12));
+      out.push_back(std::move(row));
     }
   });
   return out;

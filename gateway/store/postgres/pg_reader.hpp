@@ -1,6 +1,6 @@
 #pragma once
 // The store's read side on PostgreSQL: every query of bl::store::reader with exactly the SQLite
-// reader's results (rows, order, JSON shapes), for the HTTP API, the console hub, the delivery
+// reader's results (rows, order, every field), for the HTTP API, the console hub, the delivery
 // stream, /metrics and `bluelink audit verify`.
 //
 // Ownership, threading, lifetime: one pg_reader is shared by every thread of the gateway; every
@@ -48,9 +48,10 @@ class pg_reader final : public store::reader {
   pg_reader(const pg_reader&) = delete;
   pg_reader& operator=(const pg_reader&) = delete;
 
-  nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f) override;
-  std::optional<nlohmann::json> transfer_detail(const std::string& id, const std::string& agency,
-                                                bool& is_party) override;
+  std::vector<transfer_row> list_transfers(const std::string& agency,
+                                           const transfer_filter& f) override;
+  std::optional<transfer_record> transfer_detail(const std::string& id, const std::string& agency,
+                                                 bool& is_party) override;
   std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit) override;
   std::vector<console_event> events_after(std::int64_t after, int limit,
                                           const std::string& agency = {},
@@ -66,8 +67,8 @@ class pg_reader final : public store::reader {
   audit_report verify_audit() override;
   void bound_by(std::shared_ptr<const durable_marks> marks) override;
   bool ping() override;
-  nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since,
-                            int limit) override;
+  std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
+                                   int limit) override;
 
   /// Connections open now (idle and in use), for tests and metrics.
   std::size_t open_connections() const;

@@ -2,7 +2,8 @@
 // The SQL of the PostgreSQL reader's queries (gateway/store/postgres/pg_reader.cpp), in one place
 // so that the component tests can ask the server how it runs each one (EXPLAIN) and compare their
 // results with the SQLite reader's (gateway/store/sqlite/reader_sql.hpp), whose rows, order and
-// JSON they reproduce. Internal to the PostgreSQL engine: nothing above gateway/store includes it.
+// fields they reproduce. Internal to the PostgreSQL engine: nothing above gateway/store includes
+// it.
 //
 // Every query an operator or a CAD waits on reads a page: an index range (migration 2) walked in
 // the order the page is returned and stopped by its LIMIT, so that its cost is the size of the
@@ -17,7 +18,7 @@
 
 namespace bl::store::postgres::sql {
 
-// The columns of a transfer's list row (read by transfer_row() in pg_reader.cpp from column
+// The columns of a transfer's list row (read by read_transfer_row() in pg_reader.cpp from column
 // `first` on), of `transfers t` joined to its request message `rm` (BL_PG_REQUEST_JOIN). The
 // summary is body.summary of the request as stored; a document holding the escape \u0000 (valid
 // JSON that PostgreSQL's json functions refuse to turn into text, failing the whole query) is
@@ -48,15 +49,16 @@ const std::string& events_after(bool agency);
 
 inline constexpr const char* last_event_id = "SELECT COALESCE(max(id), 0) FROM transfer_events";
 
-// transfer_detail: the transfer $1, then its incident numbers, timeline, messages and audit.
+// transfer_detail: the transfer $1 (its columns in the order of a list row's first 15, then
+// request_message_id), then its incident numbers, timeline, messages and audit.
 inline constexpr const char* detail_transfer =
-    "SELECT id, state, version, category, priority, mode, requester, responder,"
-    " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due,"
-    " delivery_alerted, decision_alerted FROM transfers WHERE id = $1";
+    "SELECT id, state, version, category, priority, mode, requester, responder, created_at,"
+    " updated_at, expires_at, delivery_due, decision_due, delivery_alerted, decision_alerted,"
+    " request_message_id FROM transfers WHERE id = $1";
 inline constexpr const char* detail_numbers =
     "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = $1";
 inline constexpr const char* detail_timeline =
-    "SELECT at, kind, actor, message_id, from_state, to_state, version, detail"
+    "SELECT id, at, kind, actor, message_id, from_state, to_state, version, detail"
     " FROM transfer_events WHERE transfer_id = $1 ORDER BY id";
 // stored_order (migration 2) is SQLite's rowid: the order of messages stored in one millisecond.
 inline constexpr const char* detail_messages =

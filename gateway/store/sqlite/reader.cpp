@@ -11,19 +11,10 @@
 
 namespace bl::store::sqlite {
 
-using nlohmann::json;
-
 namespace {
-json opt_text(const stmt& s, int col) {
-  return s.is_null(col) ? json() : json(s.text(col));
-}
-json time_or_null(const stmt& s, int col) {
-  return s.is_null(col) ? json() : json(format_rfc3339(from_ms(s.int64(col))));
-}
-json parse_or_text(const std::string& text) {
-  if (text.empty()) return json();
-  auto j = json::parse(text, nullptr, false);
-  return j.is_discarded() ? json(text) : j;
+std::optional<std::string> opt_text(const stmt& s, int col) {
+  if (s.is_null(col)) return std::nullopt;
+  return s.text(col);
 }
 }  // namespace
 
@@ -119,29 +110,56 @@ void reader::release(std::unique_ptr<db> d) {
 }
 
 namespace {
-json transfer_row(const stmt& s, int first) {
+// The columns of `transfers` in the order the queries select them (from column `first` on).
+void read_transfer_fields(const stmt& s, int first, transfer_fields& t) {
   auto c = [first](int i) { return first + i; };
-  return {{"transfer_id", s.text(c(0))},
-          {"state", s.text(c(1))},
-          {"version", s.int64(c(2))},
-          {"category", s.text(c(3))},
-          {"priority", s.text(c(4))},
-          {"mode", s.text(c(5))},
-          {"from", s.text(c(6))},
-          {"to", s.text(c(7))},
-          {"created_at", time_or_null(s, c(8))},
-          {"updated_at", time_or_null(s, c(9))},
-          {"expires_at", time_or_null(s, c(10))},
-          {"delivery_due", time_or_null(s, c(11))},
-          {"decision_due", time_or_null(s, c(12))},
-          {"phone_fallback", s.int64(c(13)) != 0 || s.int64(c(14)) != 0},
-          {"incident_numbers",
-           {{s.text(c(6)), opt_text(s, c(15))}, {s.text(c(7)), opt_text(s, c(16))}}},
-          {"summary", opt_text(s, c(17))}};
+  t.id = s.text(c(0));
+  t.state = s.text(c(1));
+  t.version = s.int64(c(2));
+  t.category = s.text(c(3));
+  t.priority = s.text(c(4));
+  t.mode = s.text(c(5));
+  t.requester = s.text(c(6));
+  t.responder = s.text(c(7));
+  t.created_at = from_ms(s.int64(c(8)));
+  t.updated_at = from_ms(s.int64(c(9)));
+  t.expires_at = from_ms(s.int64(c(10)));
+  t.delivery_due = from_ms(s.int64(c(11)));
+  t.decision_due = from_ms(s.int64(c(12)));
+  t.delivery_alerted = s.int64(c(13)) != 0;
+  t.decision_alerted = s.int64(c(14)) != 0;
+}
+
+// A transfer's list row from BL_TRANSFER_ROW_COLUMNS at column `first`.
+transfer_row read_transfer_row(const stmt& s, int first) {
+  transfer_row t;
+  read_transfer_fields(s, first, t);
+  t.requester_number = opt_text(s, first + 15);
+  t.responder_number = opt_text(s, first + 16);
+  t.summary = opt_text(s, first + 17);
+  return t;
+}
+
+// A timeline event from `id, at, kind, actor, message_id, from_state, to_state, version, detail`
+// at column 0.
+event_row read_event(const stmt& s, std::string transfer_id) {
+  event_row e;
+  e.id = s.int64(0);
+  e.transfer_id = std::move(transfer_id);
+  e.at = from_ms(s.int64(1));
+  e.kind = s.text(2);
+  e.actor = s.text(3);
+  e.message_id = opt_text(s, 4);
+  e.from_state = opt_text(s, 5);
+  e.to_state = opt_text(s, 6);
+  e.version = s.int64(7);
+  e.detail = s.text(8);
+  return e;
 }
 }  // namespace
 
-json reader::list_transfers(const std::string& agency, const transfer_filter& f) {
+std::vector<transfer_row> reader::list_transfers(const std::string& agency,
+                                                 const transfer_filter& f) {
   lease l(*this);
   stmt s(*l, sql::list_transfers(!f.state.empty(), !f.category.empty(), f.since.has_value()),
          borrow);
@@ -151,12 +169,8 @@ json reader::list_transfers(const std::string& agency, const transfer_filter& f)
   else
     s.bind_null(4);
   s.bind(5, f.limit);
-  json out = json::array();
-  while (s.step()) {
-    json row = transfer_row(s, 0);
-    row["direction"] = s.text(6) == agency ? "outgoing" : "incoming";
-    out.push_back(std::move(row));
-  }
+  std::vector<transfer_row> out;
+  while (s.step()) out.push_back(read_transfer_row(s, 0));
   return out;
 }
 
@@ -168,20 +182,8 @@ std::vector<console_event> reader::events_after(std::int64_t after, int limit,
   std::vector<console_event> out;
   while (s.step()) {
     console_event ev;
-    ev.id = s.int64(0);
-    ev.transfer = transfer_row(s, 9);
-    ev.requester = s.text(9 + 6);
-    ev.responder = s.text(9 + 7);
-    ev.event = {{"id", ev.id},
-                {"at", time_or_null(s, 1)},
-                {"transfer_id", s.text(9)},
-                {"kind", s.text(2)},
-                {"actor", s.text(3)},
-                {"message_id", opt_text(s, 4)},
-                {"from_state", opt_text(s, 5)},
-                {"to_state", opt_text(s, 6)},
-                {"version", s.int64(7)},
-                {"detail", parse_or_text(s.text(8))}};
+    ev.transfer = read_transfer_row(s, 9);
+    ev.event = read_event(s, ev.transfer.id);
     out.push_back(std::move(ev));
   }
   return out;
@@ -193,74 +195,38 @@ std::int64_t reader::last_event_id() {
   return std::min(s.step() ? s.int64(0) : 0, event_bound());
 }
 
-std::optional<json> reader::transfer_detail(const std::string& id, const std::string& agency,
-                                            bool& is_party) {
+std::optional<transfer_record> reader::transfer_detail(const std::string& id,
+                                                       const std::string& agency, bool& is_party) {
   lease l(*this);
   stmt s(*l, sql::detail_transfer, borrow);
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   is_party = s.text(6) == agency || s.text(7) == agency;
-  if (!is_party) return json();
-  json t = {{"transfer_id", s.text(0)},
-            {"state", s.text(1)},
-            {"version", s.int64(2)},
-            {"category", s.text(3)},
-            {"priority", s.text(4)},
-            {"mode", s.text(5)},
-            {"from", s.text(6)},
-            {"to", s.text(7)},
-            {"request_message_id", s.text(8)},
-            {"created_at", time_or_null(s, 9)},
-            {"updated_at", time_or_null(s, 10)},
-            {"expires_at", time_or_null(s, 11)},
-            {"delivery_due", time_or_null(s, 12)},
-            {"decision_due", time_or_null(s, 13)},
-            {"delivery_alerted", s.int64(14) != 0},
-            {"decision_alerted", s.int64(15) != 0}};
+  transfer_record t;
+  if (!is_party) return t;
+  read_transfer_fields(s, 0, t);
+  t.request_message_id = s.text(15);
   s.reset();
 
-  json numbers = json::object();
   stmt n(*l, sql::detail_numbers, borrow);
   n.bind(1, id);
-  while (n.step())
-    numbers[n.text(0)] = {{"number", n.text(1)}, {"recorded_at", time_or_null(n, 2)}};
-  t["incident_numbers"] = numbers;
+  while (n.step()) t.incident_numbers.push_back({n.text(0), n.text(1), from_ms(n.int64(2))});
 
-  json timeline = json::array();
   stmt e(*l, sql::detail_timeline, borrow);
   e.bind(1, id);
-  while (e.step())
-    timeline.push_back({{"at", time_or_null(e, 0)},
-                        {"kind", e.text(1)},
-                        {"actor", e.text(2)},
-                        {"message_id", opt_text(e, 3)},
-                        {"from_state", opt_text(e, 4)},
-                        {"to_state", opt_text(e, 5)},
-                        {"version", e.int64(6)},
-                        {"detail", parse_or_text(e.text(7))}});
-  t["timeline"] = timeline;
+  while (e.step()) t.timeline.push_back(read_event(e, t.id));
 
-  json messages = json::array();
   stmt m(*l, sql::detail_messages, borrow);
   m.bind(1, id);
-  while (m.step()) messages.push_back(parse_or_text(m.text(0)));
-  t["messages"] = messages;
+  while (m.step()) t.messages.push_back(m.text(0));
 
-  json audit = json::array();
   stmt a(*l, sql::detail_audit, borrow);
   a.bind(1, id);
   while (a.step())
-    audit.push_back({{"seq", a.int64(0)},
-                     {"at", time_or_null(a, 1)},
-                     {"actor", a.text(2)},
-                     {"action", a.text(3)},
-                     {"message_id", opt_text(a, 4)},
-                     {"detail", parse_or_text(a.text(5))},
-                     {"hash", a.text(6)}});
-  t["audit"] = audit;
+    t.audit.push_back({a.int64(0), from_ms(a.int64(1)), a.text(2), a.text(3), opt_text(a, 4),
+                       a.text(5), a.text(6)});
   return t;
 }
-
 std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t after, int limit) {
   lease l(*this);
   stmt s(*l, sql::inbox, borrow);
@@ -359,7 +325,8 @@ bool reader::ping() {
   return true;
 }
 
-json reader::list_calls(const std::string& agency, std::optional<time_point> since, int limit) {
+std::vector<call_row> reader::list_calls(const std::string& agency, std::optional<time_point> since,
+                                         int limit) {
   lease l(*this);
   stmt s(*l, sql::list_calls(since.has_value()), borrow);
   s.bind(1, agency);
@@ -368,24 +335,23 @@ json reader::list_calls(const std::string& agency, std::optional<time_point> sin
   else
     s.bind_null(2);
   s.bind(3, limit);
-  json out = json::array();
+  std::vector<call_row> out;
   while (s.step()) {
-    bool outgoing = s.text(2) == agency;
-    out.push_back({{"id", s.int64(0)},
-                   {"direction", outgoing ? "outgoing" : "incoming"},
-                   {"other_agency", outgoing ? s.text(3) : s.text(2)},
-                   {"from_agency", s.text(2)},
-                   {"to_agency", s.text(3)},
-                   {"started_at", time_or_null(s, 4)},
-                   {"duration_s", s.is_null(5) ? json() : json(s.int64(5))},
-                   {"emergency", s.int64(6) != 0},
-                   {"reason", opt_text(s, 7)},
-                   {"transfer_id", opt_text(s, 8)},
-                   {"logged_by", opt_text(s, 9)},
-                   {"exercise", s.int64(10) != 0},
-                   {"note", opt_text(s, 11)},
-                   {"source", s.text(1)},
-                   {"created_at", time_or_null(s, 12)}});
+    call_row c;
+    c.id = s.int64(0);
+    c.source = s.text(1);
+    c.from_agency = s.text(2);
+    c.to_agency = s.text(3);
+    c.started_at = from_ms(s.int64(4));
+    if (!s.is_null(5)) c.duration_s = s.int64(5);
+    c.emergency = s.int64(6) != 0;
+    c.reason = opt_text(s, 7);
+    c.transfer_id = opt_text(s, 8);
+    c.logged_by = opt_text(s, 9);
+    c.exercise = s.int64(10) != 0;
+    c.note = opt_text(s, 11);
+    c.created_at = from_ms(s.int64(12));
+    out.push_back(std::move(c));
   }
   return out;
 }

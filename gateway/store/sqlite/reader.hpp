@@ -21,11 +21,12 @@ class reader final : public store::reader {
   ~reader() override;
 
   /// Transfers involving `agency`, newest first.
-  nlohmann::json list_transfers(const std::string& agency, const transfer_filter& f) override;
+  std::vector<transfer_row> list_transfers(const std::string& agency,
+                                           const transfer_filter& f) override;
   /// One transfer with its incident numbers, timeline, messages and audit rows; nullopt if it
   /// does not exist. `is_party` is set to whether `agency` is a party to it.
-  std::optional<nlohmann::json> transfer_detail(const std::string& id, const std::string& agency,
-                                                bool& is_party) override;
+  std::optional<transfer_record> transfer_detail(const std::string& id, const std::string& agency,
+                                                 bool& is_party) override;
   std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit) override;
   /// Timeline events after `after`, oldest first; when `agency` is not empty only those of
   /// transfers it is a party to, and none after `upto` (0: no upper bound).
@@ -51,8 +52,8 @@ class reader final : public store::reader {
   bool ping() override;
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
   /// started at or after it.
-  nlohmann::json list_calls(const std::string& agency, std::optional<time_point> since,
-                            int limit) override;
+  std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
+                                   int limit) override;
 
  private:
   class lease;

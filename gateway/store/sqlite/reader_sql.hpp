@@ -12,7 +12,7 @@
 
 namespace bl::store::sqlite::sql {
 
-// The columns of a transfer's list row (read by transfer_row() from column `first` on), of
+// The columns of a transfer's list row (read by read_transfer_row() from column `first` on), of
 // `transfers t`.
 #define BL_TRANSFER_ROW_COLUMNS                                             \
   " t.id, t.state, t.version, t.category, t.priority, t.mode, t.requester," \
@@ -42,15 +42,16 @@ inline constexpr const char* events_after =
 
 inline constexpr const char* last_event_id = "SELECT COALESCE(MAX(id), 0) FROM transfer_events";
 
-// transfer_detail: the transfer `?1`, then its incident numbers, timeline, messages and audit.
+// transfer_detail: the transfer `?1` (its columns in the order of a list row's first 15, then
+// request_message_id), then its incident numbers, timeline, messages and audit.
 inline constexpr const char* detail_transfer =
-    "SELECT id, state, version, category, priority, mode, requester, responder,"
-    " request_message_id, created_at, updated_at, expires_at, delivery_due, decision_due,"
-    " delivery_alerted, decision_alerted FROM transfers WHERE id = ?1";
+    "SELECT id, state, version, category, priority, mode, requester, responder, created_at,"
+    " updated_at, expires_at, delivery_due, decision_due, delivery_alerted, decision_alerted,"
+    " request_message_id FROM transfers WHERE id = ?1";
 inline constexpr const char* detail_numbers =
     "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1";
 inline constexpr const char* detail_timeline =
-    "SELECT at, kind, actor, message_id, from_state, to_state, version, detail"
+    "SELECT id, at, kind, actor, message_id, from_state, to_state, version, detail"
     " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id";
 inline constexpr const char* detail_messages =
     "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid";
