@@ -28,13 +28,20 @@ constexpr const char* load_transfer_sql =
     "  n.agency = t.responder)"
     " FROM transfers t WHERE id = $1";
 
-// An agency's next sequence number and its delivery in one round trip: the upsert's row lock
-// makes a second writer wait until this transaction ends, then continue from its number.
+// An agency's next sequence number, its delivery and the inbox quota's count (pending_counts,
+// migration 3: one more from the message's sender, unless the delivery is already behind the
+// agency's acknowledged position) in one statement: the upsert's row lock makes a second writer
+// wait until this transaction ends, then continue from its number.
 constexpr const char* enqueue_sql =
     "WITH s AS (INSERT INTO agency_seq(agency, last_seq) VALUES($1, 1)"
-    " ON CONFLICT(agency) DO UPDATE SET last_seq = agency_seq.last_seq + 1 RETURNING last_seq)"
-    " INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
-    " SELECT $1, last_seq, $2::text, $3::text, $4::text, $5::bigint FROM s RETURNING seq";
+    " ON CONFLICT(agency) DO UPDATE SET last_seq = agency_seq.last_seq + 1 RETURNING last_seq),"
+    " d AS (INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
+    " SELECT $1, last_seq, $2::text, $3::text, $4::text, $5::bigint FROM s RETURNING seq),"
+    " p AS (INSERT INTO pending_counts(recipient, sender, n)"
+    " SELECT $1, m.from_agency, 1 FROM messages m, d WHERE m.id = $2 AND d.seq > COALESCE("
+    "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)"
+    " ON CONFLICT(recipient, sender) DO UPDATE SET n = pending_counts.n + 1)"
+    " SELECT seq FROM d";
 
 constexpr const char* add_event_sql =
     "WITH c AS (UPDATE bluelink_counters SET value = value + 1 WHERE name = 'transfer_events'"
@@ -229,13 +236,11 @@ std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& me
 }
 
 std::int64_t pg_writer::pending_from(const std::string& recipient, const std::string& sender) {
-  // Counted every time: another writer may have enqueued or acknowledged since.
-  auto r = c_->prepared(
-      "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
-      " WHERE d.agency = $1 AND m.from_agency = $2 AND d.seq > COALESCE("
-      "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)",
-      {p(recipient), p(sender)});
-  return r.int64(0, 0);
+  // Read from the row enqueue() and ack() keep (migration 3), not cached: another writer may
+  // have enqueued or acknowledged since; this transaction's turn (begin) keeps it as read.
+  auto r = c_->prepared("SELECT n FROM pending_counts WHERE recipient = $1 AND sender = $2",
+                        {p(recipient), p(sender)});
+  return r.rows() ? r.int64(0, 0) : 0;
 }
 
 std::int64_t pg_writer::last_seq(const std::string& agency) {
@@ -259,10 +264,14 @@ std::vector<acked_delivery> pg_writer::ack(const std::string& agency, std::int64
       {p(agency)});
   std::int64_t from = cur.int64(0, 0);
   if (upto <= from) return out;
+  // The inbox quota's counts lose what is acknowledged, per sender, in the same statement.
   auto r = c_->prepared(
       "WITH m AS (UPDATE deliveries SET acked_at = $4 WHERE agency = $1 AND seq > $2 AND"
       " seq <= $3 RETURNING seq, message_id, COALESCE(transfer_id, '') AS transfer_id, type),"
-      " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1)"
+      " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1),"
+      " q AS (UPDATE pending_counts c SET n = c.n - x.n FROM (SELECT g.from_agency, count(*) AS n"
+      "  FROM m JOIN messages g ON g.id = m.message_id GROUP BY g.from_agency) x"
+      "  WHERE c.recipient = $1 AND c.sender = x.from_agency)"
       " SELECT seq, message_id, transfer_id, type FROM m ORDER BY seq",
       {p(agency), p(from), p(upto), pms(at)});
   for (int i = 0; i < r.rows(); ++i)
@@ -316,13 +325,18 @@ std::string pg_writer::next_transfer_id(time_point now) {
   std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
   lock_chain();
   // The day's first id continues after any transfer of that day already stored (one written by
-  // an import or an older gateway), later ones from the counter row.
+  // an import or an older gateway), later ones from the counter row. The search of the day's
+  // stored ids runs only when the day has no row yet (an INSERT's VALUES would be computed, a
+  // scan of transfers, before ON CONFLICT found the row on every call).
   auto r = c_->prepared(
-      "INSERT INTO transfer_day_seq(day, last_no) VALUES($1, 1 + COALESCE("
-      "  (SELECT max(substr(id, 12)::bigint) FROM transfers"
-      "   WHERE id ~ ('^T-' || $1 || '-[0-9]{6}$')), 0))"
-      " ON CONFLICT(day) DO UPDATE SET last_no = transfer_day_seq.last_no + 1"
-      " RETURNING last_no",
+      "WITH u AS (UPDATE transfer_day_seq SET last_no = last_no + 1 WHERE day = $1"
+      "  RETURNING last_no),"
+      " i AS (INSERT INTO transfer_day_seq(day, last_no)"
+      "  SELECT $1, 1 + COALESCE((SELECT max(substr(id, 12)::bigint) FROM transfers"
+      "   WHERE id ~ ('^T-' || $1 || '-[0-9]{6}$')), 0) WHERE NOT EXISTS (SELECT 1 FROM u)"
+      "  ON CONFLICT(day) DO UPDATE SET last_no = transfer_day_seq.last_no + 1"
+      "  RETURNING last_no)"
+      " SELECT last_no FROM u UNION ALL SELECT last_no FROM i",
       {p(day)});
   char buf[32];
   std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(r.int64(0, 0)));
