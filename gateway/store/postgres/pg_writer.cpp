@@ -89,12 +89,25 @@ void pg_writer::begin() {
   // one reads (a transfer it then updates, a counter) stays as read until COMMIT.
   auto r = c_->exec("BEGIN; " + std::string(lock_tail_sql));
   take_tail(r);
+  in_transaction_ = true;
+}
+
+void pg_writer::write(const char* sql, const params& ps) {
+  // Inside a transaction a write whose result nobody reads is queued (pipeline mode) and goes
+  // with the next statement that waits, at the latest COMMIT: a failure fails the transaction
+  // either way. Outside one it runs now, so that it is stored when the call returns.
+  c_->send(sql, ps);
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::commit() {
   forget();
-  // COMMIT of a transaction that had already failed answers ROLLBACK, not an error.
-  auto r = c_->query("COMMIT");
+  in_transaction_ = false;
+  // COMMIT behind the queued writes, in their round trip; it returns once the server has
+  // flushed the commit. COMMIT of a transaction that had already failed answers ROLLBACK, not
+  // an error (or, when a queued write failed, that write's error is raised).
+  c_->send_command("COMMIT");
+  auto r = c_->flush();
   if (r.command_status() != "COMMIT")
     throw store_error(fault::conflict,
                       "PostgreSQL rolled the transaction back at COMMIT (a statement in it had "
@@ -102,23 +115,35 @@ void pg_writer::commit() {
 }
 
 void pg_writer::savepoint() {
-  c_->exec("SAVEPOINT job");
+  // Queued: it goes with the job's first read (find_receipt), no round trip of its own.
+  c_->send_command("SAVEPOINT job");
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::release_savepoint() {
-  c_->exec("RELEASE SAVEPOINT job");
+  c_->send_command("RELEASE SAVEPOINT job");
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::rollback_to_savepoint() {
-  // One round trip. Appends inside the savepoint are undone: the tail is read again when next
-  // needed (the row lock, taken at begin(), stays).
+  // One round trip, with whatever the job had queued (run, then undone: a failure among them
+  // is raised, as it would have been when it ran). Appends inside the savepoint are undone: the
+  // tail is read again when next needed (the row lock, taken at begin(), stays).
   forget();
-  c_->exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
+  c_->send_command("ROLLBACK TO SAVEPOINT job");
+  c_->send_command("RELEASE SAVEPOINT job");
+  c_->flush();
 }
 
 void pg_writer::rollback() noexcept {
   forget();
+  in_transaction_ = false;
   try {
+    // What was queued is read back first (a failure among it changes nothing: all is undone).
+    try {
+      c_->flush();
+    } catch (const store_error&) {
+    }
     if (c_->in_transaction()) c_->exec("ROLLBACK");
   } catch (...) {
     // The connection is gone: the server has rolled back.
@@ -176,7 +201,7 @@ void pg_writer::save_transfer(const transfer& t, bool insert) {
   auto due = t.next_due();
   param next = due ? pms(*due) : param();
   if (insert) {
-    c_->prepared(
+    write(
         "INSERT INTO transfers(id, state, version, category, priority, mode, requester,"
         " responder, request_message_id, created_at, updated_at, expires_at, delivery_due,"
         " decision_due, delivery_alerted, decision_alerted, next_due)"
@@ -188,7 +213,7 @@ void pg_writer::save_transfer(const transfer& t, bool insert) {
          p(t.decision_alerted), next});
     return;
   }
-  c_->prepared(
+  write(
       "UPDATE transfers SET state=$2, version=$3, priority=$4, updated_at=$5, expires_at=$6,"
       " delivery_due=$7, decision_due=$8, delivery_alerted=$9, decision_alerted=$10,"
       " next_due=$11 WHERE id=$1",
@@ -203,7 +228,7 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
                                const std::string& mode, std::optional<time_point> sent_at,
                                time_point stored_at, const std::string& doc,
                                const std::string& receipt) {
-  c_->prepared(
+  write(
       "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id, version, mode,"
       " sent_at, stored_at, doc, receipt) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
       {p(id), p(type), p(from), p_or_null(to), p_or_null(transfer_id), p(version), p(mode),
@@ -212,7 +237,7 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
 
 void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
                                 const std::string& number, time_point at) {
-  c_->prepared(
+  write(
       "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
       " VALUES($1,$2,$3,$4) ON CONFLICT(transfer_id, agency)"
       " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at",
@@ -221,9 +246,9 @@ void pg_writer::record_incident(const std::string& transfer_id, const std::strin
 
 void pg_writer::add_event(const timeline_event& e) {
   lock_chain();
-  c_->prepared(add_event_sql,
-               {p(e.transfer_id), pms(e.at), p(e.kind), p(e.actor), p_or_null(e.message_id),
-                p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
+  write(add_event_sql,
+        {p(e.transfer_id), pms(e.at), p(e.kind), p(e.actor), p_or_null(e.message_id),
+         p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
 }
 
 std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& message_id,
@@ -233,6 +258,13 @@ std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& me
   auto r = c_->prepared(enqueue_sql,
                         {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
   return r.int64(0, 0);
+}
+
+void pg_writer::enqueue_later(const std::string& agency, const std::string& message_id,
+                              const std::string& transfer_id, const std::string& type,
+                              time_point at, const std::string& /*from*/) {
+  lock_chain();
+  write(enqueue_sql, {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
 }
 
 std::int64_t pg_writer::pending_from(const std::string& recipient, const std::string& sender) {
@@ -301,7 +333,7 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
   std::int64_t seq = tail_->first + 1;
   std::string hash =
       audit_hash(tail_->second, seq, ms(at), actor, action, message_id, transfer_id, detail_json);
-  c_->prepared(
+  write(
       "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
       " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
       " UPDATE audit_tail SET seq = $1, hash = $9",
