@@ -257,7 +257,10 @@ void connection::enter_pipeline() {
 
 void connection::leave_pipeline() noexcept {
   pending_.clear();
-  if (pipeline_ && PQpipelineStatus(c_) != PQ_PIPELINE_OFF) PQexitPipelineMode(c_);
+  // libpq cannot leave pipeline mode with results it never read (the server went away
+  // mid-pipeline): the connection is then of no further use and is made again.
+  if (pipeline_ && PQpipelineStatus(c_) != PQ_PIPELINE_OFF && PQexitPipelineMode(c_) != 1)
+    needs_reset_ = true;
   pipeline_ = false;
 }
 
@@ -338,7 +341,8 @@ result connection::flush() {
 }
 
 bool connection::reconnect_if_broken() {
-  if (PQstatus(c_) == CONNECTION_OK) return false;
+  if (PQstatus(c_) == CONNECTION_OK && !needs_reset_) return false;
+  needs_reset_ = false;
   prepared_.clear();  // they lived in the old backend
   pending_.clear();
   pipeline_ = false;
@@ -354,7 +358,7 @@ bool connection::reconnect_if_broken() {
 }
 
 bool connection::broken() const {
-  return PQstatus(c_) != CONNECTION_OK;
+  return needs_reset_ || PQstatus(c_) != CONNECTION_OK;
 }
 
 void connection::copy_begin(const std::string& sql) {

@@ -140,6 +140,7 @@ class connection {
   };
   std::vector<queued_statement> pending_;
   bool pipeline_ = false;
+  bool needs_reset_ = false;  // left in pipeline mode by a failure: reconnect before use
   result check(pg_result* r, std::string_view sql);
   void enter_pipeline();
   void leave_pipeline() noexcept;
