@@ -609,7 +609,9 @@ void engine::record_commit(const std::optional<std::string>& failure) {
 void engine::deliver(batch_state& b, const std::string& agency, const std::string& message_id,
                      const std::string& transfer_id, const std::string& type,
                      const std::string& from) {
-  writer_->enqueue(agency, message_id, transfer_id, type, b.now, from);
+  // The sequence number is not needed here (the batch reads each touched agency's last one
+  // after COMMIT), so the store may send this with what follows instead of waiting for it.
+  writer_->enqueue_later(agency, message_id, transfer_id, type, b.now, from);
   b.touched.insert(agency);
 }
 

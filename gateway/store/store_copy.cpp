@@ -190,7 +190,7 @@ const std::vector<derived_table>& derived_tables() {
 // The PostgreSQL counter rows that the copy sets from the copied rows, so that a gateway
 // started on the target hands out the next number after the source's last: one statement each.
 // The SQLite engine derives the same numbers from the same rows (MAX(seq) per agency, the day's
-// MAX(id), MAX(transfer_events.id), the last audit row).
+// MAX(id), MAX(transfer_events.id), the last audit row; it counts the inbox quota with a query).
 const std::vector<std::pair<const char*, const char*>>& counter_statements() {
   static const std::vector<std::pair<const char*, const char*>> list = {
       {"agency_seq",
@@ -206,6 +206,12 @@ const std::vector<std::pair<const char*, const char*>>& counter_statements() {
       {"audit_tail",
        "UPDATE audit_tail SET seq = a.seq, hash = a.hash"
        " FROM (SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1) a"},
+      {"pending_counts",
+       "INSERT INTO pending_counts(recipient, sender, n)"
+       " SELECT d.agency, m.from_agency, count(*) FROM deliveries d"
+       " JOIN messages m ON m.id = d.message_id"
+       " WHERE d.seq > COALESCE((SELECT acked_upto FROM endpoints e WHERE e.agency = d.agency), 0)"
+       " GROUP BY d.agency, m.from_agency"},
   };
   return list;
 }

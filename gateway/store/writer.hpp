@@ -139,6 +139,14 @@ class writer {
   virtual std::int64_t enqueue(const std::string& agency, const std::string& message_id,
                                const std::string& transfer_id, const std::string& type,
                                time_point at, const std::string& from = {}) = 0;
+  /// enqueue() for a caller that does not need the sequence number: an engine may send it with
+  /// the statements that follow instead of waiting for it (PostgreSQL's pipeline). A failure is
+  /// then raised by a later call of the same transaction, at the latest by commit().
+  virtual void enqueue_later(const std::string& agency, const std::string& message_id,
+                             const std::string& transfer_id, const std::string& type, time_point at,
+                             const std::string& from = {}) {
+    enqueue(agency, message_id, transfer_id, type, at, from);
+  }
   /// Deliveries to `recipient` that `sender` sent and `recipient` has not acknowledged yet
   /// (the inbox quota).
   virtual std::int64_t pending_from(const std::string& recipient, const std::string& sender) = 0;

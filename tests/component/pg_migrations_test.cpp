@@ -28,7 +28,7 @@ TEST_CASE("an empty PostgreSQL database is migrated to the latest schema once", 
   for (const char* t :
        {"messages", "transfers", "incident_numbers", "transfer_events", "deliveries", "endpoints",
         "audit", "settings", "users", "sessions", "calls", "call_imports", "phone_claims",
-        "agency_seq", "transfer_day_seq", "audit_tail", "bluelink_counters"})
+        "agency_seq", "transfer_day_seq", "audit_tail", "bluelink_counters", "pending_counts"})
     CHECK(c.query("SELECT to_regclass($1) IS NOT NULL", {p(t)}).boolean(0, 0));
   for (const char* i : {"calls_report", "calls_linked", "transfers_report", "transfers_due",
                         "messages_by_transfer", "users_username"})
@@ -103,4 +103,34 @@ TEST_CASE("the PostgreSQL audit log refuses updates, deletes and truncation", "[
   CHECK_THROWS_WITH(pg.psql("DELETE FROM audit", "bl"), Catch::Contains("append-only"));
   CHECK_THROWS_WITH(pg.psql("TRUNCATE audit", "bl"), Catch::Contains("append-only"));
   CHECK(pg.psql("SELECT count(*) FROM audit", "bl") == "1");
+}
+
+TEST_CASE(
+    "migration 3 counts the unacknowledged deliveries already stored per recipient and sender",
+    "[postgres]") {
+  bl::test::pg_server pg(false);
+  pg.create_database("bl");
+  connection c(pg.conninfo("bl"));
+  migrate(c, 2);
+  REQUIRE(schema_version(c) == 2);
+  // Police has acknowledged up to 2 of 5; fire's queue has never been acknowledged.
+  pg.psql(
+      "INSERT INTO messages(id, type, from_agency, to_agency, mode, stored_at, doc) VALUES"
+      " ('m1', 'transfer.request', 'fire', 'police', 'live', 1, '{}'),"
+      " ('m2', 'transfer.request', 'fire', 'police', 'live', 1, '{}'),"
+      " ('m3', 'transfer.request', 'fire', 'police', 'live', 1, '{}'),"
+      " ('m4', 'transfer.request', 'ambulance', 'police', 'live', 1, '{}'),"
+      " ('m5', 'transfer.expired', 'bluelink', 'police', 'live', 1, '{}'),"
+      " ('m6', 'transfer.accept', 'police', 'fire', 'live', 1, '{}');"
+      "INSERT INTO deliveries(agency, seq, message_id, type, created_at) VALUES"
+      " ('police', 1, 'm1', 'transfer.request', 1), ('police', 2, 'm2', 'transfer.request', 1),"
+      " ('police', 3, 'm3', 'transfer.request', 1), ('police', 4, 'm4', 'transfer.request', 1),"
+      " ('police', 5, 'm5', 'transfer.expired', 1), ('fire', 1, 'm6', 'transfer.accept', 1);"
+      "INSERT INTO endpoints(agency, acked_upto) VALUES ('police', 2);",
+      "bl");
+  migrate(c);
+  CHECK(schema_version(c) == 3);
+  CHECK(pg.psql("SELECT recipient || ' ' || sender || ' ' || n FROM pending_counts"
+                " ORDER BY recipient, sender",
+                "bl") == "fire police 1\npolice ambulance 1\npolice bluelink 1\npolice fire 1");
 }

@@ -656,7 +656,7 @@ TEST_CASE("a PostgreSQL store at schema version 1 upgrades to version 2 with its
       " INSERT INTO messages(id, type, from_agency, transfer_id, mode, stored_at, doc)"
       " SELECT 'm' || i, 'transfer.request', 'essex-fire', 'T-20260101-' || lpad(i::text, 6, '0'),"
       " 'live', i, '{}' FROM generate_series(1, 30) i");
-  store::postgres::migrate(c);
+  store::postgres::migrate(c, 2);
   CHECK(store::postgres::schema_version(c) == 2);
   pg_reader_config cfg;
   cfg.conninfo = pg.conninfo("bl");

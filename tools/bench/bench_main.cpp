@@ -10,6 +10,11 @@
 //    runs from each request's *scheduled* send time, so a stalled gateway cannot hide behind a
 //    load generator that slows down with it (no coordinated omission).
 // One thread drives every connection with Asio, so 64 or 1,000 connections cost little.
+// --engine postgres|both (HTTP, started gateways only): the same two measurements on a gateway
+// whose store is PostgreSQL, on a server the bench starts for each measurement
+// (tools/bench/pg_cluster: initdb in a temp dir, Unix socket, fsync and synchronous_commit on,
+// stopped at the end); `both` measures SQLite first, then PostgreSQL, and writes one section with
+// both engines side by side. The default (--engine sqlite) is the SQLite-only section as before.
 //
 // CAD link (--link cad): a gateway started with a CURVE-secured CAD link and two CAD clients
 // (adapters/zmq_cad/cad_client.hpp) in this process. Fire submits transfer.requests to Police;
@@ -75,6 +80,7 @@
 #include "gateway/service/accounts.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/pages_bench.hpp"
+#include "tools/bench/pg_cluster.hpp"
 #include "tools/bench/report_data.hpp"
 #include "tools/samples/sample_requests.hpp"
 
@@ -106,10 +112,11 @@ struct bench_options {
   std::string synchronous = "full";
   std::string log_level = "info";
   int http_threads = 2;
-  std::string link = "http";  // http | cad
-  int in_flight = 512;        // cad throughput: transfers submitted but not yet delivered
-  int window = 256;           // cad: the receiving CAD's delivery window
-  int drain_s = 30;           // cad: how long to wait for the last deliveries after the schedule
+  std::string link = "http";      // http | cad
+  std::string engine = "sqlite";  // http: sqlite | postgres | both
+  int in_flight = 512;            // cad throughput: transfers submitted but not yet delivered
+  int window = 256;               // cad: the receiving CAD's delivery window
+  int drain_s = 30;  // cad: how long to wait for the last deliveries after the schedule
   std::int64_t report_calls = 1'000'000;      // contention: phone calls in the five years
   std::int64_t report_transfers = 1'000'000;  // contention: transfers in the five years
   int sign_ins = 20;                          // contention: sign-ins at once, every 3 s
@@ -161,6 +168,42 @@ double self_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// User + system CPU of one process so far (0 when it is gone).
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i)
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// User + system CPU of a PostgreSQL server so far: the postmaster and every process it started
+// (backends, WAL writer, checkpointer), read from /proc.
+double server_cpu_seconds(pid_t postmaster) {
+  double total = process_cpu_seconds(postmaster);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string line;
+    std::getline(f, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == postmaster) total += process_cpu_seconds(static_cast<pid_t>(std::stol(name)));
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +265,11 @@ class gateway_child {
                          {"server_key_file", (dir_ / "gateway.key").string()},
                          {"clients", clients}};
     }
+    if (o.engine == "postgres") {
+      // A server of its own in the gateway's directory, durable (fsync, synchronous_commit=on).
+      pg_.emplace(base);
+      cfg["database"] = {{"engine", "postgres"}, {"conninfo", pg_->conninfo()}};
+    }
     if (prepare) prepare(dir_ / "bench.db", cfg);
     std::ofstream(dir_ / "gateway.json") << cfg.dump(2);
     start(o.gateway_bin);
@@ -252,18 +300,9 @@ class gateway_child {
     return cad_keys_.at(agency);
   }
   /// User + system CPU the gateway has used so far.
-  double cpu_seconds() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream rest(stat.substr(close + 2));
-    std::string field;
-    double ticks = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i)
-      if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
+  double cpu_seconds() const { return process_cpu_seconds(pid_); }
+  /// The PostgreSQL server the bench started for this gateway (--engine postgres), if any.
+  const bl::bench::pg_cluster* pg() const { return pg_ ? &*pg_ : nullptr; }
 
  private:
   void start(const std::string& bin) {
@@ -320,6 +359,7 @@ class gateway_child {
   std::string cad_endpoint_;
   bl::cad::key_pair server_keys_;
   std::map<std::string, bl::cad::key_pair> cad_keys_;
+  std::optional<bl::bench::pg_cluster> pg_;  // stopped after the gateway (destructor body)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -371,6 +411,7 @@ struct phase_result {
   std::vector<double> latency_ms;  // requests scheduled in the window
   double gateway_cpu_s = -1;
   double bench_cpu_s = 0;
+  double server_cpu_s = -1;  // the PostgreSQL server's processes (--engine postgres)
 
   double percentile(double p) const {
     if (latency_ms.empty()) return 0;
@@ -424,13 +465,15 @@ class connection : public std::enable_shared_from_this<connection> {
 class load_phase {
  public:
   load_phase(asio::io_context& ioc, tcp::endpoint ep, std::string token, phase_spec spec,
-             body_template& body, std::function<double()> gateway_cpu)
+             body_template& body, std::function<double()> gateway_cpu,
+             std::function<double()> server_cpu = {})
       : ioc_(ioc),
         ep_(ep),
         token_(std::move(token)),
         spec_(std::move(spec)),
         body_(body),
         gateway_cpu_(std::move(gateway_cpu)),
+        server_cpu_(std::move(server_cpu)),
         tick_timer_(ioc),
         progress_timer_(ioc) {}
 
@@ -493,6 +536,7 @@ class load_phase {
     if (now >= window_begin_ && !window_started_) {
       window_started_ = true;
       cpu_at_begin_ = gateway_cpu_ ? gateway_cpu_() : -1;
+      server_cpu_at_begin_ = server_cpu_ ? server_cpu_() : -1;
       self_cpu_at_begin_ = self_cpu_seconds();
     }
     if (spec_.open_loop) {
@@ -508,6 +552,7 @@ class load_phase {
     if (now >= end_) {
       scheduling_done_ = true;
       result_.gateway_cpu_s = gateway_cpu_ ? gateway_cpu_() - cpu_at_begin_ : -1;
+      result_.server_cpu_s = server_cpu_ ? server_cpu_() - server_cpu_at_begin_ : -1;
       result_.bench_cpu_s = self_cpu_seconds() - self_cpu_at_begin_;
       maybe_finish();
       return;
@@ -569,6 +614,7 @@ class load_phase {
   phase_spec spec_;
   body_template& body_;
   std::function<double()> gateway_cpu_;
+  std::function<double()> server_cpu_;
   asio::steady_timer tick_timer_, progress_timer_;
   std::vector<std::shared_ptr<connection>> conns_;
   std::vector<connection*> idle_;
@@ -578,7 +624,7 @@ class load_phase {
   int in_flight_ = 0;
   bool running_ = false, window_started_ = false, scheduling_done_ = false, finished_ = false;
   std::uint64_t total_receipted_ = 0, receipted_last_second_ = 0;
-  double cpu_at_begin_ = 0, self_cpu_at_begin_ = 0;
+  double cpu_at_begin_ = 0, self_cpu_at_begin_ = 0, server_cpu_at_begin_ = 0;
   phase_result result_;
 };
 
@@ -741,6 +787,117 @@ std::string report(const bench_options& o, const std::string& db_fs,
   return md.str();
 }
 
+/// One engine's two measurements (--engine).
+struct engine_run {
+  std::string engine;  // sqlite | postgres
+  std::string db_fs;   // where its database lived (and the server's version)
+  std::optional<phase_result> tp, lat;
+};
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + ", " + b + ", " + c;
+}
+
+std::string engines_report(const bench_options& o, const std::vector<engine_run>& runs,
+                           std::size_t body_bytes, const std::string& load_before) {
+  std::ostringstream md;
+  md << "## HTTP message API on both engines (bluelink-bench --engine)\n\n";
+  md << "Measured " << utc_now() << ". Every request is a new `transfer.request` of about "
+     << (body_bytes / 100) * 100 << " bytes (" << o.from << " → " << o.to
+     << "); a receipt (HTTP 202) means the transfer, its delivery queue entry and its audit row "
+        "are committed. Each measurement starts a fresh gateway on a fresh database; on "
+        "PostgreSQL the bench also starts a fresh server (initdb in a temporary directory, Unix "
+        "socket only, `fsync=on`, `synchronous_commit=on`, otherwise the defaults) on the same "
+        "machine, so the server shares the same cores.\n\n";
+  md << "| | |\n|---|---|\n";
+  md << "| CPU | " << cpu_model() << ", `nproc` = " << std::thread::hardware_concurrency()
+     << " (load generator, gateway and PostgreSQL server share them) |\n";
+  md << "| kernel | " << kernel() << " |\n";
+  md << "| load average before the run | " << load_before << " (1, 5, 15 min) |\n";
+  md << "| gateway | " << BL_BUILD_TYPE << " build, started by the bench; " << o.http_threads
+     << " HTTP threads; log level " << o.log_level << "; SQLite synchronous=" << o.synchronous
+     << ", WAL |\n";
+  for (const auto& r : runs) md << "| " << r.engine << " database | " << r.db_fs << " |\n";
+  md << "| command | `" << o.command << "` |\n\n";
+
+  auto cpu3 = [](const phase_result& r) {
+    return cpu_cell(r.gateway_cpu_s, r.window_s) + " | " +
+           (r.server_cpu_s < 0 ? std::string("–") : cpu_cell(r.server_cpu_s, r.window_s)) + " | " +
+           cpu_cell(r.bench_cpu_s, r.window_s);
+  };
+  bool any_tp = false, any_lat = false;
+  for (const auto& r : runs) {
+    any_tp = any_tp || r.tp;
+    any_lat = any_lat || r.lat;
+  }
+  if (any_tp) {
+    const auto& spec =
+        std::find_if(runs.begin(), runs.end(), [](auto& r) { return !!r.tp; })->tp->spec;
+    md << "### Maximum throughput (closed loop)\n\n"
+       << spec.connections << " keep-alive connections, each sending its next request as soon as "
+       << "the previous one is answered; " << spec.warmup.count() << " s warm-up, then "
+       << spec.duration.count() << " s measured.\n\n"
+       << "| engine | receipted transfers/s | receipted | p50 | p99 | max | other answers | "
+          "gateway CPU | server CPU | bench CPU |\n"
+       << "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|\n";
+    for (const auto& e : runs) {
+      if (!e.tp) continue;
+      const auto& r = *e.tp;
+      md << "| " << e.engine << " | **"
+         << with_commas(static_cast<std::uint64_t>(r.receipted / r.window_s)) << "** | "
+         << with_commas(r.receipted) << " | " << fmt(r.percentile(50)) << " ms | "
+         << fmt(r.percentile(99)) << " ms | " << fmt(r.latency_ms.empty() ? 0 : r.latency_ms.back())
+         << " ms | " << other_statuses(r) << " | " << cpu3(r) << " |\n";
+    }
+    md << "\n";
+  }
+  if (any_lat) {
+    const auto& spec =
+        std::find_if(runs.begin(), runs.end(), [](auto& r) { return !!r.lat; })->lat->spec;
+    md << "### Latency at a fixed offered rate (open loop)\n\n"
+       << with_commas(static_cast<std::uint64_t>(spec.rate))
+       << " requests/s on a fixed schedule over " << spec.connections
+       << " connections; latency from each request's scheduled send time to its receipt; "
+       << spec.warmup.count() << " s warm-up, then " << spec.duration.count() << " s measured.\n\n"
+       << "| engine | offered/s | receipted/s | p50 | p90 | p99 | p99.9 | max | other answers | "
+          "gateway CPU | server CPU | bench CPU |\n"
+       << "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|\n";
+    for (const auto& e : runs) {
+      if (!e.lat) continue;
+      const auto& r = *e.lat;
+      md << "| " << e.engine << " | " << with_commas(static_cast<std::uint64_t>(r.spec.rate))
+         << " | " << with_commas(static_cast<std::uint64_t>(r.receipted / r.window_s)) << " | "
+         << fmt(r.percentile(50), 2) << " ms | " << fmt(r.percentile(90), 2) << " ms | **"
+         << fmt(r.percentile(99), 2) << " ms** | " << fmt(r.percentile(99.9), 2) << " ms | "
+         << fmt(r.latency_ms.empty() ? 0 : r.latency_ms.back(), 2) << " ms | " << other_statuses(r)
+         << " | " << cpu3(r) << " |\n";
+    }
+    md << "\n";
+  }
+  md << "Targets (issue 15):";
+  for (const auto& e : runs) {
+    const bool pg = e.engine == "postgres";
+    const double want_tp = pg ? 3000 : 5000, want_p99 = pg ? 25 : 20;
+    md << " " << e.engine << ":";
+    if (e.tp)
+      md << " ≥ " << with_commas(static_cast<std::uint64_t>(want_tp)) << " receipted/s — "
+         << (e.tp->receipted / e.tp->window_s >= want_tp ? "**met**" : "**missed**");
+    if (e.tp && e.lat) md << ";";
+    if (e.lat)
+      md << " p99 < " << want_p99 << " ms at "
+         << with_commas(static_cast<std::uint64_t>(e.lat->spec.rate)) << "/s — "
+         << (e.lat->percentile(99) < want_p99 ? "**met**" : "**missed**");
+    md << ".";
+  }
+  md << "\n";
+  return md.str();
+}
+
+constexpr const char* engines_begin_marker = "<!-- bluelink-bench-engines:begin -->";
+constexpr const char* engines_end_marker = "<!-- bluelink-bench-engines:end -->";
 constexpr const char* http_begin_marker = "<!-- bluelink-bench:begin -->";
 constexpr const char* http_end_marker = "<!-- bluelink-bench:end -->";
 constexpr const char* cad_begin_marker = "<!-- bluelink-bench-cad:begin -->";
@@ -759,17 +916,23 @@ phase_result run_phase(const bench_options& o, phase_spec spec, body_template& b
   std::optional<gateway_child> gw;
   unsigned short port = o.port;
   std::string token = o.token;
-  std::function<double()> cpu;
+  std::function<double()> cpu, server_cpu;
   if (port == 0) {
-    gw.emplace(o);  // a fresh gateway and database for each measurement
+    gw.emplace(o);  // a fresh gateway and database (and server) for each measurement
     port = gw->port();
     token = gw->token();
     db_fs = fs_type(gw->dir()) + ", " + gw->dir().parent_path().string();
     cpu = [&gw] { return gw->cpu_seconds(); };
+    if (const auto* pg = gw->pg()) {
+      db_fs += "; " + pg->version();
+      pid_t postmaster = pg->postmaster_pid();
+      server_cpu = [postmaster] { return server_cpu_seconds(postmaster); };
+    }
   }
-  std::fprintf(stderr, "[%s] gateway on 127.0.0.1:%u\n", spec.name.c_str(), port);
+  std::fprintf(stderr, "[%s] gateway (%s) on 127.0.0.1:%u\n", spec.name.c_str(), o.engine.c_str(),
+               port);
   load_phase phase(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), port), token,
-                   std::move(spec), body, cpu);
+                   std::move(spec), body, cpu, server_cpu);
   return phase.run();
 }
 
@@ -1561,6 +1724,10 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "bearer token of --from (with --port)");
   app.add_option("--from", o.from, "sending agency");
   app.add_option("--to", o.to, "receiving agency");
+  app.add_option("--engine", o.engine,
+                 "http: the store engine of the started gateway; postgres starts a server of its "
+                 "own; with postgres or both, the results go to their own section of --write")
+      ->check(CLI::IsMember({"sqlite", "postgres", "both"}));
   app.add_option("--gateway", o.gateway_bin, "gateway binary to start");
   app.add_option("--db-dir", o.db_dir, "directory for the started gateway's database");
   app.add_option("--synchronous", o.synchronous, "full or normal")
@@ -1621,6 +1788,40 @@ int main(int argc, char** argv) {
       std::cout << md << std::flush;
       if (!o.write_path.empty()) {
         write_section(o.write_path, md, cad_begin_marker, cad_end_marker);
+        std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
+      }
+      return 0;
+    }
+    if (o.engine != "sqlite") {
+      // One or both engines, each with its own fresh gateway (and server) per measurement.
+      if (o.port != 0) {
+        std::fprintf(stderr, "bluelink-bench: --engine starts its own gateways; drop --port\n");
+        return 2;
+      }
+      body_template body(o.from, o.to);
+      const std::string load_before = load_average();
+      std::vector<engine_run> runs;
+      for (std::string engine : {"sqlite", "postgres"}) {
+        if (o.engine != "both" && o.engine != engine) continue;
+        bench_options e = o;
+        e.engine = engine;
+        engine_run r{engine, "n/a", {}, {}};
+        if (o.mode != "latency")
+          r.tp = run_phase(e,
+                           {"throughput", false, 0, o.connections, std::chrono::seconds(o.warmup_s),
+                            std::chrono::seconds(o.duration_s)},
+                           body, r.db_fs);
+        if (o.mode != "throughput")
+          r.lat = run_phase(e,
+                            {"latency", true, static_cast<double>(o.rate), o.connections,
+                             std::chrono::seconds(o.warmup_s), std::chrono::seconds(o.duration_s)},
+                            body, r.db_fs);
+        runs.push_back(std::move(r));
+      }
+      std::string md = engines_report(o, runs, body.size(), load_before);
+      std::cout << md << std::flush;
+      if (!o.write_path.empty()) {
+        write_section(o.write_path, md, engines_begin_marker, engines_end_marker);
         std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
       }
       return 0;

@@ -318,6 +318,28 @@ CREATE TRIGGER transfer_state_counts_truncate AFTER TRUNCATE ON transfers
   FOR EACH STATEMENT EXECUTE FUNCTION transfer_state_counts_truncated();
 )sql";
 
+// Version 3: the inbox quota's count kept as rows instead of counted at each request.
+// pending_counts(recipient, sender) is how many deliveries to `recipient` of messages that
+// `sender` sent lie beyond the recipient's acknowledged position (endpoints.acked_upto): what
+// engine::check_quota asks before each request or update, which counted the recipient's whole
+// unacknowledged backlog each time (a cost that grew with the backlog). pg_writer keeps it in the
+// transaction that changes it: enqueue adds one, ack subtracts what it acknowledged, per sender;
+// `bluelink store copy` sets it from the copied rows. The writers take turns (pg_writer::begin),
+// so these rows add no lock waits between them. Filled here from the rows already stored.
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE pending_counts(
+  recipient text NOT NULL,
+  sender    text NOT NULL,
+  n         bigint NOT NULL,
+  PRIMARY KEY(recipient, sender)
+);
+INSERT INTO pending_counts(recipient, sender, n)
+  SELECT d.agency, m.from_agency, count(*) FROM deliveries d
+    JOIN messages m ON m.id = d.message_id
+    WHERE d.seq > COALESCE((SELECT acked_upto FROM endpoints e WHERE e.agency = d.agency), 0)
+    GROUP BY d.agency, m.from_agency;
+)sql";
+
 const std::vector<pg_migration> list = {
     {1,
      "the SQLite schema at version 5, plus the counters that let several writers share it "
@@ -327,6 +349,7 @@ const std::vector<pg_migration> list = {
      "indexes that read lists of transfers and calls a page at a time; the order messages were "
      "stored in; transfers per state kept by triggers",
      v2},
+    {3, "unacknowledged deliveries per recipient and sender kept as rows (the inbox quota)", v3},
 };
 
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.
@@ -345,7 +368,7 @@ int schema_version(connection& c) {
   return v.rows() ? static_cast<int>(v.int64(0, 0)) : 0;
 }
 
-void migrate(connection& c) {
+void migrate(connection& c, int upto) {
   const int latest = list.back().version;
   // A gateway running as a role with row rights only (docs/operations.md) cannot change the
   // schema: the owner has to migrate first. Say so, rather than "permission denied".
@@ -365,6 +388,7 @@ void migrate(connection& c) {
                             e.what() + ")");
     }
   };
+  const int target = upto > 0 ? upto : latest;
   c.exec("BEGIN");
   try {
     // Held until COMMIT: a second gateway starting now waits here, then finds nothing to do.
@@ -401,7 +425,7 @@ void migrate(connection& c) {
                                             " is newer than this gateway understands (" +
                                             std::to_string(latest) + "); upgrade the gateway");
     for (const auto& m : list) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > target) continue;
       run_ddl(std::string(m.sql), current);
       c.query("UPDATE bluelink_schema SET version = $1, migrated_at = now()",
               {p(std::int64_t{m.version})});

@@ -23,8 +23,9 @@ const std::vector<pg_migration>& all_pg_migrations();
 /// The application marker in bluelink_schema.
 inline constexpr std::string_view schema_application = "bluelink";
 
-/// Brings the connection's database up to the latest version. Needs no transaction open.
-void migrate(connection& c);
+/// Brings the connection's database up to the latest version (or to `upto`, for tests of an
+/// upgrade). Needs no transaction open.
+void migrate(connection& c, int upto = 0);
 /// The database's schema version (0: none yet).
 int schema_version(connection& c);
 /// Gives `role` the rights a gateway needs and no more: row rights on every table, except that

@@ -194,6 +194,8 @@ result connection::check(pg_result* r, std::string_view sql) {
 }
 
 result connection::exec(const std::string& sql) {
+  // Several statements in one string need the simple protocol, which a pipeline does not allow.
+  if (pipeline_) flush();
   return check(PQexec(c_, sql.c_str()), sql);
 }
 
@@ -208,28 +210,145 @@ std::vector<const char*> values_of(const params& ps) {
 
 result connection::query(const std::string& sql, const params& ps) {
   auto v = values_of(ps);
+  if (pipeline_) {
+    // Behind what is queued, in the same round trip.
+    if (PQsendQueryParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr,
+                          nullptr, 0) != 1)
+      send_failed(sql);
+    pending_.push_back({sql, false});
+    return flush();
+  }
   return check(PQexecParams(c_, sql.c_str(), static_cast<int>(v.size()), nullptr, v.data(), nullptr,
                             nullptr, 0),
                sql);
 }
 
-result connection::prepared(const std::string& sql, const params& ps) {
+const std::string& connection::statement_name(const std::string& sql, bool in_pipeline) {
   auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "bl" + std::to_string(prepared_.size() + 1);
+  if (it != prepared_.end()) return it->second;
+  std::string name = "bl" + std::to_string(prepared_.size() + 1);
+  if (in_pipeline) {
+    // Prepared in the pipeline, ahead of its first use; forgotten again if that fails.
+    if (PQsendPrepare(c_, name.c_str(), sql.c_str(), 0, nullptr) != 1) send_failed(sql);
+    pending_.push_back({sql, true});
+  } else {
     check(PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr), sql);
-    it = prepared_.emplace(sql, std::move(name)).first;
   }
+  return prepared_.emplace(sql, std::move(name)).first->second;
+}
+
+result connection::prepared(const std::string& sql, const params& ps) {
+  if (pipeline_) {
+    send(sql, ps);
+    return flush();
+  }
+  const std::string& name = statement_name(sql, false);
   auto v = values_of(ps);
-  return check(PQexecPrepared(c_, it->second.c_str(), static_cast<int>(v.size()), v.data(), nullptr,
-                              nullptr, 0),
-               sql);
+  return check(
+      PQexecPrepared(c_, name.c_str(), static_cast<int>(v.size()), v.data(), nullptr, nullptr, 0),
+      sql);
+}
+
+void connection::enter_pipeline() {
+  if (pipeline_) return;
+  if (PQenterPipelineMode(c_) != 1) send_failed("(pipeline mode)");
+  pipeline_ = true;
+}
+
+void connection::leave_pipeline() noexcept {
+  pending_.clear();
+  // libpq cannot leave pipeline mode with results it never read (the server went away
+  // mid-pipeline): the connection is then of no further use and is made again.
+  if (pipeline_ && PQpipelineStatus(c_) != PQ_PIPELINE_OFF && PQexitPipelineMode(c_) != 1)
+    needs_reset_ = true;
+  pipeline_ = false;
+}
+
+void connection::send_failed(std::string_view sql) {
+  // Sending fails only when the connection does (or libpq is out of memory).
+  std::string msg = trim(PQerrorMessage(c_));
+  leave_pipeline();
+  throw store_error(fault::unavailable, "PostgreSQL at '" + name_ + "': sending failed: " + msg +
+                                            " [" + first_words(sql) + "]");
+}
+
+void connection::send(const std::string& sql, const params& ps) {
+  enter_pipeline();
+  const std::string& name = statement_name(sql, true);
+  auto v = values_of(ps);
+  if (PQsendQueryPrepared(c_, name.c_str(), static_cast<int>(v.size()), v.data(), nullptr, nullptr,
+                          0) != 1)
+    send_failed(sql);
+  pending_.push_back({sql, false});
+}
+
+void connection::send_command(const std::string& sql) {
+  enter_pipeline();
+  if (PQsendQueryParams(c_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+    send_failed(sql);
+  pending_.push_back({sql, false});
+}
+
+result connection::flush() {
+  if (!pipeline_) return {};
+  // The sync ends the pipeline's implicit unit: the server answers everything up to it, then
+  // skips nothing more (after a failure it had skipped the rest, each answered "aborted").
+  if (PQpipelineSync(c_) != 1) send_failed("(pipeline sync)");
+  std::optional<store_error> first;
+  result last;
+  for (const auto& q : pending_) {
+    pg_result* r = PQgetResult(c_);
+    if (!r) {
+      if (!first)
+        first = store_error(fault::unavailable,
+                            "PostgreSQL at '" + name_ + "' answered no result: " +
+                                trim(PQerrorMessage(c_)) + " [" + first_words(q.sql) + "]");
+      break;
+    }
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+      last = result(r);
+    } else {
+      if (q.prepare) prepared_.erase(q.sql);  // not prepared after all: prepare it again
+      last = result();
+      if (st == PGRES_PIPELINE_ABORTED) {
+        PQclear(r);
+      } else {
+        try {
+          check(r, q.sql);  // raises the server's error, which the first failure carries
+        } catch (const store_error& e) {
+          if (!first) first = e;
+        }
+      }
+    }
+    // Each statement's results end with a null.
+    while (pg_result* extra = PQgetResult(c_)) PQclear(extra);
+  }
+  // Then the sync's own result.
+  bool synced = false;
+  while (pg_result* r = PQgetResult(c_)) {
+    synced = synced || PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (synced) break;
+  }
+  if (!synced && !first)
+    first = store_error(fault::unavailable,
+                        "PostgreSQL at '" + name_ +
+                            "': the pipeline ended without its sync: " + trim(PQerrorMessage(c_)));
+  leave_pipeline();
+  if (first) throw *first;
+  return last;
 }
 
 bool connection::reconnect_if_broken() {
-  if (PQstatus(c_) == CONNECTION_OK) return false;
+  if (PQstatus(c_) == CONNECTION_OK && !needs_reset_) return false;
+  needs_reset_ = false;
   prepared_.clear();  // they lived in the old backend
+  pending_.clear();
+  pipeline_ = false;
   PQreset(c_);
+  if (PQstatus(c_) == CONNECTION_OK && PQpipelineStatus(c_) != PQ_PIPELINE_OFF)
+    PQexitPipelineMode(c_);
   if (PQstatus(c_) != CONNECTION_OK) {
     std::string msg = trim(PQerrorMessage(c_));
     throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
@@ -239,10 +358,11 @@ bool connection::reconnect_if_broken() {
 }
 
 bool connection::broken() const {
-  return PQstatus(c_) != CONNECTION_OK;
+  return needs_reset_ || PQstatus(c_) != CONNECTION_OK;
 }
 
 void connection::copy_begin(const std::string& sql) {
+  if (pipeline_) flush();
   pg_result* r = PQexec(c_, sql.c_str());
   if (r && PQresultStatus(r) == PGRES_COPY_IN) {
     copy_sql_ = sql;

@@ -92,8 +92,21 @@ class connection {
   /// Runs `sql` with text parameters ($1, $2, ...), unprepared.
   result query(const std::string& sql, const params& ps = {});
   /// Runs `sql` as the connection's prepared statement for it, prepared on first use and kept
-  /// until the connection closes.
+  /// until the connection closes. Statements queued with send() go first, in the same round
+  /// trip; the first of them that failed is raised here.
   result prepared(const std::string& sql, const params& ps = {});
+  /// Queues `sql` (one statement) as its prepared statement without waiting for its result:
+  /// libpq's pipeline mode sends it at once and the server runs it in order, but its result is
+  /// read, and a failure raised, by the next call that waits (prepared(), query(), exec(),
+  /// flush()). For writes whose result nobody needs: they cost no round trip of their own.
+  void send(const std::string& sql, const params& ps = {});
+  /// Queues one statement without parameters, unprepared (SAVEPOINT, COMMIT, ...), as send().
+  void send_command(const std::string& sql);
+  /// Waits for every queued statement and returns the last one's result; raises the first
+  /// failure among them (those after it were not run). Nothing queued: an empty result.
+  result flush();
+  /// Statements queued and not yet read back.
+  std::size_t queued() const { return pending_.size(); }
   /// After the server went away (restart, failover, terminated backend): connects again with
   /// the same conninfo and forgets the prepared statements. Returns whether it had to; throws
   /// store_error (unavailable) while the server cannot be reached.
@@ -120,7 +133,19 @@ class connection {
   std::string name_;
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
   std::string copy_sql_;                                   // the COPY in progress, for messages
+  // Pipeline mode: what was sent and not yet read back, in order (a prepare counts as one).
+  struct queued_statement {
+    std::string sql;
+    bool prepare = false;
+  };
+  std::vector<queued_statement> pending_;
+  bool pipeline_ = false;
+  bool needs_reset_ = false;  // left in pipeline mode by a failure: reconnect before use
   result check(pg_result* r, std::string_view sql);
+  void enter_pipeline();
+  void leave_pipeline() noexcept;
+  [[noreturn]] void send_failed(std::string_view sql);
+  const std::string& statement_name(const std::string& sql, bool in_pipeline);
 };
 
 }  // namespace bl::store::postgres

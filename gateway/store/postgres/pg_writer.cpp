@@ -28,13 +28,20 @@ constexpr const char* load_transfer_sql =
     "  n.agency = t.responder)"
     " FROM transfers t WHERE id = $1";
 
-// An agency's next sequence number and its delivery in one round trip: the upsert's row lock
-// makes a second writer wait until this transaction ends, then continue from its number.
+// An agency's next sequence number, its delivery and the inbox quota's count (pending_counts,
+// migration 3: one more from the message's sender, unless the delivery is already behind the
+// agency's acknowledged position) in one statement: the upsert's row lock makes a second writer
+// wait until this transaction ends, then continue from its number.
 constexpr const char* enqueue_sql =
     "WITH s AS (INSERT INTO agency_seq(agency, last_seq) VALUES($1, 1)"
-    " ON CONFLICT(agency) DO UPDATE SET last_seq = agency_seq.last_seq + 1 RETURNING last_seq)"
-    " INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
-    " SELECT $1, last_seq, $2::text, $3::text, $4::text, $5::bigint FROM s RETURNING seq";
+    " ON CONFLICT(agency) DO UPDATE SET last_seq = agency_seq.last_seq + 1 RETURNING last_seq),"
+    " d AS (INSERT INTO deliveries(agency, seq, message_id, transfer_id, type, created_at)"
+    " SELECT $1, last_seq, $2::text, $3::text, $4::text, $5::bigint FROM s RETURNING seq),"
+    " p AS (INSERT INTO pending_counts(recipient, sender, n)"
+    " SELECT $1, m.from_agency, 1 FROM messages m, d WHERE m.id = $2 AND d.seq > COALESCE("
+    "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)"
+    " ON CONFLICT(recipient, sender) DO UPDATE SET n = pending_counts.n + 1)"
+    " SELECT seq FROM d";
 
 constexpr const char* add_event_sql =
     "WITH c AS (UPDATE bluelink_counters SET value = value + 1 WHERE name = 'transfer_events'"
@@ -82,12 +89,25 @@ void pg_writer::begin() {
   // one reads (a transfer it then updates, a counter) stays as read until COMMIT.
   auto r = c_->exec("BEGIN; " + std::string(lock_tail_sql));
   take_tail(r);
+  in_transaction_ = true;
+}
+
+void pg_writer::write(const char* sql, const params& ps) {
+  // Inside a transaction a write whose result nobody reads is queued (pipeline mode) and goes
+  // with the next statement that waits, at the latest COMMIT: a failure fails the transaction
+  // either way. Outside one it runs now, so that it is stored when the call returns.
+  c_->send(sql, ps);
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::commit() {
   forget();
-  // COMMIT of a transaction that had already failed answers ROLLBACK, not an error.
-  auto r = c_->query("COMMIT");
+  in_transaction_ = false;
+  // COMMIT behind the queued writes, in their round trip; it returns once the server has
+  // flushed the commit. COMMIT of a transaction that had already failed answers ROLLBACK, not
+  // an error (or, when a queued write failed, that write's error is raised).
+  c_->send_command("COMMIT");
+  auto r = c_->flush();
   if (r.command_status() != "COMMIT")
     throw store_error(fault::conflict,
                       "PostgreSQL rolled the transaction back at COMMIT (a statement in it had "
@@ -95,23 +115,35 @@ void pg_writer::commit() {
 }
 
 void pg_writer::savepoint() {
-  c_->exec("SAVEPOINT job");
+  // Queued: it goes with the job's first read (find_receipt), no round trip of its own.
+  c_->send_command("SAVEPOINT job");
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::release_savepoint() {
-  c_->exec("RELEASE SAVEPOINT job");
+  c_->send_command("RELEASE SAVEPOINT job");
+  if (!in_transaction_) c_->flush();
 }
 
 void pg_writer::rollback_to_savepoint() {
-  // One round trip. Appends inside the savepoint are undone: the tail is read again when next
-  // needed (the row lock, taken at begin(), stays).
+  // One round trip, with whatever the job had queued (run, then undone: a failure among them
+  // is raised, as it would have been when it ran). Appends inside the savepoint are undone: the
+  // tail is read again when next needed (the row lock, taken at begin(), stays).
   forget();
-  c_->exec("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job");
+  c_->send_command("ROLLBACK TO SAVEPOINT job");
+  c_->send_command("RELEASE SAVEPOINT job");
+  c_->flush();
 }
 
 void pg_writer::rollback() noexcept {
   forget();
+  in_transaction_ = false;
   try {
+    // What was queued is read back first (a failure among it changes nothing: all is undone).
+    try {
+      c_->flush();
+    } catch (const store_error&) {
+    }
     if (c_->in_transaction()) c_->exec("ROLLBACK");
   } catch (...) {
     // The connection is gone: the server has rolled back.
@@ -169,7 +201,7 @@ void pg_writer::save_transfer(const transfer& t, bool insert) {
   auto due = t.next_due();
   param next = due ? pms(*due) : param();
   if (insert) {
-    c_->prepared(
+    write(
         "INSERT INTO transfers(id, state, version, category, priority, mode, requester,"
         " responder, request_message_id, created_at, updated_at, expires_at, delivery_due,"
         " decision_due, delivery_alerted, decision_alerted, next_due)"
@@ -181,7 +213,7 @@ void pg_writer::save_transfer(const transfer& t, bool insert) {
          p(t.decision_alerted), next});
     return;
   }
-  c_->prepared(
+  write(
       "UPDATE transfers SET state=$2, version=$3, priority=$4, updated_at=$5, expires_at=$6,"
       " delivery_due=$7, decision_due=$8, delivery_alerted=$9, decision_alerted=$10,"
       " next_due=$11 WHERE id=$1",
@@ -196,7 +228,7 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
                                const std::string& mode, std::optional<time_point> sent_at,
                                time_point stored_at, const std::string& doc,
                                const std::string& receipt) {
-  c_->prepared(
+  write(
       "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id, version, mode,"
       " sent_at, stored_at, doc, receipt) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
       {p(id), p(type), p(from), p_or_null(to), p_or_null(transfer_id), p(version), p(mode),
@@ -205,7 +237,7 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
 
 void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
                                 const std::string& number, time_point at) {
-  c_->prepared(
+  write(
       "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
       " VALUES($1,$2,$3,$4) ON CONFLICT(transfer_id, agency)"
       " DO UPDATE SET number = excluded.number, recorded_at = excluded.recorded_at",
@@ -214,9 +246,9 @@ void pg_writer::record_incident(const std::string& transfer_id, const std::strin
 
 void pg_writer::add_event(const timeline_event& e) {
   lock_chain();
-  c_->prepared(add_event_sql,
-               {p(e.transfer_id), pms(e.at), p(e.kind), p(e.actor), p_or_null(e.message_id),
-                p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
+  write(add_event_sql,
+        {p(e.transfer_id), pms(e.at), p(e.kind), p(e.actor), p_or_null(e.message_id),
+         p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
 }
 
 std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& message_id,
@@ -228,14 +260,19 @@ std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& me
   return r.int64(0, 0);
 }
 
+void pg_writer::enqueue_later(const std::string& agency, const std::string& message_id,
+                              const std::string& transfer_id, const std::string& type,
+                              time_point at, const std::string& /*from*/) {
+  lock_chain();
+  write(enqueue_sql, {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
+}
+
 std::int64_t pg_writer::pending_from(const std::string& recipient, const std::string& sender) {
-  // Counted every time: another writer may have enqueued or acknowledged since.
-  auto r = c_->prepared(
-      "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
-      " WHERE d.agency = $1 AND m.from_agency = $2 AND d.seq > COALESCE("
-      "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)",
-      {p(recipient), p(sender)});
-  return r.int64(0, 0);
+  // Read from the row enqueue() and ack() keep (migration 3), not cached: another writer may
+  // have enqueued or acknowledged since; this transaction's turn (begin) keeps it as read.
+  auto r = c_->prepared("SELECT n FROM pending_counts WHERE recipient = $1 AND sender = $2",
+                        {p(recipient), p(sender)});
+  return r.rows() ? r.int64(0, 0) : 0;
 }
 
 std::int64_t pg_writer::last_seq(const std::string& agency) {
@@ -259,10 +296,14 @@ std::vector<acked_delivery> pg_writer::ack(const std::string& agency, std::int64
       {p(agency)});
   std::int64_t from = cur.int64(0, 0);
   if (upto <= from) return out;
+  // The inbox quota's counts lose what is acknowledged, per sender, in the same statement.
   auto r = c_->prepared(
       "WITH m AS (UPDATE deliveries SET acked_at = $4 WHERE agency = $1 AND seq > $2 AND"
       " seq <= $3 RETURNING seq, message_id, COALESCE(transfer_id, '') AS transfer_id, type),"
-      " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1)"
+      " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1),"
+      " q AS (UPDATE pending_counts c SET n = c.n - x.n FROM (SELECT g.from_agency, count(*) AS n"
+      "  FROM m JOIN messages g ON g.id = m.message_id GROUP BY g.from_agency) x"
+      "  WHERE c.recipient = $1 AND c.sender = x.from_agency)"
       " SELECT seq, message_id, transfer_id, type FROM m ORDER BY seq",
       {p(agency), p(from), p(upto), pms(at)});
   for (int i = 0; i < r.rows(); ++i)
@@ -292,7 +333,7 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
   std::int64_t seq = tail_->first + 1;
   std::string hash =
       audit_hash(tail_->second, seq, ms(at), actor, action, message_id, transfer_id, detail_json);
-  c_->prepared(
+  write(
       "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
       " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
       " UPDATE audit_tail SET seq = $1, hash = $9",
@@ -316,13 +357,18 @@ std::string pg_writer::next_transfer_id(time_point now) {
   std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
   lock_chain();
   // The day's first id continues after any transfer of that day already stored (one written by
-  // an import or an older gateway), later ones from the counter row.
+  // an import or an older gateway), later ones from the counter row. The search of the day's
+  // stored ids runs only when the day has no row yet (an INSERT's VALUES would be computed, a
+  // scan of transfers, before ON CONFLICT found the row on every call).
   auto r = c_->prepared(
-      "INSERT INTO transfer_day_seq(day, last_no) VALUES($1, 1 + COALESCE("
-      "  (SELECT max(substr(id, 12)::bigint) FROM transfers"
-      "   WHERE id ~ ('^T-' || $1 || '-[0-9]{6}$')), 0))"
-      " ON CONFLICT(day) DO UPDATE SET last_no = transfer_day_seq.last_no + 1"
-      " RETURNING last_no",
+      "WITH u AS (UPDATE transfer_day_seq SET last_no = last_no + 1 WHERE day = $1"
+      "  RETURNING last_no),"
+      " i AS (INSERT INTO transfer_day_seq(day, last_no)"
+      "  SELECT $1, 1 + COALESCE((SELECT max(substr(id, 12)::bigint) FROM transfers"
+      "   WHERE id ~ ('^T-' || $1 || '-[0-9]{6}$')), 0) WHERE NOT EXISTS (SELECT 1 FROM u)"
+      "  ON CONFLICT(day) DO UPDATE SET last_no = transfer_day_seq.last_no + 1"
+      "  RETURNING last_no)"
+      " SELECT last_no FROM u UNION ALL SELECT last_no FROM i",
       {p(day)});
   char buf[32];
   std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(r.int64(0, 0)));

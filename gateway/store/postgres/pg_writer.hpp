@@ -18,6 +18,12 @@
 //
 // Durability: COMMIT returns once the server has flushed the commit (synchronous_commit=on), so
 // there is no wal()/sync() as in the SQLite engine.
+//
+// Round trips: inside a transaction the writes whose result nobody reads (messages, transfers,
+// incident numbers, timeline events, audit rows, enqueue_later, savepoints) are queued in libpq's
+// pipeline mode and travel with the next statement that waits for an answer (the next job's
+// dedupe lookup, or COMMIT). A failure among them is raised by that later call and fails the
+// transaction as it would have: nothing is acknowledged before COMMIT returns.
 
 #include <cstdint>
 #include <map>
@@ -71,6 +77,11 @@ class pg_writer final : public store::writer {
   std::int64_t enqueue(const std::string& agency, const std::string& message_id,
                        const std::string& transfer_id, const std::string& type, time_point at,
                        const std::string& from = {}) override;
+  /// enqueue() without waiting for the sequence number: queued with the statements that follow
+  /// (pipeline mode), so it costs no round trip of its own.
+  void enqueue_later(const std::string& agency, const std::string& message_id,
+                     const std::string& transfer_id, const std::string& type, time_point at,
+                     const std::string& from = {}) override;
   std::int64_t pending_from(const std::string& recipient, const std::string& sender) override;
   std::int64_t last_seq(const std::string& agency) override;
   std::int64_t acked_upto(const std::string& agency) override;
@@ -97,7 +108,9 @@ class pg_writer final : public store::writer {
   // writer can move it): per transaction only, forgotten at commit, rollback and savepoint
   // rollback (which may undo appends).
   std::optional<std::pair<std::int64_t, std::string>> tail_;
+  bool in_transaction_ = false;  // begin() .. commit()/rollback(): writes may be queued
   void lock_chain();
+  void write(const char* sql, const std::vector<std::optional<std::string>>& ps);
   void take_tail(const result& r);
   void session_setup();
   void forget() noexcept { tail_.reset(); }
