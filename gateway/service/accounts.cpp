@@ -159,6 +159,16 @@ struct accounts::impl {
     t.last_ms = now;
   }
 
+  // A failure counted in advance is now known to be one: its wait starts from this moment.
+  void failure_answered(const std::string& pair_key, const std::string& addr_key,
+                        std::int64_t now) {
+    std::lock_guard lock(mu);
+    for (const auto* key : {&pair_key, &addr_key}) {
+      auto it = throttles.find(*key);
+      if (it != throttles.end()) it->second.last_ms = std::max(it->second.last_ms, now);
+    }
+  }
+
   // Takes back one failure counted in advance for an attempt that succeeded.
   void take_back(const std::string& key) {
     auto it = throttles.find(key);
@@ -235,8 +245,12 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
 
   // The slow part, outside the lock; an unknown user costs the same as a wrong password.
   bool ok = verify_password(user ? user->password_hash : m.dummy(), password);
-  if (!user || !ok)
+  if (!user || !ok) {
+    // The wait runs from the answer, not from the attempt: the guesser learns the result only
+    // now, and a hash that was slow (a loaded machine) must not use up the wait it earns.
+    m.failure_answered(pair_key, addr_key, to_ms(now_ms()));
     return make_error(errc::login_failed, "the username or password is not correct");
+  }
   // Only someone who knows the password learns that the account is disabled.
   if (user->disabled)
     return make_error(errc::account_disabled,
