@@ -361,13 +361,13 @@ struct cad_link_server::impl {
     svc.stats.error("bl.auth.invalid_token");
     auto now = steady::now();
     if (unknown_key_audits.admit(key_z85, now)) {
+      svc.log->warn("event=link_refused edge=cad reason=unknown_key address={} public_key={}",
+                    log_quote(address), log_quote(key_z85));
       svc.eng.note("bluelink", "link.refused",
                    {{"edge", "cad"},
                     {"mechanism", mechanism},
                     {"public_key", key_z85},
                     {"address", address}});
-      svc.log->warn("event=link_refused edge=cad reason=unknown_key address={} public_key={}",
-                    log_quote(address), log_quote(key_z85));
     }
     summarise_suppressed(now);
   }
@@ -435,10 +435,10 @@ struct cad_link_server::impl {
                            "link clients must leave it unset so that the gateway assigns one"));
     auto now = steady::now();
     if (link_refusal_audits.admit("routing_id " + o.agency, now)) {
-      svc.eng.note("bluelink", "link.routing_id_refused",
-                   {{"edge", "cad"}, {"agency", o.agency}, {"routing_id", hex_id(o.identity)}});
       svc.log->warn("event=link_refused edge=cad reason=routing_id agency={} routing_id={}",
                     log_quote(o.agency), log_quote(hex_id(o.identity)));
+      svc.eng.note("bluelink", "link.routing_id_refused",
+                   {{"edge", "cad"}, {"agency", o.agency}, {"routing_id", hex_id(o.identity)}});
     }
     summarise_suppressed(now);
   }
@@ -453,16 +453,16 @@ struct cad_link_server::impl {
                                        "session on this connection; the session is ended"));
     auto now = steady::now();
     if (link_refusal_audits.admit("agency_mismatch " + agency + " " + o.agency, now)) {
+      svc.log->warn(
+          "event=link_refused edge=cad reason=agency_mismatch agency={} session={} "
+          "key_agency={} routing_id={}",
+          agency, session_id, log_quote(o.agency), log_quote(hex_id(o.identity)));
       svc.eng.note("bluelink", "link.agency_mismatch",
                    {{"edge", "cad"},
                     {"agency", agency},
                     {"session", session_id},
                     {"key_agency", o.agency},
                     {"routing_id", hex_id(o.identity)}});
-      svc.log->warn(
-          "event=link_refused edge=cad reason=agency_mismatch agency={} session={} "
-          "key_agency={} routing_id={}",
-          agency, session_id, log_quote(o.agency), log_quote(hex_id(o.identity)));
     }
     summarise_suppressed(now);
   }
@@ -478,16 +478,16 @@ struct cad_link_server::impl {
                            "session is ended: reconnect without setting ZMQ_ROUTING_ID"));
     auto now = steady::now();
     if (link_refusal_audits.admit("routing_id_reused " + agency, now)) {
+      svc.log->warn(
+          "event=link_refused edge=cad reason=routing_id_reused agency={} session={} "
+          "routing_id={}",
+          agency, session_id, log_quote(hex_id(o.identity)));
       svc.eng.note("bluelink", "link.routing_id_refused",
                    {{"edge", "cad"},
                     {"agency", agency},
                     {"session", session_id},
                     {"reason", "another connection on the session's routing id"},
                     {"routing_id", hex_id(o.identity)}});
-      svc.log->warn(
-          "event=link_refused edge=cad reason=routing_id_reused agency={} session={} "
-          "routing_id={}",
-          agency, session_id, log_quote(hex_id(o.identity)));
     }
     summarise_suppressed(now);
   }

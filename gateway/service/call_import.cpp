@@ -1,6 +1,7 @@
 #include "gateway/service/call_import.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <unordered_map>
@@ -226,18 +227,31 @@ number_map map_numbers(const call_import_config& ci) {
 /// sharing the store waits for) is held only while the store inserts.
 class batch_writer {
  public:
-  batch_writer(std::unique_ptr<store::call_import_writer> w, std::size_t batch)
-      : w_(std::move(w)), batch_(std::max<std::size_t>(batch, 1)) {
+  /// Batches start at `first_rows`, grow while a transaction stays well inside `target` and
+  /// shrink when one takes longer, never beyond `max_rows`: how long the import holds the store's
+  /// write lock is bounded by time, so a gateway sharing the file (a sign-in, a receipt) waits
+  /// about `target` at most, however slow the machine or the disk.
+  batch_writer(std::unique_ptr<store::call_import_writer> w, std::size_t max_rows,
+               std::chrono::milliseconds target)
+      : w_(std::move(w)),
+        max_(std::max<std::size_t>(max_rows, 1)),
+        batch_(std::min<std::size_t>(max_, kFirstRows)),
+        target_(target) {
     rows_.reserve(batch_);
   }
 
   /// Queues one call; writes the batch when it is full, counting new and already imported calls.
   void add(store::imported_call c, import_summary& sum) {
     rows_.push_back(std::move(c));
-    if (rows_.size() >= batch_) {
-      count(w_->insert_calls(rows_), sum);
-      rows_.clear();
-    }
+    if (rows_.size() < batch_) return;
+    const auto started = std::chrono::steady_clock::now();
+    count(w_->insert_calls(rows_), sum);
+    rows_.clear();
+    const auto took = std::chrono::steady_clock::now() - started;
+    if (took > target_)
+      batch_ = std::max<std::size_t>(batch_ / 2, 1);
+    else if (took < target_ / 4)
+      batch_ = std::min(batch_ * 2, max_);
   }
   /// Writes what is queued and then the ledger row in one final transaction; its id.
   template <class F>
@@ -251,13 +265,17 @@ class batch_writer {
   }
 
  private:
+  static constexpr std::size_t kFirstRows = 500;
+
   static void count(const store::batch_result& r, import_summary& sum) {
     sum.imported += r.inserted;
     sum.already_imported += r.already_stored;
   }
 
   std::unique_ptr<store::call_import_writer> w_;
+  std::size_t max_;
   std::size_t batch_;
+  std::chrono::milliseconds target_;
   std::vector<store::imported_call> rows_;
 };
 
@@ -381,7 +399,8 @@ import_summary import_calls_csv(const gateway_config& cfg, store::call_store& ca
   std::unique_ptr<batch_writer> writer;
   std::unordered_set<std::string> seen;  // dry run: ids met earlier in this file
   if (!options.dry_run)
-    writer = std::make_unique<batch_writer>(calls.begin_import(to_ms(now)), options.batch_rows);
+    writer = std::make_unique<batch_writer>(calls.begin_import(to_ms(now)), options.batch_rows,
+                                            options.batch_target);
 
   auto skip = [&](std::string kind, std::string detail) {
     ++sum.skipped;

@@ -6,6 +6,7 @@
 // it is given (store::call_store: batches of calls, each one transaction, and the ledger row with
 // the last); it may run in a process beside a live gateway on the same store.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -59,9 +60,12 @@ struct import_options {
       on_progress;
   /// The import's "now" for future_start; default: the system clock.
   std::optional<time_point> now;
-  /// Rows per write transaction: long enough to be fast, short enough that a live gateway
-  /// sharing the database waits only milliseconds for the write lock.
+  /// The most rows in one write transaction. Batches start smaller and grow or shrink so that
+  /// one transaction takes about `batch_target`: long enough to be fast, short enough that a
+  /// live gateway sharing the database (a sign-in, a receipt) waits only that long for the
+  /// write lock, on a fast machine or a slow one.
   std::size_t batch_rows = 10000;
+  std::chrono::milliseconds batch_target{100};
 };
 
 /// Reads CSV from `path`, maps numbers to agencies with cfg.call_import, and inserts the calls

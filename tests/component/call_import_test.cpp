@@ -5,9 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -490,4 +495,91 @@ TEST_CASE("migration 3 adds the import ledger and drops calls.category, keeping 
   CHECK(std::find(columns.begin(), columns.end(), "reason") != columns.end());
   CHECK(count(path, "SELECT count(*) FROM calls WHERE reason = 'other'") == 1);
   CHECK(count(path, "SELECT count(*) FROM call_imports") == 0);
+}
+
+namespace {
+
+/// A call store that only records the size of each batch, taking `slow` for any batch of more
+/// than `slow_above` rows: the batch sizing under a fast and a slow store, without a real disk.
+class timing_call_store : public bl::store::call_store {
+ public:
+  timing_call_store(std::size_t slow_above, std::chrono::milliseconds slow)
+      : slow_above_(slow_above), slow_(slow) {}
+  std::vector<std::size_t> batches;
+
+  std::unique_ptr<bl::store::call_import_writer> begin_import(std::int64_t) override {
+    struct writer : bl::store::call_import_writer {
+      timing_call_store& s;
+      explicit writer(timing_call_store& st) : s(st) {}
+      bl::store::batch_result insert_calls(
+          const std::vector<bl::store::imported_call>& calls) override {
+        s.batches.push_back(calls.size());
+        if (calls.size() > s.slow_above_) std::this_thread::sleep_for(s.slow_);
+        return {calls.size(), 0};
+      }
+      std::int64_t finish(
+          const std::vector<bl::store::imported_call>& calls,
+          const std::function<bl::store::import_ledger_entry(const bl::store::batch_result&)>&
+              ledger) override {
+        s.batches.push_back(calls.size());
+        ledger({calls.size(), 0});
+        return 1;
+      }
+    };
+    return std::make_unique<writer>(*this);
+  }
+  bool call_stored(const std::string&) override { return false; }
+  std::vector<bl::store::import_record> list_imports() override { return {}; }
+
+ private:
+  std::size_t slow_above_;
+  std::chrono::milliseconds slow_;
+};
+
+/// `rows` distinct good calls, a minute apart.
+std::string many_calls(int rows) {
+  std::string out = "Caller,Called Number,Start Time,Duration\r\n";
+  for (int i = 0; i < rows; ++i) {
+    char line[96];
+    std::snprintf(line, sizeof line, "01632 960001,01632 960002,2026-07-%02d %02d:%02d:00,%d\r\n",
+                  1 + i / 1440, i / 60 % 24, i % 60, 10 + i % 50);
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("import batches are sized by time: they shrink on a slow store and grow on a fast one",
+          "[component][import]") {
+  bl::test::temp_dir dir;
+  const auto cfg = import_config();
+  const auto csv = dir.file("export.csv");
+
+  SECTION("a store that takes 150 ms for any batch over 100 rows") {
+    write_file(csv, many_calls(3000));
+    // The gateway beside it must never wait long for the write lock: batches halve until one
+    // commits inside the 100 ms target, and stay near that size.
+    timing_call_store slow(100, std::chrono::milliseconds(150));
+    bl::import_options o;
+    o.batch_target = std::chrono::milliseconds(100);
+    const auto sum = bl::import_calls_csv(cfg, slow, csv, o);
+    CHECK(sum.imported == 3000);
+    REQUIRE(slow.batches.size() > 4);
+    CHECK(slow.batches[0] == 500);
+    CHECK(slow.batches[1] == 250);
+    CHECK(slow.batches[2] == 125);
+    for (std::size_t i = 3; i + 1 < slow.batches.size(); ++i) CHECK(slow.batches[i] <= 124);
+  }
+  SECTION("a fast store") {
+    write_file(csv, many_calls(12000));
+    // Batches double up to batch_rows, so a fast disk is not held back by small transactions.
+    timing_call_store fast(std::numeric_limits<std::size_t>::max(), {});
+    bl::import_options o;
+    o.batch_rows = 4000;
+    o.batch_target = std::chrono::seconds(2);  // "fast" is anything under 500 ms here
+    const auto sum = bl::import_calls_csv(cfg, fast, csv, o);
+    CHECK(sum.imported == 12000);
+    CHECK(fast.batches == std::vector<std::size_t>{500, 1000, 2000, 4000, 4000, 500});
+  }
 }

@@ -26,7 +26,7 @@ struct soak_options {
   std::chrono::milliseconds account_every{3000};  // API and CLI account changes, sign-ins
   std::chrono::milliseconds report_every{5000};   // savings reports over 120 months
   std::chrono::seconds import_every{60};          // call imports after the first (at 10 %)
-  int import_rows = 12000;                        // more than one 10,000-row import batch
+  int import_rows = 12000;                        // more than the largest import batch
   int busy_timeout_ms = 5000;        // the store's; also the longest a commit may keep failing
   std::ostream* progress = nullptr;  // one line every progress_every; null: quiet
 };

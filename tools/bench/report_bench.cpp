@@ -251,8 +251,8 @@ int main(int argc, char** argv) {
     if (o.import_rows > 0)
       md << "\nThe telephony CSV has an id column and UK day-first local times, in time order as a "
             "telephony system exports them, and is imported into a database of its own in "
-            "10,000-row transactions. Rows in random time order cost the import more (each "
-            "batch then touches most index pages).\n";
+            "transactions sized to take about 100 ms each (at most 10,000 rows). Rows in random "
+            "time order cost the import more (each batch then touches most index pages).\n";
     md << "\n";
     std::cout << md.str() << std::flush;
     if (!o.write_path.empty()) {
