@@ -340,7 +340,14 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
   auto started = std::chrono::steady_clock::now();
   bool committed = false;
   try {
-    writer_->begin();
+    store::batch_hint hint;
+    for (const auto& j : jobs) {
+      if (j.what != job::kind::submit) continue;
+      hint.message_ids.push_back(j.msg.id);
+      if (std::find(hint.senders.begin(), hint.senders.end(), j.msg.from) == hint.senders.end())
+        hint.senders.push_back(j.msg.from);
+    }
+    writer_->begin_batch(hint);
     for (auto& j : jobs) {
       if (j.what == job::kind::sweep) continue;
       if (j.what == job::kind::note) {

@@ -101,6 +101,14 @@ struct phone_claim {
   time_point claimed_at{};
 };
 
+/// What a batch's jobs will ask the store before they write: the ids of the messages submitted
+/// (find_receipt) and their senders (pending_from). An engine where every read is a round trip
+/// to a server fetches all of it with BEGIN, in one; an embedded one has no use for it.
+struct batch_hint {
+  std::vector<std::string> message_ids;
+  std::vector<std::string> senders;
+};
+
 class writer {
  public:
   writer() = default;
@@ -109,6 +117,12 @@ class writer {
   writer& operator=(const writer&) = delete;
 
   virtual void begin() = 0;
+  /// begin() for a batch whose reads are known in advance (see batch_hint). What the hint does
+  /// not cover is read as usual; the answers are the same either way.
+  virtual void begin_batch(const batch_hint& hint) {
+    (void)hint;
+    begin();
+  }
   virtual void commit() = 0;
   /// Savepoints isolate one message inside a group commit: a message that fails half-way is
   /// undone without losing the rest of the batch.

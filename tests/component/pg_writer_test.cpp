@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -636,4 +638,87 @@ TEST_CASE("a second PostgreSQL writer's transaction reads what the first committ
   a.commit();
   CHECK(fb.get() == 3);
   CHECK(a.load_transfer("T-20251205-000001")->version == 3);
+}
+
+TEST_CASE("a batch's receipts and inbox counts come with BEGIN and answer as the rows would",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer w(pg.conninfo("bl"));
+  w.begin();
+  message(w, "stored-before", "fire", "{\"first\":true}");
+  w.enqueue_later("police", "stored-before", "", "transfer.update", t0, "fire");
+  message(w, "stored-too", "fire");
+  w.enqueue_later("police", "stored-too", "", "transfer.update", t0, "fire");
+  w.save_transfer(make_transfer("T-20251205-000007", t0), true);
+  w.commit();
+
+  bl::store::batch_hint hint{{"stored-before", "new-1", "quo\"te\\d"}, {"fire", "police"}};
+  w.begin_batch(hint);
+  CHECK(w.find_receipt("stored-before") == std::optional<std::string>("{\"first\":true}"));
+  CHECK_FALSE(w.find_receipt("new-1"));
+  CHECK_FALSE(w.find_receipt("quo\"te\\d"));
+  CHECK_FALSE(w.find_receipt("not-in-the-hint"));
+  CHECK(w.pending_from("police", "fire") == 2);
+  CHECK(w.pending_from("fire", "police") == 0);
+  CHECK(w.pending_from("ambulance", "fire") == 0);
+
+  // What the transaction stores, it knows: a repeat of new-1 in the same batch is a duplicate.
+  message(w, "new-1", "fire", "{\"new\":1}");
+  w.enqueue_later("police", "new-1", "", "transfer.update", t0, "fire");
+  CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));
+  CHECK(w.pending_from("police", "fire") == 3);
+  CHECK(w.next_transfer_id(t0) == "T-20251205-000008");
+  CHECK(w.next_transfer_id(t0) == "T-20251205-000009");
+
+  // A job undone by its savepoint leaves nothing known that is not stored.
+  w.savepoint();
+  message(w, "undone", "fire");
+  w.enqueue_later("police", "undone", "", "transfer.update", t0, "fire");
+  CHECK(w.pending_from("police", "fire") == 4);
+  CHECK(w.next_transfer_id(t0) == "T-20251205-000010");
+  w.rollback_to_savepoint();
+  CHECK_FALSE(w.find_receipt("undone"));
+  CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));
+  CHECK(w.pending_from("police", "fire") == 3);
+  CHECK(w.next_transfer_id(t0) == "T-20251205-000010");
+
+  // An acknowledgement changes the counts; they are read again.
+  CHECK(w.ack("police", 1, t0).size() == 1);
+  CHECK(w.pending_from("police", "fire") == 2);
+  w.commit();
+
+  connection c(pg.conninfo("bl"));
+  CHECK(pending_count_mismatches(c).empty());
+  CHECK(c.query("SELECT last_no FROM transfer_day_seq WHERE day = '20251205'").int64(0, 0) == 10);
+  w.begin_batch(hint);
+  CHECK(w.next_transfer_id(t0) == "T-20251205-000011");
+  CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));
+  w.commit();
+  verify_chain(c);
+}
+
+TEST_CASE("a batch's reads wait for the writer before it and see what it committed", "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer a(pg.conninfo("bl"));
+  pg_writer b(pg.conninfo("bl"));
+  a.begin_batch({{"shared"}, {"fire"}});
+  message(a, "shared", "fire", "{\"by\":\"a\"}");
+  a.enqueue_later("police", "shared", "", "transfer.update", t0, "fire");
+  CHECK(a.next_transfer_id(t0) == "T-20251205-000001");
+
+  auto fb = std::async(std::launch::async, [&] {
+    b.begin_batch({{"shared"}, {"fire"}});
+    auto seen = std::make_tuple(b.find_receipt("shared"), b.pending_from("police", "fire"),
+                                b.next_transfer_id(t0));
+    b.commit();
+    return seen;
+  });
+  CHECK(fb.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  a.commit();
+  auto [receipt, pending, id] = fb.get();
+  CHECK(receipt == std::optional<std::string>("{\"by\":\"a\"}"));
+  CHECK(pending == 1);
+  CHECK(id == "T-20251205-000002");
 }

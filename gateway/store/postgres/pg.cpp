@@ -290,12 +290,19 @@ void connection::send_command(const std::string& sql) {
 }
 
 result connection::flush() {
+  auto all = flush_all();
+  if (all.empty()) return {};
+  return std::move(all.back());
+}
+
+std::vector<result> connection::flush_all() {
   if (!pipeline_) return {};
   // The sync ends the pipeline's implicit unit: the server answers everything up to it, then
   // skips nothing more (after a failure it had skipped the rest, each answered "aborted").
   if (PQpipelineSync(c_) != 1) send_failed("(pipeline sync)");
   std::optional<store_error> first;
-  result last;
+  std::vector<result> out;
+  out.reserve(pending_.size());
   for (const auto& q : pending_) {
     pg_result* r = PQgetResult(c_);
     if (!r) {
@@ -307,10 +314,13 @@ result connection::flush() {
     }
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
-      last = result(r);
+      if (q.prepare)
+        PQclear(r);  // a statement's preparation: its execution's result follows
+      else
+        out.emplace_back(r);
     } else {
       if (q.prepare) prepared_.erase(q.sql);  // not prepared after all: prepare it again
-      last = result();
+      if (!q.prepare) out.emplace_back();
       if (st == PGRES_PIPELINE_ABORTED) {
         PQclear(r);
       } else {
@@ -337,7 +347,7 @@ result connection::flush() {
                             "': the pipeline ended without its sync: " + trim(PQerrorMessage(c_)));
   leave_pipeline();
   if (first) throw *first;
-  return last;
+  return out;
 }
 
 bool connection::reconnect_if_broken() {

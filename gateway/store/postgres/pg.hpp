@@ -105,6 +105,8 @@ class connection {
   /// Waits for every queued statement and returns the last one's result; raises the first
   /// failure among them (those after it were not run). Nothing queued: an empty result.
   result flush();
+  /// flush(), returning every queued statement's result in the order they were queued.
+  std::vector<result> flush_all();
   /// Statements queued and not yet read back.
   std::size_t queued() const { return pending_.size(); }
   /// After the server went away (restart, failover, terminated backend): connects again with

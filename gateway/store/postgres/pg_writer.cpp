@@ -92,6 +92,55 @@ void pg_writer::begin() {
   in_transaction_ = true;
 }
 
+namespace {
+
+/// A text[] parameter in PostgreSQL's array literal form, each element quoted.
+param text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+void pg_writer::begin_batch(const batch_hint& hint) {
+  if (hint.message_ids.empty() && hint.senders.empty()) return begin();
+  forget();
+  if (c_->reconnect_if_broken()) session_setup();
+  // BEGIN, the chain's lock, then the reads, each its own statement in one round trip: a
+  // statement's snapshot is taken when it starts, so the reads come after the lock is held and
+  // see everything the writer before this one committed.
+  c_->send_command("BEGIN");
+  c_->send(lock_tail_sql);
+  c_->send("SELECT id, receipt FROM messages WHERE id = ANY($1::text[])",
+           {text_array(hint.message_ids)});
+  c_->send("SELECT recipient, sender, n FROM pending_counts WHERE sender = ANY($1::text[])",
+           {text_array(hint.senders)});
+  std::vector<result> r;
+  try {
+    r = c_->flush_all();
+  } catch (...) {
+    rollback();
+    throw;
+  }
+  in_transaction_ = true;
+  take_tail(r.at(1));
+  for (const auto& id : hint.message_ids) receipts_.emplace(id, std::nullopt);
+  for (int i = 0; i < r.at(2).rows(); ++i) receipts_[r[2].text(i, 0)] = r[2].text(i, 1);
+  pending_senders_.insert(hint.senders.begin(), hint.senders.end());
+  for (int i = 0; i < r.at(3).rows(); ++i)
+    pending_[{r[3].text(i, 0), r[3].text(i, 1)}] = r[3].int64(i, 2);
+}
+
 void pg_writer::write(const char* sql, const params& ps) {
   // Inside a transaction a write whose result nobody reads is queued (pipeline mode) and goes
   // with the next statement that waits, at the latest COMMIT: a failure fails the transaction
@@ -164,6 +213,7 @@ void pg_writer::lock_chain() {
 }
 
 std::optional<std::string> pg_writer::find_receipt(const std::string& message_id) {
+  if (auto known = receipts_.find(message_id); known != receipts_.end()) return known->second;
   auto r = c_->prepared("SELECT receipt FROM messages WHERE id = $1", {p(message_id)});
   if (r.rows() == 0) return std::nullopt;
   return r.text(0, 0);
@@ -233,6 +283,9 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
       " sent_at, stored_at, doc, receipt) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
       {p(id), p(type), p(from), p_or_null(to), p_or_null(transfer_id), p(version), p(mode),
        sent_at ? pms(*sent_at) : param(), pms(stored_at), p(doc), p_or_null(receipt)});
+  if (!in_transaction_) return;
+  receipts_[id] = receipt;
+  sender_of_[id] = from;
 }
 
 void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
@@ -251,12 +304,27 @@ void pg_writer::add_event(const timeline_event& e) {
          p_or_null(e.from_state), p_or_null(e.to_state), p(e.version), p_or_null(e.detail)});
 }
 
+void pg_writer::counted_enqueue(const std::string& agency, const std::string& message_id) {
+  // enqueue_sql adds one to (agency, the message's sender) when the new delivery is after the
+  // agency's acknowledged position, which a new sequence number always is (the engine never
+  // acknowledges beyond the last number issued). The known count follows; a message this
+  // transaction did not store has a sender it does not know, so its counts are read again.
+  auto from = sender_of_.find(message_id);
+  if (from == sender_of_.end()) {
+    pending_senders_.clear();
+    pending_.clear();
+  } else if (pending_senders_.count(from->second)) {
+    ++pending_[{agency, from->second}];
+  }
+}
+
 std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& message_id,
                                 const std::string& transfer_id, const std::string& type,
                                 time_point at, const std::string& /*from*/) {
   lock_chain();
   auto r = c_->prepared(enqueue_sql,
                         {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
+  counted_enqueue(agency, message_id);
   return r.int64(0, 0);
 }
 
@@ -265,11 +333,17 @@ void pg_writer::enqueue_later(const std::string& agency, const std::string& mess
                               time_point at, const std::string& /*from*/) {
   lock_chain();
   write(enqueue_sql, {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
+  counted_enqueue(agency, message_id);
 }
 
 std::int64_t pg_writer::pending_from(const std::string& recipient, const std::string& sender) {
-  // Read from the row enqueue() and ack() keep (migration 3), not cached: another writer may
-  // have enqueued or acknowledged since; this transaction's turn (begin) keeps it as read.
+  // Read from the row enqueue() and ack() keep (migration 3), never across transactions:
+  // another writer may have enqueued or acknowledged since. Within this one (whose turn, taken
+  // at begin, keeps the rows as read) a count fetched with BEGIN and kept since is the row.
+  if (pending_senders_.count(sender)) {
+    auto known = pending_.find({recipient, sender});
+    return known == pending_.end() ? 0 : known->second;
+  }
   auto r = c_->prepared("SELECT n FROM pending_counts WHERE recipient = $1 AND sender = $2",
                         {p(recipient), p(sender)});
   return r.rows() ? r.int64(0, 0) : 0;
@@ -288,6 +362,9 @@ std::int64_t pg_writer::acked_upto(const std::string& agency) {
 std::vector<acked_delivery> pg_writer::ack(const std::string& agency, std::int64_t upto,
                                            time_point at) {
   std::vector<acked_delivery> out;
+  // The inbox counts change below by what is acknowledged: read them again when next asked.
+  pending_senders_.clear();
+  pending_.clear();
   // The endpoint's row, locked: two writers acknowledging for one agency take turns, and the
   // second sees what the first moved.
   auto cur = c_->prepared(
@@ -356,6 +433,15 @@ std::string pg_writer::next_transfer_id(time_point now) {
   std::string stamp = format_rfc3339(now);  // 2026-11-21T...
   std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
   lock_chain();
+  // Once this transaction has read the day's counter row, it is the only writer that can move
+  // it until COMMIT (the chain's lock): the next number is known, and its update is queued.
+  if (in_transaction_ && day_no_ && day_no_->first == day) {
+    const std::int64_t no = ++day_no_->second;
+    write("UPDATE transfer_day_seq SET last_no = $2 WHERE day = $1", {p(day), p(no)});
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(no));
+    return buf;
+  }
   // The day's first id continues after any transfer of that day already stored (one written by
   // an import or an older gateway), later ones from the counter row. The search of the day's
   // stored ids runs only when the day has no row yet (an INSERT's VALUES would be computed, a
@@ -370,8 +456,10 @@ std::string pg_writer::next_transfer_id(time_point now) {
       "  RETURNING last_no)"
       " SELECT last_no FROM u UNION ALL SELECT last_no FROM i",
       {p(day)});
+  const std::int64_t no = r.int64(0, 0);
+  if (in_transaction_) day_no_ = std::make_pair(day, no);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(r.int64(0, 0)));
+  std::snprintf(buf, sizeof buf, "T-%s-%06lld", day.c_str(), static_cast<long long>(no));
   return buf;
 }
 

@@ -23,13 +23,18 @@
 // incident numbers, timeline events, audit rows, enqueue_later, savepoints) are queued in libpq's
 // pipeline mode and travel with the next statement that waits for an answer (the next job's
 // dedupe lookup, or COMMIT). A failure among them is raised by that later call and fails the
-// transaction as it would have: nothing is acknowledged before COMMIT returns.
+// transaction as it would have: nothing is acknowledged before COMMIT returns. The reads a
+// batch's new messages need (dedupe, the inbox quota's counts) come with BEGIN in one round
+// trip (begin_batch), and the day's transfer-id counter is read once per transaction and then
+// advanced by queued writes: a batch of new requests costs two round trips, BEGIN and COMMIT.
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -54,6 +59,9 @@ class pg_writer final : public store::writer {
   /// Waits for any other writer's transaction to end (see above). Connects again first if the
   /// server went away since the last transaction.
   void begin() override;
+  /// begin(), with the batch's receipts and inbox counts fetched in the same round trip, after
+  /// the chain's lock (so that no other writer can change them before COMMIT).
+  void begin_batch(const batch_hint& hint) override;
   void commit() override;
   /// Savepoints isolate one message inside a group commit.
   void savepoint() override;
@@ -109,11 +117,32 @@ class pg_writer final : public store::writer {
   // rollback (which may undo appends).
   std::optional<std::pair<std::int64_t, std::string>> tail_;
   bool in_transaction_ = false;  // begin() .. commit()/rollback(): writes may be queued
+  // What this transaction knows without asking, valid only while it holds the chain's lock
+  // (every writer's transaction takes it first, so nothing else changes these rows meanwhile),
+  // and forgotten with tail_ (a savepoint rollback may undo what they describe):
+  // - receipts_: a message id -> its stored receipt, or nullopt when it is not stored (ids the
+  //   batch hint named, and messages this transaction stored);
+  // - pending_: the inbox counts of every recipient from each sender in pending_senders_ (a
+  //   pair absent from pending_ is 0), kept as enqueue() and ack() change them;
+  // - day_no_: the transfer-id counter of one UTC day, as this transaction last moved it.
+  std::unordered_map<std::string, std::optional<std::string>> receipts_;
+  std::set<std::string> pending_senders_;
+  std::map<std::pair<std::string, std::string>, std::int64_t> pending_;  // (recipient, sender)
+  std::unordered_map<std::string, std::string> sender_of_;  // messages stored in this transaction
+  std::optional<std::pair<std::string, std::int64_t>> day_no_;
   void lock_chain();
   void write(const char* sql, const std::vector<std::optional<std::string>>& ps);
   void take_tail(const result& r);
   void session_setup();
-  void forget() noexcept { tail_.reset(); }
+  void counted_enqueue(const std::string& agency, const std::string& message_id);
+  void forget() noexcept {
+    tail_.reset();
+    receipts_.clear();
+    pending_senders_.clear();
+    pending_.clear();
+    sender_of_.clear();
+    day_no_.reset();
+  }
 };
 
 }  // namespace bl::store::postgres
