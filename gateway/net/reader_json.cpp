@@ -26,6 +26,23 @@ json event_json(const store::event_row& e) {
           {"version", e.version},
           {"detail", stored_json(e.detail)}};
 }
+// What the list row and the detail share: the transfer's own columns. (Objects keep their keys
+// sorted, so the fields each adds land where they did.)
+json transfer_fields_json(const store::transfer_fields& t) {
+  return {{"transfer_id", t.id},
+          {"state", t.state},
+          {"version", t.version},
+          {"category", t.category},
+          {"priority", t.priority},
+          {"mode", t.mode},
+          {"from", t.requester},
+          {"to", t.responder},
+          {"created_at", time_text(t.created_at)},
+          {"updated_at", time_text(t.updated_at)},
+          {"expires_at", time_text(t.expires_at)},
+          {"delivery_due", time_text(t.delivery_due)},
+          {"decision_due", time_text(t.decision_due)}};
+}
 }  // namespace
 
 json stored_json(const std::string& text) {
@@ -40,22 +57,11 @@ json transfer_row_json(const store::transfer_row& t) {
   json numbers = json::object();
   numbers.emplace(t.requester, opt(t.requester_number));
   numbers.emplace(t.responder, opt(t.responder_number));
-  return {{"transfer_id", t.id},
-          {"state", t.state},
-          {"version", t.version},
-          {"category", t.category},
-          {"priority", t.priority},
-          {"mode", t.mode},
-          {"from", t.requester},
-          {"to", t.responder},
-          {"created_at", time_text(t.created_at)},
-          {"updated_at", time_text(t.updated_at)},
-          {"expires_at", time_text(t.expires_at)},
-          {"delivery_due", time_text(t.delivery_due)},
-          {"decision_due", time_text(t.decision_due)},
-          {"phone_fallback", t.delivery_alerted || t.decision_alerted},
-          {"incident_numbers", std::move(numbers)},
-          {"summary", opt(t.summary)}};
+  json row = transfer_fields_json(t);
+  row["phone_fallback"] = t.delivery_alerted || t.decision_alerted;
+  row["incident_numbers"] = std::move(numbers);
+  row["summary"] = opt(t.summary);
+  return row;
 }
 
 json transfer_row_json(const store::transfer_row& t, const std::string& agency) {
@@ -87,26 +93,15 @@ json transfer_detail_json(const store::transfer_record& t) {
                      {"message_id", opt(a.message_id)},
                      {"detail", stored_json(a.detail)},
                      {"hash", a.hash}});
-  return {{"transfer_id", t.id},
-          {"state", t.state},
-          {"version", t.version},
-          {"category", t.category},
-          {"priority", t.priority},
-          {"mode", t.mode},
-          {"from", t.requester},
-          {"to", t.responder},
-          {"request_message_id", t.request_message_id},
-          {"created_at", time_text(t.created_at)},
-          {"updated_at", time_text(t.updated_at)},
-          {"expires_at", time_text(t.expires_at)},
-          {"delivery_due", time_text(t.delivery_due)},
-          {"decision_due", time_text(t.decision_due)},
-          {"delivery_alerted", t.delivery_alerted},
-          {"decision_alerted", t.decision_alerted},
-          {"incident_numbers", std::move(numbers)},
-          {"timeline", std::move(timeline)},
-          {"messages", std::move(messages)},
-          {"audit", std::move(audit)}};
+  json detail = transfer_fields_json(t);
+  detail["request_message_id"] = t.request_message_id;
+  detail["delivery_alerted"] = t.delivery_alerted;
+  detail["decision_alerted"] = t.decision_alerted;
+  detail["incident_numbers"] = std::move(numbers);
+  detail["timeline"] = std::move(timeline);
+  detail["messages"] = std::move(messages);
+  detail["audit"] = std::move(audit);
+  return detail;
 }
 
 json console_event_json(const store::event_row& e) {

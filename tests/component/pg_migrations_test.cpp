@@ -10,7 +10,7 @@
 
 #include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::store::fault;
 using bl::store::store_error;

@@ -19,7 +19,7 @@
 #include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_reader_sql.hpp"
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using nlohmann::json;
 using namespace bl::store::postgres;

@@ -1,4 +1,4 @@
-// The test PostgreSQL server (tests/support/pg_server): the store's PostgreSQL tests stand on it,
+// The test PostgreSQL server (tools/pg_server/pg_server): the store's PostgreSQL tests stand on it,
 // so it must really start, stop, crash and come back with what was committed.
 
 #include <filesystem>
@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::test::pg_server;
 

@@ -17,7 +17,7 @@
 
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_writer.hpp"
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::from_ms;
 using bl::store::fault;

@@ -23,8 +23,8 @@
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/sqlite/writer.hpp"
 #include "gateway/store/store_copy.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::from_ms;
 using bl::store::fault;

@@ -9,8 +9,8 @@
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/test_store.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 namespace bl::test {
 

@@ -1,7 +1,7 @@
 #pragma once
 // One fresh store on either engine for a test that must behave the same on both: an SQLite file
 // in a temp directory, or a database of its own on the PostgreSQL server that the test binary's
-// run starts once (tests/support/pg_server) and stops at exit. Parameterise a TEST_CASE with
+// run starts once (tools/pg_server/pg_server) and stops at exit. Parameterise a TEST_CASE with
 //   const auto engine = GENERATE(from_range(bl::test::store_engine::all()));
 //   bl::test::store_engine db(engine);
 // and open the stores under test with the engine-neutral factories (store::open_*_store(

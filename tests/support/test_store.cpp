@@ -6,7 +6,7 @@
 
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 namespace bl::test {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The store a test runs on, whichever engine the run is for: BLUELINK_TEST_ENGINE=postgres puts
 // each test's store in a database of its own on one PostgreSQL server that the test process
-// starts on first use (tests/support/pg_server: initdb and pg_ctl in a temp directory, a Unix
+// starts on first use (tools/pg_server/pg_server: initdb and pg_ctl in a temp directory, a Unix
 // socket only) and stops when it exits; otherwise it is an SQLite file. ctest runs the shards
 // that must hold on both engines a second time with the variable set, as "<shard>@postgres"
 // (tests/CMakeLists.txt). Test cases about SQLite itself (its file, its VFS) carry the tag

@@ -22,8 +22,8 @@
 #include "gateway/store/reader.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/test_helpers.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 namespace {
 

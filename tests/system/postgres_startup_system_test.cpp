@@ -1,7 +1,7 @@
 // The gateway on "database": {"engine": "postgres", ...}: a PostgreSQL it cannot reach, or a
 // database that is not a Bluelink store, stops it with exit code 3 and a clear message (as a
 // corrupt SQLite file does), and the password given through the environment is never printed.
-// The server is a real PostgreSQL 15 that the test starts itself (tests/support/pg_server).
+// The server is a real PostgreSQL 15 that the test starts itself (tools/pg_server/pg_server).
 
 #include <catch2/catch.hpp>
 
@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/gateway_process.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::test::gateway_process;
 using nlohmann::json;

@@ -12,8 +12,8 @@
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/sqlite/writer.hpp"
 #include "tests/support/cli_process.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::test::run_cli;
 

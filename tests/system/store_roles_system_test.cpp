@@ -15,8 +15,8 @@
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/store_error.hpp"
 #include "tests/support/cli_process.hpp"
-#include "tests/support/pg_server.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 using bl::test::run_cli;
 using Catch::Matchers::Contains;

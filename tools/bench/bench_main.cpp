@@ -12,7 +12,7 @@
 // One thread drives every connection with Asio, so 64 or 1,000 connections cost little.
 // --engine postgres|both (HTTP, started gateways only): the same two measurements on a gateway
 // whose store is PostgreSQL, on a server the bench starts for each measurement
-// (tools/bench/pg_cluster: initdb in a temp dir, Unix socket, fsync and synchronous_commit on,
+// (tools/pg_server: initdb in a temp dir, Unix socket, fsync and synchronous_commit on,
 // stopped at the end); `both` measures SQLite first, then PostgreSQL, and writes one section with
 // both engines side by side. The default (--engine sqlite) is the SQLite-only section as before.
 //
@@ -80,8 +80,8 @@
 #include "gateway/service/accounts.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/pages_bench.hpp"
-#include "tools/bench/pg_cluster.hpp"
 #include "tools/bench/report_data.hpp"
+#include "tools/pg_server/pg_server.hpp"
 #include "tools/samples/sample_requests.hpp"
 
 extern char** environ;
@@ -267,8 +267,15 @@ class gateway_child {
     }
     if (o.engine == "postgres") {
       // A server of its own in the gateway's directory, durable (fsync, synchronous_commit=on).
-      pg_.emplace(base);
-      cfg["database"] = {{"engine", "postgres"}, {"conninfo", pg_->conninfo()}};
+      // The server's own shared_buffers, and initdb's writes flushed before the measurement.
+      bl::test::pg_server_options pg_options;
+      pg_options.parent = base;
+      pg_options.max_connections = 40;
+      pg_options.shared_buffers.clear();
+      pg_options.sync_initdb = true;
+      pg_.emplace(pg_options);
+      pg_->create_database("bench");
+      cfg["database"] = {{"engine", "postgres"}, {"conninfo", pg_->conninfo("bench")}};
     }
     if (prepare) prepare(dir_ / "bench.db", cfg);
     std::ofstream(dir_ / "gateway.json") << cfg.dump(2);
@@ -302,7 +309,7 @@ class gateway_child {
   /// User + system CPU the gateway has used so far.
   double cpu_seconds() const { return process_cpu_seconds(pid_); }
   /// The PostgreSQL server the bench started for this gateway (--engine postgres), if any.
-  const bl::bench::pg_cluster* pg() const { return pg_ ? &*pg_ : nullptr; }
+  const bl::test::pg_server* pg() const { return pg_ ? &*pg_ : nullptr; }
 
  private:
   void start(const std::string& bin) {
@@ -359,7 +366,7 @@ class gateway_child {
   std::string cad_endpoint_;
   bl::cad::key_pair server_keys_;
   std::map<std::string, bl::cad::key_pair> cad_keys_;
-  std::optional<bl::bench::pg_cluster> pg_;  // stopped after the gateway (destructor body)
+  std::optional<bl::test::pg_server> pg_;  // stopped after the gateway (destructor body)
 };
 
 // ---------------------------------------------------------------------------------------------

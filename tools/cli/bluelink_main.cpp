@@ -74,8 +74,24 @@ bool missing_file(const bl::store::store_options& opts) {
   return opts.engine == bl::store::engine_kind::sqlite && !fs::exists(opts.path);
 }
 
+/// --password-file / --password-env of a command that opens a PostgreSQL store: where its
+/// password is (docs/operations.md), never on the command line.
+struct password_cli {
+  std::string file, env;
+  bool given() const { return !file.empty() || !env.empty(); }
+};
+
+/// Adds --password-file and --password-env (one or the other) to `cmd`; `what` names the
+/// password in their help ("the owner's password").
+void add_password_options(CLI::App* cmd, password_cli& pw, const std::string& what) {
+  auto* file = cmd->add_option("--password-file", pw.file, "file whose first line is " + what);
+  cmd->add_option("--password-env", pw.env, "environment variable that holds " + what)
+      ->excludes(file);
+}
+
 struct audit_verify_cli {
-  std::string database, store, config_file, password_file, password_env;
+  std::string database, store, config_file;
+  password_cli password;
 };
 
 // ---- CAD link keys (docs/protocols/cad-link.md section 1, docs/operations.md "CAD link keys") --
@@ -953,7 +969,8 @@ int savings_report_cmd(const report_options& o, const char* argv0) {
 // ---- bluelink store copy (docs/operations.md "Moving up from SQLite to PostgreSQL") ----------
 
 struct store_copy_cli {
-  std::string from, to, password_file, password_env;
+  std::string from, to;
+  password_cli password;
 };
 
 /// Exit codes of `bluelink store copy`: 0 done, 2 usage or config, 3 store (unreachable,
@@ -962,9 +979,8 @@ constexpr int exit_store_error = 3;
 constexpr int exit_not_verified = 4;
 
 /// The PostgreSQL database of a `postgres:CONNINFO` argument, with the password from
-/// `password_file` or `password_env`. Returns 0, or exit_bad_input after saying why on stderr.
-int postgres_target(const std::string& option, const std::string& spec,
-                    const std::string& password_file, const std::string& password_env,
+/// --password-file or --password-env. Returns 0, or exit_bad_input after saying why on stderr.
+int postgres_target(const std::string& option, const std::string& spec, const password_cli& pw,
                     bl::store::store_options& out) {
   if (spec.rfind("postgres:", 0) != 0 || spec.size() == 9) {
     std::fprintf(stderr,
@@ -985,7 +1001,7 @@ int postgres_target(const std::string& option, const std::string& spec,
     return exit_bad_input;
   }
   try {
-    out.password = bl::store::read_database_password(password_file, password_env);
+    out.password = bl::store::read_database_password(pw.file, pw.env);
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "bluelink: %s\n", e.what());
     return exit_bad_input;
@@ -999,7 +1015,7 @@ int store_copy(const store_copy_cli& o) {
     return exit_bad_input;
   }
   bl::store::store_options target;
-  if (int rc = postgres_target("--to", o.to, o.password_file, o.password_env, target)) return rc;
+  if (int rc = postgres_target("--to", o.to, o.password, target)) return rc;
 
   bl::store::copy_options co;
   co.sqlite_path = o.from.substr(7);
@@ -1049,7 +1065,8 @@ int store_copy(const store_copy_cli& o) {
 }
 
 struct store_migrate_cli {
-  std::string store, grant, password_file, password_env;
+  std::string store, grant;
+  password_cli password;
 };
 
 /// `bluelink store migrate`: the owner role brings a PostgreSQL store's schema to this binary's
@@ -1057,8 +1074,7 @@ struct store_migrate_cli {
 /// usage, 3 the store (unreachable, foreign, newer, no such role).
 int store_migrate(const store_migrate_cli& o) {
   bl::store::store_options target;
-  if (int rc = postgres_target("--store", o.store, o.password_file, o.password_env, target))
-    return rc;
+  if (int rc = postgres_target("--store", o.store, o.password, target)) return rc;
   try {
     auto sum = bl::store::migrate_postgres(target, o.grant);
     if (sum.from_version == sum.to_version)
@@ -1090,7 +1106,7 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
                  "sqlite:FILE|postgres:CONNINFO or --config gateway.json\n");
     return exit_bad_input;
   }
-  if ((!o.password_file.empty() || !o.password_env.empty()) && o.store.rfind("postgres:", 0) != 0) {
+  if (o.password.given() && o.store.rfind("postgres:", 0) != 0) {
     std::fprintf(stderr,
                  "bluelink: --password-file and --password-env go with --store "
                  "postgres:CONNINFO (with --config the config names the password)\n");
@@ -1106,8 +1122,7 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
       std::fprintf(stderr, "bluelink: --store takes sqlite:FILE or postgres:CONNINFO\n");
       return exit_bad_input;
     }
-    if (int rc = postgres_target("--store", o.store, o.password_file, o.password_env, opts))
-      return rc;
+    if (int rc = postgres_target("--store", o.store, o.password, opts)) return rc;
   } else {
     bl::schema_set schemas(bl::schema_set::locate(argv0));
     opts = bl::store::options_for(bl::load_config(o.config_file, schemas));
@@ -1156,12 +1171,7 @@ int main(int argc, char** argv) {
   verify->add_option("--database", avo.database, "SQLite database file");
   verify->add_option("--store", avo.store, "sqlite:FILE or postgres:CONNINFO (no password in it)");
   verify->add_option("--config", avo.config_file, "gateway config file: its own store");
-  auto* av_pw_file = verify->add_option("--password-file", avo.password_file,
-                                        "file whose first line is the PostgreSQL password");
-  verify
-      ->add_option("--password-env", avo.password_env,
-                   "environment variable that holds the PostgreSQL password")
-      ->excludes(av_pw_file);
+  add_password_options(verify, avo.password, "the PostgreSQL password");
 
   auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1);
   std::string config_file, schemas_dir;
@@ -1303,12 +1313,7 @@ int main(int argc, char** argv) {
       "(docs/operations.md)");
   store_copy_cmd->add_option("--from", sco.from, "sqlite:FILE")->required();
   store_copy_cmd->add_option("--to", sco.to, "postgres:CONNINFO (no password in it)")->required();
-  auto* pw_file = store_copy_cmd->add_option("--password-file", sco.password_file,
-                                             "file whose first line is the target's password");
-  store_copy_cmd
-      ->add_option("--password-env", sco.password_env,
-                   "environment variable that holds the target's password")
-      ->excludes(pw_file);
+  add_password_options(store_copy_cmd, sco.password, "the target's password");
 
   store_migrate_cli smo;
   auto* store_migrate_cmd = store_cmd->add_subcommand(
@@ -1319,12 +1324,7 @@ int main(int argc, char** argv) {
       ->required();
   store_migrate_cmd->add_option("--grant", smo.grant,
                                 "the gateway's login role: row rights only, audit append-only");
-  auto* sm_pw_file = store_migrate_cmd->add_option("--password-file", smo.password_file,
-                                                   "file whose first line is the owner's password");
-  store_migrate_cmd
-      ->add_option("--password-env", smo.password_env,
-                   "environment variable that holds the owner's password")
-      ->excludes(sm_pw_file);
+  add_password_options(store_migrate_cmd, smo.password, "the owner's password");
 
   try {
     app.parse(argc, argv);

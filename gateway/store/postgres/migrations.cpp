@@ -355,6 +355,23 @@ const std::vector<pg_migration> list = {
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.
 constexpr const char* advisory_key = "1112297035";
 
+// Runs body between BEGIN and COMMIT; any exception rolls back and is rethrown.
+template <class F>
+void run_in_transaction(connection& c, F&& body) {
+  c.exec("BEGIN");
+  try {
+    body();
+    c.exec("COMMIT");
+  } catch (...) {
+    try {
+      c.exec("ROLLBACK");
+    } catch (...) {
+      // The connection is gone: the server rolled back.
+    }
+    throw;
+  }
+}
+
 }  // namespace
 
 const std::vector<pg_migration>& all_pg_migrations() {
@@ -389,8 +406,7 @@ void migrate(connection& c, int upto) {
     }
   };
   const int target = upto > 0 ? upto : latest;
-  c.exec("BEGIN");
-  try {
+  run_in_transaction(c, [&] {
     // Held until COMMIT: a second gateway starting now waits here, then finds nothing to do.
     c.exec(std::string("SELECT pg_advisory_xact_lock(") + advisory_key + ")");
     int current = 0;
@@ -430,15 +446,7 @@ void migrate(connection& c, int upto) {
       c.query("UPDATE bluelink_schema SET version = $1, migrated_at = now()",
               {p(std::int64_t{m.version})});
     }
-    c.exec("COMMIT");
-  } catch (...) {
-    try {
-      c.exec("ROLLBACK");
-    } catch (...) {
-      // The connection is gone: the server rolled back.
-    }
-    throw;
-  }
+  });
 }
 
 std::vector<std::string> grant_gateway_rights(connection& c, const std::string& role) {
@@ -462,18 +470,9 @@ std::vector<std::string> grant_gateway_rights(connection& c, const std::string& 
           " GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + r,
       "ALTER DEFAULT PRIVILEGES IN SCHEMA " + schema + " GRANT USAGE, SELECT ON SEQUENCES TO " + r,
   };
-  c.exec("BEGIN");
-  try {
+  run_in_transaction(c, [&] {
     for (const auto& sql : statements) c.exec(sql);
-    c.exec("COMMIT");
-  } catch (...) {
-    try {
-      c.exec("ROLLBACK");
-    } catch (...) {
-      // The connection is gone: the server rolled back.
-    }
-    throw;
-  }
+  });
   return statements;
 }
 

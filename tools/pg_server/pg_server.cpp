@@ -1,4 +1,4 @@
-#include "tests/support/pg_server.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 #include <netinet/in.h>
 #include <pwd.h>
@@ -20,16 +20,22 @@ namespace bl::test {
 
 namespace {
 
-std::string pg_bindir() {
-  if (const char* env = std::getenv("BLUELINK_PG_BINDIR")) return env;
-  if (FILE* p = ::popen("pg_config --bindir 2>/dev/null", "r")) {
+// The first line a command prints on stdout, without its line end.
+std::string first_line_of(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
     char buf[512] = {};
-    std::string out;
     if (std::fgets(buf, sizeof buf, p)) out = buf;
     ::pclose(p);
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    if (!out.empty() && std::filesystem::exists(std::filesystem::path(out) / "initdb")) return out;
   }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string pg_bindir() {
+  if (const char* env = std::getenv("BLUELINK_PG_BINDIR")) return env;
+  std::string out = first_line_of("pg_config --bindir 2>/dev/null");
+  if (!out.empty() && std::filesystem::exists(std::filesystem::path(out) / "initdb")) return out;
   return "/usr/lib/postgresql/15/bin";
 }
 
@@ -81,11 +87,20 @@ bool process_gone(int pid) {
   return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
 }
 
+pg_server_options tests_options(bool durable) {
+  pg_server_options o;
+  o.durable = durable;
+  return o;
+}
+
 }  // namespace
 
-pg_server::pg_server(bool durable) : bindir_(pg_bindir()), port_(free_port()) {
+pg_server::pg_server(bool durable) : pg_server(tests_options(durable)) {}
+
+pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), port_(free_port()) {
   std::random_device rd;
-  dir_ = std::filesystem::temp_directory_path() / ("bluelink-pg-" + std::to_string(rd()));
+  dir_ = (options.parent.empty() ? std::filesystem::temp_directory_path() : options.parent) /
+         ("bluelink-pg-" + std::to_string(rd()));
   std::filesystem::create_directories(dir_);
   std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
   as_postgres_ = ::geteuid() == 0;
@@ -97,9 +112,9 @@ pg_server::pg_server(bool durable) : bindir_(pg_bindir()), port_(free_port()) {
     }
   }
   std::string data = (dir_ / "data").string();
-  if (run(tool("initdb") + " -D '" + data +
-          "' -U bluelink --auth=trust -E UTF8 --no-locale --no-sync >'" +
-          (dir_ / "initdb.log").string() + "' 2>&1") != 0) {
+  if (run(tool("initdb") + " -D '" + data + "' -U bluelink --auth=trust -E UTF8 --no-locale" +
+          (options.sync_initdb ? "" : " --no-sync") + " >'" + (dir_ / "initdb.log").string() +
+          "' 2>&1") != 0) {
     std::string log;
     std::ifstream f(dir_ / "initdb.log");
     std::getline(f, log, '\0');
@@ -111,11 +126,12 @@ pg_server::pg_server(bool durable) : bindir_(pg_bindir()), port_(free_port()) {
     conf << "\n# bluelink test server\n"
          << "listen_addresses = ''\n"
          << "unix_socket_directories = '" << dir_.string() << "'\n"
-         << "port = " << port_ << "\n"
-         << "shared_buffers = 16MB\n"
-         << "max_connections = 30\n"
-         << "fsync = " << (durable ? "on" : "off") << "\n"
-         << "full_page_writes = " << (durable ? "on" : "off") << "\n"
+         << "port = " << port_ << "\n";
+    if (!options.shared_buffers.empty())
+      conf << "shared_buffers = " << options.shared_buffers << "\n";
+    conf << "max_connections = " << options.max_connections << "\n"
+         << "fsync = " << (options.durable ? "on" : "off") << "\n"
+         << "full_page_writes = " << (options.durable ? "on" : "off") << "\n"
          << "synchronous_commit = on\n"
          << "max_prepared_transactions = 0\n";
   }
@@ -183,11 +199,20 @@ void pg_server::stop() {
   running_ = false;
 }
 
-void pg_server::kill() {
-  if (!running_) return;
+int pg_server::postmaster_pid() const {
   std::ifstream pidfile(dir_ / "data" / "postmaster.pid");
   int pid = 0;
   pidfile >> pid;
+  return pid;
+}
+
+std::string pg_server::version() const {
+  return first_line_of(tool("postgres") + " --version 2>/dev/null");
+}
+
+void pg_server::kill() {
+  if (!running_) return;
+  const int pid = postmaster_pid();
   if (pid <= 0) throw std::runtime_error("no postmaster.pid: the server is not running");
   // Backends first found, then everything at once: nothing gets to shut down cleanly.
   std::vector<int> all = children_of(pid);

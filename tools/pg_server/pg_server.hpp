@@ -1,21 +1,37 @@
 #pragma once
-// A real PostgreSQL server that a test starts for itself: a fresh cluster (initdb) in a temp
-// directory, listening on no TCP port, only on a Unix socket in that directory. Owned by one test;
-// not thread-safe. The destructor stops the server (fast, then immediate) and removes the
-// directory, so that a failing test leaves no server behind.
+// A real PostgreSQL server that a test (tests/) or the benchmark (tools/bench) starts for itself:
+// a fresh cluster (initdb) in a temp directory, listening on no TCP port, only on a Unix socket in
+// that directory. Owned by one test (or measurement); not thread-safe. The destructor stops the
+// server (fast, then immediate) and removes the directory, so that a failing test leaves no server
+// behind. No Catch2: the benchmark links it too (library bl_pg_server).
 
 #include <filesystem>
 #include <string>
 
 namespace bl::test {
 
+/// How a pg_server's cluster is made; the defaults are the tests'.
+struct pg_server_options {
+  /// fsync on, as in production (the crash and fault tests need it); false for tests of behaviour
+  /// only, which then spend no time waiting for the disk (a machine crash would lose the cluster,
+  /// which a test throws away anyway).
+  bool durable = true;
+  /// Where the cluster's directory is made; empty: the system's temp directory.
+  std::filesystem::path parent;
+  int max_connections = 30;
+  /// shared_buffers; empty: the server's default.
+  std::string shared_buffers = "16MB";
+  /// initdb flushes the new cluster to disk before it returns (the benchmark, so that no
+  /// write-back of it lands in a measurement); false: initdb --no-sync.
+  bool sync_initdb = false;
+};
+
 class pg_server {
  public:
   /// initdb (as the `postgres` OS user when running as root: initdb refuses root) and start.
-  /// `durable`: fsync on, as in production (the crash and fault tests need it); false for tests
-  /// of behaviour only, which then spend no time waiting for the disk (a machine crash would
-  /// lose the cluster, which a test throws away anyway). Throws std::runtime_error with the
-  /// server's log when either fails.
+  /// Throws std::runtime_error with the server's log when either fails.
+  explicit pg_server(const pg_server_options& options);
+  /// The tests' server, durable or not (pg_server_options::durable).
   explicit pg_server(bool durable = true);
   ~pg_server();
   pg_server(const pg_server&) = delete;
@@ -36,6 +52,10 @@ class pg_server {
   /// database files are concerned.
   void kill();
   bool running() const { return running_; }
+  /// The postmaster's process id, from its pid file (0 when there is none).
+  int postmaster_pid() const;
+  /// The server's version line (`postgres --version`).
+  std::string version() const;
   const std::filesystem::path& dir() const { return dir_; }
   int port() const { return port_; }
 
