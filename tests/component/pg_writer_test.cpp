@@ -668,6 +668,7 @@ TEST_CASE("a batch's receipts and inbox counts come with BEGIN and answer as the
   w.enqueue_later("police", "new-1", "", "transfer.update", t0, "fire");
   CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));
   CHECK(w.pending_from("police", "fire") == 3);
+  w.audit(t0, "fire", "message.accepted", "new-1", "", "{}");
   CHECK(w.next_transfer_id(t0) == "T-20251205-000008");
   CHECK(w.next_transfer_id(t0) == "T-20251205-000009");
 
@@ -677,7 +678,10 @@ TEST_CASE("a batch's receipts and inbox counts come with BEGIN and answer as the
   w.enqueue_later("police", "undone", "", "transfer.update", t0, "fire");
   CHECK(w.pending_from("police", "fire") == 4);
   CHECK(w.next_transfer_id(t0) == "T-20251205-000010");
+  w.audit(t0, "fire", "message.accepted", "undone", "", "{}");
   w.rollback_to_savepoint();
+  // The chain goes on from the append before the job (audit_tail moves only at COMMIT).
+  w.audit(t0, "bluelink", "after.undone", "", "", "{}");
   CHECK_FALSE(w.find_receipt("undone"));
   CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));
   CHECK(w.pending_from("police", "fire") == 3);
@@ -691,6 +695,9 @@ TEST_CASE("a batch's receipts and inbox counts come with BEGIN and answer as the
   connection c(pg.conninfo("bl"));
   CHECK(pending_count_mismatches(c).empty());
   CHECK(c.query("SELECT last_no FROM transfer_day_seq WHERE day = '20251205'").int64(0, 0) == 10);
+  CHECK(verify_chain(c) == 2);
+  CHECK(c.query("SELECT string_agg(action, ',' ORDER BY seq) FROM audit").text(0, 0) ==
+        "message.accepted,after.undone");
   w.begin_batch(hint);
   CHECK(w.next_transfer_id(t0) == "T-20251205-000011");
   CHECK(w.find_receipt("new-1") == std::optional<std::string>("{\"new\":1}"));

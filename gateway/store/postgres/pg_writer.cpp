@@ -121,8 +121,13 @@ void pg_writer::begin_batch(const batch_hint& hint) {
   // see everything the writer before this one committed.
   c_->send_command("BEGIN");
   c_->send(lock_tail_sql);
-  c_->send("SELECT id, receipt FROM messages WHERE id = ANY($1::text[])",
-           {text_array(hint.message_ids)});
+  // One primary-key probe per id (LIMIT keeps the subquery from being flattened into a join):
+  // `id = ANY($1)` was planned as a scan of every message while the table was young and not
+  // yet analysed, and a prepared statement keeps that plan.
+  c_->send(
+      "SELECT m.id, m.receipt FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL"
+      " (SELECT id, receipt FROM messages WHERE messages.id = k.id LIMIT 1) m",
+      {text_array(hint.message_ids)});
   c_->send("SELECT recipient, sender, n FROM pending_counts WHERE sender = ANY($1::text[])",
            {text_array(hint.senders)});
   std::vector<result> r;
@@ -150,6 +155,10 @@ void pg_writer::write(const char* sql, const params& ps) {
 }
 
 void pg_writer::commit() {
+  // The chain's tail row moves once, to the transaction's last append, outside any savepoint:
+  // updated in each job's savepoint under the lock BEGIN took, every update made a MultiXact.
+  if (tail_dirty_ && tail_)
+    c_->send("UPDATE audit_tail SET seq = $1, hash = $2", {p(tail_->first), p(tail_->second)});
   forget();
   in_transaction_ = false;
   // COMMIT behind the queued writes, in their round trip; it returns once the server has
@@ -164,6 +173,7 @@ void pg_writer::commit() {
 }
 
 void pg_writer::savepoint() {
+  job_tail_ = std::make_pair(tail_, tail_dirty_);
   // Queued: it goes with the job's first read (find_receipt), no round trip of its own.
   c_->send_command("SAVEPOINT job");
   if (!in_transaction_) c_->flush();
@@ -178,7 +188,12 @@ void pg_writer::rollback_to_savepoint() {
   // One round trip, with whatever the job had queued (run, then undone: a failure among them
   // is raised, as it would have been when it ran). Appends inside the savepoint are undone: the
   // tail is read again when next needed (the row lock, taken at begin(), stays).
+  // The tail as the job found it: appends the transaction made before the job stay, and the
+  // row (moved only at COMMIT) does not say where they end.
+  auto [tail, dirty] = job_tail_;
   forget();
+  tail_ = std::move(tail);
+  tail_dirty_ = dirty;
   c_->send_command("ROLLBACK TO SAVEPOINT job");
   c_->send_command("RELEASE SAVEPOINT job");
   c_->flush();
@@ -410,12 +425,29 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
   std::int64_t seq = tail_->first + 1;
   std::string hash =
       audit_hash(tail_->second, seq, ms(at), actor, action, message_id, transfer_id, detail_json);
-  write(
-      "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
-      " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
-      " UPDATE audit_tail SET seq = $1, hash = $9",
-      {p(seq), pms(at), p(actor), p(action), p_or_null(message_id), p_or_null(transfer_id),
-       p(detail_json), p(tail_->second), p(hash)});
+  params ps{p(seq),
+            pms(at),
+            p(actor),
+            p(action),
+            p_or_null(message_id),
+            p_or_null(transfer_id),
+            p(detail_json),
+            p(tail_->second),
+            p(hash)};
+  if (in_transaction_) {
+    // The tail row follows at COMMIT (commit()).
+    write(
+        "INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail, prev_hash,"
+        " hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        ps);
+    tail_dirty_ = true;
+  } else {
+    write(
+        "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
+        " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
+        " UPDATE audit_tail SET seq = $1, hash = $9",
+        ps);
+  }
   tail_ = std::make_pair(seq, std::move(hash));
 }
 

@@ -113,8 +113,8 @@ class pg_writer final : public store::writer {
  private:
   std::unique_ptr<connection> c_;
   // The audit chain's tail as read under its row lock in the open transaction (so no other
-  // writer can move it): per transaction only, forgotten at commit, rollback and savepoint
-  // rollback (which may undo appends).
+  // writer can move it): per transaction only, forgotten at commit and rollback; a savepoint
+  // rollback puts back what it was when the job's savepoint was taken.
   std::optional<std::pair<std::int64_t, std::string>> tail_;
   bool in_transaction_ = false;  // begin() .. commit()/rollback(): writes may be queued
   // What this transaction knows without asking, valid only while it holds the chain's lock
@@ -135,8 +135,13 @@ class pg_writer final : public store::writer {
   void take_tail(const result& r);
   void session_setup();
   void counted_enqueue(const std::string& agency, const std::string& message_id);
+  // Whether this transaction appended to the chain: the tail row is then behind tail_ until
+  // commit() moves it. job_tail_: tail_ and tail_dirty_ at the job's savepoint.
+  bool tail_dirty_ = false;
+  std::pair<std::optional<std::pair<std::int64_t, std::string>>, bool> job_tail_;
   void forget() noexcept {
     tail_.reset();
+    tail_dirty_ = false;
     receipts_.clear();
     pending_senders_.clear();
     pending_.clear();
