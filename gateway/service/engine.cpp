@@ -341,6 +341,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
   bool committed = false;
   try {
     store::batch_hint hint;
+    hint.now = b.now;
     for (const auto& j : jobs) {
       if (j.what != job::kind::submit) continue;
       hint.message_ids.push_back(j.msg.id);

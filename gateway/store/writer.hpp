@@ -107,6 +107,9 @@ struct phone_claim {
 struct batch_hint {
   std::vector<std::string> message_ids;
   std::vector<std::string> senders;
+  /// The batch's time, when its new transfers will be numbered for its UTC day
+  /// (next_transfer_id(now)).
+  std::optional<time_point> now;
 };
 
 class writer {

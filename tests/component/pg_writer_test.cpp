@@ -653,7 +653,7 @@ TEST_CASE("a batch's receipts and inbox counts come with BEGIN and answer as the
   w.save_transfer(make_transfer("T-20251205-000007", t0), true);
   w.commit();
 
-  bl::store::batch_hint hint{{"stored-before", "new-1", "quo\"te\\d"}, {"fire", "police"}};
+  bl::store::batch_hint hint{{"stored-before", "new-1", "quo\"te\\d"}, {"fire", "police"}, t0};
   w.begin_batch(hint);
   CHECK(w.find_receipt("stored-before") == std::optional<std::string>("{\"first\":true}"));
   CHECK_FALSE(w.find_receipt("new-1"));
@@ -710,13 +710,13 @@ TEST_CASE("a batch's reads wait for the writer before it and see what it committ
   pg.create_database("bl");
   pg_writer a(pg.conninfo("bl"));
   pg_writer b(pg.conninfo("bl"));
-  a.begin_batch({{"shared"}, {"fire"}});
+  a.begin_batch({{"shared"}, {"fire"}, t0});
   message(a, "shared", "fire", "{\"by\":\"a\"}");
   a.enqueue_later("police", "shared", "", "transfer.update", t0, "fire");
   CHECK(a.next_transfer_id(t0) == "T-20251205-000001");
 
   auto fb = std::async(std::launch::async, [&] {
-    b.begin_batch({{"shared"}, {"fire"}});
+    b.begin_batch({{"shared"}, {"fire"}, t0});
     auto seen = std::make_tuple(b.find_receipt("shared"), b.pending_from("police", "fire"),
                                 b.next_transfer_id(t0));
     b.commit();

@@ -94,6 +94,12 @@ void pg_writer::begin() {
 
 namespace {
 
+/// The UTC day of `t` as transfer ids and transfer_day_seq write it: YYYYMMDD.
+std::string utc_day(time_point t) {
+  std::string stamp = format_rfc3339(t);  // 2026-11-21T...
+  return stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
+}
+
 /// A text[] parameter in PostgreSQL's array literal form, each element quoted.
 param text_array(const std::vector<std::string>& items) {
   std::string out = "{";
@@ -130,6 +136,8 @@ void pg_writer::begin_batch(const batch_hint& hint) {
       {text_array(hint.message_ids)});
   c_->send("SELECT recipient, sender, n FROM pending_counts WHERE sender = ANY($1::text[])",
            {text_array(hint.senders)});
+  const std::string day = hint.now ? utc_day(*hint.now) : std::string();
+  c_->send("SELECT last_no FROM transfer_day_seq WHERE day = $1", {p(day)});
   std::vector<result> r;
   try {
     r = c_->flush_all();
@@ -144,6 +152,9 @@ void pg_writer::begin_batch(const batch_hint& hint) {
   pending_senders_.insert(hint.senders.begin(), hint.senders.end());
   for (int i = 0; i < r.at(3).rows(); ++i)
     pending_[{r[3].text(i, 0), r[3].text(i, 1)}] = r[3].int64(i, 2);
+  // The day's counter, when the day has one (else the first new transfer searches the day's
+  // stored ids, next_transfer_id()).
+  if (r.at(4).rows() == 1) day_no_ = std::make_pair(day, r[4].int64(0, 0));
 }
 
 void pg_writer::write(const char* sql, const params& ps) {
@@ -462,8 +473,7 @@ std::vector<std::string> pg_writer::due_transfers(time_point now, int limit) {
 }
 
 std::string pg_writer::next_transfer_id(time_point now) {
-  std::string stamp = format_rfc3339(now);  // 2026-11-21T...
-  std::string day = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2);
+  const std::string day = utc_day(now);
   lock_chain();
   // Once this transaction has read the day's counter row, it is the only writer that can move
   // it until COMMIT (the chain's lock): the next number is known, and its update is queued.
