@@ -729,3 +729,44 @@ TEST_CASE("a batch's reads wait for the writer before it and see what it committ
   CHECK(pending == 1);
   CHECK(id == "T-20251205-000002");
 }
+
+TEST_CASE("a job that only writes reaches the server only when it ends, and is undone unseen",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer w(pg.conninfo("bl"));
+  connection c(pg.conninfo("bl"));
+  w.begin_batch({{"kept", "dropped", "read-then-dropped"}, {"fire"}, t0});
+
+  w.savepoint();
+  message(w, "kept", "fire");
+  w.enqueue_later("police", "kept", "", "transfer.update", t0, "fire");
+  w.audit(t0, "fire", "message.accepted", "kept", "", "{}");
+  w.release_savepoint();
+
+  w.savepoint();
+  message(w, "dropped", "fire");
+  w.enqueue_later("police", "dropped", "", "transfer.update", t0, "fire");
+  w.audit(t0, "fire", "message.accepted", "dropped", "", "{}");
+  w.rollback_to_savepoint();
+
+  // A job that reads after writing takes a real savepoint first; undone, so is what it wrote.
+  w.savepoint();
+  message(w, "read-then-dropped", "fire");
+  CHECK(w.load_transfer("T-none") == std::nullopt);
+  CHECK(w.find_receipt("read-then-dropped").has_value());
+  w.audit(t0, "fire", "message.accepted", "read-then-dropped", "", "{}");
+  w.rollback_to_savepoint();
+
+  CHECK_FALSE(w.find_receipt("dropped"));
+  CHECK_FALSE(w.find_receipt("read-then-dropped"));
+  CHECK(w.find_receipt("kept").has_value());
+  CHECK(w.pending_from("police", "fire") == 1);
+  w.audit(t0, "bluelink", "after", "", "", "{}");
+  w.commit();
+
+  CHECK(c.query("SELECT string_agg(id, ',' ORDER BY id) FROM messages").text(0, 0) == "kept");
+  CHECK(c.query("SELECT string_agg(seq::text, ',') FROM deliveries").text(0, 0) == "1");
+  CHECK(verify_chain(c) == 2);
+  CHECK(pending_count_mismatches(c).empty());
+}

@@ -21,7 +21,6 @@
 #include <zmq.hpp>
 
 #include "adapters/zmq_cad/cad_client.hpp"
-#include "gateway/store/sqlite/sqlite.hpp"
 #include "tests/support/cad_link_rig.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -48,10 +47,7 @@ struct failpoint_file {
 };
 
 std::int64_t count(gateway_process& gw, const std::string& sql) {
-  store::db d(gw.db_path().string(), false, true);
-  d.exec("PRAGMA busy_timeout = 2000");
-  store::stmt s(d, sql);
-  return s.step() ? s.int64(0) : -1;
+  return gw.query_int(sql);  // the gateway's store, on either engine
 }
 
 // Every named component's liveness beat is fresh on /metrics.

@@ -158,11 +158,32 @@ void pg_writer::begin_batch(const batch_hint& hint) {
 }
 
 void pg_writer::write(const char* sql, const params& ps) {
+  // Inside a job without a savepoint on the server yet, the write waits here: the job may still
+  // be undone without the server ever seeing it (savepoint()).
+  if (job_open_ && !job_on_server_) {
+    job_writes_.emplace_back(sql, ps);
+    return;
+  }
   // Inside a transaction a write whose result nobody reads is queued (pipeline mode) and goes
   // with the next statement that waits, at the latest COMMIT: a failure fails the transaction
   // either way. Outside one it runs now, so that it is stored when the call returns.
   c_->send(sql, ps);
   if (!in_transaction_) c_->flush();
+}
+
+void pg_writer::job_to_server() {
+  if (!job_open_ || job_on_server_) return;
+  // The job reads the database: what it wrote so far must be there first, and from now on only
+  // a real savepoint can undo it. Queued, with the read's round trip.
+  c_->send_command("SAVEPOINT job");
+  job_on_server_ = true;
+  for (auto& [sql, ps] : job_writes_) c_->send(sql, ps);
+  job_writes_.clear();
+}
+
+result pg_writer::read(const char* sql, const params& ps) {
+  job_to_server();
+  return c_->prepared(sql, ps);
 }
 
 void pg_writer::commit() {
@@ -185,26 +206,48 @@ void pg_writer::commit() {
 
 void pg_writer::savepoint() {
   job_tail_ = std::make_pair(tail_, tail_dirty_);
-  // Queued: it goes with the job's first read (find_receipt), no round trip of its own.
-  c_->send_command("SAVEPOINT job");
-  if (!in_transaction_) c_->flush();
+  if (!in_transaction_) {
+    c_->send_command("SAVEPOINT job");
+    c_->flush();
+    return;
+  }
+  // Taken on the server only when the job first reads the database (job_to_server): a job
+  // that only writes (a new request whose reads came with BEGIN) keeps its writes here until
+  // it ends, and is undone by dropping them. A savepoint per job would cost the server two
+  // statements and a subtransaction each, and a batch of more than 64 subtransactions slows
+  // every other session's snapshots.
+  job_open_ = true;
+  job_on_server_ = false;
+  job_writes_.clear();
 }
 
 void pg_writer::release_savepoint() {
-  c_->send_command("RELEASE SAVEPOINT job");
-  if (!in_transaction_) c_->flush();
+  if (!job_open_) {
+    c_->send_command("RELEASE SAVEPOINT job");
+    if (!in_transaction_) c_->flush();
+    return;
+  }
+  job_open_ = false;
+  if (job_on_server_) {
+    c_->send_command("RELEASE SAVEPOINT job");
+    return;
+  }
+  for (auto& [sql, ps] : job_writes_) c_->send(sql, ps);
+  job_writes_.clear();
 }
 
 void pg_writer::rollback_to_savepoint() {
-  // One round trip, with whatever the job had queued (run, then undone: a failure among them
-  // is raised, as it would have been when it ran). Appends inside the savepoint are undone: the
-  // tail is read again when next needed (the row lock, taken at begin(), stays).
   // The tail as the job found it: appends the transaction made before the job stay, and the
-  // row (moved only at COMMIT) does not say where they end.
+  // row (moved only at COMMIT) does not say where they end. What else this transaction knew
+  // is read again when next needed.
   auto [tail, dirty] = job_tail_;
+  const bool on_server = !job_open_ || job_on_server_;
   forget();
   tail_ = std::move(tail);
   tail_dirty_ = dirty;
+  if (!on_server) return;  // the job's writes never left: nothing to undo on the server
+  // One round trip, with whatever the job had queued (run, then undone: a failure among them
+  // is raised, as it would have been when it ran; the row lock taken at begin() stays).
   c_->send_command("ROLLBACK TO SAVEPOINT job");
   c_->send_command("RELEASE SAVEPOINT job");
   c_->flush();
@@ -235,18 +278,18 @@ void pg_writer::lock_chain() {
   if (tail_) return;
   // Within a transaction begin() opened the row is locked already; this reads it again after a
   // savepoint rollback undid appends. Outside one (autocommit use) it locks for the statement.
-  take_tail(c_->prepared(lock_tail_sql));
+  take_tail(read(lock_tail_sql));
 }
 
 std::optional<std::string> pg_writer::find_receipt(const std::string& message_id) {
   if (auto known = receipts_.find(message_id); known != receipts_.end()) return known->second;
-  auto r = c_->prepared("SELECT receipt FROM messages WHERE id = $1", {p(message_id)});
+  auto r = read("SELECT receipt FROM messages WHERE id = $1", {p(message_id)});
   if (r.rows() == 0) return std::nullopt;
   return r.text(0, 0);
 }
 
 std::optional<transfer> pg_writer::load_transfer(const std::string& id) {
-  auto r = c_->prepared(load_transfer_sql, {p(id)});
+  auto r = read(load_transfer_sql, {p(id)});
   if (r.rows() == 0) return std::nullopt;
   transfer t;
   t.id = r.text(0, 0);
@@ -348,8 +391,7 @@ std::int64_t pg_writer::enqueue(const std::string& agency, const std::string& me
                                 const std::string& transfer_id, const std::string& type,
                                 time_point at, const std::string& /*from*/) {
   lock_chain();
-  auto r = c_->prepared(enqueue_sql,
-                        {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
+  auto r = read(enqueue_sql, {p(agency), p(message_id), p_or_null(transfer_id), p(type), pms(at)});
   counted_enqueue(agency, message_id);
   return r.int64(0, 0);
 }
@@ -370,18 +412,18 @@ std::int64_t pg_writer::pending_from(const std::string& recipient, const std::st
     auto known = pending_.find({recipient, sender});
     return known == pending_.end() ? 0 : known->second;
   }
-  auto r = c_->prepared("SELECT n FROM pending_counts WHERE recipient = $1 AND sender = $2",
-                        {p(recipient), p(sender)});
+  auto r = read("SELECT n FROM pending_counts WHERE recipient = $1 AND sender = $2",
+                {p(recipient), p(sender)});
   return r.rows() ? r.int64(0, 0) : 0;
 }
 
 std::int64_t pg_writer::last_seq(const std::string& agency) {
-  auto r = c_->prepared("SELECT last_seq FROM agency_seq WHERE agency = $1", {p(agency)});
+  auto r = read("SELECT last_seq FROM agency_seq WHERE agency = $1", {p(agency)});
   return r.rows() ? r.int64(0, 0) : 0;
 }
 
 std::int64_t pg_writer::acked_upto(const std::string& agency) {
-  auto r = c_->prepared("SELECT acked_upto FROM endpoints WHERE agency = $1", {p(agency)});
+  auto r = read("SELECT acked_upto FROM endpoints WHERE agency = $1", {p(agency)});
   return r.rows() ? r.int64(0, 0) : 0;
 }
 
@@ -393,14 +435,14 @@ std::vector<acked_delivery> pg_writer::ack(const std::string& agency, std::int64
   pending_.clear();
   // The endpoint's row, locked: two writers acknowledging for one agency take turns, and the
   // second sees what the first moved.
-  auto cur = c_->prepared(
+  auto cur = read(
       "INSERT INTO endpoints(agency, acked_upto) VALUES($1, 0) ON CONFLICT(agency)"
       " DO UPDATE SET acked_upto = endpoints.acked_upto RETURNING acked_upto",
       {p(agency)});
   std::int64_t from = cur.int64(0, 0);
   if (upto <= from) return out;
   // The inbox quota's counts lose what is acknowledged, per sender, in the same statement.
-  auto r = c_->prepared(
+  auto r = read(
       "WITH m AS (UPDATE deliveries SET acked_at = $4 WHERE agency = $1 AND seq > $2 AND"
       " seq <= $3 RETURNING seq, message_id, COALESCE(transfer_id, '') AS transfer_id, type),"
       " e AS (UPDATE endpoints SET acked_upto = $3 WHERE agency = $1),"
@@ -418,7 +460,7 @@ std::vector<acked_delivery> pg_writer::unacked_requests(const std::string& agenc
                                                         std::int64_t after, std::int64_t upto,
                                                         int limit) {
   std::vector<acked_delivery> out;
-  auto r = c_->prepared(
+  auto r = read(
       "SELECT seq, message_id, COALESCE(transfer_id, ''), type FROM deliveries"
       " WHERE agency = $1 AND seq > GREATEST($2::bigint, COALESCE("
       "  (SELECT acked_upto FROM endpoints WHERE agency = $1), 0)) AND seq <= $3"
@@ -464,7 +506,7 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
 
 std::vector<std::string> pg_writer::due_transfers(time_point now, int limit) {
   std::vector<std::string> ids;
-  auto r = c_->prepared(
+  auto r = read(
       "SELECT id FROM transfers WHERE next_due IS NOT NULL AND next_due <= $1"
       " ORDER BY next_due LIMIT $2",
       {pms(now), p(std::int64_t{limit})});
@@ -488,7 +530,7 @@ std::string pg_writer::next_transfer_id(time_point now) {
   // an import or an older gateway), later ones from the counter row. The search of the day's
   // stored ids runs only when the day has no row yet (an INSERT's VALUES would be computed, a
   // scan of transfers, before ON CONFLICT found the row on every call).
-  auto r = c_->prepared(
+  auto r = read(
       "WITH u AS (UPDATE transfer_day_seq SET last_no = last_no + 1 WHERE day = $1"
       "  RETURNING last_no),"
       " i AS (INSERT INTO transfer_day_seq(day, last_no)"
@@ -506,7 +548,7 @@ std::string pg_writer::next_transfer_id(time_point now) {
 }
 
 std::int64_t pg_writer::insert_call(const call_record& c) {
-  auto r = c_->prepared(
+  auto r = read(
       "INSERT INTO calls(source, from_agency, to_agency, started_at, duration_s, emergency,"
       " reason, transfer_id, logged_by, exercise, note, created_at)"
       " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
@@ -520,7 +562,7 @@ std::int64_t pg_writer::insert_call(const call_record& c) {
 std::optional<phone_claim> pg_writer::find_phone_claim(const std::string& transfer_id,
                                                        const std::string& agency,
                                                        const std::string& prompt) {
-  auto r = c_->prepared(
+  auto r = read(
       "SELECT username, display_name, counterpart, claimed_at FROM phone_claims"
       " WHERE transfer_id = $1 AND agency = $2 AND prompt = $3",
       {p(transfer_id), p(agency), p(prompt)});
@@ -531,7 +573,7 @@ std::optional<phone_claim> pg_writer::find_phone_claim(const std::string& transf
 }
 
 void pg_writer::insert_phone_claim(const phone_claim& c) {
-  c_->prepared(
+  read(
       "INSERT INTO phone_claims(transfer_id, agency, prompt, username, display_name,"
       " counterpart, claimed_at) VALUES($1,$2,$3,$4,$5,$6,$7)",
       {p(c.transfer_id), p(c.agency), p(c.prompt), p(c.username), p(c.display_name),
@@ -539,13 +581,13 @@ void pg_writer::insert_phone_claim(const phone_claim& c) {
 }
 
 std::int64_t pg_writer::last_event_id() {
-  auto r = c_->prepared("SELECT value FROM bluelink_counters WHERE name = 'transfer_events'");
+  auto r = read("SELECT value FROM bluelink_counters WHERE name = 'transfer_events'");
   return r.rows() ? r.int64(0, 0) : 0;
 }
 
 std::map<std::string, std::int64_t> pg_writer::last_seqs() {
   std::map<std::string, std::int64_t> out;
-  auto r = c_->prepared("SELECT agency, last_seq FROM agency_seq");
+  auto r = read("SELECT agency, last_seq FROM agency_seq");
   for (int i = 0; i < r.rows(); ++i) out[r.text(i, 0)] = r.int64(i, 1);
   return out;
 }

@@ -139,7 +139,20 @@ class pg_writer final : public store::writer {
   // commit() moves it. job_tail_: tail_ and tail_dirty_ at the job's savepoint.
   bool tail_dirty_ = false;
   std::pair<std::optional<std::pair<std::int64_t, std::string>>, bool> job_tail_;
+  // The job between savepoint() and its release or rollback: job_open_ while one runs in a
+  // transaction; job_on_server_ once its SAVEPOINT was sent (at its first read); until then its
+  // writes wait in job_writes_.
+  bool job_open_ = false;
+  bool job_on_server_ = false;
+  std::vector<std::pair<const char*, std::vector<std::optional<std::string>>>> job_writes_;
+  void job_to_server();
+  /// A statement whose answer is needed now (a prepared statement): the job's SAVEPOINT and
+  /// writes go first.
+  result read(const char* sql, const std::vector<std::optional<std::string>>& ps = {});
   void forget() noexcept {
+    job_open_ = false;
+    job_on_server_ = false;
+    job_writes_.clear();
     tail_.reset();
     tail_dirty_ = false;
     receipts_.clear();
