@@ -10,8 +10,8 @@
 //    runs from each request's *scheduled* send time, so a stalled gateway cannot hide behind a
 //    load generator that slows down with it (no coordinated omission).
 // One thread drives every connection with Asio, so 64 or 1,000 connections cost little.
-// --engine postgres|both (HTTP, started gateways only): the same two measurements on a gateway
-// whose store is PostgreSQL, on a server the bench starts for each measurement
+// --engine postgres|both (HTTP or CAD link, started gateways only): the same measurements on a
+// gateway whose store is PostgreSQL, on a server the bench starts for each measurement
 // (tools/pg_server: initdb in a temp dir, Unix socket, fsync and synchronous_commit on,
 // stopped at the end); `both` measures SQLite first, then PostgreSQL, and writes one section with
 // both engines side by side. The default (--engine sqlite) is the SQLite-only section as before.
@@ -909,6 +909,8 @@ constexpr const char* http_begin_marker = "<!-- bluelink-bench:begin -->";
 constexpr const char* http_end_marker = "<!-- bluelink-bench:end -->";
 constexpr const char* cad_begin_marker = "<!-- bluelink-bench-cad:begin -->";
 constexpr const char* cad_end_marker = "<!-- bluelink-bench-cad:end -->";
+constexpr const char* cad_engines_begin_marker = "<!-- bluelink-bench-cad-engines:begin -->";
+constexpr const char* cad_engines_end_marker = "<!-- bluelink-bench-cad-engines:end -->";
 
 std::string quote(const std::string& arg) {
   if (arg.find_first_of(" \t'\"$\\") == std::string::npos) return arg;
@@ -1408,7 +1410,11 @@ std::string cad_report(const bench_options& o, const std::string& db_fs,
                        const std::optional<cad_result>& tp, const std::optional<cad_result>& lat,
                        std::size_t message_bytes) {
   std::ostringstream md;
-  md << "## CAD link, end to end (bluelink-bench --link cad)\n\n";
+  if (o.engine == "sqlite")
+    md << "## CAD link, end to end (bluelink-bench --link cad)\n\n";
+  else
+    md << "### CAD link, end to end, on " << o.engine
+       << " (bluelink-bench --link cad --engine)\n\n";
   md << "Measured " << utc_now() << ". Two CAD clients (`adapters/zmq_cad/cad_client.hpp`) run "
      << "in the bench process, connected over CURVE to the gateway's CAD link on loopback. "
      << o.from << "'s CAD submits a new `transfer.request` of about " << (message_bytes / 100) * 100
@@ -1429,7 +1435,12 @@ std::string cad_report(const bench_options& o, const std::string& db_fs,
      << ", WAL; CAD link on `tcp://127.0.0.1:*` (CURVE), heartbeat 1 s; " << o.http_threads
      << " HTTP threads (idle); log level " << o.log_level << " |\n"
      << "| CADs | `cad_client` with state files, window " << o.window << " |\n"
-     << "| database | " << db_fs << " |\n";
+     << "| database | "
+     << (o.engine == "postgres" ? "PostgreSQL (a server the bench started "
+                                  "on the same machine: fsync, "
+                                  "synchronous_commit=on), "
+                                : "SQLite, ")
+     << db_fs << " |\n";
   md << "| command | `" << o.command << "` |\n\n";
 
   const char* header =
@@ -1732,8 +1743,9 @@ int main(int argc, char** argv) {
   app.add_option("--from", o.from, "sending agency");
   app.add_option("--to", o.to, "receiving agency");
   app.add_option("--engine", o.engine,
-                 "http: the store engine of the started gateway; postgres starts a server of its "
-                 "own; with postgres or both, the results go to their own section of --write")
+                 "http and cad: the store engine of the started gateway; postgres starts a server "
+                 "of its own; with postgres or both, the results go to their own section of "
+                 "--write")
       ->check(CLI::IsMember({"sqlite", "postgres", "both"}));
   app.add_option("--gateway", o.gateway_bin, "gateway binary to start");
   app.add_option("--db-dir", o.db_dir, "directory for the started gateway's database");
@@ -1778,23 +1790,43 @@ int main(int argc, char** argv) {
       return run_contention(o);
     }
     if (o.link == "cad") {
-      std::string db_fs = "n/a";
-      std::size_t message_bytes = 0;
-      std::optional<cad_result> tp, lat;
-      if (o.mode != "latency")
-        tp = run_cad_phase(o,
-                           {"cad-throughput", false, 0, 0, std::chrono::seconds(o.warmup_s),
-                            std::chrono::seconds(o.duration_s)},
-                           db_fs, message_bytes);
-      if (o.mode != "throughput")
-        lat = run_cad_phase(o,
+      // --engine sqlite: the CAD link's own section; postgres or both: each engine's run, one
+      // after the other on fresh gateways (and servers), in a section of their own.
+      std::string md;
+      for (std::string engine : {"sqlite", "postgres"}) {
+        if (o.engine != "both" && o.engine != engine) continue;
+        bench_options oe = o;
+        oe.engine = engine;
+        std::string db_fs = "n/a";
+        std::size_t message_bytes = 0;
+        std::optional<cad_result> tp, lat;
+        if (o.mode != "latency")
+          tp = run_cad_phase(oe,
+                             {"cad-throughput", false, 0, 0, std::chrono::seconds(o.warmup_s),
+                              std::chrono::seconds(o.duration_s)},
+                             db_fs, message_bytes);
+        if (o.mode != "throughput")
+          lat =
+              run_cad_phase(oe,
                             {"cad-latency", true, static_cast<double>(o.rate), 0,
                              std::chrono::seconds(o.warmup_s), std::chrono::seconds(o.duration_s)},
                             db_fs, message_bytes);
-      std::string md = cad_report(o, db_fs, tp, lat, message_bytes);
+        std::string one = cad_report(oe, db_fs, tp, lat, message_bytes);
+        const std::string own = "## CAD link, end to end (bluelink-bench --link cad)";
+        if (o.engine != "sqlite" && one.rfind(own, 0) == 0)
+          one = "### CAD link, end to end, on sqlite (bluelink-bench --link cad --engine)" +
+                one.substr(own.size());
+        md += one;
+      }
+      if (o.engine != "sqlite")
+        md = "## CAD link, end to end, on both engines (bluelink-bench --link cad --engine)\n\n" +
+             md;
       std::cout << md << std::flush;
       if (!o.write_path.empty()) {
-        write_section(o.write_path, md, cad_begin_marker, cad_end_marker);
+        if (o.engine == "sqlite")
+          write_section(o.write_path, md, cad_begin_marker, cad_end_marker);
+        else
+          write_section(o.write_path, md, cad_engines_begin_marker, cad_engines_end_marker);
         std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
       }
       return 0;

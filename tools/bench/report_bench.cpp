@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -39,10 +40,12 @@
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/report_store.hpp"
+#include "gateway/store/store_copy.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/report_data.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
@@ -61,7 +64,8 @@ struct options {
   std::string dir;  // where the databases and the CSV go (default: a temp dir, removed after)
   std::string write_path;
   std::string command;
-  bool reuse = false;  // time the report on the database an earlier run left in --dir
+  bool reuse = false;             // time the report on the database an earlier run left in --dir
+  std::string engine = "sqlite";  // sqlite | both: also on a PostgreSQL copy of the same data
 };
 
 std::string write_csv(const std::string& path, std::int64_t rows) {
@@ -134,6 +138,36 @@ std::string with_commas(std::int64_t n) {
   return out;
 }
 
+/// compute_savings over the five years on `reports`, `runs` times: wall and this thread's CPU
+/// (on PostgreSQL the server's CPU is not in it), and the last result's volume total.
+struct report_timing {
+  std::vector<double> wall_s, cpu_s, json_s;
+  std::int64_t saved = 0;
+  std::size_t json_bytes = 0;
+};
+
+report_timing time_report(const bl::gateway_config& cfg, bl::store::report_store& reports, int runs,
+                          const char* engine) {
+  report_timing t;
+  for (int i = 0; i < runs; ++i) {
+    auto c0 = thread_cpu_seconds();
+    auto t0 = steady::now();
+    auto r = bl::compute_savings(cfg, reports, first_month, last_month);
+    auto t1 = steady::now();
+    t.cpu_s.push_back(thread_cpu_seconds() - c0);
+    auto text = bl::to_json(r).dump();
+    auto t2 = steady::now();
+    t.wall_s.push_back(std::chrono::duration<double>(t1 - t0).count());
+    t.json_s.push_back(std::chrono::duration<double>(t2 - t1).count());
+    t.saved = r.overall.total.volume_saved_pence.value_or(0);
+    t.json_bytes = text.size();
+    std::fprintf(stderr, "%s report run %d: %.0f ms (%.0f ms CPU) + JSON %.0f ms (%zu bytes)\n",
+                 engine, i + 1, t.wall_s.back() * 1000, t.cpu_s.back() * 1000,
+                 t.json_s.back() * 1000, t.json_bytes);
+  }
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +182,11 @@ int main(int argc, char** argv) {
   app.add_option("--runs", o.runs, "report runs to time")->check(CLI::Range(1, 100));
   app.add_option("--dir", o.dir, "directory for the databases and CSV (default: a temp dir)");
   app.add_option("--write", o.write_path, "replace this tool's section of a Markdown file");
+  app.add_option("--engine", o.engine,
+                 "sqlite: the report on the generated SQLite file; both: also on a PostgreSQL "
+                 "server the bench starts, holding the same data (copied with `bluelink store "
+                 "copy`'s library)")
+      ->check(CLI::IsMember({"sqlite", "both"}));
   app.add_flag("--reuse", o.reuse,
                "use the report database an earlier run left in --dir instead of generating one");
   CLI11_PARSE(app, argc, argv);
@@ -171,24 +210,46 @@ int main(int argc, char** argv) {
 
     auto reports = bl::store::open_sqlite_report_store(
         bl::store::store_options{db_path, cfg.synchronous_full, cfg.busy_timeout_ms, {}});
-    std::vector<double> report_s, report_cpu_s, json_s;
-    std::int64_t saved = 0;
-    std::size_t json_bytes = 0;
-    for (int i = 0; i < o.runs; ++i) {
-      auto c0 = thread_cpu_seconds();
-      auto t0 = steady::now();
-      auto r = bl::compute_savings(cfg, *reports, first_month, last_month);
-      auto t1 = steady::now();
-      report_cpu_s.push_back(thread_cpu_seconds() - c0);
-      auto text = bl::to_json(r).dump();
-      auto t2 = steady::now();
-      report_s.push_back(std::chrono::duration<double>(t1 - t0).count());
-      json_s.push_back(std::chrono::duration<double>(t2 - t1).count());
-      saved = r.overall.total.volume_saved_pence.value_or(0);
-      json_bytes = text.size();
-      std::fprintf(stderr, "report run %d: %.0f ms (%.0f ms CPU) + JSON %.0f ms (%zu bytes)\n",
-                   i + 1, report_s.back() * 1000, report_cpu_s.back() * 1000, json_s.back() * 1000,
-                   json_bytes);
+    report_timing lite = time_report(cfg, *reports, o.runs, "sqlite");
+    std::vector<double>& report_s = lite.wall_s;
+    std::vector<double>& report_cpu_s = lite.cpu_s;
+    std::vector<double>& json_s = lite.json_s;
+    const std::int64_t saved = lite.saved;
+    const std::size_t json_bytes = lite.json_bytes;
+
+    // The same data on PostgreSQL: a server of the bench's own on this machine, the SQLite file
+    // moved into it with `bluelink store copy`'s library, ANALYZE (as autovacuum would have
+    // done on a live server), then the same report through the PostgreSQL report store.
+    std::optional<report_timing> pg_timing;
+    double copy_s = 0;
+    std::int64_t copied_rows = 0;
+    if (o.engine == "both") {
+      bl::test::pg_server_options po;
+      po.parent = dir;
+      po.shared_buffers.clear();  // the server's own default (128 MB)
+      po.sync_initdb = true;
+      bl::test::pg_server pg(po);
+      pg.create_database("report");
+      bl::store::copy_options co;
+      co.sqlite_path = db_path;
+      co.pg_conninfo = pg.conninfo("report");
+      co.progress = [](const bl::store::copy_progress& cp) {
+        if (cp.finished)
+          std::fprintf(stderr, "copied %s: %lld rows in %.1f s\n", cp.table.c_str(),
+                       static_cast<long long>(cp.done), cp.seconds);
+      };
+      auto c0 = steady::now();
+      auto copied = bl::store::copy_sqlite_to_postgres(co);
+      copy_s = std::chrono::duration<double>(steady::now() - c0).count();
+      copied_rows = copied.rows;
+      pg.psql("ANALYZE", "report");
+      bl::store::store_options so;
+      so.engine = bl::store::engine_kind::postgres;
+      so.conninfo = pg.conninfo("report");
+      auto pg_reports = bl::store::open_report_store(so);
+      pg_timing = time_report(cfg, *pg_reports, o.runs, "postgres");
+      if (pg_timing->saved != saved)
+        throw std::runtime_error("the PostgreSQL report's total differs from SQLite's");
     }
 
     double import_s = 0;
@@ -236,6 +297,11 @@ int main(int argc, char** argv) {
     md << "| `compute_savings`, 60 months, " << o.runs << " runs | "
        << ms(*std::min_element(report_s.begin(), report_s.end())) << " | " << ms(median(report_s))
        << " | " << ms(median(report_cpu_s)) << " | < 1 s |\n";
+    if (pg_timing)
+      md << "| `compute_savings` on PostgreSQL, 60 months, " << o.runs << " runs | "
+         << ms(*std::min_element(pg_timing->wall_s.begin(), pg_timing->wall_s.end())) << " | "
+         << ms(median(pg_timing->wall_s)) << " | " << ms(median(pg_timing->cpu_s))
+         << " (client only) | < 2 s |\n";
     md << "| JSON rendering of that report (" << json_bytes / 1024 << " KiB) | "
        << ms(*std::min_element(json_s.begin(), json_s.end())) << " | " << ms(median(json_s))
        << " | | |\n";
@@ -247,7 +313,14 @@ int main(int argc, char** argv) {
          << summary.skipped << " skipped), one run | " << buf << " | | | < 30 s |\n";
     }
     md << "\nThe report's volume total over the five years is £" << bl::pounds(saved)
-       << " (a check that it did the work, not a real figure).\n";
+       << " (a check that it did the work, not a real figure)";
+    if (pg_timing)
+      md << "; the PostgreSQL report gave the same total. PostgreSQL ran on the same two cores, a "
+            "server the bench started (fsync on, the server's default shared_buffers), holding "
+            "the same data moved from the SQLite file by `bluelink store copy`'s library ("
+         << with_commas(copied_rows) << " rows in " << static_cast<int>(copy_s + 0.5)
+         << " s) and then analysed";
+    md << ".\n";
     if (o.import_rows > 0)
       md << "\nThe telephony CSV has an id column and UK day-first local times, in time order as a "
             "telephony system exports them, and is imported into a database of its own in "
