@@ -760,6 +760,7 @@ void engine::do_ack(job& j, batch_state& b) {
     return;
   }
   auto acked = writer_->ack(j.agency, j.upto, b.now);
+  prefetch_requests(acked);
   for (const auto& d : acked) {
     metrics_.message_out(d.type);
     writer_->audit(b.now, j.agency, "message.delivered", d.message_id, d.transfer_id,
@@ -779,10 +780,19 @@ void engine::do_shown(job& j, batch_state& b) {
   // Only requests matter here (answers and updates have no delivery timer), and the inbox
   // quota bounds how many can be waiting; the limit is a guard, not a page size.
   std::int64_t marked = 0;
-  for (const auto& d : writer_->unacked_requests(j.agency, j.after, j.upto, 10000))
+  const auto shown = writer_->unacked_requests(j.agency, j.after, j.upto, 10000);
+  prefetch_requests(shown);
+  for (const auto& d : shown)
     if (request_delivered(b, j.agency, d, "console")) ++marked;
   // The receiving system's own position is untouched: its CAD still gets every delivery.
   j.ack_out = ack_result{marked, j.upto};
+}
+
+void engine::prefetch_requests(const std::vector<store::acked_delivery>& ds) {
+  std::vector<std::string> ids;
+  for (const auto& d : ds)
+    if (d.type == "transfer.request" && !d.transfer_id.empty()) ids.push_back(d.transfer_id);
+  if (!ids.empty()) writer_->prefetch_transfers(ids);
 }
 
 bool engine::request_delivered(batch_state& b, const std::string& agency,

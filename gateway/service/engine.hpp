@@ -28,6 +28,7 @@
 #include <string>
 #include <thread>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -159,6 +160,9 @@ class engine {
   void do_shown(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
   void do_claim(job& j, batch_state& b);
+  /// Lets the store fetch, in one go, the transfers of the requests among `ds` that
+  /// request_delivered() is about to load one by one.
+  void prefetch_requests(const std::vector<store::acked_delivery>& ds);
   /// The request delivery `d` reached `agency` (`via` its receiving system or a console): moves
   /// a submitted transfer to delivered with its event, audit row and receipt to the sender.
   bool request_delivered(batch_state& b, const std::string& agency, const store::acked_delivery& d,

@@ -141,6 +141,10 @@ class writer {
 
   virtual std::optional<std::string> find_receipt(const std::string& message_id) = 0;
   virtual std::optional<transfer> load_transfer(const std::string& id) = 0;
+  /// The transfers a job is about to load_transfer() one by one (the requests an
+  /// acknowledgement delivered): an engine where each read is a round trip fetches them in one.
+  /// load_transfer() answers the same either way.
+  virtual void prefetch_transfers(const std::vector<std::string>& ids) { (void)ids; }
   virtual void save_transfer(const transfer& t, bool insert) = 0;
   virtual void insert_message(const std::string& id, const std::string& type,
                               const std::string& from, const std::string& to,

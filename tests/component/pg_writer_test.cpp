@@ -770,3 +770,40 @@ TEST_CASE("a job that only writes reaches the server only when it ends, and is u
   CHECK(verify_chain(c) == 2);
   CHECK(pending_count_mismatches(c).empty());
 }
+
+TEST_CASE("transfers fetched together answer load_transfer as the rows do, until changed",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer w(pg.conninfo("bl"));
+  w.begin();
+  w.save_transfer(make_transfer("T-20251205-000001", t0), true);
+  w.save_transfer(make_transfer("T-20251205-000002", t0), true);
+  w.record_incident("T-20251205-000001", "fire", "F-1", t0);
+  w.commit();
+
+  w.begin();
+  auto one = w.load_transfer("T-20251205-000001");
+  auto two = w.load_transfer("T-20251205-000002");
+  REQUIRE(one);
+  REQUIRE(two);
+  w.prefetch_transfers({"T-20251205-000001", "T-20251205-000002", "T-none"});
+  auto fetched = w.load_transfer("T-20251205-000001");
+  REQUIRE(fetched);
+  CHECK(fetched->requester_incident == "F-1");
+  CHECK(fetched->state == one->state);
+  CHECK(fetched->version == one->version);
+  CHECK(fetched->delivery_due == one->delivery_due);
+  CHECK(fetched->request_message_id == one->request_message_id);
+  CHECK_FALSE(w.load_transfer("T-none"));
+
+  // Changed by this transaction: read again, as stored.
+  auto changed = *two;
+  changed.state = bl::transfer_state::delivered;
+  changed.version = 2;
+  w.save_transfer(changed, false);
+  CHECK(w.load_transfer("T-20251205-000002")->state == bl::transfer_state::delivered);
+  w.record_incident("T-20251205-000001", "police", "P-9", t0);
+  CHECK(w.load_transfer("T-20251205-000001")->responder_incident == "P-9");
+  w.commit();
+}

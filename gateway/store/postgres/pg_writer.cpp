@@ -28,6 +28,19 @@ constexpr const char* load_transfer_sql =
     "  n.agency = t.responder)"
     " FROM transfers t WHERE id = $1";
 
+// load_transfer_sql for many ids, one primary-key probe each (LIMIT keeps the subquery from
+// being flattened into a join that could be planned as a scan).
+constexpr const char* load_transfers_sql =
+    "SELECT x.* FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL ("
+    "SELECT id, state, version, category, priority, mode, requester, responder,"
+    " request_message_id, created_at, updated_at, expires_at, delivery_due,"
+    " decision_due, delivery_alerted, decision_alerted,"
+    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+    "  n.agency = t.requester),"
+    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
+    "  n.agency = t.responder)"
+    " FROM transfers t WHERE t.id = k.id LIMIT 1) x";
+
 // An agency's next sequence number, its delivery and the inbox quota's count (pending_counts,
 // migration 3: one more from the message's sender, unless the delivery is already behind the
 // agency's acknowledged position) in one statement: the upsert's row lock makes a second writer
@@ -288,35 +301,56 @@ std::optional<std::string> pg_writer::find_receipt(const std::string& message_id
   return r.text(0, 0);
 }
 
-std::optional<transfer> pg_writer::load_transfer(const std::string& id) {
-  auto r = read(load_transfer_sql, {p(id)});
-  if (r.rows() == 0) return std::nullopt;
+namespace {
+
+transfer transfer_at(const result& r, int i) {
   transfer t;
-  t.id = r.text(0, 0);
-  t.state = transfer_state_from(r.text(0, 1)).value_or(transfer_state::submitted);
-  t.version = r.int64(0, 2);
-  t.category = r.text(0, 3);
-  t.prio = priority_from(r.text(0, 4)).value_or(priority::routine);
-  auto mode = r.text(0, 5);
+  t.id = r.text(i, 0);
+  t.state = transfer_state_from(r.text(i, 1)).value_or(transfer_state::submitted);
+  t.version = r.int64(i, 2);
+  t.category = r.text(i, 3);
+  t.prio = priority_from(r.text(i, 4)).value_or(priority::routine);
+  auto mode = r.text(i, 5);
   t.mode = mode == "exercise" ? traffic_mode::exercise
            : mode == "test"   ? traffic_mode::test
                               : traffic_mode::live;
-  t.requester = r.text(0, 6);
-  t.responder = r.text(0, 7);
-  t.request_message_id = r.text(0, 8);
-  t.created_at = from_ms(r.int64(0, 9));
-  t.updated_at = from_ms(r.int64(0, 10));
-  t.expires_at = from_ms(r.int64(0, 11));
-  t.delivery_due = from_ms(r.int64(0, 12));
-  t.decision_due = from_ms(r.int64(0, 13));
-  t.delivery_alerted = r.boolean(0, 14);
-  t.decision_alerted = r.boolean(0, 15);
-  t.requester_incident = r.text(0, 16);
-  t.responder_incident = r.text(0, 17);
+  t.requester = r.text(i, 6);
+  t.responder = r.text(i, 7);
+  t.request_message_id = r.text(i, 8);
+  t.created_at = from_ms(r.int64(i, 9));
+  t.updated_at = from_ms(r.int64(i, 10));
+  t.expires_at = from_ms(r.int64(i, 11));
+  t.delivery_due = from_ms(r.int64(i, 12));
+  t.decision_due = from_ms(r.int64(i, 13));
+  t.delivery_alerted = r.boolean(i, 14);
+  t.decision_alerted = r.boolean(i, 15);
+  t.requester_incident = r.text(i, 16);
+  t.responder_incident = r.text(i, 17);
   return t;
 }
 
+}  // namespace
+
+std::optional<transfer> pg_writer::load_transfer(const std::string& id) {
+  if (auto known = transfers_.find(id); known != transfers_.end()) return known->second;
+  auto r = read(load_transfer_sql, {p(id)});
+  if (r.rows() == 0) return std::nullopt;
+  return transfer_at(r, 0);
+}
+
+void pg_writer::prefetch_transfers(const std::vector<std::string>& ids) {
+  // Kept for this transaction only, whose turn (begin) no other writer can change them in, and
+  // only until it changes them itself (save_transfer, record_incident).
+  if (!in_transaction_ || ids.empty()) return;
+  auto r = read(load_transfers_sql, {text_array(ids)});
+  for (int i = 0; i < r.rows(); ++i) {
+    transfer t = transfer_at(r, i);
+    transfers_[t.id] = std::move(t);
+  }
+}
+
 void pg_writer::save_transfer(const transfer& t, bool insert) {
+  transfers_.erase(t.id);
   auto due = t.next_due();
   param next = due ? pms(*due) : param();
   if (insert) {
@@ -359,6 +393,7 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
 
 void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
                                 const std::string& number, time_point at) {
+  transfers_.erase(transfer_id);
   write(
       "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
       " VALUES($1,$2,$3,$4) ON CONFLICT(transfer_id, agency)"

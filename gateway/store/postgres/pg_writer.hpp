@@ -73,6 +73,9 @@ class pg_writer final : public store::writer {
 
   std::optional<std::string> find_receipt(const std::string& message_id) override;
   std::optional<transfer> load_transfer(const std::string& id) override;
+  /// One round trip for all of them; load_transfer() then answers from what it read, until
+  /// this transaction saves the transfer or records one of its incident numbers.
+  void prefetch_transfers(const std::vector<std::string>& ids) override;
   void save_transfer(const transfer& t, bool insert) override;
   void insert_message(const std::string& id, const std::string& type, const std::string& from,
                       const std::string& to, const std::string& transfer_id,
@@ -130,6 +133,7 @@ class pg_writer final : public store::writer {
   std::map<std::pair<std::string, std::string>, std::int64_t> pending_;  // (recipient, sender)
   std::unordered_map<std::string, std::string> sender_of_;  // messages stored in this transaction
   std::optional<std::pair<std::string, std::int64_t>> day_no_;
+  std::unordered_map<std::string, transfer> transfers_;  // prefetch_transfers(), not yet changed
   void lock_chain();
   void write(const char* sql, const std::vector<std::optional<std::string>>& ps);
   void take_tail(const result& r);
@@ -160,6 +164,7 @@ class pg_writer final : public store::writer {
     pending_.clear();
     sender_of_.clear();
     day_no_.reset();
+    transfers_.clear();
   }
 };
 
