@@ -18,28 +18,24 @@ param pms(time_point t) {
 
 constexpr const char* lock_tail_sql = "SELECT seq, hash FROM audit_tail FOR UPDATE";
 
+// A transfer's columns as load_transfer reads them (transfer_at), its two incident numbers last.
+#define BL_PG_TRANSFER_COLUMNS                                             \
+  " id, state, version, category, priority, mode, requester, responder,"   \
+  " request_message_id, created_at, updated_at, expires_at, delivery_due," \
+  " decision_due, delivery_alerted, decision_alerted,"                     \
+  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND" \
+  "  n.agency = t.requester),"                                             \
+  " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND" \
+  "  n.agency = t.responder)"
+
 constexpr const char* load_transfer_sql =
-    "SELECT id, state, version, category, priority, mode, requester, responder,"
-    " request_message_id, created_at, updated_at, expires_at, delivery_due,"
-    " decision_due, delivery_alerted, decision_alerted,"
-    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-    "  n.agency = t.requester),"
-    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-    "  n.agency = t.responder)"
-    " FROM transfers t WHERE id = $1";
+    "SELECT" BL_PG_TRANSFER_COLUMNS " FROM transfers t WHERE id = $1";
 
 // load_transfer_sql for many ids, one primary-key probe each (LIMIT keeps the subquery from
 // being flattened into a join that could be planned as a scan).
 constexpr const char* load_transfers_sql =
     "SELECT x.* FROM unnest($1::text[]) AS k(id) CROSS JOIN LATERAL ("
-    "SELECT id, state, version, category, priority, mode, requester, responder,"
-    " request_message_id, created_at, updated_at, expires_at, delivery_due,"
-    " decision_due, delivery_alerted, decision_alerted,"
-    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-    "  n.agency = t.requester),"
-    " (SELECT number FROM incident_numbers n WHERE n.transfer_id = t.id AND"
-    "  n.agency = t.responder)"
-    " FROM transfers t WHERE t.id = k.id LIMIT 1) x";
+    "SELECT" BL_PG_TRANSFER_COLUMNS " FROM transfers t WHERE t.id = k.id LIMIT 1) x";
 
 // An agency's next sequence number, its delivery and the inbox quota's count (pending_counts,
 // migration 3: one more from the message's sender, unless the delivery is already behind the
