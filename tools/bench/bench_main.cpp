@@ -188,21 +188,8 @@ double process_cpu_seconds(pid_t pid) {
 // (backends, WAL writer, checkpointer), read from /proc.
 double server_cpu_seconds(pid_t postmaster) {
   double total = process_cpu_seconds(postmaster);
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f(e.path() / "stat");
-    std::string line;
-    std::getline(f, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == postmaster) total += process_cpu_seconds(static_cast<pid_t>(std::stol(name)));
-  }
+  for (int child : bl::test::children_of(postmaster))
+    total += process_cpu_seconds(static_cast<pid_t>(child));
   return total;
 }
 

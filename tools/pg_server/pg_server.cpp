@@ -57,6 +57,24 @@ int free_port() {
   return port;
 }
 
+// Gone or a zombie nobody has reaped yet (a container's init may never reap it).
+bool process_gone(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  if (!f) return true;
+  std::string line;
+  std::getline(f, line);
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
+}
+
+pg_server_options tests_options(bool durable) {
+  pg_server_options o;
+  o.durable = durable;
+  return o;
+}
+
+}  // namespace
+
 std::vector<int> children_of(int pid) {
   std::vector<int> out;
   std::error_code ec;
@@ -76,24 +94,6 @@ std::vector<int> children_of(int pid) {
   }
   return out;
 }
-
-// Gone or a zombie nobody has reaped yet (a container's init may never reap it).
-bool process_gone(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  if (!f) return true;
-  std::string line;
-  std::getline(f, line);
-  auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] == 'Z';
-}
-
-pg_server_options tests_options(bool durable) {
-  pg_server_options o;
-  o.durable = durable;
-  return o;
-}
-
-}  // namespace
 
 pg_server::pg_server(bool durable) : pg_server(tests_options(durable)) {}
 

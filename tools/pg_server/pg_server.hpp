@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace bl::test {
 
@@ -25,6 +26,10 @@ struct pg_server_options {
   /// write-back of it lands in a measurement); false: initdb --no-sync.
   bool sync_initdb = false;
 };
+
+/// The processes whose parent is `pid` (from /proc): a server's backends, WAL writer and
+/// checkpointer under its postmaster.
+std::vector<int> children_of(int pid);
 
 class pg_server {
  public:
