@@ -1,7 +1,11 @@
 #include "gateway/core/savings_math.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <limits>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <tuple>
@@ -140,6 +144,54 @@ savings_reads savings_reads_for(const gateway_config& cfg, year_month from, year
   out.transfers_to = to;
   out.count_sources = cfg.savings.count_sources;
   return out;
+}
+
+std::vector<savings_reads> split_savings_reads(const savings_reads& what, int parts) {
+  // The weight of each month: one for its calls, one for its transfers.
+  std::map<int, int> weight;
+  for (const auto& [a, b] : what.call_months)
+    for (int m = a.index(); m <= b.index(); ++m) ++weight[m];
+  for (int m = what.transfers_from.index(); m <= what.transfers_to.index(); ++m) ++weight[m];
+  int total = 0;
+  for (const auto& [m, w] : weight) total += w;
+  // The first month of each part after the first, where the running weight passes k/parts.
+  std::vector<int> cuts;
+  int running = 0;
+  for (const auto& [m, w] : weight) {
+    if (static_cast<int>(cuts.size()) + 1 < parts && running > 0 &&
+        running * parts >= total * (static_cast<int>(cuts.size()) + 1))
+      cuts.push_back(m);
+    running += w;
+  }
+  std::vector<savings_reads> out;
+  int lo = std::numeric_limits<int>::min();
+  for (std::size_t i = 0; i <= cuts.size(); ++i) {
+    const int hi = i < cuts.size() ? cuts[i] - 1 : std::numeric_limits<int>::max();
+    savings_reads part;
+    part.count_sources = what.count_sources;
+    for (const auto& [a, b] : what.call_months) {
+      const int x = std::max(a.index(), lo), y = std::min(b.index(), hi);
+      if (x <= y)
+        part.call_months.emplace_back(year_month::from_index(x), year_month::from_index(y));
+    }
+    const int x = std::max(what.transfers_from.index(), lo);
+    const int y = std::min(what.transfers_to.index(), hi);
+    part.transfers_from = year_month::from_index(x <= y ? x : 1);
+    part.transfers_to = year_month::from_index(x <= y ? y : 0);
+    out.push_back(std::move(part));
+    if (i < cuts.size()) lo = cuts[i];
+  }
+  return out;
+}
+
+void merge_savings_counts(savings_counts& into, savings_counts&& more) {
+  auto append = [](auto& a, auto&& b) {
+    a.insert(a.end(), std::make_move_iterator(b.begin()), std::make_move_iterator(b.end()));
+  };
+  append(into.calls, std::move(more.calls));
+  append(into.transfers, std::move(more.transfers));
+  append(into.fell_back, std::move(more.fell_back));
+  append(into.excluded, std::move(more.excluded));
 }
 
 savings_report savings_from_counts(const gateway_config& cfg, year_month from, year_month to,

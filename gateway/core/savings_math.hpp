@@ -127,8 +127,12 @@ inline constexpr std::string_view unclassified_category = "unclassified";
 /// which call sources count ("console", "api", "import").
 struct savings_reads {
   std::vector<std::pair<year_month, year_month>> call_months;  // runs, first..last inclusive
+  /// The transfers' months, first..last inclusive; none when transfers_to is before
+  /// transfers_from (a part of a split read that holds only calls' months).
   year_month transfers_from, transfers_to;
   std::vector<std::string> count_sources;
+
+  bool reads_transfers() const { return transfers_from.index() <= transfers_to.index(); }
 };
 
 /// Counted calls (not exercises, of a counted source) in one UK month, one direction, one
@@ -171,6 +175,16 @@ struct savings_counts {
 /// The reads a report over UK months from..to needs. Throws std::invalid_argument when from > to
 /// or savings.go_live is not a real date.
 savings_reads savings_reads_for(const gateway_config& cfg, year_month from, year_month to);
+
+/// `what` cut into at most `parts` reads over disjoint runs of months, in month order, each with
+/// about as many month-tables to read as the others (a month counts once for its calls and once
+/// for its transfers), so that as many connections can read them side by side. Every month of
+/// `what` is in exactly one part, so the parts' counts never share a key (merge_savings_counts).
+/// One part when `what` spans a single month.
+std::vector<savings_reads> split_savings_reads(const savings_reads& what, int parts);
+
+/// Adds the counts of other months (a part of split_savings_reads) to `into`.
+void merge_savings_counts(savings_counts& into, savings_counts&& more);
 
 /// The report over UK months from..to from the counts read for savings_reads_for(cfg, from, to),
 /// generated at `now` (which decides whether the comparison's months are over). Throws as

@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <stdexcept>
+#include <utility>
 
 #include "gateway/core/savings_math.hpp"
 
@@ -128,4 +130,73 @@ TEST_CASE("unusable report settings are refused before anything is read", "[savi
   cfg.savings.go_live = "2026-02-30";
   CHECK_THROWS_WITH(savings_reads_for(cfg, ym("2026-04"), ym("2026-04")),
                     Catch::Contains("is not a real date"));
+}
+
+TEST_CASE("a report's reads split into disjoint runs of months of about equal work", "[savings]") {
+  // Calls over 2021-04..2021-09 and 2022-01..2022-06, transfers over 2022-01..2022-06: twelve
+  // months of calls and six of transfers, eighteen month-tables in all.
+  savings_reads what;
+  what.call_months = {{ym("2021-04"), ym("2021-09")}, {ym("2022-01"), ym("2022-06")}};
+  what.transfers_from = ym("2022-01");
+  what.transfers_to = ym("2022-06");
+  what.count_sources = {"console", "import"};
+
+  auto parts = split_savings_reads(what, 2);
+  REQUIRE(parts.size() == 2);
+  // The first part: 2021-04..2021-09 (6) and 2022-01..2022-02 (2 calls + 2 transfers), ten.
+  REQUIRE(parts[0].call_months.size() == 2);
+  CHECK(parts[0].call_months[0] == std::make_pair(ym("2021-04"), ym("2021-09")));
+  CHECK(parts[0].call_months[1] == std::make_pair(ym("2022-01"), ym("2022-02")));
+  CHECK(parts[0].reads_transfers());
+  CHECK(parts[0].transfers_from == ym("2022-01"));
+  CHECK(parts[0].transfers_to == ym("2022-02"));
+  REQUIRE(parts[1].call_months.size() == 1);
+  CHECK(parts[1].call_months[0] == std::make_pair(ym("2022-03"), ym("2022-06")));
+  CHECK(parts[1].transfers_from == ym("2022-03"));
+  CHECK(parts[1].transfers_to == ym("2022-06"));
+  for (const auto& p : parts) CHECK(p.count_sources == what.count_sources);
+
+  SECTION("every month is in exactly one part, whatever the number of parts") {
+    for (int n = 1; n <= 20; ++n) {
+      auto ps = split_savings_reads(what, n);
+      CHECK(static_cast<int>(ps.size()) <= n);
+      std::map<int, int> calls, transfers;
+      for (const auto& p : ps) {
+        for (const auto& [a, b] : p.call_months)
+          for (int m = a.index(); m <= b.index(); ++m) ++calls[m];
+        if (p.reads_transfers())
+          for (int m = p.transfers_from.index(); m <= p.transfers_to.index(); ++m) ++transfers[m];
+      }
+      CHECK(calls.size() == 12);
+      CHECK(transfers.size() == 6);
+      for (const auto& [m, k] : calls) CHECK(k == 1);
+      for (const auto& [m, k] : transfers) CHECK(k == 1);
+    }
+  }
+  SECTION("a part may hold only calls") {
+    auto ps = split_savings_reads(what, 3);
+    REQUIRE(ps.size() == 3);
+    CHECK_FALSE(ps[0].reads_transfers());  // 2021-04..2021-09: calls only
+    CHECK(ps[0].call_months.size() == 1);
+  }
+  SECTION("a single month is one part") {
+    savings_reads one;
+    one.call_months = {{ym("2026-04"), ym("2026-04")}};
+    one.transfers_from = one.transfers_to = ym("2026-04");
+    CHECK(split_savings_reads(one, 2).size() == 1);
+  }
+  SECTION("the parts' counts merge into the whole") {
+    savings_counts a = counts(), b;
+    b.calls = {{ym("2026-05"), fire, police, "fire.rescue", true, 4}};
+    month_exclusions may;
+    may.month = ym("2026-05");
+    may.non_live_transfers = 1;
+    b.excluded = {may};
+    merge_savings_counts(a, std::move(b));
+    CHECK(a.calls.size() == 4);
+    CHECK(a.calls.back().count == 4);
+    CHECK(a.transfers.size() == 2);
+    CHECK(a.fell_back.size() == 1);
+    CHECK(a.excluded.size() == 3);
+  }
 }

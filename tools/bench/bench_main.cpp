@@ -1732,7 +1732,8 @@ int main(int argc, char** argv) {
   app.add_option("--engine", o.engine,
                  "http and cad: the store engine of the started gateway; postgres starts a server "
                  "of its own; with postgres or both, the results go to their own section of "
-                 "--write")
+                 "--write. pages: the engines the pages are timed on (postgres: a server of its "
+                 "own holding the generated store)")
       ->check(CLI::IsMember({"sqlite", "postgres", "both"}));
   app.add_option("--gateway", o.gateway_bin, "gateway binary to start");
   app.add_option("--db-dir", o.db_dir, "directory for the started gateway's database");
@@ -1765,6 +1766,7 @@ int main(int argc, char** argv) {
       p.runs = o.pages_runs;
       p.dir = o.db_dir;
       p.reuse = o.reuse;
+      p.engine = o.engine;
       p.write_path = o.write_path;
       p.command = o.command;
       return bl::bench::run_pages(p);

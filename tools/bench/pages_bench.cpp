@@ -11,6 +11,9 @@
 //     transfer list (default, state, category, since), the inbox, a transfer's detail, the
 //     console's catch-up, the cursors and the /metrics counts; and, on the same file, the queries
 //     they replaced (fewer runs: they take seconds).
+//  3. With --engine postgres or both: starts a PostgreSQL server of its own (tools/pg_server),
+//     moves the file into it with `bluelink store copy`'s library (verified), VACUUM ANALYZE, and
+//     times the same pages through the PostgreSQL reader; both engines must read the same rows.
 
 #include "tools/bench/pages_bench.hpp"
 
@@ -32,12 +35,15 @@
 
 #include "gateway/core/time_util.hpp"
 #include "gateway/net/reader_json.hpp"
+#include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/reader.hpp"
 #include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/sqlite/writer.hpp"
+#include "gateway/store/store_copy.hpp"
 #include "tools/bench/bench_doc.hpp"
 #include "tools/bench/report_data.hpp"
+#include "tools/pg_server/pg_server.hpp"
 
 namespace bl::bench {
 
@@ -524,10 +530,130 @@ std::string plan(bl::store::db& d, const std::string& sql) {
   return out;
 }
 
+// Every page an operator or a CAD waits on, read through `rd` for `agency`, each timed with the
+// JSON the API shapes from its rows (gateway/net/reader_json), as an operator waits for both.
+std::vector<timing> time_pages(bl::store::reader& rd, const std::string& agency,
+                               const std::vector<std::string>& detail_ids, int runs) {
+  std::vector<timing> out;
+  const std::int64_t last_event = rd.last_event_id();
+  const auto since = bl::from_ms(history_end() - day_ms);
+  auto list = [&](bl::store::transfer_filter f) {
+    return [&rd, &agency, f](int) {
+      return bl::transfer_list_json(rd.list_transfers(agency, f), agency).size();
+    };
+  };
+  auto catch_up = [&](std::int64_t back) {
+    return [&rd, &agency, last_event, back](int) {
+      std::size_t n = 0;
+      for (const auto& ev : rd.events_after(last_event - back, 500, agency)) {
+        auto frame = bl::console_event_json(ev.event);
+        frame["transfer"] = bl::transfer_row_json(ev.transfer, agency);
+        n += frame.is_object() ? 1 : 0;
+      }
+      return n;
+    };
+  };
+  out.push_back(measure("transfer list, default page (200)", runs, list({})));
+  out.push_back(measure("transfer list, state=accepted", runs, list({"accepted", "", {}, 200})));
+  out.push_back(measure("transfer list, state=delivered (open only)", runs,
+                        list({"delivered", "", {}, 200})));
+  out.push_back(
+      measure("transfer list, category=fire.rescue", runs, list({"", "fire.rescue", {}, 200})));
+  out.push_back(measure("transfer list, since the last 24 h", runs, list({"", "", since, 200})));
+  out.push_back(measure("transfer list, limit=1000", runs, list({"", "", {}, 1000})));
+  out.push_back(measure("inbox page (100) after the CAD's acknowledged position", runs,
+                        [&](int) { return rd.inbox(agency, rd.acked_upto(agency), 100).size(); }));
+  out.push_back(measure("inbox page (100) from the oldest delivery", runs,
+                        [&](int) { return rd.inbox(agency, 0, 100).size(); }));
+  out.push_back(measure("transfer detail (a random transfer of the year)", runs, [&](int i) {
+    bool party = false;
+    auto d = rd.transfer_detail(detail_ids[static_cast<std::size_t>(i)], agency, party);
+    return d ? bl::transfer_detail_json(*d)["timeline"].size() : std::size_t{0};
+  }));
+  out.push_back(measure("catch-up: events_after(last - 100, 500, agency)", runs, catch_up(100)));
+  out.push_back(
+      measure("catch-up: events_after(last - 10,000, 500, agency)", runs, catch_up(10000)));
+  out.push_back(measure("last_event_id", runs,
+                        [&](int) { return static_cast<std::size_t>(rd.last_event_id() > 0); }));
+  out.push_back(measure("last_seq + acked_upto", runs, [&](int) {
+    return static_cast<std::size_t>(rd.last_seq(agency) > rd.acked_upto(agency));
+  }));
+  out.push_back(
+      measure("/metrics: queue_depths", runs, [&](int) { return rd.queue_depths().size(); }));
+  out.push_back(
+      measure("/metrics: transfer_states", runs, [&](int) { return rd.transfer_states().size(); }));
+  return out;
+}
+
+// The queries the SQLite reader ran before issue 15, on the same file with migration 5's indexes
+// in place of migration 6's (inside a transaction that is rolled back, so the file is left as it
+// was), and the plans of the old and the new transfer list.
+struct before_result {
+  std::vector<timing> rows;
+  std::string old_plan, new_plan;
+  int runs = 0;
+};
+before_result time_before(const std::string& path, const std::string& agency, int runs) {
+  before_result out;
+  bl::store::db ro(path, false, true);
+  out.new_plan = plan(ro, bl::store::sqlite::sql::list_transfers(false, false, false));
+  const auto since = bl::from_ms(history_end() - day_ms);
+  bl::store::db v5(path, false, false);
+  v5.exec("PRAGMA busy_timeout = 5000");
+  v5.exec("PRAGMA cache_size = -32768");  // as the reader's connections: SQLite's default
+  v5.exec("BEGIN IMMEDIATE");
+  std::fprintf(stderr, "putting back migration 5's indexes (rolled back afterwards)\n");
+  for (const char* index : {"transfers_page_requester", "transfers_page_responder",
+                            "transfers_page_requester_state", "transfers_page_responder_state"})
+    v5.exec(std::string("DROP INDEX ") + index);
+  v5.exec("CREATE INDEX transfers_by_requester ON transfers(requester, updated_at)");
+  v5.exec("CREATE INDEX transfers_by_responder ON transfers(responder, updated_at)");
+  out.runs = std::max(1, std::min(runs, 3));
+  auto old_rows = [&](const char* sql, const std::function<void(bl::store::stmt&)>& bind) {
+    return [&, sql, bind](int) {
+      bl::store::stmt s(v5, sql);
+      bind(s);
+      std::size_t n = 0;
+      while (s.step()) ++n;
+      return n;
+    };
+  };
+  auto old_list_bind = [&](bl::store::transfer_filter f) {
+    return [&agency, f](bl::store::stmt& s) {
+      s.bind(1, agency).bind(2, f.state).bind(3, f.category).bind(5, f.limit);
+      if (f.since)
+        s.bind(4, bl::to_ms(*f.since));
+      else
+        s.bind_null(4);
+    };
+  };
+  auto& b = out.rows;
+  const int n = out.runs;
+  b.push_back(
+      measure("transfer list, default page (200)", n, old_rows(old_list, old_list_bind({}))));
+  b.push_back(measure("transfer list, state=accepted", n,
+                      old_rows(old_list, old_list_bind({"accepted", "", {}, 200}))));
+  b.push_back(measure("transfer list, state=delivered (open only)", n,
+                      old_rows(old_list, old_list_bind({"delivered", "", {}, 200}))));
+  b.push_back(measure("transfer list, category=fire.rescue", n,
+                      old_rows(old_list, old_list_bind({"", "fire.rescue", {}, 200}))));
+  b.push_back(measure("transfer list, since the last 24 h", n,
+                      old_rows(old_list, old_list_bind({"", "", since, 200}))));
+  b.push_back(
+      measure("/metrics: queue_depths", n, old_rows(old_queue_depths, [](bl::store::stmt&) {})));
+  b.push_back(measure("/metrics: transfer_states", n,
+                      old_rows(old_transfer_states, [](bl::store::stmt&) {})));
+  out.old_plan = plan(v5, old_list);
+  v5.exec("ROLLBACK");
+  return out;
+}
+
 }  // namespace
 
 int run_pages(const pages_options& o) {
   try {
+    if (o.engine != "sqlite" && o.engine != "postgres" && o.engine != "both")
+      throw std::invalid_argument("--engine must be sqlite, postgres or both");
     bool own_dir = o.dir.empty();
     fs::path dir =
         own_dir ? fs::temp_directory_path() / ("bluelink-bench-pages-" + std::to_string(::getpid()))
@@ -547,124 +673,72 @@ int run_pages(const pages_options& o) {
     { bl::store::sqlite::writer w(bl::store::store_options{path, true, 5000, {}}); }
     const auto file_bytes = static_cast<std::int64_t>(fs::file_size(path));
 
-    bl::store::sqlite::reader rd(path);
-    bl::store::db old(path, false, true);
     const std::string agency = "essex-police";
-    std::mt19937_64 rng(7);
-    const std::int64_t last_event = rd.last_event_id();
-    const std::int64_t transfers_n = c.transfers;
-    const auto since = bl::from_ms(history_end() - day_ms);
-    std::vector<timing> after, before;
-
-    // Each read is timed with the JSON the API shapes from its rows (gateway/net/reader_json),
-    // as an operator waits for both.
-    auto list = [&](bl::store::transfer_filter f) {
-      return [&rd, &agency, f](int) {
-        return bl::transfer_list_json(rd.list_transfers(agency, f), agency).size();
-      };
-    };
-    auto catch_up = [&](std::int64_t back) {
-      return [&rd, &agency, last_event, back](int) {
-        std::size_t n = 0;
-        for (const auto& ev : rd.events_after(last_event - back, 500, agency)) {
-          auto frame = bl::console_event_json(ev.event);
-          frame["transfer"] = bl::transfer_row_json(ev.transfer, agency);
-          n += frame.is_object() ? 1 : 0;
-        }
-        return n;
-      };
-    };
-    after.push_back(measure("transfer list, default page (200)", o.runs, list({})));
-    after.push_back(
-        measure("transfer list, state=accepted", o.runs, list({"accepted", "", {}, 200})));
-    after.push_back(measure("transfer list, state=delivered (open only)", o.runs,
-                            list({"delivered", "", {}, 200})));
-    after.push_back(
-        measure("transfer list, category=fire.rescue", o.runs, list({"", "fire.rescue", {}, 200})));
-    after.push_back(
-        measure("transfer list, since the last 24 h", o.runs, list({"", "", since, 200})));
-    after.push_back(measure("transfer list, limit=1000", o.runs, list({"", "", {}, 1000})));
-    after.push_back(
-        measure("inbox page (100) after the CAD's acknowledged position", o.runs,
-                [&](int) { return rd.inbox(agency, rd.acked_upto(agency), 100).size(); }));
-    after.push_back(measure("inbox page (100) from the oldest delivery", o.runs,
-                            [&](int) { return rd.inbox(agency, 0, 100).size(); }));
-    // Random transfers of the year that essex-police is a party to.
+    // Random transfers of the year that essex-police is a party to, the same on both engines.
     std::vector<std::string> detail_ids;
-    while (static_cast<int>(detail_ids.size()) < o.runs) {
-      bl::store::stmt s(old, "SELECT id, requester, responder FROM transfers WHERE rowid = ?1");
-      s.bind(1, static_cast<std::int64_t>(1 + rng() % static_cast<std::uint64_t>(transfers_n)));
-      if (s.step() && (s.text(1) == agency || s.text(2) == agency)) detail_ids.push_back(s.text(0));
+    {
+      bl::store::db ro(path, false, true);
+      std::mt19937_64 rng(7);
+      while (static_cast<int>(detail_ids.size()) < o.runs) {
+        bl::store::stmt s(ro, "SELECT id, requester, responder FROM transfers WHERE rowid = ?1");
+        s.bind(1, static_cast<std::int64_t>(1 + rng() % static_cast<std::uint64_t>(c.transfers)));
+        if (s.step() && (s.text(1) == agency || s.text(2) == agency))
+          detail_ids.push_back(s.text(0));
+      }
     }
-    after.push_back(measure("transfer detail (a random transfer of the year)", o.runs, [&](int i) {
-      bool party = false;
-      auto d = rd.transfer_detail(detail_ids[static_cast<std::size_t>(i)], agency, party);
-      return d ? bl::transfer_detail_json(*d)["timeline"].size() : std::size_t{0};
-    }));
-    after.push_back(
-        measure("catch-up: events_after(last - 100, 500, agency)", o.runs, catch_up(100)));
-    after.push_back(
-        measure("catch-up: events_after(last - 10,000, 500, agency)", o.runs, catch_up(10000)));
-    after.push_back(measure("last_event_id", o.runs,
-                            [&](int) { return static_cast<std::size_t>(rd.last_event_id() > 0); }));
-    after.push_back(measure("last_seq + acked_upto", o.runs, [&](int) {
-      return static_cast<std::size_t>(rd.last_seq(agency) > rd.acked_upto(agency));
-    }));
-    after.push_back(
-        measure("/metrics: queue_depths", o.runs, [&](int) { return rd.queue_depths().size(); }));
-    after.push_back(measure("/metrics: transfer_states", o.runs,
-                            [&](int) { return rd.transfer_states().size(); }));
+    const bool on_sqlite = o.engine != "postgres";
+    const bool on_postgres = o.engine != "sqlite";
+    std::vector<timing> lite, pgt;
+    before_result before;
+    if (on_sqlite) {
+      std::fprintf(stderr, "pages on SQLite\n");
+      bl::store::sqlite::reader rd(path);
+      lite = time_pages(rd, agency, detail_ids, o.runs);
+      before = time_before(path, agency, o.runs);
+    }
 
-    // The replaced queries, on the same file with migration 5's indexes in place of migration 6's
-    // (inside a transaction that is rolled back, so the file is left as it was). Their plans are
-    // printed with the results.
-    const std::string new_plan =
-        plan(old, bl::store::sqlite::sql::list_transfers(false, false, false));
-    bl::store::db v5(path, false, false);
-    v5.exec("PRAGMA busy_timeout = 5000");
-    v5.exec("PRAGMA cache_size = -32768");  // as the reader's connections: SQLite's default
-    v5.exec("BEGIN IMMEDIATE");
-    std::fprintf(stderr, "putting back migration 5's indexes (rolled back afterwards)\n");
-    for (const char* index : {"transfers_page_requester", "transfers_page_responder",
-                              "transfers_page_requester_state", "transfers_page_responder_state"})
-      v5.exec(std::string("DROP INDEX ") + index);
-    v5.exec("CREATE INDEX transfers_by_requester ON transfers(requester, updated_at)");
-    v5.exec("CREATE INDEX transfers_by_responder ON transfers(responder, updated_at)");
-    const int before_runs = std::max(1, std::min(o.runs, 3));
-    auto old_rows = [&](const char* sql, const std::function<void(bl::store::stmt&)>& bind) {
-      return [&, sql, bind](int) {
-        bl::store::stmt s(v5, sql);
-        bind(s);
-        std::size_t n = 0;
-        while (s.step()) ++n;
-        return n;
+    // The same store on PostgreSQL: a server of the bench's own on this machine, the file moved
+    // into it with `bluelink store copy`'s library, VACUUM ANALYZE (as autovacuum leaves a
+    // settled database), then the same pages through the PostgreSQL reader.
+    double copy_s = 0;
+    std::int64_t copied_rows = 0;
+    std::string pg_version;
+    if (on_postgres) {
+      bl::test::pg_server_options po;
+      po.parent = dir;
+      po.shared_buffers.clear();  // the server's own default (128 MB)
+      po.sync_initdb = true;
+      bl::test::pg_server pg(po);
+      pg_version = pg.version();
+      pg.create_database("pages");
+      bl::store::copy_options co;
+      co.sqlite_path = path;
+      co.pg_conninfo = pg.conninfo("pages");
+      co.progress = [](const bl::store::copy_progress& cp) {
+        if (cp.finished)
+          std::fprintf(stderr, "copied %s: %lld rows in %.1f s\n", cp.table.c_str(),
+                       static_cast<long long>(cp.done), cp.seconds);
       };
-    };
-    auto old_list_bind = [&](bl::store::transfer_filter f) {
-      return [&agency, f](bl::store::stmt& s) {
-        s.bind(1, agency).bind(2, f.state).bind(3, f.category).bind(5, f.limit);
-        if (f.since)
-          s.bind(4, bl::to_ms(*f.since));
-        else
-          s.bind_null(4);
-      };
-    };
-    before.push_back(measure("before: transfer list, default page (200)", before_runs,
-                             old_rows(old_list, old_list_bind({}))));
-    before.push_back(measure("before: transfer list, state=accepted", before_runs,
-                             old_rows(old_list, old_list_bind({"accepted", "", {}, 200}))));
-    before.push_back(measure("before: transfer list, state=delivered (open only)", before_runs,
-                             old_rows(old_list, old_list_bind({"delivered", "", {}, 200}))));
-    before.push_back(measure("before: transfer list, category=fire.rescue", before_runs,
-                             old_rows(old_list, old_list_bind({"", "fire.rescue", {}, 200}))));
-    before.push_back(measure("before: transfer list, since the last 24 h", before_runs,
-                             old_rows(old_list, old_list_bind({"", "", since, 200}))));
-    before.push_back(measure("before: /metrics: queue_depths", before_runs,
-                             old_rows(old_queue_depths, [](bl::store::stmt&) {})));
-    before.push_back(measure("before: /metrics: transfer_states", before_runs,
-                             old_rows(old_transfer_states, [](bl::store::stmt&) {})));
-    const std::string old_plan = plan(v5, old_list);
-    v5.exec("ROLLBACK");
+      std::fprintf(stderr, "moving the store to PostgreSQL (bluelink store copy's library)\n");
+      auto c0 = steady::now();
+      copied_rows = bl::store::copy_sqlite_to_postgres(co).rows;
+      copy_s = std::chrono::duration<double>(steady::now() - c0).count();
+      std::fprintf(stderr, "copied and verified %lld rows in %.0f s; VACUUM ANALYZE\n",
+                   static_cast<long long>(copied_rows), copy_s);
+      pg.psql("VACUUM ANALYZE", "pages");
+      bl::store::store_options so;
+      so.engine = bl::store::engine_kind::postgres;
+      so.conninfo = pg.conninfo("pages");
+      std::fprintf(stderr, "pages on PostgreSQL\n");
+      auto rd = bl::store::open_reader(so);
+      pgt = time_pages(*rd, agency, detail_ids, o.runs);
+      // Both readers must have read the same rows, or the figures compare different work.
+      for (std::size_t i = 0; i < lite.size() && i < pgt.size(); ++i)
+        if (lite[i].rows != pgt[i].rows)
+          throw std::runtime_error("\"" + lite[i].what + "\": SQLite read " +
+                                   std::to_string(lite[i].rows) + " rows, PostgreSQL " +
+                                   std::to_string(pgt[i].rows));
+    }
 
     std::ostringstream md;
     auto date = bl::format_rfc3339(bl::now_ms()).substr(0, 10);
@@ -676,6 +750,10 @@ int run_pages(const pages_options& o) {
     md << "| CPU | " << cpu_model() << ", `nproc` = " << std::thread::hardware_concurrency()
        << " |\n";
     md << "| kernel | " << kernel() << " |\n";
+    if (on_postgres)
+      md << "| PostgreSQL | " << pg_version
+         << ", a server the bench started on the same machine (Unix socket, fsync on, the "
+            "server's default shared_buffers) |\n";
     double load[1] = {0};
     if (getloadavg(load, 1) != 1) load[0] = 0;
     char lbuf[32];
@@ -686,25 +764,46 @@ int run_pages(const pages_options& o) {
        << "stores them: " << with_commas(c.messages) << " messages, " << with_commas(c.events)
        << " timeline events, " << with_commas(c.deliveries) << " deliveries, "
        << with_commas(c.audit) << " hash-chained audit rows; "
-       << with_commas(file_bytes / (1024 * 1024)) << " MiB";
+       << with_commas(file_bytes / (1024 * 1024)) << " MiB of SQLite";
     if (!o.reuse) md << ", generated in " << static_cast<int>(c.seconds + 0.5) << " s";
+    if (on_postgres) {
+      char cbuf[32];
+      std::snprintf(cbuf, sizeof cbuf, "%.0f", copy_s);
+      md << "; moved to PostgreSQL with `bluelink store copy`'s library ("
+         << with_commas(copied_rows) << " rows copied and verified in " << cbuf
+         << " s), then vacuumed and analysed";
+    }
     md << ". Pages read for `" << agency << "` (a party to about half the transfers).\n\n";
-    md << "| page | rows | median | max | target |\n|---|---:|---:|---:|---|\n";
-    for (const auto& t : after)
-      md << "| " << t.what << " | " << t.rows << " | " << fmt_ms(median(t.ms)) << " | "
-         << fmt_ms(*std::max_element(t.ms.begin(), t.ms.end())) << " | " << target(t.what)
-         << " |\n";
-    md << "\nThe queries these replaced (the reader before issue 15), on the same file with "
-          "migration 5's indexes (`transfers_by_requester`, `transfers_by_responder`) in place of "
-          "migration 6's, "
-       << before_runs << " runs each:\n\n";
-    md << "| before | rows | median | max |\n|---|---:|---:|---:|\n";
-    for (const auto& t : before)
-      md << "| " << t.what.substr(std::string("before: ").size()) << " | " << t.rows << " | "
-         << fmt_ms(median(t.ms)) << " | " << fmt_ms(*std::max_element(t.ms.begin(), t.ms.end()))
-         << " |\n";
-    md << "\nPlan of the transfer list before: `" << old_plan << "`.\n\nAnd after: `" << new_plan
-       << "`.\n\n";
+    const std::vector<timing>& rows = on_sqlite ? lite : pgt;
+    md << "| page | rows |";
+    if (on_sqlite) md << " SQLite median | SQLite max |";
+    if (on_postgres) md << " PostgreSQL median | PostgreSQL max |";
+    md << " target |\n|---|---:|";
+    if (on_sqlite) md << "---:|---:|";
+    if (on_postgres) md << "---:|---:|";
+    md << "---|\n";
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      md << "| " << rows[i].what << " | " << rows[i].rows << " |";
+      for (const auto* t : {on_sqlite ? &lite : nullptr, on_postgres ? &pgt : nullptr}) {
+        if (!t) continue;
+        const auto& ms = (*t)[i].ms;
+        md << " " << fmt_ms(median(ms)) << " | " << fmt_ms(*std::max_element(ms.begin(), ms.end()))
+           << " |";
+      }
+      md << " " << target(rows[i].what) << " |\n";
+    }
+    if (on_sqlite) {
+      md << "\nThe queries these replaced (the SQLite reader before issue 15), on the same file "
+            "with migration 5's indexes (`transfers_by_requester`, `transfers_by_responder`) in "
+            "place of migration 6's, "
+         << before.runs << " runs each:\n\n";
+      md << "| before | rows | median | max |\n|---|---:|---:|---:|\n";
+      for (const auto& t : before.rows)
+        md << "| " << t.what << " | " << t.rows << " | " << fmt_ms(median(t.ms)) << " | "
+           << fmt_ms(*std::max_element(t.ms.begin(), t.ms.end())) << " |\n";
+      md << "\nPlan of the transfer list before: `" << before.old_plan << "`.\n\nAnd after: `"
+         << before.new_plan << "`.\n\n";
+    }
     std::cout << md.str() << std::flush;
     if (!o.write_path.empty()) {
       write_section(o.write_path, md.str(), begin_marker, end_marker);

@@ -3,7 +3,8 @@
 // (issue 15). Generates a database of --transfers transfers stored as the engine stores them
 // (messages, timeline events, deliveries, hash-chained audit rows, incident numbers), then times
 // the reads a console and a CAD wait on through the real bl::store::reader, and the queries they
-// replaced on the same file (results in docs/benchmarks.md).
+// replaced on the same file; with --engine postgres|both, the same pages on PostgreSQL holding
+// the same store (results in docs/benchmarks.md).
 
 #include <cstdint>
 #include <string>
@@ -15,6 +16,9 @@ struct pages_options {
   int runs = 20;
   std::string dir;     // where the database goes (default: a temp dir, removed after)
   bool reuse = false;  // time the database an earlier run left in --dir
+  /// sqlite: the pages on the generated file; postgres: on a PostgreSQL server the bench starts,
+  /// holding the same store (moved with `bluelink store copy`'s library); both: side by side.
+  std::string engine = "sqlite";
   std::string write_path;
   std::string command;
 };

@@ -1,5 +1,6 @@
 #include "tools/bench/report_data.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -65,6 +66,12 @@ generated generate(const std::string& path, const data_options& o) {
   std::mt19937_64 rng(20260401);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<std::uint64_t>(n)); };
   generated g;
+  // Rows are drawn at random instants and stored in time order, as a gateway and a telephony
+  // export write them: the report's indexes, led by the time, then fill their pages in order.
+  std::vector<bl::store::bulk_transfer> transfers;
+  transfers.reserve(static_cast<std::size_t>(o.transfers));
+  std::vector<bl::store::bulk_call> calls;
+  calls.reserve(static_cast<std::size_t>(o.calls));
 
   // Transfers first (after go-live only), so that some calls can be linked to them.
   progress pt("generating transfers", o.transfers);
@@ -88,7 +95,7 @@ generated generate(const std::string& path, const data_options& o) {
     t.requester = rooms[from].id;
     t.responder = rooms[to].id;
     t.created_ms = at;
-    load.add(t);
+    transfers.push_back(std::move(t));
     // About 4% of transfers fall back to the phone.
     if (pick(100) < 4 && linkable.size() < static_cast<std::size_t>(o.calls / 10))
       linkable.emplace_back(id, at);
@@ -131,10 +138,27 @@ generated generate(const std::string& path, const data_options& o) {
     if (src >= 6) c.reason = categories[pick(8)];  // telephony records carry no reason
     if (transfer) c.transfer_id = transfer;
     c.exercise = exercise;
-    load.add(c);
+    calls.push_back(std::move(c));
     ++g.calls;
     if (i % 10000 == 0 || i + 1 == o.calls) pc.update(i + 1);
   }
+  std::stable_sort(transfers.begin(), transfers.end(),
+                   [](const auto& a, const auto& b) { return a.created_ms < b.created_ms; });
+  std::stable_sort(calls.begin(), calls.end(),
+                   [](const auto& a, const auto& b) { return a.started_ms < b.started_ms; });
+  progress ps("storing in time order", o.transfers + o.calls);
+  // Merged by time: calls and transfers of the same day land in the file side by side.
+  std::size_t ti = 0, ci = 0;
+  std::int64_t stored = 0;
+  while (ti < transfers.size() || ci < calls.size()) {
+    if (ci == calls.size() ||
+        (ti < transfers.size() && transfers[ti].created_ms <= calls[ci].started_ms))
+      load.add(transfers[ti++]);
+    else
+      load.add(calls[ci++]);
+    if (++stored % 20000 == 0) ps.update(stored);
+  }
+  ps.update(stored);
   load.finish();
   g.seconds = std::chrono::duration<double>(steady::now() - t0).count();
   return g;
