@@ -5,9 +5,9 @@
 // rules are written out in the report's method texts and in docs/operations.md section 15.
 //
 // Threading and lifetime: compute_savings is a plain function. It only reads, through the report
-// store it is given (all of one report from one snapshot), so it may run on any thread beside a
-// live gateway and never touches the engine thread. The arithmetic is gateway/core/savings_math;
-// the renderers here are pure functions of the report.
+// store it is given (each month's figures from one snapshot: report_store.hpp), so it may run on
+// any thread beside a live gateway and never touches the engine thread. The arithmetic is
+// gateway/core/savings_math; the renderers here are pure functions of the report.
 
 #include <cstdint>
 #include <map>

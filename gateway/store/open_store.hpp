@@ -48,7 +48,8 @@ std::unique_ptr<account_store> open_account_store(const store_options& opts);
 /// the store when needed, the look-ups of a dry run create nothing.
 std::unique_ptr<call_store> open_call_store(const store_options& opts);
 
-/// The savings report's reads: each report on a connection of its own, in one snapshot.
+/// The savings report's reads: each report on connections of its own (report_store.hpp says
+/// which snapshots it reads).
 /// Connects only when it reads.
 std::unique_ptr<report_store> open_report_store(const store_options& opts);
 

@@ -106,10 +106,11 @@ std::string write_csv(const std::string& path, std::int64_t rows) {
   return path;
 }
 
-// CPU time of this thread: the wall clock alone would also count other processes' turns.
-double thread_cpu_seconds() {
+// CPU time of this process (the report reads on two threads): the wall clock alone would also
+// count other processes' turns.
+double process_cpu_seconds() {
   timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
@@ -138,7 +139,7 @@ std::string with_commas(std::int64_t n) {
   return out;
 }
 
-/// compute_savings over the five years on `reports`, `runs` times: wall and this thread's CPU
+/// compute_savings over the five years on `reports`, `runs` times: wall and this process's CPU
 /// (on PostgreSQL the server's CPU is not in it), and the last result's volume total.
 struct report_timing {
   std::vector<double> wall_s, cpu_s, json_s;
@@ -150,11 +151,11 @@ report_timing time_report(const bl::gateway_config& cfg, bl::store::report_store
                           const char* engine) {
   report_timing t;
   for (int i = 0; i < runs; ++i) {
-    auto c0 = thread_cpu_seconds();
+    auto c0 = process_cpu_seconds();
     auto t0 = steady::now();
     auto r = bl::compute_savings(cfg, reports, first_month, last_month);
     auto t1 = steady::now();
-    t.cpu_s.push_back(thread_cpu_seconds() - c0);
+    t.cpu_s.push_back(process_cpu_seconds() - c0);
     auto text = bl::to_json(r).dump();
     auto t2 = steady::now();
     t.wall_s.push_back(std::chrono::duration<double>(t1 - t0).count());
@@ -293,7 +294,8 @@ int main(int argc, char** argv) {
        << " (60 UK months, go-live " << go_live.str() << "), five control rooms, generated in "
        << static_cast<int>(g.seconds + 0.5) << " s into one SQLite file (WAL, schema migrated as "
        << "the gateway does, with the report's covering indexes).\n\n";
-    md << "| measurement | best | median | CPU (median) | target |\n|---|---|---|---|---|\n";
+    md << "| measurement | best | median | CPU of the process, both threads (median) | target "
+          "|\n|---|---|---|---|---|\n";
     md << "| `compute_savings`, 60 months, " << o.runs << " runs | "
        << ms(*std::min_element(report_s.begin(), report_s.end())) << " | " << ms(median(report_s))
        << " | " << ms(median(report_cpu_s)) << " | < 1 s |\n";

@@ -169,6 +169,21 @@ connection::connection(const std::string& conninfo) : name_(redact_conninfo(conn
   // Notices (e.g. "relation already exists, skipping") are not errors: not on stderr.
   PQsetNoticeProcessor(
       c_, [](void*, const char*) {}, nullptr);
+  try {
+    session_settings();
+  } catch (...) {
+    PQfinish(c_);
+    c_ = nullptr;
+    throw;
+  }
+}
+
+void connection::session_settings() {
+  // No JIT compilation: every statement of the gateway reads or writes a page of rows, but the
+  // planner's estimate for some (the queue depths' counts, 300,000 rows per agency against the
+  // 17 there were) passes jit_above_cost, and compiling then took 270 ms for a query that ran in
+  // 2 ms (docs/benchmarks.md, "Pages on a million transfers").
+  check(PQexec(c_, "SET jit = off"), "SET jit = off");
 }
 
 connection::~connection() {
@@ -364,6 +379,7 @@ bool connection::reconnect_if_broken() {
     throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
                                               "' cannot be reached: " + msg + hint_for({}, msg));
   }
+  session_settings();
   return true;
 }
 

@@ -144,6 +144,8 @@ class connection {
   bool pipeline_ = false;
   bool needs_reset_ = false;  // left in pipeline mode by a failure: reconnect before use
   result check(pg_result* r, std::string_view sql);
+  /// The session's settings, after every connect and reset.
+  void session_settings();
   void enter_pipeline();
   void leave_pipeline() noexcept;
   [[noreturn]] void send_failed(std::string_view sql);

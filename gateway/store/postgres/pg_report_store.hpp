@@ -2,10 +2,11 @@
 // The savings report's reads on PostgreSQL, with the SQLite report store's results
 // (gateway/store/sqlite/report_store.hpp): the same counts for the same rows.
 //
-// Ownership, threading, lifetime: each read_savings_counts opens a connection of its own, reads
-// in one REPEATABLE READ READ ONLY transaction (one snapshot: figures that add up across calls and
-// transfers however busy the gateway is) and closes it, so reports may run on several threads
-// beside live gateways and never wait on a writer or make one wait.
+// Ownership, threading, lifetime: each read_savings_counts opens two connections of its own,
+// each in a REPEATABLE READ READ ONLY transaction on one shared snapshot (pg_export_snapshot:
+// figures that add up across calls and transfers however busy the gateway is), reads the two
+// halves of its months side by side (one on a thread of its own) and closes them, so reports may
+// run on several threads beside live gateways and never wait on a writer or make one wait.
 //
 // The server counts: each read is a GROUP BY over a range of the covering indexes calls_report
 // and transfers_report (migration 1), bucketed into UK months by width_bucket over the month

@@ -1,7 +1,8 @@
 #pragma once
-// The savings report's reads on SQLite: each read_savings_counts opens a read-only connection of
-// its own (memory-mapped, the store's busy timeout), reads in one read transaction and closes it,
-// so reports may run on several threads beside a live gateway (WAL) and never wait on the engine.
+// The savings report's reads on SQLite: each read_savings_counts reads the two halves of its
+// months side by side, on a thread each, each on a read-only connection of its own (the store's
+// busy timeout) in one read transaction, and closes them, so reports may run on several threads
+// beside a live gateway (WAL) and never wait on the engine.
 
 #include <memory>
 
