@@ -118,6 +118,8 @@ struct cad_client::impl {
         on_delivery(std::move(cb)),
         log(std::move(l)),
         wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    endpoint_list =
+        opts.endpoints.empty() ? std::vector<std::string>{opts.endpoint} : opts.endpoints;
     if (!log)
       log = std::make_shared<spdlog::logger>("cad-client",
                                              std::make_shared<spdlog::sinks::null_sink_mt>());
@@ -156,6 +158,12 @@ struct cad_client::impl {
   bool welcomed = false;
   steady::time_point connected_at{}, last_heard{}, last_sent{}, next_attempt{};
   std::chrono::milliseconds backoff{0};
+  // Several gateway nodes: the endpoints (fixed at construction), the one in use (written by the
+  // client thread under `mu`, for endpoint()), and how many sessions in a row have failed since
+  // the last welcome.
+  std::vector<std::string> endpoint_list;
+  std::size_t at = 0;
+  std::size_t failed_in_row = 0;
   std::chrono::milliseconds heartbeat{1000};
   int liveness = 3;
   std::int64_t ack_sent = 0;
@@ -235,7 +243,12 @@ struct cad_client::impl {
     sock->set(zmq::sockopt::curve_serverkey, opts.server_public_key);
     sock->set(zmq::sockopt::curve_publickey, opts.client_keys.public_key);
     sock->set(zmq::sockopt::curve_secretkey, opts.client_keys.secret_key);
-    sock->connect(opts.endpoint);
+    std::string target;
+    {
+      std::lock_guard lock(mu);
+      target = endpoint_list[at];
+    }
+    sock->connect(target);
     welcomed = false;
     connected_at = last_heard = steady::now();
     send(json{{"v", 1},
@@ -253,6 +266,29 @@ struct cad_client::impl {
     sock.reset();
     welcomed = false;
     is_connected = false;
+    ++failed_in_row;
+    if (endpoint_list.size() > 1) {
+      // Several nodes: the next one at once, as long as not every one has failed in a row.
+      std::string from, to;
+      {
+        std::lock_guard lock(mu);
+        from = endpoint_list[at];
+        at = (at + 1) % endpoint_list.size();
+        to = endpoint_list[at];
+        ++counts.failovers;
+      }
+      log->warn("event=cad_link_failover agency={} from={} to={} reason={}", opts.agency, from, to,
+                log_quote(why));
+      if (failed_in_row < endpoint_list.size()) {
+        next_attempt = steady::now();
+        for (auto& [id, p] : outstanding) {  // resend on the next session
+          p->last_sent = {};
+          p->session_sends = 0;
+        }
+        return;
+      }
+      failed_in_row = 0;  // a whole round failed: back off before the next
+    }
     // Capped exponential back-off, with jitter so that many CADs do not reconnect in lockstep.
     backoff = backoff.count() == 0 ? opts.backoff_initial : std::min(backoff * 2, opts.backoff_max);
     thread_local std::mt19937 rng{std::random_device{}()};
@@ -451,6 +487,7 @@ struct cad_client::impl {
       welcomed = true;
       is_connected = true;
       backoff = std::chrono::milliseconds(0);
+      failed_in_row = 0;
       heartbeat = std::chrono::milliseconds(f.value("heartbeat_ms", 1000));
       liveness = f.value("liveness", 3);
       ack_sent = processed;
@@ -637,6 +674,11 @@ client_counters cad_client::counters() const {
 void cad_client::drop_connection() {
   impl_->drop_requested = true;
   impl_->wake();
+}
+
+std::string cad_client::endpoint() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->endpoint_list[impl_->at];
 }
 
 }  // namespace bl::cad

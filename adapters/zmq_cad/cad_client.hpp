@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,6 +32,11 @@ namespace bl::cad {
 
 struct client_options {
   std::string endpoint = "tcp://127.0.0.1:5560";
+  // Several gateway nodes (issue 16): every node's endpoint, tried in turn. When the session's
+  // node stops answering (no heartbeat for `liveness` beats, no welcome, a goodbye) the client
+  // moves to the next at once, resumes from its last processed sequence and dedupes as after any
+  // reconnect; only once every endpoint has failed in a row does it back off. Empty: `endpoint`.
+  std::vector<std::string> endpoints;
   std::string server_public_key;  // the gateway's CURVE public key (Z85)
   key_pair client_keys;           // this CAD's key pair, registered for `agency` on the gateway
   std::string agency;
@@ -61,6 +67,7 @@ struct client_counters {
   std::uint64_t connects = 0;            // sessions welcomed
   std::uint64_t resent_submits = 0;      // submits sent again (timeout, reconnect, 503)
   std::uint64_t receipts = 0;
+  std::uint64_t failovers = 0;  // moves to another endpoint (several gateway nodes)
 };
 
 /// The state file exists but cannot be used (unreadable, empty, torn, another agency's). Thrown
@@ -99,6 +106,8 @@ class cad_client {
   client_counters counters() const;
   /// Drops the connection as a network failure would; the client reconnects with back-off.
   void drop_connection();
+  /// The endpoint the client is connected or connecting to.
+  std::string endpoint() const;
 
   /// True for error codes worth retrying with the same message id (nothing was stored).
   static bool retryable(errc code);

@@ -28,6 +28,7 @@
 #include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/cluster.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/link_registry.hpp"
@@ -136,7 +137,7 @@ key_pair load_key_file(const std::string& path) {
 /// that a notifier waiter that fires during shutdown never touches freed memory.
 struct mailbox {
   struct event {
-    enum class kind { receipt, acked, wake } what;
+    enum class kind { receipt, acked, wake, lease } what;
     std::string identity;
     std::string session;
     std::string agency;
@@ -195,6 +196,30 @@ struct cad_link_server::impl {
   impl(server_services s, key_pair k)
       : svc(std::move(s)), keys(std::move(k)), box(std::make_shared<mailbox>()) {
     for (const auto& c : svc.cfg.cad_link.clients) agency_by_key[c.public_key] = c.agency;
+    if (svc.nodes) {
+      // A lease taken or lost: the link thread looks at the agency's session.
+      std::weak_ptr<mailbox> weak = box;
+      svc.nodes->set_lease_listener([weak](const std::string& agency) {
+        if (auto b = weak.lock()) b->post({mailbox::event::kind::lease, {}, {}, agency, {}, {}});
+      });
+    }
+  }
+
+  /// Whether this node may deliver to `s` now (it holds the agency's CAD lease).
+  bool may_deliver(const session& s) const {
+    return !svc.nodes || svc.nodes->lease(s.agency, s.id) == lease_state::held;
+  }
+  /// Whether another node has taken `s`'s agency: the session ends.
+  bool lease_lost(const session& s) const {
+    return svc.nodes && svc.nodes->lease(s.agency, s.id) == lease_state::lost;
+  }
+  static constexpr const char* moved_reason =
+      "another gateway node took this agency's CAD link (a newer session of the agency's there)";
+  void end_moved(session& s) {
+    s.outbox.push_back(json{{"v", 1}, {"op", "goodbye"}, {"reason", moved_reason}}.dump());
+    flush(s);  // may find the peer gone and end the session itself
+    auto it = sessions.find(s.identity);
+    if (it != sessions.end()) link_down(it->second, moved_reason, true);
   }
 
   server_services svc;
@@ -606,6 +631,9 @@ struct cad_link_server::impl {
          s.window}}.dump());
     auto& stored = sessions[identity] = std::move(s);
     identity_of[agency] = identity;
+    // Several nodes: deliveries start once this node holds the agency's CAD lease (at once when
+    // alone; within milliseconds otherwise, woken by the lease event).
+    if (svc.nodes) svc.nodes->want_lease(agency, stored.id);
     // Resuming from a sequence says everything up to it has been processed: record that.
     if (resume_from > acked) submit_ack(stored, resume_from);
     svc.log->info("event=link_up edge=cad agency={} session={} client={} resume_from={}", agency,
@@ -691,6 +719,16 @@ struct cad_link_server::impl {
   // ---- events from other threads -------------------------------------------------------------
 
   void handle_event(mailbox::event e) {
+    if (e.what == mailbox::event::kind::lease) {
+      auto it = identity_of.find(e.agency);
+      if (it == identity_of.end()) return;
+      auto sit = sessions.find(it->second);
+      if (sit == sessions.end()) return;
+      if (lease_lost(sit->second)) return end_moved(sit->second);
+      sit->second.caught_up = false;
+      pump(sit->second);
+      return;
+    }
     if (e.what == mailbox::event::kind::wake) {
       waiting.erase(e.agency);
       auto it = identity_of.find(e.agency);
@@ -736,6 +774,8 @@ struct cad_link_server::impl {
   // ---- deliveries ----------------------------------------------------------------------------
 
   void pump(session& s) {
+    // Only the node holding the agency's CAD lease delivers; the lease event pumps again.
+    if (!may_deliver(s)) return;
     if (s.caught_up && waiting.count(s.agency)) return;
     s.caught_up = false;
     while (s.outbox.size() < outbox_high_water && s.sent_upto < s.client_acked + s.window) {
@@ -837,8 +877,12 @@ struct cad_link_server::impl {
     auto now = steady::now();
     summarise_suppressed(now);
     auto dead_after = heartbeat() * svc.cfg.cad_link.liveness;
-    std::vector<std::string> dead;
+    std::vector<std::string> dead, moved;
     for (auto& [id, s] : sessions) {
+      if (lease_lost(s)) {
+        moved.push_back(id);
+        continue;
+      }
       if (now - s.last_heard > dead_after) {
         dead.push_back(id);
         continue;
@@ -849,6 +893,8 @@ struct cad_link_server::impl {
       pump(s);  // also a safety net should a wake-up ever be missed
       publish(s);
     }
+    for (auto& id : moved)
+      if (auto it = sessions.find(id); it != sessions.end()) end_moved(it->second);
     for (auto& id : dead) {
       auto it = sessions.find(id);
       if (it != sessions.end())
@@ -897,6 +943,7 @@ struct cad_link_server::impl {
       svc.eng.note(s.agency, "link.down", {{"edge", "cad"}, {"session", s.id}, {"reason", reason}});
     if (auto it = identity_of.find(s.agency); it != identity_of.end() && it->second == s.identity)
       identity_of.erase(it);
+    if (svc.nodes) svc.nodes->drop_lease(s.agency, s.id);
     std::string identity = s.identity;  // `s` dies with the erase below
     sessions.erase(identity);
   }

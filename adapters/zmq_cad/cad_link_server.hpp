@@ -31,6 +31,7 @@ class logger;
 
 namespace bl {
 class engine;
+class cluster;
 class delivery_stream;
 class submit_pipeline;
 class link_registry;
@@ -63,6 +64,9 @@ struct server_services {
   metrics& stats;
   link_registry& links;
   std::shared_ptr<spdlog::logger> log;
+  // Several nodes (gateway/service/cluster.hpp): a session is delivered to only while this node
+  // holds the agency's CAD lease, and ends when another node takes it. Null: the node is alone.
+  cluster* nodes = nullptr;
 };
 
 class cad_link_server {

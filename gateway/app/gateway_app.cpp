@@ -34,6 +34,7 @@
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/service/cluster.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/geo.hpp"
@@ -236,12 +237,32 @@ int gateway_main(int argc, char** argv) {
   delivery_stream deliveries(reader, notifier, *eng);
   console_hub hub(cfg, reader, links, log);
   eng->set_commit_listener([&hub] { hub.wake(); });
+  // Several nodes on one PostgreSQL store: the other nodes' commits wake this node's readers and
+  // consoles, links are shown cluster-wide, and one node at a time delivers to an agency's CAD.
+  // Alone on SQLite.
+  links.set_node(cfg.cluster.node_id);
+  std::unique_ptr<cluster> nodes;
+  try {
+    nodes = std::make_unique<cluster>(
+        cluster_options{cfg.cluster.node_id, std::chrono::milliseconds(cfg.cluster.heartbeat_ms),
+                        std::chrono::milliseconds(cfg.cluster.node_ttl_ms),
+                        std::chrono::milliseconds(cfg.cluster.lease_ttl_ms)},
+        store::open_cluster_store(store_opts), notifier, links, log);
+  } catch (const std::exception& e) {
+    log->critical("event=store_unusable store={} error={}", log_quote(store_name),
+                  log_quote(e.what()));
+    std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
+    return 3;
+  }
+  nodes->set_timeline_listener([&hub] { hub.wake(); });
+  nodes->set_presence_source([&hub] { return hub.presence(); });
   hub.set_deliveries(&deliveries);
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
+  services.nodes = nodes.get();
   const auto reports = store::open_report_store(store_opts);
   services.reports = reports.get();
   // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.
@@ -252,8 +273,8 @@ int gateway_main(int argc, char** argv) {
   if (cfg.cad_link.enabled) {
     try {
       cad_link = std::make_unique<cad::cad_link_server>(
-          cad::server_services{cfg, *schemas, *eng, pipeline, deliveries, reader, stats, links,
-                               log},
+          cad::server_services{cfg, *schemas, *eng, pipeline, deliveries, reader, stats, links, log,
+                               nodes.get()},
           cad::load_key_file(cfg.cad_link.server_key_file));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "bluelink-gateway: %s\n", e.what());
@@ -302,6 +323,7 @@ int gateway_main(int argc, char** argv) {
   eng->set_beat(&live.add("engine"));
   hub.set_beat(&live.add("console_hub"));
   if (cad_link) cad_link->set_beat(&live.add("cad_link"));
+  if (!nodes->alone()) nodes->set_beat(&live.add("cluster"));
   // The HTTP/WebSocket I/O threads and every timer on them (inbox and UCRI2 long-polls, EIDO
   // subscriptions' poll, rate and expiry timers, console session checks) beat through one timer
   // on the same io_context; the worker pool beats as its jobs start and end, and while idle.
@@ -317,6 +339,7 @@ int gateway_main(int argc, char** argv) {
     return 3;
   }
   hub.start();
+  nodes->start();
   if (cad_link) {
     try {
       cad_link->start();
@@ -326,6 +349,7 @@ int gateway_main(int argc, char** argv) {
       std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
                    cfg.cad_link.listen.c_str(), e.what());
       eng->stop();
+      nodes->stop();
       hub.stop();
       return 4;
     }
@@ -365,6 +389,8 @@ int gateway_main(int argc, char** argv) {
       eng->stop();
       // Receipts for what the engine drained still go out before the CAD link closes.
       if (cad_link) cad_link->stop();
+      // Then this node leaves the cluster: its CAD leases go at once, not after their TTL.
+      nodes->stop();
       asio::post(ioc, [&] {
         grace.expires_after(std::chrono::milliseconds(300));
         grace.async_wait([&](boost::system::error_code) {
@@ -479,6 +505,7 @@ int gateway_main(int argc, char** argv) {
   if (drainer.joinable()) drainer.join();
   eng->stop();
   if (cad_link) cad_link->stop();
+  nodes->stop();
   hub.stop();
   log->info("event=stopped exit_code={}", exit_code.load());
   log->flush();

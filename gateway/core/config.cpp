@@ -5,9 +5,12 @@
 #include "gateway/core/time_util.hpp"
 
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <set>
 #include <stdexcept>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -187,6 +190,26 @@ gateway_config config_from_json(const nlohmann::json& doc) {
   if (doc.contains("metrics"))
     c.metrics_token_sha256 = doc.at("metrics").value("token_sha256", std::string());
   c.file_group = doc.value("file_group", std::string());
+  if (doc.contains("cluster")) {
+    const auto& l = doc.at("cluster");
+    auto& k = c.cluster;
+    k.node_id = l.value("node_id", k.node_id);
+    k.heartbeat_ms = l.value("heartbeat_ms", k.heartbeat_ms);
+    k.node_ttl_ms = l.value("node_ttl_ms", k.node_ttl_ms);
+    k.lease_ttl_ms = l.value("lease_ttl_ms", k.lease_ttl_ms);
+    if (k.lease_ttl_ms < 2 * k.heartbeat_ms || k.node_ttl_ms < 2 * k.heartbeat_ms)
+      throw std::invalid_argument(
+          "/cluster: lease_ttl_ms and node_ttl_ms must be at least twice "
+          "heartbeat_ms, so that one late heartbeat does not end a lease");
+  }
+  if (c.cluster.node_id.empty()) {
+    // The default node id: this host and its HTTP port, unique on one machine and across them.
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "node");
+    c.cluster.node_id = std::string(host).substr(0, 40) + ":" + std::to_string(c.listen_port);
+    // Port 0 (a free port, tests): the process id tells two such nodes on one host apart.
+    if (c.listen_port == 0) c.cluster.node_id += "-" + std::to_string(::getpid());
+  }
   if (doc.contains("cad_link")) {
     const auto& l = doc.at("cad_link");
     auto& cl = c.cad_link;

@@ -66,6 +66,15 @@ struct cad_link_config {
   std::vector<cad_client_config> clients;
 };
 
+/// Several gateway nodes on one PostgreSQL store (issue 16; docs/architecture.md, "Several
+/// nodes"). On SQLite the node is alone and only node_id is used (in logs).
+struct cluster_config {
+  std::string node_id;      // unique per node; empty: "<hostname>:<listen_port>"
+  int heartbeat_ms = 1000;  // how often the node publishes its links and renews its CAD leases
+  int node_ttl_ms = 5000;   // a node not heard for this long is gone (its links no longer shown)
+  int lease_ttl_ms = 5000;  // a CAD lease not renewed for this long has lapsed
+};
+
 /// The browser console and its sign-in sessions (issue 4).
 struct console_config {
   std::string dir;  // empty: no console pages are served
@@ -179,6 +188,7 @@ struct gateway_config {
   std::string metrics_token_sha256;  // empty: GET /metrics is open
   std::string file_group;            // empty: created files are 0600; else 0640 to this group
   cad_link_config cad_link;
+  cluster_config cluster;
   console_config console;
   tls_config tls;
   call_import_config call_import;

@@ -30,6 +30,7 @@
 #include "gateway/net/ucri2_handler.hpp"
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/accounts.hpp"
+#include "gateway/service/cluster.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/link_registry.hpp"
@@ -687,6 +688,7 @@ void api::post_ack(const std::string& agency, const std::string& body, done_fn d
 json links_json(const gateway_config& cfg, const link_registry& links,
                 const std::map<std::string, int>* consoles) {
   auto states = links.snapshot();
+  const auto elsewhere = consoles ? links.peer_consoles() : std::map<std::string, int>{};
   auto now = now_ms();
   json out = json::array();
   for (const auto& a : cfg.agencies) {
@@ -698,6 +700,7 @@ json links_json(const gateway_config& cfg, const link_registry& links,
       };
       cad = {{"up", st.up},
              {"session", st.session.empty() ? json() : json(st.session)},
+             {"node", st.node.empty() ? json() : json(st.node)},
              {"client", st.client.empty() ? json() : json(st.client)},
              {"connected_since", t(st.connected_since)},
              {"last_heard", t(st.last_heard)},
@@ -716,8 +719,11 @@ json links_json(const gateway_config& cfg, const link_registry& links,
                 {"phone", a.phone},
                 {"cad", cad}};
     if (consoles) {
+      // This node's consoles and those signed in on the other nodes (several nodes).
       auto it = consoles->find(a.id);
-      row["consoles"] = it == consoles->end() ? 0 : it->second;
+      auto pt = elsewhere.find(a.id);
+      row["consoles"] =
+          (it == consoles->end() ? 0 : it->second) + (pt == elsewhere.end() ? 0 : pt->second);
     }
     out.push_back(std::move(row));
   }
@@ -736,6 +742,7 @@ api_response api::health() {
   // a transaction waiting on the busy timeout takes at most that long (5 s by default).
   constexpr double stalled_after_s = 15;
   constexpr double not_committing_after_s = 4;
+  constexpr double cluster_failing_after_s = 5;
   try {
     s_.reader.ping();
   } catch (const std::exception& e) {
@@ -782,12 +789,46 @@ api_response api::health() {
     body["timers"] = "failing";
     body["timers_error"] = h.timers_error;
   }
+  if (s_.nodes && !s_.nodes->alone()) {
+    auto c = s_.nodes->health();
+    body["cluster"] = {{"node", s_.nodes->node()},
+                       {"peers", c.peers},
+                       {"listening", c.listening},
+                       {"error", c.error.empty() ? json() : json(c.error)},
+                       {"primary", c.primary.empty() ? json() : json(c.primary)},
+                       {"primary_error", c.primary_error.empty() ? json() : json(c.primary_error)}};
+    // Not hearing the other nodes: their commits wake nothing here, so deliveries to this node's
+    // CADs and consoles would wait for a safety-net poll. Past a few seconds, say so.
+    if (status == 200 && !c.error.empty() && c.failing_for_s > cluster_failing_after_s) {
+      status = 503;
+      body["status"] = "unavailable";
+      body["failing_for_s"] = std::round(c.failing_for_s * 10) / 10;
+    }
+  }
   return json_response(status, body);
 }
 
 api_response api::render_metrics() {
   using family = metrics::gauge_family;
   std::vector<family> g;
+  if (s_.nodes && !s_.nodes->alone()) {
+    auto c = s_.nodes->health();
+    g.push_back({"bluelink_cluster_listening",
+                 "1 while this node hears the other nodes' commits (LISTEN on the database).",
+                 {{{}, c.listening ? 1.0 : 0.0}}});
+    g.push_back({"bluelink_cluster_peers",
+                 "Other gateway nodes seen within their time-out.",
+                 {{{}, static_cast<double>(c.peers)}}});
+    g.push_back({"bluelink_cluster_wakes_total",
+                 "Wake-ups received from the other nodes' commits (a counter).",
+                 {{{}, static_cast<double>(c.wakes)}}});
+    g.push_back({"bluelink_cluster_store_failures_total",
+                 "Failures of this node's cluster connection (a counter).",
+                 {{{}, static_cast<double>(c.store_failures)}}});
+    g.push_back({"bluelink_cad_leases_lost_total",
+                 "CAD sessions of this node's that another node took over (a counter).",
+                 {{{}, static_cast<double>(c.leases_lost)}}});
+  }
   g.push_back({"bluelink_engine_queue_depth",
                "Messages and acknowledgements waiting for the database writer.",
                {{{}, static_cast<double>(s_.eng.queue_depth())}}});

@@ -38,6 +38,7 @@ class delivery_stream;
 class engine;
 class geo;
 struct principal;
+class cluster;
 class link_registry;
 class metrics;
 class schema_set;
@@ -68,6 +69,7 @@ struct api_services {
   const geo* geo_convert = nullptr;  // null when PROJ could not be set up: /api/v1/geo answers 503
   console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
   const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics
+  const cluster* nodes = nullptr;    // this node's place among several (/healthz, /metrics)
   /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
   /// threads never wait on it. Empty (tests): such work runs inline.
   boost::asio::any_io_executor workers{};

@@ -403,6 +403,9 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     // A store that refuses every commit (locked by another process, say): bl.store.busy to all.
     if (failpoint("engine.commit_busy"))
       throw store::store_error(store::fault::busy, "injected fault (failpoint engine.commit_busy)");
+    // Several nodes on one store: the others wake their own waiting readers when, and only if,
+    // this commits (gateway/service/cluster.hpp). Nothing on SQLite.
+    writer_->announce(cfg_.cluster.node_id, b.touched, !jobs.empty() || b.timeline_changed);
     writer_->commit();
     committed = true;
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {

@@ -1,6 +1,8 @@
 #pragma once
-// What every edge knows about the links to each agency (CAD link sessions now; console presence
-// later), for GET /api/v1/links, /metrics and the senders' "phone them" prompts.
+// What every edge knows about the links to each agency (CAD link sessions, console presence),
+// for GET /api/v1/links, /metrics and the senders' "phone them" prompts. With several nodes
+// (gateway/service/cluster.hpp) it also holds what the other nodes last published, and its
+// snapshot is the whole cluster's: an agency's CAD link is up when it is up on any node.
 // Thread-safe: edges update it from their own threads; readers take snapshots.
 
 #include <cstdint>
@@ -19,6 +21,7 @@ struct link_state {
   std::string kind = "cad";  // which edge: "cad" (ZeroMQ CAD link)
   bool up = false;
   std::string session;
+  std::string node;    // the gateway node the session is on (several nodes)
   std::string client;  // what the peer said it is ("FireCAD/7.2")
   std::optional<time_point> connected_since;
   std::optional<time_point> last_heard;
@@ -29,15 +32,35 @@ struct link_state {
   std::int64_t last_seq = 0;  // last delivery queued for the agency (backlog = last_seq - acked)
 };
 
+/// What another node last published (its own links and consoles only).
+struct peer_links {
+  std::string node;
+  std::vector<link_state> links;
+  std::map<std::string, int> consoles;  // signed-in consoles per agency
+};
+
 class link_registry {
  public:
+  /// This node's id, put in every link update() records (several nodes).
+  void set_node(std::string node);
+  /// This node's link of s.agency and s.kind.
   void update(const link_state& s);
+  /// Every link of the cluster, one per agency and kind: the one that is up (the newest session,
+  /// if two nodes both say so for a moment), else the one that went down last.
   std::vector<link_state> snapshot() const;
   std::optional<link_state> find(const std::string& agency, const std::string& kind) const;
+  /// This node's own links, as it publishes them to the others.
+  std::vector<link_state> local() const;
+  /// What the other live nodes published (replaces the previous picture).
+  void set_peers(std::vector<peer_links> peers);
+  /// Consoles signed in on the other nodes, per agency.
+  std::map<std::string, int> peer_consoles() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, link_state> links_;
+  std::vector<peer_links> peers_;
+  std::string node_;
 };
 
 }  // namespace bl

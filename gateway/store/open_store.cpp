@@ -12,6 +12,7 @@
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_account_store.hpp"
 #include "gateway/store/postgres/pg_call_store.hpp"
+#include "gateway/store/postgres/pg_cluster_store.hpp"
 #include "gateway/store/postgres/pg_reader.hpp"
 #include "gateway/store/postgres/pg_report_store.hpp"
 #include "gateway/store/postgres/pg_writer.hpp"
@@ -94,6 +95,11 @@ std::unique_ptr<report_store> open_report_store(const store_options& opts) {
   if (opts.engine == engine_kind::postgres)
     return postgres::open_pg_report_store(postgres_connection_string(opts));
   return open_sqlite_report_store(opts);
+}
+
+std::unique_ptr<cluster_store> open_cluster_store(const store_options& opts) {
+  if (opts.engine != engine_kind::postgres) return nullptr;
+  return std::make_unique<postgres::pg_cluster_store>(postgres_connection_string(opts));
 }
 
 migrate_summary migrate_postgres(const store_options& opts, const std::string& gateway_role) {

@@ -8,6 +8,7 @@
 
 #include "gateway/store/account_store.hpp"
 #include "gateway/store/call_store.hpp"
+#include "gateway/store/cluster_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/report_store.hpp"
 #include "gateway/store/writer.hpp"
@@ -52,6 +53,10 @@ std::unique_ptr<call_store> open_call_store(const store_options& opts);
 /// which snapshots it reads).
 /// Connects only when it reads.
 std::unique_ptr<report_store> open_report_store(const store_options& opts);
+
+/// What the nodes of a store tell each other (cluster_store.hpp), on a connection of its own made
+/// on first use; nullptr for an engine that has one node only (SQLite).
+std::unique_ptr<cluster_store> open_cluster_store(const store_options& opts);
 
 /// What `bluelink store migrate` did.
 struct migrate_summary {

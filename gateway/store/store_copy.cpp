@@ -217,9 +217,11 @@ const std::vector<std::pair<const char*, const char*>>& counter_statements() {
 }
 
 // PostgreSQL tables that hold rows in an empty store (the schema marker and the counters the
-// migration seeds); every other table must be empty before the copy.
+// migration seeds, and the nodes' heartbeats and CAD leases, which hold no data of their own);
+// every other table must be empty before the copy.
 const std::set<std::string>& seeded_tables() {
-  static const std::set<std::string> s = {"bluelink_schema", "audit_tail", "bluelink_counters"};
+  static const std::set<std::string> s = {"bluelink_schema", "audit_tail", "bluelink_counters",
+                                          "cluster_nodes", "cad_leases"};
   return s;
 }
 

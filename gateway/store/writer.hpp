@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -204,6 +205,18 @@ class writer {
   virtual std::int64_t last_event_id() = 0;
   /// The last sequence number of every agency that has deliveries.
   virtual std::map<std::string, std::int64_t> last_seqs() = 0;
+
+  /// Several gateway nodes on one store: when this transaction commits, tells every node that
+  /// `node` committed deliveries for `agencies` and, when `timeline`, timeline events, so that
+  /// each node wakes the readers waiting on it (gateway/service/cluster.hpp). Called just before
+  /// commit(); the announcement goes with the commit or not at all. Nothing on an engine that
+  /// has no other nodes (SQLite).
+  virtual void announce(const std::string& node, const std::set<std::string>& agencies,
+                        bool timeline) {
+    (void)node;
+    (void)agencies;
+    (void)timeline;
+  }
 
   /// Whether commit() returns before the transaction is durable, so that the caller must make
   /// it durable with sync() (SQLite with sync_by_caller: the engine's pipelined group commit).

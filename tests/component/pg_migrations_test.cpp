@@ -128,7 +128,7 @@ TEST_CASE(
       " ('police', 5, 'm5', 'transfer.expired', 1), ('fire', 1, 'm6', 'transfer.accept', 1);"
       "INSERT INTO endpoints(agency, acked_upto) VALUES ('police', 2);",
       "bl");
-  migrate(c);
+  migrate(c, 3);
   CHECK(schema_version(c) == 3);
   CHECK(pg.psql("SELECT recipient || ' ' || sender || ' ' || n FROM pending_counts"
                 " ORDER BY recipient, sender",

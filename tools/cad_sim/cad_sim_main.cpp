@@ -135,8 +135,8 @@ int main(int argc, char** argv) {
   cli_args a;
   app.add_option("--agency", a.agency, "agency this CAD is (default: the scenario's)");
   app.add_option("--endpoint", a.endpoint,
-                 "gateway CAD link endpoint (default: credentials, "
-                 "else tcp://127.0.0.1:5560)");
+                 "gateway CAD link endpoint, or several gateway nodes' separated by commas, tried "
+                 "in turn (default: credentials, else tcp://127.0.0.1:5560)");
   app.add_option("--server-key", a.server_key, "the gateway's CURVE public key (Z85)");
   app.add_option("--credentials", a.credentials,
                  "credentials.json with a cad_link section (endpoint, server key, key files)");
@@ -201,6 +201,16 @@ int main(int argc, char** argv) {
     link.endpoint = !a.endpoint.empty()       ? a.endpoint
                     : !creds.endpoint.empty() ? creds.endpoint
                                               : link.endpoint;
+    // Several gateway nodes: "tcp://a:5560,tcp://b:5560".
+    for (std::size_t start = 0; link.endpoint.find(',') != std::string::npos;) {
+      auto comma = link.endpoint.find(',', start);
+      link.endpoints.push_back(link.endpoint.substr(start, comma - start));
+      if (comma == std::string::npos) {
+        link.endpoint = link.endpoints.front();
+        break;
+      }
+      start = comma + 1;
+    }
     link.server_public_key = !a.server_key.empty() ? a.server_key : creds.server_public_key;
     if (link.server_public_key.empty())
       throw std::runtime_error("the gateway's public key is needed: --server-key or --credentials");
@@ -226,7 +236,8 @@ int main(int argc, char** argv) {
 
     std::printf("bluelink-cad-sim %s (%s): %zu request templates, %.3g requests/s, %s, seed %llu\n",
                 sc.agency.c_str(), sc.cad_system.c_str(), sc.requests.size(), cfg.rate_per_s,
-                link.endpoint.c_str(), static_cast<unsigned long long>(cfg.seed));
+                a.endpoint.empty() ? link.endpoint.c_str() : a.endpoint.c_str(),
+                static_cast<unsigned long long>(cfg.seed));
     std::fflush(stdout);
     sim = std::make_unique<bl::sim::simulator>(std::move(sc), cfg, std::move(link),
                                                make_logger(a.log_level));

@@ -144,6 +144,92 @@ pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), p
   }
 }
 
+pg_server::pg_server(const pg_server& primary, const std::string& application_name)
+    : bindir_(pg_bindir()), port_(free_port()) {
+  std::random_device rd;
+  dir_ = primary.dir_.parent_path() / ("bluelink-pg-standby-" + std::to_string(rd()));
+  std::filesystem::create_directories(dir_);
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
+  as_postgres_ = primary.as_postgres_;
+  if (as_postgres_) {
+    passwd* pw = ::getpwnam("postgres");
+    if (!pw || ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      std::filesystem::remove_all(dir_);
+      throw std::runtime_error("running as root, but there is no `postgres` user to run as");
+    }
+  }
+  std::string data = (dir_ / "data").string();
+  // The primary's own settings come with the backup; the standby's port and socket follow them
+  // (the later line wins), and its connection to the primary names it for
+  // synchronous_standby_names (postgresql.auto.conf is read last, so it goes there).
+  if (run(tool("pg_basebackup") + " -D '" + data + "' -R -X stream --no-sync -h '" +
+          primary.dir_.string() + "' -p " + std::to_string(primary.port_) + " -U bluelink >'" +
+          (dir_ / "basebackup.log").string() + "' 2>&1") != 0) {
+    std::string log;
+    std::ifstream f(dir_ / "basebackup.log");
+    std::getline(f, log, '\0');
+    std::filesystem::remove_all(dir_);
+    throw std::runtime_error("pg_basebackup failed: " + log);
+  }
+  {
+    std::ofstream conf(dir_ / "data" / "postgresql.conf", std::ios::app);
+    conf << "\n# bluelink test standby\n"
+         << "unix_socket_directories = '" << dir_.string() << "'\n"
+         << "port = " << port_ << "\n"
+         << "wal_receiver_status_interval = 1s\n";
+    std::ofstream aut(dir_ / "data" / "postgresql.auto.conf", std::ios::app);
+    aut << "primary_conninfo = 'host=" << primary.dir_.string() << " port=" << primary.port_
+        << " user=bluelink application_name=" << application_name << "'\n";
+  }
+  try {
+    start();
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+    throw;
+  }
+  // Streaming: the primary lists it.
+  for (int i = 0; i < 600; ++i) {
+    if (primary.psql("SELECT count(*) FROM pg_stat_replication WHERE application_name = '" +
+                     application_name + "' AND state = 'streaming'") == "1")
+      return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("the standby did not start streaming: " + log_tail());
+}
+
+void pg_server::require_sync_standby(const std::string& standby_name) {
+  psql("ALTER SYSTEM SET synchronous_standby_names = '" + standby_name + "'");
+  psql("SELECT pg_reload_conf()");
+}
+
+void pg_server::promote() {
+  std::string data = (dir_ / "data").string();
+  if (run(tool("pg_ctl") + " promote -w -t 60 -D '" + data + "' >/dev/null 2>&1") != 0)
+    throw std::runtime_error("pg_ctl promote failed: " + log_tail());
+  for (int i = 0; i < 600 && psql("SELECT pg_is_in_recovery()") != "f"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+bool pg_server::signal_wal_receiver(int sig) {
+  const int pid = postmaster_pid();
+  if (pid <= 0) return false;
+  for (int child : children_of(pid)) {
+    std::ifstream f("/proc/" + std::to_string(child) + "/cmdline");
+    std::string cmd;
+    std::getline(f, cmd, '\0');
+    if (cmd.find("walreceiver") != std::string::npos) return ::kill(child, sig) == 0;
+  }
+  return false;
+}
+
+int pg_server::timeline() const {
+  auto v = psql(
+      "SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver)"
+      " ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END");
+  return v.empty() ? 0 : std::stoi(v);
+}
+
 pg_server::~pg_server() {
   try {
     if (running_) stop();

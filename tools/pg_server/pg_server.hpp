@@ -38,6 +38,10 @@ class pg_server {
   explicit pg_server(const pg_server_options& options);
   /// The tests' server, durable or not (pg_server_options::durable).
   explicit pg_server(bool durable = true);
+  /// A streaming standby of `primary` (issue 16): a base backup of it (pg_basebackup -R), started
+  /// in recovery with its own port and socket, connecting to the primary as `application_name`
+  /// (the name synchronous_standby_names gives). Waits until it streams.
+  pg_server(const pg_server& primary, const std::string& application_name);
   ~pg_server();
   pg_server(const pg_server&) = delete;
   pg_server& operator=(const pg_server&) = delete;
@@ -57,6 +61,16 @@ class pg_server {
   /// database files are concerned.
   void kill();
   bool running() const { return running_; }
+  /// Makes this primary wait for `standby_name` to confirm every commit
+  /// (synchronous_standby_names, synchronous_commit=on); empty: asynchronous.
+  void require_sync_standby(const std::string& standby_name);
+  /// Promotes this standby to primary (pg_ctl promote) and waits until it takes writes.
+  void promote();
+  /// Sends `sig` to this standby's WAL receiver (SIGSTOP stalls it, SIGCONT lets it go on).
+  /// Returns whether there was one.
+  bool signal_wal_receiver(int sig);
+  /// The timeline the server writes on now (a primary) or replays (a standby).
+  int timeline() const;
   /// The postmaster's process id, from its pid file (0 when there is none).
   int postmaster_pid() const;
   /// The server's version line (`postgres --version`).

@@ -340,6 +340,34 @@ INSERT INTO pending_counts(recipient, sender, n)
     GROUP BY d.agency, m.from_agency;
 )sql";
 
+// Version 4: several gateway nodes on one database (issue 16; docs/architecture.md, "Several
+// nodes"). Neither table holds a transfer: both are coordination between live nodes.
+//   cluster_nodes  one row per node, rewritten by its heartbeat (about once a second): when it
+//                  was last seen (the server's clock, so nodes' clocks need not agree), its CAD
+//                  links and console presence as JSON, so that every node shows the links of all.
+//   cad_leases     which node delivers to an agency's CAD session: one row per agency. A node
+//                  takes it when a CAD says hello to it (the newest session wins, as on one node)
+//                  and renews it while the session lives; the generation grows with every
+//                  taking, so a node that lost it can tell. A lease whose expires_at has passed
+//                  belongs to a node that died or lost the database.
+constexpr std::string_view v4 = R"sql(
+CREATE TABLE cluster_nodes(
+  node        text PRIMARY KEY,
+  started_at  timestamptz NOT NULL,
+  seen_at     timestamptz NOT NULL,
+  links       text NOT NULL DEFAULT '[]',
+  presence    text NOT NULL DEFAULT '{}'
+);
+CREATE TABLE cad_leases(
+  agency      text PRIMARY KEY,
+  node        text NOT NULL,
+  session     text NOT NULL,
+  generation  bigint NOT NULL,
+  taken_at    timestamptz NOT NULL,
+  expires_at  timestamptz NOT NULL
+);
+)sql";
+
 const std::vector<pg_migration> list = {
     {1,
      "the SQLite schema at version 5, plus the counters that let several writers share it "
@@ -350,6 +378,10 @@ const std::vector<pg_migration> list = {
      "stored in; transfers per state kept by triggers",
      v2},
     {3, "unacknowledged deliveries per recipient and sender kept as rows (the inbox quota)", v3},
+    {4,
+     "several gateway nodes: their heartbeats and links (cluster_nodes), and which node delivers "
+     "to each agency's CAD (cad_leases)",
+     v4},
 };
 
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.

@@ -1,7 +1,12 @@
 #include "gateway/store/postgres/pg.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <poll.h>
 
 #include <libpq-fe.h>
 
@@ -155,17 +160,259 @@ std::string result::command_status() const {
   return s ? s : "";
 }
 
-connection::connection(const std::string& conninfo) : name_(redact_conninfo(conninfo)) {
-  c_ = PQconnectdb(conninfo.c_str());
-  if (!c_) throw store_error(fault::unavailable, "PostgreSQL: out of memory connecting");
-  if (PQstatus(c_) != CONNECTION_OK) {
-    // libpq's message names host and socket but never the password; the conninfo is redacted.
-    std::string msg = trim(PQerrorMessage(c_));
-    PQfinish(c_);
-    c_ = nullptr;
-    throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
-                                              "' cannot be reached: " + msg + hint_for({}, msg));
+namespace {
+
+// ---- Several servers: choosing the primary, and fencing (issue 16) ---------------------------
+
+// The newest timeline seen per conninfo (redacted, so that no password is a map key), shared by
+// every connection of the process: a connection made on an older one is refused, and one already
+// open on it fails its next statement.
+std::shared_ptr<std::atomic<std::int64_t>> fence_for(const std::string& name) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<std::atomic<std::int64_t>>> fences;
+  std::lock_guard lock(mu);
+  auto& f = fences[name];
+  if (!f) f = std::make_shared<std::atomic<std::int64_t>>(0);
+  return f;
+}
+
+void raise_fence(std::atomic<std::int64_t>& f, std::int64_t timeline) {
+  auto seen = f.load();
+  while (timeline > seen && !f.compare_exchange_weak(seen, timeline)) {
   }
+}
+
+std::vector<std::string> split_commas(const std::string& v) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    auto comma = v.find(',', start);
+    out.push_back(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Whether the server takes writes and, if so, its timeline: the first eight hex digits of the
+// current WAL file's name (a promotion starts a new timeline, so the promoted standby's is newer
+// than the old primary's ever was).
+constexpr const char* role_sql =
+    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN 0 ELSE"
+    " ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END";
+
+struct probed {
+  pg_conn* conn = nullptr;
+  std::string host;
+  bool writable = false;
+  std::int64_t timeline = 0;
+  std::string problem;
+};
+
+probed probe_one(const std::vector<const char*>& keys, const std::vector<const char*>& values,
+                 std::string host) {
+  probed p;
+  p.host = std::move(host);
+  p.conn = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (!p.conn) {
+    p.problem = "out of memory";
+    return p;
+  }
+  if (PQstatus(p.conn) != CONNECTION_OK) {
+    p.problem = "cannot be reached: " + trim(PQerrorMessage(p.conn));
+    PQfinish(p.conn);
+    p.conn = nullptr;
+    return p;
+  }
+  pg_result* r = PQexec(p.conn, role_sql);
+  if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    p.problem = "did not say whether it is a primary: " + trim(PQerrorMessage(p.conn));
+    if (r) PQclear(r);
+    PQfinish(p.conn);
+    p.conn = nullptr;
+    return p;
+  }
+  p.writable = PQgetvalue(r, 0, 0)[0] != 't';
+  p.timeline = std::strtoll(PQgetvalue(r, 0, 1), nullptr, 10);
+  PQclear(r);
+  if (!p.writable) p.problem = "a standby (in recovery)";
+  return p;
+}
+
+// Connects to the primary among the servers `conninfo` names (primary_choice in pg.hpp). With
+// one server, libpq connects as it always has (its target_session_attrs included) and the
+// timeline is read for the fence. Throws store_error (unavailable).
+pg_conn* connect_primary(const std::string& conninfo, const std::string& name,
+                         std::atomic<std::int64_t>& fence, primary_choice& chosen) {
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &err);
+  if (!parsed) {
+    std::string msg = err ? trim(err) : "out of memory";
+    if (err) PQfreemem(err);
+    throw store_error(fault::unavailable, "PostgreSQL conninfo '" + name + "' is invalid: " + msg);
+  }
+  std::vector<std::pair<std::string, std::string>> options;
+  std::string hosts, hostaddrs, ports;
+  for (auto* o = parsed; o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string k = o->keyword;
+    if (k == "host")
+      hosts = o->val;
+    else if (k == "hostaddr")
+      hostaddrs = o->val;
+    else if (k == "port")
+      ports = o->val;
+    else if (k != "target_session_attrs")  // each server is asked on its own
+      options.emplace_back(k, o->val);
+  }
+  PQconninfoFree(parsed);
+  auto host_list = split_commas(hosts), addr_list = split_commas(hostaddrs),
+       port_list = split_commas(ports);
+  std::size_t n =
+      std::max(hosts.empty() ? 0 : host_list.size(), hostaddrs.empty() ? 0 : addr_list.size());
+  std::vector<probed> found;
+  auto release = [&] {
+    for (auto& f : found)
+      if (f.conn) PQfinish(f.conn);
+  };
+  if (n <= 1) {
+    probed p;
+    p.host = hosts.empty() ? hostaddrs : hosts;
+    p.conn = PQconnectdb(conninfo.c_str());
+    if (!p.conn) throw store_error(fault::unavailable, "PostgreSQL: out of memory connecting");
+    if (PQstatus(p.conn) != CONNECTION_OK) {
+      // libpq's message names host and socket but never the password; the conninfo is redacted.
+      std::string msg = trim(PQerrorMessage(p.conn));
+      PQfinish(p.conn);
+      throw store_error(fault::unavailable, "PostgreSQL at '" + name +
+                                                "' cannot be reached: " + msg + hint_for({}, msg));
+    }
+    if (pg_result* r = PQexec(p.conn, role_sql)) {
+      if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        p.writable = PQgetvalue(r, 0, 0)[0] != 't';
+        p.timeline = std::strtoll(PQgetvalue(r, 0, 1), nullptr, 10);
+      }
+      PQclear(r);
+    }
+    found.push_back(p);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) {
+      std::vector<std::pair<std::string, std::string>> kv = options;
+      std::string label;
+      if (!hosts.empty() && i < host_list.size() && !host_list[i].empty()) {
+        kv.emplace_back("host", host_list[i]);
+        label = host_list[i];
+      }
+      if (!hostaddrs.empty() && i < addr_list.size() && !addr_list[i].empty()) {
+        kv.emplace_back("hostaddr", addr_list[i]);
+        if (label.empty()) label = addr_list[i];
+      }
+      if (!ports.empty()) {
+        const auto& port =
+            port_list.size() == 1 ? port_list[0] : port_list[std::min(i, port_list.size() - 1)];
+        if (!port.empty()) {
+          kv.emplace_back("port", port);
+          label += ":" + port;
+        }
+      }
+      std::vector<const char*> keys, values;
+      for (const auto& [k, v] : kv) {
+        keys.push_back(k.c_str());
+        values.push_back(v.c_str());
+      }
+      keys.push_back(nullptr);
+      values.push_back(nullptr);
+      found.push_back(probe_one(keys, values, label));
+    }
+  }
+  // The newest timeline among the writable servers.
+  std::int64_t best = -1;
+  int at_best = 0;
+  for (const auto& f : found)
+    if (f.conn && f.writable) {
+      if (f.timeline > best) {
+        best = f.timeline;
+        at_best = 1;
+      } else if (f.timeline == best) {
+        ++at_best;
+      }
+    }
+  std::string summary;
+  for (const auto& f : found) {
+    if (!summary.empty()) summary += "; ";
+    summary += f.host.empty() ? std::string("(default)") : f.host;
+    summary += f.writable ? " primary on timeline " + std::to_string(f.timeline) : " " + f.problem;
+  }
+  chosen.summary = summary;
+  if (best < 0 && n <= 1) {
+    // One server, in recovery (a standby read on purpose, or a primary being demoted): connected
+    // as libpq always has, and the first write says it is read-only.
+    chosen.host = found[0].host;
+    return found[0].conn;
+  }
+  if (best < 0) {
+    release();
+    throw store_error(fault::unavailable, "no PostgreSQL server of '" + name +
+                                              "' takes writes now (" + summary +
+                                              "): a failover may be in progress");
+  }
+  if (at_best > 1 && n > 1) {
+    release();
+    throw store_error(fault::unavailable,
+                      "two PostgreSQL servers of '" + name + "' take writes on timeline " +
+                          std::to_string(best) + " (" + summary +
+                          "): a split brain; both are refused until one is stopped or rejoined "
+                          "as a standby");
+  }
+  auto floor = fence.load();
+  if (best < floor) {
+    release();
+    throw store_error(fault::unavailable,
+                      "the writable PostgreSQL server of '" + name + "' is on timeline " +
+                          std::to_string(best) +
+                          " but this node has seen the primary on timeline " +
+                          std::to_string(floor) + " (" + summary +
+                          "): it is an old primary restarted after a failover, and is refused "
+                          "(fencing)");
+  }
+  raise_fence(fence, best);
+  pg_conn* out = nullptr;
+  for (auto& f : found) {
+    if (!out && f.conn && f.writable && f.timeline == best) {
+      out = f.conn;
+      chosen.host = f.host;
+      chosen.timeline = f.timeline;
+    } else if (f.conn) {
+      PQfinish(f.conn);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+primary_choice probe_primary(const std::string& conninfo) {
+  auto name = redact_conninfo(conninfo);
+  primary_choice chosen;
+  pg_conn* c = connect_primary(conninfo, name, *fence_for(name), chosen);
+  PQfinish(c);
+  return chosen;
+}
+
+std::int64_t fence_timeline(const std::string& conninfo) {
+  return fence_for(redact_conninfo(conninfo))->load();
+}
+
+connection::connection(const std::string& conninfo)
+    : conninfo_(conninfo), name_(redact_conninfo(conninfo)), fence_(fence_for(name_)) {
+  open();
+}
+
+void connection::open() {
+  primary_choice chosen;
+  c_ = connect_primary(conninfo_, name_, *fence_, chosen);
+  server_ = chosen.host;
+  timeline_ = chosen.timeline;
   // Notices (e.g. "relation already exists, skipping") are not errors: not on stderr.
   PQsetNoticeProcessor(
       c_, [](void*, const char*) {}, nullptr);
@@ -175,6 +422,16 @@ connection::connection(const std::string& conninfo) : name_(redact_conninfo(conn
     PQfinish(c_);
     c_ = nullptr;
     throw;
+  }
+}
+
+void connection::check_fence() {
+  if (timeline_ > 0 && fence_->load(std::memory_order_relaxed) > timeline_) {
+    needs_reset_ = true;
+    throw store_error(fault::unavailable,
+                      "PostgreSQL at '" + server_ + "' (" + name_ +
+                          ") is no longer the primary: " + "a newer one is on timeline " +
+                          std::to_string(fence_->load()) + " (a failover); connecting to it");
   }
 }
 
@@ -209,6 +466,7 @@ result connection::check(pg_result* r, std::string_view sql) {
 }
 
 result connection::exec(const std::string& sql) {
+  check_fence();
   // Several statements in one string need the simple protocol, which a pipeline does not allow.
   if (pipeline_) flush();
   return check(PQexec(c_, sql.c_str()), sql);
@@ -224,6 +482,7 @@ std::vector<const char*> values_of(const params& ps) {
 }  // namespace
 
 result connection::query(const std::string& sql, const params& ps) {
+  check_fence();
   auto v = values_of(ps);
   if (pipeline_) {
     // Behind what is queued, in the same round trip.
@@ -253,6 +512,7 @@ const std::string& connection::statement_name(const std::string& sql, bool in_pi
 }
 
 result connection::prepared(const std::string& sql, const params& ps) {
+  check_fence();
   if (pipeline_) {
     send(sql, ps);
     return flush();
@@ -288,6 +548,7 @@ void connection::send_failed(std::string_view sql) {
 }
 
 void connection::send(const std::string& sql, const params& ps) {
+  check_fence();
   enter_pipeline();
   const std::string& name = statement_name(sql, true);
   auto v = values_of(ps);
@@ -298,6 +559,7 @@ void connection::send(const std::string& sql, const params& ps) {
 }
 
 void connection::send_command(const std::string& sql) {
+  check_fence();
   enter_pipeline();
   if (PQsendQueryParams(c_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
     send_failed(sql);
@@ -366,25 +628,23 @@ std::vector<result> connection::flush_all() {
 }
 
 bool connection::reconnect_if_broken() {
-  if (PQstatus(c_) == CONNECTION_OK && !needs_reset_) return false;
+  if (c_ && PQstatus(c_) == CONNECTION_OK && !needs_reset_ &&
+      !(timeline_ > 0 && fence_->load() > timeline_))
+    return false;
   needs_reset_ = false;
   prepared_.clear();  // they lived in the old backend
   pending_.clear();
   pipeline_ = false;
-  PQreset(c_);
-  if (PQstatus(c_) == CONNECTION_OK && PQpipelineStatus(c_) != PQ_PIPELINE_OFF)
-    PQexitPipelineMode(c_);
-  if (PQstatus(c_) != CONNECTION_OK) {
-    std::string msg = trim(PQerrorMessage(c_));
-    throw store_error(fault::unavailable, "PostgreSQL at '" + name_ +
-                                              "' cannot be reached: " + msg + hint_for({}, msg));
-  }
-  session_settings();
+  if (c_) PQfinish(c_);
+  c_ = nullptr;
+  // The primary is chosen again: after a failover it is another server.
+  open();
   return true;
 }
 
 bool connection::broken() const {
-  return needs_reset_ || PQstatus(c_) != CONNECTION_OK;
+  return !c_ || needs_reset_ || PQstatus(c_) != CONNECTION_OK ||
+         (timeline_ > 0 && fence_->load(std::memory_order_relaxed) > timeline_);
 }
 
 void connection::copy_begin(const std::string& sql) {
@@ -426,6 +686,33 @@ bool connection::in_transaction() const {
 
 int connection::backend_pid() const {
   return PQbackendPID(c_);
+}
+
+std::vector<std::string> connection::wait_notifications(int timeout_ms) {
+  std::vector<std::string> out;
+  auto take = [&] {
+    while (PGnotify* n = PQnotifies(c_)) {
+      out.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  auto gone = [&](const std::string& what) {
+    needs_reset_ = true;
+    return store_error(fault::unavailable,
+                       "PostgreSQL at '" + name_ + "': " + what + ": " + trim(PQerrorMessage(c_)));
+  };
+  if (PQstatus(c_) != CONNECTION_OK) throw gone("the connection is closed");
+  take();  // those that arrived with the results of earlier statements
+  if (!out.empty()) return out;
+  pollfd pfd{PQsocket(c_), POLLIN, 0};
+  if (pfd.fd < 0) throw gone("the connection has no socket");
+  int r = ::poll(&pfd, 1, timeout_ms);
+  if (r < 0 && errno != EINTR) throw gone("poll failed");
+  if (r > 0) {
+    if (PQconsumeInput(c_) == 0) throw gone("reading from the server failed");
+    take();
+  }
+  return out;
 }
 
 }  // namespace bl::store::postgres

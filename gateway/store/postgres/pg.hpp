@@ -4,7 +4,9 @@
 // carries the SQLSTATE and the server's primary message, never a password. Nothing of libpq
 // leaves gateway/store/postgres.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,10 +79,30 @@ class result {
   pg_result* r_ = nullptr;
 };
 
+/// Which server of a conninfo naming several (`host=pg1,pg2`) is the primary to write to
+/// (issue 16: a primary and its standby at two sites). Each host is tried on its own; of those
+/// that take writes, the one on the newest timeline (a promotion starts a new one) is the
+/// primary. Two writable servers on the same newest timeline are a split brain: both are
+/// refused. A writable server on an older timeline than this process has already seen for the
+/// same conninfo is an old primary restarted after a failover: it is refused too (fencing), and
+/// so is every connection still open to it (connection::timeline()). Throws store_error
+/// (unavailable) naming every host and why it was not chosen, never a password.
+struct primary_choice {
+  std::string host;           // the chosen server, "host:port"
+  std::int64_t timeline = 0;  // its timeline (0: a single host in recovery, or not known)
+  std::string summary;        // every host and what it was found to be, for logs
+};
+/// Probes the servers of `conninfo` and raises this process's fence to the newest primary's
+/// timeline without keeping a connection (the cluster thread's fence check, every few seconds).
+primary_choice probe_primary(const std::string& conninfo);
+/// The newest timeline this process has seen a primary on for `conninfo` (0: none yet).
+std::int64_t fence_timeline(const std::string& conninfo);
+
 /// One connection (PGconn) with its prepared statements. Not thread-safe: one thread owns it.
 class connection {
  public:
-  /// Connects; throws store_error (unavailable) naming the server without its password.
+  /// Connects (to the primary, when the conninfo names several servers: primary_choice); throws
+  /// store_error (unavailable) naming the server without its password.
   explicit connection(const std::string& conninfo);
   ~connection();
   connection(const connection&) = delete;
@@ -127,12 +149,32 @@ class connection {
   bool in_transaction() const;
   /// The server's process id for this connection (pg_terminate_backend in tests).
   int backend_pid() const;
+  /// LISTEN/NOTIFY: waits up to `timeout_ms` for the server to send something (a notification
+  /// of a channel this connection LISTENs to), reads what arrived and returns the payloads of
+  /// the notifications received since the last call, oldest first (those that arrived during
+  /// other statements included). Returns at once when some are already waiting. Throws
+  /// store_error (unavailable) when the connection is gone: the caller reconnects and LISTENs
+  /// again, and must assume it missed some.
+  std::vector<std::string> wait_notifications(int timeout_ms);
   /// The conninfo with its password redacted, for messages.
   const std::string& name() const { return name_; }
+  /// The timeline of the primary this connection is on (0: not known).
+  std::int64_t timeline() const { return timeline_; }
+  /// The server this connection is on ("host:port").
+  const std::string& server() const { return server_; }
 
  private:
+  /// Connects to the primary of conninfo_ (connect_primary) and applies the session settings.
+  void open();
+  /// Refuses to go on when a newer primary has been seen since this connection was made: the
+  /// server it is on was the primary before a failover (fencing).
+  void check_fence();
   pg_conn* c_ = nullptr;
+  std::string conninfo_;  // with the password: kept to connect again, never shown
   std::string name_;
+  std::string server_;
+  std::int64_t timeline_ = 0;
+  std::shared_ptr<std::atomic<std::int64_t>> fence_;       // this process's newest timeline seen
   std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
   std::string copy_sql_;                                   // the COPY in progress, for messages
   // Pipeline mode: what was sent and not yet read back, in order (a prepare counts as one).

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "gateway/store/cluster_store.hpp"
 #include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
 
@@ -193,6 +194,16 @@ void pg_writer::job_to_server() {
 result pg_writer::read(const char* sql, const params& ps) {
   job_to_server();
   return c_->prepared(sql, ps);
+}
+
+void pg_writer::announce(const std::string& node, const std::set<std::string>& agencies,
+                         bool timeline) {
+  if (agencies.empty() && !timeline) return;
+  wake w;
+  w.node = node;
+  w.timeline = timeline;
+  w.agencies = agencies;
+  c_->send("SELECT pg_notify($1, $2)", {p(cluster_wake_channel), p(encode_wake(w))});
 }
 
 void pg_writer::commit() {

@@ -63,6 +63,10 @@ class pg_writer final : public store::writer {
   /// the chain's lock (so that no other writer can change them before COMMIT).
   void begin_batch(const batch_hint& hint) override;
   void commit() override;
+  /// NOTIFY on the channel cluster_wake_channel, queued with the transaction's other writes:
+  /// PostgreSQL delivers it to every listening node when, and only if, the transaction commits.
+  void announce(const std::string& node, const std::set<std::string>& agencies,
+                bool timeline) override;
   /// Savepoints isolate one message inside a group commit.
   void savepoint() override;
   void release_savepoint() override;
