@@ -9,6 +9,8 @@
 //   cad_link.stall           the CAD link thread stops making progress while armed
 //   http.handler_exception   every HTTP request's handler throws (as a store error or a bug)
 //   console_hub.store_error  the console hub cannot read new events from the store
+//   reports.store_unavailable every savings report fails as on a store that cannot be read
+//                            (bl.store.unavailable) while armed
 //   engine.message_exception a message whose id contains "failpoint-throw" throws half-way
 //                            through writing its rows (after the message and transfer rows)
 //   engine.sweep_exception   the engine's timer sweep throws (not a store error)

@@ -124,6 +124,10 @@ std::string metrics::render(const std::vector<gauge_family>& gauges) const {
     counter("bluelink_messages_out_total", "Messages delivered to agencies, by type.", "type",
             out_);
     counter("bluelink_errors_total", "Rejections sent back, by error code.", "code", errors_);
+    counter("bluelink_report_failures_total",
+            "Savings reports that could not be made, by error code (bl.store.* when the store "
+            "failed).",
+            "code", report_failures_);
     put_header(o, "bluelink_commit_seconds", "Store group-commit latency.", "histogram");
     for (std::size_t i = 0; i < buckets.size(); ++i) {
       std::string le;

@@ -21,6 +21,9 @@ class metrics {
   void message_in(std::string_view type) { bump(in_, type); }
   void message_out(std::string_view type) { bump(out_, type); }
   void error(std::string_view code) { bump(errors_, code); }
+  /// A report (the savings report) that could not be made, by its error code
+  /// (bl.store.unavailable, bl.store.busy, ...): the reply alone is seen only by its requester.
+  void report_failure(std::string_view code) { bump(report_failures_, code); }
   /// One group commit: how long it took and how many messages shared it.
   void commit(double seconds, std::size_t batch);
 
@@ -61,7 +64,7 @@ class metrics {
   void bump(std::map<std::string, std::uint64_t, std::less<>>& m, std::string_view key);
 
   mutable std::mutex mu_;
-  std::map<std::string, std::uint64_t, std::less<>> in_, out_, errors_, refused_;
+  std::map<std::string, std::uint64_t, std::less<>> in_, out_, errors_, refused_, report_failures_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> ws_errors_;
   std::array<std::uint64_t, buckets.size()> commit_buckets_{};
   std::uint64_t commit_count_ = 0;

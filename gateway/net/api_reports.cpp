@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
+#include "gateway/core/metrics.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/query.hpp"
 #include "gateway/service/accounts.hpp"
@@ -80,15 +82,27 @@ api_response api::get_savings_report(const principal& who, const std::string& qu
         errc::bad_request,
         "query parameter 'format' must be json, csv or html, not '" + format + "'", "format"));
 
+  // A report that cannot be made is logged and counted here: its coded reply reaches only the
+  // manager who asked.
+  auto failed = [&](const error& e, std::string_view kind) {
+    s_.log->error("event=savings_report_failed user={} from={} to={} code={} kind={} error={}",
+                  log_quote(who.username), from->str(), to->str(), e.id(), kind,
+                  log_quote(e.message));
+    s_.stats.report_failure(e.id());
+    return error_response(e);
+  };
   savings_report r;
   try {
     if (!s_.reports)
-      return error_response(make_error(errc::store_unavailable, "the report store is not open"));
+      return failed(make_error(errc::store_unavailable, "the report store is not open"), "closed");
+    if (failpoint("reports.store_unavailable"))
+      throw store::store_error(store::fault::unavailable,
+                               "injected store failure (failpoint reports.store_unavailable)");
     r = compute_savings(s_.cfg, *s_.reports, *from, *to);
   } catch (const store::store_error& e) {
-    return error_response(store::to_error(e));
+    return failed(store::to_error(e), store::fault_name(e.kind()));
   } catch (const std::invalid_argument& e) {
-    return error_response(make_error(errc::internal, e.what()));
+    return failed(make_error(errc::internal, e.what()), "internal");
   }
   s_.log->info("event=savings_report user={} from={} to={} format={}", log_quote(who.username),
                from->str(), to->str(), format);

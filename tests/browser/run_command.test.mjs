@@ -3,7 +3,9 @@
 // a Release build (BLUELINK_PREBUILT) so that the test does not compile twice. What is tested is
 // the command's effect: it fetches and vendors the map and chart libraries itself, the gateway
 // serves them with a JavaScript MIME type, and a manager signing in to the demo sees the savings
-// report drawn with its charts, then Ctrl-C stops everything.
+// report drawn with its charts; a gateway killed with SIGKILL is started again by the command (it
+// supervises the gateway as Restart=on-failure would); then Ctrl-C stops everything, the simulated
+// CADs included.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,7 +39,7 @@ after(async () => {
   if (dir && !process.env.BL_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-test('./tools/run in a fresh clone vendors and serves the map and chart libraries, and the manager sees charts', { timeout: 240_000 }, async () => {
+test('./tools/run in a fresh clone vendors and serves the map and chart libraries, the manager sees charts, and a killed gateway comes back', { timeout: 240_000 }, async () => {
   assert.ok(GATEWAY && existsSync(GATEWAY), `BLUELINK_GATEWAY must name the built gateway (got '${GATEWAY ?? ''}')`);
   const build = dirname(dirname(GATEWAY)); // <build>/gateway/bluelink-gateway
   for (const b of ['tools/cli/bluelink', 'tools/cad_sim/bluelink-cad-sim'])
@@ -95,9 +97,36 @@ test('./tools/run in a fresh clone vendors and serves the map and chart librarie
   assert.ok(await page.locator('#report canvas').count() >= 1, 'the report has charts');
   assert.doesNotMatch(await page.locator('#report').textContent(), /Charts are not available/);
 
+  // The gateway dies (SIGKILL: no drain, no exit code of its own): ./tools/run says so and starts
+  // it again, and it answers on the same port. Only this run's process group is searched.
+  const inGroup = (pattern) => {
+    const r = spawnSync('pgrep', ['-g', String(run.pid), '-f', pattern], { encoding: 'utf8' });
+    return r.stdout.split('\n').filter(Boolean).map(Number);
+  };
+  const gateways = () => inGroup('gateway/bluelink-gateway --config');
+  const killed = gateways();
+  assert.equal(killed.length, 1, `one gateway runs under ./tools/run: ${killed}`);
+  const before = output.length;
+  process.kill(killed[0], 'SIGKILL');
+  const restartBy = Date.now() + 30_000;
+  let healthy = false;
+  while (!healthy) {
+    if (run.exitCode !== null) assert.fail(`./tools/run exited (${run.exitCode}) after the gateway was killed:\n${output.slice(-2000)}`);
+    if (Date.now() > restartBy) assert.fail(`the gateway was not back within 30 s:\n${output.slice(before)}`);
+    await new Promise((r) => setTimeout(r, 250));
+    if (!output.includes('is running again', before)) continue;
+    healthy = await fetch(`${base}/healthz`).then((r) => r.status === 200, () => false);
+  }
+  assert.match(output.slice(before), /the gateway was killed by signal 9 \(SIGKILL\) \(log: var\/demo\/gateway\.log\); restarting it in 1 s/);
+  const restarted = gateways();
+  assert.equal(restarted.length, 1, `one gateway runs again: ${restarted}`);
+  assert.notEqual(restarted[0], killed[0], 'a new gateway process');
+
   // Ctrl-C stops the demo: the script, the gateway and both simulated CADs.
+  assert.equal(inGroup('bluelink-cad-sim --agency').length, 2, 'both simulated CADs run');
   const exited = new Promise((r) => run.once('exit', (code) => r(code)));
   process.kill(-run.pid, 'SIGINT');
   const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 20_000))]);
   assert.equal(code, 0, `./tools/run after Ctrl-C: ${code}\n${output.slice(-2000)}`);
+  assert.deepEqual(inGroup('bluelink-gateway|bluelink-cad-sim'), [], 'no gateway or simulated CAD is left running');
 });

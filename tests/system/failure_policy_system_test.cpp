@@ -22,6 +22,7 @@
 
 #include "adapters/zmq_cad/cad_client.hpp"
 #include "tests/support/cad_link_rig.hpp"
+#include "tests/support/failpoint_file.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/raw_connection.hpp"
@@ -33,18 +34,6 @@ using nlohmann::json;
 using namespace bl;
 using namespace bl::test;
 using namespace std::chrono_literals;
-
-/// Sets BLUELINK_FAILPOINT_FILE for the gateways this test starts, and unsets it afterwards.
-struct failpoint_file {
-  explicit failpoint_file(std::filesystem::path p) : path(std::move(p)) {
-    std::ofstream(path, std::ios::trunc);
-    ::setenv("BLUELINK_FAILPOINT_FILE", path.c_str(), 1);
-  }
-  ~failpoint_file() { ::unsetenv("BLUELINK_FAILPOINT_FILE"); }
-  void arm(const std::string& name) { std::ofstream(path, std::ios::trunc) << name << "\n"; }
-  void disarm() { std::ofstream(path, std::ios::trunc); }
-  std::filesystem::path path;
-};
 
 std::int64_t count(gateway_process& gw, const std::string& sql) {
   return gw.query_int(sql);  // the gateway's store, on either engine

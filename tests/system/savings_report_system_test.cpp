@@ -12,6 +12,7 @@
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/console_login.hpp"
+#include "tests/support/failpoint_file.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 
@@ -135,4 +136,34 @@ TEST_CASE("a manager gets the savings report; other roles and bad months are ref
     CHECK(r.json["period"]["months"] == 12);
     CHECK(r.json["period"]["to"] == bl::uk_month_of(bl::now_ms()).str());
   }
+}
+
+TEST_CASE("a savings report the store cannot read is a coded 503, logged and counted on /metrics",
+          "[system][savings][failure]") {
+  gateway_process gw(json{{"savings", {{"go_live", "2026-04-01"}}}}, false);
+  bl::test::failpoint_file failpoints(gw.dir() / "failpoints");
+  prepare(gw);
+  gw.start();
+  http_client c(gw.port());
+  const auto manager = cookie_of(c, "manager");
+  CHECK_THAT(c.get("/metrics", "").body,
+             !Catch::Contains("bluelink_report_failures_total{code=\"bl.store.unavailable\"}"));
+
+  failpoints.arm("reports.store_unavailable");
+  auto r = get(c, manager, "/api/v1/reports/savings?from=2026-04&to=2026-05");
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(r.json["error"]["code"] == "bl.store.unavailable");
+  CHECK_THAT(gw.stderr_text(),
+             Catch::Contains("event=savings_report_failed user=\"manager\" from=2026-04 to=2026-05 "
+                             "code=bl.store.unavailable kind=unavailable error=\"injected store "
+                             "failure"));
+  CHECK_THAT(c.get("/metrics", "").body,
+             Catch::Contains("bluelink_report_failures_total{code=\"bl.store.unavailable\"} 1"));
+
+  // The store back: the report is made again, and the failure stays counted.
+  failpoints.disarm();
+  CHECK(get(c, manager, "/api/v1/reports/savings?from=2026-04&to=2026-05").status == 200);
+  CHECK_THAT(c.get("/metrics", "").body,
+             Catch::Contains("bluelink_report_failures_total{code=\"bl.store.unavailable\"} 1"));
 }

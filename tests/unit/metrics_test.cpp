@@ -39,6 +39,8 @@ TEST_CASE("each family has one HELP and one TYPE, its samples together, even wit
   m.error("bl.auth.invalid_token");
   m.error("bl.schema.invalid");
   m.connection_refused("total");
+  m.report_failure("bl.store.busy");
+  m.report_failure("bl.store.busy");
   m.open_connections(12);
   std::vector<metrics::gauge_family> g = {
       {"bluelink_cad_link_up",
@@ -65,6 +67,9 @@ TEST_CASE("each family has one HELP and one TYPE, its samples together, even wit
   CHECK(out.find("bluelink_http_connections_refused_total{reason=\"total\"} 1\n") !=
         std::string::npos);
   CHECK(out.find("bluelink_http_connections 12\n") != std::string::npos);
+  CHECK(out.find("# TYPE bluelink_report_failures_total counter\n"
+                 "bluelink_report_failures_total{code=\"bl.store.busy\"} 2\n") !=
+        std::string::npos);
   CHECK(out.find("bluelink_commit_seconds_bucket{le=\"0.0005\"} 0\n") != std::string::npos);
   CHECK(out.find("bluelink_commit_seconds_bucket{le=\"+Inf\"} 0\n") != std::string::npos);
 }

@@ -40,10 +40,9 @@
 #include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/sqlite/writer.hpp"
-#include "gateway/store/store_copy.hpp"
 #include "tools/bench/bench_doc.hpp"
+#include "tools/bench/pg_copy.hpp"
 #include "tools/bench/report_data.hpp"
-#include "tools/pg_server/pg_server.hpp"
 
 namespace bl::bench {
 
@@ -704,31 +703,13 @@ int run_pages(const pages_options& o) {
     std::int64_t copied_rows = 0;
     std::string pg_version;
     if (on_postgres) {
-      bl::test::pg_server_options po;
-      po.parent = dir;
-      po.shared_buffers.clear();  // the server's own default (128 MB)
-      po.sync_initdb = true;
-      bl::test::pg_server pg(po);
-      pg_version = pg.version();
-      pg.create_database("pages");
-      bl::store::copy_options co;
-      co.sqlite_path = path;
-      co.pg_conninfo = pg.conninfo("pages");
-      co.progress = [](const bl::store::copy_progress& cp) {
-        if (cp.finished)
-          std::fprintf(stderr, "copied %s: %lld rows in %.1f s\n", cp.table.c_str(),
-                       static_cast<long long>(cp.done), cp.seconds);
-      };
-      std::fprintf(stderr, "moving the store to PostgreSQL (bluelink store copy's library)\n");
-      auto c0 = steady::now();
-      copied_rows = bl::store::copy_sqlite_to_postgres(co).rows;
-      copy_s = std::chrono::duration<double>(steady::now() - c0).count();
-      std::fprintf(stderr, "copied and verified %lld rows in %.0f s; VACUUM ANALYZE\n",
-                   static_cast<long long>(copied_rows), copy_s);
-      pg.psql("VACUUM ANALYZE", "pages");
+      auto pg = bl::bench::copy_to_own_postgres(dir, path, "pages");
+      pg_version = pg.server->version();
+      copy_s = pg.seconds;
+      copied_rows = pg.rows;
       bl::store::store_options so;
       so.engine = bl::store::engine_kind::postgres;
-      so.conninfo = pg.conninfo("pages");
+      so.conninfo = pg.conninfo;
       std::fprintf(stderr, "pages on PostgreSQL\n");
       auto rd = bl::store::open_reader(so);
       pgt = time_pages(*rd, agency, detail_ids, o.runs);

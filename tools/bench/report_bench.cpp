@@ -40,12 +40,11 @@
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/sqlite/call_store.hpp"
 #include "gateway/store/sqlite/report_store.hpp"
-#include "gateway/store/store_copy.hpp"
 #include "gateway/store/store_error.hpp"
 #include "gateway/store/writer.hpp"
 #include "tools/bench/bench_doc.hpp"
+#include "tools/bench/pg_copy.hpp"
 #include "tools/bench/report_data.hpp"
-#include "tools/pg_server/pg_server.hpp"
 
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
@@ -225,28 +224,12 @@ int main(int argc, char** argv) {
     double copy_s = 0;
     std::int64_t copied_rows = 0;
     if (o.engine == "both") {
-      bl::test::pg_server_options po;
-      po.parent = dir;
-      po.shared_buffers.clear();  // the server's own default (128 MB)
-      po.sync_initdb = true;
-      bl::test::pg_server pg(po);
-      pg.create_database("report");
-      bl::store::copy_options co;
-      co.sqlite_path = db_path;
-      co.pg_conninfo = pg.conninfo("report");
-      co.progress = [](const bl::store::copy_progress& cp) {
-        if (cp.finished)
-          std::fprintf(stderr, "copied %s: %lld rows in %.1f s\n", cp.table.c_str(),
-                       static_cast<long long>(cp.done), cp.seconds);
-      };
-      auto c0 = steady::now();
-      auto copied = bl::store::copy_sqlite_to_postgres(co);
-      copy_s = std::chrono::duration<double>(steady::now() - c0).count();
-      copied_rows = copied.rows;
-      pg.psql("VACUUM ANALYZE", "report");
+      auto pg = bl::bench::copy_to_own_postgres(dir, db_path, "report");
+      copy_s = pg.seconds;
+      copied_rows = pg.rows;
       bl::store::store_options so;
       so.engine = bl::store::engine_kind::postgres;
-      so.conninfo = pg.conninfo("report");
+      so.conninfo = pg.conninfo;
       auto pg_reports = bl::store::open_report_store(so);
       pg_timing = time_report(cfg, *pg_reports, o.runs, "postgres");
       if (pg_timing->saved != saved)

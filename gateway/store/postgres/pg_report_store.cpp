@@ -1,12 +1,12 @@
 #include "gateway/store/postgres/pg_report_store.hpp"
 
 #include <algorithm>
-#include <future>
 #include <map>
 #include <tuple>
 #include <vector>
 
 #include "gateway/store/postgres/pg.hpp"
+#include "gateway/store/read_parts.hpp"
 
 namespace bl::store::postgres {
 
@@ -196,15 +196,9 @@ class pg_report_store final : public report_store {
       connection second(conninfo_);
       try {
         begin_report(second, snapshot_id(snapshot));
-        auto later = std::async(std::launch::async, [&] { return read_part(second, parts[1]); });
-        savings_counts out;
-        try {
-          out = read_part(first, parts[0]);
-        } catch (...) {
-          later.wait();
-          throw;
-        }
-        merge_savings_counts(out, later.get());
+        auto out = read_parts_side_by_side(parts, [&](const savings_reads& part, std::size_t i) {
+          return read_part(i == 0 ? first : second, part);
+        });
         second.exec("COMMIT");
         first.exec("COMMIT");
         return out;

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <future>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "gateway/store/read_parts.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
 
 namespace bl::store {
@@ -319,18 +319,9 @@ class sqlite_report_store final : public report_store {
   // transaction (report_store.hpp: each month's figures come from one snapshot). The later part
   // runs on a thread of its own while this one reads the earlier.
   savings_counts read_savings_counts(const savings_reads& what) override {
-    auto parts = split_savings_reads(what, 2);
-    if (parts.size() == 1) return read_part(o_, parts[0]);
-    auto later = std::async(std::launch::async, [&] { return read_part(o_, parts[1]); });
-    savings_counts out;
-    try {
-      out = read_part(o_, parts[0]);
-    } catch (...) {
-      later.wait();
-      throw;
-    }
-    merge_savings_counts(out, later.get());
-    return out;
+    return read_parts_side_by_side(
+        split_savings_reads(what, 2),
+        [&](const savings_reads& part, std::size_t) { return read_part(o_, part); });
   }
 
  private:
