@@ -52,7 +52,7 @@ function setConn(status, backoff) {
     conn.dataset.state = 'reconnecting';
     conn.dataset.reason = status;
     conn.textContent = status === 'store-error'
-      ? `The gateway cannot read its store: live updates paused, retrying in ${Math.round(backoff / 1000)} s. Phone partner control rooms about anything urgent.`
+      ? `The gateway cannot read its store: live updates paused, retrying in ${Math.round(backoff / 1000)} s (a store failover may be in progress). Phone partner control rooms about anything urgent.`
       : `Reconnecting to the gateway (retry in ${Math.round(backoff / 1000)} s): live updates paused`;
   } else if (status === 'catching-up') {
     conn.dataset.state = 'catching-up';

@@ -16,7 +16,7 @@ const WORDS = {
     'Nothing was sent. If it is urgent, phone them now. Your text is kept: try sending again in a minute.'],
   'bl.store.disk_full': ['The gateway could not store it: its disk is full.',
     'Nothing was sent. Phone them now, and tell your supervisor the gateway needs attention. Your text is kept.'],
-  'bl.store.unavailable': ['The gateway could not store it: its store failed.',
+  'bl.store.unavailable': ['The gateway could not store it: its database is unavailable (a store failover may be in progress).',
     'Nothing was sent. If it is urgent, phone them now. Your text is kept: try sending again shortly.'],
   'bl.store.conflict': ['Another gateway server changed the same request at the same moment.',
     'Nothing was sent. Your text is kept: send it again now.'],
