@@ -281,6 +281,16 @@ void cluster::turn(clock::time_point& next_beat) {
   if (clock::now() >= next_beat) {
     heartbeat();
     next_beat = clock::now() + opts_.heartbeat;
+    // A heartbeat that went through on a connection whose earlier statement failed (the server
+    // was read-only for a moment during a failover, say): the node is in touch again.
+    bool recovered;
+    {
+      std::lock_guard lock(mu_);
+      recovered = !error_.empty();
+      error_.clear();
+      listening_ = true;
+    }
+    if (recovered) log_->info("event=cluster_listening node={} recovered=true", opts_.node);
   }
   auto wait = std::min<clock::duration>(request_poll, next_beat - clock::now());
   {

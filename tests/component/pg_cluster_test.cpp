@@ -9,6 +9,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -51,7 +52,10 @@ struct node {
         nodes(bl::cluster_options{id, heartbeat, 5 * heartbeat, lease_ttl},
               bl::store::open_cluster_store(opts), notifier, links, quiet()) {
     nodes.set_timeline_listener([this] { timeline_wakes.fetch_add(1); });
-    nodes.set_presence_source([this] { return presence; });
+    nodes.set_presence_source([this] {
+      std::lock_guard lock(presence_mu);
+      return presence;
+    });
     nodes.set_lease_listener([this](const std::string&) { lease_events.fetch_add(1); });
     eng.start();
     nodes.start();
@@ -81,7 +85,12 @@ struct node {
   bl::metrics stats;
   bl::inbox_notifier notifier;
   bl::link_registry links;
+  std::mutex presence_mu;  // the cluster thread reads presence with each heartbeat
   std::map<std::string, int> presence;
+  void set_presence(std::map<std::string, int> p) {
+    std::lock_guard lock(presence_mu);
+    presence = std::move(p);
+  }
   std::atomic<int> timeline_wakes{0}, lease_events{0};
   bl::engine eng;
   bl::cluster nodes;
@@ -235,7 +244,7 @@ TEST_CASE("every node shows the links and consoles of all", "[postgres]") {
   bl::test::manual_clock clock;
   auto a = std::make_unique<node>("node-a", opts, clock);
   node b("node-b", opts, clock);
-  a->presence = {{"essex-fire", 2}};  // read by A's next heartbeat
+  a->set_presence({{"essex-fire", 2}});  // read by A's next heartbeat
   bl::link_state up;
   up.agency = "essex-police";
   up.up = true;

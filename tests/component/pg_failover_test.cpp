@@ -160,3 +160,36 @@ TEST_CASE(
   node.reset();
   CHECK(messages_on(primary) == before);  // the stale primary was never written to
 }
+
+TEST_CASE(
+    "a primary held read-only (as pg_auto_failover holds a standby it has just promoted) "
+    "takes no writes: refused with bl.store.unavailable until it is released",
+    "[postgres]") {
+  bl::test::pg_server primary(false);
+  primary.create_database("bl");
+  bl::test::pg_server standby(primary, "bluelink_standby");
+  const auto conninfo = both(primary, standby);
+  one_node node(conninfo);
+  node.until_receipted("rw-1");
+
+  primary.psql("ALTER SYSTEM SET default_transaction_read_only = on");
+  primary.psql("SELECT pg_reload_conf()");
+  // The node's open connection fails its next write (SQLSTATE 25006) and chooses again; no
+  // server takes writes now.
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    auto r = node.submit("ro-" + std::to_string(i)).get();
+    if (auto* e = std::get_if<bl::error>(&r)) {
+      CHECK(e->id() == "bl.store.unavailable");
+      refused = true;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(refused);
+  CHECK_THROWS_WITH(bl::store::postgres::probe_primary(conninfo),
+                    Catch::Contains("no PostgreSQL server") && Catch::Contains("read-only"));
+
+  primary.psql("ALTER SYSTEM RESET default_transaction_read_only");
+  primary.psql("SELECT pg_reload_conf()");
+  node.until_receipted("rw-2");
+}

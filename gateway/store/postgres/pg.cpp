@@ -194,11 +194,13 @@ std::vector<std::string> split_commas(const std::string& v) {
   return out;
 }
 
-// Whether the server takes writes and, if so, its timeline: the first eight hex digits of the
-// current WAL file's name (a promotion starts a new timeline, so the promoted standby's is newer
-// than the old primary's ever was).
+// Whether the server takes writes (not in recovery, and not held read-only, as pg_auto_failover
+// holds a standby it has just promoted until the old primary is fenced) and, if so, its timeline:
+// the first eight hex digits of the current WAL file's name (a promotion starts a new timeline,
+// so the promoted standby's is newer than the old primary's ever was).
 constexpr const char* role_sql =
-    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN 0 ELSE"
+    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on',"
+    " CASE WHEN pg_is_in_recovery() THEN 0 ELSE"
     " ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END";
 
 struct probed {
@@ -235,7 +237,7 @@ probed probe_one(const std::vector<const char*>& keys, const std::vector<const c
   p.writable = PQgetvalue(r, 0, 0)[0] != 't';
   p.timeline = std::strtoll(PQgetvalue(r, 0, 1), nullptr, 10);
   PQclear(r);
-  if (!p.writable) p.problem = "a standby (in recovery)";
+  if (!p.writable) p.problem = "read-only (a standby, or held read-only during a failover)";
   return p;
 }
 
@@ -459,6 +461,10 @@ result connection::check(pg_result* r, std::string_view sql) {
   if (primary.empty()) primary = trim(PQerrorMessage(c_));
   fault kind = fault_from_sqlstate(state);
   if (PQstatus(c_) == CONNECTION_BAD) kind = fault::unavailable;
+  // A server that no longer takes writes (a primary being demoted, or a standby just promoted
+  // that the failover manager holds read-only until the old primary is fenced): the connection
+  // is made again, choosing the primary anew, before it is used next.
+  if (state == "25006") needs_reset_ = true;
   std::string msg = "PostgreSQL";
   if (!state.empty()) msg += " SQLSTATE " + state;
   msg += ": " + primary + hint_for(state, primary) + " [" + first_words(sql) + "]";
