@@ -94,7 +94,7 @@ TEST_CASE(
     "a synchronous standby has every receipted message; after promotion the node writes "
     "there and never to the old primary restarted as it was",
     "[postgres]") {
-  bl::test::pg_server primary(true);
+  bl::test::pg_server primary(false);  // a process kill loses no page the OS holds
   primary.create_database("bl");
   bl::test::pg_server standby(primary, "bluelink_standby");
   primary.require_sync_standby("bluelink_standby");
