@@ -113,16 +113,27 @@ bl::store::store_options options(const bl::test::pg_server& pg, const std::strin
   return o;
 }
 
+/// A database and two nodes on it, both listening.
+struct listening_pair {
+  listening_pair() {
+    a.wait_listening();
+    b.wait_listening();
+  }
+  bl::test::pg_server pg{false};
+  bl::store::store_options opts = [this] {
+    pg.create_database("bl");
+    return options(pg, "bl");
+  }();
+  bl::test::manual_clock clock;
+  node a{"node-a", opts, clock}, b{"node-b", opts, clock};
+};
+
 }  // namespace
 
 TEST_CASE("a delivery committed on one node wakes a reader waiting on another", "[postgres]") {
-  bl::test::pg_server pg(false);
-  pg.create_database("bl");
-  auto opts = options(pg, "bl");
-  bl::test::manual_clock clock;
-  node a("node-a", opts, clock), b("node-b", opts, clock);
-  a.wait_listening();
-  b.wait_listening();
+  listening_pair pair;
+  auto& a = pair.a;
+  auto& b = pair.b;
 
   // A console on node B waits for Essex Police's deliveries; Fire's request arrives on node A.
   std::promise<std::chrono::steady_clock::time_point> woken;
@@ -188,13 +199,10 @@ TEST_CASE("a timer fires once however many nodes sweep", "[postgres]") {
 }
 
 TEST_CASE("one node at a time holds an agency's CAD lease; the newest session wins", "[postgres]") {
-  bl::test::pg_server pg(false);
-  pg.create_database("bl");
-  auto opts = options(pg, "bl");
-  bl::test::manual_clock clock;
-  node a("node-a", opts, clock), b("node-b", opts, clock);
-  a.wait_listening();
-  b.wait_listening();
+  listening_pair pair;
+  auto& pg = pair.pg;
+  auto& a = pair.a;
+  auto& b = pair.b;
 
   CHECK(a.nodes.lease("essex-police", "s-1") == lease_state::pending);
   a.nodes.want_lease("essex-police", "s-1");
@@ -275,13 +283,10 @@ TEST_CASE("every node shows the links and consoles of all", "[postgres]") {
 
 TEST_CASE("a node whose cluster connection is cut wakes every reader and hears again",
           "[postgres]") {
-  bl::test::pg_server pg(false);
-  pg.create_database("bl");
-  auto opts = options(pg, "bl");
-  bl::test::manual_clock clock;
-  node a("node-a", opts, clock), b("node-b", opts, clock);
-  a.wait_listening();
-  b.wait_listening();
+  listening_pair pair;
+  auto& pg = pair.pg;
+  auto& a = pair.a;
+  auto& b = pair.b;
   std::atomic<int> fired{0};
   b.notifier.wait("essex-fire", [&] { fired.fetch_add(1); });
   // Every other backend on the database goes (an administrator's pg_terminate_backend, a

@@ -122,6 +122,17 @@ void send_requests(const gateway_process& gw, int n, const std::string& hint,
   }
 }
 
+/// Whether a node's /api/v1/links shows Police's CAD link up on `node`.
+bool shows_police_cad_on(http_client& c, const std::string& node) {
+  auto r = c.get("/api/v1/links", gateway_process::token(essex_fire));
+  if (r.status != 200) return false;
+  for (const auto& l : r.json["links"])
+    if (l["agency"] == essex_police && l["cad"].is_object() && l["cad"]["up"] == true &&
+        l["cad"]["node"] == node)
+      return true;
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -147,17 +158,7 @@ TEST_CASE(
   // Both nodes show Police's CAD link up, on node A.
   for (auto* gw : {a.get(), b.get()}) {
     http_client c(gw->port());
-    REQUIRE(eventually(
-        [&] {
-          auto r = c.get("/api/v1/links", gateway_process::token(essex_fire));
-          if (r.status != 200) return false;
-          for (const auto& l : r.json["links"])
-            if (l["agency"] == essex_police && l["cad"].is_object() && l["cad"]["up"] == true &&
-                l["cad"]["node"] == "node-a")
-              return true;
-          return false;
-        },
-        10s, 50ms));
+    REQUIRE(eventually([&] { return shows_police_cad_on(c, "node-a"); }, 10s, 50ms));
     auto h = c.get("/healthz", "");
     CHECK(h.status == 200);
     CHECK(h.json["cluster"]["peers"] == 1);
@@ -190,16 +191,7 @@ TEST_CASE(
   // Node A comes back and rejoins: B's link is what both show now.
   a->start();
   http_client ca(a->port());
-  REQUIRE(eventually(
-      [&] {
-        auto r = ca.get("/api/v1/links", gateway_process::token(essex_fire));
-        for (const auto& l : r.json["links"])
-          if (l["agency"] == essex_police && l["cad"].is_object() && l["cad"]["up"] == true &&
-              l["cad"]["node"] == "node-b")
-            return true;
-        return false;
-      },
-      10s, 50ms));
+  REQUIRE(eventually([&] { return shows_police_cad_on(ca, "node-b"); }, 10s, 50ms));
   // More traffic through the restarted node A reaches the CAD on B.
   std::set<std::string> last;
   send_requests(*a, 50, "back-", last);

@@ -97,10 +97,9 @@ std::vector<int> children_of(int pid) {
 
 pg_server::pg_server(bool durable) : pg_server(tests_options(durable)) {}
 
-pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), port_(free_port()) {
+void pg_server::make_dir(const std::filesystem::path& parent, const std::string& prefix) {
   std::random_device rd;
-  dir_ = (options.parent.empty() ? std::filesystem::temp_directory_path() : options.parent) /
-         ("bluelink-pg-" + std::to_string(rd()));
+  dir_ = parent / (prefix + std::to_string(rd()));
   std::filesystem::create_directories(dir_);
   std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
   as_postgres_ = ::geteuid() == 0;
@@ -108,9 +107,14 @@ pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), p
     passwd* pw = ::getpwnam("postgres");
     if (!pw || ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
       std::filesystem::remove_all(dir_);
-      throw std::runtime_error("running as root, but there is no `postgres` user to run initdb as");
+      throw std::runtime_error("running as root, but there is no `postgres` user to run as");
     }
   }
+}
+
+pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), port_(free_port()) {
+  make_dir(options.parent.empty() ? std::filesystem::temp_directory_path() : options.parent,
+           "bluelink-pg-");
   std::string data = (dir_ / "data").string();
   if (run(tool("initdb") + " -D '" + data + "' -U bluelink --auth=trust -E UTF8 --no-locale" +
           (options.sync_initdb ? "" : " --no-sync") + " >'" + (dir_ / "initdb.log").string() +
@@ -146,18 +150,7 @@ pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), p
 
 pg_server::pg_server(const pg_server& primary, const std::string& application_name)
     : bindir_(pg_bindir()), port_(free_port()) {
-  std::random_device rd;
-  dir_ = primary.dir_.parent_path() / ("bluelink-pg-standby-" + std::to_string(rd()));
-  std::filesystem::create_directories(dir_);
-  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
-  as_postgres_ = primary.as_postgres_;
-  if (as_postgres_) {
-    passwd* pw = ::getpwnam("postgres");
-    if (!pw || ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-      std::filesystem::remove_all(dir_);
-      throw std::runtime_error("running as root, but there is no `postgres` user to run as");
-    }
-  }
+  make_dir(primary.dir_.parent_path(), "bluelink-pg-standby-");
   std::string data = (dir_ / "data").string();
   // The primary's own settings come with the backup; the standby's port and socket follow them
   // (the later line wins), and its connection to the primary names it for

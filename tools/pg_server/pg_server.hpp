@@ -84,6 +84,9 @@ class pg_server {
   int port_ = 0;
   bool as_postgres_ = false;  // running as root: the server's commands run as `postgres`
   bool running_ = false;
+  /// Makes dir_, a new directory under `parent` readable by its owner only, and gives it to the
+  /// `postgres` user when running as root (as_postgres_).
+  void make_dir(const std::filesystem::path& parent, const std::string& prefix);
   int run(const std::string& command) const;
   std::string tool(const std::string& name) const;
   std::string log_tail() const;
