@@ -14,6 +14,8 @@
 //   engine.message_exception a message whose id contains "failpoint-throw" throws half-way
 //                            through writing its rows (after the message and transfer rows)
 //   engine.sweep_exception   the engine's timer sweep throws (not a store error)
+//   engine.crash_after_commit the gateway SIGKILLs itself right after a commit of work, before
+//                            any receipt is sent (a node dying between commit and receipt)
 //   engine.commit_busy       every engine transaction fails to commit as on SQLITE_BUSY, so every
 //                            submission is refused with bl.store.busy while armed
 //   io.stall                 the I/O beat's handler holds its I/O thread while armed (as a handler

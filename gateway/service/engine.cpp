@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <future>
 #include <map>
 
@@ -408,6 +409,13 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
     writer_->announce(cfg_.cluster.node_id, b.touched, !jobs.empty() || b.timeline_changed);
     writer_->commit();
     committed = true;
+    // Dies as a machine would between the commit and the receipts (the failover test).
+    if (!jobs.empty() && failpoint("engine.crash_after_commit")) {
+      log_->critical("event=failpoint_crash failpoint=engine.crash_after_commit jobs={}",
+                     jobs.size());
+      log_->flush();
+      std::raise(SIGKILL);
+    }
     if (auto n = writer_->open_reads_ended(); n != open_reads_logged_) {
       // A statement was left holding a read: harmless now that it is reset, but a bug to fix.
       log_->error("event=store_read_left_open count={}", n - open_reads_logged_);
