@@ -34,6 +34,7 @@
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/reader.hpp"
+#include "gateway/store/store_error.hpp"
 
 namespace bl::cad {
 
@@ -548,6 +549,24 @@ struct cad_link_server::impl {
   }
 
   void handle_frame(const origin& o, std::string_view raw) {
+    try {
+      dispatch_frame(o, raw);
+    } catch (const store::store_error& e) {
+      // The store cannot be read for a moment (a database failover, a primary restarting): the
+      // CAD is told so and says hello again after its hello timeout, or sends again, as after any
+      // refusal; the link thread and every other session go on. Logged once per key per minute
+      // (the rest are counted in the minute's summary line), counted in the error metrics.
+      auto err = store::to_error(e);
+      auto now = steady::now();
+      if (frame_refusal_logs.admit("store " + std::string(err.id()), now))
+        svc.log->warn("event=cad_frame_store_unavailable edge=cad code={} error={}", err.id(),
+                      log_quote(e.what()));
+      summarise_suppressed(now);
+      reply_error(o.identity, err);
+    }
+  }
+
+  void dispatch_frame(const origin& o, std::string_view raw) {
     auto parsed = parse_cad_frame(raw, svc.schemas, limits());
     if (auto* r = std::get_if<frame_refusal>(&parsed))
       return reply_error(o.identity, r->err, r->message_id);

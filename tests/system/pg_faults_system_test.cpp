@@ -4,9 +4,11 @@
 // Each gives the waiting callers 503 with a bl.store.* code, receipts nothing that was not
 // committed, turns /healthz to 503 while it lasts, and the gateway carries on by itself once the
 // server is back: every receipted message is in the database exactly once and the audit chain
-// verifies.
+// verifies. A CAD that says hello meanwhile is refused with bl.store.unavailable, and the CAD link
+// goes on.
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -17,6 +19,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "adapters/zmq_cad/cad_client.hpp"
 #include "gateway/store/open_store.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/reader.hpp"
@@ -263,4 +266,50 @@ TEST_CASE(
     CHECK(eventually([&] { return monitor.get("/healthz", "").status == 200; }));
   }
   check_nothing_receipted_lost(server, receipted);
+}
+
+TEST_CASE(
+    "a CAD that says hello while PostgreSQL is down is told bl.store.unavailable, the CAD link "
+    "goes on, and the CAD's session opens once the server is back",
+    "[system][postgres][store]") {
+  pg_server server;
+  gateway_process gw(on_server(server), false);
+  const auto gateway_key = new_curve_keys();
+  const auto police_key = new_curve_keys();
+  std::ofstream(gw.dir() / "gateway.key")
+      << json{{"public", gateway_key.public_key}, {"secret", gateway_key.secret_key}}.dump();
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(fixed_test_port());
+  gw.config()["cad_link"] = {
+      {"listen", endpoint},
+      {"server_key_file", (gw.dir() / "gateway.key").string()},
+      {"heartbeat_ms", 300},
+      {"clients",
+       json::array({{{"agency", essex_police}, {"public_key", police_key.public_key}}})}};
+  gw.start();
+
+  // The database machine is lost (a failover not yet done); then the CAD connects.
+  server.kill();
+  bl::cad::client_options o;
+  o.endpoint = endpoint;
+  o.server_public_key = gateway_key.public_key;
+  o.client_keys = police_key;
+  o.agency = essex_police;
+  o.hello_timeout = 500ms;
+  o.backoff_initial = 50ms;
+  o.backoff_max = 300ms;
+  bl::cad::cad_client police(o, [](const bl::cad::delivery&) {});
+  police.start();
+  REQUIRE(eventually(
+      [&] {
+        return gw.stderr_text().find("event=cad_frame_store_unavailable") != std::string::npos;
+      },
+      10s, 50ms));
+  std::this_thread::sleep_for(1s);  // several hellos refused
+  CHECK_FALSE(police.connected());
+  CHECK(gw.running());  // the link thread did not fail with the store: the gateway goes on
+
+  server.start();
+  REQUIRE(eventually([&] { return police.connected(); }, 20s, 50ms));
+  police.stop();
+  CHECK(gw.stderr_text().find("event=link_thread_failed") == std::string::npos);
 }
