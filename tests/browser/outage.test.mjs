@@ -44,6 +44,7 @@ test('choosing a room that is out on compose says so at once, and one click send
   await field(page, '/body/methane/exact_location/address').fill('14 Fenner Brockway Walk, Harlow');
   await field(page, '/body/methane/exact_location/postcode').fill('CM19 4JZ');
   await field(page, '/body/methane/type_of_incident/text').fill('House fire, two casualties with burns');
+  await page.evaluate(() => document.getElementById('compose-outage').scrollIntoView({ block: 'start' }));
   await page.screenshot({ path: join(SHOTS, 'compose-outage.png') });
   await page.click('#compose-send-buddy');
   await page.waitForURL(/#\/transfer\/T-\d{8}-\d{6}$/);
