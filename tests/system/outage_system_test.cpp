@@ -67,7 +67,7 @@ TEST_CASE(
     "a room silent for its outage time is shown out with its fallback, and a pending transfer "
     "to it is redirected there once",
     "[system][outage]") {
-  gateway_process gw({}, false);
+  gateway_process gw(json::object(), false);
   add_buddy(gw);
   gw.start();
   http_client c(gw.port());
