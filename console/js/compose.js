@@ -14,6 +14,7 @@ import { explain, fieldText } from './failure.js';
 import { phoneLine } from './prompts.js';
 import { saveDraft, loadDraft, clearDraft } from './draft.js';
 import { withParties, plausibilityNote, confirmLocation } from './geo_check.js';
+import { outageBanner } from './outage.js';
 
 const HAZARD_ROWS = 3;
 const LOC = '/body/methane/exact_location';
@@ -135,7 +136,10 @@ export function renderCompose(main) {
   const failureBox = h('div', { class: 'failure full', id: 'compose-failure', role: 'alert', tabindex: '-1', hidden: true });
   const draftNote = h('div', { class: 'draft-note full', id: 'compose-draft', role: 'status', hidden: true });
   // The failure stays beside Send, in the footer that never scrolls away.
-  form.append(h('h1', { class: 'full', text: 'New request' }), draftNote, general, left, right,
+  // The chosen room is out (no CAD or console anywhere for its configured time): said at once,
+  // with its number and a one-click send to its fallback room instead.
+  const outageSlot = h('div', { class: 'full', id: 'compose-outage-slot' });
+  form.append(h('h1', { class: 'full', text: 'New request' }), draftNote, outageSlot, general, left, right,
     h('div', { class: 'compose-foot full' }, failureBox,
       h('div', { class: 'compose-actions' }, sendBtn, checkBtn, status)));
   main.append(form);
@@ -498,7 +502,26 @@ export function renderCompose(main) {
     }
   });
 
+  let outageShown = '';
+  function showOutage() {
+    const to = f('/to').value;
+    const banner = outageBanner(to, 'compose-outage', (fb) => (fb.agency === me() ? null
+      : h('button', { type: 'button', class: 'btn good', id: 'compose-send-buddy', 'data-agency': fb.agency,
+        onclick: () => {
+          f('/to').value = fb.agency;
+          f('/to').dispatchEvent(new Event('change', { bubbles: true }));
+          form.requestSubmit(sendBtn);
+        } }, `Send to ${fb.name} instead`)));
+    // Redrawn only when what it says changes (once a minute at most), so a click is never lost.
+    const key = banner ? `${to}|${banner.textContent}` : '';
+    if (key === outageShown) return;
+    outageShown = key;
+    clear(outageSlot).append(...(banner ? [banner] : []));
+  }
+  form.addEventListener('change', showOutage);
+
   restoreDraft();
+  showOutage();
   f('/body/category').focus();
-  return { destroy: () => clearTimeout(timer), geo: () => lastGeo };
+  return { destroy: () => clearTimeout(timer), geo: () => lastGeo, onLinks: showOutage };
 }

@@ -21,6 +21,7 @@ import {
 } from './words.js';
 import { openCallPanel } from './calls.js';
 import { sentence } from './failure.js';
+import { PENDING, outageBanner, redirect } from './outage.js';
 
 // The rules of docs/message-model.md section 9, from one side's point of view.
 export function legalActions(t, agency) {
@@ -131,6 +132,7 @@ export function renderDetail(main, id) {
   const parts = {
     head: h('div', { class: 'detail-head' }),
     notice: h('p', { class: 'notice', id: 'detail-refresh', role: 'status', hidden: true }),
+    outage: h('div', { class: 'outage-slot', id: 'detail-outage-slot' }),
     actions: h('div', { class: 'actions', id: 'actions' }),
     formSlot: h('div', { class: 'form-slot' }),
     left: h('section', { class: 'detail-main', 'aria-label': 'Request and answers', tabindex: 0 }),
@@ -388,6 +390,11 @@ export function renderDetail(main, id) {
       case 'transfer.request':
         title = `Request sent by ${actor}`;
         lines.push(`${PRIORITY_LABEL[b.priority || d.priority] || ''} · ${CATEGORY_LABEL[b.category || d.category] || ''}`);
+        if (d.redirected_from) {
+          title = `Request redirected here by ${actor} from ${d.redirected_from.name || agencyName(d.redirected_from.agency)}`;
+          if (given(d.redirect_reason)) lines.push(d.redirect_reason);
+          return withLink(e, title, lines, 'Was', d.redirected_from.transfer_id);
+        }
         break;
       case 'delivered':
         title = `Delivered to ${actor}`;
@@ -424,6 +431,12 @@ export function renderDetail(main, id) {
         if (b.sender_incident) lines.push(`Incident number now ${incidentRef(b.sender_incident)}`);
         break;
       case 'transfer.cancel':
+        if (d.redirected_to) {
+          // Withdrawn from this room and sent to its fallback room: where it went, as a link.
+          title = `Redirected by ${actor} to ${d.redirected_to.name || agencyName(d.redirected_to.agency)}`;
+          if (given(d.redirect_reason)) lines.push(d.redirect_reason);
+          return withLink(e, title, lines, 'Now', d.redirected_to.transfer_id);
+        }
         title = `Cancelled by ${actor}`;
         if (given(b.reason ?? d.reason)) lines.push(b.reason ?? d.reason);
         break;
@@ -452,6 +465,19 @@ export function renderDetail(main, id) {
       default:
         title = `${words(e.kind)} (${actor})`;
     }
+    return item(e, title, lines);
+  }
+
+  // A timeline entry naming the other transfer of a redirect, as a link to it.
+  function withLink(e, title, lines, label, other) {
+    const li = item(e, title, lines);
+    li.append(h('div', { class: 'tl-text' }, `${label} `,
+      h('a', { class: 'redirect-link', href: `#/transfer/${encodeURIComponent(other)}`, text: other })));
+    return li;
+  }
+
+  function item(e, title, lines) {
+    const d = e.detail && typeof e.detail === 'object' ? e.detail : {};
     const who = [d.user || d.by, d.via && `via ${d.via}`].filter(given);
     return h('li', { 'data-kind': e.kind, class: `tl tl-${e.kind.replace('transfer.', '')}` },
       h('div', { class: 'tl-head' },
@@ -463,7 +489,7 @@ export function renderDetail(main, id) {
 
   function draw() {
     if (!built) {
-      clear(wrap).append(parts.head, parts.notice, parts.actions, parts.formSlot,
+      clear(wrap).append(parts.head, parts.notice, parts.outage, parts.actions, parts.formSlot,
         h('div', { class: 'detail' }, parts.left,
           h('section', { class: 'detail-side', 'aria-labelledby': 'timeline-h', tabindex: 0 },
             h('h2', { id: 'timeline-h' }, 'Timeline ', h('span', { class: 'muted small', text: 'newest first' })),
@@ -476,6 +502,7 @@ export function renderDetail(main, id) {
     const msgs = t.messages || [];
     const byId = new Map(msgs.map((m) => [m.id, m]));
     clear(parts.head).append(...head(cur));
+    showOutage();
 
     // Keep the focused action button focused across the redraw.
     const focused = document.activeElement?.closest?.('#actions button')?.dataset.action;
@@ -519,6 +546,35 @@ export function renderDetail(main, id) {
     const keptSide = side.scrollTop;
     clear(parts.timeline).append(...(t.timeline || []).map((e) => entry(e, byId)).reverse());
     side.scrollTop = keptSide;
+  }
+
+  // Our pending transfer to a room that is out: the banner and the one-action redirect to the
+  // room's fallback. Redrawn only when what it says changes, so that a click is never lost.
+  let outageShown = '';
+  function showOutage() {
+    if (!t) return;
+    const ours = t.from === me() && PENDING.has(t.state);
+    const banner = ours ? outageBanner(t.to, 'detail-outage', (fb) => {
+      const said = h('span', { class: 'muted', id: 'detail-redirect-status', role: 'status' });
+      const btn = h('button', { type: 'button', class: 'btn good', id: 'detail-redirect', 'data-agency': fb.agency,
+        onclick: async () => {
+          btn.disabled = true;
+          said.textContent = 'Redirecting…';
+          try {
+            const r = await redirect(t.transfer_id);
+            said.textContent = `Sent to ${fb.name} as ${r.new_transfer_id}`;
+            await load();
+          } catch (err) {
+            btn.disabled = false;
+            said.textContent = `Not redirected: ${sentence(err)}`;
+          }
+        } }, `Redirect to ${fb.name}`);
+      return h('div', {}, btn, ' ', said);
+    }) : null;
+    const key = banner ? banner.textContent : '';
+    if (key === outageShown) return;
+    outageShown = key;
+    clear(parts.outage).append(...(banner ? [banner] : []));
   }
 
   function show(kind) {

@@ -6,6 +6,7 @@
 import { app, agencyName } from './app.js';
 import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
 import { stateLabel } from './words.js';
+import { PENDING, outageOf, outageBanner, redirect } from './outage.js';
 
 // Open transfers by default: finished ones (closed, declined, cancelled, expired) mixed in with
 // live work hide what still needs doing; "All" shows them.
@@ -68,8 +69,44 @@ export function renderInbox(main) {
       saved.priority, (v) => { saved.priority = v; update(); }),
     h('p', { class: 'muted', text: '↑/↓ or j/k move, Home goes to the newest, Enter opens' }));
   // The screen's title, for screen readers' heading navigation (the layout has no room to show it).
-  main.append(h('h1', { class: 'sr-only', text: 'Inbox' }),
+  // Our pending transfers to a room that is out: one banner per room, each transfer with its
+  // one-action redirect to the room's fallback.
+  const outages = h('div', { class: 'outages', id: 'inbox-outages' });
+  main.append(h('h1', { class: 'sr-only', text: 'Inbox' }), outages,
     h('div', { class: 'inbox' }, filters, box('incoming', 'Incoming'), box('outgoing', 'Outgoing')));
+
+  let outagesShown = '';
+  function showOutages() {
+    const stuck = new Map(); // out room -> our pending transfers to it
+    for (const t of app.transfers.values()) {
+      if (t.direction !== 'outgoing' || !PENDING.has(t.state) || !outageOf(t.to)) continue;
+      if (!stuck.has(t.to)) stuck.set(t.to, []);
+      stuck.get(t.to).push(t);
+    }
+    const banners = [...stuck].map(([room, ts]) => outageBanner(room, `outage-${room}`, (fb) => h('ul', { class: 'outage-transfers' },
+      ts.map((t) => {
+        const said = h('span', { class: 'muted', role: 'status' });
+        const btn = h('button', { type: 'button', class: 'btn good', 'data-redirect': t.transfer_id,
+          onclick: async () => {
+            btn.disabled = true;
+            said.textContent = 'Redirecting…';
+            try {
+              const r = await redirect(t.transfer_id);
+              said.textContent = `Sent to ${fb.name} as ${r.new_transfer_id}`;
+            } catch (err) {
+              btn.disabled = false;
+              said.textContent = `Not redirected: ${err.message}`;
+            }
+          } }, `Redirect to ${fb.name}`);
+        return h('li', {}, h('a', { href: `#/transfer/${encodeURIComponent(t.transfer_id)}`, text: t.transfer_id }),
+          ` ${t.summary || ''} `, btn, ' ', said);
+      }))));
+    // Redrawn only when what it says changes, so that a click is never lost to a redraw.
+    const key = banners.map((b) => b.textContent).join('|');
+    if (key === outagesShown) return;
+    outagesShown = key;
+    clear(outages).append(...banners);
+  }
 
   function fill(el, t) {
     const other = t.direction === 'incoming' ? t.from : t.to;
@@ -179,5 +216,6 @@ export function renderInbox(main) {
   }
 
   update();
-  return { onEvent: update, tick, onKey };
+  showOutages();
+  return { onEvent: () => { update(); showOutages(); }, onLinks: showOutages, tick, onKey };
 }

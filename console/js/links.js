@@ -1,5 +1,6 @@
 // Link status: every agency's CAD link and how many consoles are signed in for it. A room whose
-// CAD link is down gets a "phone them" line with its number.
+// CAD link is down gets a "phone them" line with its number; a room that is out (no CAD and no
+// console anywhere for its configured time, issue 16) says so with its fallback room.
 import * as api from './api.js';
 import { app, me } from './app.js';
 import { h, clear, age } from './util.js';
@@ -17,7 +18,9 @@ export function renderLinks(main) {
         : cad.up ? h('span', { class: 'up', text: 'UP' })
         : h('span', { class: 'down', text: `DOWN${l.agency !== me() && l.phone ? `: phone ${l.phone}` : ''}` });
       return h('tr', { 'data-agency': l.agency },
-        h('td', {}, h('strong', { text: l.name }), l.agency === me() ? ' (us)' : ''),
+        h('td', {}, h('strong', { text: l.name }), l.agency === me() ? ' (us)' : '',
+          // No CAD and no console anywhere for the room's configured time: its room is out.
+          l.outage ? h('div', { class: 'down room-out', text: `ROOM OUT${l.fallback ? ` · fallback ${l.fallback.name}` : ''}` }) : ''),
         h('td', { text: l.kind }),
         h('td', { class: 'num', text: l.phone || '' }),
         h('td', {}, link),

@@ -162,7 +162,7 @@ export async function restorePrompts() {
   const now = Date.now();
   const due = [...app.transfers.values()]
     .filter((t) => t.direction === 'outgoing' && (
-      (t.phone_fallback && !['declined', 'cancelled', 'closed', 'expired', 'accepted'].includes(t.state))
+      (t.phone_fallback && !['declined', 'cancelled', 'closed', 'expired', 'redirected', 'accepted'].includes(t.state))
       || (['declined', 'expired'].includes(t.state) && now - Date.parse(t.updated_at || 0) < RECENT_MS)))
     .sort((a, b) => (b.updated_at || '').localeCompare(a.updated_at || ''))
     .slice(0, RESTORE_MAX);

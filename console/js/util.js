@@ -70,7 +70,7 @@ export function dateTime(iso) {
   return `${two(d.getDate())}/${two(d.getMonth() + 1)} ${timeOfDay(iso)}`;
 }
 
-export const TERMINAL = new Set(['declined', 'cancelled', 'closed', 'expired']);
+export const TERMINAL = new Set(['declined', 'cancelled', 'closed', 'expired', 'redirected']);
 
 // Which limit the transfer is running against now: delivery until delivered, then decision.
 export function dueOf(t) {
@@ -124,4 +124,4 @@ export const CATEGORY_LABEL = {
 };
 
 export const STATES = ['submitted', 'delivered', 'received', 'accepted', 'deferred', 'declined',
-  'cancelled', 'closed', 'expired'];
+  'cancelled', 'closed', 'expired', 'redirected'];

@@ -13,6 +13,7 @@ export const STATE_LABEL = {
   cancelled: 'Cancelled',
   closed: 'Closed',
   expired: 'Expired',
+  redirected: 'Redirected',
 };
 export const stateLabel = (s) => STATE_LABEL[s] || s;
 
@@ -27,6 +28,7 @@ export const STATE_HINT = {
   cancelled: 'withdrawn by the sender',
   closed: 'finished',
   expired: 'never delivered before it expired',
+  redirected: 'withdrawn by the sender and sent to the other room\'s fallback room instead',
 };
 
 export const DECLINE_REASONS = [

@@ -40,6 +40,7 @@
 #include "gateway/service/geo.hpp"
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/outage_monitor.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
@@ -257,12 +258,16 @@ int gateway_main(int argc, char** argv) {
   nodes->set_timeline_listener([&hub] { hub.wake(); });
   nodes->set_presence_source([&hub] { return hub.presence(); });
   hub.set_deliveries(&deliveries);
+  // An agency's own outage counts from now for a room never seen since the start.
+  outage_monitor outages(cfg, clock.now());
+  hub.set_outages(&outages, &clock);
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
   services.nodes = nodes.get();
+  services.outages = &outages;
   const auto reports = store::open_report_store(store_opts);
   services.reports = reports.get();
   // Blocking work (password hashing, reports) runs here, never on the HTTP I/O threads.

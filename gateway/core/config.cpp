@@ -134,7 +134,26 @@ gateway_config config_from_json(const nlohmann::json& doc) {
           area_config{ar.at("centre").at("lat").get<double>(),
                       ar.at("centre").at("lon").get<double>(), ar.at("radius_km").get<double>()};
     }
+    if (a.contains("fallback")) {
+      ac.fallback_agency = a.at("fallback").at("agency").get<std::string>();
+      ac.fallback_note = a.at("fallback").value("note", std::string());
+    }
+    ac.outage_after_s = a.value("outage_after_s", ac.outage_after_s);
     c.agencies.push_back(std::move(ac));
+  }
+  // A buddy room must be another configured agency: a redirect to itself or to nobody would
+  // leave the sender's transfer with no one to answer it.
+  for (std::size_t i = 0; i < c.agencies.size(); ++i) {
+    const auto& ac = c.agencies[i];
+    if (ac.fallback_agency.empty()) continue;
+    const auto where = "/agencies/" + std::to_string(i) + "/fallback/agency";
+    if (ac.fallback_agency == ac.id)
+      throw std::invalid_argument(where + ": agency '" + ac.id +
+                                  "' cannot be its own fallback; name its buddy or secondary "
+                                  "control room");
+    if (!ids.count(ac.fallback_agency))
+      throw std::invalid_argument(where + ": unknown agency '" + ac.fallback_agency +
+                                  "' (a fallback must be one of the configured agencies)");
   }
 
   if (doc.contains("tokens")) {

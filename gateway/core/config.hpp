@@ -35,6 +35,12 @@ struct agency_config {
   std::string phone;  // the control room's number, shown when a transfer falls back to the phone
   int cost_per_call_pence = 400;
   std::optional<area_config> area;  // not set: only locations outside Great Britain are questioned
+  // Issue 16: who takes this agency's work while its own room is out (no CAD link up and no
+  // console signed in on any node for outage_after_s): another configured agency, its buddy or
+  // secondary control room. Empty: none; senders are shown only the phone number.
+  std::string fallback_agency;
+  std::string fallback_note;  // shown to senders with the buddy ("Kent Fire takes Essex's calls")
+  int outage_after_s = 120;
 };
 
 struct token_config {

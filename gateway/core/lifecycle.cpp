@@ -7,7 +7,7 @@
 namespace bl {
 
 namespace {
-constexpr std::array<std::pair<transfer_state, std::string_view>, 9> state_names{{
+constexpr std::array<std::pair<transfer_state, std::string_view>, 10> state_names{{
     {transfer_state::submitted, "submitted"},
     {transfer_state::delivered, "delivered"},
     {transfer_state::received, "received"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<transfer_state, std::string_view>, 9> state_names
     {transfer_state::declined, "declined"},
     {transfer_state::deferred, "deferred"},
     {transfer_state::cancelled, "cancelled"},
+    {transfer_state::redirected, "redirected"},
     {transfer_state::closed, "closed"},
     {transfer_state::expired, "expired"},
 }};
@@ -50,7 +51,7 @@ std::optional<transfer_state> transfer_state_from(std::string_view s) {
 }
 
 bool is_terminal(transfer_state s) {
-  return in(s, {S::declined, S::cancelled, S::closed, S::expired});
+  return in(s, {S::declined, S::cancelled, S::closed, S::expired, S::redirected});
 }
 
 std::string_view to_string(timer_kind k) {

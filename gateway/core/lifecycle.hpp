@@ -26,6 +26,7 @@ enum class transfer_state {
   cancelled,
   closed,
   expired,
+  redirected,  // withdrawn from its recipient by the sender and sent to the recipient's buddy room
 };
 
 std::string_view to_string(transfer_state s);

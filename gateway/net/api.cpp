@@ -34,6 +34,7 @@
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/outage_monitor.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
@@ -306,6 +307,9 @@ void api::add_v1_routes(route_table& t) {
   });
   t.post("/api/v1/phone-claims", A::agency, [this](const route_call& c, reply_fn done) {
     post_phone_claim(*c.who, c.req.body, std::move(done));
+  });
+  t.post("/api/v1/redirects", A::agency, [this](const route_call& c, reply_fn done) {
+    post_redirect(*c.who, c.req.body, std::move(done));
   });
   t.get("/api/v1/reports/savings", A::signed_in, [this](const route_call& c, reply_fn done) {
     blocking(
@@ -686,7 +690,7 @@ void api::post_ack(const std::string& agency, const std::string& body, done_fn d
 // Every agency's links, visible to every agency: a sender needs to know whether the other room's
 // CAD is listening, or anyone is at its console, before it relies on an electronic transfer.
 json links_json(const gateway_config& cfg, const link_registry& links,
-                const std::map<std::string, int>* consoles) {
+                const std::map<std::string, int>* consoles, const outage_monitor* outages) {
   auto states = links.snapshot();
   const auto elsewhere = consoles ? links.peer_consoles() : std::map<std::string, int>{};
   auto now = now_ms();
@@ -713,11 +717,24 @@ json links_json(const gateway_config& cfg, const link_registry& links,
              {"acked_upto", st.acked_upto},
              {"backlog", std::max<std::int64_t>(0, st.last_seq - st.acked_upto)}};
     }
-    json row = {{"agency", a.id},
-                {"name", a.name},
-                {"kind", to_string(a.kind)},
-                {"phone", a.phone},
-                {"cad", cad}};
+    json fallback;  // null: no buddy room configured
+    if (const auto* b = a.fallback_agency.empty() ? nullptr : cfg.find_agency(a.fallback_agency))
+      fallback = {{"agency", b->id},
+                  {"name", b->name},
+                  {"phone", b->phone},
+                  {"note", a.fallback_note.empty() ? json() : json(a.fallback_note)}};
+    json outage;  // null: the room is not out (or nobody is watching)
+    if (auto since = outages ? outages->out_since(a.id) : std::nullopt)
+      outage = {
+          {"since", format_rfc3339(*since)},
+          {"for_s", std::max<std::int64_t>(
+                        0, std::chrono::duration_cast<std::chrono::seconds>(now - *since).count())},
+          {"after_s", a.outage_after_s},
+          {"phone", a.phone},
+          {"fallback", fallback}};
+    json row = {{"agency", a.id},   {"name", a.name}, {"kind", to_string(a.kind)},
+                {"phone", a.phone}, {"cad", cad},     {"fallback", fallback},
+                {"outage", outage}};
     if (consoles) {
       // This node's consoles and those signed in on the other nodes (several nodes).
       auto it = consoles->find(a.id);
@@ -733,7 +750,7 @@ json links_json(const gateway_config& cfg, const link_registry& links,
 api_response api::get_links() {
   std::map<std::string, int> consoles;
   if (s_.hub) consoles = s_.hub->presence();
-  return json_response(200, json{{"links", links_json(s_.cfg, s_.links, &consoles)}});
+  return json_response(200, json{{"links", links_json(s_.cfg, s_.links, &consoles, s_.outages)}});
 }
 
 api_response api::health() {
@@ -828,6 +845,16 @@ api_response api::render_metrics() {
     g.push_back({"bluelink_cad_leases_lost_total",
                  "CAD sessions of this node's that another node took over (a counter).",
                  {{{}, static_cast<double>(c.leases_lost)}}});
+  }
+  if (s_.outages) {
+    family out{"bluelink_agency_outage",
+               "1 while the agency's room is out: no CAD link up and no console signed in on any "
+               "node for longer than its outage_after_s.",
+               {}};
+    const auto current = s_.outages->current();
+    for (const auto& a : s_.cfg.agencies)
+      out.samples.push_back({{{"agency", a.id}}, current.count(a.id) ? 1.0 : 0.0});
+    g.push_back(std::move(out));
   }
   g.push_back({"bluelink_engine_queue_depth",
                "Messages and acknowledgements waiting for the database writer.",

@@ -41,6 +41,7 @@ struct principal;
 class cluster;
 class link_registry;
 class metrics;
+class outage_monitor;
 class schema_set;
 class submit_pipeline;
 struct submitter;
@@ -70,16 +71,19 @@ struct api_services {
   console_hub* hub = nullptr;        // consoles' presence for GET /api/v1/links
   const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics
   const cluster* nodes = nullptr;    // this node's place among several (/healthz, /metrics)
+  const outage_monitor* outages = nullptr;  // agencies' own outages (/api/v1/links, /metrics)
   /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
   /// threads never wait on it. Empty (tests): such work runs inline.
   boost::asio::any_io_executor workers{};
   int worker_threads = 2;  // the pool's size
 };
 
-/// Every configured agency with its CAD link status (null when it has none) and, when
-/// `consoles` is given, how many consoles are signed in for it.
+/// Every configured agency with its CAD link status (null when it has none), its fallback room
+/// (null when none) and, when `consoles` is given, how many consoles are signed in for it;
+/// when `outages` is given, whether its room is out (null when not).
 nlohmann::json links_json(const gateway_config& cfg, const link_registry& links,
-                          const std::map<std::string, int>* consoles);
+                          const std::map<std::string, int>* consoles,
+                          const outage_monitor* outages = nullptr);
 
 /// A JSON reply: `body` serialised, Content-Type application/json.
 api_response json_response(int status, const nlohmann::json& body);
@@ -134,6 +138,8 @@ class api {
   void get_calls(const principal& who, const std::string& query, done_fn done);
   /// POST /api/v1/phone-claims: "I'm calling them" on a phone prompt, for the caller's agency.
   void post_phone_claim(const principal& who, const std::string& body, done_fn done);
+  /// POST /api/v1/redirects: the caller's pending transfer goes to its recipient's fallback room.
+  void post_redirect(const principal& who, const std::string& body, done_fn done);
   api_response get_geo(const std::string& query) const;
   api_response validate_message(const principal& who, const std::string& body) const;
   // The savings report (gateway/net/api_reports.cpp): managers and admins only.

@@ -345,4 +345,35 @@ void api::post_phone_claim(const principal& who, const std::string& body, done_f
   s_.eng.claim_phone(std::move(c), std::move(on_done));
 }
 
+void api::post_redirect(const principal& who, const std::string& body, done_fn done) {
+  auto reject = [log = s_.log, agency = who.agency, done](const error& e) {
+    log->info("event=redirect_rejected agency={} code={} pointer={} reason={}", agency, e.id(),
+              log_quote(e.pointer), log_quote(e.message));
+    done(error_response(e));
+  };
+  // A redirect sends a new request: refused whenever a submission would be.
+  if (auto e = s_.pipeline.refusal()) return reject(*e);
+  json doc;
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
+    return reject(*e);
+  if (auto e = s_.schemas.validate("api/redirect", doc)) return reject(*e);
+
+  redirect_request r;
+  r.transfer_id = doc.at("transfer_id").get<std::string>();
+  r.agency = who.agency;  // always the caller's own agency: the body cannot name another
+  r.user = who.username.empty() ? who.agency : who.username;
+  r.via = who.via_session ? "console" : "api";
+  r.reason = doc.value("reason", std::string());
+  // The callback runs on the engine thread; it holds what it needs itself rather than `this`.
+  s_.eng.redirect(std::move(r), [reject, done](std::variant<redirect_result, error> out) {
+    if (auto* e = std::get_if<error>(&out)) return reject(*e);
+    const auto& got = std::get<redirect_result>(out);
+    // 201 for a new redirect; 200 with the one that stands for a repeat.
+    done(json_response(got.already ? 200 : 201, json{{"transfer_id", got.transfer_id},
+                                                     {"new_transfer_id", got.new_transfer_id},
+                                                     {"to", got.to},
+                                                     {"already_redirected", got.already}}));
+  });
+}
+
 }  // namespace bl

@@ -13,6 +13,7 @@
 #include "gateway/net/reader_json.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/link_registry.hpp"
+#include "gateway/service/outage_monitor.hpp"
 #include "gateway/store/reader.hpp"
 
 namespace bl {
@@ -294,6 +295,20 @@ std::shared_ptr<console_subscriber> console_hub::replay(const pending_sub& p) {
 void console_hub::publish_links(const std::vector<std::shared_ptr<console_subscriber>>& joined,
                                 bool due) {
   if (joined.empty() && !due) return;
+  if (due && outages_ && clock_) {
+    // Every second, whoever is connected anywhere: an agency silent for its outage_after_s is
+    // out from this pass on, and its senders' consoles see it in the frame below.
+    for (const auto& c : outages_->observe(clock_->now(), connected_agencies(links_, presence()))) {
+      const auto* a = cfg_.find_agency(c.agency);
+      const std::string fallback = a ? a->fallback_agency : std::string();
+      if (c.began)
+        log_->warn("event=agency_outage_began agency={} since={} fallback={}", c.agency,
+                   format_rfc3339(c.since), fallback.empty() ? "none" : fallback);
+      else
+        log_->warn("event=agency_outage_ended agency={} since={}", c.agency,
+                   format_rfc3339(c.since));
+    }
+  }
   std::string frame = links_frame();
   auto shared = std::make_shared<const std::string>(frame);
   // Newcomers always get the picture; everyone else only when it changed.
@@ -311,7 +326,7 @@ void console_hub::publish_links(const std::vector<std::shared_ptr<console_subscr
 
 std::string console_hub::links_frame() {
   auto p = presence();
-  return json{{"op", "links"}, {"links", links_json(cfg_, links_, &p)}}.dump();
+  return json{{"op", "links"}, {"links", links_json(cfg_, links_, &p, outages_)}}.dump();
 }
 
 }  // namespace bl

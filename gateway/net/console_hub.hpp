@@ -30,8 +30,10 @@ class logger;
 
 namespace bl {
 
+class clock_source;
 class delivery_stream;
 class link_registry;
+class outage_monitor;
 namespace store {
 class reader;
 }
@@ -68,6 +70,13 @@ class console_hub {
   /// marked delivered and that system's cursor is left alone. Without it (tests) nothing is
   /// reported. Set before start().
   void set_deliveries(delivery_stream* d) { deliveries_ = d; }
+  /// Where the hub records, at each links pass (every second), which agencies are connected, so
+  /// that an agency's own outage begins and ends there (logged), and is shown in the links it
+  /// publishes. Without it (tests) no outage is shown. Set before start().
+  void set_outages(outage_monitor* m, const clock_source* clock) {
+    outages_ = m;
+    clock_ = clock;
+  }
   console_hub(const console_hub&) = delete;
   console_hub& operator=(const console_hub&) = delete;
 
@@ -120,6 +129,8 @@ class console_hub {
   liveness::beat* beat_ = nullptr;  // set before start()
   std::string last_links_;
   delivery_stream* deliveries_ = nullptr;      // set before start()
+  outage_monitor* outages_ = nullptr;          // set before start()
+  const clock_source* clock_ = nullptr;        // set before start()
   std::map<std::string, std::int64_t> acked_;  // per agency: reported shown up to; guarded by mu_
 };
 

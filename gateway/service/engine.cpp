@@ -19,7 +19,7 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, shown, sweep, note, call, claim } what = kind::submit;
+  enum class kind { submit, ack, shown, sweep, note, call, claim, redirect } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
@@ -37,6 +37,18 @@ struct engine::job {
   phone_claim claim;
   claim_callback on_claim;
   std::variant<claim_result, error> claim_out{error{}};
+  redirect_request redirect;
+  redirect_callback on_redirect;
+  std::variant<redirect_result, error> redirect_out{error{}};
+
+  /// Every caller of the job is answered with `e` (the batch or the job failed).
+  void fail(const error& e) {
+    submit_out = e;
+    ack_out = e;
+    call_out = e;
+    claim_out = e;
+    redirect_out = e;
+  }
 };
 
 /// A batch whose transaction has ended: what it still owes its callers and readers.
@@ -280,6 +292,15 @@ void engine::claim_phone(phone_claim c, claim_callback cb) {
   if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
 }
 
+void engine::redirect(redirect_request r, redirect_callback cb) {
+  job j;
+  j.what = job::kind::redirect;
+  j.redirect = std::move(r);
+  j.on_redirect = std::move(cb);
+  auto fallback = j.on_redirect;
+  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+}
+
 void engine::run_timers_now() {
   std::promise<void> done;
   job j;
@@ -364,6 +385,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
           do_call(j, b);
         else if (j.what == job::kind::claim)
           do_claim(j, b);
+        else if (j.what == job::kind::redirect)
+          do_redirect(j, b);
         else if (j.what == job::kind::shown)
           do_shown(j, b);
         else
@@ -376,10 +399,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
         auto err = make_error(errc::internal, e.what());
         log_->error("event=internal_error msg_id={} error={}", log_quote(j.msg.id),
                     log_quote(e.what()));
-        j.submit_out = err;
-        j.ack_out = err;
-        j.call_out = err;
-        j.claim_out = err;
+        j.fail(err);
       }
     }
     if (sweep) {
@@ -436,12 +456,7 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
                   : make_error(errc::internal, std::string("the batch failed: ") + e.what());
     log_->error("event=commit_failed code={} jobs={} sweep={} error={}", err.id(), jobs.size(),
                 sweep, log_quote(e.what()));
-    for (auto& j : jobs) {
-      j.submit_out = err;
-      j.ack_out = err;
-      j.call_out = err;
-      j.claim_out = err;
-    }
+    for (auto& j : jobs) j.fail(err);
     b.touched.clear();
     b.timeline_changed = false;
     record_commit(err.message);
@@ -532,6 +547,9 @@ void engine::release(committed_batch& c) {
         case job::kind::claim:
           j.on_claim(std::move(j.claim_out));
           break;
+        case job::kind::redirect:
+          j.on_redirect(std::move(j.redirect_out));
+          break;
       }
     } catch (const std::exception& e) {
       log_->error("event=callback_failed msg_id={} error={}", log_quote(j.msg.id),
@@ -590,11 +608,7 @@ void engine::sync_and_release(std::deque<committed_batch>& batches) {
     log_->critical("event=sync_failed batches={} error={}", batches.size(), log_quote(*failure));
     for (auto& c : batches) {
       if (!c.committed) continue;
-      for (auto& j : c.jobs) {
-        j.submit_out = err;
-        j.ack_out = err;
-        j.call_out = err;
-      }
+      for (auto& j : c.jobs) j.fail(err);
       c.touched.clear();
       c.tell_listener = false;
     }
@@ -635,12 +649,16 @@ void engine::deliver(batch_state& b, const std::string& agency, const std::strin
 }
 
 void engine::do_submit(job& j, batch_state& b) {
-  const message& m = j.msg;
+  j.submit_out = apply_and_store(j.msg, b);
+}
+
+std::variant<receipt_result, error> engine::apply_and_store(
+    message& msg, batch_state& b, std::optional<transfer_state> end_state) {
+  const message& m = msg;
   // Dedupe first: a repeat gets the first receipt and changes nothing.
   if (auto receipt = writer_->find_receipt(m.id)) {
-    j.submit_out = receipt_result{json::parse(*receipt), true};
     log_->info("event=duplicate msg_id={}", m.id);
-    return;
+    return receipt_result{json::parse(*receipt), true};
   }
   std::optional<transfer> current;
   if (m.type != msg_type::request && !m.transfer_id.empty())
@@ -660,21 +678,18 @@ void engine::do_submit(job& j, batch_state& b) {
                        .dump());
     log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason={}", m.id,
                log_quote(m.transfer_id), to_string(m.type), err->id(), log_quote(err->message));
-    j.submit_out = *err;
-    return;
+    return *err;
   }
   auto& out = std::get<outcome>(decided);
-  if (auto refused = check_quota(m, out.recipient, b)) {
-    j.submit_out = *refused;
-    return;
-  }
+  if (auto refused = check_quota(m, out.recipient, b)) return *refused;
+  if (end_state) out.after.state = *end_state;
   // Numbered only once accepted, so rejected requests leave no gaps in the day's numbering.
   if (out.created) out.after.id = writer_->next_transfer_id(b.now);
   const transfer& t = out.after;
 
   // The stored (and delivered) copy names the transfer and version the gateway settled on: they
   // are spliced into the text the edge's thread already serialised.
-  prepare_for_store(j.msg);  // done by the pipeline; here only for a caller that did not
+  prepare_for_store(msg);  // done by the pipeline; here only for a caller that did not
   std::string stored =
       stored_copy(m, t.id, t.version,
                   m.type == msg_type::request ? format_rfc3339(t.expires_at) : std::string());
@@ -710,7 +725,7 @@ void engine::do_submit(job& j, batch_state& b) {
   ++b.messages;
   log_->info("event=stored msg_id={} transfer_id={} type={} from={} to={} state={} version={}",
              m.id, t.id, type, m.from, out.recipient, to_string(t.state), t.version);
-  j.submit_out = receipt_result{std::move(receipt), false};
+  return receipt_result{std::move(receipt), false};
 }
 
 std::optional<error> engine::check_quota(const message& m, const std::string& recipient,
@@ -904,6 +919,135 @@ void engine::do_claim(job& j, batch_state& b) {
   log_->info("event=phone_claimed transfer_id={} agency={} prompt={} by={}", t->id, c.agency,
              c.prompt, log_quote(c.username));
   j.claim_out = claim_result{c, false};
+}
+
+void engine::do_redirect(job& j, batch_state& b) {
+  const redirect_request& r = j.redirect;
+  // Checked here rather than at the edge: an answer from the recipient may be in this batch.
+  auto t = writer_->load_transfer(r.transfer_id);
+  if (!t || t->counterpart(r.agency).empty()) {
+    // The same answer as for no transfer at all: ids must not be probeable.
+    j.redirect_out =
+        make_error(errc::transfer_not_found, "no transfer '" + r.transfer_id + "'", "/transfer_id");
+    return;
+  }
+  if (r.agency != t->requester) {
+    j.redirect_out = make_error(errc::not_sender, "transfer " + t->id + " was sent by '" +
+                                                      t->requester + "'; only it may redirect it");
+    return;
+  }
+  // The new request's id is fixed by the original's: a retry finds it stored and is answered
+  // with the redirect that stands, whatever the transfer's state has become since.
+  const std::string new_msg_id = t->requester + ":redirect:" + t->id;
+  if (auto receipt = writer_->find_receipt(new_msg_id)) {
+    redirect_result done{
+        t->id, json::parse(*receipt).value("transfer_id", std::string()), {}, true};
+    if (auto n = writer_->load_transfer(done.new_transfer_id)) done.to = n->responder;
+    j.redirect_out = std::move(done);
+    return;
+  }
+  using S = transfer_state;
+  const bool pending = t->state == S::submitted || t->state == S::delivered ||
+                       t->state == S::received || t->state == S::deferred;
+  const bool lapsed = t->state == S::submitted && b.now >= t->expires_at;
+  if (!pending || lapsed) {
+    j.redirect_out = make_error(
+        errc::not_pending, "transfer " + t->id + " is " +
+                               std::string(lapsed ? "expired" : to_string(t->state)) +
+                               "; only a transfer still waiting for an answer can be redirected");
+    return;
+  }
+  const auto* old_room = cfg_.find_agency(t->responder);
+  const auto* buddy = old_room && !old_room->fallback_agency.empty()
+                          ? cfg_.find_agency(old_room->fallback_agency)
+                          : nullptr;
+  if (!buddy) {
+    j.redirect_out =
+        make_error(errc::no_fallback, "'" + t->responder +
+                                          "' has no fallback control room in the config; phone " +
+                                          (old_room ? old_room->phone : t->responder));
+    return;
+  }
+  auto original = writer_->message_doc(t->request_message_id);
+  if (!original)
+    throw std::runtime_error("the request " + t->request_message_id + " of " + t->id +
+                             " is not in the store");
+  const std::string user = r.user.empty() ? r.agency : r.user;
+  // The two messages are the sender's own, as if it had cancelled and sent again: every
+  // receiving system (CAD link, EIDO, UCRI2, console) already knows what to do with each.
+  json req = json::parse(*original);
+  req["id"] = new_msg_id;
+  req["to"] = json::array({buddy->id});
+  req["sent_at"] = format_rfc3339(b.now);
+  req.erase("transfer_id");
+  req.erase("version");
+  req.erase("expires_at");  // the buddy gets the priority's full time, from now
+  auto parsed = parse_message(std::move(req));
+  if (auto* e = std::get_if<error>(&parsed)) {
+    j.redirect_out = *e;
+    return;
+  }
+  message nm = std::move(std::get<message>(parsed));
+  nm.via = r.via;
+  nm.user = user;
+  prepare_for_store(nm);
+  {
+    json d = json::parse(nm.timeline_detail);
+    d["redirected_from"] = {
+        {"transfer_id", t->id}, {"agency", t->responder}, {"name", old_room->name}};
+    if (!r.reason.empty()) d["redirect_reason"] = r.reason;
+    nm.timeline_detail = d.dump();
+  }
+  auto stored = apply_and_store(nm, b);
+  if (auto* e = std::get_if<error>(&stored)) {
+    j.redirect_out = *e;  // nothing else was written (an inbox quota, say)
+    return;
+  }
+  const std::string new_id =
+      std::get<receipt_result>(stored).receipt.value("transfer_id", std::string());
+
+  std::string text = "Redirected to " + buddy->name + " (" + new_id + ")";
+  if (!r.reason.empty()) text += ": " + r.reason;
+  if (text.size() > 500) text.resize(500);
+  json cancel = {{"id", t->requester + ":redirected:" + t->id},
+                 {"type", "transfer.cancel"},
+                 {"from", t->requester},
+                 {"to", json::array({t->responder})},
+                 {"sent_at", format_rfc3339(b.now)},
+                 {"mode", to_string(t->mode)},
+                 {"transfer_id", t->id},
+                 {"version", t->version + 1},
+                 {"body", {{"reason", text}}}};
+  auto cparsed = parse_message(std::move(cancel));
+  if (auto* e = std::get_if<error>(&cparsed))
+    throw std::runtime_error("the redirect's cancel is not valid: " + e->message);
+  message cm = std::move(std::get<message>(cparsed));
+  cm.via = r.via;
+  cm.user = user;
+  prepare_for_store(cm);
+  {
+    json d = json::parse(cm.timeline_detail);
+    d["redirected_to"] = {{"transfer_id", new_id}, {"agency", buddy->id}, {"name", buddy->name}};
+    if (!r.reason.empty()) d["redirect_reason"] = r.reason;
+    cm.timeline_detail = d.dump();
+  }
+  // Both halves or neither: a refusal here undoes the new request too (the job's savepoint).
+  auto withdrawn = apply_and_store(cm, b, transfer_state::redirected);
+  if (auto* e = std::get_if<error>(&withdrawn))
+    throw std::runtime_error("the redirect's cancel was refused: " + e->message);
+  json detail = {{"by", user},
+                 {"via", r.via},
+                 {"reason", r.reason},
+                 {"from_agency", t->responder},
+                 {"to_agency", buddy->id},
+                 {"transfer_id", t->id},
+                 {"new_transfer_id", new_id}};
+  writer_->audit(b.now, t->requester, "transfer.redirected", cm.id, t->id, detail.dump());
+  writer_->audit(b.now, t->requester, "transfer.redirected_from", new_msg_id, new_id,
+                 detail.dump());
+  log_->info("event=transfer_redirected transfer_id={} new_transfer_id={} from={} to={} by={}",
+             t->id, new_id, t->responder, buddy->id, log_quote(user));
+  j.redirect_out = redirect_result{t->id, new_id, buddy->id, false};
 }
 
 void engine::do_timers(batch_state& b) {

@@ -76,6 +76,25 @@ struct claim_result {
 };
 using claim_callback = std::function<void(std::variant<claim_result, error>)>;
 
+/// A sender's "send it to their buddy room instead" (issue 16): the pending transfer is withdrawn
+/// from its recipient and a copy of its request goes to the recipient's configured fallback.
+struct redirect_request {
+  std::string transfer_id;
+  std::string agency;  // the caller's agency: must be the transfer's sender
+  std::string user;    // the console user's name, or the agency for an integration's token
+  std::string via;     // "console" or "api", for the timeline
+  std::string reason;  // optional, free text
+};
+/// The redirect that stands: the original transfer, the new one and its recipient, and whether
+/// it had already been done (a retry of the same redirect changes nothing).
+struct redirect_result {
+  std::string transfer_id;
+  std::string new_transfer_id;
+  std::string to;
+  bool already = false;
+};
+using redirect_callback = std::function<void(std::variant<redirect_result, error>)>;
+
 struct engine_options {
   std::size_t max_queue = 20000;  // beyond this, submissions are refused with bl.store.busy
   std::size_t max_batch = 1000;   // messages per group commit
@@ -134,6 +153,13 @@ class engine {
   /// stands and later ones are answered with it. A new claim is added to the transfer's timeline
   /// (so every console of both parties sees it) and to the audit log.
   void claim_phone(phone_claim c, claim_callback cb);
+  /// Queues a redirect of a pending transfer to its recipient's fallback room. In one
+  /// transaction: the original moves to `redirected` (a transfer.cancel from the sender is
+  /// delivered to the old recipient, saying where it went) and a new request with the original's
+  /// content goes to the fallback; each names the other in its timeline, both are audited.
+  /// Refusals: bl.transfer.not_found (not a party), not_sender, not_pending, no_fallback.
+  /// Idempotent: once redirected, the same call is answered with the standing redirect.
+  void redirect(redirect_request r, redirect_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// From now on refuses new submissions and calls with bl.gateway.degraded (`why` says which
@@ -160,6 +186,11 @@ class engine {
   void do_shown(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
   void do_claim(job& j, batch_state& b);
+  void do_redirect(job& j, batch_state& b);
+  /// The core's rules and the rows of one party's message (do_submit, and both halves of a
+  /// redirect). `end_state`, when given, replaces the state the message leads to.
+  std::variant<receipt_result, error> apply_and_store(
+      message& m, batch_state& b, std::optional<transfer_state> end_state = std::nullopt);
   /// Lets the store fetch, in one go, the transfers of the requests among `ds` that
   /// request_delivered() is about to load one by one.
   void prefetch_requests(const std::vector<store::acked_delivery>& ds);

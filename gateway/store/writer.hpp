@@ -142,6 +142,8 @@ class writer {
 
   virtual std::optional<std::string> find_receipt(const std::string& message_id) = 0;
   virtual std::optional<transfer> load_transfer(const std::string& id) = 0;
+  /// The stored document of message `message_id` (as delivered), or nullopt when there is none.
+  virtual std::optional<std::string> message_doc(const std::string& message_id) = 0;
   /// The transfers a job is about to load_transfer() one by one (the requests an
   /// acknowledgement delivered): an engine where each read is a round trip fetches them in one.
   /// load_transfer() answers the same either way.

@@ -55,7 +55,7 @@ const char* to_string(step s) {
 // "refused" is local: the gateway never stored the request, so there is no transfer at all.
 bool is_final(const std::string& state) {
   return state == "declined" || state == "cancelled" || state == "closed" || state == "expired" ||
-         state == "refused";
+         state == "redirected" || state == "refused";
 }
 
 bool awaiting_decision(const std::string& state) {

@@ -308,6 +308,12 @@ std::optional<std::string> pg_writer::find_receipt(const std::string& message_id
   return r.text(0, 0);
 }
 
+std::optional<std::string> pg_writer::message_doc(const std::string& message_id) {
+  auto r = read("SELECT doc FROM messages WHERE id = $1", {p(message_id)});
+  if (r.rows() == 0) return std::nullopt;
+  return r.text(0, 0);
+}
+
 namespace {
 
 transfer transfer_at(const result& r, int i) {

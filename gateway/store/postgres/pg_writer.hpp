@@ -77,6 +77,7 @@ class pg_writer final : public store::writer {
 
   std::optional<std::string> find_receipt(const std::string& message_id) override;
   std::optional<transfer> load_transfer(const std::string& id) override;
+  std::optional<std::string> message_doc(const std::string& message_id) override;
   /// One round trip for all of them; load_transfer() then answers from what it read, until
   /// this transaction saves the transfer or records one of its incident numbers.
   void prefetch_transfers(const std::vector<std::string>& ids) override;

@@ -27,6 +27,7 @@ struct writer::statements {
         release(d, "RELEASE job"),
         rollback_to(d, "ROLLBACK TO job"),
         find_receipt(d, "SELECT receipt FROM messages WHERE id = ?1"),
+        message_doc(d, "SELECT doc FROM messages WHERE id = ?1"),
         load_transfer(d,
                       "SELECT id, state, version, category, priority, mode, requester, responder,"
                       " request_message_id, created_at, updated_at, expires_at, delivery_due,"
@@ -89,10 +90,10 @@ struct writer::statements {
                      "SELECT count(*) FROM deliveries d JOIN messages m ON m.id = d.message_id"
                      " WHERE d.agency = ?1 AND d.seq > ?2 AND m.from_agency = ?3") {}
 
-  stmt begin, commit, savepoint, release, rollback_to, find_receipt, load_transfer, insert_transfer,
-      update_transfer, insert_message, record_incident, add_event, enqueue, last_seq, acked_upto,
-      select_unacked, select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert,
-      due, max_transfer_id, pending_from;
+  stmt begin, commit, savepoint, release, rollback_to, find_receipt, message_doc, load_transfer,
+      insert_transfer, update_transfer, insert_message, record_incident, add_event, enqueue,
+      last_seq, acked_upto, select_unacked, select_unacked_requests, mark_acked, set_acked_upto,
+      audit_tail, audit_insert, due, max_transfer_id, pending_from;
 };
 
 writer::writer(const store_options& opts)
@@ -203,6 +204,14 @@ std::optional<std::string> writer::find_receipt(const std::string& message_id) {
   std::string receipt = s.text(0);
   s.reset();  // never leave a read open on the writer's connection (see end_open_reads)
   return receipt;
+}
+
+std::optional<std::string> writer::message_doc(const std::string& message_id) {
+  auto& s = st_->message_doc.reset().bind(1, message_id);
+  if (!s.step()) return std::nullopt;
+  std::string doc = s.text(0);
+  s.reset();  // never leave a read open on the writer's connection (see end_open_reads)
+  return doc;
 }
 
 std::optional<transfer> writer::load_transfer(const std::string& id) {

@@ -38,6 +38,7 @@ class writer final : public store::writer {
 
   std::optional<std::string> find_receipt(const std::string& message_id) override;
   std::optional<transfer> load_transfer(const std::string& id) override;
+  std::optional<std::string> message_doc(const std::string& message_id) override;
   void save_transfer(const transfer& t, bool insert) override;
   void insert_message(const std::string& id, const std::string& type, const std::string& from,
                       const std::string& to, const std::string& transfer_id,
