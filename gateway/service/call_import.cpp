@@ -33,7 +33,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
+std::string lower_ascii(std::string_view s) {
   std::string out(s);
   for (auto& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -372,12 +372,12 @@ import_summary import_calls_csv(const gateway_config& cfg, store::call_store& ca
     std::unordered_map<std::string, std::size_t> found;
     std::string listed;
     for (std::size_t i = 0; i < rec.count; ++i) {
-      found.emplace(lower(trim(rec.fields[i])), i);
+      found.emplace(lower_ascii(trim(rec.fields[i])), i);
       listed += (i ? ", '" : "'") + std::string(trim(rec.fields[i])) + "'";
     }
     std::string missing;
     for (std::size_t k = 0; k < wanted.size(); ++k) {
-      auto it = found.find(lower(trim(wanted[k].second)));
+      auto it = found.find(lower_ascii(trim(wanted[k].second)));
       if (it != found.end()) {
         col[k] = it->second;
         continue;

@@ -1,8 +1,11 @@
 #include "tests/support/http_client.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -24,7 +27,14 @@ std::string http_response::header(std::string_view name) const {
   return {};
 }
 
-http_client::http_client(unsigned short port) : stream_(ioc_), port_(port) {}
+struct http_client::connection {
+  asio::io_context ioc;
+  beast::tcp_stream stream{ioc};
+  beast::flat_buffer buffer;
+};
+
+http_client::http_client(unsigned short port)
+    : conn_(std::make_unique<connection>()), port_(port) {}
 
 http_client::~http_client() {
   close();
@@ -37,11 +47,11 @@ void http_client::set_port(unsigned short port) {
 }
 
 void http_client::close() {
-  buffer_.clear();
+  conn_->buffer.clear();
   if (!connected_) return;
   beast::error_code ec;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  stream_.close();
+  conn_->stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  conn_->stream.close();
   connected_ = false;
 }
 
@@ -50,22 +60,22 @@ bool http_client::attempt(std::string_view method, std::string_view target, std:
                           std::string& why) {
   // Every step is asynchronous and run to completion here so that tcp_stream's timeout applies.
   auto run = [this] {
-    ioc_.restart();
-    ioc_.run();
+    conn_->ioc.restart();
+    conn_->ioc.run();
   };
   beast::error_code ec;
   if (!connected_) {
-    buffer_.clear();
-    stream_.expires_after(timeout_);
-    stream_.async_connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port_),
-                          [&](beast::error_code e) { ec = e; });
+    conn_->buffer.clear();
+    conn_->stream.expires_after(timeout_);
+    conn_->stream.async_connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port_),
+                                [&](beast::error_code e) { ec = e; });
     run();
     if (ec) {
       why = "cannot connect to 127.0.0.1:" + std::to_string(port_) + ": " + ec.message();
-      stream_.close();
+      conn_->stream.close();
       return false;
     }
-    stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    conn_->stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
     connected_ = true;
   }
 
@@ -82,8 +92,8 @@ bool http_client::attempt(std::string_view method, std::string_view target, std:
   req.prepare_payload();
 
   beast::error_code write_ec;
-  stream_.expires_after(timeout_);
-  http::async_write(stream_, req, [&](beast::error_code e, std::size_t) { write_ec = e; });
+  conn_->stream.expires_after(timeout_);
+  http::async_write(conn_->stream, req, [&](beast::error_code e, std::size_t) { write_ec = e; });
   run();
   // A server that rejects a request early (413) may reset the connection while the body is still
   // being sent; its answer can still be waiting to be read, so only a timeout ends the attempt.
@@ -95,8 +105,9 @@ bool http_client::attempt(std::string_view method, std::string_view target, std:
 
   http::response_parser<http::string_body> parser;
   parser.body_limit(response_body_limit);
-  stream_.expires_after(timeout_);
-  http::async_read(stream_, buffer_, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+  conn_->stream.expires_after(timeout_);
+  http::async_read(conn_->stream, conn_->buffer, parser,
+                   [&](beast::error_code e, std::size_t) { ec = e; });
   run();
   if (ec) {
     why = (ec == beast::error::timeout ? "timed out waiting for the response to "
