@@ -5,6 +5,7 @@
 // Ownership: owns the directory, the engine and a reader; the destructor stops the engine.
 // Threading: call it from the test's thread; the helpers block until the engine has answered.
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -29,14 +30,15 @@
 
 namespace bl::test {
 
-/// A clock that only moves when told, starting at 2026-11-21T14:02:12Z.
+/// A clock that only moves when told, starting at 2026-11-21T14:02:12Z. Atomic: engines read it
+/// on their own threads while the test advances it (TSan: pg_cluster_test's two engines).
 class manual_clock final : public clock_source {
  public:
-  time_point now() const override { return now_; }
-  void advance(std::chrono::seconds s) { now_ += s; }
+  time_point now() const override { return now_.load(); }
+  void advance(std::chrono::seconds s) { now_.store(now_.load() + s); }
 
  private:
-  time_point now_ = *parse_rfc3339("2026-11-21T14:02:12Z");
+  std::atomic<time_point> now_{*parse_rfc3339("2026-11-21T14:02:12Z")};
 };
 
 struct engine_rig {
