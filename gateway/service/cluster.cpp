@@ -368,6 +368,11 @@ void cluster::heartbeat() {
                   log_quote(p.status.node), log_quote(e.what()));
     }
   }
+  {
+    // Published before the peers' links so that whoever sees a peer's link also sees the peer.
+    std::lock_guard lock(mu_);
+    peers_ = peers.size();
+  }
   links_.set_peers(std::move(parsed));
   // Renewal: the TTL counts from before the statement was sent, so this node stops delivering
   // no later than the database's lease runs out.
@@ -376,7 +381,6 @@ void cluster::heartbeat() {
   std::vector<std::string> changed;
   {
     std::lock_guard lock(mu_);
-    peers_ = peers.size();
     for (auto& [agency, e] : leases_) {
       if (e.generation == 0 || e.lost) continue;
       auto it = held.find(agency);
