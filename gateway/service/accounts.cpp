@@ -149,6 +149,7 @@ struct accounts::impl {
       throttles.erase(it);
       return 0;
     }
+    if (it->second.failures < free) return 0;  // free attempts never wait
     auto d = backoff_ms(it->second.failures, free);
     return std::max<std::int64_t>(0, it->second.last_ms + d - now);
   }
@@ -219,11 +220,12 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
   // many (a control room's operators share one NAT address and mistype too).
   const int pair_free = std::max(1, m.cfg.console.login_attempts_per_minute);
   const int addr_free = pair_free * 10;
-  const std::int64_t attempt_ms = to_ms(now_ms());
-
   std::optional<store::login_record> user;
   {
     std::lock_guard lock(m.mu);
+    // Read under the lock: a time read before it could be older than another sign-in's answer,
+    // and would then look like a wait still to run (a sign-in refused with no failures at all).
+    const std::int64_t attempt_ms = to_ms(now_ms());
     // Refused before any hashing, so that a flood of guesses cannot burn the gateway's CPU.
     auto wait = std::max(m.wait_ms(pair_key, pair_free, attempt_ms),
                          remote.empty() ? 0 : m.wait_ms(addr_key, addr_free, attempt_ms));
@@ -239,6 +241,9 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
     try {
       user = m.db->find_login(name);
     } catch (const store::store_error& e) {
+      // The store failed, not the caller: the attempt counted in advance is taken back.
+      m.take_back(pair_key);
+      if (!remote.empty()) m.take_back(addr_key);
       return store::to_error(e);
     }
   }
@@ -278,6 +283,9 @@ std::variant<login_ok, error> accounts::login(std::string_view username, std::st
       m.db->open_session(
           store::new_session{digest, user->id, csrf, now, expires, std::string(remote)}, rehash);
     } catch (const store::store_error& e) {
+      // The password was right and the store failed: no failed attempt to count.
+      m.take_back(pair_key);
+      if (!remote.empty()) m.take_back(addr_key);
       return store::to_error(e);
     }
     // Counted against the address in advance; a success takes it back, so that many operators
