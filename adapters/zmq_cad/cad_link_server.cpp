@@ -217,9 +217,12 @@ struct cad_link_server::impl {
   static constexpr const char* moved_reason =
       "another gateway node took this agency's CAD link (a newer session of the agency's there)";
   void end_moved(session& s) {
+    // Copied first: flush() may find the peer gone and end the session itself, and `s` dies with
+    // it (a use after free that ASan found in the failover drill).
+    const std::string identity = s.identity;
     s.outbox.push_back(json{{"v", 1}, {"op", "goodbye"}, {"reason", moved_reason}}.dump());
-    flush(s);  // may find the peer gone and end the session itself
-    auto it = sessions.find(s.identity);
+    flush(s);
+    auto it = sessions.find(identity);
     if (it != sessions.end()) link_down(it->second, moved_reason, true);
   }
 

@@ -273,6 +273,15 @@ int gateway_process::wait_exit(std::chrono::milliseconds timeout) {
   }
 }
 
+std::optional<int> gateway_process::exited() {
+  if (pid_ <= 0) return std::nullopt;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r != pid_) return std::nullopt;
+  pid_ = -1;
+  return decode_status(status);
+}
+
 void gateway_process::kill(int sig) {
   if (pid_ > 0) ::kill(pid_, sig);
 }

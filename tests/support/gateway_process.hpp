@@ -55,6 +55,9 @@ class gateway_process {
   /// Waits for the child to exit; returns its exit code, or 128 + signal if a signal ended it.
   /// Throws std::runtime_error if it is still running after `timeout`.
   int wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  /// Without waiting: the child's exit code (as wait_exit) if it has exited since it started,
+  /// nullopt while it runs (or when none was started).
+  std::optional<int> exited();
   /// Sends `sig` to the running child (no-op when none is running).
   void kill(int sig);
   /// SIGKILLs a running child, then starts again on the same database.

@@ -39,8 +39,9 @@ std::string pg_bindir() {
   return "/usr/lib/postgresql/15/bin";
 }
 
-// A port number no TCP listener on this host uses: the server binds none, but the number names
-// its socket file, and a free one keeps it apart from any server a developer runs.
+// A port number no TCP listener on this host uses: it names the server's socket file (and its TCP
+// port on 127.0.0.1 when it has one), and a free one keeps it apart from any server a developer
+// runs.
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return 54321;
@@ -112,7 +113,8 @@ void pg_server::make_dir(const std::filesystem::path& parent, const std::string&
   }
 }
 
-pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), port_(free_port()) {
+pg_server::pg_server(const pg_server_options& options)
+    : bindir_(pg_bindir()), port_(free_port()), tcp_(options.tcp_loopback) {
   make_dir(options.parent.empty() ? std::filesystem::temp_directory_path() : options.parent,
            "bluelink-pg-");
   std::string data = (dir_ / "data").string();
@@ -128,7 +130,7 @@ pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), p
   {
     std::ofstream conf(dir_ / "data" / "postgresql.conf", std::ios::app);
     conf << "\n# bluelink test server\n"
-         << "listen_addresses = ''\n"
+         << "listen_addresses = '" << (tcp_ ? "127.0.0.1" : "") << "'\n"
          << "unix_socket_directories = '" << dir_.string() << "'\n"
          << "port = " << port_ << "\n";
     if (!options.shared_buffers.empty())
@@ -149,7 +151,7 @@ pg_server::pg_server(const pg_server_options& options) : bindir_(pg_bindir()), p
 }
 
 pg_server::pg_server(const pg_server& primary, const std::string& application_name)
-    : bindir_(pg_bindir()), port_(free_port()) {
+    : bindir_(pg_bindir()), port_(free_port()), tcp_(primary.tcp_) {
   make_dir(primary.dir_.parent_path(), "bluelink-pg-standby-");
   std::string data = (dir_ / "data").string();
   // The primary's own settings come with the backup; the standby's port and socket follow them
@@ -157,7 +159,7 @@ pg_server::pg_server(const pg_server& primary, const std::string& application_na
   // synchronous_standby_names (postgresql.auto.conf is read last, so it goes there). A fast
   // checkpoint: the default spread one made each backup wait about 90 s.
   if (run(tool("pg_basebackup") + " -D '" + data +
-          "' -R -X stream --checkpoint=fast --no-sync -h '" + primary.dir_.string() + "' -p " +
+          "' -R -X stream --checkpoint=fast --no-sync -h '" + primary.host() + "' -p " +
           std::to_string(primary.port_) + " -U bluelink >'" + (dir_ / "basebackup.log").string() +
           "' 2>&1") != 0) {
     std::string log;
@@ -173,7 +175,7 @@ pg_server::pg_server(const pg_server& primary, const std::string& application_na
          << "port = " << port_ << "\n"
          << "wal_receiver_status_interval = 1s\n";
     std::ofstream aut(dir_ / "data" / "postgresql.auto.conf", std::ios::app);
-    aut << "primary_conninfo = 'host=" << primary.dir_.string() << " port=" << primary.port_
+    aut << "primary_conninfo = 'host=" << primary.host() << " port=" << primary.port_
         << " user=bluelink application_name=" << application_name << "'\n";
   }
   try {
@@ -258,8 +260,7 @@ std::string pg_server::log_tail() const {
 }
 
 std::string pg_server::conninfo(const std::string& db) const {
-  return "host=" + dir_.string() + " port=" + std::to_string(port_) + " dbname=" + db +
-         " user=bluelink";
+  return "host=" + host() + " port=" + std::to_string(port_) + " dbname=" + db + " user=bluelink";
 }
 
 void pg_server::start() {

@@ -1,9 +1,10 @@
 #pragma once
 // A real PostgreSQL server that a test (tests/) or the benchmark (tools/bench) starts for itself:
-// a fresh cluster (initdb) in a temp directory, listening on no TCP port, only on a Unix socket in
-// that directory. Owned by one test (or measurement); not thread-safe. The destructor stops the
-// server (fast, then immediate) and removes the directory, so that a failing test leaves no server
-// behind. No Catch2: the benchmark links it too (library bl_pg_server).
+// a fresh cluster (initdb) in a temp directory, listening on a Unix socket in that directory and,
+// only when asked (pg_server_options::tcp_loopback), on TCP 127.0.0.1. Owned by one test (or
+// measurement); not thread-safe. The destructor stops the server (fast, then immediate) and removes
+// the directory, so that a failing test leaves no server behind. No Catch2: the benchmark links it
+// too (library bl_pg_server).
 
 #include <filesystem>
 #include <string>
@@ -25,6 +26,10 @@ struct pg_server_options {
   /// initdb flushes the new cluster to disk before it returns (the benchmark, so that no
   /// write-back of it lands in a measurement); false: initdb --no-sync.
   bool sync_initdb = false;
+  /// Also listens on TCP 127.0.0.1 (loopback only) at port(), and conninfo() and a standby of it
+  /// connect that way, as nodes and standbys do over a network (the failover drill); false: the
+  /// Unix socket only.
+  bool tcp_loopback = false;
 };
 
 /// The processes whose parent is `pid` (from /proc): a server's backends, WAL writer and
@@ -76,6 +81,9 @@ class pg_server {
   /// The server's version line (`postgres --version`).
   std::string version() const;
   const std::filesystem::path& dir() const { return dir_; }
+  /// What libpq's `host` names to reach it: 127.0.0.1 when it listens on TCP, else its socket
+  /// directory.
+  std::string host() const { return tcp_ ? "127.0.0.1" : dir_.string(); }
   int port() const { return port_; }
 
  private:
@@ -84,6 +92,7 @@ class pg_server {
   int port_ = 0;
   bool as_postgres_ = false;  // running as root: the server's commands run as `postgres`
   bool running_ = false;
+  bool tcp_ = false;  // listens on TCP 127.0.0.1 too (pg_server_options::tcp_loopback)
   /// Makes dir_, a new directory under `parent` readable by its owner only, and gives it to the
   /// `postgres` user when running as root (as_postgres_).
   void make_dir(const std::filesystem::path& parent, const std::string& prefix);
