@@ -63,7 +63,7 @@ struct api_services {
   delivery_stream& deliveries;  // every view of an agency's deliveries comes from it
   store::reader& reader;
   metrics& stats;
-  const link_registry& links;
+  link_registry& links;  // read for GET /api/v1/links; heard() on every token-authenticated call
   std::shared_ptr<spdlog::logger> log;
   accounts& accts;
   store::report_store* reports = nullptr;  // the savings report's reads; null: 503
@@ -170,6 +170,10 @@ class api {
 
  private:
   api_response render_metrics();
+  /// A request body read into `doc`: parsed within the edge's JSON limits ("the request body"),
+  /// then checked against schema `schema`; the first error found, or nullopt.
+  std::optional<error> read_body(const std::string& body, const char* schema,
+                                 nlohmann::json& doc) const;
   /// handle() without its guard: finds the route, checks its access, runs it.
   void dispatch(const api_request& req, boost::asio::any_io_executor ex, done_fn done);
   /// The routes under /api/v1 (the handler api_v1_routes registers them).

@@ -298,7 +298,10 @@ void console_hub::publish_links(const std::vector<std::shared_ptr<console_subscr
   if (due && outages_ && clock_) {
     // Every second, whoever is connected anywhere: an agency silent for its outage_after_s is
     // out from this pass on, and its senders' consoles see it in the frame below.
-    for (const auto& c : outages_->observe(clock_->now(), connected_agencies(links_, presence()))) {
+    const auto now = clock_->now();
+    const auto connected =
+        connected_agencies(links_, presence(), now_ms(), polled_edge_grace(cfg_));
+    for (const auto& c : outages_->observe(now, connected)) {
       const auto* a = cfg_.find_agency(c.agency);
       const std::string fallback = a ? a->fallback_agency : std::string();
       if (c.began)

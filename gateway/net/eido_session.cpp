@@ -18,6 +18,7 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/delivery_stream.hpp"
+#include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 
 namespace bl {
@@ -78,6 +79,11 @@ eido_session::eido_session(std::unique_ptr<ws_io> io, const eido_session_service
 
 void eido_session::on_open() {
   log_.info("event=eido_connected agency={}", agency_);
+  heard();
+}
+
+void eido_session::heard() {
+  if (s_.links) s_.links->heard(agency_, "eido", now_ms());  // its system is there (outages)
 }
 
 void eido_session::on_closed() {
@@ -94,6 +100,7 @@ void eido_session::stop_waiting() {
 }
 
 void eido_session::on_message(std::string text) {
+  heard();
   auto parsed =
       adapters::conveyance::parse_frame(text, edge_json_limits(s_.cfg, limits_.max_frame_bytes));
   if (auto* fe = std::get_if<adapters::conveyance::frame_error>(&parsed))
@@ -257,6 +264,7 @@ void eido_session::do_poll(int wait_s) {
 
 void eido_session::on_poll(std::uint64_t generation) {
   if (!sub_ || sub_->generation != generation || closing() || !sub_->polling) return;
+  heard();  // subscribed and still open: the CAD is there though it has nothing to say
   sub_->polling = false;
   poll_timer_.cancel();
   s_.deliveries.cancel(std::exchange(poll_ticket_, 0));

@@ -43,6 +43,7 @@ struct gateway_config;
 class schema_set;
 class submit_pipeline;
 class delivery_stream;
+class link_registry;
 
 /// The WebSocket subprotocol of NENA-STA-024 EIDO conveyance.
 inline constexpr const char* eido_subprotocol = "emergency-ent1.0";
@@ -73,6 +74,7 @@ struct eido_session_services {
   delivery_stream& deliveries;  // the agency's deliveries, with the one cursor rule
   spdlog::logger& log;
   metrics& stats;
+  link_registry* links = nullptr;  // the agency is heard (kind "eido") while it talks; null: not
 };
 
 class eido_session final : public ws_connection {
@@ -130,6 +132,8 @@ class eido_session final : public ws_connection {
   void send_error(const std::string& type, const nlohmann::json& correlation, const error& e);
   /// Stops the subscription's timers and its pending wait for deliveries.
   void stop_waiting();
+  /// The agency's CAD is there: heard on the link registry (kind "eido"), for its outage.
+  void heard();
 
   eido_session_services s_;
   std::string agency_;

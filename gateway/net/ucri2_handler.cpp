@@ -27,6 +27,7 @@
 #include "gateway/schema/schema_set.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/engine.hpp"
+#include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/reader.hpp"
@@ -187,6 +188,7 @@ std::variant<const u2::participant*, api_response> authorize(ucri2_ctx& c, const
   const auto* p = c.dir.by_oid(claims->value("sub", std::string()));
   if (!p || !p->client || p->agency != claims->value("agency", std::string()))
     return refuse("the token's participant is no longer configured as a UCRI2 client");
+  if (c.links) c.links->heard(p->agency, "ucri2", now_ms());  // its system is there (outages)
   return p;
 }
 

@@ -30,6 +30,8 @@ class reader;
 struct ucri2_state;
 
 /// What the UCRI2 edge uses, owned elsewhere and outliving it.
+class link_registry;
+
 struct ucri2_services {
   const gateway_config& cfg;
   const schema_set& schemas;
@@ -38,6 +40,7 @@ struct ucri2_services {
   delivery_stream& deliveries;
   store::reader& reader;
   spdlog::logger& log;
+  link_registry* links = nullptr;  // each authorised client is heard (kind "ucri2"); null: not
 };
 
 class ucri2_handler final : public http_handler {

@@ -8,6 +8,8 @@ namespace {
 // newer session; of two down, the one that went down last.
 bool better(const link_state& a, const link_state& b) {
   if (a.up != b.up) return a.up;
+  if (a.up && a.kind != "cad")  // heard on a polled edge: the node that heard it last
+    return a.last_heard.value_or(time_point{}) > b.last_heard.value_or(time_point{});
   if (a.up)
     return a.connected_since.value_or(time_point{}) > b.connected_since.value_or(time_point{});
   return a.last_down.value_or(time_point{}) > b.last_down.value_or(time_point{});
@@ -24,6 +26,19 @@ void link_registry::update(const link_state& s) {
   std::lock_guard lock(mu_);
   auto& stored = links_[{s.agency, s.kind}] = s;
   if (stored.node.empty()) stored.node = node_;
+}
+
+void link_registry::heard(const std::string& agency, const std::string& kind, time_point at) {
+  std::lock_guard lock(mu_);
+  auto& s = links_[{agency, kind}];
+  if (s.agency.empty()) {
+    s.agency = agency;
+    s.kind = kind;
+    s.connected_since = at;
+  }
+  s.up = true;
+  s.node = node_;
+  if (!s.last_heard || *s.last_heard < at) s.last_heard = at;
 }
 
 std::vector<link_state> link_registry::snapshot() const {

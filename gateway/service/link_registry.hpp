@@ -18,7 +18,8 @@ namespace bl {
 
 struct link_state {
   std::string agency;
-  std::string kind = "cad";  // which edge: "cad" (ZeroMQ CAD link)
+  std::string kind = "cad";  // which edge: "cad" (ZeroMQ CAD link), or "api", "ucri2", "eido"
+                             // (heard: link_registry::heard)
   bool up = false;
   std::string session;
   std::string node;    // the gateway node the session is on (several nodes)
@@ -45,6 +46,12 @@ class link_registry {
   void set_node(std::string node);
   /// This node's link of s.agency and s.kind.
   void update(const link_state& s);
+  /// The agency's own system was heard at `at` on an edge it polls or holds open other than the
+  /// CAD link: kind "api" (a request with its bearer token), "ucri2" (a UCRI2 client of it) or
+  /// "eido" (an EIDO WebSocket's frame, or its subscription's poll while it is open). Recorded as
+  /// a link that is up, heard at `at`, and published to the other nodes like the CAD link; it
+  /// counts as connected for a while after (connected_agencies).
+  void heard(const std::string& agency, const std::string& kind, time_point at);
   /// Every link of the cluster, one per agency and kind: the one that is up (the newest session,
   /// if two nodes both say so for a moment), else the one that went down last.
   std::vector<link_state> snapshot() const;

@@ -44,15 +44,27 @@ std::map<std::string, time_point> outage_monitor::current() const {
 }
 
 std::set<std::string> connected_agencies(const link_registry& links,
-                                         const std::map<std::string, int>& local) {
+                                         const std::map<std::string, int>& local, time_point now,
+                                         std::chrono::seconds grace) {
   std::set<std::string> out;
-  for (const auto& s : links.snapshot())
-    if (s.up) out.insert(s.agency);
+  for (const auto& s : links.snapshot()) {
+    if (!s.up) continue;
+    // The CAD link is up while its session lives; a polled edge for `grace` after it was heard.
+    if (s.kind == "cad" || (s.last_heard && now - *s.last_heard <= grace)) out.insert(s.agency);
+  }
   for (const auto& [agency, n] : local)
     if (n > 0) out.insert(agency);
   for (const auto& [agency, n] : links.peer_consoles())
     if (n > 0) out.insert(agency);
   return out;
+}
+
+}  // namespace bl
+
+namespace bl {
+
+std::chrono::seconds polled_edge_grace(const gateway_config& cfg) {
+  return std::chrono::seconds(cfg.max_wait_s + 30);
 }
 
 }  // namespace bl

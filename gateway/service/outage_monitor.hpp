@@ -1,6 +1,7 @@
 #pragma once
-// An agency's own outage (issue 16): its room is "out" when it has had no CAD link up and no
-// console signed in on any gateway node for longer than its outage_after_s. Senders are shown
+// An agency's own outage (issue 16): its room is "out" when it has had no CAD link up, no
+// console signed in and no other edge of its own heard (HTTP API, UCRI2, EIDO) on any gateway
+// node for longer than its outage_after_s. Senders are shown
 // it at once, with the agency's phone number and its fallback (buddy) room, and may redirect a
 // pending transfer there (engine::redirect).
 //
@@ -9,6 +10,7 @@
 // passed in, so tests drive it with any clock; an agency never connected since the monitor was
 // made counts as last seen at that moment (the gateway's start).
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -49,9 +51,16 @@ class outage_monitor {
   std::map<std::string, time_point> out_;
 };
 
-/// The agencies with a CAD link up on any node or a console signed in on any node: `local` is
-/// this node's consoles per agency, the registry holds the other nodes'.
+/// The agencies with a CAD link up on any node, a console signed in on any node, or their own
+/// system heard on another edge (HTTP API, UCRI2, EIDO WebSocket: link_registry::heard) on any
+/// node within `grace` before `now`: `local` is this node's consoles per agency, the registry
+/// holds the rest. `grace` covers a client's wait between polls (polled_edge_grace).
 std::set<std::string> connected_agencies(const link_registry& links,
-                                         const std::map<std::string, int>& local);
+                                         const std::map<std::string, int>& local, time_point now,
+                                         std::chrono::seconds grace);
+
+/// How long an agency heard on a polled edge counts as connected: the longest inbox long-poll
+/// (max_wait_s) and 30 s for the client to ask again.
+std::chrono::seconds polled_edge_grace(const gateway_config& cfg);
 
 }  // namespace bl

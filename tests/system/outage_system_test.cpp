@@ -163,3 +163,34 @@ TEST_CASE(
     }));
   }
 }
+
+TEST_CASE(
+    "a room whose own system polls its inbox over HTTP is not out, and the edge it uses is shown",
+    "[system][outage]") {
+  // Essex Police has no CAD link session and no console here, only an integration that long-polls
+  // its inbox with its bearer token: it is there, so no outage begins after its 10 s.
+  gateway_process gw(json::object(), false);
+  add_buddy(gw);
+  gw.start();
+  http_client c(gw.port());
+  http_client poller(gw.port());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(14);
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = poller.get("/api/v1/inbox?wait=1", token_of(essex_police));
+    REQUIRE(r.status == 200);
+  }
+  auto police = link_of(c, essex_police);
+  CHECK(police["outage"].is_null());
+  CHECK(police["cad"].is_null());
+  REQUIRE(police["edges"].is_array());
+  REQUIRE(police["edges"].size() == 1);
+  CHECK(police["edges"][0]["kind"] == "api");
+  CHECK(police["edges"][0]["last_heard_age_s"].get<double>() < 5);
+  CHECK(gw.stderr_text().find("event=agency_outage_began agency=essex-police") ==
+        std::string::npos);
+  auto metrics = c.get("/metrics", "");
+  CHECK(metrics.body.find("bluelink_agency_outage{agency=\"essex-police\"} 0") !=
+        std::string::npos);
+  // Kent Police, silent for the default two minutes, is not out yet either; nothing says it is.
+  CHECK(link_of(c, kent_police)["edges"].empty());
+}

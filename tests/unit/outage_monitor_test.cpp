@@ -32,12 +32,7 @@ gateway_config two_rooms() {
 }
 
 std::string refusal(const json& doc) {
-  try {
-    config_from_json(doc);
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(accepted)";
+  return test::config_refusal(doc);
 }
 }  // namespace
 
@@ -104,9 +99,59 @@ TEST_CASE("a CAD link up or a console signed in on any node counts as connected"
   b.node = "node-b";
   b.consoles = {{"eeast-ambulance", 1}, {"essex-police", 0}};
   links.set_peers({b});
-  CHECK(connected_agencies(links, {}) == std::set<std::string>{"essex-fire", "eeast-ambulance"});
-  CHECK(connected_agencies(links, {{"essex-police", 2}}) ==
+  const auto now = start;
+  CHECK(connected_agencies(links, {}, now, seconds(90)) ==
+        std::set<std::string>{"essex-fire", "eeast-ambulance"});
+  CHECK(connected_agencies(links, {{"essex-police", 2}}, now, seconds(90)) ==
         std::set<std::string>{"essex-fire", "essex-police", "eeast-ambulance"});
+}
+
+TEST_CASE("an agency heard over HTTP, UCRI2 or EIDO on any node counts as connected for a while",
+          "[unit][outage]") {
+  // A room whose own system polls its inbox, or talks UCRI2 or EIDO, has no CAD link session and
+  // may have no console signed in: it is there as long as it keeps asking.
+  gateway_config cfg;
+  cfg.max_wait_s = 60;
+  const auto grace = polled_edge_grace(cfg);
+  CHECK(grace == seconds(90));  // the longest long-poll, and 30 s to ask again
+
+  link_registry links;
+  links.set_node("node-a");
+  links.heard("essex-police", "api", start);
+  links.heard("essex-police", "api", start - seconds(5));  // an older answer never goes back
+  CHECK(connected_agencies(links, {}, start + seconds(90), grace) ==
+        std::set<std::string>{"essex-police"});
+  CHECK(connected_agencies(links, {}, start + seconds(91), grace).empty());
+
+  // Heard by another node: published with its links, and the latest hearing anywhere counts.
+  peer_links b;
+  b.node = "node-b";
+  link_state eido;
+  eido.agency = "essex-police";
+  eido.kind = "eido";
+  eido.up = true;
+  eido.node = "node-b";
+  eido.last_heard = start + seconds(60);
+  link_state ucri2 = eido;
+  ucri2.agency = "eeast-ambulance";
+  ucri2.kind = "ucri2";
+  ucri2.last_heard = start + seconds(100);
+  b.links = {eido, ucri2};
+  links.set_peers({b});
+  CHECK(connected_agencies(links, {}, start + seconds(150), grace) ==
+        std::set<std::string>{"essex-police", "eeast-ambulance"});
+  CHECK(connected_agencies(links, {}, start + seconds(151), grace) ==
+        std::set<std::string>{"eeast-ambulance"});
+  // Seen from node A, the agency's EIDO edge is node B's.
+  auto seen = links.find("essex-police", "eido");
+  REQUIRE(seen);
+  CHECK(seen->node == "node-b");
+  // Its own heard link is what node A publishes to the others.
+  auto mine = links.local();
+  REQUIRE(mine.size() == 1);
+  CHECK(mine[0].kind == "api");
+  CHECK(mine[0].node == "node-a");
+  CHECK(mine[0].last_heard == start);
 }
 
 TEST_CASE("a fallback room must be another configured agency", "[unit][config][outage]") {
