@@ -21,7 +21,7 @@ import {
 } from './words.js';
 import { openCallPanel } from './calls.js';
 import { sentence } from './failure.js';
-import { PENDING, outageBanner, redirect } from './outage.js';
+import { PENDING, outageBanner, redirectControl } from './outage.js';
 
 // The rules of docs/message-model.md section 9, from one side's point of view.
 export function legalActions(t, agency) {
@@ -555,20 +555,8 @@ export function renderDetail(main, id) {
     if (!t) return;
     const ours = t.from === me() && PENDING.has(t.state);
     const banner = ours ? outageBanner(t.to, 'detail-outage', (fb) => {
-      const said = h('span', { class: 'muted', id: 'detail-redirect-status', role: 'status' });
-      const btn = h('button', { type: 'button', class: 'btn good', id: 'detail-redirect', 'data-agency': fb.agency,
-        onclick: async () => {
-          btn.disabled = true;
-          said.textContent = 'Redirecting…';
-          try {
-            const r = await redirect(t.transfer_id);
-            said.textContent = `Sent to ${fb.name} as ${r.new_transfer_id}`;
-            await load();
-          } catch (err) {
-            btn.disabled = false;
-            said.textContent = `Not redirected: ${sentence(err)}`;
-          }
-        } }, `Redirect to ${fb.name}`);
+      const [btn, said] = redirectControl(t.transfer_id, fb, { id: 'detail-redirect', 'data-agency': fb.agency },
+        'detail-redirect-status', () => load());
       return h('div', {}, btn, ' ', said);
     }) : null;
     const key = banner ? banner.textContent : '';

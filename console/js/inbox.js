@@ -6,7 +6,7 @@
 import { app, agencyName } from './app.js';
 import { h, clear, age, paintDue, dueOf, CATEGORIES, CATEGORY_LABEL, STATES, TERMINAL } from './util.js';
 import { stateLabel } from './words.js';
-import { PENDING, outageOf, outageBanner, redirect } from './outage.js';
+import { PENDING, outageOf, outageBanner, redirectControl } from './outage.js';
 
 // Open transfers by default: finished ones (closed, declined, cancelled, expired) mixed in with
 // live work hide what still needs doing; "All" shows them.
@@ -85,19 +85,7 @@ export function renderInbox(main) {
     }
     const banners = [...stuck].map(([room, ts]) => outageBanner(room, `outage-${room}`, (fb) => h('ul', { class: 'outage-transfers' },
       ts.map((t) => {
-        const said = h('span', { class: 'muted', role: 'status' });
-        const btn = h('button', { type: 'button', class: 'btn good', 'data-redirect': t.transfer_id,
-          onclick: async () => {
-            btn.disabled = true;
-            said.textContent = 'Redirecting…';
-            try {
-              const r = await redirect(t.transfer_id);
-              said.textContent = `Sent to ${fb.name} as ${r.new_transfer_id}`;
-            } catch (err) {
-              btn.disabled = false;
-              said.textContent = `Not redirected: ${err.message}`;
-            }
-          } }, `Redirect to ${fb.name}`);
+        const [btn, said] = redirectControl(t.transfer_id, fb, { 'data-redirect': t.transfer_id });
         return h('li', {}, h('a', { href: `#/transfer/${encodeURIComponent(t.transfer_id)}`, text: t.transfer_id }),
           ` ${t.summary || ''} `, btn, ' ', said);
       }))));

@@ -7,6 +7,7 @@
 import * as api from './api.js';
 import { app, agencyName } from './app.js';
 import { h } from './util.js';
+import { sentence } from './failure.js';
 
 // Sent and not yet answered: what may still be redirected.
 export const PENDING = new Set(['submitted', 'delivered', 'received', 'deferred']);
@@ -48,4 +49,24 @@ export function redirect(transferId, reason) {
   const body = { transfer_id: transferId };
   if (reason) body.reason = reason;
   return api.post('/api/v1/redirects', body);
+}
+
+/// The one-action redirect of our pending transfer `transferId` to the fallback room `fb`: a button
+/// (with `attrs`) and its status line, which says what happened. `after` runs once it is sent.
+export function redirectControl(transferId, fb, attrs = {}, statusId = undefined, after = undefined) {
+  const said = h('span', { class: 'muted', role: 'status', ...(statusId ? { id: statusId } : {}) });
+  const btn = h('button', { type: 'button', class: 'btn good', ...attrs,
+    onclick: async () => {
+      btn.disabled = true;
+      said.textContent = 'Redirecting…';
+      try {
+        const r = await redirect(transferId);
+        said.textContent = `Sent to ${fb.name} as ${r.new_transfer_id}`;
+        if (after) await after(r);
+      } catch (err) {
+        btn.disabled = false;
+        said.textContent = `Not redirected: ${sentence(err)}`;
+      }
+    } }, `Redirect to ${fb.name}`);
+  return [btn, said];
 }

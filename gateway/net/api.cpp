@@ -159,7 +159,7 @@ console_session_services api::console_services() const {
 }
 
 eido_session_services api::eido_services() const {
-  return {s_.cfg, s_.schemas, s_.pipeline, s_.deliveries, *s_.log, s_.stats};
+  return {s_.cfg, s_.schemas, s_.pipeline, s_.deliveries, *s_.log, s_.stats, &s_.links};
 }
 
 void api::set_degraded(const std::string& component, const std::string& why) {
@@ -172,6 +172,12 @@ void api::begin_shutdown() {
 
 void api::record_error(const api_response& r) {
   if (!r.error_id.empty()) s_.stats.error(r.error_id);
+}
+
+std::optional<error> api::read_body(const std::string& body, const char* schema, json& doc) const {
+  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
+    return e;
+  return s_.schemas.validate(schema, doc);
 }
 
 api_response api::error_response(const error& e) {
@@ -363,6 +369,8 @@ void api::dispatch(const api_request& req, asio::any_io_executor ex, done_fn don
     auto authn = authenticate(req);
     if (auto* e = std::get_if<error>(&authn)) return done(error_response(*e));
     who = std::get<principal>(std::move(authn));
+    // An agency's own system (a bearer token, not a console) is there: not out (outage_monitor).
+    if (!who->via_session && !who->agency.empty()) s_.links.heard(who->agency, "api", now_ms());
     // Transfers belong to agencies: only someone acting for one may read or send them.
     if (m.r->access == route_access::agency && who->agency.empty())
       return done(error_response(make_error(
@@ -376,8 +384,8 @@ void api::dispatch(const api_request& req, asio::any_io_executor ex, done_fn don
 
 api::api(api_services s) : s_(std::move(s)) {
   router_.add(std::make_shared<api_v1_routes>(*this));
-  router_.add(std::make_shared<ucri2_handler>(
-      ucri2_services{s_.cfg, s_.schemas, s_.auth, s_.pipeline, s_.deliveries, s_.reader, *s_.log}));
+  router_.add(std::make_shared<ucri2_handler>(ucri2_services{
+      s_.cfg, s_.schemas, s_.auth, s_.pipeline, s_.deliveries, s_.reader, *s_.log, &s_.links}));
   router_.add(std::make_shared<site_routes>(*this));
 }
 
@@ -676,9 +684,7 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
 
 void api::post_ack(const std::string& agency, const std::string& body, done_fn done) {
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return done(error_response(*e));
-  if (auto e = s_.schemas.validate("api/inbox_ack", doc)) return done(error_response(*e));
+  if (auto e = read_body(body, "api/inbox_ack", doc)) return done(error_response(*e));
   s_.deliveries.ack(agency, doc.at("upto").get<std::int64_t>(),
                     [done = std::move(done)](std::variant<ack_result, error> r) {
                       if (auto* e = std::get_if<error>(&r)) return done(error_response(*e));
@@ -717,6 +723,16 @@ json links_json(const gateway_config& cfg, const link_registry& links,
              {"acked_upto", st.acked_upto},
              {"backlog", std::max<std::int64_t>(0, st.last_seq - st.acked_upto)}};
     }
+    // The agency's other edges (HTTP API, UCRI2, EIDO), each as last heard on any node.
+    json edges = json::array();
+    for (const auto& st : states) {
+      if (st.agency != a.id || st.kind == "cad" || !st.last_heard) continue;
+      edges.push_back(
+          {{"kind", st.kind},
+           {"node", st.node.empty() ? json() : json(st.node)},
+           {"last_heard", format_rfc3339(*st.last_heard)},
+           {"last_heard_age_s", std::chrono::duration<double>(now - *st.last_heard).count()}});
+    }
     json fallback;  // null: no buddy room configured
     if (const auto* b = a.fallback_agency.empty() ? nullptr : cfg.find_agency(a.fallback_agency))
       fallback = {{"agency", b->id},
@@ -732,9 +748,9 @@ json links_json(const gateway_config& cfg, const link_registry& links,
           {"after_s", a.outage_after_s},
           {"phone", a.phone},
           {"fallback", fallback}};
-    json row = {{"agency", a.id},   {"name", a.name}, {"kind", to_string(a.kind)},
-                {"phone", a.phone}, {"cad", cad},     {"fallback", fallback},
-                {"outage", outage}};
+    json row = {{"agency", a.id},       {"name", a.name},  {"kind", to_string(a.kind)},
+                {"phone", a.phone},     {"cad", cad},      {"edges", edges},
+                {"fallback", fallback}, {"outage", outage}};
     if (consoles) {
       // This node's consoles and those signed in on the other nodes (several nodes).
       auto it = consoles->find(a.id);

@@ -210,9 +210,7 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
   };
   if (auto e = s_.pipeline.refusal()) return reject(*e);
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return reject(*e);
-  if (auto e = s_.schemas.validate("api/call", doc)) return reject(*e);
+  if (auto e = read_body(body, "api/call", doc)) return reject(*e);
 
   std::string other = doc.at("other_agency").get<std::string>();
   if (other == who.agency)
@@ -317,9 +315,7 @@ void api::post_phone_claim(const principal& who, const std::string& body, done_f
   };
   if (auto e = s_.pipeline.refusal()) return reject(*e);
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return reject(*e);
-  if (auto e = s_.schemas.validate("api/phone_claim", doc)) return reject(*e);
+  if (auto e = read_body(body, "api/phone_claim", doc)) return reject(*e);
 
   // The claim is always the caller's own agency's: the body cannot name another.
   phone_claim c;
@@ -354,9 +350,7 @@ void api::post_redirect(const principal& who, const std::string& body, done_fn d
   // A redirect sends a new request: refused whenever a submission would be.
   if (auto e = s_.pipeline.refusal()) return reject(*e);
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return reject(*e);
-  if (auto e = s_.schemas.validate("api/redirect", doc)) return reject(*e);
+  if (auto e = read_body(body, "api/redirect", doc)) return reject(*e);
 
   redirect_request r;
   r.transfer_id = doc.at("transfer_id").get<std::string>();

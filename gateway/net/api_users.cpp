@@ -67,9 +67,7 @@ api_response api::get_users(const principal& who) {
 api_response api::post_user(const principal& who, const std::string& body) {
   if (auto e = may_manage_users(who)) return error_response(*e);
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return error_response(*e);
-  if (auto e = s_.schemas.validate("api/user_new", doc)) return error_response(*e);
+  if (auto e = read_body(body, "api/user_new", doc)) return error_response(*e);
   auto r = role_from(doc.at("role").get<std::string>());
   std::string agency = doc.value("agency", std::string());
   if (who.who == role::supervisor) {
@@ -111,9 +109,7 @@ api_response api::patch_user(const principal& who, const std::string& username,
                              const std::string& body) {
   if (auto e = may_manage_users(who)) return error_response(*e);
   json doc;
-  if (auto e = parse_json_bounded(body, doc, edge_json_limits(s_.cfg), "the request body"))
-    return error_response(*e);
-  if (auto e = s_.schemas.validate("api/user_change", doc)) return error_response(*e);
+  if (auto e = read_body(body, "api/user_change", doc)) return error_response(*e);
   try {
     auto target = s_.accts.find_user(username);
     // A supervisor learns nothing about accounts outside their agency: the same reply as none.

@@ -191,6 +191,12 @@ std::optional<error> engine::queue_or_refuse(job j) {
                   : make_error(errc::store_busy, "the gateway's write queue is full");
 }
 
+template <class Callback>
+void engine::queue_or_answer(job j, Callback job::*on, Callback cb) {
+  j.*on = cb;  // the job moves into the queue; a refusal is answered here
+  if (auto refused = queue_or_refuse(std::move(j))) cb(*refused);
+}
+
 void engine::set_degraded(std::string why) {
   std::lock_guard lock(mu_);
   degraded_ = std::move(why);
@@ -239,9 +245,7 @@ void engine::submit(message m, submit_callback cb) {
   job j;
   j.what = job::kind::submit;
   j.msg = std::move(m);
-  j.on_submit = std::move(cb);
-  auto fallback = j.on_submit;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_submit, std::move(cb));
 }
 
 void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
@@ -249,9 +253,7 @@ void engine::ack(std::string agency, std::int64_t upto, ack_callback cb) {
   j.what = job::kind::ack;
   j.agency = std::move(agency);
   j.upto = upto;
-  j.on_ack = std::move(cb);
-  auto fallback = j.on_ack;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_ack, std::move(cb));
 }
 
 void engine::shown(std::string agency, std::int64_t after, std::int64_t upto, ack_callback cb) {
@@ -260,9 +262,7 @@ void engine::shown(std::string agency, std::int64_t after, std::int64_t upto, ac
   j.agency = std::move(agency);
   j.after = after;
   j.upto = upto;
-  j.on_ack = std::move(cb);
-  auto fallback = j.on_ack;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_ack, std::move(cb));
 }
 
 void engine::note(std::string actor, std::string action, json detail) {
@@ -278,27 +278,21 @@ void engine::log_call(call_record c, call_callback cb) {
   job j;
   j.what = job::kind::call;
   j.call = std::move(c);
-  j.on_call = std::move(cb);
-  auto fallback = j.on_call;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_call, std::move(cb));
 }
 
 void engine::claim_phone(phone_claim c, claim_callback cb) {
   job j;
   j.what = job::kind::claim;
   j.claim = std::move(c);
-  j.on_claim = std::move(cb);
-  auto fallback = j.on_claim;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_claim, std::move(cb));
 }
 
 void engine::redirect(redirect_request r, redirect_callback cb) {
   job j;
   j.what = job::kind::redirect;
   j.redirect = std::move(r);
-  j.on_redirect = std::move(cb);
-  auto fallback = j.on_redirect;
-  if (auto refused = queue_or_refuse(std::move(j))) fallback(*refused);
+  queue_or_answer(std::move(j), &job::on_redirect, std::move(cb));
 }
 
 void engine::run_timers_now() {

@@ -220,6 +220,10 @@ class engine {
   bool enqueue(job j);
   /// Queues a job with a caller waiting; when it cannot be, the error to answer the caller with.
   std::optional<error> queue_or_refuse(job j);
+  /// Queues `j` with the caller's callback `cb` as its member `on`; when it cannot be queued, `cb`
+  /// is answered with the refusal at once.
+  template <class Callback>
+  void queue_or_answer(job j, Callback job::*on, Callback cb);
 
   const gateway_config& cfg_;
   metrics& metrics_;

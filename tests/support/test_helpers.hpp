@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/zmq_cad/cad_link_server.hpp"
+#include "gateway/core/config.hpp"
 #include "gateway/schema/schema_set.hpp"
 
 namespace bl::test {
@@ -90,6 +91,16 @@ inline cad::key_pair new_curve_keys() {
 inline nlohmann::json read_json(const std::filesystem::path& p) {
   std::ifstream in(p);
   return nlohmann::json::parse(in);
+}
+
+/// Why config_from_json refuses `doc` (the gateway's own checks, no schema), or "(accepted)".
+inline std::string config_refusal(const nlohmann::json& doc) {
+  try {
+    config_from_json(doc);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "(accepted)";
 }
 
 /// The repository's schemas, loaded once per test process.

@@ -17,6 +17,16 @@ std::int64_t ms(time_point t) {
   return to_ms(t);
 }
 
+/// The text of the one row `s` finds for `key`, if any; the read is never left open on the
+/// writer's connection (see writer::end_open_reads).
+std::optional<std::string> one_text(stmt& s, const std::string& key) {
+  s.reset().bind(1, key);
+  if (!s.step()) return std::nullopt;
+  std::string text = s.text(0);
+  s.reset();
+  return text;
+}
+
 }  // namespace
 
 struct writer::statements {
@@ -199,19 +209,11 @@ void writer::rollback() noexcept {
 }
 
 std::optional<std::string> writer::find_receipt(const std::string& message_id) {
-  auto& s = st_->find_receipt.reset().bind(1, message_id);
-  if (!s.step()) return std::nullopt;
-  std::string receipt = s.text(0);
-  s.reset();  // never leave a read open on the writer's connection (see end_open_reads)
-  return receipt;
+  return one_text(st_->find_receipt, message_id);
 }
 
 std::optional<std::string> writer::message_doc(const std::string& message_id) {
-  auto& s = st_->message_doc.reset().bind(1, message_id);
-  if (!s.step()) return std::nullopt;
-  std::string doc = s.text(0);
-  s.reset();  // never leave a read open on the writer's connection (see end_open_reads)
-  return doc;
+  return one_text(st_->message_doc, message_id);
 }
 
 std::optional<transfer> writer::load_transfer(const std::string& id) {
