@@ -632,6 +632,61 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
   }
 }
 
+namespace {
+
+/// One long-poll of GET /api/v1/inbox: answers with what follows the cursor as soon as there is
+/// something, or when the wait runs out. A wake that finds nothing (a commit that was already
+/// waking waiters as this one registered: delivery_stream::when_available) waits again, so that
+/// the poll never answers early with no deliveries.
+class inbox_poll : public std::enable_shared_from_this<inbox_poll> {
+ public:
+  inbox_poll(asio::any_io_executor ex, delivery_stream& deliveries, std::string agency,
+             std::int64_t after, std::function<api_response()> build, api::done_fn done)
+      : ex_(ex),
+        timer_(ex),
+        deliveries_(deliveries),
+        agency_(std::move(agency)),
+        after_(after),
+        build_(std::move(build)),
+        done_(std::move(done)) {}
+
+  void start(std::chrono::seconds wait) {
+    timer_.expires_after(wait);
+    timer_.async_wait([self = shared_from_this()](boost::system::error_code) { self->finish(); });
+    arm();
+  }
+
+ private:
+  void arm() {
+    ticket_ = deliveries_.when_available(agency_, after_, [self = shared_from_this()] {
+      asio::post(self->ex_, [self] { self->woken(); });
+    });
+  }
+  void woken() {
+    if (finished_) return;
+    if (!deliveries_.any(agency_, after_)) return arm();  // an early wake: wait on
+    finish();
+  }
+  void finish() {
+    if (finished_.exchange(true)) return;
+    timer_.cancel();
+    deliveries_.cancel(ticket_.load());
+    done_(build_());
+  }
+
+  asio::any_io_executor ex_;
+  asio::steady_timer timer_;
+  delivery_stream& deliveries_;
+  const std::string agency_;
+  const std::int64_t after_;
+  std::function<api_response()> build_;
+  api::done_fn done_;
+  std::atomic<bool> finished_{false};
+  std::atomic<std::uint64_t> ticket_{0};
+};
+
+}  // namespace
+
 void api::get_inbox(const std::string& agency, const std::string& query, asio::any_io_executor ex,
                     done_fn done) {
   auto q = parse_query(query);
@@ -662,24 +717,9 @@ void api::get_inbox(const std::string& agency, const std::string& query, asio::a
   if (wait == 0 || s_.pipeline.shutting_down()) return done(build());
 
   // Long-poll: whichever comes first, a delivery after the cursor or the wait running out.
-  struct poll {
-    explicit poll(asio::any_io_executor e) : timer(std::move(e)) {}
-    asio::steady_timer timer;
-    std::atomic<bool> finished{false};
-    std::atomic<std::uint64_t> ticket{0};
-  };
-  auto p = std::make_shared<poll>(ex);
-  auto finish = std::make_shared<std::function<void()>>();
-  *finish = [this, p, build, done = std::move(done)] {
-    if (p->finished.exchange(true)) return;
-    p->timer.cancel();
-    s_.deliveries.cancel(p->ticket);
-    done(build());
-  };
-  p->timer.expires_after(std::chrono::seconds(wait));
-  p->timer.async_wait([finish](boost::system::error_code) { (*finish)(); });
-  p->ticket = s_.deliveries.when_available(
-      agency, after, [ex, finish] { asio::post(ex, [finish] { (*finish)(); }); });
+  auto p = std::make_shared<inbox_poll>(ex, s_.deliveries, agency, after, std::move(build),
+                                        std::move(done));
+  p->start(std::chrono::seconds(wait));
 }
 
 void api::post_ack(const std::string& agency, const std::string& body, done_fn done) {
