@@ -220,9 +220,11 @@ test('a stalled request prompts fire to phone the ambulance service, and the cal
 test('inbox rows the operator is on do not move when new requests arrive', { timeout: 40_000 }, async () => {
   // A long list: the focused row stays put and the list scrolls by what arrived above it.
   const q = police.page;
-  await sendRequests(fire.page, 12, { from: 'essex-fire', to: 'essex-police', label: 'Cordon request' });
+  const cordon = await sendRequests(fire.page, 12, { from: 'essex-fire', to: 'essex-police', label: 'Cordon request' });
   await nav(q, '#/inbox');
-  await q.waitForFunction(() => document.querySelectorAll('#list-incoming a.row').length >= 12);
+  // Every one of the twelve is in the list (rows from earlier tests are there too, so a count
+  // of 12 could be reached before the last of them arrives and is then counted "new above").
+  await q.waitForFunction((ids) => ids.every((id) => document.querySelector(`#list-incoming a.row[data-transfer-id="${id}"]`)), cordon);
   await q.keyboard.press('Home');
   for (let i = 0; i < 4; i++) await q.keyboard.press('j');
   const onRow = await q.evaluate(() => document.activeElement.dataset.transferId);
