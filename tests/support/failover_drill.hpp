@@ -42,6 +42,11 @@ struct failover_drill_options {
 struct fault_window {
   std::string fault;
   double unavailable_s = -1;  // the fault to the first new receipt at the CADs it hit
+  // Where the time went at the CAD that took longest, each from the fault: when its client moved
+  // to the other node and was welcomed there (node faults), its first receipt of anything, its
+  // first submission after the fault and that message's receipt.
+  std::string parts;
+  std::string aim;  // issue 16's aim for this fault on the drill's machine, "–" when none
 };
 
 struct failover_drill_result {
