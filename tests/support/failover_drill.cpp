@@ -577,16 +577,18 @@ fault_window drill::window_after(std::string fault, steady::time_point t,
   w.unavailable_s = seconds(t, *latest);
   std::ostringstream o;
   o << std::fixed << std::setprecision(2) << last->agency() << ":";
+  const char* sep = " ";
   auto part = [&](const char* what, std::optional<steady::time_point> at) {
-    o << " " << what << " " << (at ? seconds(t, *at) : -1.0) << " s";
+    o << sep << what << " " << (at ? seconds(t, *at) : -1.0) << " s";
+    sep = ", ";
   };
   if (!hit.empty()) {
     part("moved", seen[last_i].moved);
-    part(", welcomed", seen[last_i].welcomed);
+    part("welcomed", seen[last_i].welcomed);
   }
-  part(", first receipt", last->first_any_receipt_after(t));
-  part(", first new submission", last->first_submit_after(t));
-  part(", its receipt", latest);
+  part("first receipt", last->first_any_receipt_after(t));
+  part("first new submission", last->first_submit_after(t));
+  part("its receipt", latest);
   w.parts = o.str();
   return w;
 }
