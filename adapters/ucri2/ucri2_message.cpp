@@ -314,6 +314,8 @@ std::string_view reason_of(wire_code code) {
       return "REQUEST_PAYLOAD_FORBIDDEN_APPID";
     case wire_code::unknown_destination:
       return "REQUEST_UNKNOWN_DESTINATION_ID";
+    case wire_code::no_messages_to_commit:
+      return "REQUEST_NO_MESSAGES_TO_COMMIT";
     case wire_code::unauthorized:
       return "REQUEST_UNAUTHORIZED";
     case wire_code::oid_forbidden:
@@ -396,6 +398,15 @@ std::optional<std::int64_t> integer_in(const json& v, std::int64_t lo, std::int6
 std::variant<send_request, ucri2_error> parse_send_request(std::string_view body,
                                                            const schema_set& schemas,
                                                            const json_limits& limits) {
+  auto r = parse_send_envelope(body, schemas, limits);
+  if (auto* req = std::get_if<send_request>(&r))
+    if (auto e = check_send_payload(*req, schemas, limits)) return *e;
+  return r;
+}
+
+std::variant<send_request, ucri2_error> parse_send_envelope(std::string_view body,
+                                                            const schema_set& schemas,
+                                                            const json_limits& limits) {
   json doc;
   if (auto e = parse_json_bounded(body, doc, limits, "the request body"))
     return make_ucri2_error(
@@ -435,6 +446,13 @@ std::variant<send_request, ucri2_error> parse_send_request(std::string_view body
   r.payload.app_id = p.at("appId").get<std::string>();
   r.payload.app_version = p.at("appVersion").get<std::string>();
   r.payload.schema_id = p.at("schemaId").get<std::string>();
+  r.content_type = p.at("contentType").get<std::string>();
+  r.data_text = p.at("data").get<std::string>();
+  return r;
+}
+
+std::optional<ucri2_error> check_send_payload(send_request& r, const schema_set& schemas,
+                                              const json_limits& limits) {
   if (r.payload.app_id == "transport_layer_messages")
     return make_ucri2_error(wire_code::forbidden_app, "bl.ucri2.forbidden_app",
                             "transport_layer_messages are sent by the UCRM only, never by a client",
@@ -459,13 +477,12 @@ std::variant<send_request, ucri2_error> parse_send_request(std::string_view body
                             "app '" + r.payload.app_id + "' has no message '" +
                                 r.payload.schema_id + "'; it has " + join(app->schemas, ", "),
                             "/payload/schemaId");
-  if (p.at("contentType") != "application/json")
+  if (r.content_type != "application/json")
     return make_ucri2_error(wire_code::invalid_payload, "bl.ucri2.encrypted_payload",
                             "Bluelink translates the payload into a transfer and cannot read "
                             "application/jose (encrypted) data; send application/json",
                             "/payload/contentType");
-  if (auto e = parse_json_bounded(p.at("data").get<std::string>(), r.payload.data, limits,
-                                  "payload.data"))
+  if (auto e = parse_json_bounded(r.data_text, r.payload.data, limits, "payload.data"))
     return make_ucri2_error(wire_code::payload_not_json,
                             e->code == errc::malformed_json
                                 ? std::string("bl.ucri2.payload_not_json")
@@ -487,7 +504,8 @@ std::variant<send_request, ucri2_error> parse_send_request(std::string_view body
           std::string(key) + " '" + it->get<std::string>() + "' is not a real RFC 3339 date-time",
           "/payload/data/" + std::string(key));
   }
-  return r;
+  r.data_text.clear();  // read into payload.data
+  return std::nullopt;
 }
 
 std::string canonical_id(const std::string& agency, const std::string& message_id, ack_mode ack) {

@@ -40,9 +40,13 @@ enum class wire_code : int {
   payload_not_json = 465,     // REQUEST_PAYLOAD_INVALID_JSON
   forbidden_app = 467,        // REQUEST_PAYLOAD_FORBIDDEN_APPID
   unknown_destination = 470,  // REQUEST_UNKNOWN_DESTINATION_ID
-  unauthorized = 475,         // REQUEST_UNAUTHORIZED
-  oid_forbidden = 478,        // REQUEST_OID_FORBIDDEN
-  internal = 491,             // REQUEST_INTERNAL_ERROR
+  // A commit beyond the last message: REQUEST_NO_MESSAGES_TO_COMMIT, the code the UCRI2
+  // project's reference test client expects (reference-implementations/shared-js), though
+  // api/crm/2.0.0/ucriErrorCodes.json does not list it.
+  no_messages_to_commit = 471,
+  unauthorized = 475,   // REQUEST_UNAUTHORIZED
+  oid_forbidden = 478,  // REQUEST_OID_FORBIDDEN
+  internal = 491,       // REQUEST_INTERNAL_ERROR
 };
 
 /// A refusal in the spec's terms (numeric code, HTTP status) carrying our stable bl.* id and the
@@ -105,6 +109,9 @@ struct send_request {
   std::string destination;
   std::string description;
   app_message payload;
+  // As sent, until check_send_payload() has read them into payload.data.
+  std::string content_type;
+  std::string data_text;
 };
 
 /// Apps and versions Bluelink translates (the same for every participant, since it translates).
@@ -125,6 +132,18 @@ const std::vector<app_support>& supported_apps();
 std::variant<send_request, ucri2_error> parse_send_request(std::string_view body,
                                                            const schema_set& schemas,
                                                            const json_limits& limits = {});
+
+/// The two halves of parse_send_request(), for the UCRM's check order (client_api.md: the
+/// transport envelope, then whether the caller may send as `source` and knows the destination,
+/// and only then the app message). parse_send_envelope(): JSON and the transport schema (460),
+/// sentDate and timeout; the payload's ids are read, its data left as text.
+std::variant<send_request, ucri2_error> parse_send_envelope(std::string_view body,
+                                                            const schema_set& schemas,
+                                                            const json_limits& limits = {});
+/// check_send_payload(): the app, version and schema id (461, 462, 463, 467), the data as JSON
+/// (465) and against its schema (464), into r.payload.data.
+std::optional<ucri2_error> check_send_payload(send_request& r, const schema_set& schemas,
+                                              const json_limits& limits = {});
 
 /// `v` as an integer when it is one (not a float, not a string) within [lo, hi], else nullopt.
 /// Unsigned values above INT64_MAX are out of range rather than wrapped: every numeric field

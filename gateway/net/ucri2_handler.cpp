@@ -287,7 +287,11 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   if (auto e = c.pipeline.refusal())
     return done(ucri2_fail(u2::wire_code::internal, std::string(e->id()),
                            e->message + "; retry with the same messageId"));
-  auto parsed = u2::parse_send_request(body, c.schemas, edge_json_limits(c.cfg));
+  // client_api.md's order: the transport envelope (460), whether the token may send as the
+  // source (478), whether the destination is known (470), and only then the app message
+  // (461..465, 467): a caller that may not send learns nothing about its payload.
+  const auto limits = edge_json_limits(c.cfg);
+  auto parsed = u2::parse_send_envelope(body, c.schemas, limits);
   if (auto* e = std::get_if<u2::ucri2_error>(&parsed)) return done(ucri2_fail(*e));
   auto& req = std::get<u2::send_request>(parsed);
   if (req.source != who.oid)
@@ -303,6 +307,7 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   if (to->agency == who.agency)
     return done(ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_destination",
                            "'" + req.destination + "' is the sender itself", "/destinations/0"));
+  if (auto e = u2::check_send_payload(req, c.schemas, limits)) return done(ucri2_fail(*e));
   // Without a client messageId there is nothing to dedupe on: each such send is a new message.
   if (req.message_id.empty()) req.message_id = random_uuid();
   u2::inbound_context ictx;
@@ -545,8 +550,9 @@ void post_commit(ucri2_ctx c, const u2::participant who, const std::string& body
   c.deliveries.ack(who.agency, *seq, [done = std::move(done)](std::variant<ack_result, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
       if (e->http_status() >= 500) return done(engine_refusal(*e));
-      return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.invalid_request", e->message,
-                             "/sequenceId"));
+      // The only refusal of a well-formed commit: a sequenceId beyond the last delivery.
+      return done(ucri2_fail(u2::wire_code::no_messages_to_commit, "bl.ucri2.nothing_to_commit",
+                             e->message, "/sequenceId"));
     }
     done(api_response{204, "application/json", {}, {}});
   });
@@ -559,19 +565,31 @@ ucri2_handler::ucri2_handler(ucri2_services s)
 
 ucri2_handler::~ucri2_handler() = default;
 
+namespace {
+
+// A path or method outside the client API is HTTP's 404 or 405, not a UCRI2 refusal: the spec's
+// codes may be sent only with the statuses error_handling.md gives them (400, 401, 500), so
+// these carry the reason and Bluelink's code but no UCRI2 number.
+api_response outside_the_api(int status, std::string_view reason, std::string message) {
+  return json_response(
+      status,
+      json{{"reason", reason}, {"message", std::move(message)}, {"blCode", "bl.ucri2.not_found"}});
+}
+
+}  // namespace
+
 void ucri2_handler::unmatched(const route_call& c, reply_fn done) {
   if (!s_.cfg.ucri2.enabled)
-    return done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
-                           "the UCRI2 client API is not configured on this gateway (ucri2)"));
-  done(ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
-                  "the UCRI2 client API has no endpoint at " + std::string(c.path)));
+    return done(outside_the_api(404, "Not Found",
+                                "the UCRI2 client API is not configured on this gateway (ucri2)"));
+  done(outside_the_api(404, "Not Found",
+                       "the UCRI2 client API has no endpoint at " + std::string(c.path)));
 }
 
 api_response ucri2_handler::wrong_method(const route_call& c, const std::string& allow) {
-  api_response r =
-      ucri2_fail(u2::wire_code::invalid_request, "bl.ucri2.not_found",
-                 c.req.method + " is not allowed on " + std::string(c.path) + "; use " + allow);
-  r.status = 405;
+  api_response r = outside_the_api(
+      405, "Method Not Allowed",
+      c.req.method + " is not allowed on " + std::string(c.path) + "; use " + allow);
   r.headers.emplace_back("Allow", allow);
   return r;
 }

@@ -10,6 +10,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -201,6 +202,22 @@ TEST_CASE(
   REQUIRE(one.status == 200);
   CHECK(one.json.at("id") == ambulance_oid);
   require_error(c.get("/ucri2/registry/9.9.9", tok), 404, 470);
+  // Outside the API: HTTP's own 404 and 405, with no UCRI2 code (the spec gives its codes to
+  // 400, 401 and 500 only).
+  for (const auto& [method, path, status] :
+       {std::tuple<std::string, std::string, int>{"GET", "/ucri2/no-such-endpoint", 404},
+        {"POST", "/ucri2/messaging/nothing", 404},
+        {"GET", "/ucri2/messaging/send", 405},
+        {"POST", "/ucri2/registry", 405}}) {
+    auto r = c.request(method, path, "", tok);
+    INFO(method << " " << path << ": " << r.status << " " << r.body);
+    CHECK(r.status == status);
+    REQUIRE(r.json.is_object());
+    CHECK(!r.json.contains("code"));
+    CHECK(r.json.at("reason").is_string());
+    CHECK(r.json.at("message").get<std::string>().find(path) != std::string::npos);
+    if (status == 405) CHECK(!r.header("Allow").empty());
+  }
 
   const std::string shared = "550e8400-e29b-41d4-a716-446655440000";
   json send = envelope("0b6f8e2c-3b1a-4c61-9a43-7d1c2f5e9a10", fire_oid, police_oid,
@@ -246,6 +263,18 @@ TEST_CASE(
                                   "incident_transfer", "incident", incident(shared, "F")),
                          tok),
                   400, 478);
+    // client_api.md's order: the source, then the destination, before anything of the payload.
+    // A caller that may not send as the source is told only that, whatever its payload holds.
+    require_error(c.post("/ucri2/messaging/send",
+                         envelope("2e0d3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a60", ambulance_oid, "7.7.7",
+                                  "unknown_app", "incident", d),
+                         tok),
+                  400, 478);
+    require_error(c.post("/ucri2/messaging/send",
+                         envelope("2e0d3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a61", fire_oid, "7.7.7",
+                                  "incident_transfer", "incident", d),
+                         tok),
+                  400, 470);
     require_error(
         c.post("/ucri2/messaging/send",
                envelope("2e0d3a4b-5c6d-4e7f-8a9b-0c1d2e3f4a5e", fire_oid, police_oid,
@@ -275,6 +304,11 @@ TEST_CASE("a Bluelink request reaches a UCRI2 client by long-poll, and only a co
   // Nothing yet: an immediate answer with 204 when maxDelay is 0.
   CHECK(receive(c, amb, ambulance_oid, 0).status == 204);
   require_error(receive(c, amb, fire_oid, 0), 400, 478);
+  // Nothing to commit: 471 REQUEST_NO_MESSAGES_TO_COMMIT, as the UCRI2 project's reference test
+  // client expects of a commit beyond the last message.
+  require_error(c.post("/ucri2/messaging/commit",
+                       json{{"destination", ambulance_oid}, {"sequenceId", 1234}}, amb),
+                400, 471);
 
   // A long-poll waiting when the request is sent wakes with it.
   auto waiting = std::async(std::launch::async, [&gw, amb] {
