@@ -372,7 +372,7 @@ class drill {
   int requests_receipted();
   /// Waits for the first receipt after `t` at `hit` (every CAD when empty); -1 on timeout, with
   /// where the time went.
-  fault_window window_after(std::string fault, steady::time_point t,
+  fault_window window_after(std::string fault, std::string aim, steady::time_point t,
                             const std::vector<cad_driver*>& hit,
                             std::chrono::seconds within = 120s);
   std::vector<cad_driver*> on_endpoint(const std::string& endpoint);
@@ -527,10 +527,11 @@ std::vector<cad_driver*> drill::on_endpoint(const std::string& endpoint) {
   return out;
 }
 
-fault_window drill::window_after(std::string fault, steady::time_point t,
+fault_window drill::window_after(std::string fault, std::string aim, steady::time_point t,
                                  const std::vector<cad_driver*>& hit, std::chrono::seconds within) {
   fault_window w;
   w.fault = std::move(fault);
+  w.aim = std::move(aim);
   std::vector<cad_driver*> who = hit;
   if (who.empty())
     for (auto& c : cads_) who.push_back(c.get());
@@ -544,8 +545,7 @@ fault_window drill::window_after(std::string fault, steady::time_point t,
   std::vector<parts> seen(who.size());
   for (std::size_t i = 0; i < who.size(); ++i) seen[i].base = who[i]->client().counters();
   const auto until = steady::now() + within;
-  cad_driver* last = nullptr;
-  std::size_t last_i = 0;
+  std::optional<std::size_t> last;  // the hit CAD whose new receipt came last
   std::optional<steady::time_point> latest;
   while (steady::now() < until) {
     const auto now = steady::now();
@@ -566,28 +566,28 @@ fault_window drill::window_after(std::string fault, steady::time_point t,
       }
       if (!latest || *r > *latest) {
         latest = r;
-        last = c;
-        last_i = i;
+        last = i;
       }
     }
     if (all && latest) break;
     std::this_thread::sleep_for(5ms);
   }
   if (!latest || !last) return w;
+  cad_driver* slowest = who[*last];
   w.unavailable_s = seconds(t, *latest);
   std::ostringstream o;
-  o << std::fixed << std::setprecision(2) << last->agency() << ":";
+  o << std::fixed << std::setprecision(2) << slowest->agency() << ":";
   const char* sep = " ";
   auto part = [&](const char* what, std::optional<steady::time_point> at) {
     o << sep << what << " " << (at ? seconds(t, *at) : -1.0) << " s";
     sep = ", ";
   };
   if (!hit.empty()) {
-    part("moved", seen[last_i].moved);
-    part("welcomed", seen[last_i].welcomed);
+    part("moved", seen[*last].moved);
+    part("welcomed", seen[*last].welcomed);
   }
-  part("first receipt", last->first_any_receipt_after(t));
-  part("first new submission", last->first_submit_after(t));
+  part("first receipt", slowest->first_any_receipt_after(t));
+  part("first new submission", slowest->first_submit_after(t));
   part("its receipt", latest);
   w.parts = o.str();
   return w;
@@ -699,8 +699,7 @@ failover_drill_result drill::run() {
       nodes_[0]->kill(SIGKILL);
       nodes_[0]->wait_exit();
       result_.windows.push_back(
-          window_after("gateway node SIGKILLed (CADs move to the other node)", t, hit));
-      result_.windows.back().aim = "≤ 3 s";
+          window_after("gateway node SIGKILLed (CADs move to the other node)", "≤ 3 s", t, hit));
       nodes_[0]->start();
       say("node A restarted");
       ++next_fault;
@@ -719,8 +718,7 @@ failover_drill_result drill::run() {
         fail(std::to_string(early) +
              " messages were receipted while the synchronous standby could not confirm them");
       result_.windows.push_back(
-          window_after("synchronous standby's WAL receiver stalled for 2 s", t, {}));
-      result_.windows.back().aim = "–";
+          window_after("synchronous standby's WAL receiver stalled for 2 s", "–", t, {}));
       for (auto& c : cads_) {
         auto a = c->first_receipt_after(t), b = c->first_receipt_after(resumed);
         say(c->agency() + ": first receipt of a message submitted in the stall " +
@@ -740,8 +738,7 @@ failover_drill_result drill::run() {
       if (code != 128 + SIGKILL)
         fail("node B ended with " + std::to_string(code) + ", not SIGKILL");
       result_.windows.push_back(
-          window_after("gateway node killed between commit and receipt", t, hit));
-      result_.windows.back().aim = "≤ 3 s";
+          window_after("gateway node killed between commit and receipt", "≤ 3 s", t, hit));
       ::setenv("BLUELINK_FAILPOINT_FILE", failpoint_files_[1].c_str(), 1);
       nodes_[1]->start();
       ::unsetenv("BLUELINK_FAILPOINT_FILE");
@@ -754,9 +751,8 @@ failover_drill_result drill::run() {
       standby_->promote();
       current_ = standby_.get();
       say("standby promoted after " + std::to_string(seconds(t, steady::now())) + " s");
-      result_.windows.push_back(
-          window_after("PostgreSQL primary SIGKILLed, standby promoted at once", t, {}));
-      result_.windows.back().aim = "≤ 5 s + detection";
+      result_.windows.push_back(window_after(
+          "PostgreSQL primary SIGKILLed, standby promoted at once", "≤ 5 s + detection", t, {}));
       ++next_fault;
     } else if (next_fault == 5 && done >= 0.70) {
       say("fault 5: the old primary restarted as it was, taking writes on its old timeline");
