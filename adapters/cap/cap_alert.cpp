@@ -1,17 +1,21 @@
 #include "adapters/cap/cap_alert.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <utility>
 #include <variant>
 #include <vector>
 
+#include "adapters/cap/cap_partner.hpp"
 #include "adapters/cap/json_text.hpp"
 #include "adapters/text/methane_text.hpp"
+#include "gateway/core/digest.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/safe_regex.hpp"
 #include "gateway/schema/schema_set.hpp"
@@ -22,6 +26,7 @@ using nlohmann::json;
 
 namespace {
 
+using cap_detail::clip_chars;
 using detail::as_json_number;
 using detail::escape_token;
 using detail::number_text;
@@ -41,8 +46,9 @@ const std::set<std::string> numeric_keys = {"lat",      "lon",   "accuracy_m", "
                                             "delayed",  "minor", "uninjured",  "version"};
 // Keys whose value is an object or array, so "{}" / "[]" in a parameter means an empty one.
 const std::set<std::string> container_keys = {
-    "hazards", "present", "required", "casualties",     "emergency_services", "contact",
-    "methane", "osgr",    "wgs84",    "exact_location", "type_of_incident",   "sender_incident"};
+    "hazards",          "present",         "required",   "casualties", "emergency_services",
+    "contact",          "methane",         "osgr",       "wgs84",      "exact_location",
+    "type_of_incident", "sender_incident", "not_carried"};
 
 struct ask_phrase {
   const char* ask;
@@ -78,12 +84,6 @@ const std::pair<const char*, const char*> categories[] = {
     {"ambulance.casualty_care", "Health"},
     {"info.address_risk", "Safety"},
     {"notification", "Safety"},
-};
-// A partner's CAP category -> the Bluelink request category it most often means.
-const std::pair<const char*, const char*> partner_categories[] = {
-    {"Health", "ambulance.casualty_care"},      {"Rescue", "fire.rescue"},
-    {"CBRNE", "fire.hazardous_materials"},      {"Security", "police.scene_security"},
-    {"Transport", "police.traffic_management"},
 };
 const char* const cap_categories[] = {"Geo",    "Met", "Safety",    "Security", "Rescue", "Fire",
                                       "Health", "Env", "Transport", "Infra",    "CBRNE",  "Other"};
@@ -192,6 +192,27 @@ void export_area(xml_writer& w, const json& loc, param_list& params) {
   for (const char* k : {"postcode", "uprn", "what3words"})
     if (auto v = str(loc, k); !v.empty()) w.pair("geocode", k, v);
   w.close("area");
+  // The location's own areas follow, one <area> each; an import reads the areas after the first
+  // back into the list.
+  if (loc.contains("areas"))
+    for (const auto& a : loc["areas"]) {
+      w.open("area");
+      w.leaf("areaDesc", str(a, "description"));
+      if (a.contains("polygons"))
+        for (const auto& ring : a["polygons"]) {
+          std::string t;
+          for (const auto& pt : ring)
+            t += (t.empty() ? "" : " ") + number_text(pt[0]) + "," + number_text(pt[1]);
+          w.leaf("polygon", t);
+        }
+      if (a.contains("circles"))
+        for (const auto& c : a["circles"])
+          w.leaf("circle", number_text(c["lat"]) + "," + number_text(c["lon"]) + " " +
+                               number_text(json(c["radius_m"].get<double>() / 1000.0)));
+      if (a.contains("geocodes"))
+        for (const auto& g : a["geocodes"]) w.pair("geocode", str(g, "name"), str(g, "value"));
+      w.close("area");
+    }
 }
 
 void methane_params(param_list& params, const json& methane) {
@@ -202,7 +223,7 @@ void methane_params(param_list& params, const json& methane) {
     }
     for (const auto& [lk, lv] : v.items()) {
       if (lk == "address" || lk == "postcode" || lk == "uprn" || lk == "what3words") continue;
-      if (lk == "wgs84") continue;  // the circle carries it
+      if (lk == "wgs84" || lk == "areas") continue;  // the <area> elements carry them
       add_params(params, "/body/methane/exact_location/" + escape_token(lk), lv);
     }
   }
@@ -262,6 +283,7 @@ std::variant<std::string, translate_error> cap_export(const json& msg) {
     }
   }
   if (msg.contains("version")) add_params(params, "/version", msg["version"]);
+  if (msg.contains("source")) add_params(params, "/source", msg["source"]);
 
   w.open("info");
   w.leaf("language", "en-GB");
@@ -373,15 +395,6 @@ std::variant<std::string, translate_error> cap_time(const xml_element& e) {
   return from_cap_time(t);
 }
 
-// Keeps whole UTF-8 characters: the schemas count characters, and cutting bytes at a character
-// boundary keeps the count at or below `max_bytes`.
-std::string clip(const std::string& s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  std::size_t n = max_bytes;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
-}
-
 // Sets one "bluelink:<pointer>" parameter into the message under construction.
 std::optional<translate_error> set_param(json& msg, const std::string& pointer,
                                          const std::string& value, const xml_element& at) {
@@ -392,7 +405,8 @@ std::optional<translate_error> set_param(json& msg, const std::string& pointer,
   };
   static const std::set<std::string> envelope = {"/transfer_id", "/version", "/mode", "/sent_at",
                                                  "/expires_at"};
-  if (pointer.rfind("/body/", 0) != 0 && envelope.count(pointer) == 0)
+  if (pointer.rfind("/body/", 0) != 0 && pointer.rfind("/source/", 0) != 0 &&
+      envelope.count(pointer) == 0)
     return bad("names no field that Bluelink carries in a parameter");
   std::vector<std::string> tokens;
   std::size_t pos = 1;
@@ -447,12 +461,12 @@ std::optional<translate_error> set_param(json& msg, const std::string& pointer,
   return std::nullopt;
 }
 
-std::optional<translate_error> import_area(const xml_element& area, json& loc,
-                                           bool address_generated) {
-  const xml_element* desc = area.first(ns, "areaDesc");
+std::optional<translate_error> import_area(const xml_element& area, const std::string& cns,
+                                           json& loc, bool address_generated) {
+  const xml_element* desc = area.first(cns, "areaDesc");
   if (!desc) return missing(area, "areaDesc");
   if (!address_generated && !trim(desc->text).empty()) loc["address"] = desc->text;
-  if (const xml_element* c = area.first(ns, "circle")) {
+  if (const xml_element* c = area.first(cns, "circle")) {
     std::string t = trim(c->text);
     auto comma = t.find(',');
     auto space = t.find_first_of(" \t\n", comma == std::string::npos ? 0 : comma);
@@ -470,15 +484,376 @@ std::optional<translate_error> import_area(const xml_element& area, json& loc,
     if (*radius > 0) w["accuracy_m"] = as_json_number(*radius * 1000.0);
     loc["wgs84"] = std::move(w);
   }
-  for (const xml_element* g : area.all(ns, "geocode")) {
-    const xml_element* vn = g->first(ns, "valueName");
-    const xml_element* v = g->first(ns, "value");
+  for (const xml_element* g : area.all(cns, "geocode")) {
+    const xml_element* vn = g->first(cns, "valueName");
+    const xml_element* v = g->first(cns, "value");
     if (!vn) return missing(*g, "valueName");
     if (!v) return missing(*g, "value");
     std::string name = trim(vn->text);
     if (name == "postcode" || name == "uprn" || name == "what3words") loc[name] = trim(v->text);
   }
   return std::nullopt;
+}
+
+// What cap_import() has read of a partner's alert before its <info> is carried.
+struct partner_alert {
+  const xml_element& alert;
+  const std::string& cns;  // the alert's CAP namespace (1.2 or 1.1)
+  const std::string& standard;
+  const xml_element* info;  // the <info> carried (English first), or nullptr
+  const std::vector<const xml_element*>& infos;
+  const partner_context& partner;
+  const std::string& from;  // the agency, settled
+  const std::string& sender;
+  const std::string& identifier;
+  const std::string& status;
+  const std::string& msg_type;
+  const std::string& sent;  // RFC 3339
+};
+
+constexpr const char* xmldsig_ns = "http://www.w3.org/2000/09/xmldsig#";
+
+// Joins non-empty paragraphs with a blank line between them.
+void add_paragraph(std::string& out, const std::string& text) {
+  if (text.empty()) return;
+  out += (out.empty() ? "" : "\n\n") + text;
+}
+
+std::variant<json, translate_error> import_partner_alert(const partner_alert& a,
+                                                         const schema_set& schemas) {
+  using cap_detail::plain_text;
+  const std::string& cns = a.cns;
+  std::vector<std::string> not_carried;
+  auto text_of = [&](const xml_element& parent, const char* name) {
+    const xml_element* e = parent.first(cns, name);
+    return e ? plain_text(e->text) : std::string();
+  };
+
+  json msg = json::object();
+  // The message id is the partner's identifier under the agency, or a digest of it when it has
+  // characters an id may not (the identifier itself stays in source.identifier).
+  static const std::regex key_re = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
+  std::string key = a.identifier;
+  if (!std::regex_match(key, key_re))
+    key = "cap-" + sha256_hex(a.sender + "\n" + a.identifier).substr(0, 32);
+  msg["id"] = a.from + ":" + key;
+  msg["from"] = a.from;
+  msg["sent_at"] = a.sent;
+  if (a.status == "Exercise") msg["mode"] = "exercise";
+  if (a.status == "Test") msg["mode"] = "test";
+  json source = {{"standard", a.standard},
+                 {"sender", clip_chars(a.sender, 300)},
+                 {"identifier", clip_chars(a.identifier, 300)}};
+
+  // An Update or Cancel names the alerts it follows; the latest one Bluelink holds is the
+  // transfer it updates or cancels.
+  std::optional<referenced_transfer> target;
+  std::string concerns;  // for an Update or Cancel of an alert Bluelink does not hold
+  if (a.msg_type != "Alert") {
+    const xml_element* r = a.alert.first(cns, "references");
+    if (!r)
+      return make_translate_error("bl.cap.missing_element",
+                                  "CAP <alert> (at " + a.alert.where() + ") is an " + a.msg_type +
+                                      " but has no <references> naming the alert it follows");
+    auto refs = cap_detail::read_references(*r);
+    if (auto* e = std::get_if<translate_error>(&refs)) return *e;
+    const auto& list = std::get<std::vector<cap_detail::cap_reference>>(refs);
+    source["references"] = clip_chars(trim(r->text), 4000);
+    if (a.partner.transfer_of)
+      for (auto it = list.rbegin(); it != list.rend() && !target; ++it)
+        target = a.partner.transfer_of(it->sender, it->identifier);
+    if (!target) {
+      const auto& last = list.back();
+      concerns = "This CAP " + a.msg_type + " follows alert " + last.identifier + " from " +
+                 last.sender + " (sent " + last.sent + ")" +
+                 (list.size() > 1 ? " and " + std::to_string(list.size() - 1) + " earlier" : "") +
+                 ", which Bluelink does not hold, so it is carried as a new notification.";
+    }
+  }
+
+  // Alert-level content the canonical message has no place for.
+  for (const auto& child : a.alert.children) {
+    if (child.ns == xmldsig_ns && child.name == "Signature")
+      not_carried.push_back(
+          "an XML signature (<Signature>, XML-DSig): Bluelink does not check it, and this "
+          "message does not carry it");
+    else if (child.ns == cns && child.name == "code")
+      not_carried.push_back("<code> " + clip_chars(trim(child.text), 200));
+    else if (child.ns != cns)
+      not_carried.push_back("<" + clip_chars(child.name, 100) + "> in namespace '" +
+                            clip_chars(child.ns, 200) + "'");
+  }
+  // Other <info> blocks: another language's is listed; one in the same language is more of the
+  // same alert (CAP-AU sends one per geocode scheme), so its areas are carried with the first's.
+  auto language_of = [&](const xml_element* i) {
+    std::string l = text_of(*i, "language");
+    for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return l.empty() ? std::string("en-us") : l;
+  };
+  std::vector<const xml_element*> same_language;
+  for (std::size_t i = 0; a.info && i < a.infos.size(); ++i) {
+    const xml_element* other = a.infos[i];
+    if (other == a.info) continue;
+    std::string what = "<info> " + std::to_string(i + 1) + " of " + std::to_string(a.infos.size()) +
+                       " (" + text_of(*other, "language") + "): ";
+    if (what.find("()") != std::string::npos) what.replace(what.find("()"), 2, "(en-US)");
+    std::string event = text_of(*other, "event"), headline = text_of(*other, "headline");
+    bool same_text = true;
+    for (const char* k :
+         {"event", "headline", "description", "instruction", "urgency", "severity", "certainty"})
+      same_text = same_text && text_of(*other, k) == text_of(*a.info, k);
+    if (language_of(other) == language_of(a.info)) {
+      same_language.push_back(other);
+      what += same_text
+                  ? "its areas are carried with the first's; the rest of it is the same"
+                  : "its areas are carried; its text is not: event '" + clip_chars(event, 200) +
+                        "', headline '" + clip_chars(headline, 300) + "'";
+    } else {
+      what += "event '" + clip_chars(event, 200) + "'";
+      if (!headline.empty()) what += ", headline '" + clip_chars(headline, 300) + "'";
+    }
+    not_carried.push_back(what);
+  }
+
+  // The recipient: the partner's configured one, else a Bluelink agency its <addresses> names.
+  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
+  std::string to = a.partner.default_to;
+  if (auto it = a.partner.default_to_of.find(a.from);
+      to.empty() && it != a.partner.default_to_of.end())
+    to = it->second;
+  if (const xml_element* ad = a.alert.first(cns, "addresses")) {
+    std::string list = trim(ad->text);
+    if (to.empty()) {
+      std::istringstream in(list);
+      for (std::string w; in >> w;)
+        if (std::regex_match(w, agency_re)) {
+          to = w;
+          break;
+        }
+    }
+    // Addresses other than the recipient are the partner's own (e-mail addresses, its groups).
+    std::string others;
+    std::istringstream in(list);
+    for (std::string w; in >> w;)
+      if (w != to) others += (others.empty() ? "" : " ") + w;
+    if (!others.empty())
+      not_carried.push_back("<addresses> " + clip_chars(others, 300) + " (delivered to " +
+                            (to.empty() ? std::string("no one") : to) + " only)");
+  }
+
+  json body = json::object();
+  const xml_element* info = a.info;
+  if (!info) {
+    if (a.msg_type == "Cancel" && target) {
+      msg["type"] = "transfer.cancel";
+      msg["transfer_id"] = target->transfer_id;
+      std::string note = text_of(a.alert, "note");
+      body["reason"] = clip_chars(note.empty() ? "Cancelled by " + a.sender : note, 500);
+      msg["body"] = std::move(body);
+      source["not_carried"] = not_carried;
+      msg["source"] = std::move(source);
+      if (auto e = check_message(msg, schemas)) return *e;
+      return msg;
+    }
+    return make_translate_error("bl.cap.missing_element",
+                                "CAP <alert> (at " + a.alert.where() +
+                                    ") has no <info>, so there is nothing to show an operator");
+  }
+
+  for (const char* req : {"category", "event", "urgency", "severity", "certainty"})
+    if (!info->first(cns, req)) return missing(*info, req);
+  std::vector<std::string> cats;
+  for (const xml_element* c : info->all(cns, "category")) {
+    std::string cat = trim(c->text);
+    bool known = false;
+    for (const char* k : cap_categories) known = known || cat == k;
+    if (!known)
+      return bad_value(*c, cat,
+                       "a CAP category (Geo, Met, Safety, Security, Rescue, Fire, Health, Env, "
+                       "Transport, Infra, CBRNE or Other)");
+    cats.push_back(cat);
+  }
+  const xml_element& e_urg = *info->first(cns, "urgency");
+  const xml_element& e_sev = *info->first(cns, "severity");
+  const xml_element& e_cer = *info->first(cns, "certainty");
+  std::string urgency = trim(e_urg.text), severity = trim(e_sev.text), certainty = trim(e_cer.text);
+  if (!one_of(urgency, {"Immediate", "Expected", "Future", "Past", "Unknown"}))
+    return bad_value(e_urg, urgency,
+                     "a CAP urgency (Immediate, Expected, Future, Past or Unknown)");
+  if (!one_of(severity, {"Extreme", "Severe", "Moderate", "Minor", "Unknown"}))
+    return bad_value(e_sev, severity,
+                     "a CAP severity (Extreme, Severe, Moderate, Minor or Unknown)");
+  if (certainty == "Very Likely") certainty = "Likely";  // CAP 1.0's value, kept by 1.1 readers
+  if (!one_of(certainty, {"Observed", "Likely", "Possible", "Unlikely", "Unknown"}))
+    return bad_value(e_cer, certainty,
+                     "a CAP certainty (Observed, Likely, Possible, Unlikely or Unknown)");
+  const std::string priority = cap_detail::priority_of(urgency, severity, certainty);
+
+  const std::string event = text_of(*info, "event");
+  const std::string headline = text_of(*info, "headline");
+  std::string summary = headline.empty() ? event : headline;
+  if (summary.empty())
+    return not_derivable("/body/summary", "the alert's <info> (at " + info->where() +
+                                              ") has no <headline> and an empty <event>");
+  if (!target && a.msg_type == "Update") summary = "Update: " + summary;
+  if (!target && a.msg_type == "Cancel") summary = "Cancelled: " + summary;
+  bool clipped = false;
+  summary = clip_chars(summary, 200, &clipped);
+  if (clipped) not_carried.push_back("the end of the headline (over 200 characters)");
+
+  // Every area, as written.
+  json areas = json::array();
+  std::vector<const xml_element*> area_sources = {info};
+  area_sources.insert(area_sources.end(), same_language.begin(), same_language.end());
+  for (const xml_element* src : area_sources)
+    for (const xml_element* ar : src->all(cns, "area")) {
+      if (areas.size() == 100) {
+        not_carried.push_back("a further <area> (more than 100)");
+        continue;
+      }
+      auto one = cap_detail::read_area(*ar, cns, not_carried);
+      if (auto* e = std::get_if<translate_error>(&one)) return *e;
+      json area = std::get<json>(std::move(one));
+      if (std::find(areas.begin(), areas.end(), area) == areas.end())
+        areas.push_back(std::move(area));
+    }
+  json loc = json::object();
+  if (areas.empty()) areas.push_back({{"description", "The alert names no area"}});
+  // A single point (a circle of radius 0) is a position as well as an area.
+  std::size_t circles = 0;
+  for (const auto& ar : areas) circles += ar.contains("circles") ? ar["circles"].size() : 0;
+  if (circles == 1 && !areas.front().contains("polygons"))
+    for (const auto& ar : areas)
+      if (ar.contains("circles") && ar["circles"][0]["radius_m"] == 0)
+        loc["wgs84"] = {{"lat", ar["circles"][0]["lat"]}, {"lon", ar["circles"][0]["lon"]}};
+  static const std::regex postcode_re =
+      make_safe_regex("^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$");
+  for (const auto& ar : areas)
+    if (ar.contains("geocodes"))
+      for (const auto& g : ar["geocodes"]) {
+        const std::string n = g["name"].get<std::string>(), v = g["value"].get<std::string>();
+        if (n == "postcode" && std::regex_match(v, postcode_re) && !loc.contains("postcode"))
+          loc["postcode"] = v;
+      }
+  loc["areas"] = std::move(areas);
+
+  json type_of = {{"code", cap_detail::incident_code(cats.front(), event)},
+                  {"text", clip_chars(event.empty() ? cats.front() : event, 500)}};
+  const auto event_codes = info->all(cns, "eventCode");
+  for (std::size_t i = 0; i < event_codes.size(); ++i) {
+    std::string n = text_of(*event_codes[i], "valueName"), v = text_of(*event_codes[i], "value");
+    if (i == 0 && !v.empty() && v.size() <= 40)
+      type_of["agency_code"] = v;
+    else
+      not_carried.push_back("<eventCode> " + clip_chars(n, 200) + " = " + clip_chars(v, 200));
+  }
+  json methane = {{"major_incident", "not_declared"},
+                  {"exact_location", std::move(loc)},
+                  {"type_of_incident", std::move(type_of)}};
+
+  // The free text an operator reads, as written, markup stripped.
+  std::string notes;
+  add_paragraph(notes, concerns);
+  add_paragraph(notes, text_of(*info, "description"));
+  if (auto t = text_of(*info, "instruction"); !t.empty()) add_paragraph(notes, "Instruction: " + t);
+  std::string responses;
+  for (const xml_element* r : info->all(cns, "responseType"))
+    responses += (responses.empty() ? "" : ", ") + trim(r->text);
+  if (!responses.empty()) add_paragraph(notes, "The public is told: " + responses);
+  if (cats.size() > 1) {
+    std::string all;
+    for (const auto& c : cats) all += (all.empty() ? "" : ", ") + c;
+    add_paragraph(notes, "CAP categories: " + all);
+  }
+  std::string times;
+  for (const char* t : {"effective", "onset", "expires"})
+    if (auto v = text_of(*info, t); !v.empty())
+      times += std::string(times.empty() ? "" : ", ") + static_cast<char>(t[0] - 'a' + 'A') +
+               (t + 1) + " " + v;
+  add_paragraph(notes, times);
+  if (auto v = text_of(*info, "audience"); !v.empty()) add_paragraph(notes, "Audience: " + v);
+  if (auto v = text_of(*info, "web"); !v.empty()) add_paragraph(notes, "Web: " + v);
+  if (auto v = text_of(a.alert, "restriction"); !v.empty())
+    add_paragraph(notes, "Restriction: " + v);
+  if (auto v = text_of(a.alert, "source"); !v.empty()) add_paragraph(notes, "Source: " + v);
+  if (auto v = text_of(a.alert, "note"); !v.empty()) add_paragraph(notes, "Note: " + v);
+  std::size_t full = notes.size();
+  notes = clip_chars(notes, 2000, &clipped);
+  if (clipped)
+    not_carried.push_back("the end of the text (" + std::to_string(full - notes.size()) +
+                          " bytes over the 2000 characters of notes)");
+
+  for (const xml_element* p : info->all(cns, "parameter")) {
+    std::string n = text_of(*p, "valueName"), v = text_of(*p, "value");
+    not_carried.push_back("<parameter> " + clip_chars(n, 200) + " = " + clip_chars(v, 500));
+  }
+  for (const xml_element* r : info->all(cns, "resource")) {
+    std::string what = "<resource> '" + clip_chars(text_of(*r, "resourceDesc"), 200) + "'";
+    if (auto m = text_of(*r, "mimeType"); !m.empty()) what += " (" + clip_chars(m, 100) + ")";
+    if (auto u = text_of(*r, "uri"); !u.empty()) what += " at " + clip_chars(u, 500);
+    if (r->first(cns, "derefUri")) what += ", embedded in the alert";
+    not_carried.push_back(what);
+  }
+
+  json contact = json::object();
+  if (auto c = text_of(*info, "contact"); !c.empty()) contact["name"] = clip_chars(c, 100);
+  if (auto n = text_of(*info, "senderName"); !n.empty()) contact["role"] = clip_chars(n, 100);
+
+  if (target && a.msg_type == "Update") {
+    msg["type"] = "transfer.update";
+    msg["transfer_id"] = target->transfer_id;
+    msg["version"] = target->next_version;
+    std::string note = text_of(a.alert, "note");
+    body["text"] =
+        clip_chars(note.empty() ? "Updated by " + a.sender + ": " + summary : note, 2000);
+    body["summary"] = summary;
+    body["priority"] = priority;
+    body["methane"] = std::move(methane);
+  } else if (target) {
+    msg["type"] = "transfer.cancel";
+    msg["transfer_id"] = target->transfer_id;
+    std::string note = text_of(a.alert, "note");
+    body["reason"] =
+        clip_chars(note.empty() ? "Cancelled by " + a.sender + ": " + summary : note, 500);
+  } else {
+    if (to.empty())
+      return not_derivable("/to",
+                           "the alert names no Bluelink agency in <addresses> (a public alert "
+                           "has none) and no recipient is configured for " +
+                               a.from + " (partners[].default_to, or bluelink translate --for)");
+    msg["type"] = "transfer.request";
+    msg["to"] = json::array({to});
+    // A partner's alert tells; it does not ask this control room for a service. The operator
+    // decides what, if anything, to send (docs/protocols/cap-edxl.md, "Category").
+    body["category"] = "notification";
+    body["priority"] = priority;
+    body["ask"] = "for_information";
+    body["summary"] = summary;
+    std::string number = a.identifier;
+    if (auto inc = text_of(a.alert, "incidents"); !inc.empty()) {
+      std::istringstream in(inc);
+      std::string first;
+      in >> first;
+      if (!first.empty() && first.size() <= 40) number = first;
+    }
+    if (number.size() > 40)
+      number = "CAP-" + sha256_hex(a.sender + "\n" + a.identifier).substr(0, 12);
+    body["sender_incident"] = {{"number", number}, {"system", "CAP"}};
+    body["methane"] = std::move(methane);
+    if (!contact.empty()) body["contact"] = std::move(contact);
+    if (!notes.empty()) body["notes"] = notes;
+  }
+  msg["body"] = std::move(body);
+  if (not_carried.size() > 200) {
+    std::size_t more = not_carried.size() - 199;
+    not_carried.resize(199);
+    not_carried.push_back("and " + std::to_string(more) + " more items");
+  }
+  for (auto& n : not_carried) n = clip_chars(n, 1000);
+  source["not_carried"] = std::move(not_carried);
+  msg["source"] = std::move(source);
+  if (auto e = check_message(msg, schemas)) return *e;
+  return msg;
 }
 
 }  // namespace
@@ -498,16 +873,34 @@ std::optional<translate_error> check_message(const json& msg, const schema_set& 
 
 std::variant<json, translate_error> cap_import(std::string_view xml, const schema_set& schemas,
                                                const xml_limits& limits) {
+  return cap_import(xml, schemas, partner_context{}, limits);
+}
+
+std::variant<json, translate_error> cap_import(std::string_view xml, const schema_set& schemas,
+                                               const partner_context& partner,
+                                               const xml_limits& limits) {
   auto parsed = read_xml(xml, limits);
   if (auto* e = std::get_if<translate_error>(&parsed)) return *e;
-  const xml_element& alert = std::get<xml_element>(parsed);
-  if (alert.ns != ns || alert.name != "alert")
+  return cap_import_element(std::get<xml_element>(parsed), schemas, partner);
+}
+
+std::variant<json, translate_error> cap_import_element(const xml_element& alert,
+                                                       const schema_set& schemas,
+                                                       const partner_context& partner) {
+  if (alert.name == "alert" && alert.ns == "http://www.incident.com/cap/1.0")
+    return make_translate_error("bl.cap.not_cap", "the alert at " + alert.where() +
+                                                      " is CAP 1.0; Bluelink reads CAP 1.2 and "
+                                                      "1.1");
+  if (alert.name != "alert" || (alert.ns != ns && alert.ns != cap11_namespace))
     return make_translate_error(
         "bl.cap.not_cap", "the root element is <" + alert.name + "> in namespace '" + alert.ns +
-                              "' at " + alert.where() + "; expected <alert> in " + ns);
+                              "' at " + alert.where() + "; expected <alert> in " + ns +
+                              " (or CAP 1.1's " + std::string(cap11_namespace) + ")");
+  const std::string& cns = alert.ns;  // this alert's CAP namespace
+  const std::string standard = cns == ns ? "CAP 1.2" : "CAP 1.1";
 
   auto text_of = [&](const xml_element& parent, const char* name) -> const xml_element* {
-    return parent.first(ns, name);
+    return parent.first(cns, name);
   };
   for (const char* req : {"identifier", "sender", "sent", "status", "msgType", "scope"})
     if (!text_of(alert, req)) return missing(alert, req);
@@ -542,15 +935,27 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
   const std::string type = msg_type == "Alert"    ? "transfer.request"
                            : msg_type == "Update" ? "transfer.update"
                                                   : "transfer.cancel";
-  const xml_element* info = alert.first(ns, "info");
+  // The <info> to carry: the first in English (CAP's default language is en-US), else the first.
+  const auto infos = alert.all(cns, "info");
+  const xml_element* info = nullptr;
+  for (const xml_element* i : infos) {
+    const xml_element* l = i->first(cns, "language");
+    std::string lang = l ? trim(l->text) : "en-US";
+    if (lang.size() >= 2 && std::tolower(static_cast<unsigned char>(lang[0])) == 'e' &&
+        std::tolower(static_cast<unsigned char>(lang[1])) == 'n') {
+      info = i;
+      break;
+    }
+  }
+  if (!info && !infos.empty()) info = infos.front();
 
   // Bluelink's own parameters, in document order.
   std::vector<std::pair<std::string, const xml_element*>> params;
   bool area_generated = false;
   if (info)
-    for (const xml_element* p : info->all(ns, "parameter")) {
-      const xml_element* vn = p->first(ns, "valueName");
-      const xml_element* v = p->first(ns, "value");
+    for (const xml_element* p : info->all(cns, "parameter")) {
+      const xml_element* vn = p->first(cns, "valueName");
+      const xml_element* v = p->first(cns, "value");
       if (!vn) return missing(*p, "valueName");
       if (!v) return missing(*p, "value");
       std::string name = trim(vn->text);
@@ -561,27 +966,55 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
       else
         params.emplace_back(name, p);
     }
-  const bool from_bluelink = !params.empty() || area_generated;
+  // Bluelink's own alert (it wrote parameters), or one that names a Bluelink transfer in its
+  // <references> (a cancel Bluelink exported carries no parameter).
+  bool names_transfer = false;
+  if (const xml_element* r = alert.first(cns, "references"))
+    names_transfer = (" " + r->text).find(" bluelink,T-") != std::string::npos ||
+                     (" " + r->text).find("\nbluelink,T-") != std::string::npos;
+  const bool from_bluelink = !params.empty() || area_generated || names_transfer;
+
+  // Who it is from: the link's agency when there is one (authoritative), checked against what
+  // the document says; else the agency the document's sender maps to, or is.
+  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
+  std::string agency;
+  if (auto it = partner.senders.find(sender); it != partner.senders.end())
+    agency = it->second;
+  else if (std::regex_match(sender, agency_re))
+    agency = sender;
+  std::string from;
+  if (!partner.as_agency.empty()) {
+    if (agency.empty())
+      return make_translate_error(
+          "bl.partner.unknown_sender",
+          "<sender> '" + clip_chars(sender, 120) + "' at " + e_sender.where() +
+              " is not an identity of " + partner.as_agency +
+              " (the configuration's partners[].cap_senders lists a partner's CAP senders)");
+    if (agency != partner.as_agency)
+      return make_translate_error("bl.partner.sender_mismatch",
+                                  "<sender> '" + clip_chars(sender, 120) + "' at " +
+                                      e_sender.where() + " is " + agency +
+                                      "'s, but the document came from " + partner.as_agency);
+    from = partner.as_agency;
+  } else if (agency.empty()) {
+    return not_derivable("/from", "<sender> '" + clip_chars(sender, 120) + "' at " +
+                                      e_sender.where() +
+                                      " is neither a Bluelink agency id nor a partner's CAP "
+                                      "sender in the configuration (partners[].cap_senders; "
+                                      "bluelink translate --config FILE, or --as AGENCY)");
+  } else {
+    from = agency;
+  }
+  if (!from_bluelink)
+    return import_partner_alert({alert, cns, standard, info, infos, partner, from, sender,
+                                 identifier, status, msg_type, std::get<std::string>(sent)},
+                                schemas);
 
   json msg = json::object();
-  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
-  static const std::regex key_re = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
-  if (!std::regex_match(sender, agency_re))
-    return not_derivable("/from", "<sender> '" + sender + "' at " + e_sender.where() +
-                                      " is not a Bluelink agency id (2-63 lower-case letters, "
-                                      "digits and hyphens)");
-  if (identifier.rfind(sender + ":", 0) == 0 || from_bluelink) {
-    msg["id"] = identifier;
-  } else {
-    if (!std::regex_match(identifier, key_re))
-      return not_derivable("/id", "<identifier> '" + identifier + "' at " + e_id.where() +
-                                      " has characters outside [A-Za-z0-9._~:-] or is longer "
-                                      "than 128");
-    msg["id"] = sender + ":" + identifier;
-  }
+  msg["id"] = identifier;
   msg["type"] = type;
-  msg["from"] = sender;
-  if (const xml_element* a = alert.first(ns, "addresses")) {
+  msg["from"] = from;
+  if (const xml_element* a = alert.first(cns, "addresses")) {
     json to = json::array();
     std::string t = a->text;
     std::size_t i = 0;
@@ -607,7 +1040,7 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
   msg["sent_at"] = std::get<std::string>(sent);
   if (status == "Exercise") msg["mode"] = "exercise";
   if (status == "Test") msg["mode"] = "test";
-  if (const xml_element* r = alert.first(ns, "references")) {
+  if (const xml_element* r = alert.first(cns, "references")) {
     // "sender,identifier,sent" triples; the transfer is the one named by "bluelink".
     std::string refs = trim(r->text);
     static const std::regex ref_re = make_safe_regex("(^|\\s)bluelink,(T-[0-9]{8}-[0-9]{6}),");
@@ -621,12 +1054,12 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
 
   json body = json::object();
   std::string note;
-  if (const xml_element* n = alert.first(ns, "note")) note = n->text;
+  if (const xml_element* n = alert.first(cns, "note")) note = n->text;
 
   if (info) {
     for (const char* req : {"category", "event", "urgency", "severity", "certainty"})
       if (!info->first(ns, req)) return missing(*info, req);
-    const xml_element& e_cat = *info->first(ns, "category");
+    const xml_element& e_cat = *info->first(cns, "category");
     std::string cat = trim(e_cat.text);
     bool known = false;
     for (const char* c : cap_categories) known = known || cat == c;
@@ -634,77 +1067,50 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
       return bad_value(e_cat, cat,
                        "a CAP category (Geo, Met, Safety, Security, Rescue, Fire, Health, Env, "
                        "Transport, Infra, CBRNE or Other)");
-    const xml_element& e_urg = *info->first(ns, "urgency");
+    const xml_element& e_urg = *info->first(cns, "urgency");
     std::string urgency = trim(e_urg.text);
     if (!one_of(urgency, {"Immediate", "Expected", "Future", "Past", "Unknown"}))
       return bad_value(e_urg, urgency,
                        "a CAP urgency (Immediate, Expected, Future, Past or Unknown)");
     for (const auto& p : prios)
       if (urgency == p.urgency) body["priority"] = p.priority;
-    if (urgency == "Past" && !from_bluelink) body["priority"] = "routine";
-    if (const xml_element* ex = info->first(ns, "expires")) {
+    if (const xml_element* ex = info->first(cns, "expires")) {
       auto t = cap_time(*ex);
       if (auto* e = std::get_if<translate_error>(&t)) return *e;
       msg["expires_at"] = std::get<std::string>(t);
     }
-    if (const xml_element* h = info->first(ns, "headline"); h && !h->text.empty())
-      body["summary"] = from_bluelink ? h->text : clip(trim(h->text), 200);
-    if (const xml_element* ins = info->first(ns, "instruction")) {
+    if (const xml_element* h = info->first(cns, "headline"); h && !h->text.empty())
+      body["summary"] = h->text;
+    if (const xml_element* ins = info->first(cns, "instruction")) {
       for (const auto& p : asks)
         if (ins->text == p.instruction) body["ask"] = p.ask;
-      if (!body.contains("ask") && from_bluelink)
+      if (!body.contains("ask"))
         return bad_value(*ins, ins->text, "one of the Bluelink ask instructions");
     }
     json loc = json::object();
-    if (const xml_element* area = info->first(ns, "area"))
-      if (auto e = import_area(*area, loc, area_generated)) return *e;
-
-    if (!from_bluelink && type == "transfer.request") {
-      // A partner's alert: derive what Bluelink needs from CAP's own elements.
-      std::string category = "notification";
-      for (const auto& [c, bc] : partner_categories)
-        if (cat == c) category = bc;
-      body["category"] = category;
-      body["ask"] = category == "notification" ? "for_information" : "attend";
-      if (!body.contains("priority")) body["priority"] = "routine";
-      std::string event = trim(info->first(ns, "event")->text);
-      if (!body.contains("summary")) {
-        if (event.empty())
-          return not_derivable("/body/summary",
-                               "the alert has no <headline> and "
-                               "an empty <event>");
-        body["summary"] = clip(event, 200);
+    const auto areas = info->all(cns, "area");
+    if (!areas.empty())
+      if (auto e = import_area(*areas.front(), cns, loc, area_generated)) return *e;
+    // Areas after the first are the location's own list (an exporting Bluelink wrote them).
+    if (areas.size() > 1) {
+      std::vector<std::string> ignored;
+      json list = json::array();
+      for (std::size_t i = 1; i < areas.size(); ++i) {
+        auto a = cap_detail::read_area(*areas[i], cns, ignored);
+        if (auto* e = std::get_if<translate_error>(&a)) return *e;
+        list.push_back(std::get<json>(std::move(a)));
       }
-      if (identifier.size() > 40)
-        return not_derivable("/body/sender_incident/number",
-                             "<identifier> '" + identifier + "' is longer than 40 characters");
-      body["sender_incident"] = {{"number", identifier}, {"system", "CAP"}};
-      if (loc.empty())
-        return not_derivable("/body/methane/exact_location",
-                             "the alert's <info> (at " + info->where() +
-                                 ") has no <area> with an <areaDesc>, <circle> or postcode");
-      std::string code = cat;
-      for (auto& ch : code) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      body["methane"] = {
-          {"major_incident", "not_declared"},
-          {"exact_location", loc},
-          {"type_of_incident", {{"code", code}, {"text", event.empty() ? cat : clip(event, 500)}}}};
-      std::string notes;
-      if (const xml_element* d = info->first(ns, "description")) notes = trim(d->text);
-      if (const xml_element* ins = info->first(ns, "instruction"); ins && !trim(ins->text).empty())
-        notes += (notes.empty() ? "" : "\n") + std::string("Instruction: ") + trim(ins->text);
-      if (!trim(note).empty()) notes += (notes.empty() ? "" : "\n") + trim(note);
-      if (!notes.empty()) body["notes"] = clip(notes, 2000);
-      if (const xml_element* c = info->first(ns, "contact"); c && !trim(c->text).empty())
-        body["contact"] = {{"name", clip(trim(c->text), 100)}};
-    } else if (!loc.empty()) {
+      loc["areas"] = std::move(list);
+    }
+
+    if (!loc.empty()) {
       body["methane"]["exact_location"] = loc;
     }
   } else if (type == "transfer.request") {
     return missing(alert, "info");
   }
 
-  if (type == "transfer.request" && !note.empty() && from_bluelink) body["notes"] = note;
+  if (type == "transfer.request" && !note.empty()) body["notes"] = note;
   if (type == "transfer.update") {
     if (trim(note).empty())
       return not_derivable("/body/text", "a CAP Update needs a <note> saying what changed");
@@ -719,7 +1125,7 @@ std::variant<json, translate_error> cap_import(std::string_view xml, const schem
   msg["body"] = std::move(body);
 
   for (const auto& [pointer, el] : params) {
-    const xml_element* v = el->first(ns, "value");
+    const xml_element* v = el->first(cns, "value");
     if (auto e = set_param(msg, pointer, v->text, *el)) return *e;
   }
   if (type == "transfer.update" && !msg.contains("version"))

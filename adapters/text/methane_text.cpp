@@ -18,58 +18,22 @@ namespace {
 
 constexpr std::size_t label_width = 26;  // "N  Number of casualties: " plus a space
 
-// ASCII look-alikes for the code points control-room text actually contains.
-const char* ascii_for(std::uint32_t cp) {
-  switch (cp) {
-    case 0x00A0:
-      return " ";
-    case 0x00A3:
-      return "GBP ";
-    case 0x00B0:
-      return " deg";
-    case 0x00B1:
-      return "+/-";
-    case 0x00BD:
-      return "1/2";
-    case 0x00D7:
-      return "x";
-    case 0x2010:
-    case 0x2011:
-    case 0x2012:
-    case 0x2013:
-    case 0x2014:
-    case 0x2212:
-      return "-";
-    case 0x2018:
-    case 0x2019:
-    case 0x201A:
-    case 0x2032:
-      return "'";
-    case 0x201C:
-    case 0x201D:
-    case 0x201E:
-    case 0x2033:
-      return "\"";
-    case 0x2022:
-      return "*";
-    case 0x2026:
-      return "...";
-    case 0x20AC:
-      return "EUR ";
-    case 0x2192:
-      return "->";
-    default:
-      break;
+// Characters in a UTF-8 string (the bytes that do not continue a character).
+std::size_t chars(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
+// The bytes of the first `n` characters of `s`.
+std::size_t prefix_bytes(std::string_view s, std::size_t n) {
+  std::size_t i = 0;
+  while (i < s.size() && n > 0) {
+    ++i;
+    while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) ++i;
+    --n;
   }
-  // Latin-1 letters with accents: drop the accent.
-  static const char* const latin1 =
-      "AAAAAAACEEEEIIIIDNOOOOOxOUUUUYTsaaaaaaaceeeeiiiidnooooo/ouuuuyty";
-  if (cp >= 0x00C0 && cp <= 0x00FF) {
-    static thread_local char one[2] = {0, 0};
-    one[0] = latin1[cp - 0x00C0];
-    return one;
-  }
-  return "?";
+  return i;
 }
 
 std::string str(const json& j, const char* key) {
@@ -173,19 +137,78 @@ class text_builder {
   void field(const std::string& label, const std::string& value) {
     std::string first = label;
     if (first.size() < label_width) first.append(label_width - first.size(), ' ');
-    out_ += wrap(to_ascii(value.empty() ? "not given" : value), first, label_width);
+    out_ += wrap(clean_text(value.empty() ? "not given" : value), first, label_width);
   }
   // A further value under the previous one.
   void more(const std::string& value) {
-    out_ += wrap(to_ascii(value), std::string(label_width, ' '), label_width);
+    out_ += wrap(clean_text(value), std::string(label_width, ' '), label_width);
   }
-  void line(const std::string& text) { out_ += wrap(to_ascii(text), "", 0); }
+  void line(const std::string& text) { out_ += wrap(clean_text(text), "", 0); }
   void blank() { out_ += "\n"; }
   std::string take() { return std::move(out_); }
 
  private:
   std::string out_;
 };
+
+std::string lat_lon(double lat, double lon) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.5f, %.5f", lat, lon);
+  return buf;
+}
+
+// An area's shapes and codes, one line each: "polygon of 34 points around 51.12345, 0.12345",
+// "circle around 51.72290, 0.52530, radius 25 km", "codes: UGC CAZ017, FIPS6 006113".
+std::vector<std::string> area_lines(const json& a) {
+  std::vector<std::string> out;
+  if (a.contains("polygons") && a["polygons"].is_array())
+    for (const auto& poly : a["polygons"]) {
+      if (!poly.is_array() || poly.empty()) continue;
+      double lat = 0, lon = 0;
+      std::size_t n = 0;
+      for (const auto& p : poly)
+        if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number()) {
+          lat += p[0].get<double>();
+          lon += p[1].get<double>();
+          ++n;
+        }
+      if (n == 0) continue;
+      out.push_back("polygon of " + std::to_string(poly.size()) + " points around " +
+                    lat_lon(lat / static_cast<double>(n), lon / static_cast<double>(n)));
+    }
+  if (a.contains("circles") && a["circles"].is_array())
+    for (const auto& c : a["circles"]) {
+      if (!c.is_object() || !c.contains("lat") || !c.contains("lon") || !c["lat"].is_number() ||
+          !c["lon"].is_number())
+        continue;
+      double r =
+          c.contains("radius_m") && c["radius_m"].is_number() ? c["radius_m"].get<double>() : 0.0;
+      char rad[48];
+      if (r >= 1000)
+        std::snprintf(rad, sizeof rad, "%g km", r / 1000.0);
+      else
+        std::snprintf(rad, sizeof rad, "%g m", r);
+      out.push_back(r > 0 ? "circle around " +
+                                lat_lon(c["lat"].get<double>(), c["lon"].get<double>()) +
+                                ", radius " + rad
+                          : "point " + lat_lon(c["lat"].get<double>(), c["lon"].get<double>()));
+    }
+  if (a.contains("geocodes") && a["geocodes"].is_array() && !a["geocodes"].empty()) {
+    std::string codes;
+    std::size_t shown = 0;
+    for (const auto& g : a["geocodes"]) {
+      if (!g.is_object()) continue;
+      if (shown == 6) {
+        codes += " and " + std::to_string(a["geocodes"].size() - shown) + " more";
+        break;
+      }
+      codes += (codes.empty() ? "" : ", ") + str(g, "name") + " " + str(g, "value");
+      ++shown;
+    }
+    out.push_back("codes: " + codes);
+  }
+  return out;
+}
 
 void render_location(text_builder& b, const json& loc) {
   std::vector<std::string> parts;
@@ -219,6 +242,15 @@ void render_location(text_builder& b, const json& loc) {
   if (auto w = str(loc, "what3words"); !w.empty()) parts.push_back("what3words: " + w);
   if (auto d = str(loc, "directions"); !d.empty()) parts.push_back("Directions: " + d);
   if (auto r = str(loc, "rendezvous_point"); !r.empty()) parts.push_back("RVP: " + r);
+  if (loc.contains("areas") && loc["areas"].is_array()) {
+    std::size_t n = 0;
+    for (const auto& a : loc["areas"]) {
+      if (!a.is_object()) continue;
+      ++n;
+      parts.push_back("Area " + std::to_string(n) + ": " + str(a, "description"));
+      for (const auto& line : area_lines(a)) parts.push_back("- " + line);
+    }
+  }
   if (parts.empty()) {
     b.field("E  Exact location:", "");
     return;
@@ -305,6 +337,31 @@ void render_contact(text_builder& b, const json& body) {
   b.field("Contact:", s);
 }
 
+// Where a translated message came from and what of the document it does not carry.
+void render_source(text_builder& b, const json& msg) {
+  if (!msg.contains("source") || !msg["source"].is_object()) return;
+  const json& src = msg["source"];
+  b.blank();
+  std::string from = str(src, "standard");
+  if (auto s = str(src, "sender"); !s.empty()) from += " from " + s;
+  if (auto id = str(src, "identifier"); !id.empty()) from += ", identifier " + id;
+  b.field("Source document:", from);
+  if (!src.contains("not_carried") || !src["not_carried"].is_array() ||
+      src["not_carried"].empty()) {
+    b.field("Not carried:", "nothing");
+    return;
+  }
+  bool first = true;
+  for (const auto& n : src["not_carried"]) {
+    if (!n.is_string()) continue;
+    if (first)
+      b.field("Not carried:", n.get<std::string>());
+    else
+      b.more(n.get<std::string>());
+    first = false;
+  }
+}
+
 std::string incident_text(const json& ref) {
   if (!ref.is_object()) return {};
   std::string s = str(ref, "number");
@@ -314,7 +371,7 @@ std::string incident_text(const json& ref) {
 
 }  // namespace
 
-std::string to_ascii(std::string_view in) {
+std::string clean_text(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   std::size_t i = 0;
@@ -325,7 +382,8 @@ std::string to_ascii(std::string_view in) {
       ++i;
       continue;
     }
-    std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    // A whole, shortest-form character is kept as it is; anything else is U+FFFD.
+    std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
     std::uint32_t cp = len == 4 ? c & 0x07u : len == 3 ? c & 0x0Fu : c & 0x1Fu;
     bool ok = len > 1 && i + len <= in.size();
     for (std::size_t k = 1; ok && k < len; ++k) {
@@ -333,12 +391,18 @@ std::string to_ascii(std::string_view in) {
       if ((cc & 0xC0) != 0x80) ok = false;
       cp = (cp << 6) | (cc & 0x3Fu);
     }
+    if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+               (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+      ok = false;
     if (!ok) {
-      out += '?';
+      out += "\xEF\xBF\xBD";
       ++i;
       continue;
     }
-    out += ascii_for(cp);
+    if (cp >= 0x80 && cp < 0xA0)
+      out += ' ';  // C1 controls
+    else
+      out.append(in.substr(i, len));
     i += len;
   }
   return out;
@@ -348,14 +412,15 @@ std::string wrap(std::string_view text, std::string_view first, std::size_t inde
                  std::size_t width) {
   std::string out;
   std::string line(first);
-  std::size_t start_len = line.size();
+  std::size_t cols = chars(first);  // characters on `line`
+  const std::size_t start_cols = cols;
   const std::string pad(indent, ' ');
   bool any = false;
   auto flush = [&] {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
     line = pad;
-    start_len = line.size();
+    cols = indent;
     any = false;
   };
   std::size_t i = 0;
@@ -369,18 +434,19 @@ std::string wrap(std::string_view text, std::string_view first, std::size_t inde
     while (j < text.size() && text[j] != ' ' && text[j] != '\n') ++j;
     std::string_view word = text.substr(i, j - i);
     while (!word.empty()) {
-      std::size_t room =
-          width > line.size() + (any ? 1 : 0) ? width - line.size() - (any ? 1 : 0) : 0;
-      if (word.size() <= room) {
+      std::size_t room = width > cols + (any ? 1 : 0) ? width - cols - (any ? 1 : 0) : 0;
+      std::size_t word_cols = chars(word);
+      if (word_cols <= room) {
         if (any) line += ' ';
         line += word;
+        cols += word_cols + (any ? 1 : 0);
         any = true;
         word = {};
       } else if (any) {
         flush();
       } else {
         // A word longer than a whole line: split it.
-        std::size_t take = width > line.size() ? width - line.size() : 1;
+        std::size_t take = prefix_bytes(word, width > cols ? width - cols : 1);
         line += word.substr(0, take);
         word.remove_prefix(take);
         any = true;
@@ -388,9 +454,9 @@ std::string wrap(std::string_view text, std::string_view first, std::size_t inde
       }
     }
     if (j >= text.size()) break;
-    i = j + 1;
+    i = text[j] == '\n' ? j : j + 1;  // a line break is the next step's, not a separator
   }
-  if (any || line.size() != start_len || out.empty()) flush();
+  if (any || cols != start_cols || out.empty()) flush();
   return out;
 }
 
@@ -473,6 +539,7 @@ std::string methane_text(const json& msg) {
     render_contact(b, body);
     b.field("Notes:", str(body, "notes"));
   }
+  render_source(b, msg);
   return b.take();
 }
 

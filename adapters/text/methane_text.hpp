@@ -1,8 +1,8 @@
 #pragma once
 // The M/ETHANE text rendering of a transfer, for radio read-out and printing: a header (transfer
 // id, from -> to, priority, category, sent time in UK local time and UTC), the seven JESIP
-// M/ETHANE headings in order, then the ask, contact and notes. Plain ASCII, lines of at most 72
-// columns. Pure functions: no I/O, any thread.
+// M/ETHANE headings in order, then the ask, contact and notes. UTF-8 as written (a Polish or Hebrew
+// place name stays as it is), lines of at most 72 characters. Pure functions: no I/O, any thread.
 
 #include <string>
 #include <string_view>
@@ -17,12 +17,13 @@ namespace bl::adapters {
 /// schema validation, but missing parts are written as "not given" rather than refused.
 std::string methane_text(const nlohmann::json& message);
 
-/// Replaces non-ASCII characters by ASCII look-alikes (curly quotes, dashes, accented letters,
-/// the pound sign as "GBP") or '?'; control characters other than newline become spaces.
-std::string to_ascii(std::string_view utf8);
+/// Keeps every whole UTF-8 character as it is; control characters other than newline (C0 and C1)
+/// become spaces and bytes that are not UTF-8 become U+FFFD, so the text is safe to print.
+std::string clean_text(std::string_view utf8);
 
-/// Wraps text at `width` columns; continuation lines start with `indent` spaces and the first
-/// line with `first` (which should be `indent` columns wide). Words longer than a line are split.
+/// Wraps text at `width` characters (UTF-8 code points, not bytes); continuation lines start with
+/// `indent` spaces and the first line with `first` (which should be `indent` characters wide).
+/// Words longer than a line are split between characters.
 std::string wrap(std::string_view text, std::string_view first, std::size_t indent,
                  std::size_t width = 72);
 

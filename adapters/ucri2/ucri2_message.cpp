@@ -310,8 +310,12 @@ std::string_view reason_of(wire_code code) {
       return "REQUEST_PAYLOAD_INVALID_PER_APP_SPEC";
     case wire_code::payload_not_json:
       return "REQUEST_PAYLOAD_INVALID_JSON";
+    case wire_code::unsupported_app:
+      return "REQUEST_PAYLOAD_UNSUPPORTED_APPID_OR_APPVERSION";
     case wire_code::forbidden_app:
       return "REQUEST_PAYLOAD_FORBIDDEN_APPID";
+    case wire_code::unsupported_message:
+      return "REQUEST_PAYLOAD_UNSUPPORTED_MESSAGE";
     case wire_code::unknown_destination:
       return "REQUEST_UNKNOWN_DESTINATION_ID";
     case wire_code::no_messages_to_commit:
@@ -345,10 +349,46 @@ directory make_directory(const gateway_config& cfg) {
   d.ucrm_oid = cfg.ucri2.oid;
   for (const auto& p : cfg.ucri2.participants) {
     const auto* a = cfg.find_agency(p.agency);
-    d.participants.push_back({p.oid, p.agency, a ? a->name : p.agency,
-                              a ? std::string(to_string(a->kind)) : "other", p.client});
+    participant entry{
+        p.oid,    p.agency, a ? a->name : p.agency, a ? std::string(to_string(a->kind)) : "other",
+        p.client, {}};
+    for (const auto& app : p.supported_apps)
+      entry.apps.push_back({app.app_id, app.app_version, app.unsupported_messages});
+    d.participants.push_back(std::move(entry));
   }
   return d;
+}
+
+std::vector<participant_app> participant::supported() const {
+  if (!apps.empty()) {
+    // transport_layer_messages is every participant's: the UCRM sends them to all.
+    auto out = apps;
+    out.push_back({"transport_layer_messages", "1.0", {}});
+    return out;
+  }
+  std::vector<participant_app> out;
+  for (const auto& a : supported_apps()) out.push_back({a.app_id, a.app_version, {}});
+  return out;
+}
+
+std::optional<ucri2_error> participant::refuses(const app_message& m) const {
+  if (apps.empty()) return std::nullopt;
+  for (const auto& a : apps) {
+    if (a.app_id != m.app_id || a.app_version != m.app_version) continue;
+    if (std::find(a.unsupported_messages.begin(), a.unsupported_messages.end(), m.schema_id) !=
+        a.unsupported_messages.end())
+      return make_ucri2_error(wire_code::unsupported_message, "bl.ucri2.unsupported_message",
+                              name + " (" + oid + ") does not support the '" + m.schema_id +
+                                  "' message of " + m.app_id + " " + m.app_version,
+                              "/payload/schemaId");
+    return std::nullopt;
+  }
+  std::string have;
+  for (const auto& a : apps) have += (have.empty() ? "" : ", ") + a.app_id + " " + a.app_version;
+  return make_ucri2_error(wire_code::unsupported_app, "bl.ucri2.unsupported_app",
+                          name + " (" + oid + ") does not support " + m.app_id + " " +
+                              m.app_version + "; it supports " + have,
+                          "/payload/appId");
 }
 
 const participant* directory::by_oid(std::string_view oid) const {

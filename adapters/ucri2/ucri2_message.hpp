@@ -38,7 +38,9 @@ enum class wire_code : int {
   unknown_schema = 463,       // REQUEST_PAYLOAD_UNKNOWN_SCHEMAID
   invalid_payload = 464,      // REQUEST_PAYLOAD_INVALID_PER_APP_SPEC
   payload_not_json = 465,     // REQUEST_PAYLOAD_INVALID_JSON
-  forbidden_app = 467,        // REQUEST_PAYLOAD_FORBIDDEN_APPID
+  unsupported_app = 466,  // REQUEST_PAYLOAD_UNSUPPORTED_APPID_OR_APPVERSION (by the destination)
+  forbidden_app = 467,    // REQUEST_PAYLOAD_FORBIDDEN_APPID
+  unsupported_message = 468,  // REQUEST_PAYLOAD_UNSUPPORTED_MESSAGE (by the destination)
   unknown_destination = 470,  // REQUEST_UNKNOWN_DESTINATION_ID
   // A commit beyond the last message: REQUEST_NO_MESSAGES_TO_COMMIT, the code the UCRI2
   // project's reference test client expects (reference-implementations/shared-js), though
@@ -68,6 +70,22 @@ ucri2_error make_ucri2_error(wire_code code, std::string bl_code, std::string me
 /// The fixed text of each code (the spec's "reason").
 std::string_view reason_of(wire_code code);
 
+/// The app payload of an envelope, its data parsed.
+struct app_message {
+  std::string app_id;
+  std::string app_version;
+  std::string schema_id;
+  nlohmann::json data;
+};
+
+/// An app a participant supports, and the messages of it that it does not (the registry's
+/// appRef).
+struct participant_app {
+  std::string app_id;
+  std::string app_version;
+  std::vector<std::string> unsupported_messages;
+};
+
 /// One communication participant: a Bluelink agency under its UCRI2 address (OID).
 struct participant {
   std::string oid;
@@ -75,6 +93,12 @@ struct participant {
   std::string name;
   std::string kind;     // fire, police, ambulance, other
   bool client = false;  // speaks the UCRI2 client API (receives UCRI2 messages)
+  /// From ucri2.participants[].supported_apps; empty: every app Bluelink translates.
+  std::vector<participant_app> apps;
+  /// What it supports, as the registry lists it: `apps`, or every supported app in full.
+  std::vector<participant_app> supported() const;
+  /// Whether it can receive this app message: nullopt, or 466 / 468 naming what it lacks.
+  std::optional<ucri2_error> refuses(const app_message& m) const;
 };
 
 struct directory {
@@ -89,14 +113,6 @@ directory make_directory(const gateway_config& cfg);
 
 enum class ack_mode { none, nack, all };
 std::string_view to_string(ack_mode a);
-
-/// The app payload of an envelope, its data parsed.
-struct app_message {
-  std::string app_id;
-  std::string app_version;
-  std::string schema_id;
-  nlohmann::json data;
-};
 
 /// A checked POST /messaging/send body.
 struct send_request {

@@ -20,6 +20,7 @@ import {
   ASK_LABEL, PRIORITY_LABEL, ALERT_LABEL, CASUALTY_ORDER, gridRef, words,
 } from './words.js';
 import { openCallPanel } from './calls.js';
+import { areasBlock } from './areas.js';
 import { sentence } from './failure.js';
 import { PENDING, outageBanner, redirectControl } from './outage.js';
 
@@ -73,6 +74,8 @@ function location(loc = {}) {
   if (given(loc.uprn)) out.push(part('UPRN', loc.uprn, 'mono'));
   if (given(loc.directions)) out.push(part('Directions', loc.directions));
   if (given(loc.rendezvous_point)) out.push(part('RVP', loc.rendezvous_point));
+  const areas = areasBlock(loc.areas, app.session?.map);
+  if (areas) out.push(areas);
   return out.length ? out : notGiven();
 }
 
@@ -465,7 +468,24 @@ export function renderDetail(main, id) {
       default:
         title = `${words(e.kind)} (${actor})`;
     }
-    return item(e, title, lines);
+    // The message's own entry says where it came from (its delivery names the same message).
+    return e.kind === m?.type ? sourceNote(item(e, title, lines), m) : item(e, title, lines);
+  }
+
+  // A message translated from a partner's document: which standard and sender, and what of the
+  // document it does not carry, so that the operator knows to look there.
+  function sourceNote(li, m) {
+    const src = m?.source;
+    if (!src) return li;
+    li.append(h('div', { class: 'tl-text source-doc' },
+      `From a ${src.standard} document${given(src.sender) ? ` sent as ${src.sender}` : ''}`));
+    const nc = Array.isArray(src.not_carried) ? src.not_carried : [];
+    li.append(nc.length
+      ? h('details', { class: 'not-carried', open: true },
+        h('summary', { text: `Not carried (${nc.length})` }),
+        h('ul', { class: 'plain' }, nc.map((x) => h('li', { text: x }))))
+      : h('div', { class: 'tl-text not-carried', text: 'Not carried: nothing' }));
+    return li;
   }
 
   // A timeline entry naming the other transfer of a redirect, as a link to it.

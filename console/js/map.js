@@ -45,7 +45,9 @@ function note(box, text) {
   n.textContent = text;
 }
 
-export async function showPoint(box, lat, lon, mapCfg) {
+// The map in `box`, made once: the outline under the configured tiles, and the note when either
+// is missing. Null (with the reason shown in the box) when Leaflet cannot be loaded.
+async function baseMap(box, mapCfg) {
   box.hidden = false;
   let L;
   try {
@@ -54,7 +56,7 @@ export async function showPoint(box, lat, lon, mapCfg) {
     // No map can be drawn at all: say so where it would be, with the coordinates above it.
     box.dataset.map = 'unavailable';
     note(box, `No map: ${e.message}; ${VENDOR_HINT}.`);
-    return;
+    return null;
   }
   if (!box._map) {
     box.querySelector('.map-note')?.remove();
@@ -85,7 +87,7 @@ export async function showPoint(box, lat, lon, mapCfg) {
           // The tile server cannot be reached: the outline stays, and the operator is told.
           map.removeLayer(layer);
           box.dataset.tiles = 'failed';
-          map.setZoom(9); // the outline says where in Britain; a street-level view of it says nothing
+          if (box._point) map.setZoom(9); // the outline says where in Britain; a street-level view of it says nothing
           note(box, 'Map tiles cannot be loaded: showing the outline of Great Britain only.');
         }
       });
@@ -93,9 +95,52 @@ export async function showPoint(box, lat, lon, mapCfg) {
     } else {
       box.dataset.tiles = 'none';
     }
-    box._marker = L.circleMarker([lat, lon], { radius: 9, color: '#ffd400', weight: 3 }).addTo(map);
   }
+  return L;
+}
+
+export async function showPoint(box, lat, lon, mapCfg) {
+  const L = await baseMap(box, mapCfg);
+  if (!L) return;
+  box._point = true;
+  box._marker ??= L.circleMarker([lat, lon], { radius: 9, color: '#ffd400', weight: 3 }).addTo(box._map);
   // Closer in with tiles; with the outline only, a view that still shows where in Britain it is.
   box._map.setView([lat, lon], box.dataset.tiles === 'loaded' || (mapCfg?.tile_url && box.dataset.tiles !== 'failed') ? 15 : 9);
   box._marker.setLatLng([lat, lon]);
+}
+
+// Every polygon and circle of a partner's areas (exact_location.areas), each labelled with its
+// area's number, the view fitted to all of them, with a scale bar. A circle's radius is drawn as
+// the area it is (metres on the ground), not as a marker.
+export async function showAreas(box, areas, mapCfg) {
+  const L = await baseMap(box, mapCfg);
+  if (!L) return;
+  box._areas?.remove();
+  const group = L.featureGroup();
+  areas.forEach((a, i) => {
+    const label = `${i + 1}. ${a.description || ''}`;
+    const style = { color: '#4fb3ff', weight: 2, fillOpacity: 0.15 };
+    for (const ring of a.polygons || []) L.polygon(ring, style).bindTooltip(label).addTo(group);
+    for (const c of a.circles || []) {
+      (c.radius_m > 0 ? L.circle([c.lat, c.lon], { ...style, radius: c.radius_m })
+        : L.circleMarker([c.lat, c.lon], { radius: 7, color: '#ffd400', weight: 3 })).bindTooltip(label).addTo(group);
+    }
+  });
+  // The view first (a circle's bounds need a map with a view): every point, and each circle's
+  // extent in degrees.
+  const pts = [];
+  for (const a of areas) {
+    for (const ring of a.polygons || []) pts.push(...ring);
+    for (const c of a.circles || []) {
+      const dLat = (c.radius_m || 0) / 111320;
+      const dLon = dLat / Math.max(Math.cos((c.lat * Math.PI) / 180), 0.01);
+      pts.push([c.lat - dLat, c.lon - dLon], [c.lat + dLat, c.lon + dLon]);
+    }
+  }
+  if (pts.length) box._map.fitBounds(L.latLngBounds(pts), { padding: [12, 12], maxZoom: 15 });
+  else box._map.setView([54, -2], 5);
+  group.addTo(box._map);
+  box._areas = group;
+  box.dataset.shapes = String(group.getLayers().length);
+  if (!box._scale) box._scale = L.control.scale({ imperial: false }).addTo(box._map);
 }

@@ -49,6 +49,12 @@ std::optional<priority> priority_from(std::string_view s) {
   return std::nullopt;
 }
 
+const partner_config* gateway_config::find_partner(std::string_view agency) const {
+  for (const auto& p : partners)
+    if (p.agency == agency) return &p;
+  return nullptr;
+}
+
 const agency_config* gateway_config::find_agency(std::string_view id) const {
   for (auto& a : agencies)
     if (a.id == id) return &a;
@@ -361,6 +367,15 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       p.oid = ps[i].at("oid").get<std::string>();
       p.client = ps[i].value("client", false);
       std::string where = "/ucri2/participants/" + std::to_string(i);
+      if (ps[i].contains("supported_apps"))
+        for (const auto& a : ps[i].at("supported_apps")) {
+          ucri2_app_config ac;
+          ac.app_id = a.at("app_id").get<std::string>();
+          ac.app_version = a.at("app_version").get<std::string>();
+          if (a.contains("unsupported_messages"))
+            ac.unsupported_messages = a.at("unsupported_messages").get<std::vector<std::string>>();
+          p.supported_apps.push_back(std::move(ac));
+        }
       if (!ids.count(p.agency))
         throw std::invalid_argument(where + "/agency: unknown agency '" + p.agency + "'");
       // One address, one agency, both ways: a receiver must be unambiguous.
@@ -370,6 +385,44 @@ gateway_config config_from_json(const nlohmann::json& doc) {
         throw std::invalid_argument(where + "/oid: '" + p.oid + "' is already " + first->second +
                                     "; agency '" + p.agency + "' needs an OID of its own");
       uc.participants.push_back(std::move(p));
+    }
+  }
+  if (doc.contains("partners")) {
+    // One identity, one agency, in each standard: a document's sender must map to one agency.
+    std::map<std::string, std::string> seen[3];
+    const char* kinds[3] = {"cap_senders", "edxl_senders", "eido_ids"};
+    std::set<std::string> with_entry;
+    const auto& ps = doc.at("partners");
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      partner_config p;
+      std::string where = "/partners/" + std::to_string(i);
+      p.agency = ps[i].at("agency").get<std::string>();
+      if (!ids.count(p.agency))
+        throw std::invalid_argument(where + "/agency: unknown agency '" + p.agency +
+                                    "' (a partner must be one of /agencies)");
+      if (!with_entry.insert(p.agency).second)
+        throw std::invalid_argument(where + "/agency: '" + p.agency +
+                                    "' already has a partners entry; give it one");
+      p.default_to = ps[i].value("default_to", std::string());
+      if (!p.default_to.empty() && !ids.count(p.default_to))
+        throw std::invalid_argument(where + "/default_to: unknown agency '" + p.default_to + "'");
+      if (p.default_to == p.agency)
+        throw std::invalid_argument(where + "/default_to: '" + p.agency +
+                                    "' cannot send its documents to itself");
+      std::vector<std::string>* lists[3] = {&p.cap_senders, &p.edxl_senders, &p.eido_ids};
+      for (int k = 0; k < 3; ++k) {
+        if (!ps[i].contains(kinds[k])) continue;
+        const auto& arr = ps[i].at(kinds[k]);
+        for (std::size_t j = 0; j < arr.size(); ++j) {
+          auto v = arr[j].get<std::string>();
+          if (auto [first, fresh] = seen[k].emplace(v, p.agency); !fresh)
+            throw std::invalid_argument(where + "/" + kinds[k] + "/" + std::to_string(j) + ": '" +
+                                        v + "' is already an identity of agency '" + first->second +
+                                        "'");
+          lists[k]->push_back(std::move(v));
+        }
+      }
+      c.partners.push_back(std::move(p));
     }
   }
   if (doc.contains("log")) {

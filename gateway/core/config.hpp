@@ -145,10 +145,18 @@ struct savings_config {
 // The UCRI2 Client API (docs/protocols/ucri2.md): each agency's UCRI2 address (OID). A
 // participant with `client` set speaks the client API: it gets a token with its OID as the
 // client id and its Bluelink bearer token as the secret, and receives UCRI2 messages.
+struct ucri2_app_config {
+  std::string app_id;
+  std::string app_version;
+  std::vector<std::string> unsupported_messages;
+};
+
 struct ucri2_participant_config {
   std::string agency;
   std::string oid;
   bool client = false;
+  // What the participant's system supports; empty: every app Bluelink translates.
+  std::vector<ucri2_app_config> supported_apps;
 };
 
 struct ucri2_config {
@@ -158,6 +166,16 @@ struct ucri2_config {
   std::string support_phone;
   std::string support_email;
   std::vector<ucri2_participant_config> participants;
+};
+
+// A partner's identities in the standards it speaks (docs/protocols/cap-edxl.md, "Partners"):
+// each maps to `agency`; `default_to` receives what names no Bluelink agency.
+struct partner_config {
+  std::string agency;
+  std::vector<std::string> cap_senders;
+  std::vector<std::string> edxl_senders;
+  std::vector<std::string> eido_ids;
+  std::string default_to;
 };
 
 /// Bounds on what outsiders may send or hold open (issue 12, docs/operations.md "Security").
@@ -200,10 +218,13 @@ struct gateway_config {
   call_import_config call_import;
   savings_config savings;
   ucri2_config ucri2;
+  std::vector<partner_config> partners;
   std::string log_level = "info";
   std::string log_file;
 
   const agency_config* find_agency(std::string_view id) const;
+  /// The partner entry of an agency, or nullptr.
+  const partner_config* find_partner(std::string_view agency) const;
   const priority_config& limits(priority p) const { return priorities[static_cast<int>(p)]; }
 };
 

@@ -118,6 +118,17 @@ json supported_apps_json() {
   return apps;
 }
 
+// A participant's appRefs: what its system supports, and the messages of each it does not.
+json supported_apps_json(const u2::participant& p) {
+  json apps = json::array();
+  for (const auto& a : p.supported()) {
+    json ref = {{"appId", a.app_id}, {"appVersion", a.app_version}};
+    if (!a.unsupported_messages.empty()) ref["unsupportedMessages"] = a.unsupported_messages;
+    apps.push_back(std::move(ref));
+  }
+  return apps;
+}
+
 // Everything one UCRI2 request needs: the edge's services, the directory of participants and
 // the per-start state; copied into long-polls.
 struct ucri2_ctx : ucri2_services {
@@ -246,7 +257,7 @@ json participant_json(ucri2_ctx& c, const u2::participant& p) {
           {"systemName", p.client ? "UCRI2 client of " + p.name : "Bluelink (" + p.name + ")"},
           {"operatorName", p.name},
           {"operatorShortName", p.agency},
-          {"supportedApps", supported_apps_json()},
+          {"supportedApps", supported_apps_json(p)},
           {"techSupport",
            {{"phone", !c.cfg.ucri2.support_phone.empty() ? c.cfg.ucri2.support_phone
                                                          : (a ? a->phone : std::string())},
@@ -308,6 +319,8 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
     return done(ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_destination",
                            "'" + req.destination + "' is the sender itself", "/destinations/0"));
   if (auto e = u2::check_send_payload(req, c.schemas, limits)) return done(ucri2_fail(*e));
+  // A well-formed message the destination's system does not take (its supported_apps).
+  if (auto e = to->refuses(req.payload)) return done(ucri2_fail(*e));
   // Without a client messageId there is nothing to dedupe on: each such send is a new message.
   if (req.message_id.empty()) req.message_id = random_uuid();
   u2::inbound_context ictx;

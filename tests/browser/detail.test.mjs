@@ -297,3 +297,57 @@ test('an update carrying a new M/ETHANE snapshot replaces the report on both scr
     assert.match(await text(page, '#timeline'), /Update from Essex County Fire and Rescue Service.*Major incident declared; fuel leak confirmed.*M\/ETHANE revised/s);
   }
 });
+
+// A partner's weather warning as `bluelink translate --from cap` carries it (issue 17): three areas
+// (a polygon with its codes, a 25 km circle, a point) and the list of what the alert held that the
+// message does not. The receiving room sees every area on the map and in words, and the
+// not-carried list on the timeline, open.
+const PARTNER_ALERT = {
+  id: 'essex-police:2.49.0.1.124.60f31a3a.2012', type: 'transfer.request', from: 'essex-police', to: ['essex-fire'],
+  sent_at: '2026-11-21T14:02:11Z',
+  source: {
+    standard: 'CAP 1.2', sender: 'cap@ec.gc.ca', identifier: '2.49.0.1.124.60f31a3a.2012',
+    not_carried: ['<info> 2 of 2 (fr-CA): event \'orages\', headline \'veille d\'orages violents\'',
+      '<parameter> layer:EC-MSC-SMC:1.0:Alert_Type = watch'],
+  },
+  body: {
+    category: 'notification', priority: 'urgent', ask: 'for_information', summary: 'Severe thunderstorm watch: Windsor - Leamington - Essex County',
+    sender_incident: { number: '2.49.0.1.124.60f31a3a.2012', system: 'CAP' },
+    methane: {
+      major_incident: 'not_declared',
+      type_of_incident: { code: 'WEATHER', text: 'thunderstorm' },
+      exact_location: {
+        areas: [
+          { description: 'Windsor - Leamington - Essex County',
+            polygons: [[[42.3481, -82.9314], [42.3363, -82.6937], [41.7166, -82.4593], [41.8173, -82.9003], [42.3481, -82.9314]]],
+            geocodes: [{ name: 'profile:CAP-CP:Location:0.3', value: '3537001' }] },
+          { description: 'Lake St. Clair', circles: [{ lat: 42.45, lon: -82.7, radius_m: 25000 }] },
+          { description: 'Pelee Island', circles: [{ lat: 41.77, lon: -82.66, radius_m: 0 }] },
+        ],
+      },
+    },
+  },
+};
+
+test('a partner alert shows every area on the map and in words, and what it did not carry', { timeout: 30_000 }, async () => {
+  const q = police.page;
+  const p = fire.page;
+  const id = await sendRequest(q, PARTNER_ALERT);
+  await open(p, id);
+  const loc = await text(p, '#methane [data-field="m-location"]');
+  for (const want of ['3 areas given', 'Windsor - Leamington - Essex County', 'Polygon of 5 points around',
+    'Codes: profile:CAP-CP:Location:0.3 3537001', 'Lake St. Clair', 'Circle around 42.45000, -82.70000, radius 25 km',
+    'Pelee Island', 'Point 41.77000, -82.66000'])
+    assert.ok(loc.includes(want), `the exact location shows ${want} (got ${loc})`);
+  // The map draws all three shapes (the polygon, the 25 km circle, the point) with a scale bar.
+  await p.waitForFunction(() => document.getElementById('area-map')?.dataset.shapes === '3');
+  assert.ok(await p.locator('#area-map .leaflet-control-scale').count() === 1, 'a scale bar');
+  assert.equal(await p.locator('#area-map path.leaflet-interactive').count(), 3, 'three shapes drawn');
+  // The timeline says where it came from and lists what was not carried, open to read.
+  const tl = await text(p, '#timeline');
+  assert.match(tl, /From a CAP 1\.2 document sent as cap@ec\.gc\.ca/);
+  assert.match(tl, /Not carried \(2\)/);
+  assert.match(tl, /<parameter> layer:EC-MSC-SMC:1\.0:Alert_Type = watch/);
+  assert.equal(await p.locator('#timeline details.not-carried[open]').count(), 1);
+  await p.screenshot({ path: join(SHOTS, 'detail-partner-areas.png') });
+});

@@ -202,3 +202,58 @@ TEST_CASE("bluelink translate takes a UCRI2 incident to a transfer.request and b
   CHECK(bad.err.find("(UCRI2 464)") != std::string::npos);
   CHECK(bad.err.find("missionLocation") != std::string::npos);
 }
+
+TEST_CASE("bluelink translate reads a partner's public CAP alert with the configured partners",
+          "[system][cap]") {
+  bl::test::temp_dir dir;
+  json cfg = json::parse(
+      slurp(std::string(BL_SOURCE_DIR) + "/schemas/examples/valid/config/full-essex.json"));
+  cfg["agencies"].push_back({{"id", "ec-weather"},
+                             {"name", "Environment Canada (weather alerts)"},
+                             {"kind", "other"},
+                             {"phone", "01632 960999"}});
+  cfg["partners"] = {{{"agency", "ec-weather"},
+                      {"cap_senders", {"cap@ec.gc.ca", "cap-pac@ec.gc.ca"}},
+                      {"default_to", "essex-fire"}}};
+  std::ofstream(dir.file("gateway.json")) << cfg.dump(2);
+  const std::string canada =
+      std::string(BL_SOURCE_DIR) + "/../shared/samples/cap/google-cap-library__canada.cap";
+
+  // Without the partners, the e-mail address is no agency: the error says what to give.
+  auto bare = translate(dir, {"--from", "cap", "--to", "bluelink", canada});
+  CHECK(bare.exit_code == 1);
+  CHECK(bare.err.find("bl.cap.not_derivable") != std::string::npos);
+  CHECK(bare.err.find("--config") != std::string::npos);
+
+  auto in = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json",
+                            "--as", "ec-weather", canada});
+  INFO(in.err);
+  REQUIRE(in.exit_code == 0);
+  json msg = json::parse(in.out);
+  CHECK(msg.at("from") == "ec-weather");
+  CHECK(msg.at("to") == json::array({"essex-fire"}));
+  CHECK(msg.at("/body/methane/exact_location/areas"_json_pointer).size() == 2);
+  CHECK(msg.at("/source/sender"_json_pointer) == "cap@ec.gc.ca");
+
+  auto other = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json",
+                               "--as", "ec-weather", "--for", "essex-police", canada});
+  REQUIRE(other.exit_code == 0);
+  CHECK(json::parse(other.out).at("to") == json::array({"essex-police"}));
+
+  // The link says Essex Police; the document says Environment Canada: refused.
+  auto mismatch = translate(dir, {"--from", "cap", "--to", "bluelink", "--config",
+                                  "gateway.json", "--as", "essex-police", canada});
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.err.find("bl.partner.sender_mismatch") != std::string::npos);
+
+  auto unknown = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json",
+                                 "--for", "nowhere", canada});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("--for nowhere is not an agency in gateway.json") != std::string::npos);
+
+  // And the M/ETHANE text a receiving operator would print lists every area as written.
+  auto text = translate(dir, {"--from", "cap", "--to", "methane-text", "--config",
+                              "gateway.json", canada});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("Area 1: Windsor - Leamington - Essex County") != std::string::npos);
+}

@@ -466,3 +466,60 @@ TEST_CASE("UCRI2 numeric fields out of range get 400 with code 460 instead of wr
                    json{{"destinations", {fire_oid}}, {"maxMessages", 1000}, {"maxDelay", 0}}, tok);
   CHECK(ok.status == 204);
 }
+
+TEST_CASE(
+    "a participant that does not support an app or a message is listed so and refuses it "
+    "with 466 and 468",
+    "[system][ucri2]") {
+  json cfg = ucri2_config();
+  // The ambulance service's UCRI2 system takes incidents but sends its own completions, and
+  // has no text notifications.
+  cfg["ucri2"]["participants"][2]["supported_apps"] = {{{"app_id", "incident_transfer"},
+                                                        {"app_version", "1.0"},
+                                                        {"unsupported_messages", {"completion"}}}};
+  gateway_process gw(cfg);
+  http_client c(gw.port());
+  std::string fire = token_for(c, fire_oid, "essex-fire");
+
+  auto amb = c.get("/ucri2/registry/" + ambulance_oid, fire);
+  REQUIRE(amb.status == 200);
+  CHECK(amb.json.at("supportedApps") == json::parse(R"([
+      {"appId": "incident_transfer", "appVersion": "1.0", "unsupportedMessages": ["completion"]},
+      {"appId": "transport_layer_messages", "appVersion": "1.0"}])"));
+  // Everyone else supports every app Bluelink translates, and says nothing is unsupported.
+  auto police = c.get("/ucri2/registry/" + police_oid, fire);
+  for (const auto& a : police.json.at("supportedApps"))
+    CHECK_FALSE(a.contains("unsupportedMessages"));
+
+  auto text = c.post("/ucri2/messaging/send",
+                     envelope("b2b2b2b2-0000-4000-8000-000000000001", fire_oid, ambulance_oid,
+                              "notification_text", "notification",
+                              {{"sharedIncidentId", "11111111-2222-4333-8444-555555555558"},
+                               {"notifications",
+                                {{{"timestamp", "2026-11-21T10:06:00Z"},
+                                  {"message", "Hydrant out of service, Duke Street"}}}}}),
+                     fire);
+  require_error(text, 400, 466);
+  CHECK(text.json.at("reason") == "REQUEST_PAYLOAD_UNSUPPORTED_APPID_OR_APPVERSION");
+  CHECK(text.json.at("message").get<std::string>().find("it supports incident_transfer 1.0") !=
+        std::string::npos);
+
+  auto done = c.post("/ucri2/messaging/send",
+                     envelope("b2b2b2b2-0000-4000-8000-000000000002", fire_oid, ambulance_oid,
+                              "incident_transfer", "completion",
+                              {{"sharedIncidentId", "11111111-2222-4333-8444-555555555558"},
+                               {"completedAt", "2026-11-21T11:00:00Z"},
+                               {"status", "completed_sucessfully"}}),
+                     fire);
+  require_error(done, 400, 468);
+  CHECK(done.json.at("reason") == "REQUEST_PAYLOAD_UNSUPPORTED_MESSAGE");
+
+  // What it does support still goes through.
+  auto ok = c.post(
+      "/ucri2/messaging/send",
+      envelope("b2b2b2b2-0000-4000-8000-000000000003", fire_oid, ambulance_oid, "incident_transfer",
+               "incident", incident("11111111-2222-4333-8444-555555555559", "F-9")),
+      fire);
+  INFO(ok.body);
+  CHECK(ok.status == 200);
+}

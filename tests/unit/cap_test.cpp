@@ -278,9 +278,14 @@ TEST_CASE("invalid CAP gets an error naming the element and the bad value", "[un
     CHECK(e.code == "bl.cap.bad_value");
   }
   SECTION("another root element") {
-    auto e = import_error("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.1\"/>");
+    auto e = import_error("<alert xmlns=\"urn:oasis:names:tc:emergency:cap:2.0\"/>");
     CHECK(e.code == "bl.cap.not_cap");
-    CHECK(e.message.find("cap:1.1") != std::string::npos);
+    CHECK(e.message.find("cap:2.0") != std::string::npos);
+  }
+  SECTION("CAP 1.0, which Bluelink does not read") {
+    auto e = import_error("<alert xmlns=\"http://www.incident.com/cap/1.0\"/>");
+    CHECK(e.code == "bl.cap.not_cap");
+    CHECK(e.message.find("is CAP 1.0; Bluelink reads CAP 1.2 and 1.1") != std::string::npos);
   }
   SECTION("a bad circle") {
     std::string doc = partner_alert();
@@ -309,35 +314,41 @@ TEST_CASE("invalid CAP gets an error naming the element and the bad value", "[un
   }
 }
 
-TEST_CASE("a partner's CAP alert without Bluelink parameters becomes a transfer.request",
+TEST_CASE("a partner's CAP alert without Bluelink parameters becomes a notification",
           "[unit][cap]") {
   auto msg = import_ok(partner_alert());
   CHECK(msg["id"] == "essex-resilience:EA-FLOOD-2026-0042");
   CHECK(msg["type"] == "transfer.request");
   CHECK(msg["to"] == json::array({"essex-fire"}));
   CHECK(msg["sent_at"] == "2026-11-21T14:02:11+00:00");
-  CHECK(msg["body"]["category"] == "fire.rescue");
-  CHECK(msg["body"]["ask"] == "attend");
-  CHECK(msg["body"]["priority"] == "emergency");
+  // A CAP alert tells; it asks no control room for a service, so it is for information.
+  CHECK(msg["body"]["category"] == "notification");
+  CHECK(msg["body"]["ask"] == "for_information");
+  CHECK(msg["body"]["priority"] == "emergency");  // Immediate, Severe, Observed
   CHECK(msg["body"]["summary"] == "Flash flooding on the A130 at Rettendon, vehicles stranded");
   CHECK(msg["body"]["sender_incident"]["number"] == "EA-FLOOD-2026-0042");
   const auto& loc = msg["body"]["methane"]["exact_location"];
-  CHECK(loc["address"] == "A130 underpass, Rettendon Turnpike");
-  CHECK(loc["wgs84"]["lat"] == 51.6274);
-  CHECK(loc["wgs84"]["accuracy_m"] == 200);
-  CHECK(msg["body"]["methane"]["type_of_incident"]["text"] ==
-        "Flooding, people stranded in vehicles");
-  CHECK(msg["body"]["notes"] == "Three cars stranded in flood water under the A130 bridge.");
+  // The circle is the area the alert covers (200 m), not the accuracy of a point.
+  CHECK(loc == json::parse(R"({"areas": [{"description": "A130 underpass, Rettendon Turnpike",
+      "circles": [{"lat": 51.6274, "lon": 0.5689, "radius_m": 200}]}]})"));
+  CHECK(msg["body"]["methane"]["type_of_incident"] ==
+        json::parse(R"({"code": "FLOOD", "text": "Flooding, people stranded in vehicles"})"));
+  CHECK(msg["body"]["notes"] ==
+        "Three cars stranded in flood water under the A130 bridge.\n\nRestriction: Responders "
+        "only");
+  CHECK(msg["source"] == json::parse(R"({"standard": "CAP 1.2", "sender": "essex-resilience",
+      "identifier": "EA-FLOOD-2026-0042", "not_carried": []})"));
 
-  SECTION("without addresses the receiver cannot be derived") {
+  SECTION("without addresses or a configured recipient the receiver cannot be derived") {
     std::string doc = partner_alert();
     doc.erase(doc.find("  <addresses>"),
               doc.find("\n", doc.find("<addresses>")) - doc.find("  <addresses>") + 1);
     auto e = import_error(doc);
-    CHECK(e.code == "bl.schema.invalid");
-    CHECK(e.message.find("to") != std::string::npos);
+    CHECK(e.code == "bl.cap.not_derivable");
+    CHECK(e.message.find("/to") != std::string::npos);
+    CHECK(e.message.find("partners[].default_to") != std::string::npos);
   }
-  SECTION("a sender that is not an agency id") {
+  SECTION("a sender that is neither an agency id nor a configured partner's") {
     std::string doc = partner_alert();
     doc.replace(doc.find("essex-resilience"), 16, "alerts@example.org");
     auto e = import_error(doc);
@@ -345,12 +356,37 @@ TEST_CASE("a partner's CAP alert without Bluelink parameters becomes a transfer.
     CHECK(e.message.find("/from") != std::string::npos);
     CHECK(e.message.find("'alerts@example.org'") != std::string::npos);
   }
-  SECTION("without an area the location cannot be derived") {
+  SECTION("without an area the notification says so rather than inventing one") {
     std::string doc = partner_alert();
     auto from = doc.find("    <area>");
     doc.erase(from, doc.find("</area>") + 8 - from);
-    auto e = import_error(doc);
-    CHECK(e.code == "bl.cap.not_derivable");
-    CHECK(e.message.find("/body/methane/exact_location") != std::string::npos);
+    auto m = import_ok(doc);
+    CHECK(m["body"]["methane"]["exact_location"]["areas"] ==
+          json::parse(R"([{"description": "The alert names no area"}])"));
   }
+}
+
+TEST_CASE("a message with areas and a source document survives bluelink -> CAP -> bluelink",
+          "[unit][cap]") {
+  auto msg = bl::test::read_json(root /
+                                 "schemas/examples/valid/message/"
+                                 "01-request-police-traffic-management-a12-rtc.json");
+  msg["source"] = json::parse(R"({"standard": "CAP 1.2", "sender": "cap@ec.gc.ca",
+      "identifier": "2.49.0.1.124.60f31a3a.2012",
+      "references": "cap@ec.gc.ca,2.49.0.1.124.a3f342a4.2012,2012-05-02T21:45:05-00:00",
+      "not_carried": ["<parameter> layer:EC-MSC-SMC:1.0:Alert_Type = watch"]})");
+  msg["body"]["methane"]["exact_location"]["areas"] = json::parse(R"([
+      {"description": "Windsor - Leamington - Essex County",
+       "polygons": [[[42.3481, -82.9314], [42.3363, -82.6937], [41.7166, -82.4593],
+                     [42.3481, -82.9314]]],
+       "geocodes": [{"name": "profile:CAP-CP:Location:0.3", "value": "3537001"}]},
+      {"description": "Lake St. Clair", "circles": [{"lat": 42.45, "lon": -82.7,
+                                                      "radius_m": 25000}]},
+      {"description": "Pelee Island", "circles": [{"lat": 41.77, "lon": -82.66, "radius_m": 0}]}])");
+  auto xml = export_ok(msg);
+  CHECK(xml.find("<areaDesc>Lake St. Clair</areaDesc>") != std::string::npos);
+  CHECK(xml.find("<circle>42.45,-82.7 25</circle>") != std::string::npos);
+  CHECK(xml.find("<polygon>42.3481,-82.9314 42.3363,-82.6937 41.7166,-82.4593 42.3481,-82.9314"
+                 "</polygon>") != std::string::npos);
+  CHECK(import_ok(xml) == msg);
 }

@@ -70,3 +70,39 @@ TEST_CASE("a config that gives two agencies one credential is refused naming bot
     CHECK_THAT(refusal(doc), Catch::Contains("is already the gateway's own (/ucri2/oid)"));
   }
 }
+
+TEST_CASE("a partner's identities each map to one configured agency", "[unit][config]") {
+  auto doc = essex();
+  doc["agencies"].push_back({{"id", "ec-weather"},
+                             {"name", "Environment Canada"},
+                             {"kind", "other"},
+                             {"phone", "01632 960999"}});
+  doc["partners"] = {{{"agency", "ec-weather"},
+                      {"cap_senders", {"cap@ec.gc.ca", "cap-pac@ec.gc.ca"}},
+                      {"default_to", "essex-fire"}}};
+  auto cfg = config_from_json(doc);
+  REQUIRE(cfg.partners.size() == 1);
+  CHECK(cfg.find_partner("ec-weather")->cap_senders.size() == 2);
+  CHECK(cfg.find_partner("ec-weather")->default_to == "essex-fire");
+  CHECK(cfg.find_partner("essex-fire") == nullptr);
+
+  SECTION("an identity given to two agencies") {
+    doc["partners"].push_back({{"agency", "essex-police"}, {"cap_senders", {"cap@ec.gc.ca"}}});
+    CHECK(refusal(doc) == "/partners/1/cap_senders/0: 'cap@ec.gc.ca' is already an identity of "
+                          "agency 'ec-weather'");
+  }
+  SECTION("a partner that is not an agency") {
+    doc["partners"][0]["agency"] = "met-office";
+    CHECK_THAT(refusal(doc), Catch::StartsWith("/partners/0/agency: unknown agency 'met-office'"));
+  }
+  SECTION("a default recipient that is not an agency, or the partner itself") {
+    doc["partners"][0]["default_to"] = "nowhere";
+    CHECK(refusal(doc) == "/partners/0/default_to: unknown agency 'nowhere'");
+    doc["partners"][0]["default_to"] = "ec-weather";
+    CHECK_THAT(refusal(doc), Catch::StartsWith("/partners/0/default_to: 'ec-weather' cannot"));
+  }
+  SECTION("two entries for one agency") {
+    doc["partners"].push_back({{"agency", "ec-weather"}});
+    CHECK_THAT(refusal(doc), Catch::StartsWith("/partners/1/agency: 'ec-weather' already has"));
+  }
+}

@@ -28,8 +28,8 @@ const schema_set& schemas() {
 
 const directory& dir() {
   static directory d{"1.2.276.0.99",
-                     {{"1.2.276.0.99.1", "essex-fire", "Essex Fire", "fire", true},
-                      {"1.2.276.0.99.2", "essex-police", "Essex Police", "police", false}}};
+                     {{"1.2.276.0.99.1", "essex-fire", "Essex Fire", "fire", true, {}},
+                      {"1.2.276.0.99.2", "essex-police", "Essex Police", "police", false, {}}}};
   return d;
 }
 

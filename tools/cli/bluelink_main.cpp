@@ -29,6 +29,7 @@
 
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/cap/edxl_envelope.hpp"
+#include "adapters/cap/edxl_xml.hpp"
 #include "adapters/eido/eido.hpp"
 #include "adapters/text/methane_text.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
@@ -786,8 +787,43 @@ json demo_request(const std::string& from, const std::string& to) {
 // document (the specific error on stderr), 2 for usage. UCRI2 names participants by OID, so it
 // needs --config for the gateway's ucri2 directory.
 struct translate_options {
-  std::string from, to, file = "-", schemas, config_file;
+  std::string from, to, file = "-", schemas, config_file, as_agency, for_agency;
 };
+
+// The partner side of a translation: --as is the agency the document is from, as a link's token
+// would say; --config maps the partner's own identities (partners[]) and gives its default
+// recipient; --for overrides the recipient.
+std::variant<bl::adapters::partner_context, std::string> partner_context_for(
+    const translate_options& o, const bl::gateway_config* cfg) {
+  bl::adapters::partner_context ctx;
+  ctx.as_agency = o.as_agency;
+  if (cfg) {
+    if (!o.as_agency.empty() && !cfg->find_agency(o.as_agency))
+      return "--as " + o.as_agency + " is not an agency in " + o.config_file;
+    if (!o.for_agency.empty() && !cfg->find_agency(o.for_agency))
+      return "--for " + o.for_agency + " is not an agency in " + o.config_file;
+    for (const auto& p : cfg->partners) {
+      for (const auto& s : p.cap_senders) ctx.senders.emplace(s, p.agency);
+      for (const auto& s : p.edxl_senders) ctx.edxl_senders.emplace(s, p.agency);
+    }
+  }
+  ctx.default_to = o.for_agency;
+  if (cfg)
+    for (const auto& p : cfg->partners)
+      if (!p.default_to.empty()) ctx.default_to_of.emplace(p.agency, p.default_to);
+  return ctx;
+}
+
+// Whether a JSON document is the flat EDXL-DE 2.0 envelope of the French health hub (read with
+// the same bounds as any envelope; anything unreadable goes to edxl_unwrap for its error).
+bool hub_envelope(const std::string& input) {
+  if (input.size() > bl::adapters::edxl_max_bytes) return false;
+  bl::json_limits limits;
+  limits.max_bytes = bl::adapters::edxl_max_bytes;
+  json doc;
+  if (bl::parse_json_bounded(input, doc, limits, "the EDXL-DE envelope")) return false;
+  return bl::adapters::is_hub_envelope(doc);
+}
 
 int translate(const translate_options& o, const char* argv0) {
   std::string input;
@@ -819,8 +855,8 @@ int translate(const translate_options& o, const char* argv0) {
   }
   bl::gateway_config cfg;
   bl::adapters::ucri2::directory dir;
+  if (!o.config_file.empty()) cfg = bl::load_config(o.config_file, schemas);
   if (ucri2) {
-    cfg = bl::load_config(o.config_file, schemas);
     if (!cfg.ucri2.enabled) {
       std::fprintf(stderr, "bluelink: %s has no ucri2 section, so it names no UCRI2 participants\n",
                    o.config_file.c_str());
@@ -870,7 +906,13 @@ int translate(const translate_options& o, const char* argv0) {
                                                 : e->message});
     if (auto e = bl::adapters::check_message(msg, schemas)) return invalid(*e);
   } else if (o.from == "cap") {
-    auto r = bl::adapters::cap_import(input, schemas);
+    auto pc = partner_context_for(o, o.config_file.empty() ? nullptr : &cfg);
+    if (auto* e = std::get_if<std::string>(&pc)) {
+      std::fprintf(stderr, "bluelink: %s\n", e->c_str());
+      return 2;
+    }
+    auto r = bl::adapters::cap_import(input, schemas, std::get<bl::adapters::partner_context>(pc));
+
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
     msg = std::get<json>(r);
     cap_xml = input;
@@ -878,6 +920,51 @@ int translate(const translate_options& o, const char* argv0) {
     auto r = bl::adapters::eido_import(input, schemas);
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
     msg = std::get<json>(r);
+  } else if (bl::adapters::looks_like_xml(input) || hub_envelope(input)) {
+    // EDXL-DE 1.0 XML, or 2.0 JSON as the French health hub sends it: every content object by
+    // its position, carried or refused.
+    auto pc = partner_context_for(o, o.config_file.empty() ? nullptr : &cfg);
+    if (auto* e = std::get_if<std::string>(&pc)) {
+      std::fprintf(stderr, "bluelink: %s\n", e->c_str());
+      return 2;
+    }
+    const auto& partner = std::get<bl::adapters::partner_context>(pc);
+    bl::adapters::xml_limits limits;
+    limits.max_bytes = bl::adapters::edxl_max_bytes;
+    auto r = bl::adapters::looks_like_xml(input)
+                 ? bl::adapters::edxl10_unwrap(input, schemas, partner, limits)
+                 : bl::adapters::hub_unwrap(input, schemas, partner);
+    if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
+    const auto& dist = std::get<bl::adapters::edxl_distribution>(r);
+    std::vector<json> carried;
+    for (const auto& item : dist.items) {
+      if (const auto* e = std::get_if<bl::adapters::translate_error>(&item.result))
+        std::fprintf(stderr, "bluelink: refused: %s: %s\n", e->code.c_str(), e->message.c_str());
+      else
+        carried.push_back(std::get<json>(item.result));
+    }
+    const int status = carried.size() == dist.items.size() ? 0 : 1;
+    if (carried.size() != 1 || status != 0) {
+      // Several messages (or some refused): the canonical messages as one JSON array, or their
+      // M/ETHANE texts one after another; other formats take one message at a time.
+      if (o.to == "bluelink") {
+        std::printf("%s\n", json(carried).dump(2).c_str());
+      } else if (o.to == "methane-text") {
+        for (std::size_t i = 0; i < carried.size(); ++i)
+          std::printf("%s%s", i ? "\n========================================\n\n" : "",
+                      bl::adapters::methane_text(carried[i]).c_str());
+      } else {
+        std::fprintf(stderr,
+                     "bluelink: the envelope holds %zu content objects (%zu carried); translate "
+                     "it --to bluelink or --to methane-text\n",
+                     dist.items.size(), carried.size());
+        return 2;
+      }
+      std::fprintf(stderr, "bluelink: %zu of %zu content objects carried\n", carried.size(),
+                   dist.items.size());
+      return status;
+    }
+    msg = carried.front();
   } else {
     auto r = bl::adapters::edxl_unwrap(input, schemas);
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
@@ -1289,7 +1376,13 @@ int main(int argc, char** argv) {
   translate_cmd->add_option("FILE", tro.file, "input file, or - for standard input")->required();
   translate_cmd->add_option("--schemas", tro.schemas, "schemas directory");
   translate_cmd->add_option("--config", tro.config_file,
-                            "gateway config (needed for ucri2: its OID directory)");
+                            "gateway config: its partners (who a CAP sender is, where its alerts "
+                            "go) and, for ucri2, its OID directory");
+  translate_cmd->add_option("--as", tro.as_agency,
+                            "the agency the document comes from, as its link's token would say; "
+                            "the document's own sender must be one of its identities");
+  translate_cmd->add_option("--for", tro.for_agency,
+                            "the agency that receives it, when the document names none");
 
   report_options ro;
   auto* report_cmd = app.add_subcommand(
