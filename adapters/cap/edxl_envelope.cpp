@@ -95,8 +95,7 @@ json edxl_wrap_cap(std::string_view cap_xml, const json& msg) {
   return {{"EDXLDistribution", std::move(dist)}};
 }
 
-std::variant<edxl_content, translate_error> edxl_unwrap(std::string_view text,
-                                                        const schema_set& schemas) {
+std::optional<translate_error> read_envelope_json(std::string_view text, json& doc) {
   if (text.size() > edxl_max_bytes)
     return make_translate_error("bl.edxl.too_large", "envelope is " + std::to_string(text.size()) +
                                                          " bytes; the limit is " +
@@ -104,12 +103,18 @@ std::variant<edxl_content, translate_error> edxl_unwrap(std::string_view text,
   // Nesting is bounded before parsing, so nothing below walks a 100,000-deep document.
   json_limits limits;
   limits.max_bytes = edxl_max_bytes;
-  json doc;
   if (auto e = parse_json_bounded(text, doc, limits, "the EDXL-DE envelope"))
     return e->code == errc::malformed_json
                ? make_translate_error("bl.edxl.malformed_json",
                                       "the EDXL-DE envelope is not well-formed JSON")
                : make_translate_error(std::string(e->id()), e->message);
+  return std::nullopt;
+}
+
+std::variant<edxl_content, translate_error> edxl_unwrap(std::string_view text,
+                                                        const schema_set& schemas) {
+  json doc;
+  if (auto e = read_envelope_json(text, doc)) return *e;
   if (auto e = schemas.validate(edxl_schema, doc)) return invalid(*e);
 
   const json& dist = doc["EDXLDistribution"];

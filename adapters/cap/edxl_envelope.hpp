@@ -7,6 +7,7 @@
 // docs/protocols/cap-edxl.md. Stateless functions, safe on any thread.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -38,6 +39,11 @@ struct edxl_content {
   nlohmann::json message;
   std::string cap_xml;
 };
+
+/// Reads an envelope's JSON text within the envelope bounds (1 MiB, the edge's nesting limit) into
+/// `doc`: bl.edxl.too_large, bl.edxl.malformed_json, or the bound's own error. Both JSON forms
+/// (Bluelink's and the health hub's) are read through it.
+std::optional<translate_error> read_envelope_json(std::string_view text, nlohmann::json& doc);
 
 /// Reads an envelope (JSON text): size limit, parse, the envelope schema, exactly one content
 /// object, the message inside (validated; a CAP alert is imported), and the envelope agreeing

@@ -5,7 +5,6 @@
 #include "adapters/cap/cap_partner.hpp"
 #include "adapters/cap/edxl_envelope.hpp"
 #include "adapters/cap/json_text.hpp"
-#include "gateway/core/json_bounded.hpp"
 
 namespace bl::adapters {
 
@@ -153,18 +152,8 @@ bool is_hub_envelope(const json& doc) {
 std::variant<edxl_distribution, translate_error> hub_unwrap(std::string_view text,
                                                             const schema_set& schemas,
                                                             const partner_context& partner) {
-  if (text.size() > edxl_max_bytes)
-    return make_translate_error("bl.edxl.too_large", "envelope is " + std::to_string(text.size()) +
-                                                         " bytes; the limit is " +
-                                                         std::to_string(edxl_max_bytes));
-  json_limits limits;
-  limits.max_bytes = edxl_max_bytes;
   json doc;
-  if (auto e = parse_json_bounded(text, doc, limits, "the EDXL-DE envelope"))
-    return e->code == errc::malformed_json
-               ? make_translate_error("bl.edxl.malformed_json",
-                                      "the EDXL-DE envelope is not well-formed JSON")
-               : make_translate_error(std::string(e->id()), e->message);
+  if (auto e = read_envelope_json(text, doc)) return *e;
   if (!doc.is_object())
     return make_translate_error("bl.edxl.invalid", "the EDXL-DE envelope is not a JSON object");
 

@@ -817,12 +817,8 @@ std::variant<bl::adapters::partner_context, std::string> partner_context_for(
 // Whether a JSON document is the flat EDXL-DE 2.0 envelope of the French health hub (read with
 // the same bounds as any envelope; anything unreadable goes to edxl_unwrap for its error).
 bool hub_envelope(const std::string& input) {
-  if (input.size() > bl::adapters::edxl_max_bytes) return false;
-  bl::json_limits limits;
-  limits.max_bytes = bl::adapters::edxl_max_bytes;
   json doc;
-  if (bl::parse_json_bounded(input, doc, limits, "the EDXL-DE envelope")) return false;
-  return bl::adapters::is_hub_envelope(doc);
+  return !bl::adapters::read_envelope_json(input, doc) && bl::adapters::is_hub_envelope(doc);
 }
 
 int translate(const translate_options& o, const char* argv0) {
