@@ -225,8 +225,8 @@ TEST_CASE("bluelink translate reads a partner's public CAP alert with the config
   CHECK(bare.err.find("bl.cap.not_derivable") != std::string::npos);
   CHECK(bare.err.find("--config") != std::string::npos);
 
-  auto in = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json",
-                            "--as", "ec-weather", canada});
+  auto in = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json", "--as",
+                            "ec-weather", canada});
   INFO(in.err);
   REQUIRE(in.exit_code == 0);
   json msg = json::parse(in.out);
@@ -241,8 +241,8 @@ TEST_CASE("bluelink translate reads a partner's public CAP alert with the config
   CHECK(json::parse(other.out).at("to") == json::array({"essex-police"}));
 
   // The link says Essex Police; the document says Environment Canada: refused.
-  auto mismatch = translate(dir, {"--from", "cap", "--to", "bluelink", "--config",
-                                  "gateway.json", "--as", "essex-police", canada});
+  auto mismatch = translate(dir, {"--from", "cap", "--to", "bluelink", "--config", "gateway.json",
+                                  "--as", "essex-police", canada});
   CHECK(mismatch.exit_code == 1);
   CHECK(mismatch.err.find("bl.partner.sender_mismatch") != std::string::npos);
 
@@ -252,8 +252,8 @@ TEST_CASE("bluelink translate reads a partner's public CAP alert with the config
   CHECK(unknown.err.find("--for nowhere is not an agency in gateway.json") != std::string::npos);
 
   // And the M/ETHANE text a receiving operator would print lists every area as written.
-  auto text = translate(dir, {"--from", "cap", "--to", "methane-text", "--config",
-                              "gateway.json", canada});
+  auto text =
+      translate(dir, {"--from", "cap", "--to", "methane-text", "--config", "gateway.json", canada});
   REQUIRE(text.exit_code == 0);
   CHECK(text.out.find("Area 1: Windsor - Leamington - Essex County") != std::string::npos);
 }

@@ -88,8 +88,9 @@ TEST_CASE("a partner's identities each map to one configured agency", "[unit][co
 
   SECTION("an identity given to two agencies") {
     doc["partners"].push_back({{"agency", "essex-police"}, {"cap_senders", {"cap@ec.gc.ca"}}});
-    CHECK(refusal(doc) == "/partners/1/cap_senders/0: 'cap@ec.gc.ca' is already an identity of "
-                          "agency 'ec-weather'");
+    CHECK(refusal(doc) ==
+          "/partners/1/cap_senders/0: 'cap@ec.gc.ca' is already an identity of "
+          "agency 'ec-weather'");
   }
   SECTION("a partner that is not an agency") {
     doc["partners"][0]["agency"] = "met-office";
