@@ -513,6 +513,12 @@ struct partner_alert {
 
 constexpr const char* xmldsig_ns = "http://www.w3.org/2000/09/xmldsig#";
 
+// A Bluelink agency id (common.schema.json#/definitions/agency_id).
+const std::regex& agency_re() {
+  static const std::regex re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
+  return re;
+}
+
 // Joins non-empty paragraphs with a blank line between them.
 void add_paragraph(std::string& out, const std::string& text) {
   if (text.empty()) return;
@@ -616,7 +622,6 @@ std::variant<json, translate_error> import_partner_alert(const partner_alert& a,
   }
 
   // The recipient: the partner's configured one, else a Bluelink agency its <addresses> names.
-  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
   std::string to = a.partner.default_to;
   if (auto it = a.partner.default_to_of.find(a.from);
       to.empty() && it != a.partner.default_to_of.end())
@@ -626,7 +631,7 @@ std::variant<json, translate_error> import_partner_alert(const partner_alert& a,
     if (to.empty()) {
       std::istringstream in(list);
       for (std::string w; in >> w;)
-        if (std::regex_match(w, agency_re)) {
+        if (std::regex_match(w, agency_re())) {
           to = w;
           break;
         }
@@ -970,17 +975,19 @@ std::variant<json, translate_error> cap_import_element(const xml_element& alert,
   // <references> (a cancel Bluelink exported carries no parameter).
   bool names_transfer = false;
   if (const xml_element* r = alert.first(cns, "references"))
-    names_transfer = (" " + r->text).find(" bluelink,T-") != std::string::npos ||
-                     (" " + r->text).find("\nbluelink,T-") != std::string::npos;
+    if (auto refs = cap_detail::read_references(*r);
+        auto* list = std::get_if<std::vector<cap_detail::cap_reference>>(&refs))
+      for (const auto& ref : *list)
+        names_transfer =
+            names_transfer || (ref.sender == "bluelink" && ref.identifier.rfind("T-", 0) == 0);
   const bool from_bluelink = !params.empty() || area_generated || names_transfer;
 
   // Who it is from: the link's agency when there is one (authoritative), checked against what
   // the document says; else the agency the document's sender maps to, or is.
-  static const std::regex agency_re = make_safe_regex("^[a-z0-9][a-z0-9-]{1,62}$");
   std::string agency;
   if (auto it = partner.senders.find(sender); it != partner.senders.end())
     agency = it->second;
-  else if (std::regex_match(sender, agency_re))
+  else if (std::regex_match(sender, agency_re()))
     agency = sender;
   std::string from;
   if (!partner.as_agency.empty()) {

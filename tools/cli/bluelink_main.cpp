@@ -866,6 +866,13 @@ int translate(const translate_options& o, const char* argv0) {
                  e.pointer.c_str());
     return 1;
   };
+  // Who a partner's document is from and where it goes (--as, --for, the config's partners).
+  auto pc = partner_context_for(o, o.config_file.empty() ? nullptr : &cfg);
+  if (auto* e = std::get_if<std::string>(&pc)) {
+    std::fprintf(stderr, "bluelink: %s\n", e->c_str());
+    return 2;
+  }
+  const auto& partner = std::get<bl::adapters::partner_context>(pc);
   json msg;
   std::string cap_xml;  // the CAP document as given, kept when it is wrapped again
   if (o.from == "ucri2") {
@@ -902,12 +909,7 @@ int translate(const translate_options& o, const char* argv0) {
                                                 : e->message});
     if (auto e = bl::adapters::check_message(msg, schemas)) return invalid(*e);
   } else if (o.from == "cap") {
-    auto pc = partner_context_for(o, o.config_file.empty() ? nullptr : &cfg);
-    if (auto* e = std::get_if<std::string>(&pc)) {
-      std::fprintf(stderr, "bluelink: %s\n", e->c_str());
-      return 2;
-    }
-    auto r = bl::adapters::cap_import(input, schemas, std::get<bl::adapters::partner_context>(pc));
+    auto r = bl::adapters::cap_import(input, schemas, partner);
 
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
     msg = std::get<json>(r);
@@ -919,12 +921,6 @@ int translate(const translate_options& o, const char* argv0) {
   } else if (bl::adapters::looks_like_xml(input) || hub_envelope(input)) {
     // EDXL-DE 1.0 XML, or 2.0 JSON as the French health hub sends it: every content object by
     // its position, carried or refused.
-    auto pc = partner_context_for(o, o.config_file.empty() ? nullptr : &cfg);
-    if (auto* e = std::get_if<std::string>(&pc)) {
-      std::fprintf(stderr, "bluelink: %s\n", e->c_str());
-      return 2;
-    }
-    const auto& partner = std::get<bl::adapters::partner_context>(pc);
     bl::adapters::xml_limits limits;
     limits.max_bytes = bl::adapters::edxl_max_bytes;
     auto r = bl::adapters::looks_like_xml(input)
