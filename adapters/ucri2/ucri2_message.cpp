@@ -491,6 +491,42 @@ std::variant<send_request, ucri2_error> parse_send_envelope(std::string_view bod
   return r;
 }
 
+namespace {
+
+// The apps and versions the UCRI2 project publishes (PMeV-EFUL/ucri2 apps/<app>/<version>). A
+// UCRM knows them all; Bluelink's destinations take only those it translates, so a published
+// app or version outside supported_apps() is one the destination does not support (466), and
+// only what is not published at all is unknown (461, 462), as the reference client's standalone
+// suite expects ("appId not supported by receiver": patient_transport, 466).
+bool published(std::string_view app, std::string_view version) {
+  static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> apps = {
+      {"classification_catalogue", {"0.1", "1.0"}},
+      {"incident_transfer", {"0.1", "1.0"}},
+      {"incident_transfer_police", {"0.1", "1.0"}},
+      {"incident_transfer_with_patient", {"0.1", "1.0"}},
+      {"mobile_device_callout", {"0.1"}},
+      {"notification_text", {"0.1", "1.0"}},
+      {"patient_transfer", {"0.1", "1.0"}},
+      {"patient_transport", {"0.1", "1.0"}},
+      {"resource_request", {"0.1", "1.0"}},
+      {"resource_type_catalogue", {"0.1", "1.0"}},
+  };
+  for (const auto& [name, versions] : apps)
+    if (name == app)
+      return version.empty() ||
+             std::find(versions.begin(), versions.end(), version) != versions.end();
+  return false;
+}
+
+std::string translated_apps() {
+  std::string out;
+  for (const auto& a : supported_apps())
+    out += (out.empty() ? "" : " and ") + a.app_id + " " + a.app_version;
+  return out;
+}
+
+}  // namespace
+
 std::optional<ucri2_error> check_send_payload(send_request& r, const schema_set& schemas,
                                               const json_limits& limits) {
   if (r.payload.app_id == "transport_layer_messages")
@@ -500,12 +536,23 @@ std::optional<ucri2_error> check_send_payload(send_request& r, const schema_set&
   const auto& apps = supported_apps();
   auto app = std::find_if(apps.begin(), apps.end(),
                           [&](const app_support& a) { return a.app_id == r.payload.app_id; });
-  if (app == apps.end())
-    return make_ucri2_error(wire_code::unknown_app, "bl.ucri2.unknown_app",
-                            "app '" + r.payload.app_id +
-                                "' is not known; Bluelink translates incident_transfer 1.0 and "
-                                "notification_text 1.0",
+  if (app == apps.end() && published(r.payload.app_id, {}))
+    return make_ucri2_error(wire_code::unsupported_app, "bl.ucri2.unsupported_app",
+                            "no destination on this gateway supports " + r.payload.app_id +
+                                " (a published UCRI2 " + "app): Bluelink carries " +
+                                translated_apps() + ", as each registry entry says",
                             "/payload/appId");
+  if (app == apps.end())
+    return make_ucri2_error(
+        wire_code::unknown_app, "bl.ucri2.unknown_app",
+        "app '" + r.payload.app_id + "' is not a UCRI2 app; Bluelink carries " + translated_apps(),
+        "/payload/appId");
+  if (app->app_version != r.payload.app_version &&
+      published(r.payload.app_id, r.payload.app_version))
+    return make_ucri2_error(wire_code::unsupported_app, "bl.ucri2.unsupported_app",
+                            "no destination on this gateway supports " + r.payload.app_id + " " +
+                                r.payload.app_version + ": Bluelink carries " + translated_apps(),
+                            "/payload/appVersion");
   if (app->app_version != r.payload.app_version)
     return make_ucri2_error(wire_code::unknown_app_version, "bl.ucri2.unknown_app_version",
                             "version '" + r.payload.app_version + "' of app '" + r.payload.app_id +
@@ -664,6 +711,23 @@ std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbo
   if (!text.empty()) body["text"] = fit(text, 500);
   msg["body"] = std::move(body);
   return msg;
+}
+
+std::optional<json> relay_as_sent(const json& item, std::string_view sent_as) {
+  // Kept only after it passed the transport and app schemas, so it is bounded; read defensively
+  // all the same (a store is outside the process).
+  json sent = json::parse(sent_as, nullptr, false);
+  if (sent.is_discarded() || !sent.is_object() || !sent.contains("payload") ||
+      !sent["payload"].is_object())
+    return std::nullopt;
+  json out = item;
+  json payload = json::object();
+  for (const char* k : {"appId", "appVersion", "schemaId", "contentType", "data"})
+    if (auto it = sent["payload"].find(k); it != sent["payload"].end()) payload[k] = *it;
+  out["payload"] = std::move(payload);
+  for (const char* k : {"sentDate", "timeout", "ack", "description", "tags", "signature"})
+    if (auto it = sent.find(k); it != sent.end()) out[k] = *it;
+  return out;
 }
 
 namespace {

@@ -215,6 +215,15 @@ struct outbound_context {
 std::optional<nlohmann::json> from_canonical(const nlohmann::json& msg,
                                              const outbound_context& ctx);
 
+/// Same standard in and out: `item` (from_canonical's, for a message a UCRI2 client sent) with
+/// the sender's send request `sent_as` (its body as received, the original kept with the
+/// message) put back: the payload exactly as sent (appId, appVersion, schemaId, contentType and
+/// the data string byte for byte), sentDate, timeout, ack, description, tags and signature. The
+/// messageId and source are the sender's already; destination and sequenceId are the caller's.
+/// What the send did not have keeps the gateway's value (a description naming the Bluelink
+/// transfer, the only place UCRI2 has for it). nullopt when `sent_as` is not a send request.
+std::optional<nlohmann::json> relay_as_sent(const nlohmann::json& item, std::string_view sent_as);
+
 /// Signs and checks the JSON Web Tokens of GET /token (HS256).
 std::string make_jwt(const std::string& key, const nlohmann::json& claims);
 /// The claims of a token signed with `key` that has not expired at `now_s`; nullopt otherwise.

@@ -32,6 +32,9 @@ const std::vector<error_info> table = {
      "A transfer must be addressed to another agency."},
     {errc::bad_message_id, "bl.message.bad_id", 422, 4422,
      "The message id must start with the sender's agency id and a colon."},
+    {errc::message_id_reused, "bl.message.id_reused", 409, 4409,
+     "This message id was already used for different content. The first message stands; send "
+     "the new content under a new id."},
     {errc::not_submittable, "bl.message.not_submittable", 422, 4422,
      "Only the gateway may send this type of message."},
     {errc::transfer_not_found, "bl.transfer.not_found", 404, 4404, "There is no such transfer."},

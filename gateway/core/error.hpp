@@ -24,6 +24,7 @@ enum class errc {
   unknown_agency,
   self_addressed,
   bad_message_id,
+  message_id_reused,
   not_submittable,
   transfer_not_found,
   stale_version,

@@ -13,6 +13,7 @@
 
 #include "gateway/core/config.hpp"
 #include "gateway/core/error.hpp"
+#include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 
 namespace bl {
@@ -65,6 +66,9 @@ struct message {
   // the stored document. via: "api", "cad" or "console"; user: the console user's name.
   std::string via;
   std::string user;
+  // The partner document this message was made from, kept with it as received; set by an edge
+  // that translates a standard (original.hpp).
+  std::optional<original_document> original;
 
   nlohmann::json doc;
 

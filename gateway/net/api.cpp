@@ -297,6 +297,9 @@ void api::add_v1_routes(route_table& t) {
   t.get("/api/v1/transfers/{id}", A::agency, [this](const route_call& c, reply_fn done) {
     get_transfer(c.who->agency, c.param, std::move(done));
   });
+  t.get("/api/v1/originals/{id}", A::agency, [this](const route_call& c, reply_fn done) {
+    get_original(c.who->agency, c.param, std::move(done));
+  });
   t.get("/api/v1/inbox", A::agency, [this](const route_call& c, reply_fn done) {
     get_inbox(c.who->agency, std::string(c.query), c.ex, std::move(done));
   });
@@ -627,6 +630,29 @@ void api::get_transfer(const std::string& agency, const std::string& id, done_fn
     if (!t || !party)
       return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
     done(json_response(200, json{{"transfer", transfer_detail_json(*t)}}));
+  } catch (const store::store_error& e) {
+    done(error_response(make_error(errc::store_unavailable, e.what())));
+  }
+}
+
+void api::get_original(const std::string& agency, const std::string& message_id, done_fn done) {
+  try {
+    bool party = false;
+    auto o = s_.reader.original(message_id, agency, party);
+    // As for a transfer: "not yours" and "none" get the same answer.
+    if (!o || !party)
+      return done(error_response(make_error(
+          errc::not_found, "no original document is kept for message '" + message_id + "'")));
+    // Byte for byte, with its own media type; a partner's document is never run as a page of
+    // the console's origin (sandboxed, nothing loads).
+    api_response r{200, o->doc.media_type + "; charset=utf-8", std::move(o->doc.body), {}};
+    r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+    std::string standard = o->doc.standard;  // set by an edge; a header carries printable ASCII
+    for (auto& ch : standard)
+      if (ch < 0x20 || ch > 0x7e) ch = '?';
+    r.headers.emplace_back("Bluelink-Standard", standard);
+    r.headers.emplace_back("Bluelink-Received-At", format_rfc3339(from_ms(o->received_at_ms)));
+    done(std::move(r));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }

@@ -101,6 +101,16 @@ json transfer_detail_json(const store::transfer_record& t) {
   detail["timeline"] = std::move(timeline);
   detail["messages"] = std::move(messages);
   detail["audit"] = std::move(audit);
+  // The partner documents kept as received: what they are, not their content (GET
+  // /api/v1/originals/{message_id} serves that).
+  json originals = json::array();
+  for (const auto& o : t.originals)
+    originals.push_back({{"message_id", o.message_id},
+                         {"standard", o.standard},
+                         {"media_type", o.media_type},
+                         {"bytes", o.bytes},
+                         {"received_at", time_text(o.received_at)}});
+  detail["originals"] = std::move(originals);
   return detail;
 }
 

@@ -20,6 +20,7 @@
 
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/ucri2/ucri2_message.hpp"
+#include "gateway/core/digest.hpp"
 #include "gateway/core/json_bounded.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
@@ -106,6 +107,9 @@ api_response engine_refusal(const error& e) {
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
+  // The envelope's messageId is what is wrong: the transport spec's code, at /messageId.
+  if (e.code == errc::message_id_reused)
+    return ucri2_fail(u2::wire_code::invalid_request, std::string(e.id()), e.message, "/messageId");
   bool internal = e.http_status() >= 500;
   return ucri2_fail(internal ? u2::wire_code::internal : u2::wire_code::invalid_payload,
                     std::string(e.id()), e.message, e.pointer);
@@ -305,6 +309,12 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
   auto parsed = u2::parse_send_envelope(body, c.schemas, limits);
   if (auto* e = std::get_if<u2::ucri2_error>(&parsed)) return done(ucri2_fail(*e));
   auto& req = std::get<u2::send_request>(parsed);
+  // What makes two sends with one messageId the same message: who from, to whom, and the
+  // payload exactly as sent. The description, timeout and ack are how to carry it, not what.
+  const std::string content_digest = sha256_hex(
+      json::array({req.source, req.destination, req.payload.app_id, req.payload.app_version,
+                   req.payload.schema_id, req.content_type, req.data_text})
+          .dump());
   if (req.source != who.oid)
     return done(ucri2_fail(
         u2::wire_code::oid_forbidden, "bl.ucri2.oid_forbidden",
@@ -359,6 +369,11 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
                   {"contentType", "application/json"},
                   {"data", req.payload.data.dump()}}}};
   if (!req.description.empty()) reply["description"] = req.description;
+  // The send as received is kept with the message (GET /api/v1/messages/{id}/original), and the
+  // answer with it: a repeat of this messageId is answered exactly as this first send was.
+  msg.original = original_document{
+      "UCRI2 " + req.payload.app_id + " " + req.payload.app_version + " " + req.payload.schema_id,
+      "application/json", body, content_digest, reply.dump()};
   std::string id = msg.id;
   c.pipeline.submit(std::move(msg), sender,
                     [done = std::move(done), reply = std::move(reply), id,
@@ -368,7 +383,12 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
                                   e->id(), log_quote(e->message));
                         return done(engine_refusal(*e));
                       }
-                      // Answered only now: the message is on disk (a repeat gets the same answer).
+                      // Answered only now: the message is on disk. A repeat gets the first answer.
+                      auto& stored = std::get<receipt_result>(r);
+                      if (stored.duplicate && !stored.first_answer.empty()) {
+                        auto first = json::parse(stored.first_answer, nullptr, false);
+                        if (!first.is_discarded()) return done(ucri2_reply(200, first));
+                      }
                       done(ucri2_reply(200, reply));
                     });
 }
@@ -418,6 +438,7 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
           if (visible.empty()) leading_skip = it.seq;
           continue;
         }
+        relay_if_sent_by_ucri2(doc, *item);
         (*item)["destination"] = destination_;
         (*item)["sequenceId"] = it.seq;
         visible.push_back(std::move(*item));
@@ -451,6 +472,20 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
           self->attempt();
         });
       });
+  }
+
+  // Same standard in, same standard out: a message another UCRI2 client sent reaches this one
+  // as it was sent (its original, kept with the message), not as translated back from the
+  // canonical transfer. Only a message from a UCRI2 participant can have one: others cost no read.
+  void relay_if_sent_by_ucri2(const json& doc, json& item) {
+    auto from = doc.find("from");
+    auto id = doc.find("id");
+    if (from == doc.end() || !from->is_string() || id == doc.end() || !id->is_string()) return;
+    if (!c_.dir.by_agency(from->get<std::string>())) return;
+    bool party = false;
+    auto original = c_.reader.original(id->get<std::string>(), who_.agency, party);
+    if (!original || !party || original->doc.standard.rfind("UCRI2 ", 0) != 0) return;
+    if (auto relayed = u2::relay_as_sent(item, original->doc.body)) item = std::move(*relayed);
   }
 
   void on_deadline() {
@@ -487,10 +522,15 @@ class ucri2_receive : public std::enable_shared_from_this<ucri2_receive> {
 std::optional<api_response> own_oid(ucri2_ctx& c, const u2::participant& who,
                                     const std::string& oid, const std::string& pointer) {
   if (oid == who.oid) return std::nullopt;
-  std::string why =
-      c.dir.by_oid(oid) ? "belongs to another participant" : "is not a participant of this gateway";
-  return ucri2_fail(u2::wire_code::oid_forbidden, "bl.ucri2.oid_forbidden",
-                    "this token was issued to " + who.oid + "; '" + oid + "' " + why, pointer);
+  // client_api.md: an OID no participant has is unknown (470); another participant's is
+  // forbidden (478), as the reference client's suite checks both.
+  if (!c.dir.by_oid(oid))
+    return ucri2_fail(u2::wire_code::unknown_destination, "bl.ucri2.unknown_destination",
+                      "'" + oid + "' is not a participant of this gateway", pointer);
+  return ucri2_fail(
+      u2::wire_code::oid_forbidden, "bl.ucri2.oid_forbidden",
+      "this token was issued to " + who.oid + "; '" + oid + "' belongs to another participant",
+      pointer);
 }
 
 std::variant<json, api_response> read_body(ucri2_ctx& c, const std::string& body,

@@ -649,10 +649,28 @@ void engine::do_submit(job& j, batch_state& b) {
 std::variant<receipt_result, error> engine::apply_and_store(
     message& msg, batch_state& b, std::optional<transfer_state> end_state) {
   const message& m = msg;
-  // Dedupe first: a repeat gets the first receipt and changes nothing.
+  // Dedupe first: a repeat gets the first receipt and changes nothing. Where the edge can tell
+  // (the original's digest), the same id reused for other content is refused: the first stands.
   if (auto receipt = writer_->find_receipt(m.id)) {
+    std::optional<original_document> first;
+    if (m.original && !m.original->digest.empty()) first = writer_->find_original(m.id);
+    if (first && !first->digest.empty() && first->digest != m.original->digest) {
+      metrics_.error(info(errc::message_id_reused).id);
+      log_->warn("event=id_reused msg_id={} from={} standard={}", m.id, m.from,
+                 log_quote(m.original->standard));
+      writer_->audit(b.now, m.from, "message.rejected", m.id, std::string(),
+                     json{{"type", to_string(m.type)},
+                          {"code", info(errc::message_id_reused).id},
+                          {"reason", "message id reused with other content"}}
+                         .dump());
+      return make_error(errc::message_id_reused,
+                        "message id '" + m.id +
+                            "' was already used for other content; the first message stands. "
+                            "Send new content under a new id",
+                        "/id");
+    }
     log_->info("event=duplicate msg_id={}", m.id);
-    return receipt_result{json::parse(*receipt), true};
+    return receipt_result{json::parse(*receipt), true, first ? first->answer : std::string()};
   }
   std::optional<transfer> current;
   if (m.type != msg_type::request && !m.transfer_id.empty())
@@ -697,6 +715,7 @@ std::variant<receipt_result, error> engine::apply_and_store(
   writer_->insert_message(m.id, type, m.from, out.recipient, t.id, t.version,
                           std::string(to_string(m.mode)), m.sent_at, b.now, stored, receipt.dump());
   writer_->save_transfer(t, out.created);
+  if (m.original) writer_->insert_original(m.id, *m.original, b.now);
   // Half-way through a message's rows: what a bug here must not leave behind.
   if (m.id.find("failpoint-throw") != std::string::npos && failpoint("engine.message_exception"))
     throw std::runtime_error("injected fault (failpoint engine.message_exception) in " + m.id);
@@ -719,7 +738,7 @@ std::variant<receipt_result, error> engine::apply_and_store(
   ++b.messages;
   log_->info("event=stored msg_id={} transfer_id={} type={} from={} to={} state={} version={}",
              m.id, t.id, type, m.from, out.recipient, to_string(t.state), t.version);
-  return receipt_result{std::move(receipt), false};
+  return receipt_result{std::move(receipt), false, {}};
 }
 
 std::optional<error> engine::check_quota(const message& m, const std::string& recipient,

@@ -54,6 +54,8 @@ class inbox_notifier;
 struct receipt_result {
   nlohmann::json receipt;
   bool duplicate = false;
+  /// For a repeat: the edge's answer to the first submission (original_document::answer).
+  std::string first_answer;
 };
 
 struct ack_result {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 
 namespace bl::store {
@@ -93,12 +94,22 @@ struct audit_row {
 };
 
 /// One transfer with everything recorded about it, for its detail view.
+/// What the transfer detail says of a kept original (original.hpp); the body is read on its own.
+struct original_meta {
+  std::string message_id;
+  std::string standard;
+  std::string media_type;
+  std::int64_t bytes = 0;
+  time_point received_at{};
+};
+
 struct transfer_record : transfer_fields {
   std::string request_message_id;
   std::vector<incident_number> incident_numbers;
-  std::vector<event_row> timeline;    // oldest first
-  std::vector<std::string> messages;  // the stored message documents (JSON text), as stored
-  std::vector<audit_row> audit;       // by seq
+  std::vector<event_row> timeline;       // oldest first
+  std::vector<std::string> messages;     // the stored message documents (JSON text), as stored
+  std::vector<audit_row> audit;          // by seq
+  std::vector<original_meta> originals;  // the partner documents its messages came from
 };
 
 /// One timeline event with the current state of its transfer, for the console's live push.
@@ -147,6 +158,11 @@ class reader {
   virtual std::optional<transfer_record> transfer_detail(const std::string& id,
                                                          const std::string& agency,
                                                          bool& is_party) = 0;
+  /// The document message `message_id` was made from, as received; nullopt when there is none.
+  /// `is_party` is set to whether `agency` is a party to the message's transfer; when it is not,
+  /// the body is not read.
+  virtual std::optional<stored_original> original(const std::string& message_id,
+                                                  const std::string& agency, bool& is_party) = 0;
   virtual std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after,
                                         int limit) = 0;
   /// Timeline events after `after`, oldest first; when `agency` is not empty only those of

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gateway/core/lifecycle.hpp"
+#include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 
 namespace bl::store {
@@ -155,6 +156,12 @@ class writer {
                               const std::string& mode, std::optional<time_point> sent_at,
                               time_point stored_at, const std::string& doc,
                               const std::string& receipt) = 0;
+  /// Keeps the document message `message_id` was made from, as received (original.hpp).
+  virtual void insert_original(const std::string& message_id, const original_document& doc,
+                               time_point received_at) = 0;
+  /// The digest and answer kept with message `message_id`'s original, or nullopt when it has
+  /// none. Read only for a repeated id, so an engine may make it a round trip of its own.
+  virtual std::optional<original_document> find_original(const std::string& message_id) = 0;
   virtual void record_incident(const std::string& transfer_id, const std::string& agency,
                                const std::string& number, time_point at) = 0;
   virtual void add_event(const timeline_event& e) = 0;

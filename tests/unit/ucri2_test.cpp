@@ -271,13 +271,23 @@ TEST_CASE("bad send requests get the spec's error code and a pointer to the fiel
     CHECK(e.pointer == "/ack");
   }
   SECTION("unknown app, version and schema") {
-    CHECK(code(parse_err(send_body("patient_transport", "incident", incident_data()).dump())) ==
-          461);
+    CHECK(code(parse_err(send_body("unknownApp", "incident", incident_data()).dump())) == 461);
     json b = send_body("incident_transfer", "incident", incident_data());
-    b["payload"]["appVersion"] = "0.1";
+    b["payload"]["appVersion"] = "999.999";
     CHECK(code(parse_err(b.dump())) == 462);
     CHECK(code(parse_err(send_body("incident_transfer", "transfer", incident_data()).dump())) ==
           463);
+  }
+  SECTION("a published app or version no destination here supports is 466, not unknown") {
+    auto e = parse_err(send_body("patient_transport", "incident", incident_data()).dump());
+    CHECK(code(e) == 466);
+    CHECK(e.bl_code == "bl.ucri2.unsupported_app");
+    CHECK(e.pointer == "/payload/appId");
+    json b = send_body("incident_transfer", "incident", incident_data());
+    b["payload"]["appVersion"] = "0.1";
+    e = parse_err(b.dump());
+    CHECK(code(e) == 466);
+    CHECK(e.pointer == "/payload/appVersion");
   }
   SECTION("a client may not send transport layer messages") {
     auto e = parse_err(

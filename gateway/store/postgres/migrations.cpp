@@ -368,6 +368,19 @@ CREATE TABLE cad_leases(
 );
 )sql";
 
+// Partner documents as received (SQLite's migration 7).
+constexpr std::string_view v5 = R"sql(
+CREATE TABLE originals(
+  message_id  text PRIMARY KEY,
+  standard    text NOT NULL,
+  media_type  text NOT NULL,
+  body        text NOT NULL,
+  digest      text,
+  answer      text,
+  received_at bigint NOT NULL
+);
+)sql";
+
 const std::vector<pg_migration> list = {
     {1,
      "the SQLite schema at version 5, plus the counters that let several writers share it "
@@ -382,6 +395,7 @@ const std::vector<pg_migration> list = {
      "several gateway nodes: their heartbeats and links (cluster_nodes), and which node delivers "
      "to each agency's CAD (cad_leases)",
      v4},
+    {5, "partner documents kept as received (originals)", v5},
 };
 
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.

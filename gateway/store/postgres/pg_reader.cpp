@@ -372,11 +372,40 @@ std::optional<transfer_record> pg_reader::transfer_detail(const std::string& id,
     auto m = c.prepared(sql::detail_messages, {p(id)});
     for (int i = 0; i < m.rows(); ++i) t.messages.push_back(m.text(i, 0));
 
+    auto o = c.prepared(sql::detail_originals, {p(id)});
+    for (int i = 0; i < o.rows(); ++i)
+      t.originals.push_back(
+          {o.text(i, 0), o.text(i, 1), o.text(i, 2), o.int64(i, 3), from_ms(o.int64(i, 4))});
+
     auto a = c.prepared(sql::detail_audit, {p(id)});
     for (int i = 0; i < a.rows(); ++i)
       t.audit.push_back({a.int64(i, 0), from_ms(a.int64(i, 1)), a.text(i, 2), a.text(i, 3),
                          opt_text(a, i, 4), a.text(i, 5), a.text(i, 6)});
     out = std::move(t);
+  });
+  is_party = party;
+  return out;
+}
+
+std::optional<stored_original> pg_reader::original(const std::string& message_id,
+                                                   const std::string& agency, bool& is_party) {
+  std::optional<stored_original> out;
+  bool party = false;
+  with_connection([&](connection& c) {
+    out.reset();
+    party = false;
+    auto r = c.prepared(sql::original_of, {p(message_id)});
+    if (r.rows() == 0) return;
+    party = r.text(0, 0) == agency || r.text(0, 1) == agency;
+    stored_original o;
+    o.message_id = message_id;
+    if (party) {
+      o.doc.standard = r.text(0, 2);
+      o.doc.media_type = r.text(0, 3);
+      o.doc.body = r.text(0, 4);
+      o.received_at_ms = r.int64(0, 5);
+    }
+    out = std::move(o);
   });
   is_party = party;
   return out;

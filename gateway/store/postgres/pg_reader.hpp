@@ -50,6 +50,8 @@ class pg_reader final : public store::reader {
 
   std::vector<transfer_row> list_transfers(const std::string& agency,
                                            const transfer_filter& f) override;
+  std::optional<stored_original> original(const std::string& message_id, const std::string& agency,
+                                          bool& is_party) override;
   std::optional<transfer_record> transfer_detail(const std::string& id, const std::string& agency,
                                                  bool& is_party) override;
   std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after, int limit) override;

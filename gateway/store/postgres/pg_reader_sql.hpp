@@ -61,6 +61,15 @@ inline constexpr const char* detail_timeline =
     "SELECT id, at, kind, actor, message_id, from_state, to_state, version, detail"
     " FROM transfer_events WHERE transfer_id = $1 ORDER BY id";
 // stored_order (migration 2) is SQLite's rowid: the order of messages stored in one millisecond.
+inline constexpr const char* detail_originals =
+    "SELECT o.message_id, o.standard, o.media_type, octet_length(o.body), o.received_at"
+    " FROM messages m JOIN originals o ON o.message_id = m.id WHERE m.transfer_id = $1"
+    " ORDER BY m.stored_at, m.stored_order";
+inline constexpr const char* original_of =
+    "SELECT COALESCE(t.requester, m.from_agency), COALESCE(t.responder, m.to_agency),"
+    " o.standard, o.media_type, o.body, o.received_at FROM originals o"
+    " JOIN messages m ON m.id = o.message_id LEFT JOIN transfers t ON t.id = m.transfer_id"
+    " WHERE o.message_id = $1";
 inline constexpr const char* detail_messages =
     "SELECT doc FROM messages WHERE transfer_id = $1 ORDER BY stored_at, stored_order";
 inline constexpr const char* detail_audit =

@@ -404,6 +404,27 @@ void pg_writer::insert_message(const std::string& id, const std::string& type,
   sender_of_[id] = from;
 }
 
+void pg_writer::insert_original(const std::string& message_id, const original_document& doc,
+                                time_point received_at) {
+  write(
+      "INSERT INTO originals(message_id, standard, media_type, body, digest, answer,"
+      " received_at) VALUES($1,$2,$3,$4,$5,$6,$7)",
+      {p(message_id), p(doc.standard), p(doc.media_type), p(doc.body), p_or_null(doc.digest),
+       p_or_null(doc.answer), pms(received_at)});
+}
+
+std::optional<original_document> pg_writer::find_original(const std::string& message_id) {
+  auto r = read(
+      "SELECT COALESCE(digest, ''), COALESCE(answer, '') FROM originals"
+      " WHERE message_id = $1",
+      {p(message_id)});
+  if (r.rows() == 0) return std::nullopt;
+  original_document o;
+  o.digest = r.text(0, 0);
+  o.answer = r.text(0, 1);
+  return o;
+}
+
 void pg_writer::record_incident(const std::string& transfer_id, const std::string& agency,
                                 const std::string& number, time_point at) {
   transfers_.erase(transfer_id);

@@ -87,6 +87,9 @@ class pg_writer final : public store::writer {
                       std::optional<std::int64_t> version, const std::string& mode,
                       std::optional<time_point> sent_at, time_point stored_at,
                       const std::string& doc, const std::string& receipt) override;
+  void insert_original(const std::string& message_id, const original_document& doc,
+                       time_point received_at) override;
+  std::optional<original_document> find_original(const std::string& message_id) override;
   void record_incident(const std::string& transfer_id, const std::string& agency,
                        const std::string& number, time_point at) override;
   void add_event(const timeline_event& e) override;

@@ -242,6 +242,21 @@ CREATE TRIGGER transfer_state_counts_delete AFTER DELETE ON transfers BEGIN
 END;
 )sql";
 
+// Each partner document as received, with the message it became (issue 17): what an operator or
+// a data-protection officer is shown as "Original document", and what tells a repeated message id
+// from one reused for other content. A rowid table: the bodies are kilobytes.
+constexpr std::string_view v7 = R"sql(
+CREATE TABLE originals(
+  message_id  TEXT PRIMARY KEY,
+  standard    TEXT NOT NULL,
+  media_type  TEXT NOT NULL,
+  body        TEXT NOT NULL,
+  digest      TEXT,
+  answer      TEXT,
+  received_at INTEGER NOT NULL
+);
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
@@ -252,6 +267,7 @@ const std::vector<migration> list = {
      "indexes that read lists of transfers and calls a page at a time; transfers per state kept by "
      "triggers",
      v6},
+    {7, "partner documents kept as received (originals)", v7},
 };
 
 int user_version(db& d) {

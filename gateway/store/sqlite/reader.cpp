@@ -220,6 +220,11 @@ std::optional<transfer_record> reader::transfer_detail(const std::string& id,
   m.bind(1, id);
   while (m.step()) t.messages.push_back(m.text(0));
 
+  stmt o(*l, sql::detail_originals, borrow);
+  o.bind(1, id);
+  while (o.step())
+    t.originals.push_back({o.text(0), o.text(1), o.text(2), o.int64(3), from_ms(o.int64(4))});
+
   stmt a(*l, sql::detail_audit, borrow);
   a.bind(1, id);
   while (a.step())
@@ -227,6 +232,24 @@ std::optional<transfer_record> reader::transfer_detail(const std::string& id,
                        a.text(5), a.text(6)});
   return t;
 }
+std::optional<stored_original> reader::original(const std::string& message_id,
+                                                const std::string& agency, bool& is_party) {
+  lease l(*this);
+  stmt s(*l, sql::original_of, borrow);
+  s.bind(1, message_id);
+  is_party = false;
+  if (!s.step()) return std::nullopt;
+  is_party = s.text(0) == agency || s.text(1) == agency;
+  stored_original out;
+  out.message_id = message_id;
+  if (!is_party) return out;
+  out.doc.standard = s.text(2);
+  out.doc.media_type = s.text(3);
+  out.doc.body = s.text(4);
+  out.received_at_ms = s.int64(5);
+  return out;
+}
+
 std::vector<inbox_item> reader::inbox(const std::string& agency, std::int64_t after, int limit) {
   lease l(*this);
   stmt s(*l, sql::inbox, borrow);

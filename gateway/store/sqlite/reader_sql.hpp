@@ -53,6 +53,16 @@ inline constexpr const char* detail_numbers =
 inline constexpr const char* detail_timeline =
     "SELECT id, at, kind, actor, message_id, from_state, to_state, version, detail"
     " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id";
+inline constexpr const char* detail_originals =
+    "SELECT o.message_id, o.standard, o.media_type, length(CAST(o.body AS BLOB)), o.received_at"
+    " FROM messages m JOIN originals o ON o.message_id = m.id WHERE m.transfer_id = ?1"
+    " ORDER BY m.stored_at, m.rowid";
+// The parties are the transfer's (a message without one is the sender's and recipient's).
+inline constexpr const char* original_of =
+    "SELECT COALESCE(t.requester, m.from_agency), COALESCE(t.responder, m.to_agency),"
+    " o.standard, o.media_type, o.body, o.received_at FROM originals o"
+    " JOIN messages m ON m.id = o.message_id LEFT JOIN transfers t ON t.id = m.transfer_id"
+    " WHERE o.message_id = ?1";
 inline constexpr const char* detail_messages =
     "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid";
 inline constexpr const char* detail_audit =

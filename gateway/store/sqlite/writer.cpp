@@ -61,6 +61,10 @@ struct writer::statements {
                        "INSERT INTO messages(id, type, from_agency, to_agency, transfer_id,"
                        " version, mode, sent_at, stored_at, doc, receipt)"
                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)"),
+        insert_original(d,
+                        "INSERT INTO originals(message_id, standard, media_type, body, digest,"
+                        " answer, received_at) VALUES(?1,?2,?3,?4,?5,?6,?7)"),
+        find_original(d, "SELECT digest, answer FROM originals WHERE message_id = ?1"),
         record_incident(
             d,
             "INSERT INTO incident_numbers(transfer_id, agency, number, recorded_at)"
@@ -101,9 +105,10 @@ struct writer::statements {
                      " WHERE d.agency = ?1 AND d.seq > ?2 AND m.from_agency = ?3") {}
 
   stmt begin, commit, savepoint, release, rollback_to, find_receipt, message_doc, load_transfer,
-      insert_transfer, update_transfer, insert_message, record_incident, add_event, enqueue,
-      last_seq, acked_upto, select_unacked, select_unacked_requests, mark_acked, set_acked_upto,
-      audit_tail, audit_insert, due, max_transfer_id, pending_from;
+      insert_transfer, update_transfer, insert_message, insert_original, find_original,
+      record_incident, add_event, enqueue, last_seq, acked_upto, select_unacked,
+      select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert, due,
+      max_transfer_id, pending_from;
 };
 
 writer::writer(const store_options& opts)
@@ -290,6 +295,31 @@ void writer::insert_message(const std::string& id, const std::string& type, cons
   else
     s.bind(11, receipt);
   s.run();
+}
+
+void writer::insert_original(const std::string& message_id, const original_document& doc,
+                             time_point received_at) {
+  auto& s = st_->insert_original.reset();
+  s.bind(1, message_id).bind(2, doc.standard).bind(3, doc.media_type).bind(4, doc.body);
+  if (doc.digest.empty())
+    s.bind_null(5);
+  else
+    s.bind(5, doc.digest);
+  if (doc.answer.empty())
+    s.bind_null(6);
+  else
+    s.bind(6, doc.answer);
+  s.bind(7, ms(received_at)).run();
+}
+
+std::optional<original_document> writer::find_original(const std::string& message_id) {
+  auto& s = st_->find_original.reset().bind(1, message_id);
+  if (!s.step()) return std::nullopt;
+  original_document o;
+  o.digest = s.text(0);
+  o.answer = s.text(1);
+  s.reset();
+  return o;
 }
 
 void writer::record_incident(const std::string& transfer_id, const std::string& agency,
