@@ -231,6 +231,17 @@ void methane_params(param_list& params, const json& methane) {
 
 }  // namespace
 
+std::string partner_message_id(const std::string& agency, const std::string& sender,
+                               const std::string& identifier) {
+  // The partner's identifier under the agency, or a digest of it when it has characters an id
+  // may not (the identifier itself stays in source.identifier).
+  static const std::regex key_re = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
+  std::string key = identifier;
+  if (!std::regex_match(key, key_re))
+    key = "cap-" + sha256_hex(sender + "\n" + identifier).substr(0, 32);
+  return agency + ":" + key;
+}
+
 std::variant<std::string, translate_error> cap_export(const json& msg) {
   const std::string type = str(msg, "type");
   if (type != "transfer.request" && type != "transfer.update" && type != "transfer.cancel")
@@ -536,13 +547,7 @@ std::variant<json, translate_error> import_partner_alert(const partner_alert& a,
   };
 
   json msg = json::object();
-  // The message id is the partner's identifier under the agency, or a digest of it when it has
-  // characters an id may not (the identifier itself stays in source.identifier).
-  static const std::regex key_re = make_safe_regex("^[A-Za-z0-9._~:-]{1,128}$");
-  std::string key = a.identifier;
-  if (!std::regex_match(key, key_re))
-    key = "cap-" + sha256_hex(a.sender + "\n" + a.identifier).substr(0, 32);
-  msg["id"] = a.from + ":" + key;
+  msg["id"] = partner_message_id(a.from, a.sender, a.identifier);
   msg["from"] = a.from;
   msg["sent_at"] = a.sent;
   if (a.status == "Exercise") msg["mode"] = "exercise";

@@ -61,6 +61,13 @@ struct partner_context {
       transfer_of;
 };
 
+/// The id of the message a partner's CAP alert becomes: `agency:identifier`, or a digest of the
+/// sender and identifier when the identifier has characters a message id may not. What the
+/// gateway looks up to find the transfer an Update or Cancel follows (partner_context::
+/// transfer_of).
+std::string partner_message_id(const std::string& agency, const std::string& sender,
+                               const std::string& identifier);
+
 /// A canonical transfer.request, transfer.update or transfer.cancel (already schema-valid) as a
 /// CAP 1.2 alert document. Other message types: bl.cap.unsupported_type.
 std::variant<std::string, translate_error> cap_export(const nlohmann::json& message);

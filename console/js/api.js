@@ -58,6 +58,29 @@ export async function request(method, path, body) {
 }
 
 export const get = (path) => request('GET', path);
+
+// A document served as it is (a partner's original): its text, or an ApiError as request() gives.
+export async function getText(path) {
+  let res;
+  try {
+    res = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  } catch (err) {
+    throw new ApiError(0, { error: { code: 'network', message: 'The gateway cannot be reached; check the network and try again.' } });
+  }
+  if (res.ok) return res.text();
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    data = null;
+  }
+  if (res.status === 401) {
+    const err = new ApiError(401, data);
+    sessionLost(err.message);
+    throw err;
+  }
+  throw new ApiError(res.status, data);
+}
 export const post = (path, body) => request('POST', path, body);
 export const del = (path) => request('DELETE', path);
 export const patch = (path, body) => request('PATCH', path, body);

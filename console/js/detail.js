@@ -142,6 +142,9 @@ export function renderDetail(main, id) {
     timeline: h('ol', { class: 'timeline', id: 'timeline' }),
   };
   let built = false;
+  let originals = new Map(); // message id -> what the transfer says of its original document
+  const originalText = new Map(); // message id -> the original's text, once fetched
+  const openOriginals = new Set(); // the originals the operator has open
 
   let loads = 0; // only the newest of overlapping reloads is drawn
   async function load() {
@@ -469,7 +472,48 @@ export function renderDetail(main, id) {
         title = `${words(e.kind)} (${actor})`;
     }
     // The message's own entry says where it came from (its delivery names the same message).
-    return e.kind === m?.type ? sourceNote(item(e, title, lines), m) : item(e, title, lines);
+    if (e.kind !== m?.type) return item(e, title, lines);
+    const li = sourceNote(item(e, title, lines), m);
+    const orig = originals.get(e.message_id);
+    return orig ? originalDoc(li, orig) : li;
+  }
+
+  // The partner's document as it arrived, byte for byte: fetched when first opened, and kept
+  // open (with its text) across the redraws that live events cause.
+  function originalDoc(li, o) {
+    const pre = h('pre', { class: 'original-text', tabindex: 0 });
+    const d = h('details', { class: 'original-doc' },
+      h('summary', { text: `Original document (${o.standard})` }),
+      h('div', { class: 'muted small', text: `${o.media_type}, ${o.bytes} bytes, received ${dateTime(o.received_at)}` }),
+      pre);
+    const show = () => {
+      const have = originalText.get(o.message_id);
+      if (have !== undefined) {
+        pre.textContent = have;
+        return;
+      }
+      pre.textContent = 'Loading…';
+      api.getText(`/api/v1/originals/${encodeURIComponent(o.message_id)}`).then((text) => {
+        originalText.set(o.message_id, text);
+        pre.textContent = text;
+      }, (err) => {
+        pre.textContent = `Could not load the original: ${err.message}`;
+      });
+    };
+    d.addEventListener('toggle', () => {
+      if (d.open) {
+        openOriginals.add(o.message_id);
+        show();
+      } else {
+        openOriginals.delete(o.message_id);
+      }
+    });
+    if (openOriginals.has(o.message_id)) {
+      d.open = true;
+      show();
+    }
+    li.append(d);
+    return li;
   }
 
   // A message translated from a partner's document: which standard and sender, and what of the
@@ -521,6 +565,7 @@ export function renderDetail(main, id) {
     const cur = current();
     const msgs = t.messages || [];
     const byId = new Map(msgs.map((m) => [m.id, m]));
+    originals = new Map((t.originals || []).map((o) => [o.message_id, o]));
     clear(parts.head).append(...head(cur));
     showOutage();
 

@@ -297,6 +297,9 @@ void api::add_v1_routes(route_table& t) {
   t.get("/api/v1/transfers/{id}", A::agency, [this](const route_call& c, reply_fn done) {
     get_transfer(c.who->agency, c.param, std::move(done));
   });
+  t.post("/api/v1/documents", A::agency, [this](const route_call& c, reply_fn done) {
+    post_document(*c.who, std::string(c.query), c.req.body, std::move(done));
+  });
   t.get("/api/v1/originals/{id}", A::agency, [this](const route_call& c, reply_fn done) {
     get_original(c.who->agency, c.param, std::move(done));
   });

@@ -154,6 +154,9 @@ class api {
   void get_transfers(const std::string& agency, const std::string& query, done_fn done);
   void get_transfer(const std::string& agency, const std::string& id, done_fn done);
   void get_original(const std::string& agency, const std::string& message_id, done_fn done);
+  /// POST /api/v1/documents: a partner's CAP alert or EDXL-DE envelope (api_documents.cpp).
+  void post_document(const principal& who, const std::string& query, const std::string& body,
+                     done_fn done);
   void get_inbox(const std::string& agency, const std::string& query,
                  boost::asio::any_io_executor ex, done_fn done);
   void post_ack(const std::string& agency, const std::string& body, done_fn done);

@@ -163,6 +163,11 @@ class reader {
   /// the body is not read.
   virtual std::optional<stored_original> original(const std::string& message_id,
                                                   const std::string& agency, bool& is_party) = 0;
+  /// The transfer that message `message_id`, sent by `agency`, belongs to, with the transfer's
+  /// current version; nullopt when `agency` sent no such message. How a partner's Update or
+  /// Cancel finds the transfer its first document created.
+  virtual std::optional<std::pair<std::string, std::int64_t>> transfer_of_message(
+      const std::string& message_id, const std::string& agency) = 0;
   virtual std::vector<inbox_item> inbox(const std::string& agency, std::int64_t after,
                                         int limit) = 0;
   /// Timeline events after `after`, oldest first; when `agency` is not empty only those of

@@ -8,9 +8,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { useRig, root, SHOTS, fire, police, nav, act, tabTo } from './harness.mjs';
+import { createHash } from 'node:crypto';
+import { useRig, root, SHOTS, base, fire, police, nav, act, tabTo } from './harness.mjs';
 
-useRig();
+// Fire's CAD is also a UCRI2 client (issue 17): its sends reach Police, a Bluelink room, with the
+// document kept as it arrived.
+const FIRE_OID = '1.2.3.4.5.6';
+const FIRE_SECRET = 'browser-test-ucri2-secret-for-essex-fire';
+useRig({
+  configure(cfg) {
+    cfg.tokens = [{ agency: 'essex-fire', sha256: createHash('sha256').update(FIRE_SECRET).digest('hex'), label: 'UCRI2 client of Essex Fire' }];
+    cfg.ucri2 = {
+      oid: '1.2.3.4.5', support_email: 'support@example.org',
+      participants: [{ agency: 'essex-fire', oid: FIRE_OID, client: true }, { agency: 'essex-police', oid: '1.2.3.4.5.7' }],
+    };
+  },
+});
 
 const example = (name) => JSON.parse(readFileSync(join(root, 'schemas/examples/valid/message', name), 'utf8'));
 
@@ -350,4 +363,36 @@ test('a partner alert shows every area on the map and in words, and what it did 
   assert.match(tl, /<parameter> layer:EC-MSC-SMC:1\.0:Alert_Type = watch/);
   assert.equal(await p.locator('#timeline details.not-carried[open]').count(), 1);
   await p.screenshot({ path: join(SHOTS, 'detail-partner-areas.png') });
+});
+
+// A UCRI2 client's send, as its own software lays it out: the receiving room can open the
+// document exactly as it arrived, on the message's own timeline entry.
+test('the receiving room opens a partner\'s original document, byte for byte, on the timeline', { timeout: 30_000 }, async () => {
+  const auth = `Basic ${Buffer.from(`${FIRE_OID}:${FIRE_SECRET}`).toString('base64')}`;
+  const tok = await (await fetch(`${base}/ucri2/token`, { headers: { Authorization: auth } })).json();
+  const data = JSON.stringify({
+    sharedIncidentId: crypto.randomUUID(), internalId: 'F-2026-4711', classifications: ['TH', 'VU'],
+    issue: 'Verkehrsunfall, eingeklemmte Person', flashingLights: true, sentByDispatcherAt: new Date().toISOString(),
+    missionLocation: { coordinate: { lat: 51.7356, lon: 0.4685 }, address: { street: 'Hauptstraße', houseNumber: '1', city: 'Chelmsford' } },
+    informers: [{ name: 'Musterfrau', surname: 'Heike', phone: '+49 30 234567' }],
+  });
+  const raw = `{\n  "messageId": "${crypto.randomUUID()}",\n  "ack": "ALL", "timeout": 600,\n  "source": "${FIRE_OID}",\n  "destinations": ["1.2.3.4.5.7"],\n  "payload": {"appId": "incident_transfer", "appVersion": "1.0", "schemaId": "incident", "contentType": "application/json", "data": ${JSON.stringify(data)}}\n}`;
+  const sent = await fetch(`${base}/ucri2/messaging/send`, {
+    method: 'POST', body: raw, headers: { Authorization: `Bearer ${tok.token}`, 'Content-Type': 'application/json' },
+  });
+  assert.equal(sent.status, 200, await sent.text());
+  const id = await fire.page.evaluate(async () => {
+    const api = await import('/js/api.js');
+    return (await api.get('/api/v1/transfers?limit=1')).transfers[0].transfer_id;
+  });
+  const q = police.page;
+  await open(q, id);
+  const summary = q.locator('#timeline details.original-doc summary');
+  assert.equal(await summary.textContent(), 'Original document (UCRI2 incident_transfer 1.0 incident)');
+  assert.equal(await q.locator('#timeline details.original-doc[open]').count(), 0, 'closed until asked for');
+  await summary.click();
+  await q.waitForFunction(() => /messageId/.test(document.querySelector('#timeline .original-text')?.textContent || ''));
+  assert.equal(await q.locator('#timeline .original-text').textContent(), raw, 'the text is the document as sent');
+  assert.match(await text(q, '#timeline .original-doc'), new RegExp(`application/json, ${Buffer.byteLength(raw)} bytes, received`));
+  await q.screenshot({ path: join(SHOTS, 'detail-original-document.png') });
 });

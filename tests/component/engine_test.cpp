@@ -63,6 +63,42 @@ TEST_CASE("a duplicate message id returns the first receipt and changes nothing"
   }
 }
 
+TEST_CASE(
+    "a message made from a partner's document keeps it; its id again with the same content is "
+    "answered as the first, with other content refused",
+    "[component][engine][dedupe]") {
+  rig r;
+  original_document sent{"UCRI2 incident_transfer 1.0 incident", "application/json",
+                         "{\"sharedIncidentId\": \"x\"}", "digest-1", "{\"answer\":1}"};
+  auto first = r.submit(test::rtc_request("essex-fire:p1"), sent);
+  REQUIRE(std::holds_alternative<receipt_result>(first));
+  CHECK_FALSE(std::get<receipt_result>(first).duplicate);
+  CHECK(r.count("SELECT count(*) FROM originals WHERE message_id = 'essex-fire:p1'") == 1);
+  auto messages = r.count("SELECT count(*) FROM messages");
+
+  original_document repeat = sent;
+  repeat.answer = "{\"answer\":2}";  // the edge's answer this time; the first is given back
+  auto again = r.submit(test::rtc_request("essex-fire:p1"), repeat);
+  REQUIRE(std::holds_alternative<receipt_result>(again));
+  CHECK(std::get<receipt_result>(again).duplicate);
+  CHECK(std::get<receipt_result>(again).first_answer == "{\"answer\":1}");
+  CHECK(std::get<receipt_result>(again).receipt == std::get<receipt_result>(first).receipt);
+
+  original_document other = sent;
+  other.digest = "digest-2";
+  auto reused = r.submit(test::rtc_request("essex-fire:p1"), other);
+  REQUIRE(std::holds_alternative<error>(reused));
+  CHECK(std::get<error>(reused).code == errc::message_id_reused);
+  CHECK(std::get<error>(reused).pointer == "/id");
+  CHECK(r.count("SELECT count(*) FROM messages") == messages);
+  CHECK(r.count("SELECT count(*) FROM originals") == 1);
+  CHECK(r.count("SELECT count(*) FROM audit WHERE action = 'message.rejected' AND"
+                " detail LIKE '%bl.message.id_reused%'") == 1);
+  // An edge that keeps no digest cannot tell: the first answer, as ever.
+  auto plain = r.submit(test::rtc_request("essex-fire:p1"));
+  CHECK(std::get<receipt_result>(plain).duplicate);
+}
+
 // The wedge seen on the demo: after a duplicate, the writer's "find the first receipt" statement
 // was left on its row, holding a read open past COMMIT. Once any other connection committed (a
 // sign-in does), every BEGIN IMMEDIATE failed at once with "database is locked" until restart.

@@ -165,6 +165,28 @@ TEST_CASE("a duplicate message id returns the first receipt and cannot be stored
   CHECK(w.find_receipt("m1") == std::optional<std::string>("{\"receipt\":1}"));
 }
 
+TEST_CASE("a partner's document is kept with its message, and read back within the batch",
+          "[postgres]") {
+  bl::test::pg_server pg;
+  pg.create_database("bl");
+  pg_writer w(pg.conninfo("bl"));
+  w.begin();
+  message(w, "m1", "fire", "{\"receipt\":1}");
+  // As the engine does: the original is written in the pipeline with the message, and a repeat
+  // in the same batch reads its digest back before COMMIT.
+  w.insert_original("m1", {"CAP 1.2", "application/cap+xml", "<alert>Übung</alert>", "d1", ""}, t0);
+  auto in_batch = w.find_original("m1");
+  REQUIRE(in_batch);
+  CHECK(in_batch->digest == "d1");
+  CHECK(in_batch->answer.empty());
+  w.commit();
+  pg_writer other(pg.conninfo("bl"));
+  CHECK(other.find_original("m1")->digest == "d1");
+  CHECK_FALSE(other.find_original("m2"));
+  CHECK(pg.psql("SELECT body FROM originals WHERE message_id = 'm1'", "bl") ==
+        "<alert>Übung</alert>");
+}
+
 TEST_CASE("two PostgreSQL writers interleaving take sequence numbers in commit order",
           "[postgres]") {
   bl::test::pg_server pg;

@@ -72,6 +72,13 @@ void fill_sqlite(const std::string& path, int transfers) {
       w.insert_message(t.request_message_id, "transfer.request", "fire", "police", id, 1, "live",
                        at, at, i == 0 ? awkward : "{\"n\":" + std::to_string(i) + "}",
                        "{\"ok\":true,\"transfer_id\":\"" + id + "\"}");
+      // Some came as a partner's document (with and without a digest and a first answer).
+      if (i % 3 == 0)
+        w.insert_original(t.request_message_id,
+                          {"CAP 1.2", "application/cap+xml",
+                           i == 0 ? awkward : "<alert>Übung " + std::to_string(i) + "</alert>",
+                           i % 2 ? "" : "digest-" + std::to_string(i), i % 2 ? "{\"a\":1}" : ""},
+                          at);
       w.record_incident(id, "fire", "F-" + std::to_string(1000 + i), at);
       if (i % 2 == 0) w.record_incident(id, "police", "P/" + std::to_string(i), at);
       w.add_event({id, at, "transfer.request", "fire", t.request_message_id, "", "submitted", 1,
@@ -150,6 +157,7 @@ struct table_key {
 const std::vector<table_key> compared = {
     {"settings", "key", {}},
     {"messages", "id", {}},
+    {"originals", "message_id", {}},
     {"transfers", "id", {"delivery_alerted", "decision_alerted"}},
     {"incident_numbers", "transfer_id, agency", {}},
     {"transfer_events", "id", {}},

@@ -57,11 +57,15 @@ struct engine_rig {
     rd = store::open_reader(options());
     rd->bound_by(eng->durable_marks());
   }
-  std::variant<receipt_result, error> submit(nlohmann::json doc) {
+  /// Submits `doc`, made from the partner document `original` when there is one.
+  std::variant<receipt_result, error> submit(nlohmann::json doc,
+                                             std::optional<original_document> original = {}) {
     auto parsed = parse_message(std::move(doc));
     REQUIRE(std::holds_alternative<message>(parsed));
+    auto m = std::get<message>(std::move(parsed));
+    m.original = std::move(original);
     std::promise<std::variant<receipt_result, error>> p;
-    eng->submit(std::get<message>(std::move(parsed)), [&](auto r) { p.set_value(std::move(r)); });
+    eng->submit(std::move(m), [&](auto r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
   /// The receipt of a message that must be accepted.

@@ -109,8 +109,15 @@ TEST_CASE("a transfer's detail embeds stored JSON parsed, and text that is not J
   t.messages = {"{\"id\":\"essex-fire:m1\"}", "[1,2]"};
   t.audit = {{7, t0, "essex-fire", "message.accepted", "essex-fire:m1", "{}", "ab12"},
              {9, t0, "bluelink", "timer.fired", std::nullopt, "{\"k\":[1]}", "cd34"}};
+  t.originals = {
+      {"essex-fire:m1", "UCRI2 incident_transfer 1.0 incident", "application/json", 812, t0}};
   auto d = transfer_detail_json(t);
 
+  CHECK(d["originals"] == json::array({{{"message_id", "essex-fire:m1"},
+                                        {"standard", "UCRI2 incident_transfer 1.0 incident"},
+                                        {"media_type", "application/json"},
+                                        {"bytes", 812},
+                                        {"received_at", "2026-11-21T14:00:00.250Z"}}}));
   CHECK(d["transfer_id"] == "T-20261121-000001");
   CHECK(d["request_message_id"] == "essex-fire:m1");
   CHECK(d["delivery_alerted"] == false);
@@ -156,6 +163,7 @@ TEST_CASE("a transfer's detail embeds stored JSON parsed, and text that is not J
     CHECK(b["timeline"] == json::array());
     CHECK(b["messages"] == json::array());
     CHECK(b["audit"] == json::array());
+    CHECK(b["originals"] == json::array());
   }
 }
 

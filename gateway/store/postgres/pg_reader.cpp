@@ -387,6 +387,17 @@ std::optional<transfer_record> pg_reader::transfer_detail(const std::string& id,
   return out;
 }
 
+std::optional<std::pair<std::string, std::int64_t>> pg_reader::transfer_of_message(
+    const std::string& message_id, const std::string& agency) {
+  std::optional<std::pair<std::string, std::int64_t>> out;
+  with_connection([&](connection& c) {
+    out.reset();
+    auto r = c.prepared(sql::transfer_of_message, {p(message_id), p(agency)});
+    if (r.rows() > 0) out = std::make_pair(r.text(0, 0), r.int64(0, 1));
+  });
+  return out;
+}
+
 std::optional<stored_original> pg_reader::original(const std::string& message_id,
                                                    const std::string& agency, bool& is_party) {
   std::optional<stored_original> out;

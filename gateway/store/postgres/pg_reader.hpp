@@ -50,6 +50,8 @@ class pg_reader final : public store::reader {
 
   std::vector<transfer_row> list_transfers(const std::string& agency,
                                            const transfer_filter& f) override;
+  std::optional<std::pair<std::string, std::int64_t>> transfer_of_message(
+      const std::string& message_id, const std::string& agency) override;
   std::optional<stored_original> original(const std::string& message_id, const std::string& agency,
                                           bool& is_party) override;
   std::optional<transfer_record> transfer_detail(const std::string& id, const std::string& agency,

@@ -232,6 +232,15 @@ std::optional<transfer_record> reader::transfer_detail(const std::string& id,
                        a.text(5), a.text(6)});
   return t;
 }
+std::optional<std::pair<std::string, std::int64_t>> reader::transfer_of_message(
+    const std::string& message_id, const std::string& agency) {
+  lease l(*this);
+  stmt s(*l, sql::transfer_of_message, borrow);
+  s.bind(1, message_id).bind(2, agency);
+  if (!s.step()) return std::nullopt;
+  return std::make_pair(s.text(0), s.int64(1));
+}
+
 std::optional<stored_original> reader::original(const std::string& message_id,
                                                 const std::string& agency, bool& is_party) {
   lease l(*this);

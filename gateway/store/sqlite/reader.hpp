@@ -25,6 +25,8 @@ class reader final : public store::reader {
                                            const transfer_filter& f) override;
   /// One transfer with its incident numbers, timeline, messages and audit rows; nullopt if it
   /// does not exist. `is_party` is set to whether `agency` is a party to it.
+  std::optional<std::pair<std::string, std::int64_t>> transfer_of_message(
+      const std::string& message_id, const std::string& agency) override;
   std::optional<stored_original> original(const std::string& message_id, const std::string& agency,
                                           bool& is_party) override;
   std::optional<transfer_record> transfer_detail(const std::string& id, const std::string& agency,

@@ -53,6 +53,9 @@ inline constexpr const char* detail_numbers =
 inline constexpr const char* detail_timeline =
     "SELECT id, at, kind, actor, message_id, from_state, to_state, version, detail"
     " FROM transfer_events WHERE transfer_id = ?1 ORDER BY id";
+inline constexpr const char* transfer_of_message =
+    "SELECT t.id, t.version FROM messages m JOIN transfers t ON t.id = m.transfer_id"
+    " WHERE m.id = ?1 AND m.from_agency = ?2";
 inline constexpr const char* detail_originals =
     "SELECT o.message_id, o.standard, o.media_type, length(CAST(o.body AS BLOB)), o.received_at"
     " FROM messages m JOIN originals o ON o.message_id = m.id WHERE m.transfer_id = ?1"
