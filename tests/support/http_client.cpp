@@ -1,5 +1,7 @@
 #include "tests/support/http_client.hpp"
 
+#include <openssl/evp.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -164,6 +166,16 @@ http_response http_client::request(std::string_view method, std::string_view tar
   auto r = try_request(method, target, body, token);
   if (!r) throw http_error(last_error_);
   return *r;
+}
+
+std::string basic_authorization(std::string_view user, std::string_view secret) {
+  const std::string in = std::string(user) + ":" + std::string(secret);
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return "Basic " + out;
 }
 
 }  // namespace bl::test

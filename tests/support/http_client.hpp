@@ -95,4 +95,7 @@ class http_client {
   std::string last_error_;
 };
 
+/// An HTTP Basic Authorization header value: "Basic " and base64 of "user:secret".
+std::string basic_authorization(std::string_view user, std::string_view secret);
+
 }  // namespace bl::test

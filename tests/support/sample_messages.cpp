@@ -1,5 +1,9 @@
 #include "tests/support/sample_messages.hpp"
 
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
 namespace bl::test {
 
 using nlohmann::json;
@@ -61,6 +65,15 @@ gateway_config essex_config() {
   c.edge.agency_submission_burst = 1'000'000;
   c.edge.inbox_quota = 100'000'000;
   return c;
+}
+
+std::string shared_sample(const std::string& dir, const std::string& name) {
+  const std::string path = std::string(BL_SOURCE_DIR) + "/../shared/samples/" + dir + "/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read the shared sample " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace bl::test

@@ -21,4 +21,7 @@ nlohmann::json follow_up(const std::string& id, const std::string& type, const s
 /// The three Essex agencies with realistic limits, for core and engine tests.
 gateway_config essex_config();
 
+/// A real partner's document from ../shared/samples/<dir>/<name>, read in place (never copied).
+std::string shared_sample(const std::string& dir, const std::string& name);
+
 }  // namespace bl::test

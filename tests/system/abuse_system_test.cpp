@@ -7,8 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -43,15 +41,6 @@ unsigned mode_of(const std::string& path) {
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);
   return st.st_mode & 0777;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 }  // namespace
@@ -150,8 +139,9 @@ TEST_CASE("no logged field can forge a log line", "[system][limits][log]") {
   // answer is the usual 401. Either way the log below must not be forged.
   CHECK((login.status == 401 || login.status == 422));
   // 2. A UCRI2 HTTP Basic client id.
-  auto ucri2 = c.request_with("GET", "/ucri2/token", {},
-                              {{"Authorization", "Basic " + base64("9.9" + forged + ":secret")}});
+  auto ucri2 =
+      c.request_with("GET", "/ucri2/token", {},
+                     {{"Authorization", bl::test::basic_authorization("9.9" + forged, "secret")}});
   CHECK(ucri2.status >= 400);
   // 3. A `from` that does not match the token.
   json msg = bl::test::a12_rtc_request(new_message_id(essex_fire));

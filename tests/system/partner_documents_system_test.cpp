@@ -17,6 +17,7 @@
 #include "gateway/core/time_util.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/sample_messages.hpp"
 
 namespace partner_documents {
 
@@ -26,12 +27,7 @@ using bl::test::http_response;
 using nlohmann::json;
 
 std::string sample(const std::string& dir, const std::string& name) {
-  const std::string path = std::string(BL_SOURCE_DIR) + "/../shared/samples/" + dir + "/" + name;
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return bl::test::shared_sample(dir, name);
 }
 
 // The sample's own dates (`day` and the day after it) moved to today and tomorrow.

@@ -43,24 +43,9 @@ json suite_config() {
               {{"agency", "eeast-ambulance"}, {"oid", receiver_oid}, {"client", true}}}}}}};
 }
 
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (unsigned char ch : in) {
-    v = (v << 8) | ch;
-    bits += 8;
-    while (bits >= 6) out += t[(v >> (bits -= 6)) & 63];
-  }
-  if (bits > 0) out += t[(v << (6 - bits)) & 63];
-  while (out.size() % 4) out += '=';
-  return out;
-}
-
 http_response authorize(http_client& c, const std::string& user, const std::string& password) {
   return c.request_with("GET", "/ucri2/token", {},
-                        {{"Authorization", "Basic " + base64(user + ":" + password)}});
+                        {{"Authorization", bl::test::basic_authorization(user, password)}});
 }
 
 // The suite's incident (bodyGenerators.js genBodySendRequest), every field as it has it, except

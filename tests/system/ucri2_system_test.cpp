@@ -41,37 +41,11 @@ json ucri2_config() {
               {{"agency", "eeast-ambulance"}, {"oid", ambulance_oid}, {"client", true}}}}}}};
 }
 
-std::string base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) |
-                 static_cast<unsigned char>(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += t[(v >> s) & 63];
-  }
-  if (in.size() - i == 1) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += "==";
-  } else if (in.size() - i == 2) {
-    unsigned v =
-        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += t[(v >> 18) & 63];
-    out += t[(v >> 12) & 63];
-    out += t[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
 // GET /token with HTTP Basic: the client id is the participant's OID, the secret its agency's
 // Bluelink bearer token.
 http_response fetch_token(http_client& c, const std::string& oid, const std::string& secret) {
   return c.request_with("GET", "/ucri2/token", {},
-                        {{"Authorization", "Basic " + base64(oid + ":" + secret)}});
+                        {{"Authorization", bl::test::basic_authorization(oid, secret)}});
 }
 
 std::string token_for(http_client& c, const std::string& oid, const std::string& agency) {

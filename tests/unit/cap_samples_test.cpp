@@ -14,6 +14,7 @@
 #include "adapters/cap/cap_alert.hpp"
 #include "adapters/cap/edxl_xml.hpp"
 #include "adapters/text/methane_text.hpp"
+#include "tests/support/sample_messages.hpp"
 #include "tests/support/test_helpers.hpp"
 
 namespace {
@@ -23,12 +24,7 @@ using bl::adapters::translate_error;
 using nlohmann::json;
 
 std::string sample(const std::string& name, const std::string& dir = "cap") {
-  const std::string path = std::string(BL_SOURCE_DIR) + "/../shared/samples/" + dir + "/" + name;
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return bl::test::shared_sample(dir, name);
 }
 
 // The partners a gateway would configure for these producers: each is an agency of kind
