@@ -124,7 +124,15 @@ std::string category_for(const participant& to) {
 const std::string data_ptr = "/payload/data";
 
 std::variant<json, ucri2_error> incident_to_request(const send_request& req, const json& d,
-                                                    const inbound_context& ctx) {
+                                                    const inbound_context& ctx,
+                                                    std::vector<std::string>& not_carried) {
+  // fit(), and a line for the receiving operator when the text did not fit.
+  auto fit_noted = [&not_carried](const std::string& s, std::size_t max, const std::string& what) {
+    if (utf8_length(s) > max)
+      not_carried.push_back(what + " beyond its first " + std::to_string(max - 12) + " of " +
+                            std::to_string(utf8_length(s)) + " characters");
+    return fit(s, max);
+  };
   std::string shared = lower(str(d, "sharedIncidentId"));
   std::string internal = str(d, "internalId");
   std::string system = "UCRI2";
@@ -144,11 +152,11 @@ std::variant<json, ucri2_error> incident_to_request(const send_request& req, con
         "classifications/0 '" + code + "' must be 1 to 40 characters to be the incident type code",
         data_ptr + "/classifications/0");
   std::string all_classes = join(classes, " ");
-  json type = {
-      {"code", code},
-      {"text",
-       fit(!issue.empty() ? issue : (all_classes.empty() ? "UCRI2 incident transfer" : all_classes),
-           500)}};
+  json type = {{"code", code},
+               {"text", fit_noted(!issue.empty() ? issue
+                                                 : (all_classes.empty() ? "UCRI2 incident transfer"
+                                                                        : all_classes),
+                                  500, "issue")}};
   if (classes.size() > 1 && utf8_length(all_classes) <= 40) type["agency_code"] = all_classes;
 
   const json& ml = d.at("missionLocation");
@@ -171,7 +179,8 @@ std::variant<json, ucri2_error> incident_to_request(const send_request& req, con
             str(ml, "room").empty() ? std::string() : "Room: " + str(ml, "room"),
             str(ml, "additionalInformation")},
            "; ");
-  if (!directions.empty()) loc["directions"] = fit(directions, 500);
+  if (!directions.empty())
+    loc["directions"] = fit_noted(directions, 500, "the object, floor, room and location notes");
 
   std::vector<std::string> notes;
   notes.push_back(str(d, "additionalInformation"));
@@ -190,12 +199,13 @@ std::variant<json, ucri2_error> incident_to_request(const send_request& req, con
       {"category", category_for(*ctx.to)},
       {"priority", d.value("flashingLights", false) ? "emergency" : "urgent"},
       {"ask", "take_over"},
-      {"summary", fit(summary, 200)},
+      {"summary", fit(summary, 200)},  // the issue in full is the type's text
       {"sender_incident", {{"number", shared}, {"system", system}}},
       {"methane",
        {{"major_incident", "not_declared"}, {"exact_location", loc}, {"type_of_incident", type}}}};
   std::string n = join(notes, "\n");
-  if (!n.empty()) body["notes"] = fit(n, 2000);
+  if (!n.empty())
+    body["notes"] = fit_noted(n, 2000, "additionalInformation, informers and protocolRemarks");
   return body;
 }
 
@@ -481,6 +491,12 @@ std::variant<send_request, ucri2_error> parse_send_envelope(std::string_view bod
   r.source = doc.at("source").get<std::string>();
   r.destination = doc.at("destinations").at(0).get<std::string>();
   r.description = doc.value("description", std::string());
+  r.has_signature = doc.contains("signature");
+  if (auto it = doc.find("tags"); it != doc.end())
+    for (const auto& t : *it) {
+      if (r.tags.size() == 50) break;
+      r.tags.push_back(t.get<std::string>());
+    }
 
   const json& p = doc.at("payload");
   r.payload.app_id = p.at("appId").get<std::string>();
@@ -634,7 +650,10 @@ std::optional<std::string> transfer_id_from_shared(std::string_view s) {
   return "T-" + l.substr(0, 8) + "-" + l.substr(30, 6);
 }
 
-std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbound_context& ctx) {
+namespace {
+
+std::variant<json, ucri2_error> canonical_of(const send_request& req, const inbound_context& ctx,
+                                             std::vector<std::string>& not_carried) {
   const json& d = req.payload.data;
   json msg = {{"id", canonical_id(ctx.from->agency, req.message_id, req.ack)},
               {"from", ctx.from->agency},
@@ -653,7 +672,7 @@ std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbo
   };
 
   if (app == "incident_transfer" && schema == "incident") {
-    auto body = incident_to_request(req, d, ctx);
+    auto body = incident_to_request(req, d, ctx, not_carried);
     if (auto* e = std::get_if<ucri2_error>(&body)) return *e;
     msg["type"] = "transfer.request";
     msg["to"] = json::array({ctx.to->agency});
@@ -711,6 +730,29 @@ std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbo
   if (!text.empty()) body["text"] = fit(text, 500);
   msg["body"] = std::move(body);
   return msg;
+}
+}  // namespace
+
+std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbound_context& ctx) {
+  std::vector<std::string> not_carried;
+  auto made = canonical_of(req, ctx, not_carried);
+  auto* msg = std::get_if<json>(&made);
+  if (!msg) return made;
+  // Where it came from, for the receiving operator: the standard and app, the sender's OID and
+  // messageId, and what the send held that the message does not.
+  if (req.has_signature)
+    not_carried.push_back(
+        "a signature (JWS): a UCRM does not check it, and a translated message cannot carry it");
+  if (!req.tags.empty()) {
+    std::string tags = join(req.tags, ", ");
+    not_carried.push_back("tags: " + fit(tags, 900));
+  }
+  json source = {{"standard", "UCRI2 " + req.payload.app_id + " " + req.payload.app_version},
+                 {"sender", req.source}};
+  if (!req.message_id.empty()) source["identifier"] = req.message_id;
+  if (!not_carried.empty()) source["not_carried"] = not_carried;
+  (*msg)["source"] = std::move(source);
+  return made;
 }
 
 std::optional<json> relay_as_sent(const json& item, std::string_view sent_as) {

@@ -125,6 +125,8 @@ struct send_request {
   std::string destination;
   std::string description;
   app_message payload;
+  bool has_signature = false;     // a JWS signature came with it (not checked by a UCRM)
+  std::vector<std::string> tags;  // as sent (the first 50)
   // As sent, until check_send_payload() has read them into payload.data.
   std::string content_type;
   std::string data_text;

@@ -143,6 +143,29 @@ TEST_CASE(
   CHECK(b["methane"]["type_of_incident"]["code"] == "RTC");
   CHECK(b["methane"]["type_of_incident"]["agency_code"] == "RTC P2");
   CHECK(b["notes"].get<std::string>().find("Heike Musterfrau") != std::string::npos);
+  // Where it came from, and nothing left out of an incident this size.
+  CHECK(doc["source"] == json{{"standard", "UCRI2 incident_transfer 1.0"},
+                              {"sender", "1.2.276.0.99.1"},
+                              {"identifier", "f8c3de3d-1fea-4d7c-a8b0-29f63c4c3454"}});
+}
+
+TEST_CASE("what a UCRI2 send holds that the transfer cannot is listed as not carried",
+          "[unit][ucri2]") {
+  json body = send_body("incident_transfer", "incident", incident_data());
+  body["signature"] = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln";
+  body["tags"] = {"exercise", "Übung"};
+  json d = incident_data();
+  d["additionalInformation"] = std::string(2100, 'x');
+  body["payload"]["data"] = d.dump();
+  json doc = canonical(parse_ok(body), ctx_from_fire());
+  const json& nc = doc["source"]["not_carried"];
+  REQUIRE(nc.size() == 3);
+  CHECK(nc[0].get<std::string>().rfind("additionalInformation, informers and protocolRemarks "
+                                       "beyond its first 1988 of ",
+                                       0) == 0);
+  CHECK(nc[1].get<std::string>().find("signature (JWS)") != std::string::npos);
+  CHECK(nc[2] == "tags: exercise, Übung");
+  CHECK(doc["body"]["notes"].get<std::string>().find("[truncated]") != std::string::npos);
 }
 
 TEST_CASE("an incident survives UCRI2 -> Bluelink -> UCRI2 with its numbers and location",
