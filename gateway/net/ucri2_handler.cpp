@@ -369,7 +369,7 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
                   {"contentType", "application/json"},
                   {"data", req.payload.data.dump()}}}};
   if (!req.description.empty()) reply["description"] = req.description;
-  // The send as received is kept with the message (GET /api/v1/messages/{id}/original), and the
+  // The send as received is kept with the message (GET /api/v1/originals/{message_id}), and the
   // answer with it: a repeat of this messageId is answered exactly as this first send was.
   msg.original = original_document{
       "UCRI2 " + req.payload.app_id + " " + req.payload.app_version + " " + req.payload.schema_id,
