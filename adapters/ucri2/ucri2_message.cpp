@@ -756,11 +756,11 @@ std::variant<json, ucri2_error> to_canonical(const send_request& req, const inbo
 }
 
 std::optional<json> relay_as_sent(const json& item, std::string_view sent_as) {
-  // Kept only after it passed the transport and app schemas, so it is bounded; read defensively
-  // all the same (a store is outside the process).
-  json sent = json::parse(sent_as, nullptr, false);
-  if (sent.is_discarded() || !sent.is_object() || !sent.contains("payload") ||
-      !sent["payload"].is_object())
+  // Kept only after it passed the transport and app schemas, so it is bounded; read within the
+  // same bounds all the same (a store is outside the process).
+  json sent;
+  if (parse_json_bounded(sent_as, sent, json_limits{}, "the kept send") || !sent.is_object() ||
+      !sent.contains("payload") || !sent["payload"].is_object())
     return std::nullopt;
   json out = item;
   json payload = json::object();

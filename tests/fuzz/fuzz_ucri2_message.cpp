@@ -20,8 +20,8 @@ namespace u2 = bl::adapters::ucri2;
 const u2::directory& dir() {
   static const u2::directory d{
       "1.2.276.0.99",
-      {{"1.2.276.0.99.1", "essex-fire", "Essex Fire", "fire", true},
-       {"1.2.276.0.99.2", "essex-police", "Essex Police", "police", false}}};
+      {{"1.2.276.0.99.1", "essex-fire", "Essex Fire", "fire", true, {}},
+       {"1.2.276.0.99.2", "essex-police", "Essex Police", "police", false, {}}}};
   return d;
 }
 }  // namespace
@@ -55,6 +55,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)u2::from_canonical(*msg, out);
     }
   }
+  // A relayed message puts the kept send back over the item (same standard in and out): the
+  // kept send is read again from the store, so it is read as hostile too.
+  (void)u2::relay_as_sent(nlohmann::json{{"messageId", "m"}, {"payload", nlohmann::json::object()}},
+                          doc);
   // The Authorization headers a client sends: HTTP Basic to GET /token, then the bearer JWT.
   (void)u2::basic_credentials(doc);
   (void)u2::check_jwt("fuzz-signing-key", doc, 0);
