@@ -15,6 +15,7 @@
 #include "adapters/cap/cap_partner.hpp"
 #include "adapters/cap/json_text.hpp"
 #include "adapters/text/methane_text.hpp"
+#include "gateway/core/config.hpp"
 #include "gateway/core/digest.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/safe_regex.hpp"
@@ -230,6 +231,17 @@ void methane_params(param_list& params, const json& methane) {
 }
 
 }  // namespace
+
+partner_context partner_context_of(const gateway_config& cfg, std::string as_agency) {
+  partner_context ctx;
+  ctx.as_agency = std::move(as_agency);
+  for (const auto& p : cfg.partners) {
+    for (const auto& s : p.cap_senders) ctx.senders.emplace(s, p.agency);
+    for (const auto& s : p.edxl_senders) ctx.edxl_senders.emplace(s, p.agency);
+    if (!p.default_to.empty()) ctx.default_to_of.emplace(p.agency, p.default_to);
+  }
+  return ctx;
+}
 
 std::string partner_message_id(const std::string& agency, const std::string& sender,
                                const std::string& identifier) {

@@ -21,7 +21,8 @@
 
 namespace bl {
 class schema_set;
-}
+struct gateway_config;
+}  // namespace bl
 
 namespace bl::adapters {
 
@@ -60,6 +61,10 @@ struct partner_context {
                                                    const std::string& identifier)>
       transfer_of;
 };
+
+/// The configuration's partners (partners[]) for a document from `as_agency`: each identity's
+/// agency and each partner's default recipient. The caller sets default_to and transfer_of.
+partner_context partner_context_of(const gateway_config& cfg, std::string as_agency);
 
 /// The id of the message a partner's CAP alert becomes: `agency:identifier`, or a digest of the
 /// sender and identifier when the identifier has characters a message id may not. What the

@@ -193,13 +193,7 @@ void api::post_document(const principal& who, const std::string& query, const st
   const std::string& agency = sender.agency;
 
   // Who the document is from and where it goes: the link's agency is authoritative.
-  ad::partner_context partner;
-  partner.as_agency = agency;
-  for (const auto& p : s_.cfg.partners) {
-    for (const auto& s : p.cap_senders) partner.senders.emplace(s, p.agency);
-    for (const auto& s : p.edxl_senders) partner.edxl_senders.emplace(s, p.agency);
-    if (!p.default_to.empty()) partner.default_to_of.emplace(p.agency, p.default_to);
-  }
+  ad::partner_context partner = ad::partner_context_of(s_.cfg, agency);
   if (q.count("for") && !q["for"].empty()) {
     if (!s_.cfg.find_agency(q["for"]) || q["for"] == agency)
       return done(error_response(

@@ -802,15 +802,9 @@ std::variant<bl::adapters::partner_context, std::string> partner_context_for(
       return "--as " + o.as_agency + " is not an agency in " + o.config_file;
     if (!o.for_agency.empty() && !cfg->find_agency(o.for_agency))
       return "--for " + o.for_agency + " is not an agency in " + o.config_file;
-    for (const auto& p : cfg->partners) {
-      for (const auto& s : p.cap_senders) ctx.senders.emplace(s, p.agency);
-      for (const auto& s : p.edxl_senders) ctx.edxl_senders.emplace(s, p.agency);
-    }
+    ctx = bl::adapters::partner_context_of(*cfg, o.as_agency);
   }
   ctx.default_to = o.for_agency;
-  if (cfg)
-    for (const auto& p : cfg->partners)
-      if (!p.default_to.empty()) ctx.default_to_of.emplace(p.agency, p.default_to);
   return ctx;
 }
 
