@@ -238,6 +238,7 @@ partner_context partner_context_of(const gateway_config& cfg, std::string as_age
   for (const auto& p : cfg.partners) {
     for (const auto& s : p.cap_senders) ctx.senders.emplace(s, p.agency);
     for (const auto& s : p.edxl_senders) ctx.edxl_senders.emplace(s, p.agency);
+    for (const auto& s : p.eido_ids) ctx.eido_ids.emplace(s, p.agency);
     if (!p.default_to.empty()) ctx.default_to_of.emplace(p.agency, p.default_to);
   }
   return ctx;

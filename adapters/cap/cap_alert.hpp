@@ -48,6 +48,9 @@ struct partner_context {
   std::map<std::string, std::string> senders;
   /// A partner's EDXL-DE senderIDs (partners[].edxl_senders) -> their agency.
   std::map<std::string, std::string> edxl_senders;
+  /// A partner's NENA EIDO identities (partners[].eido_ids: an agency $id such as
+  /// "psap.harlow.example.uk" or an issuingElementIdentification) -> their agency.
+  std::map<std::string, std::string> eido_ids;
   /// The recipient when the document names no Bluelink agency (public alerts have no
   /// <addresses>): the partner's configured default_to, or `bluelink translate --for`.
   std::string default_to;

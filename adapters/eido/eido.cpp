@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "adapters/cap/cap_alert.hpp"
+#include "adapters/cap/cap_partner.hpp"
 #include "adapters/cap/json_text.hpp"
 #include "adapters/cap/xml_reader.hpp"
 #include "adapters/text/methane_text.hpp"
@@ -113,20 +114,6 @@ std::string agency_type(const std::string& agency) {
   if (agency.find("ambulance") != std::string::npos || agency.find("ems") != std::string::npos)
     return "ems";
   return "other";
-}
-
-const json* first_incident(const json& doc) {
-  auto it = doc.find("incidentComponent");
-  if (it == doc.end()) return nullptr;
-  if (it->is_object()) return &*it;
-  if (it->is_array() && !it->empty() && (*it)[0].is_object()) return &(*it)[0];
-  return nullptr;
-}
-
-std::string incident_pointer(const json& doc) {
-  return doc.contains("incidentComponent") && doc["incidentComponent"].is_array()
-             ? "/incidentComponent/0"
-             : "/incidentComponent";
 }
 
 // ---- canonical <-> flat leaves --------------------------------------------------------------
@@ -315,15 +302,24 @@ std::optional<translate_error> read_pidf(const std::string& document, const std:
 
 // ---- the EIDO members read exactly (shared by export's check and import) ---------------------
 
+// The agency an EIDO component says updated it: updatedByAgencyReference.$ref.
+std::string updated_by(const json& component) {
+  auto it = component.find("updatedByAgencyReference");
+  return it != component.end() && it->is_object() ? str(*it, "$ref") : std::string();
+}
+
+const json* incident_of(const json& doc) {
+  auto it = doc.find("incidentComponent");
+  return it != doc.end() && it->is_object() ? &*it : nullptr;
+}
+
 // The canonical fields an EIDO written by Bluelink carries in EIDO's own members. What it cannot
-// read it leaves out; the extension supplies the rest.
+// read it leaves out; the extension supplies the rest (the message id among them: NENA's EIDO
+// has no member for one message, only for the incident).
 json read_standard(const json& doc) {
   json msg = json::object();
-  const std::string from = str(doc, "sendingSystemIdentifier");
-  std::string mid = str(doc, "eidoMessageIdentifier");
-  if (mid.rfind(uuid_urn, 0) == 0) mid.erase(0, std::string(uuid_urn).size());
-  if (!from.empty() && !mid.empty()) msg["id"] = from + ":" + mid;
-  const json* inc = first_incident(doc);
+  const std::string from = updated_by(doc);
+  const json* inc = incident_of(doc);
   std::string type;
   if (inc && inc->contains("incidentStatusInternalText") &&
       (*inc)["incidentStatusInternalText"].is_array() &&
@@ -344,12 +340,14 @@ json read_standard(const json& doc) {
     if (!to.empty()) msg["to"] = std::move(to);
   }
   if (auto t = str(doc, "lastUpdateTimeStamp"); !t.empty()) msg["sent_at"] = t;
+  {
+    std::smatch m;
+    std::string iid = str(doc, "$id");
+    if (std::regex_match(iid, m, transfer_incident_re())) msg["transfer_id"] = m[1].str();
+  }
   json body = json::object();
   if (inc) {
-    std::smatch m;
-    std::string iid = str(*inc, "$id");
-    if (std::regex_match(iid, m, transfer_incident_re())) msg["transfer_id"] = m[1].str();
-    if (auto n = str(*inc, "incidentTrackingIdentifier"); !n.empty()) {
+    if (auto n = str(*inc, "internalIncidentId"); !n.empty()) {
       if (type == "transfer.request" || type == "transfer.update")
         body["sender_incident"]["number"] = n;
       else if (type == "transfer.accept" || type == "transfer.decline" ||
@@ -359,8 +357,9 @@ json read_standard(const json& doc) {
     auto p = str(*inc, "incidentPriorityInternalText");
     for (const auto& [name, n] : priorities)
       if (p == name) body["priority"] = p;
+    // A message without an incident type says "Unknown" and writes no internal text.
     auto code = str(*inc, "incidentTypeCommonRegistryText");
-    if (!code.empty()) {
+    if (!code.empty() && inc->contains("incidentTypeInternalText")) {
       json t = {{"code", code}};
       if (auto ac = str(*inc, "incidentTypeInternalCode"); !ac.empty()) t["agency_code"] = ac;
       t["text"] = str(*inc, "incidentTypeInternalText");
@@ -406,31 +405,38 @@ std::variant<json, translate_error> eido_export(const json& msg) {
   const std::string from = str(msg, "from");
   const std::string sent = str(msg, "sent_at");
   const std::string uuid = uuid_of(id);
+  const json by_sender = {{"$ref", from}};
+  // NENA's prologue, on the document and on every component.
+  auto component = [&](const std::string& cid) {
+    return json{
+        {"$id", cid}, {"lastUpdateTimeStamp", sent}, {"updatedByAgencyReference", by_sender}};
+  };
   auto component_id = [&](const std::string& what) {
     return std::string(uuid_urn) + uuid_of(id + "#" + what);
   };
 
-  json eido = json::object();
-  eido["$id"] = uuid_urn + uuid;
-  eido["eidoMessageIdentifier"] = uuid_urn + uuid;
-  eido["sendingSystemIdentifier"] = from;
-  eido["lastUpdateTimeStamp"] = sent;
-  eido["messageKind"] = row->kind;
-
-  json inc = json::object();
+  // The document's $id is the incident tracking identifier: the transfer once the gateway has
+  // numbered it, else one of the sender's own.
   const std::string tid = str(msg, "transfer_id");
-  inc["$id"] = incident_urn + (tid.empty() ? uuid + ":" + from : tid + ":bluelink");
-  inc["lastUpdateTimeStamp"] = sent;
+  json eido =
+      component(incident_urn +
+                (tid.empty() ? uuid + ":" + from : tid + ":" + std::string(eido_issuing_element)));
+  eido["eidoVersion"] = "1.0";
+  eido["issuingElementIdentification"] = std::string(eido_issuing_element);
+
+  json inc = component(component_id("incident"));
   const bool reply = type == "transfer.accept" || type == "transfer.decline" ||
                      type == "transfer.defer" || type == "transfer.received";
   const char* number_key = reply ? "receiver_incident" : "sender_incident";
-  if (body.contains(number_key))
-    inc["incidentTrackingIdentifier"] = str(body[number_key], "number");
+  if (body.contains(number_key)) inc["internalIncidentId"] = str(body[number_key], "number");
   if (body.contains("methane") && body["methane"].contains("type_of_incident")) {
     const json& t = body["methane"]["type_of_incident"];
     inc["incidentTypeCommonRegistryText"] = str(t, "code");
     if (t.contains("agency_code")) inc["incidentTypeInternalCode"] = str(t, "agency_code");
     inc["incidentTypeInternalText"] = str(t, "text");
+  } else {
+    // NENA requires an incident type; a reply or a gateway notice does not repeat it.
+    inc["incidentTypeCommonRegistryText"] = "Unknown";
   }
   inc["incidentStatusCommonRegistryText"] = json::array({row->status});
   inc["incidentStatusInternalText"] = json::array({type});
@@ -442,24 +448,26 @@ std::variant<json, translate_error> eido_export(const json& msg) {
       }
 
   json agencies = json::array();
-  agencies.push_back({{"$id", from},
-                      {"lastUpdateTimeStamp", sent},
-                      {"agencyRoleDescriptionRegistryText", json::array({role_sender})},
-                      {"agencyType", json::array({agency_type(from)})},
-                      {"incidentOwningAgencyIndicator", type == "transfer.request"}});
+  {
+    json a = component(from);
+    a["agencyRoleDescriptionRegistryText"] = json::array({role_sender});
+    a["agencyType"] = json::array({agency_type(from)});
+    a["incidentOwningAgencyIndicator"] = type == "transfer.request";
+    agencies.push_back(std::move(a));
+  }
   if (msg.contains("to"))
     for (const auto& t : msg["to"])
-      if (t.is_string())
-        agencies.push_back({{"$id", t},
-                            {"lastUpdateTimeStamp", sent},
-                            {"agencyRoleDescriptionRegistryText", json::array({role_recipient})},
-                            {"agencyType", json::array({agency_type(t.get<std::string>())})}});
+      if (t.is_string()) {
+        json a = component(t.get<std::string>());
+        a["agencyRoleDescriptionRegistryText"] = json::array({role_recipient});
+        a["agencyType"] = json::array({agency_type(t.get<std::string>())});
+        agencies.push_back(std::move(a));
+      }
 
   if (body.contains("methane") && body["methane"].contains("exact_location")) {
     const json& loc = body["methane"]["exact_location"];
-    json l = {{"$id", component_id("location")},
-              {"lastUpdateTimeStamp", sent},
-              {"locationTypeDescriptionRegistryText", location_type}};
+    json l = component(component_id("location"));
+    l["locationTypeDescriptionRegistryText"] = location_type;
     if (loc.contains("wgs84")) l["locationByValue"] = pidf_lo(from, loc["wgs84"]);
     if (loc.contains("address")) l["locationDescriptionText"] = str(loc, "address");
     inc["locationReference"] = json::array({{{"$ref", l["$id"]}}});
@@ -468,14 +476,17 @@ std::variant<json, translate_error> eido_export(const json& msg) {
 
   // Notes: the M/ETHANE read-out for a CAD operator, then the message's own free text.
   json notes = json::array();
-  if (type == "transfer.request" || type == "transfer.update" || type == "transfer.cancel")
-    notes.push_back({{"$id", component_id("methane")},
-                     {"lastUpdateTimeStamp", sent},
-                     {"notesActionComments", methane_text(msg)}});
+  if (type == "transfer.request" || type == "transfer.update" || type == "transfer.cancel") {
+    json n = component(component_id("methane"));
+    n["notesActionComments"] = methane_text(msg);
+    notes.push_back(std::move(n));
+  }
   for (const char* k : {"notes", "text", "reason", "note"})
-    if (auto v = str(body, k); !v.empty())
-      notes.push_back(
-          {{"$id", component_id(k)}, {"lastUpdateTimeStamp", sent}, {"notesActionComments", v}});
+    if (auto v = str(body, k); !v.empty()) {
+      json n = component(component_id(k));
+      n["notesActionComments"] = v;
+      notes.push_back(std::move(n));
+    }
   if (!notes.empty()) {
     json refs = json::array();
     for (const auto& n : notes) refs.push_back({{"$ref", n["$id"]}});
@@ -484,16 +495,15 @@ std::variant<json, translate_error> eido_export(const json& msg) {
 
   if (body.contains("contact")) {
     const json& c = body["contact"];
-    json person = {{"$id", component_id("contact")},
-                   {"lastUpdateTimeStamp", sent},
-                   {"personIncidentRoleRegistryText", json::array({"Contact"})}};
+    json person = component(component_id("contact"));
+    person["personIncidentRoleRegistryText"] = json::array({"Contact"});
     if (c.contains("name"))
       person["ncPersonComponent"] = {{"PersonName", {{"PersonFullName", str(c, "name")}}}};
     inc["personReference"] = json::array({{{"$ref", person["$id"]}}});
     eido["personComponent"] = json::array({std::move(person)});
   }
 
-  eido["incidentComponent"] = json::array({std::move(inc)});
+  eido["incidentComponent"] = std::move(inc);
   eido["agencyComponent"] = std::move(agencies);
   if (!notes.empty()) eido["notesComponent"] = std::move(notes);
 
@@ -551,11 +561,6 @@ int nesting_depth(std::string_view text, int limit) {
   return deepest;
 }
 
-const std::string* string_at(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
-}
-
 // The id part of "urn:emergency:uid:incidentid:<id>:<domain>", else empty.
 std::string incident_urn_id(const std::string& urn) {
   if (urn.rfind(incident_urn, 0) != 0) return {};
@@ -564,35 +569,186 @@ std::string incident_urn_id(const std::string& urn) {
   return colon == std::string::npos ? std::string() : rest.substr(0, colon);
 }
 
-// A partner's EIDO (no Bluelink extension): a sensible transfer.request.
+// The agency an EIDO identity (an agency $id, an issuingElementIdentification) belongs to: the
+// partners configuration's eido_ids, else the identity itself when it is a Bluelink agency id.
+std::string agency_of_identity(const std::string& identity, const partner_context* partner) {
+  if (partner)
+    if (auto it = partner->eido_ids.find(identity); it != partner->eido_ids.end())
+      return it->second;
+  return std::regex_match(identity, agency_re()) ? identity : std::string();
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool has_role(const json& component, const char* member, const char* role) {
+  auto it = component.find(member);
+  if (it == component.end() || !it->is_array()) return false;
+  for (const auto& r : *it)
+    if (r.is_string() && lower(r.get<std::string>()) == role) return true;
+  return false;
+}
+
+std::string joined(const json& list, const char* sep = ", ") {
+  std::string out;
+  if (list.is_array())
+    for (const auto& v : list)
+      if (v.is_string()) out += (out.empty() ? "" : sep) + v.get<std::string>();
+  return out;
+}
+
+// The $ref of a Reference member (a single {"$ref"}), else empty.
+std::string ref_of(const json& component, const char* member) {
+  auto it = component.find(member);
+  return it != component.end() && it->is_object() ? str(*it, "$ref") : std::string();
+}
+
+// Every $ref of a Reference[] member.
+std::vector<std::string> refs_of(const json& component, const char* member) {
+  std::vector<std::string> out;
+  auto it = component.find(member);
+  if (it != component.end() && it->is_array())
+    for (const auto& r : *it)
+      if (r.is_object())
+        if (auto v = str(r, "$ref"); !v.empty()) out.push_back(v);
+  return out;
+}
+
+const json* component_by_id(const json& doc, const char* member, const std::string& id) {
+  if (id.empty()) return nullptr;
+  auto it = doc.find(member);
+  if (it == doc.end() || !it->is_array()) return nullptr;
+  for (const auto& c : *it)
+    if (c.is_object() && str(c, "$id") == id) return &c;
+  return nullptr;
+}
+
+// A NIEM person's name as an operator reads it: PersonFullName, else given and surname (the
+// members with or without their "nc:" prefix).
+std::string person_name(const json& person) {
+  auto member = [](const json& j, const char* name) -> const json* {
+    if (!j.is_object()) return nullptr;
+    for (const std::string& k : {std::string(name), "nc:" + std::string(name)})
+      if (auto it = j.find(k); it != j.end()) return &*it;
+    return nullptr;
+  };
+  const json* nc = member(person, "ncPersonComponent");
+  const json* name = nc ? member(*nc, "PersonName") : nullptr;
+  if (!name) return {};
+  auto text = [&](const char* k) {
+    const json* v = member(*name, k);
+    if (v && v->is_object()) v = member(*v, "value");  // NIEM JSON may wrap a value
+    return v && v->is_string() ? trim(v->get<std::string>()) : std::string();
+  };
+  if (auto full = text("PersonFullName"); !full.empty()) return full;
+  std::string out;
+  for (const char* k : {"PersonGivenName", "PersonMiddleName", "PersonSurName"})
+    if (auto v = text(k); !v.empty()) out += (out.empty() ? "" : " ") + v;
+  return out;
+}
+
+// The callback addresses of a callback component: the updated callback number first (a
+// call-taker's correction), then the URIs of the call's P-Asserted-Identity or From.
+std::vector<std::string> callback_uris(const json& cb) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& u) {
+    if (!u.empty() && std::find(out.begin(), out.end(), u) == out.end()) out.push_back(u);
+  };
+  if (auto it = cb.find("updatedCbn"); it != cb.end() && it->is_object())
+    add(trim(str(*it, "updatedCbnIdentifierUri")));
+  if (auto it = cb.find("callBackInformationUri"); it != cb.end() && it->is_array())
+    for (const auto& u : *it)
+      if (u.is_string()) add(trim(u.get<std::string>()));
+  return out;
+}
+
+// The members of a partner's EIDO that become part of the transfer; everything else is named
+// in the source's not-carried list.
+const char* const read_top[] = {"$id",
+                                "lastUpdateTimeStamp",
+                                "updatedByAgencyReference",
+                                "updatedByAgentReference",
+                                "eidoVersion",
+                                "issuingElementIdentification",
+                                "incidentComponent",
+                                "agencyComponent",
+                                "locationComponent",
+                                "notesComponent",
+                                "personComponent",
+                                "callComponent",
+                                "callbackComponent",
+                                "@context"};
+const char* const read_incident[] = {"$id",
+                                     "lastUpdateTimeStamp",
+                                     "updatedByAgencyReference",
+                                     "updatedByAgentReference",
+                                     "incidentTypeCommonRegistryText",
+                                     "incidentTypeInternalCode",
+                                     "incidentTypeInternalText",
+                                     "incidentStatusCommonRegistryText",
+                                     "incidentStatusInternalText",
+                                     "internalIncidentId",
+                                     "incidentCommonPriorityNumber",
+                                     "incidentPriorityInternalText",
+                                     "locationReference",
+                                     "notesReference",
+                                     "personReference"};
+
+struct not_carried_list {
+  json lines = json::array();
+  void add(std::string line) {
+    if (lines.size() >= 200) return;
+    if (lines.size() == 199) line = "... and more (the original document has everything)";
+    lines.push_back(cap_detail::clip_chars(line, 1000));
+  }
+};
+
+// A partner's EIDO (no Bluelink extension): a transfer.request as a CAD integrator would derive
+// it, with the caller and callback number, and a source naming what it does not carry.
 std::variant<json, translate_error> import_partner(const json& doc,
                                                    const eido_import_context& ctx) {
   json msg = json::object();
-  std::string from = ctx.from;
-  const std::string sender = str(doc, "sendingSystemIdentifier");
-  if (from.empty()) {
-    if (sender.empty())
-      return not_derivable("/from",
-                           "/sendingSystemIdentifier is missing and the conveyance named no "
-                           "sending agency");
-    if (!std::regex_match(sender, agency_re()))
-      return not_derivable("/from", "/sendingSystemIdentifier '" + sender +
-                                        "' is not a Bluelink agency id (2-63 lower-case letters, "
-                                        "digits and hyphens)");
-    from = sender;
+  const partner_context* partner = ctx.partner;
+  const std::string agency_ref = updated_by(doc);
+  const std::string element = str(doc, "issuingElementIdentification");
+  const std::string incident_id = str(doc, "$id");
+  const std::string last_update = str(doc, "lastUpdateTimeStamp");
+  if (!component_by_id(doc, "agencyComponent", agency_ref))
+    return make_translate_error("bl.eido.bad_value",
+                                "/updatedByAgencyReference/$ref '" + clip(agency_ref, 120) +
+                                    "' names no /agencyComponent/*/$id (NENA: every agency "
+                                    "referred to is listed there)");
+
+  // Who it is from: the link's agency when there is one (authoritative), checked against the
+  // document's identities; else the agency those identities map to, or are.
+  std::string agency = agency_of_identity(agency_ref, partner);
+  if (agency.empty()) agency = agency_of_identity(element, partner);
+  const std::string identities = "/updatedByAgencyReference/$ref '" + clip(agency_ref, 120) +
+                                 "' and /issuingElementIdentification '" + clip(element, 120) + "'";
+  std::string from;
+  if (!ctx.from.empty()) {
+    if (agency.empty())
+      return make_translate_error("bl.partner.unknown_sender",
+                                  identities + " are not identities of " + ctx.from +
+                                      " (the configuration's partners[].eido_ids lists a "
+                                      "partner's EIDO identities)");
+    if (agency != ctx.from)
+      return make_translate_error("bl.partner.sender_mismatch", identities + " are " + agency +
+                                                                    "'s, but the document came "
+                                                                    "from " +
+                                                                    ctx.from);
+    from = ctx.from;
+  } else if (agency.empty()) {
+    return not_derivable("/from", identities +
+                                      " are neither Bluelink agency ids nor a partner's EIDO "
+                                      "identities in the configuration (partners[].eido_ids; "
+                                      "bluelink translate --config FILE, or --as AGENCY)");
+  } else {
+    from = agency;
   }
-  std::string key = str(doc, "eidoMessageIdentifier");
-  std::string key_at = "/eidoMessageIdentifier";
-  if (key.empty()) {
-    key = str(doc, "$id");
-    key_at = "/$id";
-  }
-  if (key.rfind(uuid_urn, 0) == 0) key.erase(0, std::string(uuid_urn).size());
-  if (!std::regex_match(key, key_re()))
-    return not_derivable("/id", key_at + " '" + key +
-                                    "' has characters outside [A-Za-z0-9._~:-] or is longer than "
-                                    "128");
-  msg["id"] = from + ":" + key;
+  msg["id"] = eido_message_id(from, incident_id, last_update);
   const std::string type =
       ctx.type.empty() || ctx.type == "transfer.alert" ? "transfer.request" : ctx.type;
   if (type != "transfer.request")
@@ -604,46 +760,59 @@ std::variant<json, translate_error> import_partner(const json& doc,
   msg["type"] = type;
   msg["from"] = from;
 
+  // To whom: the link's recipient, the partner's configured one, else the one other agency
+  // the document lists that is (or maps to) a Bluelink agency.
   json to = json::array();
   for (const auto& t : ctx.to) to.push_back(t);
-  if (to.empty() && doc.contains("agencyComponent"))
+  if (to.empty() && partner) {
+    std::string d = partner->default_to;
+    if (d.empty())
+      if (auto it = partner->default_to_of.find(from); it != partner->default_to_of.end())
+        d = it->second;
+    if (!d.empty()) to.push_back(d);
+  }
+  std::string recipient_type;
+  if (to.empty())
     for (const auto& a : doc["agencyComponent"]) {
-      std::string aid = str(a, "$id");
-      if (aid != from && aid != sender && std::regex_match(aid, agency_re())) to.push_back(aid);
+      const std::string aid = str(a, "$id");
+      if (aid == agency_ref) continue;
+      std::string mapped = agency_of_identity(aid, partner);
+      if (mapped.empty() || mapped == from ||
+          std::find(to.begin(), to.end(), json(mapped)) != to.end())
+        continue;
+      to.push_back(mapped);
+      if (a.contains("agencyType") && a["agencyType"].is_array() && !a["agencyType"].empty() &&
+          a["agencyType"][0].is_string())
+        recipient_type = lower(a["agencyType"][0].get<std::string>());
     }
   if (to.empty())
     return not_derivable("/to",
-                         "no /agencyComponent/*/$id other than the sender is a Bluelink agency "
-                         "id, and the conveyance named no recipient");
+                         "no /agencyComponent/*/$id other than the sender's is (or maps to) a "
+                         "Bluelink agency, and neither the link nor the partners configuration "
+                         "names a recipient");
   if (to.size() > 1)
     return not_derivable("/to", "the EIDO names " + std::to_string(to.size()) +
                                     " receiving agencies (" + to.dump() +
                                     "); a transfer goes to exactly one");
   msg["to"] = to;
-  msg["sent_at"] = str(doc, "lastUpdateTimeStamp");
+  msg["sent_at"] = last_update;
 
-  const json* inc = first_incident(doc);
+  const json* inc = incident_of(doc);
   const json empty = json::object();
   const json& i = inc ? *inc : empty;
-  const std::string ip = incident_pointer(doc);
   json body = json::object();
 
   // The receiving agency's type decides what is asked of it.
-  std::string rtype;
-  if (doc.contains("agencyComponent"))
-    for (const auto& a : doc["agencyComponent"])
-      if (str(a, "$id") == to[0].get<std::string>() && a.contains("agencyType") &&
-          a["agencyType"].is_array() && !a["agencyType"].empty() && a["agencyType"][0].is_string())
-        rtype = a["agencyType"][0].get<std::string>();
-  if (rtype.empty()) rtype = agency_type(to[0].get<std::string>());
+  if (recipient_type.empty()) recipient_type = agency_type(to[0].get<std::string>());
   const bool awareness = ctx.type == "transfer.alert";
-  std::string category =
-      awareness                                   ? "notification"
-      : rtype.find("police") != std::string::npos ? "police.scene_security"
-      : rtype.find("fire") != std::string::npos   ? "fire.rescue"
-      : rtype.find("ems") != std::string::npos || rtype.find("ambulance") != std::string::npos
-          ? "ambulance.casualty_care"
-          : "notification";
+  std::string category = awareness ? "notification"
+                         : recipient_type.find("police") != std::string::npos
+                             ? "police.scene_security"
+                         : recipient_type.find("fire") != std::string::npos ? "fire.rescue"
+                         : recipient_type.find("ems") != std::string::npos ||
+                                 recipient_type.find("ambulance") != std::string::npos
+                             ? "ambulance.casualty_care"
+                             : "notification";
   body["category"] = category;
   body["ask"] = category == "notification" ? "for_information" : "attend";
 
@@ -654,82 +823,255 @@ std::variant<json, translate_error> import_partner(const json& doc,
     priority = n <= 1 ? "emergency" : n <= 2 ? "urgent" : "routine";
   }
   if (priority.empty()) {
-    auto p = str(i, "incidentPriorityInternalText");
+    auto p = lower(str(i, "incidentPriorityInternalText"));
     for (const auto& [name, n] : priorities)
       if (p == name) priority = p;
   }
-  std::string call_type;
-  if (doc.contains("callComponent") && doc["callComponent"].is_array())
-    for (const auto& c : doc["callComponent"])
-      if (auto t = str(c, "standardPrimaryCallType"); !t.empty() && call_type.empty())
-        call_type = t;
+  const json calls = doc.contains("callComponent") ? doc["callComponent"] : json::array();
+  std::string call_type, call_priority;
+  for (const auto& c : calls) {
+    if (auto t = str(c, "standardPrimaryCallType"); !t.empty() && call_type.empty()) call_type = t;
+    if (auto p = str(c, "priorityIdentifier"); !p.empty() && call_priority.empty())
+      call_priority = p;
+  }
+  if (priority.empty() && !call_priority.empty())
+    priority = call_priority == "highest" ? "emergency"
+               : call_priority == "high"  ? "urgent"
+                                          : "routine";
   if (priority.empty()) priority = call_type == "emergency" ? "emergency" : "routine";
   body["priority"] = priority;
 
   // Incident type: the registry text, else the call's type.
   std::string code = trim(str(i, "incidentTypeCommonRegistryText"));
-  std::string text = trim(str(i, "incidentTypeInternalText"));
+  std::string text = cap_detail::plain_text(str(i, "incidentTypeInternalText"));
   if (code.empty() && !call_type.empty()) code = "CALL-" + call_type;
-  if (code.empty())
-    return not_derivable("/body/methane/type_of_incident",
-                         ip + "/incidentTypeCommonRegistryText is missing and no "
-                              "/callComponent/*/standardPrimaryCallType gives the kind of call");
+  // NENA requires neither an incident nor a call: an EIDO of the required members only says
+  // so rather than being refused.
+  if (code.empty()) {
+    code = "UNKNOWN";
+    text = "Incident type not given in the EIDO";
+  }
   if (text.empty()) text = inc ? code : "Call transferred by EIDO (" + call_type + " call)";
-  json toi = {{"code", clip(code, 40)}, {"text", clip(text, 500)}};
+  json toi = {{"code", cap_detail::clip_chars(code, 40)},
+              {"text", cap_detail::clip_chars(text, 500)}};
   if (auto ac = trim(str(i, "incidentTypeInternalCode")); !ac.empty())
-    toi["agency_code"] = clip(ac, 40);
+    toi["agency_code"] = cap_detail::clip_chars(ac, 40);
 
-  std::string number = trim(str(i, "incidentTrackingIdentifier"));
-  std::string number_from = ip + "/incidentTrackingIdentifier";
-  if (number.empty()) number = incident_urn_id(str(i, "$id"));
-  if (number.empty()) number = incident_urn_id(str(doc, "$id"));
+  // The sender's own incident number: internalIncidentId, else the incident tracking
+  // identifier's id part, else the identifier itself when it is short enough.
+  std::string number = trim(str(i, "internalIncidentId"));
+  std::string number_from = "/incidentComponent/internalIncidentId";
+  if (number.empty()) {
+    number = incident_urn_id(incident_id);
+    number_from = "/$id";
+  }
+  if (number.empty() && incident_id.size() <= 40) number = incident_id;
   if (number.empty())
     return not_derivable("/body/sender_incident/number",
-                         ip + "/incidentTrackingIdentifier is missing and neither " + ip +
-                             "/$id nor /$id is an urn:emergency:uid:incidentid: URN");
+                         "/incidentComponent/internalIncidentId is missing and /$id '" +
+                             clip(incident_id, 120) +
+                             "' is neither an urn:emergency:uid:incidentid: URN nor 40 "
+                             "characters or fewer");
   if (number.size() > 40)
     return not_derivable("/body/sender_incident/number",
-                         number_from + " '" + number + "' is longer than 40 characters");
-  std::string system = sender.empty() ? from : sender;
-  body["sender_incident"] = {{"number", number}, {"system", clip("EIDO " + system, 60)}};
+                         number_from + " '" + clip(number, 120) + "' is longer than 40 characters");
+  body["sender_incident"] = {{"number", number},
+                             {"system", cap_detail::clip_chars("EIDO " + element, 60)}};
 
+  not_carried_list nc;
+  std::vector<std::string> used_locations, used_persons, used_callbacks;
+
+  // Where: the locations the incident refers to, then the calls', then any other; the first
+  // that gives a position or an address is the incident's location.
   json loc = json::object();
-  if (doc.contains("locationComponent")) {
-    const json& ls = doc["locationComponent"];
-    // The incident's location first, then any other that has one by value.
-    for (int pass = 0; pass < 2 && loc.empty(); ++pass)
-      for (std::size_t k = 0; k < ls.size() && loc.empty(); ++k) {
-        const json& l = ls[k];
-        if (pass == 0 && str(l, "locationTypeDescriptionRegistryText") != location_type) continue;
-        const std::string lp = "/locationComponent/" + std::to_string(k);
-        if (auto v = str(l, "locationByValue"); !v.empty())
-          if (auto e = read_pidf(v, lp + "/locationByValue", loc)) return *e;
-        if (auto a = trim(str(l, "locationDescriptionText")); !a.empty())
-          loc["address"] = clip(a, 300);
-      }
+  const json locations =
+      doc.contains("locationComponent") ? doc["locationComponent"] : json::array();
+  std::vector<std::string> order = refs_of(i, "locationReference");
+  for (const auto& c : calls)
+    for (auto& r : refs_of(c, "locationReference")) order.push_back(std::move(r));
+  std::vector<std::size_t> candidates;
+  for (const auto& r : order)
+    for (std::size_t k = 0; k < locations.size(); ++k)
+      if (str(locations[k], "$id") == r &&
+          std::find(candidates.begin(), candidates.end(), k) == candidates.end())
+        candidates.push_back(k);
+  for (std::size_t k = 0; k < locations.size(); ++k)
+    if (std::find(candidates.begin(), candidates.end(), k) == candidates.end())
+      candidates.push_back(k);
+  std::size_t chosen = locations.size();
+  for (std::size_t k : candidates) {
+    const json& l = locations[k];
+    const std::string lp = "/locationComponent/" + std::to_string(k);
+    json here = json::object();
+    if (auto v = str(l, "locationByValue"); !v.empty())
+      if (auto e = read_pidf(v, lp + "/locationByValue", here)) return *e;
+    if (auto a = cap_detail::plain_text(str(l, "locationDescriptionText")); !a.empty())
+      if (!here.contains("address")) here["address"] = cap_detail::clip_chars(a, 300);
+    if (!here.empty()) {
+      loc = std::move(here);
+      chosen = k;
+      break;
+    }
   }
-  if (loc.empty())
-    return not_derivable("/body/methane/exact_location",
-                         "no /locationComponent has a locationByValue (PIDF-LO point, circle or "
-                         "civic address) or a locationDescriptionText");
+  if (loc.empty()) {
+    // NENA requires no location by value: the operator is told there is none (and where one
+    // may be fetched), to ask the sender.
+    std::string where = "Not given in the EIDO";
+    for (std::size_t k : candidates)
+      if (auto u = str(locations[k], "locationByReferenceUrl"); !u.empty()) {
+        where += "; by reference at " + u + " (not fetched)";
+        break;
+      }
+    loc["address"] = cap_detail::clip_chars(where, 300);
+  }
+  for (std::size_t k = 0; k < locations.size(); ++k) {
+    if (k == chosen) continue;
+    const json& l = locations[k];
+    std::string line = "location " + std::to_string(k + 1) + " of " +
+                       std::to_string(locations.size()) + " (" +
+                       str(l, "locationTypeDescriptionRegistryText") + ")";
+    if (auto u = str(l, "locationByReferenceUrl"); !u.empty())
+      line += ": by reference at " + u + " (not fetched)";
+    else if (auto d = str(l, "locationDescriptionText"); !d.empty())
+      line += ": " + d;
+    else if (l.contains("locationByValue"))
+      line += ": a PIDF-LO document";
+    nc.add(line);
+  }
+
+  // The caller and the number to call back on: the person in the role Caller, its callback
+  // component, else the call's.
+  std::string caller_name;
+  bool caller_found = false;
+  std::vector<std::string> cb;
+  const json persons = doc.contains("personComponent") ? doc["personComponent"] : json::array();
+  for (const auto& p : persons)
+    if (has_role(p, "personIncidentRoleRegistryText", "caller")) {
+      caller_found = true;
+      caller_name = person_name(p);
+      used_persons.push_back(str(p, "$id"));
+      if (const json* c =
+              component_by_id(doc, "callbackComponent", ref_of(p, "callBackReference"))) {
+        cb = callback_uris(*c);
+        used_callbacks.push_back(str(*c, "$id"));
+      }
+      break;
+    }
+  for (const auto& c : calls)
+    if (cb.empty())
+      if (const json* k =
+              component_by_id(doc, "callbackComponent", ref_of(c, "callBackReference"))) {
+        cb = callback_uris(*k);
+        used_callbacks.push_back(str(*k, "$id"));
+      }
+  std::string caller_line;
+  if (caller_found || !cb.empty()) {
+    caller_line = "Caller: " + (caller_name.empty() ? std::string("name not given") : caller_name);
+    std::string numbers;
+    for (const auto& u : cb) numbers += (numbers.empty() ? "" : ", ") + u;
+    caller_line += numbers.empty() ? "; no callback number given" : "; call back on " + numbers;
+  }
+  for (std::size_t k = 0; k < persons.size(); ++k) {
+    const json& p = persons[k];
+    if (std::find(used_persons.begin(), used_persons.end(), str(p, "$id")) != used_persons.end())
+      continue;
+    std::string name = person_name(p);
+    nc.add("person " + std::to_string(k + 1) + " of " + std::to_string(persons.size()) + " (" +
+           joined(p.value("personIncidentRoleRegistryText", json::array())) + ")" +
+           (name.empty() ? "" : ": " + name));
+  }
+  if (doc.contains("callbackComponent"))
+    for (const auto& c : doc["callbackComponent"])
+      if (std::find(used_callbacks.begin(), used_callbacks.end(), str(c, "$id")) ==
+          used_callbacks.end()) {
+        std::string numbers;
+        for (const auto& u : callback_uris(c)) numbers += (numbers.empty() ? "" : ", ") + u;
+        nc.add("callback " + str(c, "$id") + (numbers.empty() ? "" : ": " + numbers));
+      }
+  for (std::size_t k = 0; k < calls.size(); ++k) {
+    const json& c = calls[k];
+    nc.add("call " + str(c, "$id") + " (" + str(c, "standardPrimaryCallType") + ", " +
+           str(c, "direction") + ", started " + str(c, "callStartTimestamp") + ", " +
+           str(c, "callStateRegistryText") + ")");
+  }
+
+  // Everything else the document holds, by member.
+  for (const auto& [k, v] : doc.items()) {
+    if (std::find(std::begin(read_top), std::end(read_top), k) != std::end(read_top)) continue;
+    if (k == "agentComponent" && v.is_array()) {
+      for (const auto& a : v)
+        nc.add("agent " + str(a, "$id") + " (" +
+               joined(a.value("agentRoleRegistryText", json::array())) + ")" +
+               (a.contains("agentWorkstationPositionIdentification")
+                    ? ", position " + str(a, "agentWorkstationPositionIdentification")
+                    : ""));
+      continue;
+    }
+    if (k == "additionalDataComponent" && v.is_array()) {
+      for (std::size_t n = 0; n < v.size(); ++n) {
+        const json& d = v[n];
+        std::string what = str(d, "urlPurpose");
+        std::string line = "additional data " + std::to_string(n + 1) + " of " +
+                           std::to_string(v.size()) + (what.empty() ? "" : " (" + what + ")");
+        if (auto u = str(d, "additionalDataByReferenceUrl"); !u.empty())
+          line += ": by reference at " + u;
+        else if (d.contains("additionalDataByValue"))
+          line +=
+              ": by value (" + std::to_string(str(d, "additionalDataByValue").size()) + " bytes)";
+        nc.add(line);
+      }
+      continue;
+    }
+    nc.add(v.is_array()
+               ? k + " (" + std::to_string(v.size()) + (v.size() == 1 ? " entry)" : " entries)")
+               : k);
+  }
+  for (const auto& [k, v] : i.items()) {
+    if (std::find(std::begin(read_incident), std::end(read_incident), k) != std::end(read_incident))
+      continue;
+    nc.add("incidentComponent/" + k +
+           (v.is_string()  ? ": " + v.get<std::string>()
+            : v.is_array() ? " (" + std::to_string(v.size()) + " entries)"
+                           : ""));
+  }
+  for (const auto& a : doc["agencyComponent"])
+    if (auto j = str(a, "agencyJcard"); !j.empty())
+      nc.add("agency " + str(a, "$id") + " contact card (agencyJcard)");
 
   body["methane"] = {{"major_incident", "not_declared"},
                      {"exact_location", std::move(loc)},
                      {"type_of_incident", std::move(toi)}};
-  std::string notes;
+  // Notes: the caller first (so that no clipping loses it), then the agents' notes as text.
+  std::string notes = caller_line;
   if (doc.contains("notesComponent"))
     for (const auto& n : doc["notesComponent"])
-      if (auto t = trim(str(n, "notesActionComments")); !t.empty())
+      if (auto t = cap_detail::plain_text(str(n, "notesActionComments")); !t.empty())
         notes += (notes.empty() ? "" : "\n") + t;
-  std::string summary = text;
-  if (!sender.empty()) summary += " (EIDO from " + sender + ")";
-  body["summary"] = clip(summary, 200);
-  if (!notes.empty()) body["notes"] = clip(notes, 2000);
+  std::string summary = text + " (EIDO from " + element + ")";
+  body["summary"] = cap_detail::clip_chars(summary, 200);
+  if (!notes.empty()) {
+    bool clipped = false;
+    body["notes"] = cap_detail::clip_chars(notes, 2000, &clipped);
+    if (clipped) nc.add("notes: the text beyond 2000 characters");
+  }
   msg["body"] = std::move(body);
+  json source = {{"standard", "NENA EIDO " + str(doc, "eidoVersion")},
+                 {"sender", cap_detail::clip_chars(element, 300)},
+                 {"identifier", cap_detail::clip_chars(incident_id + " at " + last_update, 300)},
+                 {"not_carried", std::move(nc.lines)}};
+  msg["source"] = std::move(source);
   return msg;
 }
 
 }  // namespace
+
+std::string eido_message_id(const std::string& agency, const std::string& incident_id,
+                            const std::string& last_update) {
+  std::string key = incident_id + ":" + last_update;
+  if (!std::regex_match(key, key_re()))
+    key = "eido-" + sha256_hex(incident_id + "\n" + last_update).substr(0, 32);
+  return agency + ":" + key;
+}
 
 std::variant<json, translate_error> eido_import(std::string_view json_text,
                                                 const schema_set& schemas,
@@ -753,18 +1095,21 @@ std::variant<json, translate_error> eido_import(std::string_view json_text,
   if (!doc.is_object())
     return make_translate_error("bl.eido.invalid", "the EIDO must be a JSON object (at ''), not " +
                                                        std::string(doc.type_name()));
+  // NENA's schema first (is it an EIDO?), then Bluelink's bounds on what it reads.
+  if (auto e = schemas.validate("eido/nena_eido_1_0", doc))
+    return make_translate_error("bl.eido.invalid",
+                                "the EIDO does not follow NENA's EIDO 1.0 schema "
+                                "(schemas/eido/nena_eido_1_0.schema.json): " +
+                                    e->message + " (at '" + e->pointer + "')");
   if (auto e = schemas.validate("eido/eido", doc))
-    return make_translate_error(
-        "bl.eido.invalid", "the EIDO does not match schemas/eido/eido.schema.json: " + e->message +
-                               " (at '" + e->pointer + "')");
+    return make_translate_error("bl.eido.invalid",
+                                "the EIDO is outside what Bluelink reads "
+                                "(schemas/eido/eido.schema.json): " +
+                                    e->message + " (at '" + e->pointer + "')");
 
   json msg;
   if (doc.contains(ext_key)) {
     // Bluelink's own EIDO: EIDO's members, then the extension, give the message back exactly.
-    for (const char* k : {"sendingSystemIdentifier", "eidoMessageIdentifier"})
-      if (!string_at(doc, k))
-        return missing_field("/" + std::string(k),
-                             "is required in an EIDO that carries /" + std::string(ext_key));
     if (!doc[ext_key].is_object())
       return make_translate_error("bl.eido.bad_value", "/" + std::string(ext_key) +
                                                            " must be an object of JSON "
@@ -783,16 +1128,20 @@ std::variant<json, translate_error> eido_import(std::string_view json_text,
       for (const auto& t : tokens) p += "/" + escape_token(t);
       if (auto e = apply_extension(msg, p, *v)) return *e;
     }
+    if (!msg.contains("id"))
+      return missing_field("/" + std::string(ext_key) + "/~1id",
+                           "is required in an EIDO that carries /" + std::string(ext_key) +
+                               ": the Bluelink message id (an EIDO has no member for one)");
     if (!ctx.from.empty() && str(msg, "from") != ctx.from)
       return make_translate_error("bl.eido.bad_value",
-                                  "/sendingSystemIdentifier '" + str(msg, "from") +
+                                  "/updatedByAgencyReference/$ref '" + str(msg, "from") +
                                       "' is not the authenticated agency '" + ctx.from + "'");
     // requestAwareness (ctx.type transfer.alert) carries a notification: a transfer.request.
     const std::string wanted = ctx.type == "transfer.alert" ? "transfer.request" : ctx.type;
     if (!wanted.empty() && str(msg, "type") != wanted)
       return make_translate_error("bl.eido.bad_value",
                                   "the EIDO is a " + str(msg, "type") +
-                                      " (/incidentComponent/0/incidentStatusInternalText/0) but "
+                                      " (/incidentComponent/incidentStatusInternalText/0) but "
                                       "the conveyance carried it as " +
                                       wanted);
     if (!ctx.to.empty() && str(msg, "type") == "transfer.request") msg["to"] = ctx.to;

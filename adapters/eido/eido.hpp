@@ -1,12 +1,15 @@
 #pragma once
-// NENA EIDO (NENA-STA-021, the EIDO JSON schema of the NENA911/EIDO-JSON repository) export and
-// import of Bluelink transfers. The sending agency's own incident number (the request's
-// sender_incident, the accept's receiver_incident) is the incidentTrackingIdentifier, the agencies
-// are agency components, the location is a location component (PIDF-LO point or circle and the
-// address text; the OS grid reference in the extension), so a transfer -> EIDO -> transfer round
-// trip keeps them all. The mapping is written down in docs/protocols/eido.md. Stateless functions,
-// safe on any thread; used by `bluelink translate` and by the EIDO WebSocket conveyance
-// (gateway/net).
+// NENA EIDO 1.0 (NENA-STA-021.1a, the JSON schema of NENA911/EIDO-JSON Schema/openapi.yaml at
+// commit 7aa4ff0c, transcribed in schemas/eido/nena_eido_1_0.schema.json) export and import of
+// Bluelink transfers. An EIDO is the state of one incident: its top-level $id is the incident
+// tracking identifier (urn:emergency:uid:incidentid:<transfer id>:bluelink once the gateway has
+// numbered the transfer), every component carries the NENA prologue ($id, lastUpdateTimeStamp,
+// updatedByAgencyReference), the agencies are agency components, the sending agency's own
+// incident number is internalIncidentId, the location a location component (PIDF-LO point or
+// circle and the address text). Canonical fields EIDO has no member for travel in Bluelink's
+// extension member, so a transfer -> EIDO -> transfer round trip keeps them all. The mapping is
+// written down in docs/protocols/eido.md. Stateless functions, safe on any thread; used by
+// `bluelink translate` and by the EIDO WebSocket conveyance (gateway/net).
 
 #include <string>
 #include <string_view>
@@ -15,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/cap/cap_alert.hpp"
 #include "adapters/cap/translate_error.hpp"
 
 namespace bl {
@@ -26,15 +30,19 @@ namespace bl::adapters {
 /// Largest EIDO document accepted (bytes); beyond it: bl.eido.too_large.
 inline constexpr std::size_t eido_max_bytes = 1024 * 1024;
 
-/// A canonical Bluelink message (schema-valid) as an EIDO JSON object: transfer.request, update,
-/// accept, cancel and close. Other types (received, decline, defer, alert, receipt, error) are
-/// replies or gateway notices, not incident state: bl.eido.unsupported_type naming the type.
-/// Canonical fields EIDO has no exact member for travel in the extension member
-/// "bluelinkCanonical" (JSON pointer -> value), so export -> import gives the message back.
+/// What Bluelink's EIDOs name as their issuing element (issuingElementIdentification) and as
+/// the domain of the incident tracking identifiers it assigns.
+inline constexpr std::string_view eido_issuing_element = "bluelink";
+
+/// A canonical Bluelink message (schema-valid) as a NENA EIDO 1.0 JSON object that validates
+/// against NENA's schema: transfer.request, update, accept, decline, defer, received, cancel,
+/// close, alert and receipt. `error` (a refusal answered to its sender, never a delivery) is
+/// refused with bl.eido.unsupported_type naming the type. Canonical fields EIDO has no exact
+/// member for travel in the extension member "bluelinkCanonical" (JSON pointer -> value), so
+/// export -> import gives the message back.
 std::variant<nlohmann::json, translate_error> eido_export(const nlohmann::json& message);
 
-/// What the conveying edge knows that the EIDO document may not say. Empty fields are taken from
-/// the document itself (sendingSystemIdentifier, agency components, ...).
+/// What the conveying edge knows that the EIDO document may not say.
 struct eido_import_context {
   std::string from;             // the authenticated sending agency (overrides the document)
   std::vector<std::string> to;  // the agencies the message is for (overrides the document)
@@ -44,17 +52,32 @@ struct eido_import_context {
   // transfer.request with category "notification" and ask "for_information".
   // Any other canonical type: a Bluelink EIDO must be of that type, and a partner's EIDO (which
   // can only be a request) is refused (bl.eido.bad_value).
-  // A Bluelink EIDO whose sendingSystemIdentifier is not `from` is refused (bl.eido.bad_value);
-  // `to` replaces a Bluelink request's recipients.
+  // A Bluelink EIDO updated by another agency than `from` is refused (bl.eido.bad_value); `to`
+  // replaces a Bluelink request's recipients.
   std::string type;
+  // The configuration's partners: a partner's EIDO identities (its agency $id,
+  // issuingElementIdentification) -> its agency, and its default recipient. Null: an identity
+  // must be a Bluelink agency id itself.
+  const partner_context* partner = nullptr;
 };
 
-/// An EIDO JSON document as a canonical Bluelink message, validated against the EIDO schema
-/// (schemas/eido/) and then the message schemas before it is returned. Errors name the field by
-/// its JSON pointer: bl.eido.too_large, bl.request.malformed_json, bl.eido.invalid (the EIDO
-/// schema), bl.eido.missing_field, bl.eido.bad_value, bl.eido.not_derivable, bl.schema.invalid.
+/// An EIDO JSON document as a canonical Bluelink message. The document must validate against
+/// NENA's EIDO 1.0 schema (schemas/eido/nena_eido_1_0.schema.json) and Bluelink's bounds on it
+/// (schemas/eido/eido.schema.json); the result is checked against the message schemas before it
+/// is returned. A partner's EIDO (without Bluelink's extension) becomes a transfer.request that
+/// carries the caller and callback number, every location it can read, and a `source` naming
+/// the document with what the message does not carry. Errors name the field by its JSON
+/// pointer: bl.eido.too_large, bl.request.malformed_json, bl.eido.invalid (either schema),
+/// bl.eido.missing_field, bl.eido.bad_value, bl.eido.not_derivable, bl.partner.unknown_sender,
+/// bl.partner.sender_mismatch, bl.schema.invalid.
 std::variant<nlohmann::json, translate_error> eido_import(std::string_view json_text,
                                                           const schema_set& schemas,
                                                           const eido_import_context& ctx = {});
+
+/// The id of the message a partner's EIDO becomes: `agency:<incident $id>:<lastUpdateTimeStamp>`
+/// (an EIDO is one state of one incident, so the same state sent again is the same message and a
+/// later state is another), or a digest of them when that does not fit a message id.
+std::string eido_message_id(const std::string& agency, const std::string& incident_id,
+                            const std::string& last_update);
 
 }  // namespace bl::adapters

@@ -403,12 +403,21 @@ void eido_session::on_request(const adapters::conveyance::request& m) {
                : kind == "requestAwareness" ? "transfer.alert"
                                             : "transfer.request";
     ctx.to = m.to;
+    // The partners configuration: the identities this agency's EIDOs may carry
+    // (partners[].eido_ids) and its default recipient.
+    const adapters::partner_context partner = adapters::partner_context_of(s_.cfg, agency_);
+    ctx.partner = &partner;
     auto imported = adapters::eido_import(m.eido.dump(), s_.schemas, ctx);
     if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
       // The adapter's own code (bl.eido.invalid, bl.eido.missing_field, ...) goes out as is; its
       // message names the EIDO field.
       auto known = errc_from_id(te->code);
-      int status = known ? info(*known).http_status : te->code == "bl.eido.too_large" ? 413 : 400;
+      // A document whose sender is not the link's agency is forbidden (403), as on
+      // POST /api/v1/documents; too large is 413; any other refusal of the document is 400.
+      int status = known                                   ? info(*known).http_status
+                   : te->code == "bl.eido.too_large"       ? 413
+                   : te->code.rfind("bl.partner.", 0) == 0 ? 403
+                                                           : 400;
       stats_.error(te->code);
       json out = corr;
       out["statusCode"] = status;

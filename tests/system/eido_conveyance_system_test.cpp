@@ -4,6 +4,8 @@
 // once, and every bad input gets the spec's status code with a specific Bluelink code.
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -14,6 +16,7 @@
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sample_messages.hpp"
+#include "tests/support/test_helpers.hpp"
 
 namespace {
 
@@ -40,9 +43,11 @@ std::string wait_state(http_client& http, const std::string& agency, const std::
   return state;
 }
 
-// A CAD's own EIDO for a request to another agency, as a partner system would build it
-// (NENA-STA-021 members, a PIDF-LO location by value; no Bluelink extension).
-json cad_eido(const std::string& eido_id, const std::string& from, const std::string& to,
+// A CAD's own EIDO for a request to another agency, as a partner system would build it: NENA's
+// EIDO 1.0 (the prologue on every component, the incident as the document's $id, a PIDF-LO
+// location by value; no Bluelink extension). `from_id` and `to_id` are the agencies' EIDO
+// identities: Bluelink agency ids, or a partner's own (partners[].eido_ids).
+json cad_eido(const std::string& eido_id, const std::string& from_id, const std::string& to_id,
               const std::string& incident_number) {
   const std::string pidf =
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?><presence "
@@ -50,39 +55,46 @@ json cad_eido(const std::string& eido_id, const std::string& from, const std::st
       "xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" "
       "xmlns:gml=\"http://www.opengis.net/gml\" "
       "xmlns:gs=\"http://www.opengis.net/pidflo/1.0\" entity=\"pres:cad@" +
-      from +
+      from_id +
       "\"><dm:device id=\"cad\"><gp:geopriv><gp:location-info><gs:Circle "
       "srsName=\"urn:ogc:def:crs:EPSG::4326\"><gml:pos>51.5512 0.7101</gml:pos><gs:radius "
       "uom=\"urn:ogc:def:uom:EPSG::9001\">25</gs:radius></gs:Circle></gp:location-info>"
       "<gp:usage-rules/><gp:method>Manual</gp:method></gp:geopriv></dm:device></presence>";
-  return json{
-      {"eidoMessageIdentifier", "urn:uuid:" + eido_id},
-      {"sendingSystemIdentifier", from},
-      {"lastUpdateTimeStamp", utc_now()},
-      {"eidoVersion", "1.0"},
-      {"incidentComponent",
-       {{{"$id", "urn:emergency:uid:incidentid:" + incident_number + ":cad." + from},
-         {"lastUpdateTimeStamp", utc_now()},
-         {"incidentTrackingIdentifier", incident_number},
-         {"incidentTypeCommonRegistryText", "Fire"},
-         {"incidentTypeInternalText", "Car alight on the seafront, spreading to a beach hut"},
-         {"incidentCommonPriorityNumber", 1},
-         {"locationReference", {{{"$ref", "urn:uuid:loc-" + eido_id}}}}}}},
-      {"agencyComponent",
-       {{{"$id", from},
-         {"lastUpdateTimeStamp", utc_now()},
-         {"agencyRoleDescriptionRegistryText", {"CallReceiving"}},
-         {"agencyType", {"law"}}},
-        {{"$id", to},
-         {"lastUpdateTimeStamp", utc_now()},
-         {"agencyRoleDescriptionRegistryText", {"Dispatch"}},
-         {"agencyType", {"fire"}}}}},
-      {"locationComponent",
-       {{{"$id", "urn:uuid:loc-" + eido_id},
-         {"lastUpdateTimeStamp", utc_now()},
-         {"locationTypeDescriptionRegistryText", "Incident"},
-         {"locationByValue", pidf},
-         {"locationDescriptionText", "Western Esplanade by the pier, Southend-on-Sea"}}}}};
+  const std::string at = utc_now();  // one state of the incident: the same EIDO sent again
+  const json by = {{"$ref", from_id}};
+  auto prologue = [&](const std::string& id) {
+    return json{{"$id", id}, {"lastUpdateTimeStamp", at}, {"updatedByAgencyReference", by}};
+  };
+  json doc = prologue("urn:emergency:uid:incidentid:" + eido_id + ":cad." + from_id);
+  doc["eidoVersion"] = "1.0";
+  doc["issuingElementIdentification"] = "cad." + from_id;
+  json inc = prologue("urn:uuid:" + eido_id);
+  inc["internalIncidentId"] = incident_number;
+  inc["incidentTypeCommonRegistryText"] = "Fire";
+  inc["incidentTypeInternalText"] = "Car alight on the seafront, spreading to a beach hut";
+  inc["incidentCommonPriorityNumber"] = 1;
+  inc["locationReference"] = {{{"$ref", "urn:uuid:loc-" + eido_id}}};
+  doc["incidentComponent"] = inc;
+  json sender = prologue(from_id);
+  sender["agencyRoleDescriptionRegistryText"] = {"CallReceiving"};
+  sender["agencyType"] = {"law"};
+  json receiver = prologue(to_id);
+  receiver["agencyRoleDescriptionRegistryText"] = {"Dispatch"};
+  receiver["agencyType"] = {"fire"};
+  doc["agencyComponent"] = {sender, receiver};
+  json loc = prologue("urn:uuid:loc-" + eido_id);
+  loc["locationTypeDescriptionRegistryText"] = "Incident";
+  loc["locationByValue"] = pidf;
+  loc["locationDescriptionText"] = "Western Esplanade by the pier, Southend-on-Sea";
+  doc["locationComponent"] = {loc};
+  return doc;
+}
+
+// Every EIDO the gateway sends validates against NENA's EIDO 1.0 schema.
+void check_nena(const json& eido) {
+  auto e = repo_schemas().validate("eido/nena_eido_1_0", eido);
+  INFO(eido.dump());
+  if (e) FAIL("not NENA EIDO 1.0: " << e->message << " at " << e->pointer);
 }
 
 // The deliveries of `agency`'s inbox whose message id is `id`.
@@ -121,6 +133,7 @@ TEST_CASE(
   json ev = ambulance.next_of("event")["event"];
   CHECK(ev["subscriptionId"] == sid);
   REQUIRE(ev["notification"].size() == 1);
+  check_nena(ev["notification"][0]);
   const std::string eido = ev["notification"][0].dump();
   // The sender's incident number, the transfer and the location travel in the EIDO.
   CHECK(eido.find("F-2611-004498") != std::string::npos);
@@ -159,8 +172,7 @@ TEST_CASE("an event left unanswered comes again when the CAD reconnects, and not
   REQUIRE(police.subscribe_new("s2", 300)["subscribeResponse"]["statusCode"] == 200);
   json again = police.next_of("event")["event"];
   REQUIRE(again["notification"].size() == 1);
-  CHECK(again["notification"][0]["eidoMessageIdentifier"] ==
-        json::parse(first_eido)["eidoMessageIdentifier"]);
+  CHECK(again["notification"][0] == json::parse(first_eido));
   police.event_response(again["transactionId"].get<std::string>());
   CHECK(wait_state(http, essex_fire, transfer, "delivered") == "delivered");
 
@@ -255,6 +267,60 @@ TEST_CASE(
   CHECK(police.next_of("cancelRequestResponse")["cancelRequestResponse"] == cx);
 }
 
+TEST_CASE(
+    "a partner CAD's NENA EIDO under its own identities reaches the other agency with the "
+    "caller, the callback number and what it did not carry",
+    "[system][eido][partners]") {
+  // The Harlow PSAP's CAD sends over Essex Police's link (a test's stand-in for a partner): its
+  // EIDOs name its own agency $id and issuing element, which the partners configuration maps.
+  const json partners = {
+      {"partners",
+       {{{"agency", essex_police},
+         {"eido_ids", {"psap.harlow.example.uk", "cad.psap.harlow.example.uk"}}},
+        {{"agency", eeast_ambulance}, {"eido_ids", {"ambulance.eoe.example.uk"}}}}}};
+  gateway_process gw(partners);
+  http_client http(gw.port());
+  std::ifstream in(std::string(BL_SOURCE_DIR) + "/tests/data/eido/partner-call-transfer.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  const json doc = json::parse(text.str());
+
+  eido_client psap(gw.port(), token_of(essex_police));
+  psap.send(json{{"requestForService", {{"requestId", "rfs-psap-1"}, {"eido", doc}}}});
+  json answer = psap.next_of("requestForServiceResponse")["requestForServiceResponse"];
+  INFO(answer.dump());
+  REQUIRE(answer["statusCode"] == 200);
+  const std::string message_id = answer["messageId"].get<std::string>();
+  json in_amb = deliveries_of(http, eeast_ambulance, message_id);
+  REQUIRE(in_amb.size() == 1);
+  const json& m = in_amb[0]["message"];
+  CHECK(m["from"] == essex_police);
+  CHECK(m["body"]["category"] == "ambulance.casualty_care");
+  CHECK(m["body"]["sender_incident"]["number"] == "HP-2611-0193");
+  CHECK(m["body"]["notes"].get<std::string>().rfind(
+            "Caller: Priya Shah; call back on sip:+447700900123@", 0) == 0);
+  CHECK(m["source"]["standard"] == "NENA EIDO 1.0");
+  CHECK(m["source"]["not_carried"].size() == 5);
+
+  // The ambulance CAD on the conveyance gets it back as NENA's EIDO.
+  eido_client amb(gw.port(), token_of(eeast_ambulance));
+  REQUIRE(amb.subscribe_new("s-amb", 300)["subscribeResponse"]["statusCode"] == 200);
+  json ev = amb.next_of("event")["event"];
+  REQUIRE(ev["notification"].size() == 1);
+  check_nena(ev["notification"][0]);
+  CHECK(ev["notification"][0].dump().find("Priya Shah") != std::string::npos);
+
+  // The same document over another agency's link is refused: its identities are Essex
+  // Police's.
+  eido_client fire(gw.port(), token_of(essex_fire));
+  fire.send(json{{"requestForService", {{"requestId", "rfs-fire-1"}, {"eido", doc}}}});
+  json refused = fire.next_of("requestForServiceResponse")["requestForServiceResponse"];
+  CHECK(refused["statusCode"] == 403);
+  CHECK(refused["code"] == "bl.partner.sender_mismatch");
+  CHECK(refused["pointer"] == "/requestForService/eido");
+  CHECK(refused["message"].get<std::string>().find("are essex-police's") != std::string::npos);
+}
+
 TEST_CASE("a CAD on the conveyance sees the other agency's decline of its request as an event",
           "[system][eido]") {
   // Replies travel to the requester as EIDO updates whose incidentStatusInternalText is the
@@ -282,13 +348,13 @@ TEST_CASE("a CAD on the conveyance sees the other agency's decline of its reques
   for (int i = 0; i < 5 && seen.is_null(); ++i) {
     json ev = police.next_of("event")["event"];
     for (const auto& n : ev["notification"])
-      if (n["incidentComponent"][0]["incidentStatusInternalText"][0] == "transfer.decline")
-        seen = n;
+      if (n["incidentComponent"]["incidentStatusInternalText"][0] == "transfer.decline") seen = n;
     police.event_response(ev["transactionId"].get<std::string>());
   }
   REQUIRE_FALSE(seen.is_null());
-  CHECK(seen["messageKind"] == "Update");
-  CHECK(seen["sendingSystemIdentifier"] == essex_fire);
+  check_nena(seen);
+  CHECK(seen["incidentComponent"]["incidentStatusCommonRegistryText"] == json::array({"Active"}));
+  CHECK(seen["updatedByAgencyReference"]["$ref"] == essex_fire);
   CHECK(seen.dump().find("All appliances committed to the Basildon fire") != std::string::npos);
   CHECK(seen.dump().find(transfer) != std::string::npos);
   CHECK(wait_state(http, essex_police, transfer, "declined") == "declined");
@@ -312,6 +378,7 @@ TEST_CASE("a single subscription streams one transfer only and leaves the others
   REQUIRE(sr["statusCode"] == 200);
   json ev = police.next_of("event")["event"];
   REQUIRE(ev["notification"].size() == 1);
+  check_nena(ev["notification"][0]);
   const std::string eido = ev["notification"][0].dump();
   CHECK(eido.find(tb) != std::string::npos);
   CHECK(eido.find(ta) == std::string::npos);

@@ -89,7 +89,9 @@ TEST_CASE("bluelink translate takes a request through NENA EIDO and back unchang
   auto eido = translate(dir, {"--from", "bluelink", "--to", "eido", example});
   REQUIRE(eido.exit_code == 0);
   const json doc = json::parse(eido.out);
-  CHECK(doc["incidentComponent"][0]["incidentTrackingIdentifier"] == "F-2611-004512");
+  CHECK(doc["incidentComponent"]["internalIncidentId"] == "F-2611-004512");
+  CHECK(doc["eidoVersion"] == "1.0");
+  CHECK_FALSE(bl::test::repo_schemas().validate("eido/nena_eido_1_0", doc).has_value());
   std::ofstream(dir.file("a12.eido.json")) << eido.out;
 
   auto back = translate(dir, {"--from", "eido", "--to", "bluelink", "a12.eido.json"});
@@ -102,7 +104,8 @@ TEST_CASE("bluelink translate takes a request through NENA EIDO and back unchang
                                    "17-decline-m11-hgv-not-our-remit.json";
   auto decline = translate(dir, {"--from", "bluelink", "--to", "eido", decline_file});
   REQUIRE(decline.exit_code == 0);
-  CHECK(json::parse(decline.out)["messageKind"] == "Update");
+  CHECK(json::parse(decline.out)["incidentComponent"]["incidentStatusInternalText"][0] ==
+        "transfer.decline");
   std::ofstream(dir.file("decline.eido.json")) << decline.out;
   auto decline_back = translate(dir, {"--from", "eido", "--to", "bluelink", "decline.eido.json"});
   REQUIRE(decline_back.exit_code == 0);
@@ -119,14 +122,57 @@ TEST_CASE("bluelink translate refuses an invalid EIDO with exit 1 and the field"
           "[system][eido]") {
   bl::test::temp_dir dir;
   std::ofstream(dir.file("bad.eido.json"))
-      << R"({"eidoMessageIdentifier": "urn:uuid:3b8d9a52-6c41-4f0e-9d7a-2e5f80c1a9d4",)"
+      << R"({"$id": "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk",)"
          R"( "lastUpdateTimeStamp": "2026-11-21T21:14:07Z",)"
-         R"( "incidentComponent": [{"incidentTrackingIdentifier": 42}]})";
+         R"( "updatedByAgencyReference": {"$ref": "psap.harlow.example.uk"},)"
+         R"( "eidoVersion": "1.0", "agencyComponent": []})";
   auto r = translate(dir, {"--from", "eido", "--to", "bluelink", "bad.eido.json"});
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK(r.err.find("bluelink: invalid document: bl.eido.invalid: ") == 0);
-  CHECK(r.err.find("/incidentComponent/0/incidentTrackingIdentifier") != std::string::npos);
+  CHECK(r.err.find("issuingElementIdentification") != std::string::npos);
+}
+
+TEST_CASE("bluelink translate reads a partner's NENA EIDO with the configured partners",
+          "[system][eido]") {
+  bl::test::temp_dir dir;
+  json cfg = json::parse(
+      slurp(std::string(BL_SOURCE_DIR) + "/schemas/examples/valid/config/full-essex.json"));
+  cfg["partners"] = {{{"agency", "essex-police"},
+                      {"eido_ids", {"psap.harlow.example.uk", "cad.psap.harlow.example.uk"}},
+                      {"default_to", "essex-fire"}}};
+  std::ofstream(dir.file("gateway.json")) << cfg.dump(2);
+  const std::string call =
+      std::string(BL_SOURCE_DIR) + "/tests/data/eido/partner-call-transfer.json";
+
+  // Without the partners, the PSAP's agency $id is no agency: the error says what to give.
+  auto bare = translate(dir, {"--from", "eido", "--to", "bluelink", call});
+  CHECK(bare.exit_code == 1);
+  CHECK(bare.err.find("bl.eido.not_derivable") != std::string::npos);
+  CHECK(bare.err.find("partners[].eido_ids") != std::string::npos);
+
+  auto in = translate(dir, {"--from", "eido", "--to", "bluelink", "--config", "gateway.json",
+                            "--as", "essex-police", call});
+  INFO(in.err);
+  REQUIRE(in.exit_code == 0);
+  json msg = json::parse(in.out);
+  CHECK(msg.at("from") == "essex-police");
+  CHECK(msg.at("to") == json::array({"essex-fire"}));  // the partner's default recipient
+  CHECK(msg.at("/source/standard"_json_pointer) == "NENA EIDO 1.0");
+  CHECK(msg.at("/body/notes"_json_pointer).get<std::string>().rfind("Caller: Priya Shah", 0) == 0);
+
+  auto mismatch = translate(dir, {"--from", "eido", "--to", "bluelink", "--config", "gateway.json",
+                                  "--as", "essex-fire", call});
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.err.find("bl.partner.sender_mismatch") != std::string::npos);
+
+  // The M/ETHANE text a receiving operator would print starts its notes with the caller.
+  auto text = translate(dir, {"--from", "eido", "--to", "methane-text", "--config", "gateway.json",
+                              "--as", "essex-police", call});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("Notes:                    Caller: Priya Shah; call back on") !=
+        std::string::npos);
+  CHECK(text.out.find("Not carried:") != std::string::npos);
 }
 
 TEST_CASE("bluelink translate takes a UCRI2 incident to a transfer.request and back, by OID",

@@ -1,13 +1,18 @@
-// NENA EIDO (NENA-STA-021) export and import: every canonical example EIDO can carry survives
-// bluelink -> EIDO -> bluelink with each agency's incident number and the location in EIDO's own
-// members; the replies EIDO cannot carry are refused by type; a partner's call-transfer EIDO
-// becomes a sensible transfer.request; invalid EIDOs get errors naming the field. Also replays
-// the EIDO fuzzer's kept inputs (tests/fuzz/{corpus,regressions}/fuzz_eido_import/).
+// NENA EIDO 1.0 (NENA-STA-021.1a) export and import, checked against NENA's own schema
+// (schemas/eido/nena_eido_1_0.schema.json, transcribed from NENA911/EIDO-JSON at 7aa4ff0c):
+// every EIDO Bluelink writes validates against it and its references resolve; every canonical
+// example survives bluelink -> EIDO -> bluelink; an EIDO built like NENA's own call-transfer
+// sample becomes a transfer.request that carries the caller and callback number to the
+// operator, names what it does not carry and keeps its sender as the partners configuration
+// maps it; an EIDO of NENA's required members only imports; invalid EIDOs get errors naming the
+// field. Also replays the EIDO fuzzer's kept inputs (tests/fuzz/{corpus,regressions}/).
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <variant>
@@ -59,15 +64,72 @@ translate_error import_error(const std::string& text, const eido_import_context&
 }
 
 const json& incident(const json& eido) {
-  return eido["incidentComponent"][0];
+  return eido["incidentComponent"];
+}
+
+// NENA's schema says nothing of references resolving; NENA's text does ("the $id of another
+// data component in the same EIDO"). Every {"$ref"} in `doc` names an $id in it.
+void check_references(const json& doc) {
+  std::set<std::string> ids;
+  std::vector<std::string> refs;
+  std::function<void(const json&)> walk = [&](const json& j) {
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) {
+        if (k == "bluelinkCanonical") continue;
+        if (k == "$id" && v.is_string()) ids.insert(v.get<std::string>());
+        if (k == "$ref" && v.is_string()) refs.push_back(v.get<std::string>());
+        walk(v);
+      }
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v);
+    }
+  };
+  walk(doc);
+  for (const auto& r : refs) {
+    INFO("$ref " << r);
+    CHECK(ids.count(r) == 1);
+  }
+}
+
+void check_nena_valid(const json& eido) {
+  auto e = bl::test::repo_schemas().validate("eido/nena_eido_1_0", eido);
+  if (e) FAIL("not valid against NENA's EIDO 1.0 schema: " << e->message << " at " << e->pointer);
+  check_references(eido);
+}
+
+// The partners configuration of the tests: the Harlow PSAP's EIDO identities are herts-psap's,
+// the ambulance service's agency $id is eeast-ambulance's.
+bl::adapters::partner_context partners() {
+  bl::adapters::partner_context p;
+  p.eido_ids = {{"psap.harlow.example.uk", "herts-psap"},
+                {"cad.psap.harlow.example.uk", "herts-psap"},
+                {"ambulance.eoe.example.uk", "eeast-ambulance"}};
+  return p;
+}
+
+std::string line_with(const json& lines, const std::string& part) {
+  for (const auto& l : lines)
+    if (l.get<std::string>().find(part) != std::string::npos) return l.get<std::string>();
+  return {};
 }
 
 }  // namespace
 
-TEST_CASE("every canonical transfer message and receipt survives a round trip", "[unit][eido]") {
+TEST_CASE("every EIDO Bluelink sends validates against NENA's schema and comes back exactly",
+          "[unit][eido]") {
   // The EIDO conveyance streams every delivery, so every type an inbox can hold must export:
   // requests, updates and notifications, the replies (received, accept, decline, defer), cancel,
   // close, the gateway's alerts and receipts. Only error replies (22, 23) are not deliveries.
+  const std::set<std::string> nena_top = {"$id",
+                                          "lastUpdateTimeStamp",
+                                          "updatedByAgencyReference",
+                                          "eidoVersion",
+                                          "issuingElementIdentification",
+                                          "incidentComponent",
+                                          "agencyComponent",
+                                          "locationComponent",
+                                          "notesComponent",
+                                          "personComponent"};
   int carried = 0;
   for (const auto& f : bl::test::example_files(root / "schemas/examples/valid/message")) {
     const std::string name = f.filename().string();
@@ -83,6 +145,13 @@ TEST_CASE("every canonical transfer message and receipt survives a round trip", 
     }
     REQUIRE(std::holds_alternative<json>(r));
     const json eido = std::get<json>(r);
+    check_nena_valid(eido);
+    // NENA's members only, and Bluelink's one extension member.
+    for (const auto& [k, v] : eido.items())
+      if (k != "bluelinkCanonical") CHECK(nena_top.count(k) == 1);
+    CHECK(eido["eidoVersion"] == "1.0");
+    CHECK(eido["issuingElementIdentification"] == "bluelink");
+    CHECK(eido["updatedByAgencyReference"]["$ref"] == msg["from"]);
     CHECK(incident(eido)["incidentStatusInternalText"][0] == type);
     CHECK(import_ok(eido.dump()) == msg);
     // The same through the text a peer would receive, pretty-printed.
@@ -95,37 +164,48 @@ TEST_CASE("every canonical transfer message and receipt survives a round trip", 
 TEST_CASE("a decline keeps its reason where a CAD operator reads it", "[unit][eido]") {
   json decline = example("17-");
   json eido = export_ok(decline);
-  CHECK(eido["messageKind"] == "Update");
+  CHECK(incident(eido)["incidentStatusCommonRegistryText"] == json::array({"Active"}));
+  // A reply does not repeat the incident type NENA requires.
+  CHECK(incident(eido)["incidentTypeCommonRegistryText"] == "Unknown");
   bool reason_in_notes = false;
   for (const auto& n : eido["notesComponent"])
     if (n["notesActionComments"] == decline["body"]["text"]) reason_in_notes = true;
   CHECK(reason_in_notes);
 }
 
-TEST_CASE("each agency's incident number travels as the incident tracking identifier",
+TEST_CASE("the incident is the transfer, each agency's own number its internal incident id",
           "[unit][eido]") {
   json request = example("01-");
   json eido = export_ok(request);
-  CHECK(incident(eido)["incidentTrackingIdentifier"] == "F-2611-004512");
-  CHECK(eido["sendingSystemIdentifier"] == "essex-fire");
-  CHECK(eido["eidoMessageIdentifier"] == "urn:uuid:82392683-c6d4-5177-951f-29a2f0d62ccc");
-  CHECK(eido["$id"] == eido["eidoMessageIdentifier"]);
+  // Before the gateway numbers the transfer, the sender's own incident URN.
+  CHECK(eido["$id"] ==
+        "urn:emergency:uid:incidentid:82392683-c6d4-5177-951f-29a2f0d62ccc:essex-fire");
+  CHECK(incident(eido)["internalIncidentId"] == "F-2611-004512");
   CHECK(eido["lastUpdateTimeStamp"] == "2026-11-21T14:02:11Z");
-  CHECK(eido["messageKind"] == "New");
   CHECK(incident(eido)["incidentTypeCommonRegistryText"] == "RTC");
   CHECK(incident(eido)["incidentTypeInternalCode"] == "RTC-PERSONS-TRAPPED");
   CHECK(incident(eido)["incidentCommonPriorityNumber"] == 1);
+  CHECK(incident(eido)["incidentStatusCommonRegistryText"] == json::array({"Pending"}));
+  CHECK(eido["agencyComponent"][0]["$id"] == "essex-fire");
+  CHECK(eido["agencyComponent"][0]["incidentOwningAgencyIndicator"] == true);
   CHECK(eido["agencyComponent"][1]["$id"] == "essex-police");
   CHECK(eido["agencyComponent"][1]["agencyType"] == json::array({"police"}));
-  // The CAD system that issued the number has no EIDO member: it rides in the extension.
+  // Every component says who updated it last, as NENA's prologue requires.
+  for (const auto& a : eido["agencyComponent"]) {
+    CHECK(a["updatedByAgencyReference"]["$ref"] == "essex-fire");
+    CHECK(a["lastUpdateTimeStamp"] == "2026-11-21T14:02:11Z");
+  }
+  // The message id and the CAD system that issued the number have no EIDO member: they ride
+  // in the extension.
+  CHECK(eido["bluelinkCanonical"]["/id"] == request["id"]);
   CHECK(eido["bluelinkCanonical"]["/body/sender_incident/system"] == "ECFRS Vision");
   CHECK(eido["bluelinkCanonical"].count("/body/sender_incident/number") == 0);
 
   json accept = example("15-");
   json a = export_ok(accept);
-  CHECK(incident(a)["incidentTrackingIdentifier"] == "ESX-20261121-0461");
-  CHECK(incident(a)["$id"] == "urn:emergency:uid:incidentid:T-20261121-000123:bluelink");
-  CHECK(a["sendingSystemIdentifier"] == "essex-police");
+  CHECK(a["$id"] == "urn:emergency:uid:incidentid:T-20261121-000123:bluelink");
+  CHECK(incident(a)["internalIncidentId"] == "ESX-20261121-0461");
+  CHECK(a["updatedByAgencyReference"]["$ref"] == "essex-police");
   json back = import_ok(a.dump());
   CHECK(back["body"]["receiver_incident"] == accept["body"]["receiver_incident"]);
   CHECK(back["transfer_id"] == "T-20261121-000123");
@@ -160,16 +240,16 @@ TEST_CASE("the location is carried as PIDF-LO and description text and comes bac
   }
 }
 
-TEST_CASE("a message id that is not a UUID gets a derived EIDO identifier and comes back",
+TEST_CASE("component ids are stable and derived when the message id is not a UUID",
           "[unit][eido]") {
   json msg = example("19-");
   msg["id"] = "essex-police:cad-77812";
   json eido = export_ok(msg);
-  const std::string mid = eido["eidoMessageIdentifier"];
-  CHECK(mid.rfind("urn:uuid:", 0) == 0);
-  CHECK(mid.size() == 45);
-  CHECK(mid[23] == '8');                                  // RFC 9562 version 8: derived, not random
-  CHECK(export_ok(msg)["eidoMessageIdentifier"] == mid);  // stable
+  const std::string iid = incident(eido)["$id"];
+  CHECK(iid.rfind("urn:uuid:", 0) == 0);
+  CHECK(iid.size() == 45);
+  CHECK(iid[23] == '8');                          // RFC 9562 version 8: derived
+  CHECK(incident(export_ok(msg))["$id"] == iid);  // stable
   CHECK(import_ok(eido.dump()) == msg);
 }
 
@@ -182,76 +262,191 @@ TEST_CASE("types EIDO cannot express are refused by name", "[unit][eido]") {
   }
 }
 
-TEST_CASE("a partner's call-transfer EIDO becomes a transfer.request", "[unit][eido]") {
+TEST_CASE("an EIDO built like NENA's call-transfer sample becomes a transfer.request",
+          "[unit][eido]") {
   const std::string text = slurp(root / "tests/data/eido/partner-call-transfer.json");
-  json msg = import_ok(text);
-  CHECK(msg["id"] == "herts-psap:3b8d9a52-6c41-4f0e-9d7a-2e5f80c1a9d4");
+  const json doc = json::parse(text);
+  check_nena_valid(doc);  // the test document itself is NENA's EIDO 1.0
+  const auto p = partners();
+  eido_import_context ctx;
+  ctx.partner = &p;
+  json msg = import_ok(text, ctx);
+  CHECK(msg["id"] == bl::adapters::eido_message_id(
+                         "herts-psap",
+                         "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk",
+                         "2026-11-21T21:14:07.250+00:00"));
   CHECK(msg["type"] == "transfer.request");
-  CHECK(msg["from"] == "herts-psap");
+  CHECK(msg["from"] == "herts-psap");  // the agency $id, mapped by partners[].eido_ids
   CHECK(msg["to"] == json::array({"eeast-ambulance"}));
   CHECK(msg["sent_at"] == "2026-11-21T21:14:07.250+00:00");
   const json& b = msg["body"];
   CHECK(b["category"] == "ambulance.casualty_care");
   CHECK(b["ask"] == "attend");
   CHECK(b["priority"] == "emergency");  // an emergency call
-  CHECK(b["sender_incident"] == json({{"number", "HP-2611-0193"}, {"system", "EIDO herts-psap"}}));
+  CHECK(b["sender_incident"] ==
+        json({{"number", "HP-2611-0193"}, {"system", "EIDO cad.psap.harlow.example.uk"}}));
   const json& loc = b["methane"]["exact_location"];
   CHECK(loc["wgs84"] == json({{"lat", 51.7686}, {"lon", 0.0957}, {"accuracy_m", 40}}));
   CHECK(loc["address"] == "12 Broad Walk, Harlow, Essex, CM20 1HT, GB");
   CHECK(b["methane"]["type_of_incident"]["code"] == "Medical");
   CHECK(b["methane"]["type_of_incident"]["agency_code"] == "MED-COLLAPSE");
-  CHECK(b["notes"].get<std::string>().find("Defibrillator") != std::string::npos);
-  CHECK(b["summary"].get<std::string>().find("(EIDO from herts-psap)") != std::string::npos);
+  // The caller and the number to call back on reach the operator, first in the notes; the
+  // note's HTML is read as text.
+  const std::string notes = b["notes"];
+  CHECK(notes.rfind("Caller: Priya Shah; call back on "
+                    "sip:+447700900123@ims.mnc010.mcc234.3gppnetwork.org;user=phone, "
+                    "tel:+447700900123\n",
+                    0) == 0);
+  CHECK(notes.find("grey coat.\nDefibrillator in the shopping centre office.") !=
+        std::string::npos);
+  CHECK(notes.find('<') == std::string::npos);
+  CHECK(b["summary"].get<std::string>().find("(EIDO from cad.psap.harlow.example.uk)") !=
+        std::string::npos);
+  // Where it came from and what it does not carry.
+  const json& src = msg["source"];
+  CHECK(src["standard"] == "NENA EIDO 1.0");
+  CHECK(src["sender"] == "cad.psap.harlow.example.uk");
+  CHECK(src["identifier"] ==
+        "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk at "
+        "2026-11-21T21:14:07.250+00:00");
+  const json& nc = src["not_carried"];
+  CHECK(line_with(nc, "location 2 of 2 (Caller)") ==
+        "location 2 of 2 (Caller): by reference at https://lis.example.uk/loc?ref=0c5d7e21 (not "
+        "fetched)");
+  CHECK(line_with(nc, "person 2 of 2") == "person 2 of 2 (Patient)");
+  CHECK(line_with(nc, "call urn:emergency:uid:callid:91ad0c33e2") ==
+        "call urn:emergency:uid:callid:91ad0c33e2:psap.harlow.example.uk (emergency, incoming, "
+        "started 2026-11-21T21:11:02.000+00:00, callAnswered)");
+  CHECK(line_with(nc, "agent ") ==
+        "agent jbloggs@psap.harlow.example.uk (Call Taking), position 5");
+  CHECK(line_with(nc, "additional data") ==
+        "additional data 1 of 1 (EmergencyCallData.ProviderInfo): by value (335 bytes)");
+  CHECK(line_with(nc, "location 1") == "");  // the one carried
+  CHECK(line_with(nc, "person 1") == "");    // the caller, carried in the notes
+  CHECK(nc.size() == 5);
 
-  SECTION("the conveyance's sender and recipient override the document") {
-    eido_import_context ctx;
-    ctx.from = "herts-fire";
-    ctx.to = {"essex-police"};
-    json m = import_ok(text, ctx);
-    CHECK(m["from"] == "herts-fire");
-    CHECK(m["id"] == "herts-fire:3b8d9a52-6c41-4f0e-9d7a-2e5f80c1a9d4");
+  SECTION("the same state sent again is the same message; a later state another") {
+    CHECK(import_ok(text, ctx)["id"] == msg["id"]);
+    json later = doc;
+    later["lastUpdateTimeStamp"] = "2026-11-21T21:16:30Z";
+    const std::string id = import_ok(later.dump(), ctx)["id"];
+    CHECK(id ==
+          "herts-psap:urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk:"
+          "2026-11-21T21:16:30Z");
+  }
+  SECTION("an updated callback number comes first") {
+    json d = doc;
+    d["callbackComponent"][0]["updatedCbn"] = {
+        {"$id", "urn:uuid:6f1d0e2c-9b3a-4c57-8e46-0a2b7d9c1f38"},
+        {"lastUpdateTimeStamp", "2026-11-21T21:12:00Z"},
+        {"updatedByAgencyReference", {{"$ref", "psap.harlow.example.uk"}}},
+        {"updatedCbnIdentifierUri", "tel:+441279555018"}};
+    const std::string n = import_ok(d.dump(), ctx)["body"]["notes"];
+    CHECK(n.rfind("Caller: Priya Shah; call back on tel:+441279555018, sip:", 0) == 0);
+  }
+  SECTION("a caller without a name, reached through the call's callback") {
+    json d = doc;
+    d["personComponent"][0].erase("ncPersonComponent");
+    d["personComponent"][0].erase("callBackReference");
+    const std::string n = import_ok(d.dump(), ctx)["body"]["notes"];
+    CHECK(n.rfind("Caller: name not given; call back on sip:", 0) == 0);
+  }
+  SECTION("the link's sender and recipient override the document") {
+    eido_import_context c = ctx;
+    c.from = "herts-psap";
+    c.to = {"essex-police"};
+    json m = import_ok(text, c);
+    CHECK(m["from"] == "herts-psap");
     CHECK(m["to"] == json::array({"essex-police"}));
     CHECK(m["body"]["category"] == "police.scene_security");
   }
+  SECTION("the partner's default recipient when the link names none") {
+    auto q = partners();
+    q.default_to_of["herts-psap"] = "herts-fire";
+    eido_import_context c;
+    c.partner = &q;
+    CHECK(import_ok(text, c)["to"] == json::array({"herts-fire"}));
+  }
   SECTION("an awareness EIDO becomes a notification for information") {
-    eido_import_context ctx;
-    ctx.type = "transfer.alert";
-    json m = import_ok(text, ctx);
+    eido_import_context c = ctx;
+    c.type = "transfer.alert";
+    json m = import_ok(text, c);
     CHECK(m["body"]["category"] == "notification");
     CHECK(m["body"]["ask"] == "for_information");
   }
   SECTION("the common priority number gives the priority") {
-    json doc = json::parse(text);
-    doc["incidentComponent"][0]["incidentCommonPriorityNumber"] = 2;
-    CHECK(import_ok(doc.dump())["body"]["priority"] == "urgent");
-    doc["incidentComponent"][0]["incidentCommonPriorityNumber"] = 18446744073709551615u;
-    CHECK(import_ok(doc.dump())["body"]["priority"] == "routine");
-    doc["incidentComponent"][0]["incidentCommonPriorityNumber"] = 1.5;
-    auto e = import_error(doc.dump());
+    json d = doc;
+    d["incidentComponent"]["incidentCommonPriorityNumber"] = 2;
+    CHECK(import_ok(d.dump(), ctx)["body"]["priority"] == "urgent");
+    d["incidentComponent"]["incidentCommonPriorityNumber"] = 18446744073709551615u;
+    CHECK(import_ok(d.dump(), ctx)["body"]["priority"] == "routine");
+    d["incidentComponent"]["incidentCommonPriorityNumber"] = 1.5;
+    auto e = import_error(d.dump(), ctx);
     CHECK(e.code == "bl.eido.invalid");
-    CHECK(e.message.find("'/incidentComponent/0/incidentCommonPriorityNumber'") !=
-          std::string::npos);
+    CHECK(e.message.find("'/incidentComponent/incidentCommonPriorityNumber'") != std::string::npos);
   }
   SECTION("a call without an incident component is still a transfer") {
-    json doc = json::parse(text);
-    doc.erase("incidentComponent");
-    json m = import_ok(doc.dump());
+    json d = doc;
+    d.erase("incidentComponent");
+    json m = import_ok(d.dump(), ctx);
     CHECK(m["body"]["methane"]["type_of_incident"]["code"] == "CALL-emergency");
     CHECK(m["body"]["sender_incident"]["number"] == "7f3c21ab904");  // from the document $id
   }
-  SECTION("without an incident number the incident URN gives it") {
-    json doc = json::parse(text);
-    doc["incidentComponent"][0].erase("incidentTrackingIdentifier");
-    CHECK(import_ok(doc.dump())["body"]["sender_incident"]["number"] == "7f3c21ab904");
+}
+
+TEST_CASE("an EIDO of NENA's required members only imports", "[unit][eido]") {
+  // NENA requires the prologue, eidoVersion, issuingElementIdentification and the agencies;
+  // nothing else. Such an EIDO says nothing of the incident or where it is: the transfer says so.
+  const json minimal = json::parse(R"({
+    "$id": "urn:emergency:uid:incidentid:a56e556d871:psap.harlow.example.uk",
+    "lastUpdateTimeStamp": "2026-12-07T09:15:00-00:00",
+    "updatedByAgencyReference": {"$ref": "psap.harlow.example.uk"},
+    "eidoVersion": "1.0",
+    "issuingElementIdentification": "cad.psap.harlow.example.uk",
+    "agencyComponent": [
+      {"$id": "psap.harlow.example.uk", "lastUpdateTimeStamp": "2026-12-07T09:15:00-00:00",
+       "updatedByAgencyReference": {"$ref": "psap.harlow.example.uk"},
+       "agencyRoleDescriptionRegistryText": ["CallReceiving"], "agencyType": ["psap"]},
+      {"$id": "ambulance.eoe.example.uk", "lastUpdateTimeStamp": "2026-12-07T09:15:00-00:00",
+       "updatedByAgencyReference": {"$ref": "psap.harlow.example.uk"},
+       "agencyRoleDescriptionRegistryText": ["Dispatch"], "agencyType": ["ems"]}]})");
+  check_nena_valid(minimal);
+  const auto p = partners();
+  eido_import_context ctx;
+  ctx.partner = &p;
+  json m = import_ok(minimal.dump(), ctx);
+  CHECK(m["from"] == "herts-psap");
+  CHECK(m["to"] == json::array({"eeast-ambulance"}));
+  CHECK(m["body"]["sender_incident"]["number"] == "a56e556d871");
+  CHECK(m["body"]["methane"]["type_of_incident"] ==
+        json({{"code", "UNKNOWN"}, {"text", "Incident type not given in the EIDO"}}));
+  CHECK(m["body"]["methane"]["exact_location"] == json({{"address", "Not given in the EIDO"}}));
+  CHECK(m["body"]["priority"] == "routine");
+  CHECK(m["source"]["not_carried"] == json::array());
+
+  SECTION("a location only by reference is named, not fetched") {
+    json d = minimal;
+    d["locationComponent"] =
+        json::array({{{"$id", "urn:uuid:1b2c3d4e-5f60-4718-9a2b-3c4d5e6f7a8b"},
+                      {"lastUpdateTimeStamp", "2026-12-07T09:15:00Z"},
+                      {"updatedByAgencyReference", {{"$ref", "psap.harlow.example.uk"}}},
+                      {"locationTypeDescriptionRegistryText", "Caller"},
+                      {"locationByReferenceUrl", "https://lis.example.uk/loc?ref=77"}}});
+    CHECK(import_ok(d.dump(), ctx)["body"]["methane"]["exact_location"]["address"] ==
+          "Not given in the EIDO; by reference at https://lis.example.uk/loc?ref=77 (not "
+          "fetched)");
   }
 }
 
 TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido]") {
   const json good = export_ok(example("01-"));
   const json partner = json::parse(slurp(root / "tests/data/eido/partner-call-transfer.json"));
+  const auto p = partners();
+  eido_import_context ctx;
+  ctx.partner = &p;
 
   SECTION("not JSON") {
-    auto e = import_error("{\"eidoMessageIdentifier\": ");
+    auto e = import_error("{\"eidoVersion\": ");
     CHECK(e.code == "bl.request.malformed_json");
   }
   SECTION("a number too large for a double") {
@@ -271,32 +466,50 @@ TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido
   SECTION("not an object") {
     CHECK(import_error("[1]").code == "bl.eido.invalid");
   }
-  SECTION("a bad timestamp") {
+  SECTION("a timestamp without a zone") {
     json d = good;
-    d["lastUpdateTimeStamp"] = "2026-11-21 14:02";
+    d["lastUpdateTimeStamp"] = "2026-11-21T14:02:11";
     auto e = import_error(d.dump());
     CHECK(e.code == "bl.eido.invalid");
     CHECK(e.message.find("'/lastUpdateTimeStamp'") != std::string::npos);
   }
-  SECTION("no identifier at all") {
+  SECTION("a member NENA requires is missing") {
+    for (const char* k : {"$id", "issuingElementIdentification", "updatedByAgencyReference",
+                          "eidoVersion", "agencyComponent"}) {
+      INFO(k);
+      json d = partner;
+      d.erase(k);
+      auto e = import_error(d.dump(), ctx);
+      CHECK(e.code == "bl.eido.invalid");
+      CHECK(e.message.find("NENA's EIDO 1.0 schema") != std::string::npos);
+    }
     json d = partner;
-    d.erase("$id");
-    d.erase("eidoMessageIdentifier");
-    CHECK(import_error(d.dump()).code == "bl.eido.invalid");
+    d["agencyComponent"][1].erase("updatedByAgencyReference");
+    auto e = import_error(d.dump(), ctx);
+    CHECK(e.code == "bl.eido.invalid");
+    CHECK(e.message.find("/agencyComponent/1") != std::string::npos);
+  }
+  SECTION("the draft's members instead of NENA 1.0's") {
+    // incidentComponent as a list, as the 0.0.3 draft and some third-party tools write it.
+    json d = partner;
+    d["incidentComponent"] = json::array({d["incidentComponent"]});
+    auto e = import_error(d.dump(), ctx);
+    CHECK(e.code == "bl.eido.invalid");
+    CHECK(e.message.find("'/incidentComponent'") != std::string::npos);
   }
   SECTION("an incident number of the wrong type") {
     json d = good;
-    d["incidentComponent"][0]["incidentTrackingIdentifier"] = 12;
+    d["incidentComponent"]["internalIncidentId"] = 12;
     auto e = import_error(d.dump());
     CHECK(e.code == "bl.eido.invalid");
-    CHECK(e.message.find("/incidentComponent/0/incidentTrackingIdentifier") != std::string::npos);
+    CHECK(e.message.find("/incidentComponent/internalIncidentId") != std::string::npos);
   }
   SECTION("a PIDF-LO position out of range") {
     json d = partner;
-    std::string p = d["locationComponent"][0]["locationByValue"];
-    p.replace(p.find("51.7686 0.0957"), 14, "151.7686 0.0957");
-    d["locationComponent"][0]["locationByValue"] = p;
-    auto e = import_error(d.dump());
+    std::string pidf = d["locationComponent"][0]["locationByValue"];
+    pidf.replace(pidf.find("51.7686 0.0957"), 14, "151.7686 0.0957");
+    d["locationComponent"][0]["locationByValue"] = pidf;
+    auto e = import_error(d.dump(), ctx);
     CHECK(e.code == "bl.eido.bad_value");
     CHECK(e.message.find("/locationComponent/0/locationByValue") == 0);
     CHECK(e.message.find("151.7686") != std::string::npos);
@@ -305,29 +518,45 @@ TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido
     json d = partner;
     d["locationComponent"][0]["locationByValue"] =
         "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY e \"e\">]><presence/>";
-    auto e = import_error(d.dump());
+    auto e = import_error(d.dump(), ctx);
     CHECK(e.code == "bl.eido.bad_value");
     CHECK(e.message.find("bl.xml.dtd_refused") != std::string::npos);
   }
-  SECTION("a partner EIDO without a location") {
+  SECTION("the updating agency is not among the agencies") {
     json d = partner;
-    d.erase("locationComponent");
-    auto e = import_error(d.dump());
-    CHECK(e.code == "bl.eido.not_derivable");
-    CHECK(e.message.find("/body/methane/exact_location") != std::string::npos);
+    d["updatedByAgencyReference"]["$ref"] = "psap.elsewhere.example.uk";
+    auto e = import_error(d.dump(), ctx);
+    CHECK(e.code == "bl.eido.bad_value");
+    CHECK(e.message.find("/updatedByAgencyReference/$ref 'psap.elsewhere.example.uk'") == 0);
   }
-  SECTION("a partner EIDO whose sender is no Bluelink agency") {
-    json d = partner;
-    d["sendingSystemIdentifier"] = "urn:nena:agency:psap.harlow";
-    auto e = import_error(d.dump());
+  SECTION("a partner EIDO whose identities map to no agency") {
+    auto e = import_error(partner.dump());  // no partners configuration
     CHECK(e.code == "bl.eido.not_derivable");
-    CHECK(e.message.find("/sendingSystemIdentifier 'urn:nena:agency:psap.harlow'") !=
+    CHECK(e.message.find("/updatedByAgencyReference/$ref 'psap.harlow.example.uk'") !=
+          std::string::npos);
+    CHECK(e.message.find("partners[].eido_ids") != std::string::npos);
+  }
+  SECTION("on a link, an identity the partner has not declared") {
+    eido_import_context c;
+    c.from = "essex-police";
+    auto e = import_error(partner.dump(), c);
+    CHECK(e.code == "bl.partner.unknown_sender");
+    CHECK(e.message.find("are not identities of essex-police") != std::string::npos);
+  }
+  SECTION("on a link, another agency's identity") {
+    eido_import_context c = ctx;
+    c.from = "essex-police";
+    auto e = import_error(partner.dump(), c);
+    CHECK(e.code == "bl.partner.sender_mismatch");
+    CHECK(e.message.find("are herts-psap's, but the document came from essex-police") !=
           std::string::npos);
   }
   SECTION("a partner EIDO naming two receiving agencies") {
     json d = partner;
-    d["agencyComponent"].push_back({{"$id", "essex-police"}});
-    auto e = import_error(d.dump());
+    json extra = d["agencyComponent"][1];
+    extra["$id"] = "essex-police";
+    d["agencyComponent"].push_back(extra);
+    auto e = import_error(d.dump(), ctx);
     CHECK(e.code == "bl.eido.not_derivable");
     CHECK(e.message.find("/to") != std::string::npos);
   }
@@ -338,6 +567,13 @@ TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido
     CHECK(e.code == "bl.eido.bad_value");
     CHECK(e.message.find("/bluelinkCanonical/~1body~1methane~1hazards~17~1hazard") == 0);
   }
+  SECTION("an extension without the message id") {
+    json d = good;
+    d["bluelinkCanonical"].erase("/id");
+    auto e = import_error(d.dump());
+    CHECK(e.code == "bl.eido.missing_field");
+    CHECK(e.message.find("/bluelinkCanonical/~1id") == 0);
+  }
   SECTION("an extension value the message schema refuses") {
     json d = good;
     d["bluelinkCanonical"]["/body/category"] = "fire.dragons";
@@ -346,11 +582,11 @@ TEST_CASE("invalid EIDOs are refused with the field that is wrong", "[unit][eido
     CHECK(e.message.find("/body/category") != std::string::npos);
   }
   SECTION("a Bluelink EIDO from another agency than the authenticated one") {
-    eido_import_context ctx;
-    ctx.from = "essex-police";
-    auto e = import_error(good.dump(), ctx);
+    eido_import_context c;
+    c.from = "essex-police";
+    auto e = import_error(good.dump(), c);
     CHECK(e.code == "bl.eido.bad_value");
-    CHECK(e.message.find("/sendingSystemIdentifier 'essex-fire'") == 0);
+    CHECK(e.message.find("/updatedByAgencyReference/$ref 'essex-fire'") == 0);
   }
 }
 

@@ -909,7 +909,12 @@ int translate(const translate_options& o, const char* argv0) {
     msg = std::get<json>(r);
     cap_xml = input;
   } else if (o.from == "eido") {
-    auto r = bl::adapters::eido_import(input, schemas);
+    // --as is the authenticated sender (its identities checked against the config's
+    // partners[].eido_ids); --for, or the partner's default_to, the recipient.
+    bl::adapters::eido_import_context ctx;
+    ctx.from = partner.as_agency;
+    ctx.partner = &partner;
+    auto r = bl::adapters::eido_import(input, schemas, ctx);
     if (auto* e = std::get_if<bl::adapters::translate_error>(&r)) return invalid(*e);
     msg = std::get<json>(r);
   } else if (bl::adapters::looks_like_xml(input) || hub_envelope(input)) {
