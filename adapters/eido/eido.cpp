@@ -1065,6 +1065,10 @@ std::variant<json, translate_error> import_partner(const json& doc,
 
 }  // namespace
 
+std::string eido_component_uuid(const std::string& message_id, const std::string& role) {
+  return uuid_of(message_id + "#" + role);
+}
+
 std::string eido_message_id(const std::string& agency, const std::string& incident_id,
                             const std::string& last_update) {
   std::string key = incident_id + ":" + last_update;

@@ -34,6 +34,14 @@ inline constexpr std::size_t eido_max_bytes = 1024 * 1024;
 /// the domain of the incident tracking identifiers it assigns.
 inline constexpr std::string_view eido_issuing_element = "bluelink";
 
+/// The media type of an EIDO document (as NENA-STA-024's EIDO retrieval service serves it).
+inline constexpr std::string_view eido_media_type = "application/emergency.eido+json";
+
+/// The UUID of a component Bluelink writes about message `message_id` in the role `role`
+/// ("incident", "location", ...): derived from both (RFC 9562 version 8 from SHA-256), so the
+/// same message gives the same component ids each time.
+std::string eido_component_uuid(const std::string& message_id, const std::string& role);
+
 /// A canonical Bluelink message (schema-valid) as a NENA EIDO 1.0 JSON object that validates
 /// against NENA's schema: transfer.request, update, accept, decline, defer, received, cancel,
 /// close, alert and receipt. `error` (a refusal answered to its sender, never a delivery) is

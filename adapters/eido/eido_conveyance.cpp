@@ -1,5 +1,7 @@
 #include "adapters/eido/eido_conveyance.hpp"
 
+#include <optional>
+#include <string_view>
 #include <utility>
 
 namespace bl::adapters::conveyance {
@@ -107,7 +109,93 @@ std::variant<frame, frame_error> read_event_response(const json& m) {
   return r;
 }
 
-std::variant<frame, frame_error> read_request(const std::string& kind, const json& m) {
+// ---- the bytes of a member within a frame already parsed (so well formed) ------------------
+
+constexpr std::size_t npos = std::string_view::npos;
+
+std::size_t skip_ws(std::string_view t, std::size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+std::size_t skip_string(std::string_view t, std::size_t i) {  // t[i] is the opening quote
+  for (++i; i < t.size(); ++i) {
+    if (t[i] == '\\')
+      ++i;
+    else if (t[i] == '"')
+      return i + 1;
+  }
+  return npos;
+}
+
+std::size_t skip_value(std::string_view t, std::size_t i) {
+  if (i >= t.size()) return npos;
+  if (t[i] == '"') return skip_string(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    while (i < t.size()) {
+      const char c = t[i];
+      if (c == '"') {
+        i = skip_string(t, i);
+        if (i == npos) return npos;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return npos;
+  }
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\t' &&
+         t[i] != '\n' && t[i] != '\r')
+    ++i;
+  return i;
+}
+
+bool key_is(std::string_view raw, std::string_view key) {
+  if (raw.find('\\') == npos) return raw == key;
+  try {  // an escaped key ("\u0065ido") means what it decodes to
+    return json::parse("\"" + std::string(raw) + "\"").get<std::string>() == key;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+// The text of member `key` of the object starting at t[at] ('{'); the last one when a key is
+// repeated, as the parser keeps the last.
+std::optional<std::string_view> member_text(std::string_view t, std::size_t at,
+                                            std::string_view key) {
+  if (at >= t.size() || t[at] != '{') return std::nullopt;
+  std::optional<std::string_view> found;
+  std::size_t i = skip_ws(t, at + 1);
+  while (i < t.size() && t[i] == '"') {
+    const std::size_t ke = skip_string(t, i);
+    if (ke == npos) return std::nullopt;
+    const std::string_view raw = t.substr(i + 1, ke - i - 2);
+    i = skip_ws(t, ke);
+    if (i >= t.size() || t[i] != ':') return std::nullopt;
+    i = skip_ws(t, i + 1);
+    const std::size_t ve = skip_value(t, i);
+    if (ve == npos) return std::nullopt;
+    if (key_is(raw, key)) found = t.substr(i, ve - i);
+    i = skip_ws(t, ve);
+    if (i < t.size() && t[i] == ',') i = skip_ws(t, i + 1);
+  }
+  return found;
+}
+
+// The bytes of /<kind>/eido in the frame.
+std::optional<std::string_view> eido_bytes(std::string_view frame, const std::string& kind) {
+  std::size_t start = 0;
+  if (frame.substr(0, 3) == "\xEF\xBB\xBF") start = 3;  // a byte order mark the parser skips
+  auto outer = member_text(frame, skip_ws(frame, start), kind);
+  if (!outer) return std::nullopt;
+  const std::size_t at = static_cast<std::size_t>(outer->data() - frame.data());
+  return member_text(frame, at, "eido");
+}
+
+std::variant<frame, frame_error> read_request(const std::string& kind, const json& m,
+                                              std::string_view text) {
   const std::string base = "/" + kind;
   const std::string reply = kind + "Response";
   request r;
@@ -137,6 +225,10 @@ std::variant<frame, frame_error> read_request(const std::string& kind, const jso
                            "'eido' is required: the EIDO JSON object of the request",
                            base + "/eido"));
   r.eido = *e;
+  if (auto raw = eido_bytes(text, kind))
+    r.eido_text = std::string(*raw);
+  else
+    r.eido_text = r.eido.dump();  // cannot happen for a frame the parser read; never empty
   if (auto to = m.find("to"); to != m.end()) {
     if (!to->is_array() || to->empty())
       return fail(make_error(errc::eido_bad_message, "'to' must be a non-empty array of agency ids",
@@ -180,7 +272,7 @@ std::variant<frame, frame_error> parse_frame(std::string_view text, const json_l
   if (type == "unsubscribe") return read_unsubscribe(m);
   if (type == "eventResponse") return read_event_response(m);
   if (type == "requestForService" || type == "requestAwareness" || type == "cancelRequest")
-    return read_request(type, m);
+    return read_request(type, m, text);
   if (type == "terminateResponse") return terminate_response{};
   return frame_error{"errorResponse", json::object(),
                      make_error(errc::eido_unknown_message,

@@ -56,6 +56,9 @@ struct request {
   std::string reason;
   // Otherwise the EIDO object, and the agencies it is for when the frame names them:
   nlohmann::json eido;
+  // The EIDO exactly as the frame carried it (its bytes within the frame): the document kept
+  // as received, with the message it becomes.
+  std::string eido_text;
   std::vector<std::string> to;
 };
 

@@ -159,7 +159,7 @@ console_session_services api::console_services() const {
 }
 
 eido_session_services api::eido_services() const {
-  return {s_.cfg, s_.schemas, s_.pipeline, s_.deliveries, *s_.log, s_.stats, &s_.links};
+  return {s_.cfg, s_.schemas, s_.pipeline, s_.deliveries, *s_.log, s_.stats, &s_.links, &s_.reader};
 }
 
 void api::set_degraded(const std::string& component, const std::string& why) {

@@ -15,6 +15,7 @@
 #include "adapters/cap/edxl_envelope.hpp"
 #include "adapters/cap/edxl_xml.hpp"
 #include "adapters/cap/xml_reader.hpp"
+#include "adapters/eido/eido.hpp"
 #include "gateway/core/digest.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
@@ -183,11 +184,12 @@ void api::post_document(const principal& who, const std::string& query, const st
   if (auto e = s_.pipeline.refusal()) return done(error_response(*e));
   auto q = parse_query(query);
   const std::string standard = q.count("standard") ? q["standard"] : "";
-  if (standard != "cap" && standard != "edxl-de")
+  if (standard != "cap" && standard != "edxl-de" && standard != "eido")
     return done(error_response(make_error(
         errc::bad_request,
-        "say which standard the document follows: ?standard=cap (a CAP 1.2 or 1.1 alert) or "
-        "?standard=edxl-de (EDXL-DE 1.0 XML, or 2.0 JSON as the health hub sends it)",
+        "say which standard the document follows: ?standard=cap (a CAP 1.2 or 1.1 alert), "
+        "?standard=edxl-de (EDXL-DE 1.0 XML, or 2.0 JSON as the health hub sends it) or "
+        "?standard=eido (a NENA EIDO 1.0 JSON document)",
         "standard")));
   const submitter sender = submitter_of(who);
   const std::string& agency = sender.agency;
@@ -228,6 +230,20 @@ void api::post_document(const principal& who, const std::string& query, const st
       json msg = std::get<json>(std::move(r));
       original.standard = msg.contains("source") ? msg["source"].value("standard", "CAP") : "CAP";
       original.media_type = "application/cap+xml";
+      items.push_back({0, std::move(msg)});
+    } else if (standard == "eido") {
+      // The link's agency sends it; its EIDO identities are checked against partners[].eido_ids
+      // and ?for= (partner.default_to) is the recipient when given.
+      ad::eido_import_context ctx;
+      ctx.from = agency;
+      ctx.partner = &partner;
+      if (!partner.default_to.empty()) ctx.to = {partner.default_to};
+      auto r = ad::eido_import(body, s_.schemas, ctx);
+      if (auto* e = std::get_if<ad::translate_error>(&r)) return done(translate_refusal(*e));
+      json msg = std::get<json>(std::move(r));
+      original.standard = msg.contains("source") ? msg["source"].value("standard", "NENA EIDO 1.0")
+                                                 : "NENA EIDO 1.0";
+      original.media_type = std::string(ad::eido_media_type);
       items.push_back({0, std::move(msg)});
     } else {
       const bool xml = ad::looks_like_xml(body);

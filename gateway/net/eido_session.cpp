@@ -15,11 +15,14 @@
 #include "gateway/core/config.hpp"
 #include "gateway/core/digest.hpp"
 #include "gateway/core/json_bounded.hpp"
+#include "gateway/core/message.hpp"
 #include "gateway/core/metrics.hpp"
+#include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
+#include "gateway/store/reader.hpp"
 
 namespace bl {
 
@@ -305,6 +308,10 @@ void eido_session::on_poll(std::uint64_t generation) {
     last = std::max(last, d.seq);
     const json msg = json::parse(d.doc, nullptr, false);  // stored by the engine: well formed
     if (sub_->single && msg.value("transfer_id", std::string()) != sub_->transfer_id) continue;
+    if (auto relayed = relay_as_sent(msg)) {
+      notification.push_back(std::move(*relayed));
+      continue;
+    }
     auto exported = adapters::eido_export(msg);
     if (auto* te = std::get_if<adapters::translate_error>(&exported)) {
       // Every type an inbox holds exports (tests/unit/eido_test.cpp); should one ever not, it is
@@ -330,6 +337,51 @@ void eido_session::on_poll(std::uint64_t generation) {
                    {"notification", std::move(notification)}}}});
   sub_->next_event_at = now + std::chrono::seconds(sub_->min_rate_s);
   do_poll(sub_->min_rate_s > 0 ? limits_.poll_wait_s : 0);
+}
+
+std::optional<json> eido_session::relay_as_sent(const json& msg) {
+  // Same standard in, same standard out: a partner's EIDO (its message says where it came
+  // from) reaches this CAD as the partner sent it, not as translated back from the transfer.
+  // Only such a message has one: the others cost no read.
+  if (!s_.reader) return std::nullopt;
+  auto src = msg.find("source");
+  if (src == msg.end() || !src->is_object() ||
+      src->value("standard", std::string()).rfind("NENA EIDO", 0) != 0)
+    return std::nullopt;
+  const std::string id = msg.value("id", std::string());
+  bool party = false;
+  std::optional<stored_original> original;
+  try {
+    original = s_.reader->original(id, agency_, party);
+  } catch (const std::exception& e) {
+    // Not readable now: the CAD gets the translation, which carries the same transfer.
+    log_.warn("event=eido_original_unreadable agency={} message={} error={}", agency_,
+              log_quote(id), log_quote(e.what()));
+    stats_.error(std::string(info(errc::store_unavailable).id));
+    return std::nullopt;
+  }
+  if (!original || !party || original->doc.standard.rfind("NENA EIDO", 0) != 0) return std::nullopt;
+  json doc;
+  json_limits limits;
+  limits.max_bytes = adapters::eido_max_bytes;
+  if (parse_json_bounded(original->doc.body, doc, limits, "the kept EIDO") || !doc.is_object())
+    return std::nullopt;
+  // Bluelink's transfer id goes where NENA has a place for another incident's identifier: a
+  // linkComponent RELATED to this one, recorded on the sender's behalf at the EIDO's own time.
+  const std::string transfer = msg.value("transfer_id", std::string());
+  if (!transfer.empty()) {
+    auto by = doc.find("updatedByAgencyReference");
+    json link = {{"$id", "urn:uuid:" + adapters::eido_component_uuid(id, "bluelink-transfer")},
+                 {"lastUpdateTimeStamp", doc.value("lastUpdateTimeStamp", std::string())},
+                 {"updatedByAgencyReference", by != doc.end() ? *by : json::object()},
+                 {"incidentTrackingIdentifier", "urn:emergency:uid:incidentid:" + transfer + ":" +
+                                                    std::string(adapters::eido_issuing_element)},
+                 {"linkDirectionCode", "RELATED"}};
+    json& links = doc["linkComponent"];
+    if (!links.is_array()) links = json::array();
+    links.push_back(std::move(link));
+  }
+  return doc;
 }
 
 void eido_session::on_event_response(const adapters::conveyance::event_response& m) {
@@ -451,13 +503,29 @@ void eido_session::on_request(const adapters::conveyance::request& m) {
                           {"messageId", receipt.value("message_id", std::string())},
                           {"transferId", receipt.value("transfer_id", std::string())}}}});
   };
-  s_.pipeline.submit(
-      std::move(doc), submitter{agency_, "eido", "api", {}, {}},
-      [weak = weak_self(), answer](std::variant<receipt_result, error> r) {
-        auto self = weak.lock();
-        if (!self) return;
-        self->post_back([answer, r = std::move(r)](eido_session& s) { answer(s, r); });
-      });
+  auto on_receipt = [weak = weak_self(), answer](std::variant<receipt_result, error> r) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->post_back([answer, r = std::move(r)](eido_session& s) { answer(s, r); });
+  };
+  const submitter who{agency_, "eido", "api", {}, {}};
+  if (m.by_incident) return s_.pipeline.submit(std::move(doc), who, std::move(on_receipt));
+
+  // The EIDO is kept as the CAD sent it (its bytes in the frame) with the message it became:
+  // the receiving operator can read it, and a CAD that speaks EIDO receives it as sent.
+  original_document original;
+  original.standard = doc.contains("source") && doc["source"].is_object()
+                          ? doc["source"].value("standard", std::string("NENA EIDO 1.0"))
+                          : std::string("NENA EIDO 1.0");
+  original.media_type = std::string(adapters::eido_media_type);
+  original.body = m.eido_text;
+  auto checked = s_.pipeline.check(std::move(doc), who);
+  if (auto* e = std::get_if<error>(&checked)) return send_error(reply, corr, *e);
+  message& msg = std::get<message>(checked);
+  // The same state of the incident with other content is another message under the same id.
+  original.digest = sha256_hex(std::string(to_string(msg.type)) + "\n" + msg.doc.at("body").dump());
+  msg.original = std::move(original);
+  s_.pipeline.submit(std::move(msg), who, std::move(on_receipt));
 }
 
 void eido_session::send_json(const json& frame) {

@@ -44,6 +44,9 @@ class schema_set;
 class submit_pipeline;
 class delivery_stream;
 class link_registry;
+namespace store {
+class reader;
+}
 
 /// The WebSocket subprotocol of NENA-STA-024 EIDO conveyance.
 inline constexpr const char* eido_subprotocol = "emergency-ent1.0";
@@ -75,6 +78,9 @@ struct eido_session_services {
   spdlog::logger& log;
   metrics& stats;
   link_registry* links = nullptr;  // the agency is heard (kind "eido") while it talks; null: not
+  // The originals of partners' EIDOs, relayed as sent to a CAD that speaks EIDO; null: every
+  // delivery is exported from the canonical message.
+  store::reader* reader = nullptr;
 };
 
 class eido_session final : public ws_connection {
@@ -117,6 +123,9 @@ class eido_session final : public ws_connection {
   /// Reads the next deliveries after the subscription's cursor: now (`wait_s` 0), or when one
   /// follows it, or after `wait_s` seconds, whichever comes first.
   void do_poll(int wait_s);
+  // A partner's EIDO as it sent it (with Bluelink's transfer as a RELATED link), when the
+  // delivery came from one and its original is kept; nullopt: export the canonical message.
+  std::optional<nlohmann::json> relay_as_sent(const nlohmann::json& msg);
   void on_poll(std::uint64_t generation);
   void ack_contiguous();
   std::weak_ptr<eido_session> weak_self() {

@@ -285,8 +285,10 @@ TEST_CASE(
   text << in.rdbuf();
   const json doc = json::parse(text.str());
 
+  // The EIDO goes in the frame as the file has it, whitespace and member order included.
   eido_client psap(gw.port(), token_of(essex_police));
-  psap.send(json{{"requestForService", {{"requestId", "rfs-psap-1"}, {"eido", doc}}}});
+  psap.send_text(R"({"requestForService": {"requestId": "rfs-psap-1", "eido": )" + text.str() +
+                 "}}");
   json answer = psap.next_of("requestForServiceResponse")["requestForServiceResponse"];
   INFO(answer.dump());
   REQUIRE(answer["statusCode"] == 200);
@@ -302,13 +304,47 @@ TEST_CASE(
   CHECK(m["source"]["standard"] == "NENA EIDO 1.0");
   CHECK(m["source"]["not_carried"].size() == 5);
 
-  // The ambulance CAD on the conveyance gets it back as NENA's EIDO.
+  const std::string transfer = answer["transferId"].get<std::string>();
+
+  // Kept as received, byte for byte, for both parties to read.
+  auto kept = http.get("/api/v1/originals/" + message_id, token_of(eeast_ambulance));
+  REQUIRE(kept.status == 200);
+  // (The file's last newline is whitespace of the frame after the EIDO, not part of it.)
+  const std::string sent = text.str().substr(0, text.str().find_last_not_of('\n') + 1);
+  CHECK(kept.body == sent);
+  CHECK(kept.header("Content-Type").rfind("application/emergency.eido+json", 0) == 0);
+  CHECK(kept.header("Bluelink-Standard") == "NENA EIDO 1.0");
+
+  // Sent again (a retry after a lost answer): the same message. The same state of the incident
+  // with other content: refused as a reused id, and the first stands.
+  psap.send(json{{"requestForService", {{"requestId", "rfs-psap-2"}, {"eido", doc}}}});
+  json again = psap.next_of("requestForServiceResponse")["requestForServiceResponse"];
+  CHECK(again["statusCode"] == 200);
+  CHECK(again["messageId"] == message_id);
+  CHECK(again["transferId"] == transfer);
+  json changed = doc;
+  changed["notesComponent"][0]["notesActionComments"] = "Patient now conscious.";
+  psap.send(json{{"requestForService", {{"requestId", "rfs-psap-3"}, {"eido", changed}}}});
+  json reused = psap.next_of("requestForServiceResponse")["requestForServiceResponse"];
+  CHECK(reused["statusCode"] == 409);
+  CHECK(reused["code"] == "bl.message.id_reused");
+
+  // The ambulance CAD speaks EIDO too: it gets the PSAP's EIDO as sent, with Bluelink's transfer
+  // where NENA has a place for another incident's identifier (a RELATED link).
   eido_client amb(gw.port(), token_of(eeast_ambulance));
   REQUIRE(amb.subscribe_new("s-amb", 300)["subscribeResponse"]["statusCode"] == 200);
   json ev = amb.next_of("event")["event"];
   REQUIRE(ev["notification"].size() == 1);
-  check_nena(ev["notification"][0]);
-  CHECK(ev["notification"][0].dump().find("Priya Shah") != std::string::npos);
+  json relayed = ev["notification"][0];
+  check_nena(relayed);
+  REQUIRE(relayed["linkComponent"].size() == 1);
+  const json link = relayed["linkComponent"][0];
+  CHECK(link["incidentTrackingIdentifier"] ==
+        "urn:emergency:uid:incidentid:" + transfer + ":bluelink");
+  CHECK(link["linkDirectionCode"] == "RELATED");
+  CHECK(link["updatedByAgencyReference"] == doc["updatedByAgencyReference"]);
+  relayed.erase("linkComponent");
+  CHECK(relayed == doc);
 
   // The same document over another agency's link is refused: its identities are Essex
   // Police's.
@@ -319,6 +355,18 @@ TEST_CASE(
   CHECK(refused["code"] == "bl.partner.sender_mismatch");
   CHECK(refused["pointer"] == "/requestForService/eido");
   CHECK(refused["message"].get<std::string>().find("are essex-police's") != std::string::npos);
+
+  // Over HTTP, as any partner system may post it: the same document is the same message.
+  auto posted =
+      http.request("POST", "/api/v1/documents?standard=eido", text.str(), token_of(essex_police));
+  INFO(posted.body);
+  CHECK(posted.status == 200);
+  CHECK(posted.json["receipt"]["message_id"] == message_id);
+  // From another agency's token, refused as over the conveyance.
+  auto forbidden =
+      http.request("POST", "/api/v1/documents?standard=eido", text.str(), token_of(essex_fire));
+  CHECK(forbidden.status == 403);
+  CHECK(forbidden.json["error"]["code"] == "bl.partner.sender_mismatch");
 }
 
 TEST_CASE("a CAD on the conveyance sees the other agency's decline of its request as an event",

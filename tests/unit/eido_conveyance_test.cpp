@@ -184,3 +184,28 @@ TEST_CASE("a frame nesting too deep is refused before anything is copied out of 
   REQUIRE(std::holds_alternative<cv::frame_error>(big));
   CHECK(std::get<cv::frame_error>(big).err.id() == "bl.request.too_large");
 }
+
+TEST_CASE("a request keeps its EIDO exactly as the frame carried it", "[unit][eido][conveyance]") {
+  // Spacing, member order, number forms and escapes as the CAD wrote them: the bytes between
+  // the "eido" member's colon and the comma or brace after it.
+  const std::string eido =
+      "{ \"$id\" : \"urn:emergency:uid:incidentid:9:x\",\n  \"n\": 1.50E1, \"s\": "
+      "\"a\\\"}b\\u00e9\","
+      "\"k\":[{\"}\":\"]\"}] }";
+  auto r = cv::parse_frame(
+      "\xEF\xBB\xBF {\"requestForService\" :\n {\"requestId\":\"r1\", \"eido\" :  " + eido +
+      " ,\"to\":[\"essex-fire\"]}}");
+  REQUIRE(std::holds_alternative<cv::frame>(r));
+  const auto& q = std::get<cv::request>(std::get<cv::frame>(r));
+  CHECK(q.eido_text == eido);
+  CHECK(q.eido == json::parse(eido));
+
+  SECTION("an escaped member name means what it decodes to; a repeated one, the last") {
+    auto e = cv::parse_frame(
+        R"({"requestAwareness":{"requestId":"r2","eido":{"a":1},"\u0065ido":{"b":2}}})");
+    REQUIRE(std::holds_alternative<cv::frame>(e));
+    const auto& a = std::get<cv::request>(std::get<cv::frame>(e));
+    CHECK(a.eido_text == R"({"b":2})");
+    CHECK(a.eido == json::parse(a.eido_text));
+  }
+}
