@@ -1,8 +1,8 @@
 // libFuzzer target: arbitrary bytes into the NENA EIDO importer (JSON, NENA's EIDO 1.0 schema
 // and Bluelink's bounds, the Bluelink extension, a partner's identities through the partners
 // configuration, the caller and callback, the not-carried list, PIDF-LO through the hardened XML
-// reader, the message schemas); whatever imports is exported again. Crashers are kept under tests/fuzz/regressions/fuzz_eido_import/
-// and replayed by tests/unit/eido_test.cpp.
+// reader, the message schemas); whatever imports is exported again. Crashers are kept under
+// tests/fuzz/regressions/fuzz_eido_import/ and replayed by tests/unit/eido_test.cpp.
 
 #include <cstddef>
 #include <cstdint>
