@@ -14,6 +14,7 @@
 #include "adapters/cap/xml_reader.hpp"
 #include "adapters/text/methane_text.hpp"
 #include "gateway/core/digest.hpp"
+#include "gateway/core/json_bounded.hpp"
 #include "gateway/core/safe_regex.hpp"
 #include "gateway/schema/schema_set.hpp"
 
@@ -748,7 +749,7 @@ std::variant<json, translate_error> import_partner(const json& doc,
   } else {
     from = agency;
   }
-  msg["id"] = eido_message_id(from, incident_id, last_update);
+  msg["id"] = eido_message_id(from, incident_id);
   const std::string type =
       ctx.type.empty() || ctx.type == "transfer.alert" ? "transfer.request" : ctx.type;
   if (type != "transfer.request")
@@ -1054,6 +1055,25 @@ std::variant<json, translate_error> import_partner(const json& doc,
     body["notes"] = cap_detail::clip_chars(notes, 2000, &clipped);
     if (clipped) nc.add("notes: the text beyond 2000 characters");
   }
+  // A later state of an incident whose first state made a transfer updates that transfer.
+  std::optional<eido_earlier_state> earlier;
+  if (ctx.transfer_of) earlier = ctx.transfer_of(incident_id);
+  if (earlier && earlier->first_state != last_update) {
+    msg = {{"id", eido_message_id(from, incident_id, last_update)},
+           {"type", "transfer.update"},
+           {"from", from},
+           {"transfer_id", earlier->transfer_id},
+           {"version", earlier->next_version},
+           {"sent_at", last_update}};
+    json update = {{"summary", body["summary"]},
+                   {"priority", body["priority"]},
+                   {"sender_incident", body["sender_incident"]},
+                   {"methane", body["methane"]}};
+    std::string what = "The incident as " + element + " sees it at " + last_update;
+    if (body.contains("notes")) what += ":\n" + body["notes"].get<std::string>();
+    update["text"] = cap_detail::clip_chars(what, 2000);
+    body = std::move(update);
+  }
   msg["body"] = std::move(body);
   json source = {{"standard", "NENA EIDO " + str(doc, "eidoVersion")},
                  {"sender", cap_detail::clip_chars(element, 300)},
@@ -1065,13 +1085,32 @@ std::variant<json, translate_error> import_partner(const json& doc,
 
 }  // namespace
 
+std::optional<eido_earlier_state> eido_earlier_state_of(
+    const std::string& agency, const std::string& incident_id,
+    const std::function<std::optional<std::pair<std::string, std::int64_t>>(const std::string&)>&
+        transfer_of_message,
+    const std::function<std::optional<std::string>(const std::string&)>& original_body) {
+  const std::string first = eido_message_id(agency, incident_id);
+  auto t = transfer_of_message(first);
+  if (!t) return std::nullopt;
+  eido_earlier_state s{t->first, t->second + 1, {}};
+  if (auto body = original_body(first)) {
+    json doc;
+    json_limits limits;
+    limits.max_bytes = eido_max_bytes;
+    if (!parse_json_bounded(*body, doc, limits, "the kept EIDO") && doc.is_object())
+      s.first_state = str(doc, "lastUpdateTimeStamp");
+  }
+  return s;
+}
+
 std::string eido_component_uuid(const std::string& message_id, const std::string& role) {
   return uuid_of(message_id + "#" + role);
 }
 
 std::string eido_message_id(const std::string& agency, const std::string& incident_id,
                             const std::string& last_update) {
-  std::string key = incident_id + ":" + last_update;
+  std::string key = last_update.empty() ? incident_id : incident_id + ":" + last_update;
   if (!std::regex_match(key, key_re()))
     key = "eido-" + sha256_hex(incident_id + "\n" + last_update).substr(0, 32);
   return agency + ":" + key;

@@ -11,6 +11,9 @@
 // written down in docs/protocols/eido.md. Stateless functions, safe on any thread; used by
 // `bluelink translate` and by the EIDO WebSocket conveyance (gateway/net).
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,6 +53,14 @@ std::string eido_component_uuid(const std::string& message_id, const std::string
 /// export -> import gives the message back.
 std::variant<nlohmann::json, translate_error> eido_export(const nlohmann::json& message);
 
+/// The transfer an earlier state of a partner's incident made, as the gateway finds it by the
+/// incident's $id: the EIDO that made it was sent at `first_state` (its lastUpdateTimeStamp).
+struct eido_earlier_state {
+  std::string transfer_id;
+  std::int64_t next_version = 2;  // the version an update of it must carry
+  std::string first_state;
+};
+
 /// What the conveying edge knows that the EIDO document may not say.
 struct eido_import_context {
   std::string from;             // the authenticated sending agency (overrides the document)
@@ -67,6 +78,9 @@ struct eido_import_context {
   // issuingElementIdentification) -> its agency, and its default recipient. Null: an identity
   // must be a Bluelink agency id itself.
   const partner_context* partner = nullptr;
+  // Finds the transfer that the first state of a partner's incident (its $id, from `from`)
+  // made, so that a later state updates it; unset (offline), every partner EIDO is a request.
+  std::function<std::optional<eido_earlier_state>(const std::string& incident_id)> transfer_of;
 };
 
 /// An EIDO JSON document as a canonical Bluelink message. The document must validate against
@@ -82,10 +96,21 @@ std::variant<nlohmann::json, translate_error> eido_import(std::string_view json_
                                                           const schema_set& schemas,
                                                           const eido_import_context& ctx = {});
 
-/// The id of the message a partner's EIDO becomes: `agency:<incident $id>:<lastUpdateTimeStamp>`
-/// (an EIDO is one state of one incident, so the same state sent again is the same message and a
-/// later state is another), or a digest of them when that does not fit a message id.
+/// The id of the message a partner's EIDO becomes. An EIDO is one state of one incident: the
+/// first state makes the transfer.request `agency:<incident $id>`; a later one the
+/// transfer.update `agency:<incident $id>:<lastUpdateTimeStamp>` (`last_update` empty: the
+/// request's id). So the same state sent again is the same message, and a later state another.
+/// A digest of them ("eido-<32 hex>") when that does not fit a message id.
 std::string eido_message_id(const std::string& agency, const std::string& incident_id,
-                            const std::string& last_update);
+                            const std::string& last_update = {});
+
+/// The transfer_of lookup of an edge that holds a store: the transfer that `agency`'s request
+/// for the incident made (`transfer_of_message` of the request's id), and the state of the EIDO
+/// that made it (the kept original's lastUpdateTimeStamp, read by `original_state`).
+std::optional<eido_earlier_state> eido_earlier_state_of(
+    const std::string& agency, const std::string& incident_id,
+    const std::function<std::optional<std::pair<std::string, std::int64_t>>(const std::string&)>&
+        transfer_of_message,
+    const std::function<std::optional<std::string>(const std::string&)>& original_body);
 
 }  // namespace bl::adapters

@@ -20,6 +20,7 @@
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/net/api.hpp"
+#include "gateway/net/eido_transfer_of.hpp"
 #include "gateway/net/query.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/submit_pipeline.hpp"
@@ -238,6 +239,8 @@ void api::post_document(const principal& who, const std::string& query, const st
       ctx.from = agency;
       ctx.partner = &partner;
       if (!partner.default_to.empty()) ctx.to = {partner.default_to};
+      // A later state of an incident whose first state made a transfer updates it.
+      ctx.transfer_of = eido_transfer_of(reader, agency);
       auto r = ad::eido_import(body, s_.schemas, ctx);
       if (auto* e = std::get_if<ad::translate_error>(&r)) return done(translate_refusal(*e));
       json msg = std::get<json>(std::move(r));

@@ -19,6 +19,7 @@
 #include "gateway/core/metrics.hpp"
 #include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/net/eido_transfer_of.hpp"
 #include "gateway/service/delivery_stream.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/submit_pipeline.hpp"
@@ -459,7 +460,14 @@ void eido_session::on_request(const adapters::conveyance::request& m) {
     // (partners[].eido_ids) and its default recipient.
     const adapters::partner_context partner = adapters::partner_context_of(s_.cfg, agency_);
     ctx.partner = &partner;
-    auto imported = adapters::eido_import(m.eido.dump(), s_.schemas, ctx);
+    // A later state of an incident this agency's EIDO made a transfer of updates it.
+    if (s_.reader) ctx.transfer_of = eido_transfer_of(*s_.reader, agency_);
+    std::variant<json, adapters::translate_error> imported;
+    try {
+      imported = adapters::eido_import(m.eido_text, s_.schemas, ctx);
+    } catch (const std::exception& e) {  // the store, looking for the incident's transfer
+      return send_error(reply, corr, make_error(errc::store_unavailable, e.what()));
+    }
     if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
       // The adapter's own code (bl.eido.invalid, bl.eido.missing_field, ...) goes out as is; its
       // message names the EIDO field.

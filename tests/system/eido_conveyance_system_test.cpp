@@ -345,6 +345,32 @@ TEST_CASE(
   CHECK(link["updatedByAgencyReference"] == doc["updatedByAgencyReference"]);
   relayed.erase("linkComponent");
   CHECK(relayed == doc);
+  amb.event_response(ev["transactionId"].get<std::string>());
+
+  // A later state of the same incident updates the transfer the first made, and reaches the
+  // ambulance CAD as sent too.
+  json later = doc;
+  later["lastUpdateTimeStamp"] = "2026-11-21T21:19:45Z";
+  later["notesComponent"][0]["notesActionComments"] = "Patient now breathing normally.";
+  psap.send(json{{"requestForService", {{"requestId", "rfs-psap-4"}, {"eido", later}}}});
+  json update = psap.next_of("requestForServiceResponse")["requestForServiceResponse"];
+  INFO(update.dump());
+  REQUIRE(update["statusCode"] == 200);
+  CHECK(update["transferId"] == transfer);
+  CHECK(update["messageId"] ==
+        "essex-police:urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk:"
+        "2026-11-21T21:19:45Z");
+  json updated = deliveries_of(http, eeast_ambulance, update["messageId"].get<std::string>());
+  REQUIRE(updated.size() == 1);
+  CHECK(updated[0]["message"]["type"] == "transfer.update");
+  CHECK(updated[0]["message"]["body"]["text"].get<std::string>().find(
+            "Patient now breathing normally.") != std::string::npos);
+  json ev2 = amb.next_of("event")["event"];
+  REQUIRE(ev2["notification"].size() == 1);
+  json relayed2 = ev2["notification"][0];
+  check_nena(relayed2);
+  relayed2.erase("linkComponent");
+  CHECK(relayed2 == later);
 
   // The same document over another agency's link is refused: its identities are Essex
   // Police's.

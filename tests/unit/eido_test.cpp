@@ -271,10 +271,8 @@ TEST_CASE("an EIDO built like NENA's call-transfer sample becomes a transfer.req
   eido_import_context ctx;
   ctx.partner = &p;
   json msg = import_ok(text, ctx);
-  CHECK(msg["id"] == bl::adapters::eido_message_id(
-                         "herts-psap",
-                         "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk",
-                         "2026-11-21T21:14:07.250+00:00"));
+  // The first state of the incident: the request is the incident.
+  CHECK(msg["id"] == "herts-psap:urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk");
   CHECK(msg["type"] == "transfer.request");
   CHECK(msg["from"] == "herts-psap");  // the agency $id, mapped by partners[].eido_ids
   CHECK(msg["to"] == json::array({"eeast-ambulance"}));
@@ -325,14 +323,60 @@ TEST_CASE("an EIDO built like NENA's call-transfer sample becomes a transfer.req
   CHECK(line_with(nc, "person 1") == "");    // the caller, carried in the notes
   CHECK(nc.size() == 5);
 
-  SECTION("the same state sent again is the same message; a later state another") {
-    CHECK(import_ok(text, ctx)["id"] == msg["id"]);
+  SECTION("a later state of the incident updates the transfer its first state made") {
     json later = doc;
     later["lastUpdateTimeStamp"] = "2026-11-21T21:16:30Z";
-    const std::string id = import_ok(later.dump(), ctx)["id"];
-    CHECK(id ==
+    // Offline (no store to look in) it is the same request again, which the gateway would
+    // refuse as a reused id.
+    CHECK(import_ok(later.dump(), ctx)["id"] == msg["id"]);
+
+    eido_import_context c = ctx;
+    std::vector<std::string> asked;
+    c.transfer_of = [&](const std::string& incident) {
+      asked.push_back(incident);
+      return std::optional<bl::adapters::eido_earlier_state>(
+          {"T-20261121-000777", 3, "2026-11-21T21:14:07.250+00:00"});
+    };
+    // The same state as the first: the request again (a retry gets the first receipt).
+    CHECK(import_ok(text, c)["type"] == "transfer.request");
+    CHECK(asked.back() == "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk");
+    json u = import_ok(later.dump(), c);
+    CHECK(u["type"] == "transfer.update");
+    CHECK(u["id"] ==
           "herts-psap:urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk:"
           "2026-11-21T21:16:30Z");
+    CHECK(u["transfer_id"] == "T-20261121-000777");
+    CHECK(u["version"] == 3);
+    CHECK(u.count("to") == 0);
+    const std::string what = u["body"]["text"];
+    CHECK(what.rfind("The incident as cad.psap.harlow.example.uk sees it at 2026-11-21T21:16:30Z:\n"
+                     "Caller: Priya Shah; call back on ",
+                     0) == 0);
+    CHECK(u["body"]["methane"] == msg["body"]["methane"]);
+    CHECK(u["body"]["priority"] == "emergency");
+    CHECK(u["source"]["identifier"] ==
+          "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk at "
+          "2026-11-21T21:16:30Z");
+  }
+  SECTION("the edge's lookup: the request's transfer and the state its kept EIDO had") {
+    std::string looked_up;
+    auto found = bl::adapters::eido_earlier_state_of(
+        "herts-psap", "urn:emergency:uid:incidentid:7f3c21ab904:psap.harlow.example.uk",
+        [&](const std::string& id) {
+          looked_up = id;
+          return std::optional<std::pair<std::string, std::int64_t>>({"T-20261121-000777", 4});
+        },
+        [&](const std::string&) { return std::optional<std::string>(text); });
+    REQUIRE(found);
+    CHECK(looked_up == msg["id"]);
+    CHECK(found->transfer_id == "T-20261121-000777");
+    CHECK(found->next_version == 5);
+    CHECK(found->first_state == "2026-11-21T21:14:07.250+00:00");
+    auto none = bl::adapters::eido_earlier_state_of(
+        "herts-psap", "urn:x",
+        [](const std::string&) { return std::optional<std::pair<std::string, std::int64_t>>(); },
+        [](const std::string&) { return std::optional<std::string>(); });
+    CHECK_FALSE(none);
   }
   SECTION("an updated callback number comes first") {
     json d = doc;
