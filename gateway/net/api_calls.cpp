@@ -205,7 +205,7 @@ api_response api::validate_message(const principal& who, const std::string& body
 void api::post_call(const principal& who, const std::string& body, done_fn done) {
   auto reject = [&](const error& e) {
     s_.log->info("event=call_rejected agency={} code={} pointer={} reason={}", who.agency, e.id(),
-                 log_quote(e.pointer), log_quote(e.message));
+                 log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
     done(error_response(e));
   };
   if (auto e = s_.pipeline.refusal()) return reject(*e);
@@ -268,7 +268,7 @@ void api::post_call(const principal& who, const std::string& body, done_fn done)
                   done = std::move(done)](std::variant<std::int64_t, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
       log->info("event=call_rejected agency={} code={} pointer={} reason={}", stored->agency,
-                e->id(), log_quote(e->pointer), log_quote(e->message));
+                e->id(), log_quote(log_pointer(e->pointer)), log_quote(log_reason(e->message)));
       return done(error_response(*e));
     }
     stored->id = std::get<std::int64_t>(r);
@@ -310,7 +310,7 @@ void api::get_calls(const principal& who, const std::string& query, done_fn done
 void api::post_phone_claim(const principal& who, const std::string& body, done_fn done) {
   auto reject = [&](const error& e) {
     s_.log->info("event=phone_claim_rejected agency={} code={} pointer={} reason={}", who.agency,
-                 e.id(), log_quote(e.pointer), log_quote(e.message));
+                 e.id(), log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
     done(error_response(e));
   };
   if (auto e = s_.pipeline.refusal()) return reject(*e);
@@ -330,7 +330,7 @@ void api::post_phone_claim(const principal& who, const std::string& body, done_f
                   done = std::move(done)](std::variant<claim_result, error> r) {
     if (auto* e = std::get_if<error>(&r)) {
       log->info("event=phone_claim_rejected agency={} code={} pointer={} reason={}", agency,
-                e->id(), log_quote(e->pointer), log_quote(e->message));
+                e->id(), log_quote(log_pointer(e->pointer)), log_quote(log_reason(e->message)));
       return done(error_response(*e));
     }
     const auto& got = std::get<claim_result>(r);
@@ -344,7 +344,7 @@ void api::post_phone_claim(const principal& who, const std::string& body, done_f
 void api::post_redirect(const principal& who, const std::string& body, done_fn done) {
   auto reject = [log = s_.log, agency = who.agency, done](const error& e) {
     log->info("event=redirect_rejected agency={} code={} pointer={} reason={}", agency, e.id(),
-              log_quote(e.pointer), log_quote(e.message));
+              log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
     done(error_response(e));
   };
   // A redirect sends a new request: refused whenever a submission would be.

@@ -319,7 +319,8 @@ void eido_session::on_poll(std::uint64_t generation) {
       // passed over, logged, and counts as delivered with the event that follows it.
       log_.warn("event=eido_not_expressible agency={} message={} type={} code={} reason={}",
                 agency_, log_quote(msg.value("id", std::string())),
-                log_quote(msg.value("type", std::string())), te->code, log_quote(te->message));
+                log_quote(msg.value("type", std::string())), te->code,
+                log_quote(log_reason(te->message)));
       continue;
     }
     notification.push_back(std::move(std::get<json>(exported)));

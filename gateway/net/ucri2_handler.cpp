@@ -380,7 +380,7 @@ void post_send(ucri2_ctx c, const u2::participant who, const std::string& body, 
                      log = &c.log](std::variant<receipt_result, error> r) {
                       if (auto* e = std::get_if<error>(&r)) {
                         log->info("event=ucri2_rejected msg_id={} code={} reason={}", log_quote(id),
-                                  e->id(), log_quote(e->message));
+                                  e->id(), log_quote(log_reason(e->message)));
                         return done(engine_refusal(*e));
                       }
                       // Answered only now: the message is on disk. A repeat gets the first answer.

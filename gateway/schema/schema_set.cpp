@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <set>
@@ -18,6 +19,7 @@
 #include <valijson/validation_results.hpp>
 #include <valijson/validation_visitor.hpp>
 
+#include "gateway/core/log_value.hpp"
 #include "gateway/core/message.hpp"
 #include "gateway/core/safe_regex.hpp"
 
@@ -163,6 +165,32 @@ void compile_patterns(const std::set<std::string>& patterns, regex_cache& out,
 }
 }  // namespace
 
+namespace {
+
+// The member names a schema defines, so that a log line may name them (log_pointer) while any
+// other token of a pointer, which the sender chose, is elided.
+void learn_member_names(const json& doc) {
+  std::vector<std::string> names;
+  std::function<void(const json&)> walk = [&](const json& j) {
+    if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) {
+        if (k == "properties" && v.is_object())
+          for (const auto& [name, sub] : v.items()) names.push_back(name);
+        if (k == "required" && v.is_array())
+          for (const auto& r : v)
+            if (r.is_string()) names.push_back(r.get<std::string>());
+        if (k != "enum" && k != "const" && k != "examples" && k != "default") walk(v);
+      }
+    } else if (j.is_array()) {
+      for (const auto& v : j) walk(v);
+    }
+  };
+  walk(doc);
+  log_learn_members(names);
+}
+
+}  // namespace
+
 schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
   impl_->id = next_schema_set_id();
   if (!fs::is_directory(dir))
@@ -177,6 +205,7 @@ schema_set::schema_set(const fs::path& dir) : impl_(std::make_unique<impl>()) {
     auto rel = fs::relative(p, dir).generic_string();
     std::string name = rel.substr(0, rel.size() - suffix.size());
     json doc = read_json(p);
+    learn_member_names(doc);
     auto schema = std::make_unique<valijson::Schema>();
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     valijson::adapters::NlohmannJsonAdapter adapter(doc);

@@ -689,7 +689,8 @@ std::variant<receipt_result, error> engine::apply_and_store(
                         {"reason", err->message}}
                        .dump());
     log_->info("event=rejected msg_id={} transfer_id={} type={} code={} reason={}", m.id,
-               log_quote(m.transfer_id), to_string(m.type), err->id(), log_quote(err->message));
+               log_quote(m.transfer_id), to_string(m.type), err->id(),
+               log_quote(log_reason(err->message)));
     return *err;
   }
   auto& out = std::get<outcome>(decided);

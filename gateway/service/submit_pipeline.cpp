@@ -64,7 +64,7 @@ std::optional<std::pair<std::string, std::string>> submit_pipeline::degraded() c
 error submit_pipeline::refuse(error e, const submitter& who, bool in_document) const {
   if (in_document) e.pointer = who.pointer_prefix + e.pointer;
   log_->info("event=rejected edge={} agency={} code={} pointer={} reason={}", who.edge, who.agency,
-             e.id(), log_quote(e.pointer), log_quote(e.message));
+             e.id(), log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
   return e;
 }
 

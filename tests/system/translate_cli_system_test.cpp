@@ -21,6 +21,7 @@
 
 #include "tests/support/cli_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_helpers.hpp"
 
 namespace {
 
