@@ -366,8 +366,12 @@ std::optional<json> eido_session::relay_as_sent(const json& msg) {
   json doc;
   json_limits limits;
   limits.max_bytes = adapters::eido_max_bytes;
-  if (parse_json_bounded(original->doc.body, doc, limits, "the kept EIDO") || !doc.is_object())
+  if (parse_json_bounded(original->doc.body, doc, limits, "the kept EIDO") || !doc.is_object()) {
+    // Cannot happen for an original the gateway kept; should it, the CAD gets the translation.
+    log_.warn("event=eido_original_unreadable agency={} message={} error={}", agency_,
+              log_quote(id), log_quote("the kept EIDO is not a JSON object within the bounds"));
     return std::nullopt;
+  }
   // Bluelink's transfer id goes where NENA has a place for another incident's identifier: a
   // linkComponent RELATED to this one, recorded on the sender's behalf at the EIDO's own time.
   const std::string transfer = msg.value("transfer_id", std::string());
@@ -467,6 +471,8 @@ void eido_session::on_request(const adapters::conveyance::request& m) {
     try {
       imported = adapters::eido_import(m.eido_text, s_.schemas, ctx);
     } catch (const std::exception& e) {  // the store, looking for the incident's transfer
+      log_.warn("event=eido_lookup_failed agency={} request={} error={}", agency_,
+                log_quote(request_id), log_quote(e.what()));
       return send_error(reply, corr, make_error(errc::store_unavailable, e.what()));
     }
     if (auto* te = std::get_if<adapters::translate_error>(&imported)) {
