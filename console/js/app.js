@@ -15,6 +15,7 @@ import { showPrompt, applyClaim, restorePrompts, caughtUp as promptsCaughtUp, cl
 import { hasDraft, clearDraft } from './draft.js';
 import { renderLinks } from './links.js';
 import { renderTeam } from './team.js';
+import { renderAccess } from './access.js';
 import { renderReports } from './reports.js';
 
 export const app = {
@@ -35,9 +36,9 @@ export const myRole = () => app.session?.user?.role || '';
 // act for no agency, so they have no inbox, compose or call log.
 const ROLE_SCREENS = {
   operator: ['inbox', 'compose', 'calls', 'links', 'transfer'],
-  supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'transfer'],
+  supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'access', 'transfer'],
   manager: ['reports', 'links'],
-  admin: ['team', 'reports', 'links'],
+  admin: ['team', 'reports', 'access', 'links'],
 };
 export const screens = () => ROLE_SCREENS[myRole()] || [];
 const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator' };
@@ -244,6 +245,7 @@ function route() {
     calls: () => renderCalls(clear(main)),
     links: () => renderLinks(clear(main)),
     team: () => renderTeam(clear(main)),
+    access: () => renderAccess(clear(main), decodeURIComponent(arg || '')),
     reports: () => renderReports(clear(main)),
   };
   // A screen the role may not use (an old bookmark, say) lands on the role's own first screen.

@@ -13,7 +13,7 @@
 // The screen is a fixed skeleton whose parts are redrawn in place, so a live event never wipes a
 // half-typed answer or update.
 import * as api from './api.js';
-import { app, me, agencyName } from './app.js';
+import { app, me, myRole, agencyName } from './app.js';
 import { h, clear, uuid, nowIso, dateTime, paintDue, dueOf, TERMINAL, CATEGORY_LABEL } from './util.js';
 import {
   stateLabel, STATE_HINT, DECLINE_REASONS, CLOSE_OUTCOMES, declineReason, closeOutcome, MAJOR_INCIDENT,
@@ -321,7 +321,9 @@ export function renderDetail(main, id) {
         h('span', { class: 'cat', text: CATEGORY_LABEL[t.category] || words(t.category) }),
         h('span', { class: 'who-other' }, h('span', { class: 'muted', text: side === 'outgoing' ? 'To ' : 'From ' }),
           h('strong', { text: agencyName(other) }), phone ? h('span', { class: 'phone', text: ` ☎ ${phone}` }) : ''),
-        limit ? h('span', { class: 'limit' }, h('span', { class: 'muted', text: `${limit.what === 'delivery' ? 'Delivery' : 'Decision'} limit ` }), due) : due),
+        limit ? h('span', { class: 'limit' }, h('span', { class: 'muted', text: `${limit.what === 'delivery' ? 'Delivery' : 'Decision'} limit ` }), due) : due,
+        // A supervisor can see who in the room has read this transfer (the access log).
+        myRole() === 'supervisor' ? h('a', { id: 'detail-access-log', class: 'access-link', href: `#/access/${encodeURIComponent(t.transfer_id)}`, text: 'Who has read this' }) : ''),
     ];
   }
 

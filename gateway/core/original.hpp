@@ -29,6 +29,7 @@ struct stored_original {
   std::string message_id;
   original_document doc;
   std::int64_t received_at_ms = 0;
+  std::string transfer_id;  // the transfer its message belongs to ("" when none)
 };
 
 }  // namespace bl

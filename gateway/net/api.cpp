@@ -37,6 +37,7 @@
 #include "gateway/service/outage_monitor.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
+#include "gateway/store/access_log.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/store_error.hpp"
 
@@ -292,16 +293,19 @@ void api::add_v1_routes(route_table& t) {
     post_message(*c.who, c.req.body, std::move(done));
   });
   t.get("/api/v1/transfers", A::agency, [this](const route_call& c, reply_fn done) {
-    get_transfers(c.who->agency, std::string(c.query), std::move(done));
+    get_transfers(*c.who, std::string(c.query), std::move(done));
   });
   t.get("/api/v1/transfers/{id}", A::agency, [this](const route_call& c, reply_fn done) {
-    get_transfer(c.who->agency, c.param, std::move(done));
+    get_transfer(*c.who, c.param, std::move(done));
   });
   t.post("/api/v1/documents", A::agency, [this](const route_call& c, reply_fn done) {
     post_document(*c.who, std::string(c.query), c.req.body, std::move(done));
   });
   t.get("/api/v1/originals/{id}", A::agency, [this](const route_call& c, reply_fn done) {
-    get_original(c.who->agency, c.param, std::move(done));
+    get_original(*c.who, c.param, std::move(done));
+  });
+  t.get("/api/v1/access-log", A::signed_in, [this](const route_call& c, reply_fn done) {
+    get_access_log(*c.who, std::string(c.query), std::move(done));
   });
   t.get("/api/v1/inbox", A::agency, [this](const route_call& c, reply_fn done) {
     get_inbox(c.who->agency, std::string(c.query), c.ex, std::move(done));
@@ -593,7 +597,8 @@ void api::post_message(const principal& who, const std::string& body, done_fn do
       });
 }
 
-void api::get_transfers(const std::string& agency, const std::string& query, done_fn done) {
+void api::get_transfers(const principal& who, const std::string& query, done_fn done) {
+  const std::string& agency = who.agency;
   auto q = parse_query(query);
   store::transfer_filter f;
   f.state = q.count("state") ? q["state"] : "";
@@ -616,29 +621,45 @@ void api::get_transfers(const std::string& agency, const std::string& query, don
     // (a console ignores older versions), but none committed in between can fall in a gap. A
     // console subscribes to the WebSocket with hello {"after": last_event} and misses nothing.
     std::int64_t last_event = s_.reader.last_event_id();
-    done(json_response(
-        200, json{{"agency", agency},
-                  {"last_event", last_event},
-                  {"transfers", transfer_list_json(s_.reader.list_transfers(agency, f), agency)}}));
+    auto rows = s_.reader.list_transfers(agency, f);
+    // Each transfer listed is consulted: its summary and parties are shown.
+    std::vector<store::access_entry> seen;
+    seen.reserve(rows.size());
+    for (const auto& row : rows) {
+      auto e = access_by(who, store::access_op::consult, "transfer_list");
+      e.transfer_id = row.id;
+      e.justification = "party to the transfer";
+      seen.push_back(std::move(e));
+    }
+    auto r = json_response(200, json{{"agency", agency},
+                                     {"last_event", last_event},
+                                     {"transfers", transfer_list_json(rows, agency)}});
+    answer_logged(std::move(seen), std::move(r), std::move(done));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
 }
 
-void api::get_transfer(const std::string& agency, const std::string& id, done_fn done) {
+void api::get_transfer(const principal& who, const std::string& id, done_fn done) {
+  const std::string& agency = who.agency;
   try {
     bool party = false;
     auto t = s_.reader.transfer_detail(id, agency, party);
     // "Not yours" and "no such transfer" get the same answer: ids must not be probeable.
     if (!t || !party)
       return done(error_response(make_error(errc::transfer_not_found, "no transfer '" + id + "'")));
-    done(json_response(200, json{{"transfer", transfer_detail_json(*t)}}));
+    auto e = access_by(who, store::access_op::consult, "transfer");
+    e.transfer_id = id;
+    e.justification = "party to the transfer";
+    answer_logged({std::move(e)}, json_response(200, json{{"transfer", transfer_detail_json(*t)}}),
+                  std::move(done));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
 }
 
-void api::get_original(const std::string& agency, const std::string& message_id, done_fn done) {
+void api::get_original(const principal& who, const std::string& message_id, done_fn done) {
+  const std::string& agency = who.agency;
   try {
     bool party = false;
     auto o = s_.reader.original(message_id, agency, party);
@@ -655,7 +676,11 @@ void api::get_original(const std::string& agency, const std::string& message_id,
       if (ch < 0x20 || ch > 0x7e) ch = '?';
     r.headers.emplace_back("Bluelink-Standard", standard);
     r.headers.emplace_back("Bluelink-Received-At", format_rfc3339(from_ms(o->received_at_ms)));
-    done(std::move(r));
+    auto e = access_by(who, store::access_op::consult, "original");
+    e.transfer_id = o->transfer_id;
+    e.ref = message_id;
+    e.justification = "party to the transfer";
+    answer_logged({std::move(e)}, std::move(r), std::move(done));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }

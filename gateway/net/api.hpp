@@ -51,6 +51,7 @@ struct eido_session_services;
 namespace store {
 class reader;
 class report_store;
+struct access_entry;
 }  // namespace store
 
 /// Everything the API needs, owned elsewhere and outliving it.
@@ -151,9 +152,18 @@ class api {
                           const std::string& body);
 
   void post_message(const principal& who, const std::string& body, done_fn done);
-  void get_transfers(const std::string& agency, const std::string& query, done_fn done);
-  void get_transfer(const std::string& agency, const std::string& id, done_fn done);
-  void get_original(const std::string& agency, const std::string& message_id, done_fn done);
+  void get_transfers(const principal& who, const std::string& query, done_fn done);
+  void get_transfer(const principal& who, const std::string& id, done_fn done);
+  void get_original(const principal& who, const std::string& message_id, done_fn done);
+  // The personal-data access log (gateway/net/api_access.cpp).
+  /// GET /api/v1/access-log: supervisors (their agency's entries) and admins.
+  void get_access_log(const principal& who, const std::string& query, done_fn done);
+  /// An access-log entry of `operation` on `object` by `who` (actor, agency, channel set).
+  static store::access_entry access_by(const principal& who, std::string_view operation,
+                                       std::string_view object);
+  /// Answers `r` once `entries` are in the access log (durable); when they cannot be written,
+  /// answers the log's error instead: nothing is shown that the log does not hold.
+  void answer_logged(std::vector<store::access_entry> entries, api_response r, done_fn done);
   /// POST /api/v1/documents: a partner's CAP alert or EDXL-DE envelope (api_documents.cpp).
   void post_document(const principal& who, const std::string& query, const std::string& body,
                      done_fn done);

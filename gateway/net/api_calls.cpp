@@ -27,6 +27,7 @@
 #include "gateway/service/engine.hpp"
 #include "gateway/service/geo.hpp"
 #include "gateway/service/submit_pipeline.hpp"
+#include "gateway/store/access_log.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/store_error.hpp"
 
@@ -297,11 +298,21 @@ void api::get_calls(const principal& who, const std::string& query, done_fn done
                      "query parameter 'limit' must be a whole number from 1 to 1000", "limit")));
   }
   try {
-    done(json_response(
-        200, json{{"agency", who.agency},
-                  {"calls",
-                   call_list_json(s_.reader.list_calls(who.agency, since, static_cast<int>(limit)),
-                                  who.agency)}}));
+    auto calls = s_.reader.list_calls(who.agency, since, static_cast<int>(limit));
+    // Each call listed is consulted (its note and the transfer it was about are shown).
+    std::vector<store::access_entry> seen;
+    seen.reserve(calls.size());
+    for (const auto& c : calls) {
+      auto e = access_by(who, store::access_op::consult, "call_list");
+      e.ref = std::to_string(c.id);
+      e.transfer_id = c.transfer_id.value_or("");
+      e.justification = "a call of the agency's";
+      seen.push_back(std::move(e));
+    }
+    answer_logged(std::move(seen),
+                  json_response(200, json{{"agency", who.agency},
+                                          {"calls", call_list_json(calls, who.agency)}}),
+                  std::move(done));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }

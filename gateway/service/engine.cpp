@@ -19,7 +19,17 @@ namespace bl {
 using nlohmann::json;
 
 struct engine::job {
-  enum class kind { submit, ack, shown, sweep, note, call, claim, redirect } what = kind::submit;
+  enum class kind {
+    submit,
+    ack,
+    shown,
+    sweep,
+    note,
+    call,
+    claim,
+    redirect,
+    access
+  } what = kind::submit;
   message msg;
   submit_callback on_submit;
   std::string agency;
@@ -40,6 +50,9 @@ struct engine::job {
   redirect_request redirect;
   redirect_callback on_redirect;
   std::variant<redirect_result, error> redirect_out{error{}};
+  std::vector<store::access_entry> access;
+  access_callback on_access;
+  std::variant<std::int64_t, error> access_out{error{}};
 
   /// Every caller of the job is answered with `e` (the batch or the job failed).
   void fail(const error& e) {
@@ -48,6 +61,7 @@ struct engine::job {
     call_out = e;
     claim_out = e;
     redirect_out = e;
+    access_out = e;
   }
 };
 
@@ -281,6 +295,13 @@ void engine::log_call(call_record c, call_callback cb) {
   queue_or_answer(std::move(j), &job::on_call, std::move(cb));
 }
 
+void engine::log_access(std::vector<store::access_entry> entries, access_callback cb) {
+  job j;
+  j.what = job::kind::access;
+  j.access = std::move(entries);
+  queue_or_answer(std::move(j), &job::on_access, std::move(cb));
+}
+
 void engine::claim_phone(phone_claim c, claim_callback cb) {
   job j;
   j.what = job::kind::claim;
@@ -381,6 +402,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
           do_claim(j, b);
         else if (j.what == job::kind::redirect)
           do_redirect(j, b);
+        else if (j.what == job::kind::access)
+          do_access(j, b);
         else if (j.what == job::kind::shown)
           do_shown(j, b);
         else
@@ -543,6 +566,9 @@ void engine::release(committed_batch& c) {
           break;
         case job::kind::redirect:
           j.on_redirect(std::move(j.redirect_out));
+          break;
+        case job::kind::access:
+          j.on_access(std::move(j.access_out));
           break;
       }
     } catch (const std::exception& e) {
@@ -728,6 +754,7 @@ std::variant<receipt_result, error> engine::apply_and_store(
                       out.created ? std::string() : std::string(to_string(out.before)),
                       std::string(to_string(t.state)), t.version, m.timeline_detail});
   deliver(b, out.recipient, m.id, t.id, type, m.from);
+  log_message_access(m, t.id, out.recipient, b);
   writer_->audit(b.now, m.from, "message.accepted", m.id, t.id,
                  json{{"type", type},
                       {"to", out.recipient},
@@ -895,9 +922,55 @@ void engine::do_call(job& j, batch_state& b) {
         {t->id, b.now, "phone_call", c.agency, {}, state, state, t->version, event.dump()});
   }
   writer_->audit(b.now, c.agency, "call.logged", {}, c.transfer_id, detail.dump());
+  // The call's record is collected; one about a transfer is joined to the transfer's record (its
+  // timeline), which s.62 calls combination.
+  store::access_entry a;
+  a.at = b.now;
+  a.operation = t ? store::access_op::combine : store::access_op::collect;
+  a.agency = c.agency;
+  a.actor = c.logged_by.empty() ? c.agency : c.logged_by;
+  a.actor_kind = c.source == "console" ? "user" : "integration";
+  a.channel = c.source;
+  a.object = "call";
+  a.transfer_id = c.transfer_id;
+  a.ref = std::to_string(c.id);
+  a.justification =
+      t ? "a phone call about the transfer, logged by a party" : "a phone call logged";
+  writer_->access(a);
   log_->info("event=call_logged call_id={} from={} to={} transfer_id={} by={}", c.id, c.from_agency,
              c.to_agency, c.transfer_id, log_quote(c.logged_by));
   j.call_out = c.id;
+}
+
+void engine::do_access(job& j, batch_state& b) {
+  std::int64_t last = 0;
+  for (auto& e : j.access) {
+    e.at = b.now;
+    writer_->access(e);
+    last = e.seq;
+  }
+  j.access_out = last;
+}
+
+void engine::log_message_access(const message& m, const std::string& transfer_id,
+                                const std::string& recipient, batch_state& b) {
+  store::access_entry a;
+  a.at = b.now;
+  a.operation = m.type == msg_type::update ? store::access_op::alter : store::access_op::collect;
+  a.agency = m.from;
+  // A console user, a UCRI2 client ("ucri2:<oid>"), or the agency's integration itself.
+  a.actor = m.user.empty() ? m.from : m.user;
+  a.actor_kind = m.via == "console" && !m.user.empty() ? "user" : "integration";
+  a.channel = m.via.empty() ? "api" : m.via;
+  a.object = "message";
+  a.transfer_id = transfer_id;
+  a.ref = m.id;
+  a.justification = std::string("sent by a party: ") + std::string(to_string(m.type));
+  writer_->access(a);
+  a.operation = store::access_op::disclose;
+  a.recipients = recipient;
+  a.justification = "delivered to the other party of the transfer";
+  writer_->access(a);
 }
 
 void engine::do_claim(job& j, batch_state& b) {

@@ -69,6 +69,9 @@ using call_record = store::call_record;
 /// The stored call's id, or why it was not stored.
 using call_callback = std::function<void(std::variant<std::int64_t, error>)>;
 
+/// Access-log entries (store/access_log.hpp): the seq of the last one written, or why none was.
+using access_callback = std::function<void(std::variant<std::int64_t, error>)>;
+
 using phone_claim = store::phone_claim;
 /// A claim on a phone prompt: the one that stands (this caller's, or an earlier one), and whether
 /// it was already there.
@@ -162,6 +165,12 @@ class engine {
   /// Refusals: bl.transfer.not_found (not a party), not_sender, not_pending, no_fallback.
   /// Idempotent: once redirected, the same call is answered with the standing redirect.
   void redirect(redirect_request r, redirect_callback cb);
+  /// Queues entries for the personal-data access log (DPA 2018 s.62: store/access_log.hpp), all
+  /// in one transaction, each timed by its batch. `cb` is answered once they are durable: a read
+  /// of a transfer's content is answered only after it, so that nothing is shown that the log
+  /// does not hold. Goes through while degraded (as acknowledgements do); refused with
+  /// bl.store.busy when the queue is full.
+  void log_access(std::vector<store::access_entry> entries, access_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// From now on refuses new submissions and calls with bl.gateway.degraded (`why` says which
@@ -187,6 +196,11 @@ class engine {
   void do_ack(job& j, batch_state& b);
   void do_shown(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
+  void do_access(job& j, batch_state& b);
+  /// Logs what the engine itself does with an accepted message: its collection (or alteration,
+  /// for an update) and its disclosure to `recipient`.
+  void log_message_access(const message& m, const std::string& transfer_id,
+                          const std::string& recipient, batch_state& b);
   void do_claim(job& j, batch_state& b);
   void do_redirect(job& j, batch_state& b);
   /// The core's rules and the rows of one party's message (do_submit, and both halves of a

@@ -15,6 +15,7 @@
 
 #include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/store/access_log.hpp"
 
 namespace bl::store {
 
@@ -184,8 +185,12 @@ class reader {
   virtual std::vector<std::pair<std::string, std::int64_t>> queue_depths() = 0;
   /// Transfers per state.
   virtual std::vector<std::pair<std::string, std::int64_t>> transfer_states() = 0;
-  /// Recomputes the audit hash chain from the first row.
+  /// Recomputes the audit hash chain from the first row, then checks the access log against it:
+  /// every access_log row matches the audit row of its seq, and every audit row of action
+  /// access.* has its access_log row.
   virtual audit_report verify_audit() = 0;
+  /// Access-log entries that match `f`, newest first (access_log.hpp).
+  virtual std::vector<access_entry> access_log(const access_filter& f) = 0;
   /// From now on, deliveries and timeline events are read only as far as `marks` say the store
   /// is durable (inbox, events_after, last_event_id, last_seq): what is read there leaves the
   /// gateway. Set once, before the reader is shared between threads.

@@ -18,6 +18,7 @@
 #include "gateway/core/lifecycle.hpp"
 #include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
+#include "gateway/store/access_log.hpp"
 
 namespace bl::store {
 
@@ -197,6 +198,9 @@ class writer {
   virtual void audit(time_point at, const std::string& actor, const std::string& action,
                      const std::string& message_id, const std::string& transfer_id,
                      const std::string& detail_json) = 0;
+  /// Appends an access-log entry (access_log.hpp): its audit row, chained like every other, and
+  /// its access_log row with the same seq. The entry's `at` is its time; its seq is set.
+  virtual void access(access_entry& e) = 0;
   /// Transfers whose next timer is due at or before `now`.
   virtual std::vector<std::string> due_transfers(time_point now, int limit) = 0;
   /// Next free transfer id for the UTC day of `now`: T-YYYYMMDD-NNNNNN.

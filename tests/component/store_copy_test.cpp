@@ -164,6 +164,7 @@ const std::vector<table_key> compared = {
     {"deliveries", "agency, seq", {}},
     {"endpoints", "agency", {}},
     {"audit", "seq", {}},
+    {"access_log", "seq", {}},
     {"users", "id", {"disabled"}},
     {"sessions", "token_sha256", {}},
     {"calls", "id", {"emergency", "exercise"}},

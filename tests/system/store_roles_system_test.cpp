@@ -67,6 +67,7 @@ TEST_CASE("the owner migrates and grants; the gateway's role has row rights and 
   CHECK(contains(first.out, "schema migrated from version 0 to " + latest));
   CHECK(contains(first.out, "role bl_gw now has the gateway's rights"));
   CHECK(contains(first.out, "REVOKE UPDATE, DELETE, TRUNCATE ON audit"));
+  CHECK(contains(first.out, "REVOKE UPDATE, DELETE, TRUNCATE ON access_log"));
   auto again = run_cli(dir.path(), {"store", "migrate", "--store", "postgres:" + owner.conninfo});
   CHECK(again.exit_code == 0);
   CHECK(contains(again.out, "schema already at version " + latest));
@@ -91,12 +92,23 @@ TEST_CASE("the owner migrates and grants; the gateway's role has row rights and 
                       at, at, "{}", "{\"ok\":true}");
     w->enqueue("police", t.request_message_id, t.id, "transfer.request", at, "fire");
     w->audit(at, "fire", "message.in", t.request_message_id, t.id, "{}");
+    bl::store::access_entry e;
+    e.at = at;
+    e.operation = "consult";
+    e.agency = "police";
+    e.actor = "kim.hall";
+    e.actor_kind = "user";
+    e.channel = "console";
+    e.object = "transfer";
+    e.transfer_id = t.id;
+    w->access(e);
     w->commit();
   }
   auto rd = bl::store::open_reader(gw);
   auto rep = rd->verify_audit();
   CHECK(rep.ok);
-  CHECK(rep.rows == 1);
+  CHECK(rep.rows == 2);
+  CHECK(rd->access_log({}).size() == 1);
   CHECK(rd->last_seq("police") == 1);
   auto verify = run_cli(dir.path(), {"audit", "verify", "--store", "postgres:" + gw.conninfo});
   CHECK(verify.exit_code == 0);
@@ -112,10 +124,15 @@ TEST_CASE("the owner migrates and grants; the gateway's role has row rights and 
   refused("TRUNCATE audit", "permission denied");
   refused("ALTER TABLE audit DISABLE TRIGGER audit_no_update", "must be owner");
   refused("DROP TRIGGER audit_no_update ON audit", "must be owner");
+  refused("UPDATE access_log SET actor = 'x' WHERE seq = 2", "permission denied");
+  refused("DELETE FROM access_log", "permission denied");
+  refused("TRUNCATE access_log", "permission denied");
+  refused("ALTER TABLE access_log DISABLE TRIGGER access_log_no_delete", "must be owner");
   refused("DROP TABLE transfers", "must be owner");
   refused("CREATE TABLE extra(i integer)", "permission denied");
   refused("UPDATE bluelink_schema SET version = 99", "permission denied");
-  CHECK(pg.psql("SELECT count(*) FROM audit", "blr") == "1");
+  CHECK(pg.psql("SELECT count(*) FROM audit", "blr") == "2");
+  CHECK(pg.psql("SELECT count(*) FROM access_log", "blr") == "1");
 }
 
 TEST_CASE("bluelink store migrate refuses an SQLite store, a missing role and bad arguments",

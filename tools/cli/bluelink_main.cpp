@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -38,6 +39,7 @@
 #include "gateway/core/time_util.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/access_view.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/savings.hpp"
@@ -1172,16 +1174,16 @@ int store_migrate(const store_migrate_cli& o) {
   }
 }
 
-/// `bluelink audit verify`: recomputes the audit hash chain of the store named by --database
-/// (an SQLite file), --store (sqlite:FILE or postgres:CONNINFO) or --config (the gateway's own
-/// store, on either engine). Exit codes: 0 verified, 1 the chain is broken, 2 usage or no such
-/// database, 3 the store could not be opened or read.
-int audit_verify(const audit_verify_cli& o, const char* argv0) {
+/// The store named by --database, --store or --config (exactly one), for `what` ("audit
+/// verify"); 0, or the exit code after saying what is wrong.
+int store_of(const audit_verify_cli& o, const char* argv0, const char* what,
+             bl::store::store_options& opts) {
   const int given = !o.database.empty() + !o.store.empty() + !o.config_file.empty();
   if (given != 1) {
     std::fprintf(stderr,
-                 "bluelink: audit verify needs exactly one of --database FILE, --store "
-                 "sqlite:FILE|postgres:CONNINFO or --config gateway.json\n");
+                 "bluelink: %s needs exactly one of --database FILE, --store "
+                 "sqlite:FILE|postgres:CONNINFO or --config gateway.json\n",
+                 what);
     return exit_bad_input;
   }
   if (o.password.given() && o.store.rfind("postgres:", 0) != 0) {
@@ -1190,7 +1192,6 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
                  "postgres:CONNINFO (with --config the config names the password)\n");
     return exit_bad_input;
   }
-  bl::store::store_options opts;
   if (!o.database.empty()) {
     opts = bl::store::store_options{o.database, true, 5000, {}};
   } else if (o.store.rfind("sqlite:", 0) == 0 && o.store.size() > 7) {
@@ -1209,6 +1210,17 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
     std::fprintf(stderr, "bluelink: no database at %s\n", opts.path.c_str());
     return exit_bad_input;
   }
+  return 0;
+}
+
+/// `bluelink audit verify`: recomputes the audit hash chain, and the access log
+/// against it, of the store named by --database
+/// (an SQLite file), --store (sqlite:FILE or postgres:CONNINFO) or --config (the gateway's own
+/// store, on either engine). Exit codes: 0 verified, 1 the chain is broken, 2 usage or no such
+/// database, 3 the store could not be opened or read.
+int audit_verify(const audit_verify_cli& o, const char* argv0) {
+  bl::store::store_options opts;
+  if (int rc = store_of(o, argv0, "audit verify", opts)) return rc;
   bl::store::audit_report rep;
   try {
     rep = bl::store::open_reader(opts)->verify_audit();
@@ -1221,8 +1233,90 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
                 rep.problem.c_str());
     return 1;
   }
-  std::printf("audit chain verified: %lld rows, every hash matches (%s)\n",
-              static_cast<long long>(rep.rows), bl::store::describe(opts).c_str());
+  std::printf(
+      "audit chain verified: %lld rows, every hash matches, the access log matches its rows "
+      "(%s)\n",
+      static_cast<long long>(rep.rows), bl::store::describe(opts).c_str());
+  return 0;
+}
+
+struct access_query_cli {
+  audit_verify_cli store;
+  std::string agency, transfer, user, operation, since, until, format = "csv";
+  std::int64_t before = 0;
+  int limit = 500;
+};
+
+/// The name of whoever runs the CLI, for the access log ("cli:<name>").
+std::string cli_actor() {
+  if (const char* u = std::getenv("SUDO_USER"); u && *u) return std::string("cli:") + u;
+  if (const char* u = std::getenv("USER"); u && *u) return std::string("cli:") + u;
+  return "cli:uid-" + std::to_string(::getuid());
+}
+
+/// `bluelink access-log query`: the personal-data access log (DPA 2018 s.62) of the store named
+/// as for audit verify, filtered as GET /api/v1/access-log filters it, newest first, as CSV or
+/// JSON lines on stdout. The query is itself logged (actor cli:<user>) before anything is
+/// printed. Exit codes: 0 printed, 2 a bad option, 3 the store could not be read or written.
+int access_log_query(const access_query_cli& o, const char* argv0) {
+  bl::store::store_options opts;
+  if (int rc = store_of(o.store, argv0, "access-log query", opts)) return rc;
+  std::map<std::string, std::string> q;
+  auto put = [&](const char* k, const std::string& v) {
+    if (!v.empty()) q[k] = v;
+  };
+  put("transfer", o.transfer);
+  put("user", o.user);
+  put("operation", o.operation);
+  put("since", o.since);
+  put("until", o.until);
+  if (o.before > 0) q["before"] = std::to_string(o.before);
+  q["limit"] = std::to_string(o.limit);
+  auto parsed = bl::access_filter_from(q);
+  if (auto* e = std::get_if<bl::error>(&parsed)) {
+    std::fprintf(stderr, "bluelink: --%s: %s\n", e->pointer.c_str(), e->message.c_str());
+    return exit_bad_input;
+  }
+  if (o.format != "csv" && o.format != "json") {
+    std::fprintf(stderr, "bluelink: --format must be csv or json\n");
+    return exit_bad_input;
+  }
+  auto f = std::get<bl::store::access_filter>(parsed);
+  if (!o.agency.empty()) f.agency = o.agency;
+  std::vector<bl::store::access_entry> entries;
+  try {
+    auto writer = bl::store::open_writer(opts);
+    entries = bl::store::open_reader(opts)->access_log(f);
+    std::string ref;
+    for (const auto& [k, v] : q) ref += (ref.empty() ? "" : "&") + k + "=" + v;
+    if (!o.agency.empty()) ref += "&agency=" + o.agency;
+    bl::store::access_entry self;
+    self.at = bl::now_ms();
+    self.operation = "consult";
+    self.agency = o.agency;
+    self.actor = cli_actor();
+    self.actor_kind = "cli";
+    self.channel = "cli";
+    self.object = "access_log";
+    self.ref = ref.substr(0, 512);
+    self.justification = "access-log query (self-monitoring, DPA 2018 s.62(4))";
+    writer->begin();
+    writer->access(self);
+    writer->commit();
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
+    return exit_store_error;
+  }
+  if (o.format == "csv") {
+    std::fputs(bl::access_csv(entries).c_str(), stdout);
+  } else {
+    for (const auto& e : entries) std::printf("%s\n", bl::access_entry_json(e).dump().c_str());
+  }
+  std::string more = entries.size() == static_cast<std::size_t>(o.limit)
+                         ? " (the limit: ask for the next page with --before " +
+                               std::to_string(entries.back().seq) + ")"
+                         : std::string();
+  std::fprintf(stderr, "bluelink: %zu access-log entries%s\n", entries.size(), more.c_str());
   return 0;
 }
 
@@ -1250,6 +1344,27 @@ int main(int argc, char** argv) {
   verify->add_option("--store", avo.store, "sqlite:FILE or postgres:CONNINFO (no password in it)");
   verify->add_option("--config", avo.config_file, "gateway config file: its own store");
   add_password_options(verify, avo.password, "the PostgreSQL password");
+
+  auto* access_cmd = app.add_subcommand("access-log", "the personal-data access log (DPA s.62)")
+                         ->require_subcommand(1);
+  access_query_cli aqo;
+  auto* access_query_cmd = access_cmd->add_subcommand(
+      "query", "entries newest first, as CSV (or JSON lines); the query itself is logged");
+  access_query_cmd->add_option("--database", aqo.store.database, "SQLite database file");
+  access_query_cmd->add_option("--store", aqo.store.store,
+                               "sqlite:FILE or postgres:CONNINFO (no password in it)");
+  access_query_cmd->add_option("--config", aqo.store.config_file, "gateway config file");
+  add_password_options(access_query_cmd, aqo.store.password, "the PostgreSQL password");
+  access_query_cmd->add_option("--agency", aqo.agency, "only this agency's entries");
+  access_query_cmd->add_option("--transfer", aqo.transfer, "who read or sent this transfer");
+  access_query_cmd->add_option("--user", aqo.user, "what this user (actor) did");
+  access_query_cmd->add_option("--operation", aqo.operation,
+                               "collect, alter, consult, disclose, combine or erase");
+  access_query_cmd->add_option("--since", aqo.since, "RFC 3339: at or after");
+  access_query_cmd->add_option("--until", aqo.until, "RFC 3339: before");
+  access_query_cmd->add_option("--before", aqo.before, "entries older than this seq (next page)");
+  access_query_cmd->add_option("--limit", aqo.limit, "at most this many (1 to 10000)");
+  access_query_cmd->add_option("--format", aqo.format, "csv (default) or json");
 
   auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1);
   std::string config_file, schemas_dir;
@@ -1433,6 +1548,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*verify) return audit_verify(avo, argv[0]);
+    if (*access_query_cmd) return access_log_query(aqo, argv[0]);
     if (*check) {
       bl::schema_set schemas(schemas_dir.empty() ? bl::schema_set::locate(argv[0])
                                                  : fs::path(schemas_dir));

@@ -381,6 +381,37 @@ CREATE TABLE originals(
 );
 )sql";
 
+// The personal-data access log (SQLite's migration 8).
+constexpr std::string_view v6 = R"sql(
+CREATE TABLE access_log(
+  seq           bigint PRIMARY KEY,
+  at            bigint NOT NULL,
+  operation     text NOT NULL,
+  agency        text NOT NULL,
+  actor         text NOT NULL,
+  actor_kind    text NOT NULL,
+  channel       text NOT NULL,
+  object        text NOT NULL,
+  transfer_id   text NOT NULL,
+  ref           text NOT NULL,
+  recipients    text NOT NULL,
+  justification text NOT NULL
+);
+CREATE INDEX access_by_transfer ON access_log(transfer_id, seq) WHERE transfer_id <> '';
+CREATE INDEX access_by_actor ON access_log(actor, seq);
+CREATE INDEX access_by_agency ON access_log(agency, seq);
+CREATE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the access log is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+  FOR EACH ROW EXECUTE FUNCTION access_log_append_only();
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+  FOR EACH ROW EXECUTE FUNCTION access_log_append_only();
+CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON access_log
+  FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only();
+)sql";
+
 const std::vector<pg_migration> list = {
     {1,
      "the SQLite schema at version 5, plus the counters that let several writers share it "
@@ -396,6 +427,7 @@ const std::vector<pg_migration> list = {
      "to each agency's CAD (cad_leases)",
      v4},
     {5, "partner documents kept as received (originals)", v5},
+    {6, "the personal-data access log (access_log, DPA 2018 s.62)", v6},
 };
 
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.
@@ -509,6 +541,7 @@ std::vector<std::string> grant_gateway_rights(connection& c, const std::string& 
       "GRANT USAGE ON SCHEMA " + schema + " TO " + r,
       "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " TO " + r,
       "REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM " + r,
+      "REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM " + r,
       "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON bluelink_schema FROM " + r,
       "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + schema + " TO " + r,
       // Tables and sequences a later migration adds get the same row rights.

@@ -415,6 +415,7 @@ std::optional<stored_original> pg_reader::original(const std::string& message_id
       o.doc.media_type = r.text(0, 3);
       o.doc.body = r.text(0, 4);
       o.received_at_ms = r.int64(0, 5);
+      o.transfer_id = r.text(0, 6);
     }
     out = std::move(o);
   });
@@ -538,9 +539,80 @@ audit_report pg_reader::verify_audit() {
       rep.problem = "the chain ends at row " + std::to_string(last) +
                     " but the store recorded row " + std::to_string(tail.int64(0, 0)) +
                     " as its last: rows were removed from its end";
+      return;
     }
+    check_access_log(c, rep);
   });
   return rep;
+}
+
+namespace {
+access_entry access_of(const result& r, int i, int first) {
+  access_entry e;
+  e.at = from_ms(r.int64(i, first));
+  e.operation = r.text(i, first + 1);
+  e.agency = r.text(i, first + 2);
+  e.actor = r.text(i, first + 3);
+  e.actor_kind = r.text(i, first + 4);
+  e.channel = r.text(i, first + 5);
+  e.object = r.text(i, first + 6);
+  e.transfer_id = r.text(i, first + 7);
+  e.ref = r.text(i, first + 8);
+  e.recipients = r.text(i, first + 9);
+  e.justification = r.text(i, first + 10);
+  return e;
+}
+}  // namespace
+
+void pg_reader::check_access_log(connection& c, audit_report& rep) {
+  auto fail = [&](std::int64_t seq, std::string why) {
+    rep.ok = false;
+    rep.first_bad_seq = seq;
+    rep.problem = std::move(why);
+  };
+  static const std::string page_sql = access_verify_page_sql(true);
+  std::int64_t after = 0;
+  for (;;) {
+    auto r = c.prepared(page_sql, {p(after), p(audit_page_rows)});
+    for (int i = 0; i < r.rows(); ++i) {
+      std::int64_t seq = r.int64(i, 0);
+      if (r.int64(i, 4) != 0)
+        return fail(seq, "audit row " + std::to_string(seq) + " has no access-log row");
+      access_entry e = access_of(r, i, 5);
+      e.seq = seq;
+      if (auto why = access_row_mismatch(e, r.int64(i, 1), r.text(i, 2), r.text(i, 3)))
+        return fail(seq, *why);
+      after = seq;
+    }
+    if (r.rows() < audit_page_rows) break;
+  }
+  auto orphan = c.prepared(access_orphan_sql);
+  if (orphan.rows() == 1) {
+    std::int64_t seq = orphan.int64(0, 0);
+    fail(seq, "access-log row " + std::to_string(seq) + " has no audit row");
+  }
+}
+
+std::vector<access_entry> pg_reader::access_log(const access_filter& f) {
+  auto q = access_query_of(f, true);
+  params ps;
+  for (const auto& a : q.args) {
+    if (auto* t = std::get_if<std::string>(&a))
+      ps.push_back(p(*t));
+    else
+      ps.push_back(p(std::get<std::int64_t>(a)));
+  }
+  std::vector<access_entry> out;
+  with_connection([&](connection& c) {
+    auto r = c.query(q.sql, ps);
+    out.clear();
+    for (int i = 0; i < r.rows(); ++i) {
+      access_entry e = access_of(r, i, 1);
+      e.seq = r.int64(i, 0);
+      out.push_back(std::move(e));
+    }
+  });
+  return out;
 }
 
 bool pg_reader::ping() {

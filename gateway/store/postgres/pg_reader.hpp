@@ -69,6 +69,7 @@ class pg_reader final : public store::reader {
   /// that the chain ends where the writers recorded its last row (audit_tail), so that rows
   /// removed from the end are found too.
   audit_report verify_audit() override;
+  std::vector<access_entry> access_log(const access_filter& f) override;
   void bound_by(std::shared_ptr<const durable_marks> marks) override;
   bool ping() override;
   std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
@@ -83,6 +84,8 @@ class pg_reader final : public store::reader {
   void with_connection(const std::function<void(connection&)>& f);
   /// Runs `f` in one read-only REPEATABLE READ transaction (one snapshot for several queries).
   void in_snapshot(const std::function<void(connection&)>& f);
+  /// verify_audit()'s second part, once the chain holds: access_log against the audit rows.
+  static void check_access_log(connection& c, audit_report& rep);
   std::unique_ptr<connection> acquire(bool& fresh);
   void release(std::unique_ptr<connection> c);
   void discard();

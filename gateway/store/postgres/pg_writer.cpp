@@ -573,6 +573,17 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
   tail_ = std::make_pair(seq, std::move(hash));
 }
 
+void pg_writer::access(access_entry& e) {
+  audit(e.at, e.actor, access_action(e), {}, {}, access_detail_json(e));
+  e.seq = tail_->first;
+  write(
+      "INSERT INTO access_log(seq, at, operation, agency, actor, actor_kind, channel, object,"
+      " transfer_id, ref, recipients, justification)"
+      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+      {p(e.seq), pms(e.at), p(e.operation), p(e.agency), p(e.actor), p(e.actor_kind), p(e.channel),
+       p(e.object), p(e.transfer_id), p(e.ref), p(e.recipients), p(e.justification)});
+}
+
 std::vector<std::string> pg_writer::due_transfers(time_point now, int limit) {
   std::vector<std::string> ids;
   auto r = read(

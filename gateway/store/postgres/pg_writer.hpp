@@ -108,6 +108,7 @@ class pg_writer final : public store::writer {
                                   time_point at) override;
   std::vector<acked_delivery> unacked_requests(const std::string& agency, std::int64_t after,
                                                std::int64_t upto, int limit) override;
+  void access(access_entry& e) override;
   void audit(time_point at, const std::string& actor, const std::string& action,
              const std::string& message_id, const std::string& transfer_id,
              const std::string& detail_json) override;

@@ -257,6 +257,32 @@ CREATE TABLE originals(
 );
 )sql";
 
+// The personal-data access log (issue 18, DPA 2018 s.62): one row per audit row of action
+// access.*, with the same seq (gateway/store/access_log.hpp). Append-only like the audit log.
+constexpr std::string_view v8 = R"sql(
+CREATE TABLE access_log(
+  seq           INTEGER PRIMARY KEY,
+  at            INTEGER NOT NULL,
+  operation     TEXT NOT NULL,
+  agency        TEXT NOT NULL,
+  actor         TEXT NOT NULL,
+  actor_kind    TEXT NOT NULL,
+  channel       TEXT NOT NULL,
+  object        TEXT NOT NULL,
+  transfer_id   TEXT NOT NULL,
+  ref           TEXT NOT NULL,
+  recipients    TEXT NOT NULL,
+  justification TEXT NOT NULL
+);
+CREATE INDEX access_by_transfer ON access_log(transfer_id, seq) WHERE transfer_id <> '';
+CREATE INDEX access_by_actor ON access_log(actor, seq);
+CREATE INDEX access_by_agency ON access_log(agency, seq);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+  BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
@@ -268,6 +294,7 @@ const std::vector<migration> list = {
      "triggers",
      v6},
     {7, "partner documents kept as received (originals)", v7},
+    {8, "the personal-data access log (access_log, DPA 2018 s.62)", v8},
 };
 
 int user_version(db& d) {

@@ -256,6 +256,7 @@ std::optional<stored_original> reader::original(const std::string& message_id,
   out.doc.media_type = s.text(3);
   out.doc.body = s.text(4);
   out.received_at_ms = s.int64(5);
+  out.transfer_id = s.text(6);
   return out;
 }
 
@@ -347,7 +348,69 @@ audit_report reader::verify_audit() {
     prev = h;
     ++expect_seq;
   }
+  if (r.ok) check_access_log(*l, r);
   return r;
+}
+
+namespace {
+access_entry access_of(stmt& s, int first) {
+  access_entry e;
+  e.at = from_ms(s.int64(first));
+  e.operation = s.text(first + 1);
+  e.agency = s.text(first + 2);
+  e.actor = s.text(first + 3);
+  e.actor_kind = s.text(first + 4);
+  e.channel = s.text(first + 5);
+  e.object = s.text(first + 6);
+  e.transfer_id = s.text(first + 7);
+  e.ref = s.text(first + 8);
+  e.recipients = s.text(first + 9);
+  e.justification = s.text(first + 10);
+  return e;
+}
+}  // namespace
+
+void reader::check_access_log(db& d, audit_report& r) {
+  auto fail = [&](std::int64_t seq, std::string why) {
+    r.ok = false;
+    r.first_bad_seq = seq;
+    r.problem = std::move(why);
+  };
+  stmt s(d, access_verify_page_sql(false), borrow);
+  s.bind(1, std::int64_t{0}).bind(2, std::int64_t{std::numeric_limits<std::int64_t>::max()});
+  while (s.step()) {
+    std::int64_t seq = s.int64(0);
+    if (s.int64(4) != 0)
+      return fail(seq, "audit row " + std::to_string(seq) + " has no access-log row");
+    access_entry e = access_of(s, 5);
+    e.seq = seq;
+    if (auto why = access_row_mismatch(e, s.int64(1), s.text(2), s.text(3))) return fail(seq, *why);
+  }
+  stmt orphan(d, access_orphan_sql, borrow);
+  if (orphan.step()) {
+    std::int64_t seq = orphan.int64(0);
+    fail(seq, "access-log row " + std::to_string(seq) + " has no audit row");
+  }
+}
+
+std::vector<access_entry> reader::access_log(const access_filter& f) {
+  auto q = access_query_of(f, false);
+  lease l(*this);
+  stmt s(*l, q.sql, borrow);
+  for (std::size_t i = 0; i < q.args.size(); ++i) {
+    int at = static_cast<int>(i) + 1;
+    if (auto* t = std::get_if<std::string>(&q.args[i]))
+      s.bind(at, *t);
+    else
+      s.bind(at, std::get<std::int64_t>(q.args[i]));
+  }
+  std::vector<access_entry> out;
+  while (s.step()) {
+    access_entry e = access_of(s, 1);
+    e.seq = s.int64(0);
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 bool reader::ping() {

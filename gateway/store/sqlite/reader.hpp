@@ -46,8 +46,9 @@ class reader final : public store::reader {
   std::vector<std::pair<std::string, std::int64_t>> queue_depths() override;
   /// Transfers per state.
   std::vector<std::pair<std::string, std::int64_t>> transfer_states() override;
-  /// Recomputes the audit hash chain from the first row.
+  /// Recomputes the audit hash chain from the first row, then checks the access log against it.
   audit_report verify_audit() override;
+  std::vector<access_entry> access_log(const access_filter& f) override;
   /// From now on, deliveries and timeline events are read only as far as `marks` say the store
   /// is durable (inbox, events_after, last_event_id, last_seq): what is read there leaves the
   /// gateway. Set once, before the reader is shared between threads.
@@ -65,6 +66,8 @@ class reader final : public store::reader {
   void release(std::unique_ptr<db> d);
 
   std::int64_t seq_bound(const std::string& agency) const;
+  /// verify_audit()'s second part, once the chain holds: access_log against the audit rows.
+  static void check_access_log(db& d, audit_report& r);
   std::int64_t event_bound() const;
 
   std::string path_;

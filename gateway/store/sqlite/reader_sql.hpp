@@ -63,7 +63,8 @@ inline constexpr const char* detail_originals =
 // The parties are the transfer's (a message without one is the sender's and recipient's).
 inline constexpr const char* original_of =
     "SELECT COALESCE(t.requester, m.from_agency), COALESCE(t.responder, m.to_agency),"
-    " o.standard, o.media_type, o.body, o.received_at FROM originals o"
+    " o.standard, o.media_type, o.body, o.received_at, COALESCE(m.transfer_id, '')"
+    " FROM originals o"
     " JOIN messages m ON m.id = o.message_id LEFT JOIN transfers t ON t.id = m.transfer_id"
     " WHERE o.message_id = ?1";
 inline constexpr const char* detail_messages =

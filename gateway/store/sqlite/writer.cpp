@@ -96,6 +96,10 @@ struct writer::statements {
         audit_insert(d,
                      "INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
                      " prev_hash, hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+        access_insert(d,
+                      "INSERT INTO access_log(seq, at, operation, agency, actor, actor_kind,"
+                      " channel, object, transfer_id, ref, recipients, justification)"
+                      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"),
         due(d,
             "SELECT id FROM transfers WHERE next_due IS NOT NULL AND next_due <= ?1"
             " ORDER BY next_due LIMIT ?2"),
@@ -107,8 +111,8 @@ struct writer::statements {
   stmt begin, commit, savepoint, release, rollback_to, find_receipt, message_doc, load_transfer,
       insert_transfer, update_transfer, insert_message, insert_original, find_original,
       record_incident, add_event, enqueue, last_seq, acked_upto, select_unacked,
-      select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert, due,
-      max_transfer_id, pending_from;
+      select_unacked_requests, mark_acked, set_acked_upto, audit_tail, audit_insert, access_insert,
+      due, max_transfer_id, pending_from;
 };
 
 writer::writer(const store_options& opts)
@@ -161,6 +165,10 @@ writer::~writer() = default;
 void writer::begin() {
   end_open_reads();
   st_->begin.reset().run();
+  // The chain's tail is read again in each transaction (one indexed row, on the first append):
+  // the CLI appends to the chain too (`bluelink access-log query` logs itself) while the gateway
+  // runs, serialised with it by BEGIN IMMEDIATE. The other cached counters are the gateway's own.
+  audit_tail_.reset();
 }
 void writer::commit() {
   st_->commit.reset().run();
@@ -455,6 +463,25 @@ void writer::audit(time_point at, const std::string& actor, const std::string& a
     s.bind(6, transfer_id);
   s.bind(7, detail_json).bind(8, audit_tail_->second).bind(9, hash).run();
   audit_tail_ = std::make_pair(seq, std::move(hash));
+}
+
+void writer::access(access_entry& e) {
+  audit(e.at, e.actor, access_action(e), {}, {}, access_detail_json(e));
+  e.seq = audit_tail_->first;
+  st_->access_insert.reset()
+      .bind(1, e.seq)
+      .bind(2, ms(e.at))
+      .bind(3, e.operation)
+      .bind(4, e.agency)
+      .bind(5, e.actor)
+      .bind(6, e.actor_kind)
+      .bind(7, e.channel)
+      .bind(8, e.object)
+      .bind(9, e.transfer_id)
+      .bind(10, e.ref)
+      .bind(11, e.recipients)
+      .bind(12, e.justification)
+      .run();
 }
 
 std::vector<std::string> writer::due_transfers(time_point now, int limit) {
