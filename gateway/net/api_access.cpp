@@ -98,7 +98,7 @@ void api::get_access_log(const principal& who, const std::string& query, done_fn
   }
   // Reading the log is itself logged (s.62(4): its uses are limited, so who used it is kept).
   auto self = access_by(who, store::access_op::consult, "access_log");
-  self.ref = query.substr(0, 512);
+  self.ref = access_query_ref(f, format == "csv");
   self.justification = "access-log query (self-monitoring, DPA 2018 s.62(4))";
   api_response r;
   if (format == "csv") {

@@ -21,10 +21,14 @@ std::optional<error> text_param(const std::map<std::string, std::string>& q, con
                       std::string("query parameter '") + key + "' is longer than " +
                           std::to_string(max_value) + " characters",
                       key);
+  // Every id and name the log holds is printable ASCII (usernames, agency and transfer ids,
+  // message ids): anything else matches nothing, and is refused rather than logged as the query.
   for (unsigned char c : v)
-    if (c < 0x20 || c == 0x7f)
+    if (c < 0x20 || c >= 0x7f)
       return make_error(errc::bad_request,
-                        std::string("query parameter '") + key + "' has a control character", key);
+                        std::string("query parameter '") + key +
+                            "' must be printable ASCII (a user name, an agency or a transfer id)",
+                        key);
   out = v;
   return std::nullopt;
 }
@@ -95,6 +99,27 @@ std::variant<store::access_filter, error> access_filter_from(
   if (auto e = int_param(q, "limit", 1, access_query_max, limit)) return *e;
   f.limit = static_cast<int>(limit);
   return f;
+}
+
+std::string access_query_ref(const store::access_filter& f, bool csv) {
+  std::string out;
+  auto put = [&](const char* k, const std::string& v) {
+    if (v.empty()) return;
+    if (!out.empty()) out += '&';
+    out += k;
+    out += '=';
+    out += v;
+  };
+  put("transfer", f.transfer_id);
+  put("user", f.actor);
+  put("operation", f.operation);
+  if (f.agency) put("agency", *f.agency);
+  if (f.since) put("since", format_rfc3339(*f.since));
+  if (f.until) put("until", format_rfc3339(*f.until));
+  if (f.before_seq > 0) put("before", std::to_string(f.before_seq));
+  if (f.limit != 500) put("limit", std::to_string(f.limit));
+  if (csv) put("format", "csv");
+  return out;
 }
 
 nlohmann::json access_entry_json(const store::access_entry& e) {

@@ -26,6 +26,11 @@ inline constexpr int access_query_max = 10000;
 std::variant<store::access_filter, error> access_filter_from(
     const std::map<std::string, std::string>& q);
 
+/// The query `f` asks, as the access log records it (the `ref` of its own consult entry):
+/// "transfer=…&user=…&operation=…&agency=…&since=…&until=…&before=…", with `limit` when not the
+/// default and "format=csv" when `csv`; only what is set, always in that order.
+std::string access_query_ref(const store::access_filter& f, bool csv);
+
 /// One entry as the API gives it: seq, at (RFC 3339), and every field of access_entry.
 nlohmann::json access_entry_json(const store::access_entry& e);
 

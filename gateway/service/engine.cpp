@@ -18,6 +18,11 @@ namespace bl {
 
 using nlohmann::json;
 
+namespace {
+/// A batch takes no more jobs once its access-log entries (and other jobs, one each) reach this.
+constexpr std::size_t max_access_entries_per_batch = 5000;
+}  // namespace
+
 struct engine::job {
   enum class kind {
     submit,
@@ -355,7 +360,13 @@ void engine::run() {
       cv_.wait_until(lock, next_sweep, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ && queue_.empty()) break;
       // Everything queued now shares one transaction and one fsync: this is the group commit.
-      while (!queue_.empty() && jobs.size() < opts_.max_batch) {
+      // Access-log entries count one each (a console's list read logs up to 1,000), so that a
+      // storm of reads cannot make one transaction long enough to hold up receipts.
+      std::size_t weight = 0;
+      while (!queue_.empty() && jobs.size() < opts_.max_batch &&
+             weight < max_access_entries_per_batch) {
+        const auto& next = queue_.front();
+        weight += next.what == job::kind::access ? next.access.size() : 1;
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include <nlohmann/json.hpp>
+#include <utility>
 
 namespace bl::store {
 
@@ -19,21 +19,69 @@ std::string access_action(const access_entry& e) {
   return "access." + e.operation;
 }
 
+namespace {
+// A JSON string: the same bytes nlohmann::json's dump() gives for valid UTF-8 (quotes,
+// backslashes and control characters escaped, the rest as is). Written by hand because every
+// message the engine stores logs two entries: no allocation but the output's.
+void add_string(std::string& out, const std::string& v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : v) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 0xf];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+}  // namespace
+
 std::string access_detail_json(const access_entry& e) {
-  // An ordered_json keeps the keys in the order written: the bytes depend on nothing else.
-  nlohmann::ordered_json d;
-  d["operation"] = e.operation;
-  d["agency"] = e.agency;
-  d["actor"] = e.actor;
-  d["actor_kind"] = e.actor_kind;
-  d["channel"] = e.channel;
-  d["object"] = e.object;
-  d["transfer_id"] = e.transfer_id;
-  d["ref"] = e.ref;
-  d["recipients"] = e.recipients;
-  d["justification"] = e.justification;
-  // Invalid UTF-8 (never expected: every field was checked at its edge) is replaced, not thrown.
-  return d.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  // Keys in one fixed order: the bytes depend on nothing else.
+  const std::pair<const char*, const std::string*> fields[] = {
+      {"operation", &e.operation},        {"agency", &e.agency},   {"actor", &e.actor},
+      {"actor_kind", &e.actor_kind},      {"channel", &e.channel}, {"object", &e.object},
+      {"transfer_id", &e.transfer_id},    {"ref", &e.ref},         {"recipients", &e.recipients},
+      {"justification", &e.justification}};
+  std::string out;
+  out.reserve(192 + e.actor.size() + e.ref.size() + e.justification.size());
+  out += '{';
+  for (const auto& [key, value] : fields) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    add_string(out, *value);
+  }
+  out += '}';
+  return out;
 }
 
 access_query access_query_of(const access_filter& f, bool dollar) {

@@ -1282,14 +1282,21 @@ int access_log_query(const access_query_cli& o, const char* argv0) {
     return exit_bad_input;
   }
   auto f = std::get<bl::store::access_filter>(parsed);
-  if (!o.agency.empty()) f.agency = o.agency;
+  if (!o.agency.empty()) {
+    const bool id_like =
+        o.agency.size() <= 63 && std::all_of(o.agency.begin(), o.agency.end(), [](unsigned char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        });
+    if (!id_like) {
+      std::fprintf(stderr, "bluelink: --agency must be an agency id (a-z, 0-9 and -)\n");
+      return exit_bad_input;
+    }
+    f.agency = o.agency;
+  }
   std::vector<bl::store::access_entry> entries;
   try {
     auto writer = bl::store::open_writer(opts);
     entries = bl::store::open_reader(opts)->access_log(f);
-    std::string ref;
-    for (const auto& [k, v] : q) ref += (ref.empty() ? "" : "&") + k + "=" + v;
-    if (!o.agency.empty()) ref += "&agency=" + o.agency;
     bl::store::access_entry self;
     self.at = bl::now_ms();
     self.operation = "consult";
@@ -1298,7 +1305,7 @@ int access_log_query(const access_query_cli& o, const char* argv0) {
     self.actor_kind = "cli";
     self.channel = "cli";
     self.object = "access_log";
-    self.ref = ref.substr(0, 512);
+    self.ref = bl::access_query_ref(f, o.format == "csv");
     self.justification = "access-log query (self-monitoring, DPA 2018 s.62(4))";
     writer->begin();
     writer->access(self);

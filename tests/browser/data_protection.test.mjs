@@ -1,0 +1,69 @@
+// The data-protection officer's screens (issue 18): a supervisor reads who in their agency read a
+// transfer in the access log (DPA 2018 s.62), filters it by user, opens it from the transfer
+// itself, exports it as CSV, and sees no other agency's entries; an admin reads every agency's;
+// operators have no access-log screen at all.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { useRig, base, fire, police, signIn, sendRequests, nav, SHOTS } from './harness.mjs';
+
+useRig();
+
+test('a supervisor sees who in the agency read a transfer, filters, exports CSV; an admin sees every agency', { timeout: 40_000 }, async () => {
+  // Fire sends a request; the Fire operator and the Police operator each open it.
+  const [id] = await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', label: 'Access log check' });
+  for (const op of [fire, police]) {
+    await nav(op.page, `#/transfer/${id}`);
+    await op.page.waitForSelector('#detail h1, #detail-title, main h1');
+    await op.page.locator(`text=${id}`).first().waitFor();
+  }
+  assert.equal(await fire.page.locator('[data-nav="access"]').isVisible(), false, 'operators have no access-log screen');
+
+  const sup = await signIn(base, 'fire.sup');
+  const s = sup.page;
+  await s.locator('[data-nav="access"]').waitFor();
+  // From the transfer itself: "who has read this" opens the log filtered by it.
+  await nav(s, `#/transfer/${id}`);
+  await s.click('#detail-access-log');
+  await s.waitForFunction((t) => location.hash === `#/access/${t}`, id);
+  await s.locator('#access-table tbody tr').first().waitFor();
+  assert.equal(await s.locator('#a-transfer').inputValue(), id);
+  const rows = await s.locator('#access-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.innerText));
+  assert.ok(rows.some((r) => /Read/.test(r) && /transfer detail/.test(r) && /fire\.op/.test(r)), `fire.op's read is listed: ${rows.join(' | ')}`);
+  assert.ok(rows.some((r) => /Disclosed/.test(r) && /Essex Police/.test(r)), 'the disclosure to Police is listed');
+  assert.ok(!rows.some((r) => /police\.op/.test(r)), 'no entry of another agency');
+  await s.screenshot({ path: join(SHOTS, 'access-log.png') });
+
+  // By user, with the keyboard shortcut to the screen.
+  await nav(s, '#/inbox');
+  await s.keyboard.press('g');
+  await s.waitForSelector('#access-form');
+  await s.fill('#a-user', 'fire.op');
+  await s.selectOption('#a-operation', 'consult');
+  await s.click('#a-show');
+  await s.waitForFunction(() => /entr/.test(document.getElementById('a-status').textContent) && !/Loading/.test(document.getElementById('a-status').textContent));
+  const byUser = await s.locator('#access-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.innerText));
+  assert.ok(byUser.length >= 1);
+  assert.ok(byUser.every((r) => /fire\.op/.test(r) && /Read/.test(r)), byUser.join(' | '));
+
+  // The CSV is what the screen asked for, as a spreadsheet reads it.
+  const csv = await s.evaluate(async () => {
+    const r = await fetch(document.getElementById('a-csv').href);
+    return { type: r.headers.get('content-type'), text: await r.text() };
+  });
+  assert.match(csv.type, /text\/csv/);
+  const lines = csv.text.trim().split('\r\n');
+  assert.match(lines[0], /^seq,at,operation,agency,actor/);
+  assert.ok(lines.length >= 2 && lines.slice(1).every((l) => l.includes(',consult,essex-fire,fire.op,')), csv.text);
+  await sup.context.close();
+
+  // An admin reads every agency's entries, Police's read among them.
+  const admin = await signIn(base, 'admin');
+  const a = admin.page;
+  await a.locator('[data-nav="access"]').waitFor();
+  await nav(a, `#/access/${id}`);
+  await a.locator('#access-table tbody tr').first().waitFor();
+  const all = await a.locator('#access-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.innerText));
+  assert.ok(all.some((r) => /police\.op/.test(r)) && all.some((r) => /fire\.op/.test(r)), all.join(' | '));
+  await admin.context.close();
+});
