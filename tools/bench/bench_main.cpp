@@ -394,6 +394,9 @@ struct phase_spec {
   int connections = 64;
   std::chrono::seconds warmup{1};
   std::chrono::seconds duration{10};
+  /// --mode reads: each request is GET of this target (a transfer's detail) and a 200 counts;
+  /// "seed" until run_phase has stored the transfer. Empty: POST /api/v1/messages, 202 counts.
+  std::string read_target{};
 };
 
 struct phase_result {
@@ -422,14 +425,15 @@ class load_phase;
 /// One keep-alive connection. Owned by the phase (shared_ptr) and by its pending handler.
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(asio::io_context& ioc, load_phase& phase, tcp::endpoint ep, const std::string& token)
-      : stream_(ioc), phase_(phase), ep_(ep) {
-    req_.method(http::verb::post);
-    req_.target("/api/v1/messages");
+  connection(asio::io_context& ioc, load_phase& phase, tcp::endpoint ep, const std::string& token,
+             const std::string& read_target)
+      : stream_(ioc), phase_(phase), ep_(ep), reads_(!read_target.empty()) {
+    req_.method(reads_ ? http::verb::get : http::verb::post);
+    req_.target(reads_ ? read_target : "/api/v1/messages");
     req_.version(11);
     req_.set(http::field::host, "127.0.0.1");
     req_.set(http::field::authorization, "Bearer " + token);
-    req_.set(http::field::content_type, "application/json");
+    if (!reads_) req_.set(http::field::content_type, "application/json");
     req_.keep_alive(true);
   }
   void start() { do_connect(); }
@@ -458,6 +462,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool closed_ = false;
   bool resend_ = false;  // reconnecting to send req_ again
   bool resent_ = false;  // req_ was sent again once already (a second close is a failure)
+  bool reads_ = false;   // GET of a transfer (--mode reads): no body
 };
 
 /// Drives every connection of one measurement on one io_context until the schedule is done and
@@ -483,7 +488,7 @@ class load_phase {
     window_begin_ = start_ + spec_.warmup;
     end_ = window_begin_ + spec_.duration;
     for (int i = 0; i < spec_.connections; ++i) {
-      conns_.push_back(std::make_shared<connection>(ioc_, *this, ep_, token_));
+      conns_.push_back(std::make_shared<connection>(ioc_, *this, ep_, token_, spec_.read_target));
       conns_.back()->start();
     }
     tick_timer_.expires_at(start_);
@@ -516,9 +521,10 @@ class load_phase {
       ++result_.failed;
     else
       ++result_.statuses[status];
-    if (status == 202) ++total_receipted_;
+    const int ok = spec_.read_target.empty() ? 202 : 200;
+    if (status == ok) ++total_receipted_;
     if (scheduled >= window_begin_ && scheduled < end_) {
-      if (status == 202 && (spec_.open_loop || now < end_)) ++result_.receipted;
+      if (status == ok && (spec_.open_loop || now < end_)) ++result_.receipted;
       result_.latency_ms.push_back(
           std::chrono::duration<double, std::milli>(now - scheduled).count());
     }
@@ -657,6 +663,7 @@ void connection::on_connect(beast::error_code ec) {
 void connection::send(steady::time_point scheduled, std::string body) {
   scheduled_ = scheduled;
   resent_ = false;
+  if (reads_) body.clear();
   req_.body() = std::move(body);
   req_.prepare_payload();
   write();
@@ -739,7 +746,7 @@ std::string cpu_cell(double cpu_s, double window_s) {
 std::string other_statuses(const phase_result& r) {
   std::string out;
   for (auto& [status, n] : r.statuses)
-    if (status != 202)
+    if (status != (r.spec.read_target.empty() ? 202 : 200))
       out += (out.empty() ? "" : ", ") + std::to_string(n) + " × " + std::to_string(status);
   if (r.failed) out += (out.empty() ? "" : ", ") + std::to_string(r.failed) + " connection errors";
   if (out.empty()) out = "none";
@@ -944,6 +951,30 @@ std::string quote(const std::string& arg) {
   return out + "'";
 }
 
+/// --mode reads: stores one transfer.request (`body`) with `token` and returns its transfer id.
+std::string seed_transfer(unsigned short port, const std::string& token, const std::string& body) {
+  asio::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port));
+  http::request<http::string_body> req{http::verb::post, "/api/v1/messages", 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::authorization, "Bearer " + token);
+  req.set(http::field::content_type, "application/json");
+  req.body() = body;
+  req.prepare_payload();
+  http::write(stream, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(stream, buf, res);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  if (res.result_int() != 202)
+    throw std::runtime_error("the seed transfer was refused (" + std::to_string(res.result_int()) +
+                             "): " + res.body());
+  return json::parse(res.body()).at("receipt").at("transfer_id").get<std::string>();
+}
+
 phase_result run_phase(const bench_options& o, phase_spec spec, body_template& body,
                        std::string& db_fs) {
   asio::io_context ioc(1);
@@ -965,6 +996,8 @@ phase_result run_phase(const bench_options& o, phase_spec spec, body_template& b
   }
   std::fprintf(stderr, "[%s] gateway (%s) on 127.0.0.1:%u\n", spec.name.c_str(), o.engine.c_str(),
                port);
+  if (spec.read_target == "seed")
+    spec.read_target = "/api/v1/transfers/" + seed_transfer(port, token, body.next());
   load_phase phase(ioc, tcp::endpoint(asio::ip::address_v4::loopback(), port), token,
                    std::move(spec), body, cpu, server_cpu);
   return phase.run();
@@ -1742,8 +1775,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 200));
   app.add_option("--mode", o.mode,
                  "throughput, latency, both or contention (http); pages: the store's reads on a "
-                 "generated year of --transfers transfers, no gateway")
-      ->check(CLI::IsMember({"throughput", "latency", "both", "contention", "pages"}));
+                 "generated year of --transfers transfers, no gateway; reads: one transfer's "
+                 "detail read over --connections (http, sqlite)")
+      ->check(CLI::IsMember({"throughput", "latency", "both", "contention", "pages", "reads"}));
   app.add_option("--transfers", o.pages_transfers, "pages: transfers to generate")
       ->check(CLI::Range(1, 100'000'000));
   app.add_option("--runs", o.pages_runs, "pages: runs of each page")->check(CLI::Range(1, 1000));
@@ -1810,6 +1844,35 @@ int main(int argc, char** argv) {
       p.write_path = o.write_path;
       p.command = o.command;
       return bl::bench::run_pages(p);
+    }
+    if (o.mode == "reads") {
+      // One transfer's detail read over and over by a party's integration (the console's detail
+      // read is the same handler): what a read costs, access-log entry included (issue 18).
+      if (o.link != "http" || o.engine != "sqlite") {
+        std::fprintf(stderr, "bluelink-bench: --mode reads is HTTP on SQLite\n");
+        return 2;
+      }
+      body_template body(o.from, o.to);
+      std::string db_fs = "n/a";
+      phase_spec spec{"reads",
+                      false,
+                      0,
+                      o.connections,
+                      std::chrono::seconds(o.warmup_s),
+                      std::chrono::seconds(o.duration_s),
+                      "seed"};
+      auto r = run_phase(o, spec, body, db_fs);
+      std::printf(
+          "| transfer detail reads/s | answered 200 | p50 | p99 | max | other answers | gateway "
+          "CPU |\n|---:|---:|---:|---:|---:|---|---:|\n| **%s** | %s | %s ms | %s ms | %s ms | %s "
+          "| "
+          "%s |\n",
+          with_commas(static_cast<std::uint64_t>(r.receipted / r.window_s)).c_str(),
+          with_commas(r.receipted).c_str(), fmt(r.percentile(50), 2).c_str(),
+          fmt(r.percentile(99), 2).c_str(),
+          fmt(r.latency_ms.empty() ? 0 : r.latency_ms.back(), 1).c_str(), other_statuses(r).c_str(),
+          cpu_cell(r.gateway_cpu_s, r.window_s).c_str());
+      return 0;
     }
     if (o.mode == "contention") {
       if (o.link != "http" || o.port != 0) {
