@@ -33,6 +33,7 @@
 #include "gateway/net/listener.hpp"
 #include "gateway/schema/config_loader.hpp"
 #include "gateway/schema/schema_set.hpp"
+#include "gateway/service/access_queue.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/cluster.hpp"
 #include "gateway/service/delivery_stream.hpp"
@@ -261,8 +262,11 @@ int gateway_main(int argc, char** argv) {
   // An agency's own outage counts from now for a room never seen since the start.
   outage_monitor outages(cfg, clock.now());
   hub.set_outages(&outages, &clock);
+  // Reads queue their access-log entries here, written in batches (docs/data-protection.md).
+  access_queue accessq(*eng, log);
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
+  services.access = &accessq;
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
@@ -343,6 +347,7 @@ int gateway_main(int argc, char** argv) {
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
   }
+  accessq.start();
   hub.start();
   nodes->start();
   if (cad_link) {
@@ -353,6 +358,7 @@ int gateway_main(int argc, char** argv) {
                     log_quote(cfg.cad_link.listen), log_quote(e.what()));
       std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
                    cfg.cad_link.listen.c_str(), e.what());
+      accessq.stop();
       eng->stop();
       nodes->stop();
       hub.stop();
@@ -391,6 +397,7 @@ int gateway_main(int argc, char** argv) {
     // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
     if (cad_link) cad_link->begin_shutdown();
     drainer = std::thread([&] {
+      accessq.stop();
       eng->stop();
       // Receipts for what the engine drained still go out before the CAD link closes.
       if (cad_link) cad_link->stop();
@@ -508,6 +515,7 @@ int gateway_main(int argc, char** argv) {
   watchdog_cv.notify_all();
   watchdog.join();
   if (drainer.joinable()) drainer.join();
+  accessq.stop();
   eng->stop();
   if (cad_link) cad_link->stop();
   nodes->stop();

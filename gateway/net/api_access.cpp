@@ -15,6 +15,7 @@
 #include "gateway/core/log_value.hpp"
 #include "gateway/net/api.hpp"
 #include "gateway/net/query.hpp"
+#include "gateway/service/access_queue.hpp"
 #include "gateway/service/access_view.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
@@ -47,6 +48,16 @@ store::access_entry api::access_by(const principal& who, std::string_view operat
 void api::answer_logged(std::vector<store::access_entry> entries, api_response r, done_fn done) {
   if (entries.empty()) return done(std::move(r));
   const std::size_t n = entries.size();
+  if (s_.access) {
+    if (auto e = s_.access->record(std::move(entries))) {
+      s_.log->warn("event=access_log_refused entries={} code={} error={}", n, e->id(),
+                   log_quote(e->message));
+      return done(error_response(make_error(
+          e->code,
+          "the read was not answered because the access log could not record it: " + e->message)));
+    }
+    return done(std::move(r));
+  }
   // Nothing is shown that the log does not hold: the answer waits for the entries to be durable,
   // and a log that cannot be written refuses the read.
   s_.eng.log_access(std::move(entries), [log = s_.log, n, r = std::move(r), done = std::move(done)](
@@ -90,33 +101,41 @@ void api::get_access_log(const principal& who, const std::string& query, done_fn
           make_error(errc::bad_request, "unknown agency '" + q["agency"] + "'", "agency")));
     f.agency = q["agency"];
   }
-  std::vector<store::access_entry> entries;
-  try {
-    entries = s_.reader.access_log(f);
-  } catch (const store::store_error& e) {
-    return done(error_response(make_error(errc::store_unavailable, e.what())));
-  }
   // Reading the log is itself logged (s.62(4): its uses are limited, so who used it is kept).
   auto self = access_by(who, store::access_op::consult, "access_log");
   self.ref = access_query_ref(f, format == "csv");
   self.justification = "access-log query (self-monitoring, DPA 2018 s.62(4))";
-  api_response r;
-  if (format == "csv") {
-    r = api_response{200, "text/csv; charset=utf-8", access_csv(entries), {}};
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"access-log" +
-                                                      (f.agency ? "-" + *f.agency : std::string()) +
-                                                      ".csv\"");
-  } else {
+  // On the worker pool: the reads queued just before the query are written first (up to one
+  // batch interval), so that the log shows them.
+  auto work = [this, f, csv = format == "csv"]() -> api_response {
+    if (s_.access) s_.access->sync();
+    std::vector<store::access_entry> entries;
+    try {
+      entries = s_.reader.access_log(f);
+    } catch (const store::store_error& e) {
+      return error_response(make_error(errc::store_unavailable, e.what()));
+    }
+    if (csv) {
+      api_response r{200, "text/csv; charset=utf-8", access_csv(entries), {}};
+      r.headers.emplace_back("Content-Disposition",
+                             "attachment; filename=\"access-log" +
+                                 (f.agency ? "-" + *f.agency : std::string()) + ".csv\"");
+      return r;
+    }
     json list = json::array();
     for (const auto& e : entries) list.push_back(access_entry_json(e));
     json next = entries.size() == static_cast<std::size_t>(f.limit) && !entries.empty()
                     ? json(entries.back().seq)
                     : json();
-    r = json_response(200, json{{"agency", f.agency ? json(*f.agency) : json()},
-                                {"entries", std::move(list)},
-                                {"next_before", std::move(next)}});
-  }
-  answer_logged({std::move(self)}, std::move(r), std::move(done));
+    return json_response(200, json{{"agency", f.agency ? json(*f.agency) : json()},
+                                   {"entries", std::move(list)},
+                                   {"next_before", std::move(next)}});
+  };
+  blocking("access log", std::move(work),
+           [this, self = std::move(self), done = std::move(done)](api_response r) mutable {
+             if (r.status != 200) return done(std::move(r));
+             answer_logged({std::move(self)}, std::move(r), std::move(done));
+           });
 }
 
 }  // namespace bl

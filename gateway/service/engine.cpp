@@ -956,7 +956,7 @@ void engine::do_call(job& j, batch_state& b) {
 void engine::do_access(job& j, batch_state& b) {
   std::int64_t last = 0;
   for (auto& e : j.access) {
-    e.at = b.now;
+    if (e.at == time_point{}) e.at = b.now;  // the access queue times each read itself
     writer_->access(e);
     last = e.seq;
   }

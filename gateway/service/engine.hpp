@@ -166,10 +166,9 @@ class engine {
   /// Idempotent: once redirected, the same call is answered with the standing redirect.
   void redirect(redirect_request r, redirect_callback cb);
   /// Queues entries for the personal-data access log (DPA 2018 s.62: store/access_log.hpp), all
-  /// in one transaction, each timed by its batch. `cb` is answered once they are durable: a read
-  /// of a transfer's content is answered only after it, so that nothing is shown that the log
-  /// does not hold. Goes through while degraded (as acknowledgements do); refused with
-  /// bl.store.busy when the queue is full.
+  /// in one transaction; an entry without a time is timed by its batch. `cb` is answered once
+  /// they are durable (the access queue, service/access_queue.hpp, waits for it). Goes through
+  /// while degraded (as acknowledgements do); refused with bl.store.busy when the queue is full.
   void log_access(std::vector<store::access_entry> entries, access_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
