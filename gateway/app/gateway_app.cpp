@@ -333,6 +333,7 @@ int gateway_main(int argc, char** argv) {
   hub.set_beat(&live.add("console_hub"));
   if (cad_link) cad_link->set_beat(&live.add("cad_link"));
   if (!nodes->alone()) nodes->set_beat(&live.add("cluster"));
+  accessq.set_beat(&live.add("access_log"));
   // The HTTP/WebSocket I/O threads and every timer on them (inbox and UCRI2 long-polls, EIDO
   // subscriptions' poll, rate and expiry timers, console session checks) beat through one timer
   // on the same io_context; the worker pool beats as its jobs start and end, and while idle.
@@ -347,7 +348,6 @@ int gateway_main(int argc, char** argv) {
     std::fprintf(stderr, "bluelink-gateway: cannot start: %s\n", e.what());
     return 3;
   }
-  accessq.start();
   hub.start();
   nodes->start();
   if (cad_link) {
@@ -461,6 +461,9 @@ int gateway_main(int argc, char** argv) {
   if (cad_link)
     cad_link->set_failure_handler(
         [&](const std::string& why) { component_failed("cad_link", why); });
+  // Started once its failure has somewhere to go; before any I/O thread runs a read.
+  accessq.set_failure_handler([&](const std::string& why) { component_failed("access_log", why); });
+  accessq.start();
 
   // The I/O beat: a handler that cannot run within limits.thread_stall_s means every I/O thread
   // is stuck (the failpoint io.stall holds one in this handler, as a stuck handler would).

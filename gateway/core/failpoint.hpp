@@ -18,6 +18,7 @@
 //                            any receipt is sent (a node dying between commit and receipt)
 //   engine.commit_busy       every engine transaction fails to commit as on SQLITE_BUSY, so every
 //                            submission is refused with bl.store.busy while armed
+//   access_log.thread_exception the access log's writer thread throws (as on a bug)
 //   io.stall                 the I/O beat's handler holds its I/O thread while armed (as a handler
 //                            stuck on an I/O thread would)
 //   workers.stall            every worker-pool job (sign-in, account change, report) waits

@@ -1,4 +1,5 @@
 #include "gateway/net/api.hpp"
+#include "gateway/service/access_queue.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -916,6 +917,19 @@ api_response api::health() {
     body["timers"] = "failing";
     body["timers_error"] = h.timers_error;
   }
+  if (s_.access) {
+    // Reads are refused while consultations cannot be logged: say so, and why.
+    auto q = s_.access->state();
+    body["access_log"] = q.failing ? "failing" : "ok";
+    if (q.failing) {
+      body["access_log_error"] = q.error;
+      body["access_log_failing_for_s"] = std::round(q.failing_for_s * 10) / 10;
+      if (status == 200) {
+        status = 503;
+        body["status"] = "unavailable";
+      }
+    }
+  }
   if (s_.nodes && !s_.nodes->alone()) {
     auto c = s_.nodes->health();
     body["cluster"] = {{"node", s_.nodes->node()},
@@ -977,6 +991,16 @@ api_response api::render_metrics() {
     g.push_back({"bluelink_store_commits_failing",
                  "1 while the store's last transaction failed (/healthz is 503 meanwhile).",
                  {{{}, h.commits_failing ? 1.0 : 0.0}}});
+    if (s_.access) {
+      auto q = s_.access->state();
+      g.push_back({"bluelink_access_log_failing",
+                   "1 while consultations cannot be written to the access log (every read of "
+                   "personal data is refused meanwhile; /healthz is 503).",
+                   {{{}, q.failing ? 1.0 : 0.0}}});
+      g.push_back({"bluelink_access_log_pending",
+                   "Access-log entries queued and not yet written (written every 20 ms).",
+                   {{{}, static_cast<double>(q.pending)}}});
+    }
     g.push_back({"bluelink_timers_failing",
                  "1 while the timer sweep (phone prompts, expiries) fails (/healthz is 503).",
                  {{{}, h.timers_error.empty() ? 0.0 : 1.0}}});

@@ -74,8 +74,8 @@ struct api_services {
   const liveness* live = nullptr;    // the long-lived threads' beats, for /metrics
   const cluster* nodes = nullptr;    // this node's place among several (/healthz, /metrics)
   const outage_monitor* outages = nullptr;  // agencies' own outages (/api/v1/links, /metrics)
-  /// Where reads queue their access-log entries (answered at once); null (tests): each read's
-  /// entries go to the engine and the read waits for them to commit.
+  /// Where reads queue their access-log entries (answered at once). Required: without it every
+  /// read of personal data is refused.
   access_queue* access = nullptr;
   /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
   /// threads never wait on it. Empty (tests): such work runs inline.

@@ -6,15 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/engine.hpp"
 
 namespace bl {
-
-namespace {
-constexpr std::size_t max_batch = 5000;  // the engine's cap on access entries per transaction
-}  // namespace
 
 access_queue::access_queue(engine& eng, std::shared_ptr<spdlog::logger> log, options o)
     : eng_(eng), log_(std::move(log)), opts_(o) {}
@@ -30,11 +27,27 @@ void access_queue::start() {
     } catch (const std::exception& e) {
       // Loud, and every read is refused from now on: none is answered that the log cannot hold.
       log_->critical("event=access_log_thread_failed error={}", log_quote(e.what()));
-      std::lock_guard lock(mu_);
-      failing_ = std::string("the access log's writer stopped: ") + e.what();
-      written_cv_.notify_all();
+      {
+        std::lock_guard lock(mu_);
+        if (failing_.empty()) failing_since_ = std::chrono::steady_clock::now();
+        failing_ = std::string("the access log's writer stopped: ") + e.what();
+        written_cv_.notify_all();
+      }
+      if (on_failure_) on_failure_(std::string("the access log's writer stopped: ") + e.what());
     }
   });
+}
+
+access_queue::status access_queue::state() const {
+  std::lock_guard lock(mu_);
+  status s;
+  s.failing = !failing_.empty();
+  s.error = failing_;
+  if (s.failing)
+    s.failing_for_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - failing_since_).count();
+  s.pending = pending_.size();
+  return s;
 }
 
 std::optional<error> access_queue::record(std::vector<store::access_entry> entries) {
@@ -64,26 +77,34 @@ std::string access_queue::write(std::vector<store::access_entry>& batch) {
     auto* e = std::get_if<error>(&r);
     answered->set_value(e ? std::string(e->id()) + ": " + e->message : std::string());
   });
-  if (outcome.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
-    return "the engine did not answer within 30 s";
+  // Beating while it waits: the engine's own stall shows as the engine's.
+  for (int waited_ms = 0; outcome.wait_for(std::chrono::milliseconds(250)) !=
+                          std::future_status::ready;
+       waited_ms += 250) {
+    if (beat_) (*beat_)();
+    if (waited_ms >= 30000) return "the engine did not answer within 30 s";
+  }
   return outcome.get();
 }
 
 void access_queue::run() {
   for (;;) {
+    if (beat_) (*beat_)();
+    if (failpoint("access_log.thread_exception"))
+      throw std::runtime_error("injected fault (failpoint access_log.thread_exception)");
     std::vector<store::access_entry> batch;
     bool last = false;
     {
       std::unique_lock lock(mu_);
-      // A backlog goes in transactions of at most max_batch entries, one after the other.
-      if (pending_.size() <= max_batch)
+      // A backlog goes in transactions of at most store::max_access_batch entries, one after the other.
+      if (pending_.size() <= store::max_access_batch)
         cv_.wait_for(lock, opts_.interval, [&] { return stopping_; });
-      if (pending_.size() <= max_batch) {
+      if (pending_.size() <= store::max_access_batch) {
         batch.swap(pending_);
       } else {
         batch.assign(std::make_move_iterator(pending_.begin()),
-                     std::make_move_iterator(pending_.begin() + max_batch));
-        pending_.erase(pending_.begin(), pending_.begin() + max_batch);
+                     std::make_move_iterator(pending_.begin() + store::max_access_batch));
+        pending_.erase(pending_.begin(), pending_.begin() + store::max_access_batch);
       }
       last = stopping_;
     }
@@ -102,8 +123,10 @@ void access_queue::run() {
       log_->error("event=access_log_lost entries={} error={}", batch.size(), log_quote(why));
       return;
     } else {
-      if (failing_.empty())
+      if (failing_.empty()) {
         log_->error("event=access_log_failed entries={} error={}", batch.size(), log_quote(why));
+        failing_since_ = std::chrono::steady_clock::now();
+      }
       failing_ = why;
       written_cv_.notify_all();
       // Kept, oldest first, and tried again at the next interval.

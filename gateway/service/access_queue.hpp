@@ -11,13 +11,18 @@
 // kept and tried again, and every read is refused (bl.store.unavailable) until it goes through:
 // nothing more is shown that the log might not hold. The engine's own failure shows in /healthz.
 //
-// Thread-safety: record() from any thread. stop() flushes what is queued (before the engine
-// stops) and joins.
+// Nothing fails in silence: the thread beats (the app's watchdog restarts a stalled gateway), a
+// failing batch shows in status() (/healthz 503, /metrics), and a thread that dies calls the
+// failure handler (the app's failure policy: degraded, drain, exit 5 for a restart).
+//
+// Thread-safety: record() and status() from any thread. set_beat() and set_failure_handler()
+// before start(). stop() flushes what is queued (before the engine stops) and joins.
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "gateway/core/error.hpp"
+#include "gateway/core/liveness.hpp"
 #include "gateway/store/access_log.hpp"
 
 namespace spdlog {
@@ -38,6 +44,13 @@ class engine;
 
 class access_queue {
  public:
+  /// What /healthz and /metrics show of the queue.
+  struct status {
+    bool failing = false;      // the last batch was refused, or the thread stopped
+    std::string error;         // why
+    double failing_for_s = 0;  // since the first refusal
+    std::size_t pending = 0;   // entries queued and not yet written
+  };
   struct options {
     std::size_t max_entries = 200000;
     std::chrono::milliseconds interval{20};
@@ -49,7 +62,10 @@ class access_queue {
   access_queue(const access_queue&) = delete;
   access_queue& operator=(const access_queue&) = delete;
 
+  void set_beat(liveness::beat* b) { beat_ = b; }
+  void set_failure_handler(std::function<void(const std::string&)> f) { on_failure_ = std::move(f); }
   void start();
+  status state() const;
   /// Queues `entries` (each timed now unless it has a time); nullopt once they are queued, or why
   /// the read must be refused.
   std::optional<error> record(std::vector<store::access_entry> entries);
@@ -68,10 +84,13 @@ class access_queue {
   engine& eng_;
   std::shared_ptr<spdlog::logger> log_;
   const options opts_;
-  std::mutex mu_;
+  liveness::beat* beat_ = nullptr;
+  std::function<void(const std::string&)> on_failure_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<store::access_entry> pending_;
   std::string failing_;  // why the last batch was refused; empty while batches commit
+  std::chrono::steady_clock::time_point failing_since_{};
   std::condition_variable written_cv_;
   std::uint64_t queued_ = 0;   // entries ever queued
   std::uint64_t written_ = 0;  // entries ever written (in queue order)

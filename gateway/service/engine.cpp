@@ -18,11 +18,6 @@ namespace bl {
 
 using nlohmann::json;
 
-namespace {
-/// A batch takes no more jobs once its access-log entries (and other jobs, one each) reach this.
-constexpr std::size_t max_access_entries_per_batch = 5000;
-}  // namespace
-
 struct engine::job {
   enum class kind {
     submit,
@@ -364,7 +359,7 @@ void engine::run() {
       // storm of reads cannot make one transaction long enough to hold up receipts.
       std::size_t weight = 0;
       while (!queue_.empty() && jobs.size() < opts_.max_batch &&
-             weight < max_access_entries_per_batch) {
+             weight < store::max_access_batch) {
         const auto& next = queue_.front();
         weight += next.what == job::kind::access ? next.access.size() : 1;
         jobs.push_back(std::move(queue_.front()));

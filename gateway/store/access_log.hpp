@@ -12,6 +12,7 @@
 // last week") use indexes; `bluelink audit verify` checks every access_log row against its audit
 // row, both ways. An entry holds ids, never a transfer's content.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,10 @@
 #include "gateway/core/time_util.hpp"
 
 namespace bl::store {
+
+/// The most access entries one transaction writes: the engine stops adding jobs to a batch once
+/// its entries reach this, and the access queue hands a backlog over in chunks of this size.
+inline constexpr std::size_t max_access_batch = 5000;
 
 /// One access-log entry. The operation and object vocabularies are below; every field is text so
 /// that both engines store and hash it identically ("" where a field does not apply).

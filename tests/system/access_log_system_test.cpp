@@ -205,6 +205,13 @@ TEST_CASE("every read of a transfer's content is in the access log, which superv
   CHECK(refused.body.find("\"priority\"") == std::string::npos);  // nothing of the transfer
   CHECK(gw.stderr_text().find("event=access_log_failed") != std::string::npos);
   CHECK(gw.stderr_text().find("event=access_log_refused") != std::string::npos);
+  // Not silent: /healthz says the log is failing and why, /metrics counts it.
+  http_client monitor(gw.port());
+  auto failing = monitor.get("/healthz", "");
+  CHECK(failing.status == 503);
+  CHECK(failing.json["access_log"] == "failing");
+  CHECK_THAT(failing.json["access_log_error"].get<std::string>(), Catch::Contains("bl.store"));
+  CHECK_THAT(monitor.get("/metrics", "").body, Catch::Contains("bluelink_access_log_failing 1"));
   failpoints.disarm();
   bool back = false;
   for (int i = 0; i < 500 && !back; ++i) {
@@ -225,4 +232,30 @@ TEST_CASE("every read of a transfer's content is in the access log, which superv
   CHECK(details == 1 + answered + 1);
   auto verified_after = run_cli(gw.dir(), {"audit", "verify", "--database", gw.db_path().string()});
   CHECK(verified_after.exit_code == 0);
+  bool healthy = false;
+  for (int i = 0; i < 100 && !healthy; ++i) {
+    auto h = monitor.get("/healthz", "");
+    healthy = h.status == 200 && h.json["access_log"] == "ok";
+    if (!healthy) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(healthy);
+
+  // The queue's thread ends on a fault: reads are refused at once, and the gateway fails as for
+  // any long-lived thread (degraded naming the access log, drained, exit 5 for a restart).
+  failpoints.arm("access_log.thread_exception");
+  http_response dead;
+  for (int i = 0; i < 200; ++i) {
+    auto h = monitor.try_request("GET", "/healthz", {}, "");
+    if (h && h->status == 503) {
+      dead = *h;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(dead.status == 503);
+  CHECK(dead.json["failed"] == "access_log");
+  CHECK(gw.wait_exit(std::chrono::seconds(40)) == 5);
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=access_log_thread_failed"));
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=component_failed component=access_log"));
+  failpoints.disarm();
 }
