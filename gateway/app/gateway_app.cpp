@@ -42,6 +42,7 @@
 #include "gateway/service/inbox_notifier.hpp"
 #include "gateway/service/link_registry.hpp"
 #include "gateway/service/outage_monitor.hpp"
+#include "gateway/service/purge_scheduler.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
@@ -264,9 +265,12 @@ int gateway_main(int argc, char** argv) {
   hub.set_outages(&outages, &clock);
   // Reads queue their access-log entries here, written in batches (docs/data-protection.md).
   access_queue accessq(*eng, log);
+  // Personal data past its retention period is purged on a schedule (docs/data-protection.md).
+  purge_scheduler purger(cfg, *eng, reader, clock, log);
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
   services.access = &accessq;
+  services.purger = &purger;
   services.geo_convert = geo_convert.get();
   services.hub = &hub;
   services.live = &live;
@@ -334,6 +338,7 @@ int gateway_main(int argc, char** argv) {
   if (cad_link) cad_link->set_beat(&live.add("cad_link"));
   if (!nodes->alone()) nodes->set_beat(&live.add("cluster"));
   accessq.set_beat(&live.add("access_log"));
+  purger.set_beat(&live.add("retention"));
   // The HTTP/WebSocket I/O threads and every timer on them (inbox and UCRI2 long-polls, EIDO
   // subscriptions' poll, rate and expiry timers, console session checks) beat through one timer
   // on the same io_context; the worker pool beats as its jobs start and end, and while idle.
@@ -358,6 +363,7 @@ int gateway_main(int argc, char** argv) {
                     log_quote(cfg.cad_link.listen), log_quote(e.what()));
       std::fprintf(stderr, "bluelink-gateway: cannot bind the CAD link at %s: %s\n",
                    cfg.cad_link.listen.c_str(), e.what());
+      purger.stop();
       accessq.stop();
       eng->stop();
       nodes->stop();
@@ -397,6 +403,7 @@ int gateway_main(int argc, char** argv) {
     // The engine's stop() blocks until its queue is empty; do it off the I/O threads.
     if (cad_link) cad_link->begin_shutdown();
     drainer = std::thread([&] {
+      purger.stop();
       accessq.stop();
       eng->stop();
       // Receipts for what the engine drained still go out before the CAD link closes.
@@ -464,6 +471,16 @@ int gateway_main(int argc, char** argv) {
   // Started once its failure has somewhere to go; before any I/O thread runs a read.
   accessq.set_failure_handler([&](const std::string& why) { component_failed("access_log", why); });
   accessq.start();
+  // Personal data kept without a period is kept until one is set: say so at each start.
+  for (const auto& a : cfg.agencies) {
+    auto r = cfg.retention_of(a.id);
+    if (!r.transfers_days || !r.calls_days || !r.logs_days)
+      log->warn("event=retention_not_set agency={} transfers_days={} calls_days={} logs_days={}",
+                a.id, r.transfers_days ? std::to_string(*r.transfers_days) : "unset",
+                r.calls_days ? std::to_string(*r.calls_days) : "unset",
+                r.logs_days ? std::to_string(*r.logs_days) : "unset");
+  }
+  purger.start(std::chrono::seconds(10));
 
   // The I/O beat: a handler that cannot run within limits.thread_stall_s means every I/O thread
   // is stuck (the failpoint io.stall holds one in this handler, as a stuck handler would).
@@ -518,6 +535,7 @@ int gateway_main(int argc, char** argv) {
   watchdog_cv.notify_all();
   watchdog.join();
   if (drainer.joinable()) drainer.join();
+  purger.stop();
   accessq.stop();
   eng->stop();
   if (cad_link) cad_link->stop();

@@ -61,6 +61,26 @@ const agency_config* gateway_config::find_agency(std::string_view id) const {
   return nullptr;
 }
 
+retention_periods gateway_config::retention_of(std::string_view agency) const {
+  retention_periods r = retention.defaults;
+  if (const auto* a = find_agency(agency)) {
+    if (a->retention.transfers_days) r.transfers_days = a->retention.transfers_days;
+    if (a->retention.calls_days) r.calls_days = a->retention.calls_days;
+    if (a->retention.logs_days) r.logs_days = a->retention.logs_days;
+  }
+  return r;
+}
+
+namespace {
+retention_periods retention_periods_of(const nlohmann::json& j) {
+  retention_periods r;
+  if (j.contains("transfers_days")) r.transfers_days = j.at("transfers_days").get<int>();
+  if (j.contains("calls_days")) r.calls_days = j.at("calls_days").get<int>();
+  if (j.contains("logs_days")) r.logs_days = j.at("logs_days").get<int>();
+  return r;
+}
+}  // namespace
+
 bool conninfo_has_password(const std::string& conninfo) {
   // keyword=value form: a "password" keyword (any case, spaces around '=' allowed).
   std::string lower;
@@ -145,6 +165,7 @@ gateway_config config_from_json(const nlohmann::json& doc) {
       ac.fallback_note = a.at("fallback").value("note", std::string());
     }
     ac.outage_after_s = a.value("outage_after_s", ac.outage_after_s);
+    if (a.contains("retention")) ac.retention = retention_periods_of(a.at("retention"));
     c.agencies.push_back(std::move(ac));
   }
   // A buddy room must be another configured agency: a redirect to itself or to nobody would
@@ -310,6 +331,12 @@ gateway_config config_from_json(const nlohmann::json& doc) {
         ci.numbers.push_back(std::move(pl));
       }
     }
+  }
+  if (doc.contains("retention")) {
+    const auto& r = doc.at("retention");
+    c.retention.defaults = retention_periods_of(r);
+    c.retention.purge_every_s = r.value("purge_every_s", c.retention.purge_every_s);
+    c.retention.batch = r.value("batch", c.retention.batch);
   }
   if (doc.contains("savings")) {
     const auto& k = doc.at("savings");

@@ -28,6 +28,15 @@ struct area_config {
   double radius_km = 0;
 };
 
+/// How long personal data is kept (issue 18, docs/data-protection.md), in days; unset: kept until
+/// a period is set. Per agency, over the gateway's defaults.
+struct retention_periods {
+  std::optional<int>
+      transfers_days;  // a transfer's content and original documents, from its last activity
+  std::optional<int> calls_days;  // a phone call's note and who logged it, from the call
+  std::optional<int> logs_days;   // console sign-in records (sessions), from their end
+};
+
 struct agency_config {
   std::string id;
   std::string name;
@@ -41,6 +50,7 @@ struct agency_config {
   std::string fallback_agency;
   std::string fallback_note;  // shown to senders with the buddy ("Kent Fire takes Essex's calls")
   int outage_after_s = 120;
+  retention_periods retention;  // over gateway_config::retention
 };
 
 struct token_config {
@@ -190,6 +200,12 @@ struct edge_limits_config {
   int thread_stall_s = 20;  // a long-lived thread silent this long is stalled: restart
 };
 
+struct retention_config {
+  retention_periods defaults;
+  int purge_every_s = 3600;  // how often the gateway runs its purge
+  int batch = 100;           // transfers (or calls) purged per transaction
+};
+
 struct gateway_config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;
@@ -219,6 +235,7 @@ struct gateway_config {
   savings_config savings;
   ucri2_config ucri2;
   std::vector<partner_config> partners;
+  retention_config retention;
   std::string log_level = "info";
   std::string log_file;
 
@@ -226,6 +243,8 @@ struct gateway_config {
   /// The partner entry of an agency, or nullptr.
   const partner_config* find_partner(std::string_view agency) const;
   const priority_config& limits(priority p) const { return priorities[static_cast<int>(p)]; }
+  /// An agency's retention periods: its own, else the gateway's defaults.
+  retention_periods retention_of(std::string_view agency) const;
 };
 
 /// Converts a schema-valid config document; throws std::invalid_argument naming the JSON pointer

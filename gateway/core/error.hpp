@@ -32,6 +32,8 @@ enum class errc {
   not_sender,
   not_pending,
   no_fallback,
+  hold_exists,
+  hold_not_found,
   expired,
   store_busy,
   store_full,

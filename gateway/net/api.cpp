@@ -1,5 +1,7 @@
 #include "gateway/net/api.hpp"
 #include "gateway/service/access_queue.hpp"
+#include "gateway/service/purge_scheduler.hpp"
+#include "gateway/service/retention.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -328,6 +330,14 @@ void api::add_v1_routes(route_table& t) {
   t.post("/api/v1/redirects", A::agency, [this](const route_call& c, reply_fn done) {
     post_redirect(*c.who, c.req.body, std::move(done));
   });
+  t.post("/api/v1/transfers/{id}/hold", A::signed_in, [this](const route_call& c, reply_fn done) {
+    change_hold(*c.who, c.param, c.req.body, true, std::move(done));
+  });
+  t.del("/api/v1/transfers/{id}/hold", A::signed_in, [this](const route_call& c, reply_fn done) {
+    change_hold(*c.who, c.param, c.req.body, false, std::move(done));
+  });
+  t.get("/api/v1/retention", A::signed_in,
+        [this](const route_call& c, reply_fn done) { done(get_retention(*c.who)); });
   t.get("/api/v1/reports/savings", A::signed_in, [this](const route_call& c, reply_fn done) {
     blocking(
         "savings_report",
@@ -652,11 +662,39 @@ void api::get_transfer(const principal& who, const std::string& id, done_fn done
     auto e = access_by(who, store::access_op::consult, "transfer");
     e.transfer_id = id;
     e.justification = "party to the transfer";
-    answer_logged({std::move(e)}, json_response(200, json{{"transfer", transfer_detail_json(*t)}}),
+    json detail = transfer_detail_json(*t);
+    detail["retention"] = retention_json(*t, agency);
+    answer_logged({std::move(e)}, json_response(200, json{{"transfer", std::move(detail)}}),
                   std::move(done));
   } catch (const store::store_error& e) {
     done(error_response(make_error(errc::store_unavailable, e.what())));
   }
+}
+
+json api::retention_json(const store::transfer_record& t, const std::string& viewer) const {
+  // When its content goes (unless held), and the holds: a hold's reason is shown to the agency
+  // that placed it (and to administrators), the other party sees only that it stands.
+  auto due = transfer_purge_due(s_.cfg, t.requester, t.responder, t.updated_at);
+  json holds = json::array();
+  json current;
+  for (const auto& h : t.holds) {
+    const bool own = viewer.empty() || h.agency == viewer;
+    json j = {{"id", h.id},
+              {"agency", h.agency.empty() ? json() : json(h.agency)},
+              {"placed_by", own ? json(h.placed_by) : json()},
+              {"placed_at", format_rfc3339(h.placed_at)},
+              {"reason", own ? json(h.reason) : json()},
+              {"lifted_by", h.lifted_at && own ? json(h.lifted_by) : json()},
+              {"lifted_at", h.lifted_at ? json(format_rfc3339(*h.lifted_at)) : json()},
+              {"lift_reason", h.lifted_at && own ? json(h.lift_reason) : json()}};
+    if (!h.lifted_at) current = j;
+    holds.push_back(std::move(j));
+  }
+  return {{"purged_at", t.purged_at ? json(format_rfc3339(*t.purged_at)) : json()},
+          {"purge_due", due ? json(format_rfc3339(*due)) : json()},
+          {"held", !current.is_null()},
+          {"hold", current},
+          {"holds", std::move(holds)}};
 }
 
 void api::get_original(const principal& who, const std::string& message_id, done_fn done) {
@@ -1000,6 +1038,24 @@ api_response api::render_metrics() {
       g.push_back({"bluelink_access_log_pending",
                    "Access-log entries queued and not yet written (written every 20 ms).",
                    {{{}, static_cast<double>(q.pending)}}});
+    }
+    if (s_.purger) {
+      auto p = s_.purger->state();
+      g.push_back({"bluelink_retention_purged_total",
+                   "Transfers and calls whose personal content the retention purge removed since "
+                   "the gateway started (a counter).",
+                   {{{{"kind", "transfers"}}, static_cast<double>(p.transfers_purged)},
+                    {{{"kind", "calls"}}, static_cast<double>(p.calls_purged)}}});
+      g.push_back({"bluelink_retention_purge_failures_total",
+                   "Retention purge passes that failed (a counter; each is tried again at the "
+                   "next interval, event=purge_failed).",
+                   {{{}, static_cast<double>(p.failures)}}});
+      g.push_back({"bluelink_retention_last_purge_timestamp_seconds",
+                   "When the last retention purge pass ended (Unix time; 0: none yet).",
+                   {{{}, static_cast<double>(p.last_pass_at_ms) / 1000.0}}});
+      g.push_back({"bluelink_retention_longest_batch_ms",
+                   "The longest one purge batch held the store's writer in the last pass.",
+                   {{{}, p.longest_batch_ms}}});
     }
     g.push_back({"bluelink_timers_failing",
                  "1 while the timer sweep (phone prompts, expiries) fails (/healthz is 503).",

@@ -33,6 +33,7 @@ class logger;
 namespace bl {
 
 class access_queue;
+class purge_scheduler;
 class accounts;
 class console_hub;
 class delivery_stream;
@@ -53,6 +54,7 @@ namespace store {
 class reader;
 class report_store;
 struct access_entry;
+struct transfer_record;
 }  // namespace store
 
 /// Everything the API needs, owned elsewhere and outliving it.
@@ -77,6 +79,8 @@ struct api_services {
   /// Where reads queue their access-log entries (answered at once). Required: without it every
   /// read of personal data is refused.
   access_queue* access = nullptr;
+  /// The retention purge's state, for /metrics; null: none runs.
+  const purge_scheduler* purger = nullptr;
   /// Runs blocking work (Argon2id password hashing, the savings report) so that the HTTP I/O
   /// threads never wait on it. Empty (tests): such work runs inline.
   boost::asio::any_io_executor workers{};
@@ -145,6 +149,12 @@ class api {
   void post_phone_claim(const principal& who, const std::string& body, done_fn done);
   /// POST /api/v1/redirects: the caller's pending transfer goes to its recipient's fallback room.
   void post_redirect(const principal& who, const std::string& body, done_fn done);
+  /// POST (place) or DELETE (lift) /api/v1/transfers/{id}/hold.
+  void change_hold(const principal& who, const std::string& transfer_id, const std::string& body,
+                   bool place, done_fn done);
+  api_response get_retention(const principal& who);
+  /// The "retention" part of a transfer's detail as `viewer`'s agency sees it.
+  nlohmann::json retention_json(const store::transfer_record& t, const std::string& viewer) const;
   api_response get_geo(const std::string& query) const;
   api_response validate_message(const principal& who, const std::string& body) const;
   // The savings report (gateway/net/api_reports.cpp): managers and admins only.

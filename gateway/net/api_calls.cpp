@@ -26,6 +26,8 @@
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/engine.hpp"
 #include "gateway/service/geo.hpp"
+#include "gateway/service/purge_scheduler.hpp"
+#include "gateway/service/retention.hpp"
 #include "gateway/service/submit_pipeline.hpp"
 #include "gateway/store/access_log.hpp"
 #include "gateway/store/reader.hpp"
@@ -379,6 +381,84 @@ void api::post_redirect(const principal& who, const std::string& body, done_fn d
                                                      {"to", got.to},
                                                      {"already_redirected", got.already}}));
   });
+}
+
+void api::change_hold(const principal& who, const std::string& transfer_id, const std::string& body,
+                      bool place, done_fn done) {
+  const char* verb = place ? "hold" : "hold_lift";
+  auto reject = [log = s_.log, agency = who.agency, verb, done](const error& e) {
+    log->info("event={}_rejected agency={} code={} pointer={} reason={}", verb, log_quote(agency),
+              e.id(), log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
+    done(error_response(e));
+  };
+  if (who.who != role::supervisor && who.who != role::admin)
+    return reject(make_error(
+        errc::forbidden_role,
+        "legal holds are placed and lifted by supervisors (on their agency's transfers) and "
+        "administrators; a " +
+            std::string(to_string(who.who)) + " cannot"));
+  json doc;
+  if (auto e = read_body(body, "api/legal_hold", doc)) return reject(*e);
+  hold_change c;
+  c.transfer_id = transfer_id;
+  c.agency = who.agency;  // a supervisor: a party's only; an admin (no agency): any transfer
+  c.by = who.username;
+  c.reason = doc.at("reason").get<std::string>();
+  auto out = std::make_shared<std::variant<store::legal_hold, error>>(error{});
+  s_.eng.run_task(
+      [c, place, out](store::writer& w, time_point now) {
+        *out = place ? place_legal_hold(w, c, now) : lift_legal_hold(w, c, now);
+      },
+      [log = s_.log, reject, done, out, place, c](std::optional<error> failed) {
+        if (failed) return reject(*failed);
+        if (auto* e = std::get_if<error>(out.get())) return reject(*e);
+        const auto& h = std::get<store::legal_hold>(*out);
+        log->info("event={} transfer_id={} hold_id={} agency={} by={}",
+                  place ? "hold_placed" : "hold_lifted", h.transfer_id, h.id, log_quote(c.agency),
+                  log_quote(c.by));
+        json j = {{"id", h.id},
+                  {"transfer_id", h.transfer_id},
+                  {"agency", h.agency.empty() ? json() : json(h.agency)},
+                  {"placed_by", h.placed_by},
+                  {"placed_at", format_rfc3339(h.placed_at)},
+                  {"reason", h.reason},
+                  {"lifted_by", h.lifted_at ? json(h.lifted_by) : json()},
+                  {"lifted_at", h.lifted_at ? json(format_rfc3339(*h.lifted_at)) : json()},
+                  {"lift_reason", h.lifted_at ? json(h.lift_reason) : json()}};
+        done(json_response(place ? 201 : 200, json{{"hold", std::move(j)}}));
+      });
+}
+
+api_response api::get_retention(const principal& who) {
+  // The periods each agency's data is kept for (docs/data-protection.md): every signed-in user
+  // may see them (they are the deployment's policy, not personal data).
+  auto days = [](const std::optional<int>& d) { return d ? json(*d) : json(); };
+  json agencies = json::array();
+  for (const auto& a : s_.cfg.agencies) {
+    auto r = s_.cfg.retention_of(a.id);
+    agencies.push_back({{"agency", a.id},
+                        {"name", a.name},
+                        {"transfers_days", days(r.transfers_days)},
+                        {"calls_days", days(r.calls_days)},
+                        {"logs_days", days(r.logs_days)}});
+  }
+  json body = {{"agencies", std::move(agencies)},
+               {"purge_every_s", s_.cfg.retention.purge_every_s},
+               {"rule",
+                "A transfer is kept for the longer of its two agencies' transfer periods from its "
+                "last activity, a call for the longer of its two agencies' call periods from when "
+                "it started; without a period, data is kept until one is set. A legal hold stops "
+                "a transfer's purge until it is lifted."}};
+  if (s_.purger) {
+    auto p = s_.purger->state();
+    body["last_purge"] = {
+        {"at", p.last_pass_at_ms ? json(format_rfc3339(from_ms(p.last_pass_at_ms))) : json()},
+        {"transfers_purged_since_start", p.transfers_purged},
+        {"calls_purged_since_start", p.calls_purged},
+        {"error", p.last_error.empty() ? json() : json(p.last_error)}};
+  }
+  (void)who;
+  return json_response(200, body);
 }
 
 }  // namespace bl

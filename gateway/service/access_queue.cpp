@@ -78,8 +78,8 @@ std::string access_queue::write(std::vector<store::access_entry>& batch) {
     answered->set_value(e ? std::string(e->id()) + ": " + e->message : std::string());
   });
   // Beating while it waits: the engine's own stall shows as the engine's.
-  for (int waited_ms = 0; outcome.wait_for(std::chrono::milliseconds(250)) !=
-                          std::future_status::ready;
+  for (int waited_ms = 0;
+       outcome.wait_for(std::chrono::milliseconds(250)) != std::future_status::ready;
        waited_ms += 250) {
     if (beat_) (*beat_)();
     if (waited_ms >= 30000) return "the engine did not answer within 30 s";
@@ -96,7 +96,8 @@ void access_queue::run() {
     bool last = false;
     {
       std::unique_lock lock(mu_);
-      // A backlog goes in transactions of at most store::max_access_batch entries, one after the other.
+      // A backlog goes in transactions of at most store::max_access_batch entries, one after the
+      // other.
       if (pending_.size() <= store::max_access_batch)
         cv_.wait_for(lock, opts_.interval, [&] { return stopping_; });
       if (pending_.size() <= store::max_access_batch) {

@@ -63,7 +63,9 @@ class access_queue {
   access_queue& operator=(const access_queue&) = delete;
 
   void set_beat(liveness::beat* b) { beat_ = b; }
-  void set_failure_handler(std::function<void(const std::string&)> f) { on_failure_ = std::move(f); }
+  void set_failure_handler(std::function<void(const std::string&)> f) {
+    on_failure_ = std::move(f);
+  }
   void start();
   status state() const;
   /// Queues `entries` (each timed now unless it has a time); nullopt once they are queued, or why

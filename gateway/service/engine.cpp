@@ -28,7 +28,8 @@ struct engine::job {
     call,
     claim,
     redirect,
-    access
+    access,
+    task
   } what = kind::submit;
   message msg;
   submit_callback on_submit;
@@ -53,6 +54,9 @@ struct engine::job {
   std::vector<store::access_entry> access;
   access_callback on_access;
   std::variant<std::int64_t, error> access_out{error{}};
+  task_fn task;
+  task_callback on_task;
+  std::optional<error> task_out;
 
   /// Every caller of the job is answered with `e` (the batch or the job failed).
   void fail(const error& e) {
@@ -62,6 +66,7 @@ struct engine::job {
     claim_out = e;
     redirect_out = e;
     access_out = e;
+    task_out = e;
   }
 };
 
@@ -302,6 +307,13 @@ void engine::log_access(std::vector<store::access_entry> entries, access_callbac
   queue_or_answer(std::move(j), &job::on_access, std::move(cb));
 }
 
+void engine::run_task(task_fn fn, task_callback cb) {
+  job j;
+  j.what = job::kind::task;
+  j.task = std::move(fn);
+  queue_or_answer(std::move(j), &job::on_task, std::move(cb));
+}
+
 void engine::claim_phone(phone_claim c, claim_callback cb) {
   job j;
   j.what = job::kind::claim;
@@ -358,10 +370,11 @@ void engine::run() {
       // Access-log entries count one each (a console's list read logs up to 1,000), so that a
       // storm of reads cannot make one transaction long enough to hold up receipts.
       std::size_t weight = 0;
-      while (!queue_.empty() && jobs.size() < opts_.max_batch &&
-             weight < store::max_access_batch) {
+      while (!queue_.empty() && jobs.size() < opts_.max_batch && weight < store::max_access_batch) {
         const auto& next = queue_.front();
-        weight += next.what == job::kind::access ? next.access.size() : 1;
+        weight += next.what == job::kind::access ? next.access.size()
+                  : next.what == job::kind::task ? 1000
+                                                 : 1;
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -410,6 +423,8 @@ void engine::process(std::deque<job>& jobs, bool sweep) {
           do_redirect(j, b);
         else if (j.what == job::kind::access)
           do_access(j, b);
+        else if (j.what == job::kind::task)
+          do_task(j, b);
         else if (j.what == job::kind::shown)
           do_shown(j, b);
         else
@@ -575,6 +590,9 @@ void engine::release(committed_batch& c) {
           break;
         case job::kind::access:
           j.on_access(std::move(j.access_out));
+          break;
+        case job::kind::task:
+          j.on_task(std::move(j.task_out));
           break;
       }
     } catch (const std::exception& e) {
@@ -956,6 +974,11 @@ void engine::do_access(job& j, batch_state& b) {
     last = e.seq;
   }
   j.access_out = last;
+}
+
+void engine::do_task(job& j, batch_state& b) {
+  j.task(*writer_, b.now);
+  j.task_out.reset();
 }
 
 void engine::log_message_access(const message& m, const std::string& transfer_id,

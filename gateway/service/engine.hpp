@@ -72,6 +72,13 @@ using call_callback = std::function<void(std::variant<std::int64_t, error>)>;
 /// Access-log entries (store/access_log.hpp): the seq of the last one written, or why none was.
 using access_callback = std::function<void(std::variant<std::int64_t, error>)>;
 
+/// A piece of store work run in the engine's transaction (a retention purge's batch, a legal
+/// hold): it gets the writer and the batch's time, and throws to fail (a store_error fails the
+/// whole batch, anything else only this job, undone to its savepoint).
+using task_fn = std::function<void(store::writer&, time_point now)>;
+/// Answered once the task's transaction is durable: nullopt, or why it failed.
+using task_callback = std::function<void(std::optional<error>)>;
+
 using phone_claim = store::phone_claim;
 /// A claim on a phone prompt: the one that stands (this caller's, or an earlier one), and whether
 /// it was already there.
@@ -170,6 +177,9 @@ class engine {
   /// they are durable (the access queue, service/access_queue.hpp, waits for it). Goes through
   /// while degraded (as acknowledgements do); refused with bl.store.busy when the queue is full.
   void log_access(std::vector<store::access_entry> entries, access_callback cb);
+  /// Queues `fn` to run in the engine's next transaction; `cb` is answered once it is durable.
+  /// Goes through while degraded (like log_access).
+  void run_task(task_fn fn, task_callback cb);
   /// Runs the timers now (tests use it with a manual clock) and waits for the sweep to commit.
   void run_timers_now();
   /// From now on refuses new submissions and calls with bl.gateway.degraded (`why` says which
@@ -196,6 +206,7 @@ class engine {
   void do_shown(job& j, batch_state& b);
   void do_call(job& j, batch_state& b);
   void do_access(job& j, batch_state& b);
+  void do_task(job& j, batch_state& b);
   /// Logs what the engine itself does with an accepted message: its collection (or alteration,
   /// for an update) and its disclosure to `recipient`.
   void log_message_access(const message& m, const std::string& transfer_id,

@@ -16,6 +16,7 @@
 #include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/store/access_log.hpp"
+#include "gateway/store/retention.hpp"
 
 namespace bl::store {
 
@@ -111,6 +112,8 @@ struct transfer_record : transfer_fields {
   std::vector<std::string> messages;     // the stored message documents (JSON text), as stored
   std::vector<audit_row> audit;          // by seq
   std::vector<original_meta> originals;  // the partner documents its messages came from
+  std::optional<time_point> purged_at;   // set once retention purged its content (a tombstone)
+  std::vector<legal_hold> holds;         // legal holds placed on it, oldest first
 };
 
 /// One timeline event with the current state of its transfer, for the console's live push.
@@ -197,6 +200,17 @@ class reader {
   virtual void bound_by(std::shared_ptr<const durable_marks> marks) = 0;
   /// A cheap query proving the database answers.
   virtual bool ping() = 0;
+  /// Retention: transfers not purged yet whose last activity is before `before`, oldest first
+  /// (by updated_at, then id), after `after` (the last one of the page before).
+  virtual std::vector<purge_candidate> purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::string>>& after,
+      int limit) = 0;
+  /// Calls not purged yet that started before `before`, oldest first, after `after`.
+  virtual std::vector<call_candidate> call_purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::int64_t>>& after,
+      int limit) = 0;
+  /// Legal holds standing now (not lifted), oldest first.
+  virtual std::vector<legal_hold> current_holds() = 0;
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
   /// started at or after it.
   virtual std::vector<call_row> list_calls(const std::string& agency,

@@ -19,6 +19,7 @@
 #include "gateway/core/original.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/store/access_log.hpp"
+#include "gateway/store/retention.hpp"
 
 namespace bl::store {
 
@@ -214,6 +215,28 @@ class writer {
   /// Stores a claim; the caller has checked that none stands (find_phone_claim()).
   virtual void insert_phone_claim(const phone_claim& c) = 0;
 
+  /// The seq of the audit row this writer appended last (0 before any).
+  virtual std::int64_t last_audit_seq() = 0;
+
+  /// Retention (retention.hpp). What a purge of transfer `id` reads first; nullopt when there is
+  /// no such transfer.
+  virtual std::optional<purge_subject> purge_read(const std::string& id) = 0;
+  /// Writes a transfer's purge: its messages' tombstone documents and timeline details, its
+  /// originals deleted, its phone claims' names emptied, its erasable audit details emptied
+  /// (erased_by), and purged_at set.
+  virtual void purge_write(const purge_rewrite& w) = 0;
+  /// Empties the note and who logged it of each call in `ids` not purged yet, and sets its
+  /// purged_at; returns the calls it purged.
+  virtual std::vector<call_candidate> purge_calls(const std::vector<std::int64_t>& ids,
+                                                  time_point at) = 0;
+  /// The hold standing on transfer `id`, if any.
+  virtual std::optional<legal_hold> current_hold(const std::string& id) = 0;
+  /// Stores a hold (the caller has checked that none stands) and returns its id.
+  virtual std::int64_t place_hold(const legal_hold& h) = 0;
+  /// Lifts hold `id`.
+  virtual void lift_hold(std::int64_t id, const std::string& by, time_point at,
+                         const std::string& reason) = 0;
+
   /// The newest timeline event id (0 when none).
   virtual std::int64_t last_event_id() = 0;
   /// The last sequence number of every agency that has deliveries.
@@ -247,6 +270,12 @@ std::string audit_hash(const std::string& prev_hash, std::int64_t seq, std::int6
                        const std::string& actor, const std::string& action,
                        const std::string& message_id, const std::string& transfer_id,
                        const std::string& detail);
+/// The same for a row whose detail is erasable (every row since retention, issue 18): the chain
+/// takes the detail's SHA-256 (`detail_sha256`, hex), so that the detail itself can be emptied.
+std::string audit_hash_erasable(const std::string& prev_hash, std::int64_t seq, std::int64_t at,
+                                const std::string& actor, const std::string& action,
+                                const std::string& message_id, const std::string& transfer_id,
+                                const std::string& detail_sha256);
 /// The hash that precedes the first audit row.
 inline const std::string genesis_hash(64, '0');
 

@@ -42,6 +42,7 @@
 #include "gateway/service/access_view.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/service/call_import.hpp"
+#include "gateway/service/retention.hpp"
 #include "gateway/service/savings.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
@@ -1240,6 +1241,19 @@ int audit_verify(const audit_verify_cli& o, const char* argv0) {
   return 0;
 }
 
+struct purge_cli {
+  std::string config_file;
+  bool dry_run = false;
+  std::string as_of;
+  int batch = 0;
+};
+
+struct hold_cli {
+  std::string config_file;
+  std::string transfer;
+  std::string reason;
+};
+
 struct access_query_cli {
   audit_verify_cli store;
   std::string agency, transfer, user, operation, since, until, format = "csv";
@@ -1327,6 +1341,175 @@ int access_log_query(const access_query_cli& o, const char* argv0) {
   return 0;
 }
 
+/// The gateway's config and store for a retention command: 0, or the exit code after saying why.
+int retention_target(const std::string& config_file, const char* argv0, const char* what,
+                     bl::gateway_config& cfg, bl::store::store_options& opts) {
+  if (config_file.empty()) {
+    std::fprintf(stderr, "bluelink: %s needs --config gateway.json (its store and periods)\n",
+                 what);
+    return exit_bad_input;
+  }
+  bl::schema_set schemas(bl::schema_set::locate(argv0));
+  cfg = bl::load_config(config_file, schemas);
+  opts = bl::store::options_for(cfg);
+  if (missing_file(opts)) {
+    std::fprintf(stderr, "bluelink: no database at %s\n", opts.path.c_str());
+    return exit_bad_input;
+  }
+  return 0;
+}
+
+/// `bluelink purge`: removes the personal content past its retention period (the gateway's own
+/// schedule does the same), a batch a transaction, printing progress; with --dry-run, only says
+/// what would go (as of --as-of, for planning). Exit codes: 0 done, 2 a bad option, 3 the store
+/// failed (what was purged before stays purged: each batch is a transaction).
+int purge_command(const purge_cli& o, const char* argv0) {
+  bl::gateway_config cfg;
+  bl::store::store_options opts;
+  if (int rc = retention_target(o.config_file, argv0, "purge", cfg, opts)) return rc;
+  bl::time_point now = bl::now_ms();
+  if (!o.as_of.empty()) {
+    auto t = bl::parse_rfc3339(o.as_of);
+    if (!t) {
+      std::fprintf(stderr, "bluelink: --as-of must be an RFC 3339 time (2027-01-31T00:00:00Z)\n");
+      return exit_bad_input;
+    }
+    if (!o.dry_run) {
+      std::fprintf(stderr,
+                   "bluelink: --as-of goes with --dry-run: a purge removes only what is past its "
+                   "period now\n");
+      return exit_bad_input;
+    }
+    now = *t;
+  }
+  if (o.batch < 0 || o.batch > 1000) {
+    std::fprintf(stderr, "bluelink: --batch must be 1 to 1000\n");
+    return exit_bad_input;
+  }
+  bl::purge_pass_options po;
+  po.batch = o.batch > 0 ? o.batch : cfg.retention.batch;
+  po.dry_run = o.dry_run;
+  bl::purge_actor who{cli_actor(), "cli", "cli"};
+  std::unique_ptr<bl::store::writer> w;
+  auto in_transaction = [&](auto fn) {
+    w->begin();
+    try {
+      auto r = fn();
+      w->commit();
+      return r;
+    } catch (...) {
+      w->rollback();
+      throw;
+    }
+  };
+  po.apply_transfers = [&](const std::vector<std::string>& ids) {
+    return in_transaction([&] { return bl::purge_transfers(*w, cfg, ids, bl::now_ms(), who); });
+  };
+  po.apply_calls = [&](const std::vector<bl::store::call_candidate>& calls) {
+    return in_transaction([&] { return bl::purge_calls(*w, cfg, calls, bl::now_ms(), who); });
+  };
+  auto last = std::chrono::steady_clock::now();
+  po.progress = [&](const bl::purge_pass_report& r) {
+    auto t = std::chrono::steady_clock::now();
+    if (t - last < std::chrono::seconds(2)) return;
+    last = t;
+    std::fprintf(stderr,
+                 "bluelink: purge: %lld transfers past their period so far (%lld %s), %lld calls\n",
+                 static_cast<long long>(r.transfers_due),
+                 static_cast<long long>(o.dry_run ? r.transfers_held : r.transfers_purged),
+                 o.dry_run ? "held" : "purged", static_cast<long long>(r.calls_due));
+  };
+  bl::purge_pass_report rep;
+  try {
+    auto reader = bl::store::open_reader(opts);
+    if (!o.dry_run) w = bl::store::open_writer(opts);
+    rep = bl::run_purge_pass(cfg, *reader, now, po);
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
+    return exit_store_error;
+  }
+  const std::string as_of = bl::format_rfc3339(now);
+  if (o.dry_run) {
+    std::printf(
+        "dry run as of %s: %lld transfers past their period (%lld under a legal hold, "
+        "so kept), %lld calls past their period; nothing was changed\n",
+        as_of.c_str(), static_cast<long long>(rep.transfers_due),
+        static_cast<long long>(rep.transfers_held), static_cast<long long>(rep.calls_due));
+  } else {
+    std::printf(
+        "purged as of %s: %lld transfers (%lld kept under a legal hold), %lld calls, in "
+        "%lld transactions (the longest %.1f ms)\n",
+        as_of.c_str(), static_cast<long long>(rep.transfers_purged),
+        static_cast<long long>(rep.transfers_held), static_cast<long long>(rep.calls_purged),
+        static_cast<long long>(rep.batches), rep.longest_batch_ms);
+  }
+  for (const auto& [agency, n] : rep.transfers_by_agency)
+    std::printf("  %s: party to %lld of them\n", agency.c_str(), static_cast<long long>(n));
+  if (!rep.oldest_due.empty())
+    std::printf("  the oldest was last active at %s\n", rep.oldest_due.c_str());
+  for (const auto& a : cfg.agencies) {
+    auto r = cfg.retention_of(a.id);
+    if (!r.transfers_days || !r.calls_days)
+      std::printf("  %s has no %s period: what it is party to is kept until one is set\n",
+                  a.id.c_str(),
+                  !r.transfers_days && !r.calls_days ? "transfer or call"
+                  : !r.transfers_days                ? "transfer"
+                                                     : "call");
+  }
+  return 0;
+}
+
+/// `bluelink hold place|lift|list`: legal holds from the command line (an administrator's: any
+/// transfer), logged as cli:<user>. Exit codes: 0 done, 1 refused (no such transfer, a hold
+/// already stands, none stands), 2 a bad option, 3 the store failed.
+int hold_command(const hold_cli& o, const char* argv0, const std::string& action) {
+  bl::gateway_config cfg;
+  bl::store::store_options opts;
+  if (int rc = retention_target(o.config_file, argv0, "hold", cfg, opts)) return rc;
+  try {
+    if (action == "list") {
+      auto holds = bl::store::open_reader(opts)->current_holds();
+      for (const auto& h : holds)
+        std::printf("%s\t%s\t%s\t%s\t%s\n", h.transfer_id.c_str(),
+                    bl::format_rfc3339(h.placed_at).c_str(), h.placed_by.c_str(),
+                    h.agency.empty() ? "-" : h.agency.c_str(), h.reason.c_str());
+      std::fprintf(stderr, "bluelink: %zu legal holds stand\n", holds.size());
+      return 0;
+    }
+    if (o.transfer.empty() || o.reason.size() < 3 || o.reason.size() > 300) {
+      std::fprintf(stderr,
+                   "bluelink: hold %s needs --transfer T-... and --reason (3 to 300 "
+                   "characters)\n",
+                   action.c_str());
+      return exit_bad_input;
+    }
+    auto w = bl::store::open_writer(opts);
+    bl::hold_change c{o.transfer, "", cli_actor(), o.reason};
+    w->begin();
+    std::variant<bl::store::legal_hold, bl::error> out;
+    try {
+      out = action == "place" ? bl::place_legal_hold(*w, c, bl::now_ms())
+                              : bl::lift_legal_hold(*w, c, bl::now_ms());
+      if (std::holds_alternative<bl::error>(out))
+        w->rollback();
+      else
+        w->commit();
+    } catch (...) {
+      w->rollback();
+      throw;
+    }
+    if (auto* e = std::get_if<bl::error>(&out)) {
+      std::fprintf(stderr, "bluelink: %s: %s\n", std::string(e->id()).c_str(), e->message.c_str());
+      return 1;
+    }
+    std::printf("legal hold %s on %s\n", action == "place" ? "placed" : "lifted",
+                o.transfer.c_str());
+    return 0;
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
+    return exit_store_error;
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1372,6 +1555,28 @@ int main(int argc, char** argv) {
   access_query_cmd->add_option("--before", aqo.before, "entries older than this seq (next page)");
   access_query_cmd->add_option("--limit", aqo.limit, "at most this many (1 to 10000)");
   access_query_cmd->add_option("--format", aqo.format, "csv (default) or json");
+
+  purge_cli pco;
+  auto* purge_cmd = app.add_subcommand(
+      "purge", "remove personal content past its retention period (tombstones stay)");
+  purge_cmd->add_option("--config", pco.config_file, "gateway config file: its store and periods")
+      ->required();
+  purge_cmd->add_flag("--dry-run", pco.dry_run, "only say what would be purged");
+  purge_cmd->add_option("--as-of", pco.as_of, "with --dry-run: as of this RFC 3339 time");
+  purge_cmd->add_option("--batch", pco.batch, "transfers (or calls) a transaction (1 to 1000)");
+
+  hold_cli hco;
+  auto* hold_cmd = app.add_subcommand("hold", "legal holds: no purge touches a held transfer")
+                       ->require_subcommand(1);
+  auto* hold_place = hold_cmd->add_subcommand("place", "place a legal hold on a transfer");
+  auto* hold_lift = hold_cmd->add_subcommand("lift", "lift a transfer's legal hold");
+  auto* hold_list = hold_cmd->add_subcommand("list", "the holds that stand");
+  for (auto* c : {hold_place, hold_lift, hold_list})
+    c->add_option("--config", hco.config_file, "gateway config file: its store")->required();
+  for (auto* c : {hold_place, hold_lift}) {
+    c->add_option("--transfer", hco.transfer, "the transfer id (T-YYYYMMDD-NNNNNN)")->required();
+    c->add_option("--reason", hco.reason, "why (kept with the hold)")->required();
+  }
 
   auto* config = app.add_subcommand("config", "configuration files")->require_subcommand(1);
   std::string config_file, schemas_dir;
@@ -1556,6 +1761,10 @@ int main(int argc, char** argv) {
     }
     if (*verify) return audit_verify(avo, argv[0]);
     if (*access_query_cmd) return access_log_query(aqo, argv[0]);
+    if (*purge_cmd) return purge_command(pco, argv[0]);
+    if (*hold_place) return hold_command(hco, argv[0], "place");
+    if (*hold_lift) return hold_command(hco, argv[0], "lift");
+    if (*hold_list) return hold_command(hco, argv[0], "list");
     if (*check) {
       bl::schema_set schemas(schemas_dir.empty() ? bl::schema_set::locate(argv[0])
                                                  : fs::path(schemas_dir));

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/store/audit_verify.hpp"
 #include "gateway/store/durable_marks.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_reader_sql.hpp"
@@ -95,6 +96,22 @@ constexpr std::int64_t audit_page_rows = 5000;
 std::optional<std::string> opt_text(const result& r, int row, int col) {
   if (r.is_null(row, col)) return std::nullopt;
   return r.text(row, col);
+}
+
+legal_hold read_hold(const result& r, int i) {
+  legal_hold h;
+  h.id = r.int64(i, 0);
+  h.agency = r.text(i, 1);
+  h.placed_by = r.text(i, 2);
+  h.placed_at = from_ms(r.int64(i, 3));
+  h.reason = r.text(i, 4);
+  if (!r.is_null(i, 6)) {
+    h.lifted_by = r.text(i, 5);
+    h.lifted_at = from_ms(r.int64(i, 6));
+    h.lift_reason = r.is_null(i, 7) ? std::string() : r.text(i, 7);
+  }
+  h.transfer_id = r.text(i, 8);
+  return h;
 }
 // A page size as the SQL takes it: SQLite reads no row for 0 and every row for a negative
 // LIMIT; no caller passes one, and here it reads none rather than an agency's whole history.
@@ -361,6 +378,10 @@ std::optional<transfer_record> pg_reader::transfer_detail(const std::string& id,
     }
     read_transfer_fields(s, 0, 0, t);
     t.request_message_id = s.text(0, 15);
+    if (!s.is_null(0, 16)) t.purged_at = from_ms(s.int64(0, 16));
+
+    auto h = c.prepared(sql::detail_holds, {p(id)});
+    for (int i = 0; i < h.rows(); ++i) t.holds.push_back(read_hold(h, i));
 
     auto n = c.prepared(sql::detail_numbers, {p(id)});
     for (int i = 0; i < n.rows(); ++i)
@@ -491,37 +512,32 @@ audit_report pg_reader::verify_audit() {
   // the SQLite reader's, row for row.
   in_snapshot([&](connection& c) {
     rep = audit_report{};
-    std::string prev = genesis_hash;
-    std::int64_t expect_seq = 1;
+    audit_chain_check chain;
     for (;;) {
-      auto r = c.prepared(sql::audit_page, {p(expect_seq - 1), p(audit_page_rows)});
+      auto r = c.prepared(sql::audit_page, {p(chain.next_seq() - 1), p(audit_page_rows)});
       for (int i = 0; i < r.rows(); ++i) {
         ++rep.rows;
-        std::int64_t seq = r.int64(i, 0);
-        auto fail = [&](std::string why) {
-          rep.ok = false;
-          rep.first_bad_seq = seq;
-          rep.problem = std::move(why);
-        };
-        if (seq != expect_seq) {
-          fail("row " + std::to_string(expect_seq) + " is missing");
-          return;
-        }
-        if (r.text(i, 7) != prev) {
-          fail("row " + std::to_string(seq) + " does not chain to the row before it");
-          return;
-        }
-        std::string h = audit_hash(prev, seq, r.int64(i, 1), r.text(i, 2), r.text(i, 3),
-                                   r.text(i, 4), r.text(i, 5), r.text(i, 6));
-        if (h != r.text(i, 8)) {
-          fail("row " + std::to_string(seq) + " was altered: its hash does not match its content");
-          return;
-        }
-        prev = std::move(h);
-        ++expect_seq;
+        audit_chain_row row{r.int64(i, 0),
+                            r.int64(i, 1),
+                            r.text(i, 2),
+                            r.text(i, 3),
+                            r.text(i, 4),
+                            r.text(i, 5),
+                            r.text(i, 6),
+                            r.text(i, 7),
+                            r.text(i, 8),
+                            {},
+                            {}};
+        if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
+        if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
+        if (!chain.next(row, rep)) return;
       }
       if (r.rows() < audit_page_rows) break;
     }
+    chain.finish(rep);
+    if (!rep.ok) return;
+    const std::int64_t expect_seq = chain.next_seq();
+    const std::string& prev = chain.last_hash();
     // Every writer moves the tail in the statement that appends a row (pg_writer::audit), so in
     // one snapshot the chain ends at the tail. A chain that ends before it lost its last rows,
     // which the hashes alone cannot show.
@@ -618,6 +634,46 @@ std::vector<access_entry> pg_reader::access_log(const access_filter& f) {
 bool pg_reader::ping() {
   with_connection([&](connection& c) { c.prepared("SELECT 1"); });
   return true;
+}
+
+std::vector<purge_candidate> pg_reader::purge_candidates(
+    time_point before, const std::optional<std::pair<time_point, std::string>>& after, int limit) {
+  std::vector<purge_candidate> out;
+  with_connection([&](connection& c) {
+    out.clear();
+    auto r = c.prepared(sql::purge_candidates,
+                        {p(to_ms(before)),
+                         p(after ? to_ms(after->first) : std::numeric_limits<std::int64_t>::min()),
+                         p(after ? after->second : std::string()), p(std::int64_t{limit})});
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), from_ms(r.int64(i, 3))});
+  });
+  return out;
+}
+
+std::vector<call_candidate> pg_reader::call_purge_candidates(
+    time_point before, const std::optional<std::pair<time_point, std::int64_t>>& after, int limit) {
+  std::vector<call_candidate> out;
+  with_connection([&](connection& c) {
+    out.clear();
+    auto r = c.prepared(sql::call_purge_candidates,
+                        {p(to_ms(before)),
+                         p(after ? to_ms(after->first) : std::numeric_limits<std::int64_t>::min()),
+                         p(after ? after->second : std::int64_t{0}), p(std::int64_t{limit})});
+    for (int i = 0; i < r.rows(); ++i)
+      out.push_back({r.int64(i, 0), r.text(i, 1), r.text(i, 2), from_ms(r.int64(i, 3))});
+  });
+  return out;
+}
+
+std::vector<legal_hold> pg_reader::current_holds() {
+  std::vector<legal_hold> out;
+  with_connection([&](connection& c) {
+    out.clear();
+    auto r = c.prepared(sql::current_holds);
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_hold(r, i));
+  });
+  return out;
 }
 
 std::vector<call_row> pg_reader::list_calls(const std::string& agency,

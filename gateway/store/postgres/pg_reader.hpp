@@ -72,6 +72,13 @@ class pg_reader final : public store::reader {
   std::vector<access_entry> access_log(const access_filter& f) override;
   void bound_by(std::shared_ptr<const durable_marks> marks) override;
   bool ping() override;
+  std::vector<purge_candidate> purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::string>>& after,
+      int limit) override;
+  std::vector<call_candidate> call_purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::int64_t>>& after,
+      int limit) override;
+  std::vector<legal_hold> current_holds() override;
   std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
                                    int limit) override;
 

@@ -54,7 +54,23 @@ inline constexpr const char* last_event_id = "SELECT COALESCE(max(id), 0) FROM t
 inline constexpr const char* detail_transfer =
     "SELECT id, state, version, category, priority, mode, requester, responder, created_at,"
     " updated_at, expires_at, delivery_due, decision_due, delivery_alerted, decision_alerted,"
-    " request_message_id FROM transfers WHERE id = $1";
+    " request_message_id, purged_at FROM transfers WHERE id = $1";
+inline constexpr const char* detail_holds =
+    "SELECT id, agency, placed_by, placed_at, reason, lifted_by, lifted_at, lift_reason,"
+    " transfer_id FROM legal_holds WHERE transfer_id = $1 ORDER BY id";
+inline constexpr const char* current_holds =
+    "SELECT id, agency, placed_by, placed_at, reason, lifted_by, lifted_at, lift_reason,"
+    " transfer_id FROM legal_holds WHERE lifted_at IS NULL ORDER BY id";
+// Keyset pages in the order of the partial indexes transfers_purge and calls_purge.
+inline constexpr const char* purge_candidates =
+    "SELECT id, requester, responder, updated_at FROM transfers"
+    " WHERE purged_at IS NULL AND updated_at < $1"
+    " AND (updated_at, id COLLATE \"C\") > ($2, $3 COLLATE \"C\")"
+    " ORDER BY updated_at, id COLLATE \"C\" LIMIT $4";
+inline constexpr const char* call_purge_candidates =
+    "SELECT id, from_agency, to_agency, started_at FROM calls"
+    " WHERE purged_at IS NULL AND started_at < $1 AND (started_at, id) > ($2, $3)"
+    " ORDER BY started_at, id LIMIT $4";
 inline constexpr const char* detail_numbers =
     "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = $1";
 inline constexpr const char* detail_timeline =
@@ -112,7 +128,8 @@ inline constexpr const char* transfer_states =
 /// page at a time, so that a long chain never sits in memory whole).
 inline constexpr const char* audit_page =
     "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-    " detail, prev_hash, hash FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2";
+    " detail, prev_hash, hash, detail_sha256, erased_by FROM audit WHERE seq > $1 ORDER BY seq"
+    " LIMIT $2";
 /// The chain's last row as the writers recorded it when they appended it.
 inline constexpr const char* audit_tail = "SELECT seq, hash FROM audit_tail";
 

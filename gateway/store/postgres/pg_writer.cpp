@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "gateway/core/digest.hpp"
 #include "gateway/store/cluster_store.hpp"
 #include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
@@ -545,8 +546,9 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
                       const std::string& detail_json) {
   lock_chain();
   std::int64_t seq = tail_->first + 1;
-  std::string hash =
-      audit_hash(tail_->second, seq, ms(at), actor, action, message_id, transfer_id, detail_json);
+  const std::string detail_sha256 = sha256_hex(detail_json);
+  std::string hash = audit_hash_erasable(tail_->second, seq, ms(at), actor, action, message_id,
+                                         transfer_id, detail_sha256);
   params ps{p(seq),
             pms(at),
             p(actor),
@@ -555,18 +557,19 @@ void pg_writer::audit(time_point at, const std::string& actor, const std::string
             p_or_null(transfer_id),
             p(detail_json),
             p(tail_->second),
-            p(hash)};
+            p(hash),
+            p(detail_sha256)};
   if (in_transaction_) {
     // The tail row follows at COMMIT (commit()).
     write(
         "INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail, prev_hash,"
-        " hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        " hash, detail_sha256) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
         ps);
     tail_dirty_ = true;
   } else {
     write(
         "WITH a AS (INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
-        " prev_hash, hash) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9))"
+        " prev_hash, hash, detail_sha256) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10))"
         " UPDATE audit_tail SET seq = $1, hash = $9",
         ps);
   }
@@ -658,6 +661,105 @@ void pg_writer::insert_phone_claim(const phone_claim& c) {
       " counterpart, claimed_at) VALUES($1,$2,$3,$4,$5,$6,$7)",
       {p(c.transfer_id), p(c.agency), p(c.prompt), p(c.username), p(c.display_name),
        p(c.counterpart), pms(c.claimed_at)});
+}
+
+std::int64_t pg_writer::last_audit_seq() {
+  return tail_ ? tail_->first : 0;
+}
+
+std::optional<purge_subject> pg_writer::purge_read(const std::string& id) {
+  auto t = read(
+      "SELECT requester, responder, updated_at, purged_at IS NOT NULL,"
+      " EXISTS(SELECT 1 FROM legal_holds h WHERE h.transfer_id = t.id AND h.lifted_at IS NULL)"
+      " FROM transfers t WHERE id = $1 FOR UPDATE",
+      {p(id)});
+  // FOR UPDATE: another node's purge of the same transfer waits here, then sees it purged.
+  if (t.rows() == 0) return std::nullopt;
+  purge_subject s;
+  s.transfer_id = id;
+  s.requester = t.text(0, 0);
+  s.responder = t.text(0, 1);
+  s.updated_at = from_ms(t.int64(0, 2));
+  s.purged = t.boolean(0, 3);
+  s.held = t.boolean(0, 4);
+  if (s.purged || s.held) return s;
+  auto m = read("SELECT id, doc FROM messages WHERE transfer_id = $1", {p(id)});
+  for (int i = 0; i < m.rows(); ++i) s.messages.emplace_back(m.text(i, 0), m.text(i, 1));
+  auto e = read(
+      "SELECT id, kind, detail FROM transfer_events WHERE transfer_id = $1 AND detail IS NOT NULL",
+      {p(id)});
+  for (int i = 0; i < e.rows(); ++i)
+    s.events.push_back({e.int64(i, 0), e.text(i, 1), e.text(i, 2)});
+  return s;
+}
+
+void pg_writer::purge_write(const purge_rewrite& w) {
+  for (const auto& [id, doc] : w.messages)
+    write("UPDATE messages SET doc = $2 WHERE id = $1", {p(id), p(doc)});
+  for (const auto& e : w.events)
+    write("UPDATE transfer_events SET detail = $2 WHERE id = $1", {p(e.id), p(e.detail)});
+  write(
+      "DELETE FROM originals WHERE message_id IN (SELECT id FROM messages WHERE transfer_id = $1)",
+      {p(w.transfer_id)});
+  write("UPDATE phone_claims SET username = '', display_name = '' WHERE transfer_id = $1",
+        {p(w.transfer_id)});
+  write(
+      "UPDATE audit SET detail = '', erased_by = $2 WHERE transfer_id = $1"
+      " AND detail_sha256 IS NOT NULL AND erased_by IS NULL AND seq < $2"
+      " AND action IN ('message.rejected', 'transfer.redirected', 'transfer.redirected_from',"
+      " 'phone.claimed')",
+      {p(w.transfer_id), p(w.erased_by)});
+  write("UPDATE transfers SET purged_at = $2 WHERE id = $1", {p(w.transfer_id), pms(w.at)});
+}
+
+std::vector<call_candidate> pg_writer::purge_calls(const std::vector<std::int64_t>& ids,
+                                                   time_point at) {
+  std::vector<call_candidate> out;
+  if (ids.empty()) return out;
+  std::string list = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) list += (i ? "," : "") + std::to_string(ids[i]);
+  list += "}";
+  auto r = read(
+      "UPDATE calls SET note = NULL, logged_by = NULL, purged_at = $2"
+      " WHERE id = ANY($1::bigint[]) AND purged_at IS NULL"
+      " RETURNING id, from_agency, to_agency, started_at",
+      {p(list), pms(at)});
+  for (int i = 0; i < r.rows(); ++i)
+    out.push_back({r.int64(i, 0), r.text(i, 1), r.text(i, 2), from_ms(r.int64(i, 3))});
+  return out;
+}
+
+std::optional<legal_hold> pg_writer::current_hold(const std::string& id) {
+  auto r = read(
+      "SELECT id, agency, placed_by, placed_at, reason FROM legal_holds"
+      " WHERE transfer_id = $1 AND lifted_at IS NULL",
+      {p(id)});
+  if (r.rows() == 0) return std::nullopt;
+  legal_hold h;
+  h.id = r.int64(0, 0);
+  h.transfer_id = id;
+  h.agency = r.text(0, 1);
+  h.placed_by = r.text(0, 2);
+  h.placed_at = from_ms(r.int64(0, 3));
+  h.reason = r.text(0, 4);
+  return h;
+}
+
+std::int64_t pg_writer::place_hold(const legal_hold& h) {
+  auto r = read(
+      "INSERT INTO legal_holds(transfer_id, agency, placed_by, placed_at, reason)"
+      " VALUES($1,$2,$3,$4,$5) RETURNING id",
+      {p(h.transfer_id), p(h.agency), p(h.placed_by), pms(h.placed_at), p(h.reason)});
+  if (r.rows() != 1) throw store_error(fault::unavailable, "storing the legal hold returned no id");
+  return r.int64(0, 0);
+}
+
+void pg_writer::lift_hold(std::int64_t id, const std::string& by, time_point at,
+                          const std::string& reason) {
+  write(
+      "UPDATE legal_holds SET lifted_by = $2, lifted_at = $3, lift_reason = $4"
+      " WHERE id = $1 AND lifted_at IS NULL",
+      {p(id), p(by), pms(at), p(reason)});
 }
 
 std::int64_t pg_writer::last_event_id() {

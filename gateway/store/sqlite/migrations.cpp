@@ -283,6 +283,44 @@ CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
   BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 )sql";
 
+// Retention (issue 18): a transfer or call whose personal content was purged keeps its row as a
+// tombstone (purged_at set), so every count and figure stays. Legal holds stop a transfer's purge.
+// The audit chain hashes a new row's detail through its SHA-256 (detail_sha256), so that the
+// detail can be erased (emptied, erased_by naming the purge's own audit row) and the chain still
+// verifies; the update trigger allows exactly that and nothing else. Rows written before this
+// migration have no detail_sha256 and stay as they are.
+constexpr std::string_view v9 = R"sql(
+ALTER TABLE transfers ADD COLUMN purged_at INTEGER;
+CREATE INDEX transfers_purge ON transfers(updated_at, id) WHERE purged_at IS NULL;
+ALTER TABLE calls ADD COLUMN purged_at INTEGER;
+CREATE INDEX calls_purge ON calls(started_at, id) WHERE purged_at IS NULL;
+
+CREATE TABLE legal_holds(
+  id          INTEGER PRIMARY KEY,
+  transfer_id TEXT NOT NULL REFERENCES transfers(id),
+  agency      TEXT NOT NULL,
+  placed_by   TEXT NOT NULL,
+  placed_at   INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  lifted_by   TEXT,
+  lifted_at   INTEGER,
+  lift_reason TEXT
+);
+CREATE UNIQUE INDEX legal_holds_current ON legal_holds(transfer_id) WHERE lifted_at IS NULL;
+
+ALTER TABLE audit ADD COLUMN detail_sha256 TEXT;
+ALTER TABLE audit ADD COLUMN erased_by INTEGER;
+DROP TRIGGER audit_no_update;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+  WHEN NOT (OLD.detail_sha256 IS NOT NULL AND OLD.erased_by IS NULL AND NEW.erased_by > OLD.seq
+            AND NEW.detail = '' AND NEW.seq = OLD.seq AND NEW.at = OLD.at
+            AND NEW.actor = OLD.actor AND NEW.action = OLD.action
+            AND NEW.message_id IS OLD.message_id AND NEW.transfer_id IS OLD.transfer_id
+            AND NEW.prev_hash = OLD.prev_hash AND NEW.hash = OLD.hash
+            AND NEW.detail_sha256 = OLD.detail_sha256)
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (only a purge may erase a detail)'); END;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
@@ -295,6 +333,7 @@ const std::vector<migration> list = {
      v6},
     {7, "partner documents kept as received (originals)", v7},
     {8, "the personal-data access log (access_log, DPA 2018 s.62)", v8},
+    {9, "retention: tombstones (purged_at), legal holds, erasable audit details", v9},
 };
 
 int user_version(db& d) {

@@ -4,6 +4,7 @@
 #include <array>
 #include <limits>
 
+#include "gateway/store/audit_verify.hpp"
 #include "gateway/store/durable_marks.hpp"
 #include "gateway/store/sqlite/reader_sql.hpp"
 #include "gateway/store/sqlite/sqlite.hpp"
@@ -15,6 +16,22 @@ namespace {
 std::optional<std::string> opt_text(const stmt& s, int col) {
   if (s.is_null(col)) return std::nullopt;
   return s.text(col);
+}
+
+legal_hold read_hold(const stmt& s, const std::string& transfer_id) {
+  legal_hold h;
+  h.id = s.int64(0);
+  h.transfer_id = transfer_id;
+  h.agency = s.text(1);
+  h.placed_by = s.text(2);
+  h.placed_at = from_ms(s.int64(3));
+  h.reason = s.text(4);
+  if (!s.is_null(6)) {
+    h.lifted_by = s.text(5);
+    h.lifted_at = from_ms(s.int64(6));
+    h.lift_reason = s.is_null(7) ? std::string() : s.text(7);
+  }
+  return h;
 }
 }  // namespace
 
@@ -206,7 +223,12 @@ std::optional<transfer_record> reader::transfer_detail(const std::string& id,
   if (!is_party) return t;
   read_transfer_fields(s, 0, t);
   t.request_message_id = s.text(15);
+  if (!s.is_null(16)) t.purged_at = from_ms(s.int64(16));
   s.reset();
+
+  stmt h(*l, sql::detail_holds, borrow);
+  h.bind(1, id);
+  while (h.step()) t.holds.push_back(read_hold(h, id));
 
   stmt n(*l, sql::detail_numbers, borrow);
   n.bind(1, id);
@@ -319,35 +341,25 @@ audit_report reader::verify_audit() {
   audit_report r;
   stmt s(*l,
          "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-         " detail, prev_hash, hash FROM audit ORDER BY seq",
+         " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq",
          borrow);
-  std::string prev = genesis_hash;
-  std::int64_t expect_seq = 1;
+  audit_chain_check chain;
   while (s.step()) {
     ++r.rows;
-    std::int64_t seq = s.int64(0);
-    auto fail = [&](std::string why) {
-      r.ok = false;
-      r.first_bad_seq = seq;
-      r.problem = std::move(why);
-    };
-    if (seq != expect_seq) {
-      fail("row " + std::to_string(expect_seq) + " is missing");
-      break;
-    }
-    if (s.text(7) != prev) {
-      fail("row " + std::to_string(seq) + " does not chain to the row before it");
-      break;
-    }
-    std::string h =
-        audit_hash(prev, seq, s.int64(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6));
-    if (h != s.text(8)) {
-      fail("row " + std::to_string(seq) + " was altered: its hash does not match its content");
-      break;
-    }
-    prev = h;
-    ++expect_seq;
+    audit_chain_row row{s.int64(0),
+                        s.int64(1),
+                        s.text(2),
+                        s.text(3),
+                        s.text(4),
+                        s.text(5),
+                        s.text(6),
+                        s.text(7),
+                        s.text(8),
+                        opt_text(s, 9),
+                        s.is_null(10) ? std::optional<std::int64_t>() : s.int64(10)};
+    if (!chain.next(row, r)) break;
   }
+  if (r.ok) chain.finish(r);
   if (r.ok) check_access_log(*l, r);
   return r;
 }
@@ -418,6 +430,37 @@ bool reader::ping() {
   stmt s(*l, "SELECT 1 FROM sqlite_master LIMIT 1", borrow);
   s.step();
   return true;
+}
+
+std::vector<purge_candidate> reader::purge_candidates(
+    time_point before, const std::optional<std::pair<time_point, std::string>>& after, int limit) {
+  lease l(*this);
+  stmt s(*l, after ? sql::purge_candidates_after : sql::purge_candidates_first, borrow);
+  s.bind(1, to_ms(before)).bind(4, limit);
+  if (after) s.bind(2, to_ms(after->first)).bind(3, after->second);
+  std::vector<purge_candidate> out;
+  while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), from_ms(s.int64(3))});
+  return out;
+}
+
+std::vector<call_candidate> reader::call_purge_candidates(
+    time_point before, const std::optional<std::pair<time_point, std::int64_t>>& after, int limit) {
+  lease l(*this);
+  stmt s(*l, sql::call_purge_candidates, borrow);
+  s.bind(1, to_ms(before)).bind(4, limit);
+  s.bind(2, after ? to_ms(after->first) : std::numeric_limits<std::int64_t>::min());
+  s.bind(3, after ? after->second : std::int64_t{0});
+  std::vector<call_candidate> out;
+  while (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2), from_ms(s.int64(3))});
+  return out;
+}
+
+std::vector<legal_hold> reader::current_holds() {
+  lease l(*this);
+  stmt s(*l, sql::current_holds, borrow);
+  std::vector<legal_hold> out;
+  while (s.step()) out.push_back(read_hold(s, s.text(8)));
+  return out;
 }
 
 std::vector<call_row> reader::list_calls(const std::string& agency, std::optional<time_point> since,

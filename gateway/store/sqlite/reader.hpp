@@ -57,6 +57,13 @@ class reader final : public store::reader {
   bool ping() override;
   /// Phone calls to or from `agency`, newest first (by when they started); `since` keeps calls
   /// started at or after it.
+  std::vector<purge_candidate> purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::string>>& after,
+      int limit) override;
+  std::vector<call_candidate> call_purge_candidates(
+      time_point before, const std::optional<std::pair<time_point, std::int64_t>>& after,
+      int limit) override;
+  std::vector<legal_hold> current_holds() override;
   std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
                                    int limit) override;
 

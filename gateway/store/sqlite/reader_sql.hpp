@@ -47,7 +47,24 @@ inline constexpr const char* last_event_id = "SELECT COALESCE(MAX(id), 0) FROM t
 inline constexpr const char* detail_transfer =
     "SELECT id, state, version, category, priority, mode, requester, responder, created_at,"
     " updated_at, expires_at, delivery_due, decision_due, delivery_alerted, decision_alerted,"
-    " request_message_id FROM transfers WHERE id = ?1";
+    " request_message_id, purged_at FROM transfers WHERE id = ?1";
+inline constexpr const char* detail_holds =
+    "SELECT id, agency, placed_by, placed_at, reason, lifted_by, lifted_at, lift_reason"
+    " FROM legal_holds WHERE transfer_id = ?1 ORDER BY id";
+inline constexpr const char* current_holds =
+    "SELECT id, agency, placed_by, placed_at, reason, lifted_by, lifted_at, lift_reason,"
+    " transfer_id FROM legal_holds WHERE lifted_at IS NULL ORDER BY id";
+inline constexpr const char* purge_candidates_first =
+    "SELECT id, requester, responder, updated_at FROM transfers"
+    " WHERE purged_at IS NULL AND updated_at < ?1 ORDER BY updated_at, id LIMIT ?4";
+inline constexpr const char* purge_candidates_after =
+    "SELECT id, requester, responder, updated_at FROM transfers"
+    " WHERE purged_at IS NULL AND updated_at < ?1 AND (updated_at, id) > (?2, ?3)"
+    " ORDER BY updated_at, id LIMIT ?4";
+inline constexpr const char* call_purge_candidates =
+    "SELECT id, from_agency, to_agency, started_at FROM calls"
+    " WHERE purged_at IS NULL AND started_at < ?1 AND (started_at, id) > (?2, ?3)"
+    " ORDER BY started_at, id LIMIT ?4";
 inline constexpr const char* detail_numbers =
     "SELECT agency, number, recorded_at FROM incident_numbers WHERE transfer_id = ?1";
 inline constexpr const char* detail_timeline =

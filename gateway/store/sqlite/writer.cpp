@@ -95,7 +95,7 @@ struct writer::statements {
         audit_tail(d, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
         audit_insert(d,
                      "INSERT INTO audit(seq, at, actor, action, message_id, transfer_id, detail,"
-                     " prev_hash, hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)"),
+                     " prev_hash, hash, detail_sha256) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)"),
         access_insert(d,
                       "INSERT INTO access_log(seq, at, operation, agency, actor, actor_kind,"
                       " channel, object, transfer_id, ref, recipients, justification)"
@@ -449,8 +449,9 @@ void writer::audit(time_point at, const std::string& actor, const std::string& a
     t.reset();
   }
   std::int64_t seq = audit_tail_->first + 1;
-  std::string hash = audit_hash(audit_tail_->second, seq, ms(at), actor, action, message_id,
-                                transfer_id, detail_json);
+  const std::string detail_sha256 = sha256_hex(detail_json);
+  std::string hash = audit_hash_erasable(audit_tail_->second, seq, ms(at), actor, action,
+                                         message_id, transfer_id, detail_sha256);
   auto& s = st_->audit_insert.reset();
   s.bind(1, seq).bind(2, ms(at)).bind(3, actor).bind(4, action);
   if (message_id.empty())
@@ -461,7 +462,7 @@ void writer::audit(time_point at, const std::string& actor, const std::string& a
     s.bind_null(6);
   else
     s.bind(6, transfer_id);
-  s.bind(7, detail_json).bind(8, audit_tail_->second).bind(9, hash).run();
+  s.bind(7, detail_json).bind(8, audit_tail_->second).bind(9, hash).bind(10, detail_sha256).run();
   audit_tail_ = std::make_pair(seq, std::move(hash));
 }
 
@@ -532,6 +533,134 @@ std::int64_t writer::insert_call(const call_record& c) {
   // Finish the statement so that the insert is complete before the borrow is given back.
   s.step();
   return id;
+}
+
+std::int64_t writer::last_audit_seq() {
+  return audit_tail_ ? audit_tail_->first : 0;
+}
+
+std::optional<purge_subject> writer::purge_read(const std::string& id) {
+  // Purges are rare and small (a batch of transfers at a time): borrowed cached statements.
+  stmt t(*db_,
+         "SELECT requester, responder, updated_at, purged_at IS NOT NULL,"
+         " EXISTS(SELECT 1 FROM legal_holds h WHERE h.transfer_id = t.id AND h.lifted_at IS NULL)"
+         " FROM transfers t WHERE id = ?1",
+         borrow);
+  t.bind(1, id);
+  if (!t.step()) return std::nullopt;
+  purge_subject p;
+  p.transfer_id = id;
+  p.requester = t.text(0);
+  p.responder = t.text(1);
+  p.updated_at = from_ms(t.int64(2));
+  p.purged = t.int64(3) != 0;
+  p.held = t.int64(4) != 0;
+  t.reset();
+  if (p.purged || p.held) return p;
+  stmt m(*db_, "SELECT id, doc FROM messages WHERE transfer_id = ?1", borrow);
+  m.bind(1, id);
+  while (m.step()) p.messages.emplace_back(m.text(0), m.text(1));
+  stmt e(
+      *db_,
+      "SELECT id, kind, detail FROM transfer_events WHERE transfer_id = ?1 AND detail IS NOT NULL",
+      borrow);
+  e.bind(1, id);
+  while (e.step()) p.events.push_back({e.int64(0), e.text(1), e.text(2)});
+  return p;
+}
+
+void writer::purge_write(const purge_rewrite& w) {
+  {
+    stmt s(*db_, "UPDATE messages SET doc = ?2 WHERE id = ?1", borrow);
+    for (const auto& [id, doc] : w.messages) s.reset().bind(1, id).bind(2, doc).run();
+  }
+  {
+    stmt s(*db_, "UPDATE transfer_events SET detail = ?2 WHERE id = ?1", borrow);
+    for (const auto& e : w.events) s.reset().bind(1, e.id).bind(2, e.detail).run();
+  }
+  stmt(*db_,
+       "DELETE FROM originals WHERE message_id IN (SELECT id FROM messages WHERE transfer_id = ?1)",
+       borrow)
+      .bind(1, w.transfer_id)
+      .run();
+  stmt(*db_, "UPDATE phone_claims SET username = '', display_name = '' WHERE transfer_id = ?1",
+       borrow)
+      .bind(1, w.transfer_id)
+      .run();
+  stmt(*db_,
+       "UPDATE audit SET detail = '', erased_by = ?2 WHERE transfer_id = ?1"
+       " AND detail_sha256 IS NOT NULL AND erased_by IS NULL AND seq < ?2"
+       " AND action IN ('message.rejected', 'transfer.redirected', 'transfer.redirected_from',"
+       " 'phone.claimed')",
+       borrow)
+      .bind(1, w.transfer_id)
+      .bind(2, w.erased_by)
+      .run();
+  stmt(*db_, "UPDATE transfers SET purged_at = ?2 WHERE id = ?1", borrow)
+      .bind(1, w.transfer_id)
+      .bind(2, ms(w.at))
+      .run();
+}
+
+std::vector<call_candidate> writer::purge_calls(const std::vector<std::int64_t>& ids,
+                                                time_point at) {
+  std::vector<call_candidate> out;
+  stmt s(*db_,
+         "UPDATE calls SET note = NULL, logged_by = NULL, purged_at = ?2"
+         " WHERE id = ?1 AND purged_at IS NULL RETURNING id, from_agency, to_agency, started_at",
+         borrow);
+  for (auto id : ids) {
+    s.reset().bind(1, id).bind(2, ms(at));
+    if (s.step()) out.push_back({s.int64(0), s.text(1), s.text(2), from_ms(s.int64(3))});
+    while (s.step()) {
+    }
+  }
+  s.reset();
+  return out;
+}
+
+std::optional<legal_hold> writer::current_hold(const std::string& id) {
+  stmt s(*db_,
+         "SELECT id, agency, placed_by, placed_at, reason FROM legal_holds"
+         " WHERE transfer_id = ?1 AND lifted_at IS NULL",
+         borrow);
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  legal_hold h;
+  h.id = s.int64(0);
+  h.transfer_id = id;
+  h.agency = s.text(1);
+  h.placed_by = s.text(2);
+  h.placed_at = from_ms(s.int64(3));
+  h.reason = s.text(4);
+  s.reset();
+  return h;
+}
+
+std::int64_t writer::place_hold(const legal_hold& h) {
+  stmt s(*db_,
+         "INSERT INTO legal_holds(transfer_id, agency, placed_by, placed_at, reason)"
+         " VALUES(?1,?2,?3,?4,?5) RETURNING id",
+         borrow);
+  s.bind(1, h.transfer_id).bind(2, h.agency).bind(3, h.placed_by).bind(4, ms(h.placed_at));
+  s.bind(5, h.reason);
+  if (!s.step()) throw sqlite_error(SQLITE_ERROR, "storing the legal hold returned no id");
+  std::int64_t id = s.int64(0);
+  s.step();
+  return id;
+}
+
+void writer::lift_hold(std::int64_t id, const std::string& by, time_point at,
+                       const std::string& reason) {
+  stmt(*db_,
+       "UPDATE legal_holds SET lifted_by = ?2, lifted_at = ?3, lift_reason = ?4"
+       " WHERE id = ?1 AND lifted_at IS NULL",
+       borrow)
+      .bind(1, id)
+      .bind(2, by)
+      .bind(3, ms(at))
+      .bind(4, reason)
+      .run();
 }
 
 std::int64_t writer::last_event_id() {

@@ -72,6 +72,15 @@ class writer final : public store::writer {
                                               const std::string& agency,
                                               const std::string& prompt) override;
   void insert_phone_claim(const phone_claim& c) override;
+  std::int64_t last_audit_seq() override;
+  std::optional<purge_subject> purge_read(const std::string& id) override;
+  void purge_write(const purge_rewrite& w) override;
+  std::vector<call_candidate> purge_calls(const std::vector<std::int64_t>& ids,
+                                          time_point at) override;
+  std::optional<legal_hold> current_hold(const std::string& id) override;
+  std::int64_t place_hold(const legal_hold& h) override;
+  void lift_hold(std::int64_t id, const std::string& by, time_point at,
+                 const std::string& reason) override;
   std::int64_t last_event_id() override;
   std::map<std::string, std::int64_t> last_seqs() override;
 
