@@ -136,6 +136,7 @@ export function renderDetail(main, id) {
     head: h('div', { class: 'detail-head' }),
     notice: h('p', { class: 'notice', id: 'detail-refresh', role: 'status', hidden: true }),
     outage: h('div', { class: 'outage-slot', id: 'detail-outage-slot' }),
+    retention: h('div', { class: 'retention', id: 'detail-retention' }),
     actions: h('div', { class: 'actions', id: 'actions' }),
     formSlot: h('div', { class: 'form-slot' }),
     left: h('section', { class: 'detail-main', 'aria-label': 'Request and answers', tabindex: 0 }),
@@ -458,6 +459,12 @@ export function renderDetail(main, id) {
       case 'expired':
         title = `Expired undelivered: phone ${agencyName(t.to)}${d.phone ? ` on ${d.phone}` : ''}`;
         break;
+      case 'legal_hold':
+        title = `Legal hold placed by ${d.by || actor}${d.agency ? ` (${agencyName(d.agency)})` : ''}: kept until lifted`;
+        break;
+      case 'legal_hold_lifted':
+        title = `Legal hold lifted by ${d.by || actor}${d.agency ? ` (${agencyName(d.agency)})` : ''}`;
+        break;
       case 'phone_claim':
         // Someone in the room took the phone prompt ("I'm calling them"): the gateway's words.
         title = given(d.text) ? d.text : `${d.user || actor} is phoning ${agencyName(e.actor === t.from ? t.to : t.from)}`;
@@ -555,7 +562,7 @@ export function renderDetail(main, id) {
 
   function draw() {
     if (!built) {
-      clear(wrap).append(parts.head, parts.notice, parts.outage, parts.actions, parts.formSlot,
+      clear(wrap).append(parts.head, parts.notice, parts.outage, parts.retention, parts.actions, parts.formSlot,
         h('div', { class: 'detail' }, parts.left,
           h('section', { class: 'detail-side', 'aria-labelledby': 'timeline-h', tabindex: 0 },
             h('h2', { id: 'timeline-h' }, 'Timeline ', h('span', { class: 'muted small', text: 'newest first' })),
@@ -570,6 +577,7 @@ export function renderDetail(main, id) {
     originals = new Map((t.originals || []).map((o) => [o.message_id, o]));
     clear(parts.head).append(...head(cur));
     showOutage();
+    showRetention();
 
     // Keep the focused action button focused across the redraw.
     const focused = document.activeElement?.closest?.('#actions button')?.dataset.action;
@@ -630,6 +638,62 @@ export function renderDetail(main, id) {
     if (key === outageShown) return;
     outageShown = key;
     clear(parts.outage).append(...(banner ? [banner] : []));
+  }
+
+  // How long the transfer's personal content is kept, whether it is gone, and its legal hold;
+  // a supervisor places or lifts the hold here, with a reason (docs/data-protection.md).
+  let holdForm = null; // kept across redraws so a reason being typed is never lost
+  function showRetention() {
+    const r = t.retention || {};
+    const line = h('p', { class: 'retention-line', id: 'retention-line' });
+    if (r.purged_at) {
+      line.append(h('strong', { text: 'Personal content removed' }),
+        ` on ${dateTime(r.purged_at)} under the retention policy: what remains is the record of the transfer (ids, agencies, times, states).`);
+    } else if (r.held) {
+      const hold = r.hold || {};
+      line.append(h('strong', { id: 'retention-held', text: 'Legal hold' }),
+        ` since ${dateTime(hold.placed_at)}${hold.placed_by ? ` by ${hold.placed_by}` : ''}${hold.agency ? ` (${agencyName(hold.agency)})` : ''}`,
+        hold.reason ? `: ${hold.reason}` : '', '. Kept until the hold is lifted.');
+    } else {
+      line.append(h('span', { class: 'muted', text: 'Kept until ' }),
+        h('span', { id: 'retention-due', text: r.purge_due ? dateTime(r.purge_due) : 'a retention period is set' }),
+        h('span', { class: 'muted', text: ' (retention)' }));
+    }
+    const mine = r.hold && r.hold.agency === me();
+    const canHold = myRole() === 'supervisor' && !r.purged_at && (!r.held || mine);
+    const btn = canHold ? h('button', { type: 'button', class: 'btn ghost small', id: 'detail-hold',
+      'data-held': r.held ? 'true' : 'false',
+      onclick: () => { holdForm = holdForm ? null : makeHoldForm(r.held); showRetention(); holdForm?.querySelector('input')?.focus(); },
+      text: r.held ? 'Lift legal hold' : 'Place legal hold' }) : '';
+    if (holdForm && holdForm.dataset.lift !== String(!!r.held)) holdForm = null; // the hold changed meanwhile
+    clear(parts.retention).append(h('div', { class: 'retention-row' }, line, btn), ...(holdForm ? [holdForm] : []));
+  }
+
+  function makeHoldForm(lift) {
+    const reason = h('input', { id: 'hold-reason', type: 'text', maxlength: 300, required: true,
+      placeholder: lift ? 'Why it is lifted, e.g. inquest concluded' : 'Why, e.g. coroner\'s inquest ref 2026/114' });
+    const status = h('span', { id: 'hold-status', role: 'status', class: 'muted' });
+    const submit = h('button', { type: 'submit', class: 'btn', id: 'hold-submit', text: lift ? 'Lift hold' : 'Place hold' });
+    const f = h('form', { class: 'hold-form', id: 'hold-form', 'data-lift': String(!!lift) },
+      h('label', { for: 'hold-reason', text: 'Reason ' }), reason, ' ', submit, ' ', status);
+    f.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      if (reason.value.trim().length < 3) { status.textContent = 'Give a reason (at least 3 characters).'; return; }
+      submit.disabled = true;
+      status.textContent = 'Saving…';
+      try {
+        if (lift) await api.request('DELETE', `/api/v1/holds/${encodeURIComponent(t.transfer_id)}`, { reason: reason.value.trim() });
+        else await api.post('/api/v1/holds', { transfer_id: t.transfer_id, reason: reason.value.trim() });
+        holdForm = null;
+        await load();
+        parts.retention.querySelector('#detail-hold')?.focus();
+      } catch (err) {
+        status.textContent = `Not saved: ${sentence(err)}`;
+        submit.disabled = false;
+      }
+    });
+    f.addEventListener('keydown', (e) => { if (e.key === 'Escape') { holdForm = null; showRetention(); } });
+    return f;
   }
 
   function show(kind) {

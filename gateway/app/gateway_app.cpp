@@ -267,6 +267,7 @@ int gateway_main(int argc, char** argv) {
   access_queue accessq(*eng, log);
   // Personal data past its retention period is purged on a schedule (docs/data-protection.md).
   purge_scheduler purger(cfg, *eng, reader, clock, log);
+  purger.set_accounts(store::open_account_store(store_opts));
   api_services services{cfg,    *schemas, auth,  *eng, pipeline, deliveries,
                         reader, stats,    links, log,  *accts};
   services.access = &accessq;

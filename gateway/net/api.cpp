@@ -330,10 +330,10 @@ void api::add_v1_routes(route_table& t) {
   t.post("/api/v1/redirects", A::agency, [this](const route_call& c, reply_fn done) {
     post_redirect(*c.who, c.req.body, std::move(done));
   });
-  t.post("/api/v1/transfers/{id}/hold", A::signed_in, [this](const route_call& c, reply_fn done) {
-    change_hold(*c.who, c.param, c.req.body, true, std::move(done));
+  t.post("/api/v1/holds", A::signed_in, [this](const route_call& c, reply_fn done) {
+    change_hold(*c.who, {}, c.req.body, true, std::move(done));
   });
-  t.del("/api/v1/transfers/{id}/hold", A::signed_in, [this](const route_call& c, reply_fn done) {
+  t.del("/api/v1/holds/{transfer_id}", A::signed_in, [this](const route_call& c, reply_fn done) {
     change_hold(*c.who, c.param, c.req.body, false, std::move(done));
   });
   t.get("/api/v1/retention", A::signed_in,
@@ -1042,10 +1042,11 @@ api_response api::render_metrics() {
     if (s_.purger) {
       auto p = s_.purger->state();
       g.push_back({"bluelink_retention_purged_total",
-                   "Transfers and calls whose personal content the retention purge removed since "
-                   "the gateway started (a counter).",
+                   "Transfers and calls whose personal content the retention purge removed, and "
+                   "console sessions it deleted, since the gateway started (a counter).",
                    {{{{"kind", "transfers"}}, static_cast<double>(p.transfers_purged)},
-                    {{{"kind", "calls"}}, static_cast<double>(p.calls_purged)}}});
+                    {{{"kind", "calls"}}, static_cast<double>(p.calls_purged)},
+                    {{{"kind", "sessions"}}, static_cast<double>(p.sessions_purged)}}});
       g.push_back({"bluelink_retention_purge_failures_total",
                    "Retention purge passes that failed (a counter; each is tried again at the "
                    "next interval, event=purge_failed).",

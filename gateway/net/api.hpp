@@ -149,7 +149,8 @@ class api {
   void post_phone_claim(const principal& who, const std::string& body, done_fn done);
   /// POST /api/v1/redirects: the caller's pending transfer goes to its recipient's fallback room.
   void post_redirect(const principal& who, const std::string& body, done_fn done);
-  /// POST (place) or DELETE (lift) /api/v1/transfers/{id}/hold.
+  /// POST /api/v1/holds (place: the transfer is in the body) or DELETE
+  /// /api/v1/holds/{transfer_id} (lift).
   void change_hold(const principal& who, const std::string& transfer_id, const std::string& body,
                    bool place, done_fn done);
   api_response get_retention(const principal& who);

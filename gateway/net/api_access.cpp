@@ -59,9 +59,8 @@ void api::answer_logged(std::vector<store::access_entry> entries, api_response r
     s_.log->warn("event=access_log_refused entries={} code={} error={}", n, refused->id(),
                  log_quote(refused->message));
     return done(error_response(make_error(
-        refused->code,
-        "the read was not answered because the access log could not record it: " +
-            refused->message)));
+        refused->code, "the read was not answered because the access log could not record it: " +
+                           refused->message)));
   }
   done(std::move(r));
 }

@@ -398,9 +398,10 @@ void api::change_hold(const principal& who, const std::string& transfer_id, cons
         "administrators; a " +
             std::string(to_string(who.who)) + " cannot"));
   json doc;
-  if (auto e = read_body(body, "api/legal_hold", doc)) return reject(*e);
+  if (auto e = read_body(body, place ? "api/legal_hold" : "api/legal_hold_lift", doc))
+    return reject(*e);
   hold_change c;
-  c.transfer_id = transfer_id;
+  c.transfer_id = place ? doc.at("transfer_id").get<std::string>() : transfer_id;
   c.agency = who.agency;  // a supervisor: a party's only; an admin (no agency): any transfer
   c.by = who.username;
   c.reason = doc.at("reason").get<std::string>();

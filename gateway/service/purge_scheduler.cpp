@@ -9,6 +9,7 @@
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/engine.hpp"
+#include "gateway/store/account_store.hpp"
 
 namespace bl {
 
@@ -18,6 +19,10 @@ purge_scheduler::purge_scheduler(const gateway_config& cfg, engine& eng, store::
 
 purge_scheduler::~purge_scheduler() {
   stop();
+}
+
+void purge_scheduler::set_accounts(std::unique_ptr<store::account_store> a) {
+  accounts_ = std::move(a);
 }
 
 void purge_scheduler::start(std::chrono::milliseconds first_after) {
@@ -75,17 +80,21 @@ purge_pass_report purge_scheduler::run_once() {
         std::chrono::duration_cast<std::chrono::seconds>(t - started).count());
   };
   auto rep = run_purge_pass(cfg_, reader_, now, o);
+  if (accounts_ && !rep.stopped)
+    rep.sessions_purged = purge_console_sessions(cfg_, *accounts_, now);
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log_->info(
       "event=purge_done transfers_due={} transfers_purged={} transfers_held={} calls_due={} "
-      "calls_purged={} batches={} longest_batch_ms={:.1f} duration_s={:.1f} stopped={}",
+      "calls_purged={} sessions_purged={} batches={} longest_batch_ms={:.1f} duration_s={:.1f} "
+      "stopped={}",
       rep.transfers_due, rep.transfers_purged, rep.transfers_held, rep.calls_due, rep.calls_purged,
-      rep.batches, rep.longest_batch_ms, took, rep.stopped);
+      rep.sessions_purged, rep.batches, rep.longest_batch_ms, took, rep.stopped);
   std::lock_guard lock(mu_);
   ++status_.passes;
   status_.transfers_purged += rep.transfers_purged;
   status_.calls_purged += rep.calls_purged;
+  status_.sessions_purged += rep.sessions_purged;
   status_.last_pass_at_ms = to_ms(clock_.now());
   status_.longest_batch_ms = rep.longest_batch_ms;
   status_.last_error.clear();

@@ -32,7 +32,8 @@ namespace bl {
 class engine;
 namespace store {
 class reader;
-}
+class account_store;
+}  // namespace store
 
 class purge_scheduler {
  public:
@@ -41,6 +42,7 @@ class purge_scheduler {
     std::int64_t failures = 0;          // passes that failed
     std::int64_t transfers_purged = 0;  // since the gateway started
     std::int64_t calls_purged = 0;
+    std::int64_t sessions_purged = 0;
     std::int64_t last_pass_at_ms = 0;  // when the last pass ended (0: none yet)
     double longest_batch_ms = 0;       // the longest batch of the last pass
     std::string last_error;            // of the last pass that failed; "" once one succeeds
@@ -54,6 +56,8 @@ class purge_scheduler {
   purge_scheduler& operator=(const purge_scheduler&) = delete;
 
   void set_beat(liveness::beat* b) { beat_ = b; }
+  /// Where console sessions are purged (logs_days); null: they are not. Before start().
+  void set_accounts(std::unique_ptr<store::account_store> a);
   /// Starts the thread; its first pass runs `first_after` from now.
   void start(std::chrono::milliseconds first_after = std::chrono::seconds(60));
   /// Stops a pass at its next batch and joins.
@@ -71,6 +75,7 @@ class purge_scheduler {
   const clock_source& clock_;
   std::shared_ptr<spdlog::logger> log_;
   liveness::beat* beat_ = nullptr;
+  std::unique_ptr<store::account_store> accounts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> stopping_{false};

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/store/account_store.hpp"
 #include "gateway/store/reader.hpp"
 #include "gateway/store/writer.hpp"
 
@@ -255,6 +256,17 @@ std::variant<store::legal_hold, error> lift_legal_hold(store::writer& w, const h
   logged.agency = c.agency;  // who lifted it
   hold_logged(w, tr, logged, false, now);
   return *standing;
+}
+
+std::int64_t purge_console_sessions(const gateway_config& cfg, store::account_store& accounts,
+                                    time_point now) {
+  std::int64_t n = 0;
+  auto before = [&](int days) { return to_ms(now) - static_cast<std::int64_t>(days) * ms_per_day; };
+  for (const auto& a : cfg.agencies)
+    if (auto d = cfg.retention_of(a.id).logs_days) n += accounts.purge_sessions(a.id, before(*d));
+  if (auto d = cfg.retention.defaults.logs_days)
+    n += accounts.purge_sessions(std::nullopt, before(*d));
+  return n;
 }
 
 purge_pass_report run_purge_pass(const gateway_config& cfg, store::reader& r, time_point now,

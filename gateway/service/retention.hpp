@@ -34,6 +34,7 @@ namespace bl {
 namespace store {
 class writer;
 class reader;
+class account_store;
 }  // namespace store
 
 /// When a transfer last active at `updated_at` between two agencies may be purged: nullopt while
@@ -95,6 +96,12 @@ std::variant<store::legal_hold, error> place_legal_hold(store::writer& w, const 
 std::variant<store::legal_hold, error> lift_legal_hold(store::writer& w, const hold_change& c,
                                                        time_point now);
 
+/// Deletes the console sessions (sign-in records: who, when, from which address) that ended
+/// longer ago than their user's agency's logs_days (the defaults' for users of no agency);
+/// returns how many.
+std::int64_t purge_console_sessions(const gateway_config& cfg, store::account_store& accounts,
+                                    time_point now);
+
 /// A pass over everything past its period.
 struct purge_pass_report {
   std::int64_t transfers_due = 0;  // past their period when seen
@@ -102,6 +109,7 @@ struct purge_pass_report {
   std::int64_t transfers_held = 0;
   std::int64_t calls_due = 0;
   std::int64_t calls_purged = 0;
+  std::int64_t sessions_purged = 0;  // set by the caller (purge_console_sessions)
   std::int64_t batches = 0;
   double longest_batch_ms = 0;  // the longest a batch took to apply (what live traffic waited)
   std::map<std::string, std::int64_t> transfers_by_agency;  // due, per party agency

@@ -98,6 +98,11 @@ class account_store {
                                                    std::int64_t at_ms) = 0;
   /// Every user, by username.
   virtual std::vector<user_record> list_users() = 0;
+  /// Retention of console sign-in records: deletes the sessions of `agency`'s users (nullopt:
+  /// users of no agency, managers and admins) that ended (or expired) before `before_ms`; returns
+  /// how many.
+  virtual std::int64_t purge_sessions(const std::optional<std::string>& agency,
+                                      std::int64_t before_ms) = 0;
 };
 
 }  // namespace bl::store

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 
+#include "gateway/store/audit_verify.hpp"
 #include "gateway/store/postgres/migrations.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/sqlite/migrations.hpp"
@@ -47,8 +48,8 @@ constexpr kind T = kind::text;
 constexpr kind I = kind::integer;
 constexpr kind B = kind::boolean;
 
-// In an order that satisfies the foreign keys (sessions after users, phone_claims after
-// transfers): the target checks them row by row as COPY inserts.
+// In an order that satisfies the foreign keys (sessions after users, phone_claims and
+// legal_holds after transfers): the target checks them row by row as COPY inserts.
 const std::vector<table>& tables() {
   static const std::vector<table> list = {
       {"settings", {{"key", T}, {"value", T}}},
@@ -89,7 +90,19 @@ const std::vector<table>& tables() {
         {"decision_due", I},
         {"delivery_alerted", B},
         {"decision_alerted", B},
-        {"next_due", I}}},
+        {"next_due", I},
+        {"purged_at", I}}},
+      {"legal_holds",
+       {{"id", I},
+        {"transfer_id", T},
+        {"agency", T},
+        {"placed_by", T},
+        {"placed_at", I},
+        {"reason", T},
+        {"lifted_by", T},
+        {"lifted_at", I},
+        {"lift_reason", T}},
+       "id"},
       {"incident_numbers", {{"transfer_id", T}, {"agency", T}, {"number", T}, {"recorded_at", I}}},
       {"transfer_events",
        {{"id", I},
@@ -120,7 +133,9 @@ const std::vector<table>& tables() {
         {"transfer_id", T},
         {"detail", T},
         {"prev_hash", T},
-        {"hash", T}}},
+        {"hash", T},
+        {"detail_sha256", T},
+        {"erased_by", I}}},
       {"access_log",
        {{"seq", I},
         {"at", I},
@@ -168,7 +183,8 @@ const std::vector<table>& tables() {
         {"logged_by", T},
         {"exercise", B},
         {"note", T},
-        {"created_at", I}},
+        {"created_at", I},
+        {"purged_at", I}},
        "id"},
       {"call_imports",
        {{"id", I},
@@ -530,35 +546,40 @@ std::int64_t verify_audit_chain(pgs::connection& c, const copy_options& o, std::
   c.exec(
       "DECLARE bl_audit_check NO SCROLL CURSOR FOR"
       " SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-      " detail, prev_hash, hash FROM audit ORDER BY seq");
-  std::string prev = genesis_hash;
-  std::int64_t expect = 1;
+      " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq");
+  // The checks of `bluelink audit verify` (store/audit_verify.hpp), row by row.
+  audit_chain_check chain;
+  audit_report rep;
   for (;;) {
     auto r = c.exec("FETCH 10000 FROM bl_audit_check");
     if (r.rows() == 0) break;
     for (int i = 0; i < r.rows(); ++i) {
-      std::int64_t seq = r.int64(i, 0);
-      if (seq != expect)
-        throw copy_verification_failed("audit row " + std::to_string(expect) +
-                                       " is missing on the target");
-      if (r.text(i, 7) != prev)
-        throw copy_verification_failed("audit row " + std::to_string(seq) +
-                                       " does not chain to the row before it on the target "
-                                       "(`bluelink audit verify` on the source shows whether "
-                                       "the break was there already)");
-      std::string h = audit_hash(prev, seq, r.int64(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
-                                 r.text(i, 5), r.text(i, 6));
-      if (h != r.text(i, 8))
-        throw copy_verification_failed("audit row " + std::to_string(seq) +
-                                       " does not verify on the target: its hash does not match "
-                                       "its content (`bluelink audit verify` on the source shows "
-                                       "whether it was altered there already)");
-      prev = std::move(h);
-      ++expect;
+      audit_chain_row row{r.int64(i, 0),
+                          r.int64(i, 1),
+                          r.text(i, 2),
+                          r.text(i, 3),
+                          r.text(i, 4),
+                          r.text(i, 5),
+                          r.text(i, 6),
+                          r.text(i, 7),
+                          r.text(i, 8),
+                          {},
+                          {}};
+      if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
+      if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
+      if (!chain.next(row, rep))
+        throw copy_verification_failed("audit chain on the target: " + rep.problem +
+                                       " (`bluelink audit verify` on the source shows whether "
+                                       "it was so there already)");
     }
     if (o.progress)
-      o.progress({"audit chain (verify)", expect - 1, total, seconds_since(start), false});
+      o.progress(
+          {"audit chain (verify)", chain.next_seq() - 1, total, seconds_since(start), false});
   }
+  chain.finish(rep);
+  if (!rep.ok) throw copy_verification_failed("audit chain on the target: " + rep.problem);
+  const std::int64_t expect = chain.next_seq();
+  const std::string prev = chain.last_hash();
   c.exec("CLOSE bl_audit_check");
   if (o.progress)
     o.progress({"audit chain (verify)", expect - 1, total, seconds_since(start), true});

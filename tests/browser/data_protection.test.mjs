@@ -67,3 +67,43 @@ test('a supervisor sees who in the agency read a transfer, filters, exports CSV;
   assert.ok(all.some((r) => /police\.op/.test(r)) && all.some((r) => /fire\.op/.test(r)), all.join(' | '));
   await admin.context.close();
 });
+
+test('a supervisor places a legal hold with a reason and lifts it; the transfer says how long it is kept', { timeout: 40_000 }, async () => {
+  const [id] = await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', label: 'Hold check' });
+  // An operator sees how long it is kept, and cannot hold it.
+  await nav(fire.page, `#/transfer/${id}`);
+  await fire.page.locator('#retention-line').waitFor();
+  assert.match(await fire.page.locator('#retention-line').innerText(), /Kept until/);
+  assert.equal(await fire.page.locator('#detail-hold').count(), 0, 'operators place no holds');
+
+  const sup = await signIn(base, 'fire.sup');
+  const s = sup.page;
+  await nav(s, `#/transfer/${id}`);
+  await s.click('#detail-hold');
+  await s.locator('#hold-reason').waitFor();
+  // Too short a reason is refused in words, nothing sent.
+  await s.fill('#hold-reason', 'x');
+  await s.click('#hold-submit');
+  await s.waitForFunction(() => /reason/.test(document.getElementById('hold-status').textContent));
+  await s.fill('#hold-reason', "Coroner's inquest ref 2026/114");
+  await s.click('#hold-submit');
+  await s.locator('#retention-held').waitFor();
+  assert.match(await s.locator('#retention-line').innerText(), /Legal hold.*Coroner's inquest ref 2026\/114.*Kept until the hold is lifted/s);
+  await s.locator('#timeline li', { hasText: 'Legal hold placed by fire.sup' }).waitFor();
+  assert.equal(await s.locator('#detail-hold').innerText(), 'Lift legal hold');
+  await s.screenshot({ path: join(SHOTS, 'legal-hold.png') });
+
+  // Police, the other party, sees that a hold stands but not Fire's reason.
+  await nav(police.page, `#/transfer/${id}`);
+  await police.page.locator('#retention-held').waitFor();
+  assert.doesNotMatch(await police.page.locator('#retention-line').innerText(), /Coroner/);
+
+  // Lifted, with a reason; the transfer is kept until its period again.
+  await s.click('#detail-hold');
+  await s.fill('#hold-reason', 'Inquest concluded');
+  await s.click('#hold-submit');
+  await s.locator('#retention-due').waitFor();
+  await s.locator('#timeline li', { hasText: 'Legal hold lifted by fire.sup' }).waitFor();
+  assert.equal(await s.locator('#detail-hold').innerText(), 'Place legal hold');
+  await sup.context.close();
+});

@@ -124,6 +124,7 @@ struct bench_options {
   std::int64_t pages_transfers = 1'000'000;   // pages: transfers in the generated year
   int pages_runs = 20;                        // pages: runs of each page
   bool reuse = false;                         // pages: time the database left in --db-dir
+  int purge_batch = 100;                      // purge: transfers per transaction
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1776,12 +1777,16 @@ int main(int argc, char** argv) {
   app.add_option("--mode", o.mode,
                  "throughput, latency, both or contention (http); pages: the store's reads on a "
                  "generated year of --transfers transfers, no gateway; reads: one transfer's "
-                 "detail read over --connections (http, sqlite)")
-      ->check(CLI::IsMember({"throughput", "latency", "both", "contention", "pages", "reads"}));
-  app.add_option("--transfers", o.pages_transfers, "pages: transfers to generate")
+                 "detail read over --connections (http, sqlite); purge: the retention purge of a "
+                 "generated year of --transfers transfers under live traffic")
+      ->check(CLI::IsMember(
+          {"throughput", "latency", "both", "contention", "pages", "reads", "purge"}));
+  app.add_option("--transfers", o.pages_transfers, "pages, purge: transfers to generate")
       ->check(CLI::Range(1, 100'000'000));
   app.add_option("--runs", o.pages_runs, "pages: runs of each page")->check(CLI::Range(1, 1000));
   app.add_flag("--reuse", o.reuse, "pages: time the pages.db an earlier run left in --db-dir");
+  app.add_option("--purge-batch", o.purge_batch, "purge: transfers purged per transaction")
+      ->check(CLI::Range(1, 1000));
   app.add_option("-c,--connections", o.connections, "keep-alive connections (http)")
       ->check(CLI::Range(1, 10000));
   app.add_option("--in-flight", o.in_flight,
@@ -1844,6 +1849,14 @@ int main(int argc, char** argv) {
       p.write_path = o.write_path;
       p.command = o.command;
       return bl::bench::run_pages(p);
+    }
+    if (o.mode == "purge") {
+      bl::bench::pages_options p;
+      p.transfers = o.pages_transfers;
+      p.dir = o.db_dir;
+      p.write_path = o.write_path;
+      p.command = o.command;
+      return bl::bench::run_purge_bench(p, o.purge_batch);
     }
     if (o.mode == "reads") {
       // One transfer's detail read over and over by a party's integration (the console's detail

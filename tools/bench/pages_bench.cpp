@@ -649,6 +649,10 @@ before_result time_before(const std::string& path, const std::string& agency, in
 
 }  // namespace
 
+std::int64_t generate_history(const std::string& path, std::int64_t transfers) {
+  return generate_pages(path, transfers).audit;
+}
+
 int run_pages(const pages_options& o) {
   try {
     if (o.engine != "sqlite" && o.engine != "postgres" && o.engine != "both")

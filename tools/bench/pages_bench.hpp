@@ -27,4 +27,12 @@ struct pages_options {
 /// `write_path` when set. Returns the process exit code.
 int run_pages(const pages_options& o);
 
+/// Writes a year of `transfers` transfers ending today into a new SQLite file at `path`, as
+/// --mode pages does (what each holds: pages_bench.cpp); returns how many audit rows it holds.
+std::int64_t generate_history(const std::string& path, std::int64_t transfers);
+
+/// bluelink-bench --mode purge (issue 18): the retention purge of a year of a busy hub while
+/// live traffic runs (purge_bench.cpp). Returns the process exit code.
+int run_purge_bench(const pages_options& o, int batch);
+
 }  // namespace bl::bench

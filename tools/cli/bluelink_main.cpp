@@ -1424,6 +1424,9 @@ int purge_command(const purge_cli& o, const char* argv0) {
     auto reader = bl::store::open_reader(opts);
     if (!o.dry_run) w = bl::store::open_writer(opts);
     rep = bl::run_purge_pass(cfg, *reader, now, po);
+    if (!o.dry_run)
+      rep.sessions_purged =
+          bl::purge_console_sessions(cfg, *bl::store::open_account_store(opts), now);
   } catch (const bl::store::store_error& e) {
     std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
     return exit_store_error;
@@ -1437,11 +1440,12 @@ int purge_command(const purge_cli& o, const char* argv0) {
         static_cast<long long>(rep.transfers_held), static_cast<long long>(rep.calls_due));
   } else {
     std::printf(
-        "purged as of %s: %lld transfers (%lld kept under a legal hold), %lld calls, in "
-        "%lld transactions (the longest %.1f ms)\n",
+        "purged as of %s: %lld transfers (%lld kept under a legal hold), %lld calls, %lld "
+        "console sessions, in %lld transactions (the longest %.1f ms)\n",
         as_of.c_str(), static_cast<long long>(rep.transfers_purged),
         static_cast<long long>(rep.transfers_held), static_cast<long long>(rep.calls_purged),
-        static_cast<long long>(rep.batches), rep.longest_batch_ms);
+        static_cast<long long>(rep.sessions_purged), static_cast<long long>(rep.batches),
+        rep.longest_batch_ms);
   }
   for (const auto& [agency, n] : rep.transfers_by_agency)
     std::printf("  %s: party to %lld of them\n", agency.c_str(), static_cast<long long>(n));

@@ -84,6 +84,24 @@ class pg_account_store final : public account_store {
         {p(at_ms), p(token_sha256)});
   }
 
+  std::int64_t purge_sessions(const std::optional<std::string>& agency,
+                              std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    if (agency)
+      return conn()
+          .prepared(
+              "DELETE FROM sessions WHERE COALESCE(ended_at, expires_at) < $1 AND user_id IN"
+              " (SELECT id FROM users WHERE agency = $2)",
+              {p(before_ms), p(*agency)})
+          .affected();
+    return conn()
+        .prepared(
+            "DELETE FROM sessions WHERE COALESCE(ended_at, expires_at) < $1 AND user_id IN"
+            " (SELECT id FROM users WHERE agency IS NULL)",
+            {p(before_ms)})
+        .affected();
+  }
+
   bool user_exists(const std::string& username) override {
     std::lock_guard lock(mu_);
     return conn()

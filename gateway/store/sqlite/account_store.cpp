@@ -109,6 +109,20 @@ class sqlite_account_store final : public account_store {
         .run();
   }
 
+  std::int64_t purge_sessions(const std::optional<std::string>& agency,
+                              std::int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    stmt s(conn_,
+           agency ? "DELETE FROM sessions WHERE COALESCE(ended_at, expires_at) < ?1 AND user_id IN"
+                    " (SELECT id FROM users WHERE agency = ?2)"
+                  : "DELETE FROM sessions WHERE COALESCE(ended_at, expires_at) < ?1 AND user_id IN"
+                    " (SELECT id FROM users WHERE agency IS NULL)");
+    s.bind(1, before_ms);
+    if (agency) s.bind(2, *agency);
+    s.run();
+    return conn_.changes();
+  }
+
   bool user_exists(const std::string& username) override {
     std::lock_guard lock(mu_);
     stmt s(conn_, "SELECT 1 FROM users WHERE username = ?1");
