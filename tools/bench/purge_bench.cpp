@@ -48,8 +48,8 @@ namespace {
 namespace fs = std::filesystem;
 using steady = std::chrono::steady_clock;
 
-constexpr const char* begin_marker = "<!-- bluelink-bench-purge:begin -->";
-constexpr const char* end_marker = "<!-- bluelink-bench-purge:end -->";
+constexpr const char* purge_begin_marker = "<!-- bluelink-bench-purge:begin -->";
+constexpr const char* purge_end_marker = "<!-- bluelink-bench-purge:end -->";
 
 gateway_config hub_config(int batch) {
   gateway_config cfg;
@@ -225,7 +225,7 @@ int run_purge_bench(const pages_options& o, int batch) {
           "of the engine's among the live ones), then for its own group commit.\n\n";
     std::cout << md.str() << std::flush;
     if (!o.write_path.empty()) {
-      write_section(o.write_path, md.str(), begin_marker, end_marker);
+      write_section(o.write_path, md.str(), purge_begin_marker, purge_end_marker);
       std::fprintf(stderr, "wrote %s\n", o.write_path.c_str());
     }
     if (own_dir) fs::remove_all(dir);

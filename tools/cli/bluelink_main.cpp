@@ -664,6 +664,10 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   // A year of calls before go-live and the months since (imported below), so that the
   // manager's first report has a baseline and a before/after comparison.
   cfg["savings"] = {{"go_live", go_live}};
+  // Retention periods of the kind a DPIA would set (docs/data-protection.md): a year of transfer
+  // content, two years of call notes (the calls themselves stay for the report), 90 days of
+  // sign-in records.
+  cfg["retention"] = {{"transfers_days", 365}, {"calls_days", 730}, {"logs_days", 90}};
   creds["cad_link"] = {{"endpoint", endpoint},
                        {"server_public_key", gateway_key.public_key},
                        {"keys", json::object()}};
