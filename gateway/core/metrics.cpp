@@ -163,7 +163,7 @@ std::string metrics::render(const std::vector<gauge_family>& gauges) const {
          "limits.header_timeout_ms (slow clients).",
          "counter", static_cast<double>(header_timeouts_.load(std::memory_order_relaxed)));
   for (const auto& f : gauges) {
-    put_header(o, f.name, f.help, "gauge");
+    put_header(o, f.name, f.help, f.type);
     for (const auto& s : f.samples) put_sample(o, f.name, s.labels, s.value);
   }
   return o;

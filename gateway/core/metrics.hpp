@@ -46,10 +46,12 @@ class metrics {
     double value = 0;
   };
   /// A gauge family: rendered with its HELP and TYPE once, then every sample (possibly none).
+  /// `type` "counter" for a total the caller keeps itself (read at scrape time).
   struct gauge_family {
     std::string name;
     std::string help;
     std::vector<sample> samples;
+    std::string type = "gauge";
   };
   /// Renders everything recorded plus the gauges computed by the caller at scrape time.
   std::string render(const std::vector<gauge_family>& gauges) const;

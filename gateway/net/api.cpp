@@ -1046,17 +1046,19 @@ api_response api::render_metrics() {
                    "console sessions it deleted, since the gateway started (a counter).",
                    {{{{"kind", "transfers"}}, static_cast<double>(p.transfers_purged)},
                     {{{"kind", "calls"}}, static_cast<double>(p.calls_purged)},
-                    {{{"kind", "sessions"}}, static_cast<double>(p.sessions_purged)}}});
+                    {{{"kind", "sessions"}}, static_cast<double>(p.sessions_purged)}},
+                   "counter"});
       g.push_back({"bluelink_retention_purge_failures_total",
                    "Retention purge passes that failed (a counter; each is tried again at the "
                    "next interval, event=purge_failed).",
-                   {{{}, static_cast<double>(p.failures)}}});
+                   {{{}, static_cast<double>(p.failures)}},
+                   "counter"});
       g.push_back({"bluelink_retention_last_purge_timestamp_seconds",
                    "When the last retention purge pass ended (Unix time; 0: none yet).",
                    {{{}, static_cast<double>(p.last_pass_at_ms) / 1000.0}}});
-      g.push_back({"bluelink_retention_longest_batch_ms",
+      g.push_back({"bluelink_retention_longest_batch_seconds",
                    "The longest one purge batch held the store's writer in the last pass.",
-                   {{{}, p.longest_batch_ms}}});
+                   {{{}, p.longest_batch_ms / 1000.0}}});
     }
     g.push_back({"bluelink_timers_failing",
                  "1 while the timer sweep (phone prompts, expiries) fails (/healthz is 503).",

@@ -568,16 +568,16 @@ std::int64_t verify_audit_chain(pgs::connection& c, const copy_options& o, std::
       if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
       if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
       if (!chain.next(row, rep))
-        throw copy_verification_failed("audit chain on the target: " + rep.problem +
-                                       " (`bluelink audit verify` on the source shows whether "
-                                       "it was so there already)");
+        throw copy_verification_failed("audit " + rep.problem +
+                                       " on the target (`bluelink audit verify` on the source "
+                                       "shows whether it was so there already)");
     }
     if (o.progress)
       o.progress(
           {"audit chain (verify)", chain.next_seq() - 1, total, seconds_since(start), false});
   }
   chain.finish(rep);
-  if (!rep.ok) throw copy_verification_failed("audit chain on the target: " + rep.problem);
+  if (!rep.ok) throw copy_verification_failed("audit " + rep.problem + " on the target");
   const std::int64_t expect = chain.next_seq();
   const std::string prev = chain.last_hash();
   c.exec("CLOSE bl_audit_check");

@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "gateway/store/audit_verify.hpp"
 #include "gateway/store/postgres/pg.hpp"
 #include "gateway/store/postgres/pg_writer.hpp"
 #include "gateway/store/sqlite/account_store.hpp"
@@ -155,21 +156,14 @@ struct table_key {
   std::set<std::string> flags;
 };
 const std::vector<table_key> compared = {
-    {"settings", "key", {}},
-    {"messages", "id", {}},
-    {"originals", "message_id", {}},
-    {"transfers", "id", {"delivery_alerted", "decision_alerted"}},
-    {"incident_numbers", "transfer_id, agency", {}},
-    {"transfer_events", "id", {}},
-    {"deliveries", "agency, seq", {}},
-    {"endpoints", "agency", {}},
-    {"audit", "seq", {}},
-    {"access_log", "seq", {}},
-    {"users", "id", {"disabled"}},
-    {"sessions", "token_sha256", {}},
-    {"calls", "id", {"emergency", "exercise"}},
-    {"call_imports", "id", {}},
-    {"phone_claims", "transfer_id, agency, prompt", {}},
+    {"settings", "key", {}},          {"messages", "id", {}},
+    {"originals", "message_id", {}},  {"transfers", "id", {"delivery_alerted", "decision_alerted"}},
+    {"legal_holds", "id", {}},        {"incident_numbers", "transfer_id, agency", {}},
+    {"transfer_events", "id", {}},    {"deliveries", "agency, seq", {}},
+    {"endpoints", "agency", {}},      {"audit", "seq", {}},
+    {"access_log", "seq", {}},        {"users", "id", {"disabled"}},
+    {"sessions", "token_sha256", {}}, {"calls", "id", {"emergency", "exercise"}},
+    {"call_imports", "id", {}},       {"phone_claims", "transfer_id, agency, prompt", {}},
 };
 
 std::vector<std::string> sqlite_columns(bl::store::db& d, const std::string& table) {
@@ -235,20 +229,32 @@ void compare_every_table(const std::string& sqlite_path, connection& c) {
 std::int64_t verify_chain(connection& c) {
   auto r = c.query(
       "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-      " detail, prev_hash, hash FROM audit ORDER BY seq");
-  std::string prev = bl::store::genesis_hash;
+      " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq");
+  // The checks of `bluelink audit verify` (store/audit_verify.hpp).
+  bl::store::audit_chain_check chain;
+  bl::store::audit_report rep;
   for (int i = 0; i < r.rows(); ++i) {
-    INFO("audit row " << i + 1);
-    REQUIRE(r.int64(i, 0) == i + 1);
-    REQUIRE(r.text(i, 7) == prev);
-    std::string h = bl::store::audit_hash(prev, r.int64(i, 0), r.int64(i, 1), r.text(i, 2),
-                                          r.text(i, 3), r.text(i, 4), r.text(i, 5), r.text(i, 6));
-    REQUIRE(r.text(i, 8) == h);
-    prev = h;
+    bl::store::audit_chain_row row{r.int64(i, 0),
+                                   r.int64(i, 1),
+                                   r.text(i, 2),
+                                   r.text(i, 3),
+                                   r.text(i, 4),
+                                   r.text(i, 5),
+                                   r.text(i, 6),
+                                   r.text(i, 7),
+                                   r.text(i, 8),
+                                   {},
+                                   {}};
+    if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
+    if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
+    INFO(rep.problem);
+    REQUIRE(chain.next(row, rep));
   }
+  chain.finish(rep);
+  REQUIRE(rep.ok);
   auto tail = c.query("SELECT seq, hash FROM audit_tail");
   CHECK(tail.int64(0, 0) == r.rows());
-  CHECK(tail.text(0, 1) == prev);
+  CHECK(tail.text(0, 1) == chain.last_hash());
   return r.rows();
 }
 
