@@ -203,7 +203,7 @@ struct edge_limits_config {
 struct retention_config {
   retention_periods defaults;
   int purge_every_s = 3600;  // how often the gateway runs its purge
-  int batch = 100;           // transfers (or calls) purged per transaction
+  int batch = 50;            // transfers (or calls) purged per transaction
 };
 
 struct gateway_config {

@@ -34,6 +34,30 @@ struct audit_chain_row {
   std::optional<std::int64_t> erased_by;
 };
 
+/// The columns of an audit_chain_row, in its order, for a SELECT ... FROM audit.
+inline constexpr const char* audit_chain_columns =
+    "seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''), detail,"
+    " prev_hash, hash, detail_sha256, erased_by";
+
+/// Row `i` of a result of audit_chain_columns (the PostgreSQL engine's result type).
+template <class Result>
+audit_chain_row audit_chain_row_of(const Result& r, int i) {
+  audit_chain_row row{r.int64(i, 0),
+                      r.int64(i, 1),
+                      r.text(i, 2),
+                      r.text(i, 3),
+                      r.text(i, 4),
+                      r.text(i, 5),
+                      r.text(i, 6),
+                      r.text(i, 7),
+                      r.text(i, 8),
+                      {},
+                      {}};
+  if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
+  if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
+  return row;
+}
+
 class audit_chain_check {
  public:
   /// Checks the next row (in seq order); false, with `r` saying why, at the first bad one.

@@ -545,8 +545,8 @@ std::int64_t verify_audit_chain(pgs::connection& c, const copy_options& o, std::
   std::int64_t total = c.query("SELECT count(*) FROM audit").int64(0, 0);
   c.exec(
       "DECLARE bl_audit_check NO SCROLL CURSOR FOR"
-      " SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-      " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq");
+      " SELECT " +
+      std::string(audit_chain_columns) + " FROM audit ORDER BY seq");
   // The checks of `bluelink audit verify` (store/audit_verify.hpp), row by row.
   audit_chain_check chain;
   audit_report rep;
@@ -554,20 +554,7 @@ std::int64_t verify_audit_chain(pgs::connection& c, const copy_options& o, std::
     auto r = c.exec("FETCH 10000 FROM bl_audit_check");
     if (r.rows() == 0) break;
     for (int i = 0; i < r.rows(); ++i) {
-      audit_chain_row row{r.int64(i, 0),
-                          r.int64(i, 1),
-                          r.text(i, 2),
-                          r.text(i, 3),
-                          r.text(i, 4),
-                          r.text(i, 5),
-                          r.text(i, 6),
-                          r.text(i, 7),
-                          r.text(i, 8),
-                          {},
-                          {}};
-      if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
-      if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
-      if (!chain.next(row, rep))
+      if (!chain.next(audit_chain_row_of(r, i), rep))
         throw copy_verification_failed("audit " + rep.problem +
                                        " on the target (`bluelink audit verify` on the source "
                                        "shows whether it was so there already)");

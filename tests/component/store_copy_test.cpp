@@ -227,28 +227,14 @@ void compare_every_table(const std::string& sqlite_path, connection& c) {
 }
 
 std::int64_t verify_chain(connection& c) {
-  auto r = c.query(
-      "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-      " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq");
+  auto r =
+      c.query("SELECT " + std::string(bl::store::audit_chain_columns) + " FROM audit ORDER BY seq");
   // The checks of `bluelink audit verify` (store/audit_verify.hpp).
   bl::store::audit_chain_check chain;
   bl::store::audit_report rep;
   for (int i = 0; i < r.rows(); ++i) {
-    bl::store::audit_chain_row row{r.int64(i, 0),
-                                   r.int64(i, 1),
-                                   r.text(i, 2),
-                                   r.text(i, 3),
-                                   r.text(i, 4),
-                                   r.text(i, 5),
-                                   r.text(i, 6),
-                                   r.text(i, 7),
-                                   r.text(i, 8),
-                                   {},
-                                   {}};
-    if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
-    if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
     INFO(rep.problem);
-    REQUIRE(chain.next(row, rep));
+    REQUIRE(chain.next(bl::store::audit_chain_row_of(r, i), rep));
   }
   chain.finish(rep);
   REQUIRE(rep.ok);

@@ -124,7 +124,7 @@ struct bench_options {
   std::int64_t pages_transfers = 1'000'000;   // pages: transfers in the generated year
   int pages_runs = 20;                        // pages: runs of each page
   bool reuse = false;                         // pages: time the database left in --db-dir
-  int purge_batch = 100;                      // purge: transfers per transaction
+  int purge_batch = 50;                       // purge: transfers per transaction
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -517,20 +517,7 @@ audit_report pg_reader::verify_audit() {
       auto r = c.prepared(sql::audit_page, {p(chain.next_seq() - 1), p(audit_page_rows)});
       for (int i = 0; i < r.rows(); ++i) {
         ++rep.rows;
-        audit_chain_row row{r.int64(i, 0),
-                            r.int64(i, 1),
-                            r.text(i, 2),
-                            r.text(i, 3),
-                            r.text(i, 4),
-                            r.text(i, 5),
-                            r.text(i, 6),
-                            r.text(i, 7),
-                            r.text(i, 8),
-                            {},
-                            {}};
-        if (!r.is_null(i, 9)) row.detail_sha256 = r.text(i, 9);
-        if (!r.is_null(i, 10)) row.erased_by = r.int64(i, 10);
-        if (!chain.next(row, rep)) return;
+        if (!chain.next(audit_chain_row_of(r, i), rep)) return;
       }
       if (r.rows() < audit_page_rows) break;
     }

@@ -339,10 +339,7 @@ std::vector<std::pair<std::string, std::int64_t>> reader::transfer_states() {
 audit_report reader::verify_audit() {
   lease l(*this);
   audit_report r;
-  stmt s(*l,
-         "SELECT seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''),"
-         " detail, prev_hash, hash, detail_sha256, erased_by FROM audit ORDER BY seq",
-         borrow);
+  stmt s(*l, std::string("SELECT ") + audit_chain_columns + " FROM audit ORDER BY seq", borrow);
   audit_chain_check chain;
   while (s.step()) {
     ++r.rows;
