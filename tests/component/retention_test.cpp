@@ -109,6 +109,12 @@ TEST_CASE(
   // and a rejected message whose reason is filed under it.
   r.receipt(test::follow_up("eeast-ambulance:ret-1d", "transfer.decline", "eeast-ambulance", to_amb,
                             {{"reason", "no_resources"}, {"text", "Crews committed; ask Jane"}}));
+  // The other two answered too: a pending transfer would expire when the clock moves on, which
+  // is activity (its last activity would move to then, and its period with it).
+  r.receipt(test::follow_up("essex-police:ret-2d", "transfer.decline", "essex-police", to_police,
+                            {{"reason", "other"}, {"text", "Not ours"}}));
+  r.receipt(test::follow_up("eeast-ambulance:ret-3d", "transfer.decline", "eeast-ambulance", held,
+                            {{"reason", "other"}, {"text", "Not ours"}}));
   phone_claim claim{to_amb, "essex-fire", "decision_overdue", "fire.kim", "Kim Hall", "", {}};
   REQUIRE(std::holds_alternative<claim_result>(r.claim(claim)));
   call_record call;
@@ -148,6 +154,7 @@ TEST_CASE(
 
   // 31 days on: past Fire's and the ambulance service's 30, not Police's 60.
   r.clock.advance(std::chrono::hours(24 * 31));
+  r.eng->run_timers_now();  // what the engine's sweep does as time passes, done now
   auto fresh = r.personal_request("essex-fire:ret-4");
   const std::string before = r.savings();
   auto pass = r.purge();
@@ -238,6 +245,7 @@ TEST_CASE(
   CHECK(r.purge().transfers_purged == 1);
   CHECK(purged_at(held) == 1);
   r.clock.advance(std::chrono::hours(24 * 30));
+  r.eng->run_timers_now();
   CHECK(r.purge().transfers_purged == 1);  // to_police (Police's 60 days); fresh waits for its own
   CHECK(purged_at(to_police) == 1);
   CHECK(purged_at(fresh) == 0);
