@@ -56,10 +56,11 @@ TEST_CASE(
   std::atomic<int> accepted{0}, limited{0}, other{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> flooders;
+  auto flood_started = std::chrono::steady_clock::now();
   for (int t = 0; t < 4; ++t)
     flooders.emplace_back([&, t] {
       http_client c(gw.port());
-      for (int i = 0; i < 300 && !stop; ++i) {
+      for (int i = 0; i < 3000 && !stop; ++i) {
         auto r = c.post(
             "/api/v1/messages",
             bl::test::a12_rtc_request(new_message_id(essex_fire, "flood-" + std::to_string(t))),
@@ -87,14 +88,22 @@ TEST_CASE(
     CHECK(r.status == 202);
     std::this_thread::sleep_for(50ms);
   }
+  // The flood goes on until the limit has answered it: on a loaded machine (a sanitizer build
+  // beside other tests) four senders may take longer than the burst to outrun 20 a second.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (limited == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   stop = true;
   for (auto& t : flooders) t.join();
-  INFO(accepted << " accepted, " << limited << " limited, " << other << " other");
+  double flood_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - flood_started).count();
+  INFO(accepted << " accepted, " << limited << " limited, " << other << " other in " << flood_s
+                << " s");
   CHECK(other == 0);
   CHECK(limited > 0);
-  // The burst and about 20 a second for the second or so the flood lasted; never the flood.
+  // The burst and 20 a second for as long as the flood lasted; never the flood.
   CHECK(accepted >= 20);
-  CHECK(accepted < 200);
+  CHECK(accepted <= 20 + 20 * flood_s + 1);
   double worst = *std::max_element(latencies_ms.begin(), latencies_ms.end());
   INFO("police's slowest receipt: " << worst << " ms");
   CHECK(worst < 1000);  // generous: on an idle machine each is a few milliseconds
