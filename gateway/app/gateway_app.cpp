@@ -471,6 +471,7 @@ int gateway_main(int argc, char** argv) {
         [&](const std::string& why) { component_failed("cad_link", why); });
   // Started once its failure has somewhere to go; before any I/O thread runs a read.
   accessq.set_failure_handler([&](const std::string& why) { component_failed("access_log", why); });
+  purger.set_failure_handler([&](const std::string& why) { component_failed("retention", why); });
   accessq.start();
   // Personal data kept without a period is kept until one is set: say so at each start.
   for (const auto& a : cfg.agencies) {

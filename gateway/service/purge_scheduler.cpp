@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gateway/core/failpoint.hpp"
 #include "gateway/core/log_value.hpp"
 #include "gateway/core/time_util.hpp"
 #include "gateway/service/engine.hpp"
@@ -26,7 +27,20 @@ void purge_scheduler::set_accounts(std::unique_ptr<store::account_store> a) {
 }
 
 void purge_scheduler::start(std::chrono::milliseconds first_after) {
-  thread_ = std::thread([this, first_after] { run(first_after); });
+  thread_ = std::thread([this, first_after] {
+    try {
+      run(first_after);
+    } catch (const std::exception& e) {
+      // Outside a pass (those are caught, logged and retried): the thread itself is gone, so the
+      // gateway fails as for any long-lived thread rather than purging nothing in silence.
+      log_->critical("event=purge_thread_failed error={}", log_quote(e.what()));
+      {
+        std::lock_guard lock(mu_);
+        status_.last_error = std::string("the purge thread stopped: ") + e.what();
+      }
+      if (on_failure_) on_failure_(std::string("the purge thread stopped: ") + e.what());
+    }
+  });
 }
 
 void purge_scheduler::stop() {
@@ -113,6 +127,8 @@ void purge_scheduler::run(std::chrono::milliseconds first_after) {
     }
     if (beat_) (*beat_)();
     if (stopping_) return;
+    if (failpoint("retention.thread_exception"))
+      throw std::runtime_error("injected fault (failpoint retention.thread_exception)");
     if (std::chrono::steady_clock::now() < next) continue;
     try {
       run_once();

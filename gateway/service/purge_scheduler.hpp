@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,6 +57,12 @@ class purge_scheduler {
   purge_scheduler& operator=(const purge_scheduler&) = delete;
 
   void set_beat(liveness::beat* b) { beat_ = b; }
+  /// Called (on the purge thread) if the thread itself ends on a fault outside a pass: the
+  /// gateway fails as for any long-lived thread. A pass that fails is not this: it is logged,
+  /// counted and tried again. Before start().
+  void set_failure_handler(std::function<void(const std::string&)> f) {
+    on_failure_ = std::move(f);
+  }
   /// Where console sessions are purged (logs_days); null: they are not. Before start().
   void set_accounts(std::unique_ptr<store::account_store> a);
   /// Starts the thread; its first pass runs `first_after` from now.
@@ -75,6 +82,7 @@ class purge_scheduler {
   const clock_source& clock_;
   std::shared_ptr<spdlog::logger> log_;
   liveness::beat* beat_ = nullptr;
+  std::function<void(const std::string&)> on_failure_;
   std::unique_ptr<store::account_store> accounts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -17,6 +17,7 @@
 #include "gateway/store/sqlite/account_store.hpp"
 #include "tests/support/cli_process.hpp"
 #include "tests/support/console_login.hpp"
+#include "tests/support/failpoint_file.hpp"
 #include "tests/support/gateway_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/sample_messages.hpp"
@@ -179,4 +180,31 @@ TEST_CASE(
   CHECK_THAT(by_hand.out, Catch::Contains("0 transfers (1 kept under a legal hold)"));
   auto listed = run_cli(gw.dir(), {"hold", "list", "--config", cfg});
   CHECK_THAT(listed.out, Catch::Contains(kept));
+}
+
+TEST_CASE("the purge thread ending on a fault fails the gateway rather than purging nothing in "
+          "silence",
+          "[system][retention][failure]") {
+  gateway_process gw(json{{"retention", {{"transfers_days", 30}}}}, false);
+  failpoint_file failpoints(gw.dir() / "failpoints");
+  gw.start();
+  http_client monitor(gw.port());
+  REQUIRE(monitor.get("/healthz", "").status == 200);
+  failpoints.arm("retention.thread_exception");
+  http_response dead;
+  // The thread wakes each second to beat: the fault is met within about one.
+  for (int i = 0; i < 500; ++i) {
+    auto h = monitor.try_request("GET", "/healthz", {}, "");
+    if (h && h->status == 503) {
+      dead = *h;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(dead.status == 503);
+  CHECK(dead.json["failed"] == "retention");
+  CHECK(gw.wait_exit(std::chrono::seconds(40)) == 5);
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=purge_thread_failed"));
+  CHECK_THAT(gw.stderr_text(), Catch::Contains("event=component_failed component=retention"));
+  failpoints.disarm();
 }
