@@ -52,6 +52,9 @@ const std::vector<error_info> table = {
      "A legal hold already stands on this transfer; it stays until it is lifted."},
     {errc::hold_not_found, "bl.hold.not_found", 404, 4404,
      "No legal hold stands on this transfer."},
+    {errc::hold_purged, "bl.hold.purged", 409, 4409,
+     "This transfer was purged at the end of its retention period; there is nothing left to "
+     "hold."},
     {errc::expired, "bl.transfer.expired", 410, 4410,
      "The transfer expired before it was delivered; phone the other control room."},
     {errc::store_busy, "bl.store.busy", 503, 1013,

@@ -34,6 +34,7 @@ enum class errc {
   no_fallback,
   hold_exists,
   hold_not_found,
+  hold_purged,
   expired,
   store_busy,
   store_full,

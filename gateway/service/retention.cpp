@@ -116,7 +116,7 @@ purge_batch_result purge_transfers(store::writer& w, const gateway_config& cfg,
   purge_batch_result out;
   std::vector<store::purge_subject> due;
   for (const auto& id : ids) {
-    auto s = w.purge_read(id);
+    auto s = w.purge_read(id, true);
     if (!s || s->purged) {
       ++out.skipped;
       continue;
@@ -192,21 +192,32 @@ purge_batch_result purge_calls(store::writer& w, const gateway_config& cfg,
 
 namespace {
 /// The transfer `c` names, when `c.agency` may hold it (a party, or anyone for an empty agency).
-std::variant<transfer, error> holdable(store::writer& w, const hold_change& c) {
-  auto t = c.transfer_id.empty() ? std::nullopt : w.load_transfer(c.transfer_id);
+/// Its row is locked first (purge_read): a purge on another node either commits before, and the
+/// hold is refused as on a purged transfer, or waits for the hold and then keeps the transfer.
+/// `placing`: a purged transfer is refused (a hold that stood before the purge, which the purge
+/// itself never leaves, may still be lifted).
+std::variant<transfer, error> holdable(store::writer& w, const hold_change& c, bool placing) {
+  auto s = c.transfer_id.empty() ? std::nullopt : w.purge_read(c.transfer_id, false);
+  auto t = s ? w.load_transfer(c.transfer_id) : std::nullopt;
   if (!t || (!c.agency.empty() && t->requester != c.agency && t->responder != c.agency))
     return make_error(errc::transfer_not_found, "no transfer '" + c.transfer_id + "'",
+                      "/transfer_id");
+  if (placing && s->purged)
+    return make_error(errc::hold_purged,
+                      "transfer " + t->id +
+                          " was purged at the end of its retention period; its content is gone "
+                          "and there is nothing left to hold",
                       "/transfer_id");
   return *t;
 }
 
-void hold_logged(store::writer& w, const transfer& t, const store::legal_hold& h, bool placed,
-                 time_point now) {
-  const std::string actor = h.agency.empty() ? std::string("bluelink") : h.agency;
-  const std::string& by = placed ? h.placed_by : h.lifted_by;
+/// `who`: the change's own agency and user (the lifter's, for a lift, not the placer's).
+void hold_logged(store::writer& w, const transfer& t, std::int64_t hold_id, bool placed,
+                 const hold_change& who, time_point now) {
+  const std::string actor = who.agency.empty() ? std::string("bluelink") : who.agency;
   // The reason stays in the hold's own row: the timeline (which both parties read) and the audit
   // say only that a hold was placed or lifted, by whom and of which agency.
-  json detail = {{"hold_id", h.id}, {"by", by}, {"agency", h.agency}};
+  json detail = {{"hold_id", hold_id}, {"by", who.by}, {"agency", who.agency}};
   std::string state(to_string(t.state));
   w.add_event({t.id,
                now,
@@ -223,7 +234,7 @@ void hold_logged(store::writer& w, const transfer& t, const store::legal_hold& h
 
 std::variant<store::legal_hold, error> place_legal_hold(store::writer& w, const hold_change& c,
                                                         time_point now) {
-  auto t = holdable(w, c);
+  auto t = holdable(w, c, true);
   if (auto* e = std::get_if<error>(&t)) return *e;
   const auto& tr = std::get<transfer>(t);
   if (auto standing = w.current_hold(tr.id))
@@ -237,13 +248,13 @@ std::variant<store::legal_hold, error> place_legal_hold(store::writer& w, const 
   h.placed_at = now;
   h.reason = c.reason;
   h.id = w.place_hold(h);
-  hold_logged(w, tr, h, true, now);
+  hold_logged(w, tr, h.id, true, c, now);
   return h;
 }
 
 std::variant<store::legal_hold, error> lift_legal_hold(store::writer& w, const hold_change& c,
                                                        time_point now) {
-  auto t = holdable(w, c);
+  auto t = holdable(w, c, false);
   if (auto* e = std::get_if<error>(&t)) return *e;
   const auto& tr = std::get<transfer>(t);
   auto standing = w.current_hold(tr.id);
@@ -252,9 +263,7 @@ std::variant<store::legal_hold, error> lift_legal_hold(store::writer& w, const h
   standing->lifted_by = c.by;
   standing->lifted_at = now;
   standing->lift_reason = c.reason;
-  store::legal_hold logged = *standing;
-  logged.agency = c.agency;  // who lifted it
-  hold_logged(w, tr, logged, false, now);
+  hold_logged(w, tr, standing->id, false, c, now);
   return *standing;
 }
 

@@ -88,7 +88,7 @@ struct hold_change {
 
 /// In `w`'s open transaction: stores the hold, an audit row (hold.placed) and a timeline event
 /// (legal_hold) both parties see. Refused: bl.transfer.not_found (no such transfer, or not a
-/// party), bl.hold.exists (one stands: the error names it).
+/// party), bl.hold.exists (one stands: the error names it), bl.hold.purged (already purged).
 std::variant<store::legal_hold, error> place_legal_hold(store::writer& w, const hold_change& c,
                                                         time_point now);
 /// The same for lifting the standing hold (hold.lifted, legal_hold_lifted); bl.hold.not_found

@@ -219,8 +219,10 @@ class writer {
   virtual std::int64_t last_audit_seq() = 0;
 
   /// Retention (retention.hpp). What a purge of transfer `id` reads first; nullopt when there is
-  /// no such transfer.
-  virtual std::optional<purge_subject> purge_read(const std::string& id) = 0;
+  /// no such transfer. Its row is locked for the transaction (PostgreSQL: FOR UPDATE), so that a
+  /// purge and a hold on another node are one after the other. Without `with_content`, only the
+  /// transfer's parties and whether it is purged or held (what placing a hold checks).
+  virtual std::optional<purge_subject> purge_read(const std::string& id, bool with_content) = 0;
   /// Writes a transfer's purge: its messages' tombstone documents and timeline details, its
   /// originals deleted, its phone claims' names emptied, its erasable audit details emptied
   /// (erased_by), and purged_at set.

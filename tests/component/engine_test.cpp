@@ -178,8 +178,7 @@ TEST_CASE(
                 " acked_at IS NOT NULL") == 0);
 
   SECTION("no phone prompt follows once the delivery limit passes") {
-    r.clock.advance(std::chrono::seconds(61));
-    r.eng->run_timers_now();
+    r.advance(std::chrono::seconds(61));
     fire = r.rd->inbox("essex-fire", 0, 10);
     CHECK(fire.size() == 2);
     auto detail = r.detail(id);  // the loop must not range over a member of a temporary
@@ -209,16 +208,14 @@ TEST_CASE("stalled transfers raise a phone fallback, then expire with an error t
           "[component][engine][timers]") {
   rig r;
   auto id = r.receipt(test::rtc_request("essex-fire:t1"))["transfer_id"].get<std::string>();
-  r.clock.advance(std::chrono::seconds(61));
-  r.eng->run_timers_now();
+  r.advance(std::chrono::seconds(61));
   auto fire = r.rd->inbox("essex-fire", 0, 10);
   REQUIRE(fire.size() == 1);
   auto alert = json::parse(fire[0].doc);
   CHECK(alert["type"] == "transfer.alert");
   CHECK(alert["body"]["alert"] == "delivery_overdue");
   CHECK(alert["body"]["phone"] == "01632 960002");
-  r.clock.advance(std::chrono::seconds(900));
-  r.eng->run_timers_now();
+  r.advance(std::chrono::seconds(900));
   fire = r.rd->inbox("essex-fire", 0, 10);
   REQUIRE(fire.size() == 2);  // expiry ends the transfer: no decision alert follows it
   auto last = json::parse(fire.back().doc);

@@ -153,8 +153,7 @@ TEST_CASE(
   CHECK(std::get<error>(twice).code == errc::hold_exists);
 
   // 31 days on: past Fire's and the ambulance service's 30, not Police's 60.
-  r.clock.advance(std::chrono::hours(24 * 31));
-  r.eng->run_timers_now();  // what the engine's sweep does as time passes, done now
+  r.advance(std::chrono::hours(24 * 31));
   auto fresh = r.personal_request("essex-fire:ret-4");
   const std::string before = r.savings();
   auto pass = r.purge();
@@ -244,8 +243,13 @@ TEST_CASE(
                 {held}) == 2);
   CHECK(r.purge().transfers_purged == 1);
   CHECK(purged_at(held) == 1);
-  r.clock.advance(std::chrono::hours(24 * 30));
-  r.eng->run_timers_now();
+  // A hold on what is already purged is refused: there is nothing left to hold.
+  auto too_late = r.hold(held, true, "essex-fire");
+  REQUIRE(std::holds_alternative<error>(too_late));
+  CHECK(std::get<error>(too_late).code == errc::hold_purged);
+  CHECK(r.count("SELECT count(*) FROM legal_holds WHERE transfer_id = $1 AND lifted_at IS NULL",
+                {held}) == 0);
+  r.advance(std::chrono::hours(24 * 30));
   CHECK(r.purge().transfers_purged == 1);  // to_police (Police's 60 days); fresh waits for its own
   CHECK(purged_at(to_police) == 1);
   CHECK(purged_at(fresh) == 0);

@@ -57,6 +57,13 @@ struct engine_rig {
     rd = store::open_reader(options());
     rd->bound_by(eng->durable_marks());
   }
+  /// Moves the clock on and runs the engine's timer sweep at once, as the engine's own would
+  /// within 250 ms: what is due by then (expiries, phone prompts) has happened when this returns,
+  /// rather than at a moment of the sweep's choosing during what the test does next.
+  void advance(std::chrono::seconds s) {
+    clock.advance(s);
+    eng->run_timers_now();
+  }
   /// Submits `doc`, made from the partner document `original` when there is one.
   std::variant<receipt_result, error> submit(nlohmann::json doc,
                                              std::optional<original_document> original = {}) {

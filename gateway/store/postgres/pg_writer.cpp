@@ -667,13 +667,14 @@ std::int64_t pg_writer::last_audit_seq() {
   return tail_ ? tail_->first : 0;
 }
 
-std::optional<purge_subject> pg_writer::purge_read(const std::string& id) {
+std::optional<purge_subject> pg_writer::purge_read(const std::string& id, bool with_content) {
   auto t = read(
       "SELECT requester, responder, updated_at, purged_at IS NOT NULL,"
       " EXISTS(SELECT 1 FROM legal_holds h WHERE h.transfer_id = t.id AND h.lifted_at IS NULL)"
       " FROM transfers t WHERE id = $1 FOR UPDATE",
       {p(id)});
-  // FOR UPDATE: another node's purge of the same transfer waits here, then sees it purged.
+  // FOR UPDATE: another node's purge of the same transfer, or a hold placed on it, waits here,
+  // then sees it purged (or held).
   if (t.rows() == 0) return std::nullopt;
   purge_subject s;
   s.transfer_id = id;
@@ -682,7 +683,7 @@ std::optional<purge_subject> pg_writer::purge_read(const std::string& id) {
   s.updated_at = from_ms(t.int64(0, 2));
   s.purged = t.boolean(0, 3);
   s.held = t.boolean(0, 4);
-  if (s.purged || s.held) return s;
+  if (s.purged || s.held || !with_content) return s;
   auto m = read("SELECT id, doc FROM messages WHERE transfer_id = $1", {p(id)});
   for (int i = 0; i < m.rows(); ++i) s.messages.emplace_back(m.text(i, 0), m.text(i, 1));
   auto e = read(

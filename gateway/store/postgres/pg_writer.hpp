@@ -120,7 +120,7 @@ class pg_writer final : public store::writer {
                                               const std::string& prompt) override;
   void insert_phone_claim(const phone_claim& c) override;
   std::int64_t last_audit_seq() override;
-  std::optional<purge_subject> purge_read(const std::string& id) override;
+  std::optional<purge_subject> purge_read(const std::string& id, bool with_content) override;
   void purge_write(const purge_rewrite& w) override;
   std::vector<call_candidate> purge_calls(const std::vector<std::int64_t>& ids,
                                           time_point at) override;

@@ -539,7 +539,7 @@ std::int64_t writer::last_audit_seq() {
   return audit_tail_ ? audit_tail_->first : 0;
 }
 
-std::optional<purge_subject> writer::purge_read(const std::string& id) {
+std::optional<purge_subject> writer::purge_read(const std::string& id, bool with_content) {
   // Purges are rare and small (a batch of transfers at a time): borrowed cached statements.
   stmt t(*db_,
          "SELECT requester, responder, updated_at, purged_at IS NOT NULL,"
@@ -556,7 +556,7 @@ std::optional<purge_subject> writer::purge_read(const std::string& id) {
   p.purged = t.int64(3) != 0;
   p.held = t.int64(4) != 0;
   t.reset();
-  if (p.purged || p.held) return p;
+  if (p.purged || p.held || !with_content) return p;
   stmt m(*db_, "SELECT id, doc FROM messages WHERE transfer_id = ?1", borrow);
   m.bind(1, id);
   while (m.step()) p.messages.emplace_back(m.text(0), m.text(1));
