@@ -153,7 +153,7 @@ class api {
   /// /api/v1/holds/{transfer_id} (lift).
   void change_hold(const principal& who, const std::string& transfer_id, const std::string& body,
                    bool place, done_fn done);
-  api_response get_retention(const principal& who);
+  api_response get_retention();
   /// The "retention" part of a transfer's detail as `viewer`'s agency sees it.
   nlohmann::json retention_json(const store::transfer_record& t, const std::string& viewer) const;
   api_response get_geo(const std::string& query) const;

@@ -430,7 +430,7 @@ void api::change_hold(const principal& who, const std::string& transfer_id, cons
       });
 }
 
-api_response api::get_retention(const principal& who) {
+api_response api::get_retention() {
   // The periods each agency's data is kept for (docs/data-protection.md): every signed-in user
   // may see them (they are the deployment's policy, not personal data).
   auto days = [](const std::optional<int>& d) { return d ? json(*d) : json(); };
@@ -458,7 +458,6 @@ api_response api::get_retention(const principal& who) {
         {"calls_purged_since_start", p.calls_purged},
         {"error", p.last_error.empty() ? json() : json(p.last_error)}};
   }
-  (void)who;
   return json_response(200, body);
 }
 

@@ -39,7 +39,8 @@ inline constexpr const char* audit_chain_columns =
     "seq, at, actor, action, COALESCE(message_id, ''), COALESCE(transfer_id, ''), detail,"
     " prev_hash, hash, detail_sha256, erased_by";
 
-/// Row `i` of a result of audit_chain_columns (the PostgreSQL engine's result type).
+/// Row `i` of a result of audit_chain_columns: anything with int64(i, c), text(i, c) and
+/// is_null(i, c), as the PostgreSQL engine's result has (the SQLite reader adapts its statement).
 template <class Result>
 audit_chain_row audit_chain_row_of(const Result& r, int i) {
   audit_chain_row row{r.int64(i, 0),

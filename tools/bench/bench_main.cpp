@@ -1851,12 +1851,13 @@ int main(int argc, char** argv) {
       return bl::bench::run_pages(p);
     }
     if (o.mode == "purge") {
-      bl::bench::pages_options p;
+      bl::bench::purge_bench_options p;
       p.transfers = o.pages_transfers;
+      p.batch = o.purge_batch;
       p.dir = o.db_dir;
       p.write_path = o.write_path;
       p.command = o.command;
-      return bl::bench::run_purge_bench(p, o.purge_batch);
+      return bl::bench::run_purge_bench(p);
     }
     if (o.mode == "reads") {
       // One transfer's detail read over and over by a party's integration (the console's detail

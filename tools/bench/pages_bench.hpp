@@ -31,8 +31,16 @@ int run_pages(const pages_options& o);
 /// --mode pages does (what each holds: pages_bench.cpp); returns how many audit rows it holds.
 std::int64_t generate_history(const std::string& path, std::int64_t transfers);
 
+struct purge_bench_options {
+  std::int64_t transfers = 1'000'000;  // the year of history generate_history() writes
+  int batch = 50;                      // transfers per purge transaction (--purge-batch)
+  std::string dir;                     // where the database goes (default: a temp dir)
+  std::string write_path;
+  std::string command;
+};
+
 /// bluelink-bench --mode purge (issue 18): the retention purge of a year of a busy hub while
 /// live traffic runs (purge_bench.cpp). Returns the process exit code.
-int run_purge_bench(const pages_options& o, int batch);
+int run_purge_bench(const purge_bench_options& o);
 
 }  // namespace bl::bench

@@ -129,7 +129,7 @@ std::string commas(std::int64_t n) {
 
 }  // namespace
 
-int run_purge_bench(const pages_options& o, int batch) {
+int run_purge_bench(const purge_bench_options& o) {
   try {
     const bool own_dir = o.dir.empty();
     fs::path dir =
@@ -149,7 +149,7 @@ int run_purge_bench(const pages_options& o, int batch) {
     { store::sqlite::writer w(store::store_options{path, true, 5000, {}}); }
     const double migrated_s = std::chrono::duration<double>(steady::now() - m0).count();
 
-    const gateway_config cfg = hub_config(batch);
+    const gateway_config cfg = hub_config(o.batch);
     metrics stats;
     inbox_notifier notifier;
     system_clock_source clock;
@@ -213,7 +213,7 @@ int run_purge_bench(const pages_options& o, int batch) {
        << commas(audit_rows) << " audit rows), generated as `--mode pages` does, opened as the "
        << "gateway opens it (migration 9, which adds the retention columns and builds the purge's "
        << "partial indexes over the year: " << f1(migrated_s) << " s), then the gateway's own "
-       << "purge pass with every agency keeping transfers for 1 day, " << batch
+       << "purge pass with every agency keeping transfers for 1 day, " << o.batch
        << " transfers a transaction, while a live request was submitted every 10 ms through the "
        << "same engine and timed to its durable receipt.\n\n";
     md << "| | |\n|---|---:|\n";

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -58,6 +59,25 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+/// Runs `fn` in one transaction of `w`: committed when it returns, rolled back when it throws.
+template <class F>
+auto in_transaction(bl::store::writer& w, F&& fn) -> decltype(fn()) {
+  w.begin();
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      w.commit();
+    } else {
+      auto r = fn();
+      w.commit();
+      return r;
+    }
+  } catch (...) {
+    w.rollback();
+    throw;
+  }
+}
 
 /// The SQLite store at `path` with the gateway's busy timeout and synchronous level.
 bl::store::store_options store_at(const bl::gateway_config& cfg, const std::string& path) {
@@ -1325,9 +1345,7 @@ int access_log_query(const access_query_cli& o, const char* argv0) {
     self.object = "access_log";
     self.ref = bl::access_query_ref(f, o.format == "csv");
     self.justification = "access-log query (self-monitoring, DPA 2018 s.62(4))";
-    writer->begin();
-    writer->access(self);
-    writer->commit();
+    in_transaction(*writer, [&] { writer->access(self); });
   } catch (const bl::store::store_error& e) {
     std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
     return exit_store_error;
@@ -1395,22 +1413,11 @@ int purge_command(const purge_cli& o, const char* argv0) {
   po.dry_run = o.dry_run;
   bl::purge_actor who{cli_actor(), "cli", "cli"};
   std::unique_ptr<bl::store::writer> w;
-  auto in_transaction = [&](auto fn) {
-    w->begin();
-    try {
-      auto r = fn();
-      w->commit();
-      return r;
-    } catch (...) {
-      w->rollback();
-      throw;
-    }
-  };
   po.apply_transfers = [&](const std::vector<std::string>& ids) {
-    return in_transaction([&] { return bl::purge_transfers(*w, cfg, ids, bl::now_ms(), who); });
+    return in_transaction(*w, [&] { return bl::purge_transfers(*w, cfg, ids, bl::now_ms(), who); });
   };
   po.apply_calls = [&](const std::vector<bl::store::call_candidate>& calls) {
-    return in_transaction([&] { return bl::purge_calls(*w, cfg, calls, bl::now_ms(), who); });
+    return in_transaction(*w, [&] { return bl::purge_calls(*w, cfg, calls, bl::now_ms(), who); });
   };
   auto last = std::chrono::steady_clock::now();
   po.progress = [&](const bl::purge_pass_report& r) {
@@ -1493,19 +1500,11 @@ int hold_command(const hold_cli& o, const char* argv0, const std::string& action
     }
     auto w = bl::store::open_writer(opts);
     bl::hold_change c{o.transfer, "", cli_actor(), o.reason};
-    w->begin();
-    std::variant<bl::store::legal_hold, bl::error> out;
-    try {
-      out = action == "place" ? bl::place_legal_hold(*w, c, bl::now_ms())
-                              : bl::lift_legal_hold(*w, c, bl::now_ms());
-      if (std::holds_alternative<bl::error>(out))
-        w->rollback();
-      else
-        w->commit();
-    } catch (...) {
-      w->rollback();
-      throw;
-    }
+    // A refused change wrote nothing (each is refused before its first write).
+    auto out = in_transaction(*w, [&] {
+      return action == "place" ? bl::place_legal_hold(*w, c, bl::now_ms())
+                               : bl::lift_legal_hold(*w, c, bl::now_ms());
+    });
     if (auto* e = std::get_if<bl::error>(&out)) {
       std::fprintf(stderr, "bluelink: %s: %s\n", std::string(e->id()).c_str(), e->message.c_str());
       return 1;

@@ -336,6 +336,16 @@ std::vector<std::pair<std::string, std::int64_t>> reader::transfer_states() {
   return out;
 }
 
+namespace {
+/// `s`'s current row in the shape audit_chain_row_of reads (a result's row i, cell c).
+struct current_row {
+  stmt& s;
+  std::int64_t int64(int, int c) const { return s.int64(c); }
+  std::string text(int, int c) const { return s.text(c); }
+  bool is_null(int, int c) const { return s.is_null(c); }
+};
+}  // namespace
+
 audit_report reader::verify_audit() {
   lease l(*this);
   audit_report r;
@@ -343,18 +353,7 @@ audit_report reader::verify_audit() {
   audit_chain_check chain;
   while (s.step()) {
     ++r.rows;
-    audit_chain_row row{s.int64(0),
-                        s.int64(1),
-                        s.text(2),
-                        s.text(3),
-                        s.text(4),
-                        s.text(5),
-                        s.text(6),
-                        s.text(7),
-                        s.text(8),
-                        opt_text(s, 9),
-                        s.is_null(10) ? std::optional<std::int64_t>() : s.int64(10)};
-    if (!chain.next(row, r)) break;
+    if (!chain.next(audit_chain_row_of(current_row{s}, 0), r)) break;
   }
   if (r.ok) chain.finish(r);
   if (r.ok) check_access_log(*l, r);
