@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "gateway/store/sqlite/account_store.hpp"
 #include "tests/support/gateway_process.hpp"
 
 namespace bl::test {
@@ -17,6 +18,15 @@ gateway_config agencies_config() {
     cfg.agencies.push_back(a);
   }
   return cfg;
+}
+
+void add_users(const std::filesystem::path& db, const std::vector<test_user>& users,
+               const std::string& password) {
+  const gateway_config cfg = agencies_config();
+  accounts accts(cfg, store::open_sqlite_account_store(
+                          store::store_options{db.string(), true, cfg.busy_timeout_ms, {}}));
+  for (const auto& u : users)
+    accts.add_user(u.username, u.display_name, u.user_role, u.agency, password);
 }
 
 console_session sign_in(http_client& c, const std::string& user, const std::string& password,

@@ -2,9 +2,12 @@
 // Console sign-in for system tests: the three test agencies as a config (for the accounts class),
 // signing in over HTTP as the browser does, and the error code of a reply.
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "gateway/core/config.hpp"
+#include "gateway/service/accounts.hpp"
 #include "tests/support/http_client.hpp"
 
 namespace bl::test {
@@ -12,6 +15,19 @@ namespace bl::test {
 /// A config naming the three agencies every test gateway has (essex-fire, essex-police,
 /// eeast-ambulance), enough for bl::accounts to check users' agencies.
 gateway_config agencies_config();
+
+/// A console user a test adds.
+struct test_user {
+  std::string username;
+  std::string display_name;
+  role user_role;
+  std::string agency;  // "" for an admin of no agency
+};
+
+/// Adds `users`, each with `password`, to the SQLite store at `db` (a test gateway's), as
+/// `bluelink user add` does.
+void add_users(const std::filesystem::path& db, const std::vector<test_user>& users,
+               const std::string& password);
 
 /// A signed-in console: the session cookie and the anti-forgery token from the sign-in reply.
 struct console_session {

@@ -32,13 +32,12 @@ using namespace bl::test;
 const std::string password = "a long enough password";
 
 void add_users(gateway_process& gw) {
-  const bl::gateway_config cfg = agencies_config();
-  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
-                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
-  accts.add_user("police.op", "Kim Hall", bl::role::operator_role, essex_police, password);
-  accts.add_user("police.sup", "Sam Lee", bl::role::supervisor, essex_police, password);
-  accts.add_user("fire.sup", "Alex Ray", bl::role::supervisor, essex_fire, password);
-  accts.add_user("admin", "Admin", bl::role::admin, "", password);
+  bl::test::add_users(gw.db_path(),
+                      {{"police.op", "Kim Hall", bl::role::operator_role, essex_police},
+                       {"police.sup", "Sam Lee", bl::role::supervisor, essex_police},
+                       {"fire.sup", "Alex Ray", bl::role::supervisor, essex_fire},
+                       {"admin", "Admin", bl::role::admin, ""}},
+                      password);
 }
 
 http_response get_as(http_client& c, const console_session& s, const std::string& target) {
@@ -243,16 +242,7 @@ TEST_CASE("every read of a transfer's content is in the access log, which superv
   // The queue's thread ends on a fault: reads are refused at once, and the gateway fails as for
   // any long-lived thread (degraded naming the access log, drained, exit 5 for a restart).
   failpoints.arm("access_log.thread_exception");
-  http_response dead;
-  for (int i = 0; i < 200; ++i) {
-    auto h = monitor.try_request("GET", "/healthz", {}, "");
-    if (h && h->status == 503) {
-      dead = *h;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(dead.status == 503);
+  const http_response dead = wait_degraded(monitor, "the access log's thread ending");
   CHECK(dead.json["failed"] == "access_log");
   CHECK(gw.wait_exit(std::chrono::seconds(40)) == 5);
   CHECK_THAT(gw.stderr_text(), Catch::Contains("event=access_log_thread_failed"));

@@ -52,24 +52,6 @@ void check_beats_fresh(http_client& monitor, std::initializer_list<const char*> 
   }
 }
 
-// Waits for /healthz to turn 503 (within 10 s), says after how long, and returns that reply.
-http_response wait_degraded(http_client& monitor, const std::string& what) {
-  const auto from = std::chrono::steady_clock::now();
-  http_response health;
-  REQUIRE(eventually(
-      [&] {
-        auto r = monitor.try_request("GET", "/healthz");
-        if (!r) return false;
-        health = *r;
-        return health.status == 503;
-      },
-      10s, 50ms));
-  WARN(what << " seen by /healthz after "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - from).count()
-            << " s");
-  return health;
-}
-
 }  // namespace
 
 TEST_CASE(

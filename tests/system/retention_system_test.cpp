@@ -31,12 +31,11 @@ using namespace bl::test;
 const std::string password = "a long enough password";
 
 void add_users(gateway_process& gw) {
-  const bl::gateway_config cfg = agencies_config();
-  bl::accounts accts(cfg, bl::store::open_sqlite_account_store(bl::store::store_options{
-                              gw.db_path().string(), true, cfg.busy_timeout_ms, {}}));
-  accts.add_user("police.op", "Kim Hall", bl::role::operator_role, essex_police, password);
-  accts.add_user("police.sup", "Sam Lee", bl::role::supervisor, essex_police, password);
-  accts.add_user("admin", "Admin", bl::role::admin, "", password);
+  bl::test::add_users(gw.db_path(),
+                      {{"police.op", "Kim Hall", bl::role::operator_role, essex_police},
+                       {"police.sup", "Sam Lee", bl::role::supervisor, essex_police},
+                       {"admin", "Admin", bl::role::admin, ""}},
+                      password);
 }
 
 http_response as(http_client& c, const console_session& s, const std::string& method,
@@ -182,26 +181,18 @@ TEST_CASE(
   CHECK_THAT(listed.out, Catch::Contains(kept));
 }
 
-TEST_CASE("the purge thread ending on a fault fails the gateway rather than purging nothing in "
-          "silence",
-          "[system][retention][failure]") {
+TEST_CASE(
+    "the purge thread ending on a fault fails the gateway rather than purging nothing in "
+    "silence",
+    "[system][retention][failure]") {
   gateway_process gw(json{{"retention", {{"transfers_days", 30}}}}, false);
   failpoint_file failpoints(gw.dir() / "failpoints");
   gw.start();
   http_client monitor(gw.port());
   REQUIRE(monitor.get("/healthz", "").status == 200);
   failpoints.arm("retention.thread_exception");
-  http_response dead;
   // The thread wakes each second to beat: the fault is met within about one.
-  for (int i = 0; i < 500; ++i) {
-    auto h = monitor.try_request("GET", "/healthz", {}, "");
-    if (h && h->status == 503) {
-      dead = *h;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK(dead.status == 503);
+  const http_response dead = wait_degraded(monitor, "the purge thread ending");
   CHECK(dead.json["failed"] == "retention");
   CHECK(gw.wait_exit(std::chrono::seconds(40)) == 5);
   CHECK_THAT(gw.stderr_text(), Catch::Contains("event=purge_thread_failed"));
