@@ -32,16 +32,20 @@ export const app = {
 
 export const me = () => app.session?.user?.agency || '';
 export const myRole = () => app.session?.user?.role || '';
+// Operators and supervisors act for their agency; its data-protection officer only reads.
+export const actsForAgency = () => ['operator', 'supervisor'].includes(myRole());
 // The screens a role may use; the first is where it lands after signing in. Managers and admins
-// act for no agency, so they have no inbox, compose or call log.
+// act for no agency, so they have no inbox, compose or call log; an agency's data-protection
+// officer reads its access log and its transfers (holds, who has read them) and acts in nothing.
 const ROLE_SCREENS = {
   operator: ['inbox', 'compose', 'calls', 'links', 'transfer'],
   supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'access', 'transfer'],
   manager: ['reports', 'links'],
   admin: ['team', 'reports', 'access', 'links'],
+  dpo: ['access', 'transfer'],
 };
 export const screens = () => ROLE_SCREENS[myRole()] || [];
-const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator' };
+const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator', dpo: 'Data-protection officer' };
 export const agencyName = (id) => app.agencies.get(id)?.name || id;
 
 const main = document.getElementById('main');
@@ -270,7 +274,7 @@ document.addEventListener('keydown', (e) => {
   if (go) {
     e.preventDefault();
     location.hash = go.getAttribute('href');
-  } else if (e.key === 'p' && me()) {
+  } else if (e.key === 'p' && actsForAgency()) {
     e.preventDefault();
     openCallPanel({});
   } else {

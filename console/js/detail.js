@@ -13,7 +13,7 @@
 // The screen is a fixed skeleton whose parts are redrawn in place, so a live event never wipes a
 // half-typed answer or update.
 import * as api from './api.js';
-import { app, me, myRole, agencyName } from './app.js';
+import { app, me, myRole, actsForAgency, agencyName } from './app.js';
 import { h, clear, uuid, nowIso, dateTime, paintDue, dueOf, TERMINAL, CATEGORY_LABEL } from './util.js';
 import {
   stateLabel, STATE_HINT, DECLINE_REASONS, CLOSE_OUTCOMES, declineReason, closeOutcome, MAJOR_INCIDENT,
@@ -324,7 +324,7 @@ export function renderDetail(main, id) {
           h('strong', { text: agencyName(other) }), phone ? h('span', { class: 'phone', text: ` ☎ ${phone}` }) : ''),
         limit ? h('span', { class: 'limit' }, h('span', { class: 'muted', text: `${limit.what === 'delivery' ? 'Delivery' : 'Decision'} limit ` }), due) : due,
         // A supervisor can see who in the room has read this transfer (the access log).
-        myRole() === 'supervisor' ? h('a', { id: 'detail-access-log', class: 'access-link', href: `#/access/${encodeURIComponent(t.transfer_id)}`, text: 'Who has read this' }) : ''),
+        ['supervisor', 'dpo'].includes(myRole()) ? h('a', { id: 'detail-access-log', class: 'access-link', href: `#/access/${encodeURIComponent(t.transfer_id)}`, text: 'Who has read this' }) : ''),
     ];
   }
 
@@ -582,14 +582,15 @@ export function renderDetail(main, id) {
     // Keep the focused action button focused across the redraw.
     const focused = document.activeElement?.closest?.('#actions button')?.dataset.action;
     const other = t.from === me() ? t.to : t.from;
-    const acts = legalActions(t, me());
+    // The agency's data-protection officer reads; only those acting for it act.
+    const acts = actsForAgency() ? legalActions(t, me()) : [];
     clear(parts.actions).append(
       ...acts.map((k) => h('button', { type: 'button', class: `btn ${k === 'decline' || k === 'cancel' ? 'danger' : ''}`,
         'data-action': k, 'aria-pressed': open === k ? 'true' : 'false', onclick: () => { show(k); } },
       LABEL[k], h('kbd', { text: KEY[k] }))),
-      h('button', { type: 'button', class: 'btn ghost', id: 'detail-log-call', onclick: () => openCallPanel({
+      actsForAgency() ? h('button', { type: 'button', class: 'btn ghost', id: 'detail-log-call', onclick: () => openCallPanel({
         transfer_id: t.transfer_id, other_agency: other, emergency: t.priority === 'emergency', reason: t.category,
-      }) }, 'Log call about this'));
+      }) }, 'Log call about this') : '');
     if (focused) parts.actions.querySelector(`[data-action="${focused}"]`)?.focus();
     // Arriving with nothing focused (after sending from compose, whose Send button is gone):
     // focus the first action, so that the keyboard user is not sent back to the top of the page.
@@ -628,7 +629,7 @@ export function renderDetail(main, id) {
   let outageShown = '';
   function showOutage() {
     if (!t) return;
-    const ours = t.from === me() && PENDING.has(t.state);
+    const ours = actsForAgency() && t.from === me() && PENDING.has(t.state);
     const banner = ours ? outageBanner(t.to, 'detail-outage', (fb) => {
       const [btn, said] = redirectControl(t.transfer_id, fb, { id: 'detail-redirect', 'data-agency': fb.agency },
         'detail-redirect-status', () => load());
@@ -660,7 +661,7 @@ export function renderDetail(main, id) {
         h('span', { class: 'muted', text: ' (retention)' }));
     }
     const mine = r.hold && r.hold.agency === me();
-    const canHold = myRole() === 'supervisor' && !r.purged_at && (!r.held || mine);
+    const canHold = ['supervisor', 'dpo'].includes(myRole()) && !r.purged_at && (!r.held || mine);
     const btn = canHold ? h('button', { type: 'button', class: 'btn ghost small', id: 'detail-hold',
       'data-held': r.held ? 'true' : 'false',
       onclick: () => { holdForm = holdForm ? null : makeHoldForm(r.held); showRetention(); holdForm?.querySelector('input')?.focus(); },
@@ -715,7 +716,7 @@ export function renderDetail(main, id) {
     if (!t) return;
     if (e.key === 'Escape' && open) { close(); draw(); return; }
     const k = Object.entries(KEY).find(([, key]) => key === e.key)?.[0];
-    if (k && legalActions(t, me()).includes(k)) {
+    if (k && actsForAgency() && legalActions(t, me()).includes(k)) {
       e.preventDefault();
       show(k);
     }

@@ -5,7 +5,9 @@ import * as api from './api.js';
 import { app, agencyName } from './app.js';
 import { h, clear, dateTime } from './util.js';
 
-const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Admin' };
+// The roles that belong to one agency (the gateway refuses the others with one).
+const AGENCY_ROLES = ['operator', 'supervisor', 'dpo'];
+const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Admin', dpo: 'Data-protection officer' };
 
 export function renderTeam(main) {
   const admin = app.session.user.role === 'admin';
@@ -16,7 +18,7 @@ export function renderTeam(main) {
   const username = h('input', { id: 'u-username', name: 'username', required: true, minlength: 3, maxlength: 64, autocomplete: 'off' });
   const display = h('input', { id: 'u-name', name: 'display_name', required: true, maxlength: 200, autocomplete: 'off' });
   const roleSel = h('select', { id: 'u-role', name: 'role' },
-    (admin ? ['operator', 'supervisor', 'manager', 'admin'] : ['operator'])
+    (admin ? ['operator', 'supervisor', 'dpo', 'manager', 'admin'] : ['operator'])
       .map((r) => h('option', { value: r, text: ROLE_LABEL[r] })));
   const agencySel = h('select', { id: 'u-agency', name: 'agency' },
     [...app.agencies.values()].map((a) => h('option', { value: a.id, text: a.name })));
@@ -31,7 +33,7 @@ export function renderTeam(main) {
     formError);
   const syncAgency = () => {
     const box = form.querySelector('#u-agency-box');
-    if (box) box.hidden = !['operator', 'supervisor'].includes(roleSel.value);
+    if (box) box.hidden = !AGENCY_ROLES.includes(roleSel.value);
   };
   roleSel.addEventListener('change', syncAgency);
   syncAgency();
@@ -121,7 +123,7 @@ export function renderTeam(main) {
     e.preventDefault();
     formError.textContent = '';
     const body = { username: username.value.trim(), display_name: display.value.trim(), role: admin ? roleSel.value : 'operator' };
-    if (admin && ['operator', 'supervisor'].includes(body.role)) body.agency = agencySel.value;
+    if (admin && AGENCY_ROLES.includes(body.role)) body.agency = agencySel.value;
     add.disabled = true;
     try {
       const r = await api.post('/api/v1/users', body);

@@ -295,16 +295,16 @@ void api::add_v1_routes(route_table& t) {
     if (dry_run) return done(validate_message(*c.who, c.req.body));
     post_message(*c.who, c.req.body, std::move(done));
   });
-  t.get("/api/v1/transfers", A::agency, [this](const route_call& c, reply_fn done) {
+  t.get("/api/v1/transfers", A::agency_read, [this](const route_call& c, reply_fn done) {
     get_transfers(*c.who, std::string(c.query), std::move(done));
   });
-  t.get("/api/v1/transfers/{id}", A::agency, [this](const route_call& c, reply_fn done) {
+  t.get("/api/v1/transfers/{id}", A::agency_read, [this](const route_call& c, reply_fn done) {
     get_transfer(*c.who, c.param, std::move(done));
   });
   t.post("/api/v1/documents", A::agency, [this](const route_call& c, reply_fn done) {
     post_document(*c.who, std::string(c.query), c.req.body, std::move(done));
   });
-  t.get("/api/v1/originals/{id}", A::agency, [this](const route_call& c, reply_fn done) {
+  t.get("/api/v1/originals/{id}", A::agency_read, [this](const route_call& c, reply_fn done) {
     get_original(*c.who, c.param, std::move(done));
   });
   t.get("/api/v1/access-log", A::signed_in, [this](const route_call& c, reply_fn done) {
@@ -318,7 +318,7 @@ void api::add_v1_routes(route_table& t) {
   });
   t.get("/api/v1/links", A::signed_in,
         [this](const route_call&, reply_fn done) { done(get_links()); });
-  t.get("/api/v1/calls", A::agency, [this](const route_call& c, reply_fn done) {
+  t.get("/api/v1/calls", A::agency_read, [this](const route_call& c, reply_fn done) {
     get_calls(*c.who, std::string(c.query), std::move(done));
   });
   t.post("/api/v1/calls", A::agency, [this](const route_call& c, reply_fn done) {
@@ -393,11 +393,17 @@ void api::dispatch(const api_request& req, asio::any_io_executor ex, done_fn don
     // An agency's own system (a bearer token, not a console) is there: not out (outage_monitor).
     if (!who->via_session && !who->agency.empty()) s_.links.heard(who->agency, "api", now_ms());
     // Transfers belong to agencies: only someone acting for one may read or send them.
-    if (m.r->access == route_access::agency && who->agency.empty())
+    if (m.r->access != route_access::signed_in && who->agency.empty())
       return done(error_response(make_error(
           errc::forbidden_role, "a " + std::string(to_string(who->who)) +
                                     " account acts for no agency, so it has no transfers; "
                                     "sign in as an operator or supervisor")));
+    // An agency's data-protection officer reads its transfers but acts for it in nothing.
+    if (m.r->access == route_access::agency && !acts_for_agency(*who))
+      return done(error_response(make_error(
+          errc::forbidden_role, "a " + std::string(to_string(who->who)) +
+                                    " account reads its agency's transfers but does not send, "
+                                    "answer or take them; sign in as an operator or supervisor")));
     call.who = &*who;
   }
   m.r->fn(call, std::move(done));

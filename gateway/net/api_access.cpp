@@ -66,10 +66,11 @@ void api::answer_logged(std::vector<store::access_entry> entries, api_response r
 }
 
 void api::get_access_log(const principal& who, const std::string& query, done_fn done) {
-  if (who.who != role::supervisor && who.who != role::admin)
+  if (who.who != role::supervisor && who.who != role::dpo && who.who != role::admin)
     return done(error_response(make_error(
         errc::forbidden_role,
-        "the access log is for supervisors (their own agency's entries) and administrators; a " +
+        "the access log is for supervisors and data-protection officers (their own agency's "
+        "entries) and administrators; a " +
             std::string(to_string(who.who)) + " cannot read it")));
   auto q = parse_query(query);
   auto parsed = access_filter_from(q);
@@ -79,13 +80,15 @@ void api::get_access_log(const principal& who, const std::string& query, done_fn
   if (format != "json" && format != "csv")
     return done(error_response(
         make_error(errc::bad_request, "query parameter 'format' must be json or csv", "format")));
-  if (who.who == role::supervisor) {
-    // A supervisor reads their own agency's entries and no other's, whatever they ask for.
+  if (!who.agency.empty()) {
+    // A supervisor or officer reads their own agency's entries and no other's, whatever they ask
+    // for.
     if (q.count("agency") && q["agency"] != who.agency)
-      return done(error_response(
-          make_error(errc::forbidden_role,
-                     "a supervisor reads their own agency's access log ('" + who.agency + "') only",
-                     "agency")));
+      return done(error_response(make_error(errc::forbidden_role,
+                                            "a " + std::string(to_string(who.who)) +
+                                                " reads their own agency's access log ('" +
+                                                who.agency + "') only",
+                                            "agency")));
     f.agency = who.agency;
   } else if (q.count("agency") && !q["agency"].empty()) {
     if (!s_.cfg.find_agency(q["agency"]))

@@ -391,18 +391,18 @@ void api::change_hold(const principal& who, const std::string& transfer_id, cons
               e.id(), log_quote(log_pointer(e.pointer)), log_quote(log_reason(e.message)));
     done(error_response(e));
   };
-  if (who.who != role::supervisor && who.who != role::admin)
+  if (who.who != role::supervisor && who.who != role::dpo && who.who != role::admin)
     return reject(make_error(
         errc::forbidden_role,
-        "legal holds are placed and lifted by supervisors (on their agency's transfers) and "
-        "administrators; a " +
+        "legal holds are placed and lifted by supervisors and data-protection officers (on their "
+        "agency's transfers) and administrators; a " +
             std::string(to_string(who.who)) + " cannot"));
   json doc;
   if (auto e = read_body(body, place ? "api/legal_hold" : "api/legal_hold_lift", doc))
     return reject(*e);
   hold_change c;
   c.transfer_id = place ? doc.at("transfer_id").get<std::string>() : transfer_id;
-  c.agency = who.agency;  // a supervisor: a party's only; an admin (no agency): any transfer
+  c.agency = who.agency;  // a supervisor or officer: a party's only; an admin (no agency): any
   c.by = who.username;
   c.reason = doc.at("reason").get<std::string>();
   auto out = std::make_shared<std::variant<store::legal_hold, error>>(error{});

@@ -33,6 +33,7 @@ console_session::console_session(std::unique_ptr<ws_io> io, const console_sessio
     : ws_connection(std::move(io), console_options(s.cfg), s.log, s.stats, std::move(slot)),
       s_(s),
       who_(std::move(who)),
+      feed_agency_(acts_for_agency(who_) ? who_.agency : std::string()),
       token_(std::move(session_token)),
       timer_(executor()) {}
 

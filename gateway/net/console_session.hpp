@@ -46,7 +46,9 @@ class console_session final : public ws_connection, public console_subscriber {
   ~console_session() override;
 
   void push(std::shared_ptr<const std::string> frame) override;
-  const std::string& agency() const override { return who_.agency; }
+  /// The agency whose events the console is sent: its own, for one acting for it; none for its
+  /// data-protection officer (who reads transfers one by one, each read logged) or anyone else.
+  const std::string& agency() const override { return feed_agency_; }
 
  private:
   void on_open() override;
@@ -62,6 +64,7 @@ class console_session final : public ws_connection, public console_subscriber {
 
   console_session_services s_;
   principal who_;
+  std::string feed_agency_;  // agency()
   std::string token_;
   bool hello_ = false;
   bool subscribed_ = false;

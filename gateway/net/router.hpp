@@ -12,8 +12,8 @@
 //    that handler's unmatched() (Bluelink's bl.request.not_found, or the handler's own shape:
 //    UCRI2 answers in UCRI2's).
 //  - `access` says who may call a route; the API checks it before the route's function runs
-//    (open: anyone; signed_in: a bearer token or a console session; agency: one acting for an
-//    agency). The route's function then never repeats that check.
+//    (open: anyone; signed_in: a bearer token or a console session; agency_read: one of an agency;
+//    agency: one acting for an agency). The route's function then never repeats that check.
 //
 // Thread-safety: routes are registered once at start-up (add()); find() is then const and may be
 // called from every I/O thread at once.
@@ -40,9 +40,11 @@ api_response error_reply(const error& e);
 
 /// Who may call a route.
 enum class route_access {
-  open,       // anyone (sign-in, health, the console's files, UCRI2's own token scheme)
-  signed_in,  // a bearer token or a console session of any role
-  agency,     // as signed_in, acting for an agency (operators, supervisors, integrations)
+  open,         // anyone (sign-in, health, the console's files, UCRI2's own token scheme)
+  signed_in,    // a bearer token or a console session of any role
+  agency,       // as signed_in, acting for an agency (operators, supervisors, integrations)
+  agency_read,  // as signed_in, of an agency: those acting for it, and its data-protection
+                // officer (reads only; each read of a transfer is in the access log)
 };
 
 /// One request as a route's function sees it.

@@ -26,6 +26,8 @@ std::string_view to_string(role r) {
       return "manager";
     case role::admin:
       return "admin";
+    case role::dpo:
+      return "dpo";
   }
   return "operator";
 }
@@ -35,6 +37,7 @@ std::optional<role> role_from(std::string_view s) {
   if (s == "supervisor") return role::supervisor;
   if (s == "manager") return role::manager;
   if (s == "admin") return role::admin;
+  if (s == "dpo") return role::dpo;
   return std::nullopt;
 }
 
@@ -403,7 +406,7 @@ std::int64_t accounts::add_user(const std::string& username, const std::string& 
   if (agency_scoped(r)) {
     if (agency.empty())
       throw std::invalid_argument("a " + std::string(to_string(r)) +
-                                  " acts for one agency: give --agency");
+                                  " belongs to one agency: give --agency");
     if (!m.cfg.find_agency(agency))
       throw std::invalid_argument("agency '" + agency + "' is not in the gateway's config");
   } else if (!agency.empty()) {

@@ -24,12 +24,16 @@
 
 namespace bl {
 
-enum class role { operator_role, supervisor, manager, admin };
+/// dpo: an agency's data-protection officer (docs/data-protection.md): reads its access log,
+/// its transfers and calls (each read logged), places and lifts legal holds on its transfers;
+/// sends, answers and takes deliveries for no one.
+enum class role { operator_role, supervisor, manager, admin, dpo };
 std::string_view to_string(role r);
 std::optional<role> role_from(std::string_view s);
-/// Operators and supervisors act for one agency; managers and admins for none.
+/// Operators, supervisors and data-protection officers belong to one agency; managers and admins
+/// to none.
 inline bool agency_scoped(role r) {
-  return r == role::operator_role || r == role::supervisor;
+  return r == role::operator_role || r == role::supervisor || r == role::dpo;
 }
 
 /// Who is making a request: a signed-in console user, or an integration's bearer token (then
@@ -44,6 +48,12 @@ struct principal {
   std::string csrf_token;   // the session's anti-forgery token (sessions only)
   time_point expires_at{};  // when the session ends if nothing renews it (sessions only)
 };
+
+/// Whether `p` acts for its agency (sends, answers, takes its deliveries): its operators,
+/// supervisors and systems (a token is an operator), not its data-protection officer.
+inline bool acts_for_agency(const principal& p) {
+  return !p.agency.empty() && (p.who == role::operator_role || p.who == role::supervisor);
+}
 
 struct login_ok {
   principal who;

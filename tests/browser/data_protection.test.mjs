@@ -1,11 +1,12 @@
 // The data-protection officer's screens (issue 18): a supervisor reads who in their agency read a
 // transfer in the access log (DPA 2018 s.62), filters it by user, opens it from the transfer
 // itself, exports it as CSV, and sees no other agency's entries; an admin reads every agency's;
-// operators have no access-log screen at all.
+// operators have no access-log screen at all; an agency's data-protection officer lands on its
+// access log, reads a transfer and holds it, and acts for the agency in nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { useRig, base, fire, police, signIn, sendRequests, nav, SHOTS } from './harness.mjs';
+import { useRig, base, fire, police, signIn, sendRequests, nav, addUser, SHOTS } from './harness.mjs';
 
 useRig();
 
@@ -106,4 +107,33 @@ test('a supervisor places a legal hold with a reason and lifts it; the transfer 
   await s.locator('#timeline li', { hasText: 'Legal hold lifted by fire.sup' }).waitFor();
   assert.equal(await s.locator('#detail-hold').innerText(), 'Place legal hold');
   await sup.context.close();
+});
+
+test('a data-protection officer lands on the access log, reads and holds a transfer, and acts in nothing', { timeout: 40_000 }, async () => {
+  addUser('police.dpo', 'Jo Officer', 'essex-police', 'dpo');
+  const [id] = await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', label: 'Officer check' });
+  const dpo = await signIn(base, 'police.dpo');
+  const d = dpo.page;
+  await d.waitForSelector('#access-form');
+  assert.match(await d.locator('main h1').first().innerText(), /Access log/);
+  for (const n of ['inbox', 'compose', 'calls', 'team', 'reports'])
+    assert.equal(await d.locator(`[data-nav="${n}"]`).isVisible(), false, `no ${n} screen for an officer`);
+  assert.equal(await d.locator('#log-call-open').isVisible(), false, 'no call logging for an officer');
+
+  // The transfer: read, with no action to take on it, but a hold to place.
+  await nav(d, `#/transfer/${id}`);
+  await d.locator('#retention-line').waitFor();
+  assert.equal(await d.locator('#actions [data-action]').count(), 0, 'no accept, decline or other action');
+  assert.equal(await d.locator('#detail-log-call').count(), 0);
+  await d.click('#detail-hold');
+  await d.fill('#hold-reason', 'Subject access request SAR-2026-031');
+  await d.click('#hold-submit');
+  await d.locator('#retention-held').waitFor();
+  await d.locator('#timeline li', { hasText: 'Legal hold placed by police.dpo' }).waitFor();
+
+  // Who has read it: the officer's own read is in the agency's log.
+  await d.click('#detail-access-log');
+  await d.waitForFunction((t) => location.hash === `#/access/${t}`, id);
+  await d.locator('#access-table tbody tr', { hasText: 'police.dpo' }).first().waitFor();
+  await dpo.context.close();
 });

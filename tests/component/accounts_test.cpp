@@ -7,8 +7,11 @@
 #include "gateway/core/digest.hpp"
 #include "gateway/service/accounts.hpp"
 #include "gateway/store/open_store.hpp"
+#include "gateway/store/sqlite/migrations.hpp"
+#include "gateway/store/sqlite/sqlite.hpp"
 #include "gateway/store/writer.hpp"
 #include "tests/support/store_engine.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace bl;
 
@@ -65,8 +68,9 @@ std::string error_id(const std::variant<principal, error>& r) {
 }  // namespace
 
 TEST_CASE("roles round-trip through their names", "[accounts]") {
-  for (auto r : {role::operator_role, role::supervisor, role::manager, role::admin})
+  for (auto r : {role::operator_role, role::supervisor, role::manager, role::admin, role::dpo})
     CHECK(role_from(to_string(r)) == r);
+  CHECK(to_string(role::dpo) == "dpo");
   CHECK(to_string(role::operator_role) == "operator");
   CHECK_FALSE(role_from("root"));
 }
@@ -105,6 +109,77 @@ TEST_CASE("add_user refuses bad input with a message naming the problem", "[acco
   CHECK(users[0].agency == "essex-fire");
   CHECK(users[0].who == role::operator_role);
   CHECK_FALSE(users[0].disabled);
+}
+
+TEST_CASE("a data-protection officer belongs to one agency, and reads but does not act for it",
+          "[accounts][postgres]") {
+  rig t;
+  auto& a = t.open();
+  a.add_user("police.dpo", "Pat Reid", role::dpo, "essex-police", good_password);
+  CHECK_THROWS_WITH(a.add_user("dpo2", "Jo", role::dpo, "", good_password),
+                    Catch::Contains("belongs to one agency"));
+  auto users = a.list_users();
+  REQUIRE(users.size() == 1);
+  CHECK(users[0].who == role::dpo);
+  CHECK(users[0].agency == "essex-police");
+  auto ok = must_login(a, "police.dpo");
+  CHECK(ok.who.who == role::dpo);
+  CHECK(ok.who.agency == "essex-police");
+  CHECK_FALSE(acts_for_agency(ok.who));
+  principal op = ok.who;
+  op.who = role::supervisor;
+  CHECK(acts_for_agency(op));
+  // The store itself holds the rule, whatever writes to it.
+  CHECK_THROWS(
+      t.db.exec("INSERT INTO users(username, display_name, role, agency, password_hash, created_at,"
+                " updated_at) VALUES('dpo3', 'X', 'dpo', NULL, 'x', 1, 1)"));
+  CHECK_THROWS(
+      t.db.exec("INSERT INTO users(username, display_name, role, agency, password_hash, created_at,"
+                " updated_at) VALUES('dpo4', 'X', 'auditor', 'essex-fire', 'x', 1, 1)"));
+}
+
+TEST_CASE(
+    "migration 10 rebuilds the users table for the officer's role, keeping every user and "
+    "session",
+    "[accounts][sqlite]") {
+  test::temp_dir dir;
+  const auto path = dir.file("v9.db");
+  {
+    store::db d(path, true, false);
+    for (const auto& m : store::all_migrations())
+      if (m.version <= 9) d.exec(m.sql);
+    d.exec("PRAGMA user_version = 9");
+    d.exec(
+        "INSERT INTO users(id, username, display_name, role, agency, password_hash, created_at,"
+        " updated_at) VALUES(7, 'Sam.Patel', 'Sam Patel', 'supervisor', 'essex-fire', 'h', 1, 2)");
+    d.exec(
+        "INSERT INTO sessions(token_sha256, user_id, csrf_token, created_at, last_seen, "
+        "expires_at) VALUES('abc', 7, 'c', 1, 1, 99)");
+  }
+  // The gateway's writer migrates (foreign keys off meanwhile, checked before the step commits).
+  store::store_options o{path, true, 2000, {}};
+  store::open_writer(o);
+  store::db d(path, false, true);
+  auto one = [&](const std::string& sql) {
+    store::stmt s(d, sql);
+    return s.step() ? s.text(0) : std::string("(none)");
+  };
+  CHECK(one("PRAGMA user_version") == "10");
+  CHECK(one("SELECT username || ' ' || role || ' ' || agency || ' ' || created_at || ' ' ||"
+            " updated_at FROM users WHERE id = 7") == "Sam.Patel supervisor essex-fire 1 2");
+  CHECK(one("SELECT user_id FROM sessions WHERE token_sha256 = 'abc'") == "7");
+  CHECK(one("SELECT count(*) FROM pragma_foreign_key_check") == "0");
+  // Usernames stay unique whatever their case, as before.
+  gateway_config cfg;
+  agency_config fire;
+  fire.id = "essex-fire";
+  cfg.agencies = {fire};
+  accounts a(cfg, store::open_account_store(o));
+  CHECK_THROWS_WITH(
+      a.add_user("sam.patel", "Other", role::operator_role, "essex-fire", good_password),
+      Catch::Contains("already exists"));
+  a.add_user("fire.dpo", "Pat Reid", role::dpo, "essex-fire", good_password);
+  CHECK(a.list_users().size() == 2);
 }
 
 TEST_CASE("passwords are stored as Argon2id hashes, never as given", "[accounts][postgres]") {

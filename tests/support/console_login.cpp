@@ -45,6 +45,16 @@ console_session sign_in(http_client& c, const std::string& user, const std::stri
   return s;
 }
 
+http_response as_user(http_client& c, const console_session& s, const std::string& method,
+                      const std::string& target, const nlohmann::json& body, unsigned short port) {
+  if (method == "GET") return c.request_with("GET", target, {}, {{"Cookie", s.cookie}});
+  return c.request_with(method, target, body.is_null() ? std::string() : body.dump(),
+                        {{"Cookie", s.cookie},
+                         {"X-CSRF-Token", s.csrf},
+                         {"Origin", "http://127.0.0.1:" + std::to_string(port)},
+                         {"Content-Type", "application/json"}});
+}
+
 std::string error_code(const http_response& r) {
   return r.json.is_object() && r.json.contains("error") ? r.json["error"].value("code", "")
                                                         : std::string();

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "gateway/core/config.hpp"
 #include "gateway/service/accounts.hpp"
 #include "tests/support/http_client.hpp"
@@ -40,6 +42,11 @@ struct console_session {
 /// are filled in.
 console_session sign_in(http_client& c, const std::string& user, const std::string& password,
                         int expected_status = 200, const header_list& headers = {});
+
+/// A request as the signed-in console `s` makes it: its cookie, and for any method but GET its
+/// anti-forgery token and the gateway's own Origin (`port`), with `body` as JSON (null: none).
+http_response as_user(http_client& c, const console_session& s, const std::string& method,
+                      const std::string& target, const nlohmann::json& body, unsigned short port);
 
 /// The bl.* code of an error reply ("" when the reply is not one).
 std::string error_code(const http_response& r);

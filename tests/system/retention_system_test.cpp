@@ -38,19 +38,6 @@ void add_users(gateway_process& gw) {
                       password);
 }
 
-http_response as(http_client& c, const console_session& s, const std::string& method,
-                 const std::string& target, const json& body, unsigned short port) {
-  return c.request_with(method, target, body.is_null() ? std::string() : body.dump(),
-                        {{"Cookie", s.cookie},
-                         {"X-CSRF-Token", s.csrf},
-                         {"Origin", "http://127.0.0.1:" + std::to_string(port)},
-                         {"Content-Type", "application/json"}});
-}
-
-std::string code_of(const http_response& r) {
-  return r.json.contains("error") ? r.json["error"].value("code", std::string()) : std::string();
-}
-
 }  // namespace retention_system
 
 TEST_CASE(
@@ -82,18 +69,18 @@ TEST_CASE(
   const std::string holds = "/api/v1/holds";
   const std::string hold = "/api/v1/holds/" + kept;
   const json place = {{"transfer_id", kept}, {"reason", "Coroner's inquest 2026/114"}};
-  auto refused = as(c, op, "POST", holds, place, gw.port());
+  auto refused = as_user(c, op, "POST", holds, place, gw.port());
   CHECK(refused.status == 403);
-  CHECK(code_of(refused) == "bl.auth.forbidden_role");
-  auto no_reason = as(c, sup, "POST", holds, {{"transfer_id", kept}}, gw.port());
+  CHECK(error_code(refused) == "bl.auth.forbidden_role");
+  auto no_reason = as_user(c, sup, "POST", holds, {{"transfer_id", kept}}, gw.port());
   CHECK(no_reason.status == 422);
-  auto placed = as(c, sup, "POST", holds, place, gw.port());
+  auto placed = as_user(c, sup, "POST", holds, place, gw.port());
   INFO(placed.body);
   REQUIRE(placed.status == 201);
   CHECK(placed.json["hold"]["placed_by"] == "police.sup");
-  auto again = as(c, sup, "POST", holds, place, gw.port());
+  auto again = as_user(c, sup, "POST", holds, place, gw.port());
   CHECK(again.status == 409);
-  CHECK(code_of(again) == "bl.hold.exists");
+  CHECK(error_code(again) == "bl.hold.exists");
   auto police_view = c.get("/api/v1/transfers/" + kept, police);
   REQUIRE(police_view.status == 200);
   CHECK(police_view.json["transfer"]["retention"]["held"] == true);
@@ -108,12 +95,12 @@ TEST_CASE(
     if (e["kind"] == "legal_hold") on_timeline = true;
   CHECK(on_timeline);
   // Lifted and placed again (both logged); lifting none is 404.
-  auto lifted = as(c, sup, "DELETE", hold, {{"reason", "Placed in error"}}, gw.port());
+  auto lifted = as_user(c, sup, "DELETE", hold, {{"reason", "Placed in error"}}, gw.port());
   CHECK(lifted.status == 200);
-  auto none = as(c, sup, "DELETE", hold, {{"reason", "Again"}}, gw.port());
+  auto none = as_user(c, sup, "DELETE", hold, {{"reason", "Again"}}, gw.port());
   CHECK(none.status == 404);
-  CHECK(code_of(none) == "bl.hold.not_found");
-  REQUIRE(as(c, sup, "POST", holds, place, gw.port()).status == 201);
+  CHECK(error_code(none) == "bl.hold.not_found");
+  REQUIRE(as_user(c, sup, "POST", holds, place, gw.port()).status == 201);
   CHECK(gw.query_int("SELECT count(*) FROM audit WHERE action IN ('hold.placed', 'hold.lifted')") ==
         3);
 
@@ -163,8 +150,8 @@ TEST_CASE(
 
   // The erasure is in the access log, for both parties, by the gateway.
   auto admin = sign_in(c2, "admin", password);
-  auto erased = as(c2, admin, "GET", "/api/v1/access-log?operation=erase&transfer=" + purged,
-                   nullptr, gw.port());
+  auto erased = as_user(c2, admin, "GET", "/api/v1/access-log?operation=erase&transfer=" + purged,
+                        nullptr, gw.port());
   REQUIRE(erased.status == 200);
   CHECK(erased.json["entries"].size() == 2);
   for (const auto& e : erased.json["entries"]) CHECK(e["actor"] == "bluelink");

@@ -418,8 +418,8 @@ std::string chosen_password(const user_options& o) {
 int user_add(const user_options& o, const char* argv0) {
   auto r = bl::role_from(o.role_text);
   if (!r)
-    throw std::invalid_argument("--role must be operator, supervisor, manager or admin, not '" +
-                                o.role_text + "'");
+    throw std::invalid_argument(
+        "--role must be operator, supervisor, manager, admin or dpo, not '" + o.role_text + "'");
   const auto password = chosen_password(o);
   auto s = open_accounts(o.config_file, o.database, argv0);
   s.accts->add_user(o.username, o.name, *r, o.agency, password);
@@ -732,7 +732,8 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
   }
   std::ofstream(config_path) << cfg.dump(2) << '\n';
 
-  // Console users: an operator per control room, a Fire supervisor, a manager and an admin.
+  // Console users: an operator per control room, a Fire supervisor, Police's data-protection
+  // officer, a manager and an admin.
   // Regenerating (--force) gives existing demo users new passwords and enables them again.
   struct demo_user {
     const char* username;
@@ -745,6 +746,7 @@ int demo_init(const fs::path& dir, int port, int cad_port, bool force, const cha
       {"fire.supervisor", "Fire Supervisor", bl::role::supervisor, "essex-fire"},
       {"police.operator", "Police Operator", bl::role::operator_role, "essex-police"},
       {"ambulance.operator", "Ambulance Operator", bl::role::operator_role, "eeast-ambulance"},
+      {"police.dpo", "Police Data Protection Officer", bl::role::dpo, "essex-police"},
       {"manager", "Service Manager", bl::role::manager, ""},
       {"admin", "Gateway Admin", bl::role::admin, ""}};
   const auto gateway_cfg = bl::config_from_json(cfg);
@@ -1648,9 +1650,13 @@ int main(int argc, char** argv) {
   common(user_add_cmd);
   user_add_cmd->add_option("--username", uo.username, "3-64 of a-z 0-9 . _ -")->required();
   user_add_cmd->add_option("--name", uo.name, "display name, e.g. \"Sam Patel\"")->required();
-  user_add_cmd->add_option("--role", uo.role_text, "operator, supervisor, manager or admin")
+  user_add_cmd
+      ->add_option("--role", uo.role_text,
+                   "operator, supervisor, manager, admin or dpo (an agency's "
+                   "data-protection officer)")
       ->required();
-  user_add_cmd->add_option("--agency", uo.agency, "agency id (operators and supervisors only)");
+  user_add_cmd->add_option("--agency", uo.agency,
+                           "agency id (operators, supervisors and data-protection officers only)");
   passwords(user_add_cmd);
   auto* user_passwd_cmd =
       user->add_subcommand("passwd", "set a new password (ends the user's sessions)");

@@ -454,6 +454,22 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
   FOR EACH ROW EXECUTE FUNCTION audit_erase_only();
 )sql";
 
+// The data-protection officer's role (issue 18): users' two CHECKs (named by PostgreSQL when v1
+// made them) replaced by named ones that allow 'dpo', of one agency.
+constexpr std::string_view v8 = R"sql(
+DO $$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT conname FROM pg_constraint
+           WHERE conrelid = 'users'::regclass AND contype = 'c' LOOP
+    EXECUTE format('ALTER TABLE users DROP CONSTRAINT %I', c.conname);
+  END LOOP;
+END $$;
+ALTER TABLE users
+  ADD CONSTRAINT users_role CHECK(role IN ('operator', 'supervisor', 'manager', 'admin', 'dpo')),
+  ADD CONSTRAINT users_agency CHECK((role IN ('operator', 'supervisor', 'dpo')) = (agency IS NOT NULL));
+)sql";
+
 const std::vector<pg_migration> list = {
     {1,
      "the SQLite schema at version 5, plus the counters that let several writers share it "
@@ -471,6 +487,7 @@ const std::vector<pg_migration> list = {
     {5, "partner documents kept as received (originals)", v5},
     {6, "the personal-data access log (access_log, DPA 2018 s.62)", v6},
     {7, "retention: tombstones (purged_at), legal holds, erasable audit details", v7},
+    {8, "the data-protection officer's role (users.role 'dpo', of one agency)", v8},
 };
 
 // pg_advisory_xact_lock's key: "BLNK", the SQLite engine's application_id.

@@ -321,6 +321,29 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'the audit log is append-only (only a purge may erase a detail)'); END;
 )sql";
 
+// The data-protection officer's role (issue 18): SQLite changes a CHECK by rebuilding the table
+// (its documented way); migrate() runs with foreign keys off and checks them after each step.
+constexpr std::string_view v10 = R"sql(
+CREATE TABLE users_v10(
+  id            INTEGER PRIMARY KEY,
+  username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  display_name  TEXT NOT NULL,
+  role          TEXT NOT NULL CHECK(role IN ('operator', 'supervisor', 'manager', 'admin', 'dpo')),
+  agency        TEXT,
+  password_hash TEXT NOT NULL,
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  CHECK((role IN ('operator', 'supervisor', 'dpo')) = (agency IS NOT NULL))
+);
+INSERT INTO users_v10(id, username, display_name, role, agency, password_hash, disabled,
+                      created_at, updated_at)
+  SELECT id, username, display_name, role, agency, password_hash, disabled, created_at, updated_at
+  FROM users;
+DROP TABLE users;
+ALTER TABLE users_v10 RENAME TO users;
+)sql";
+
 const std::vector<migration> list = {
     {1, "messages, transfers, incident numbers, timeline, delivery queues, audit, settings", v1},
     {2, "console users and sessions, phone-call log", v2},
@@ -334,6 +357,7 @@ const std::vector<migration> list = {
     {7, "partner documents kept as received (originals)", v7},
     {8, "the personal-data access log (access_log, DPA 2018 s.62)", v8},
     {9, "retention: tombstones (purged_at), legal holds, erasable audit details", v9},
+    {10, "the data-protection officer's role (users.role 'dpo', of one agency)", v10, "sessions"},
 };
 
 int user_version(db& d) {
@@ -358,6 +382,15 @@ void migrate(db& d) {
     d.exec("BEGIN IMMEDIATE");
     try {
       d.exec(m.sql);
+      // A step that rebuilds a table (v10) must leave every reference to it whole.
+      if (!m.check_references.empty()) {
+        stmt fk(d, "PRAGMA foreign_key_check(" + std::string(m.check_references) + ")");
+        if (fk.step())
+          throw sqlite_error(SQLITE_CONSTRAINT_FOREIGNKEY,
+                             "migration " + std::to_string(m.version) + " left a row of '" +
+                                 fk.text(0) + "' referring to a missing row of '" + fk.text(2) +
+                                 "'");
+      }
       d.exec("PRAGMA user_version = " + std::to_string(m.version));
       d.exec("COMMIT");
     } catch (...) {

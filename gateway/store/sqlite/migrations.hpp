@@ -13,6 +13,9 @@ struct migration {
   int version;
   std::string_view description;
   std::string_view sql;
+  /// The tables whose references a step that rebuilds a table must leave whole (checked with
+  /// PRAGMA foreign_key_check before the step commits; empty: none).
+  std::string_view check_references = {};
 };
 
 const std::vector<migration>& all_migrations();

@@ -147,10 +147,12 @@ writer::writer(const store_options& opts)
     }
     db_->exec(opts.synchronous_full && !opts.sync_by_caller ? "PRAGMA synchronous = FULL"
                                                             : "PRAGMA synchronous = NORMAL");
-    db_->exec("PRAGMA foreign_keys = ON");
     if (app != application_id)
       db_->exec("PRAGMA application_id = " + std::to_string(application_id));
+    // Migrations run with foreign keys off, as SQLite's table rebuilds need; migrate() checks
+    // them after each step.
     migrate(*db_);
+    db_->exec("PRAGMA foreign_keys = ON");
   } catch (const store_error& e) {
     throw store_error(e.kind(), "database '" + opts.path + "' is unusable: " + e.what(),
                       e.native_code());

@@ -1,0 +1,198 @@
+// An agency's data-protection officer through the real gateway (issue 18, docs/data-protection.md):
+// reads its agency's transfers, calls and access log (each read logged under the officer's name),
+// places and lifts legal holds on its transfers, and acts for it in nothing: no sending, answering,
+// inbox, phone claims or call logging, no live feed of its transfers, no other agency's log, no
+// reports and no accounts. Only an admin adds one, and always of one agency.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <string>
+#include <system_error>
+
+#include <boost/system/system_error.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_process.hpp"
+#include "tests/support/console_login.hpp"
+#include "tests/support/console_ws.hpp"
+#include "tests/support/gateway_process.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/sample_messages.hpp"
+
+namespace dpo_system {
+
+using nlohmann::json;
+using namespace bl::test;
+
+const std::string dpo_password = "a long enough password";
+
+void add_dpo_users(gateway_process& gw) {
+  add_users(gw.db_path(),
+            {{"police.op", "Kim Hall", bl::role::operator_role, essex_police},
+             {"police.sup", "Sam Lee", bl::role::supervisor, essex_police},
+             {"police.dpo", "Pat Reid", bl::role::dpo, essex_police},
+             {"admin", "Admin", bl::role::admin, ""}},
+            dpo_password);
+}
+
+}  // namespace dpo_system
+
+TEST_CASE(
+    "a data-protection officer reads their agency's transfers and access log, holds transfers, "
+    "and acts for the agency in nothing",
+    "[system][personal_data][dpo]") {
+  using namespace dpo_system;
+  gateway_process gw(json::object(), false);
+  add_dpo_users(gw);
+  gw.start();
+  http_client c(gw.port());
+  const auto port = gw.port();
+  auto sent = c.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "dpo")),
+                     gateway_process::token(essex_fire));
+  REQUIRE(sent.status == 202);
+  const std::string transfer = sent.json["receipt"]["transfer_id"];
+
+  auto dpo = sign_in(c, "police.dpo", dpo_password);
+  CHECK(dpo.reply.json["user"]["role"] == "dpo");
+  CHECK(dpo.reply.json["user"]["agency"] == essex_police);
+
+  // Reads: the agency's transfers (list and detail), its calls; each read is logged as theirs.
+  CHECK(as_user(c, dpo, "GET", "/api/v1/transfers", nullptr, port).status == 200);
+  auto detail = as_user(c, dpo, "GET", "/api/v1/transfers/" + transfer, nullptr, port);
+  REQUIRE(detail.status == 200);
+  CHECK(detail.json["transfer"]["transfer_id"] == transfer);
+  CHECK(as_user(c, dpo, "GET", "/api/v1/calls", nullptr, port).status == 200);
+
+  // Acts in nothing: each refused with the role named, and nothing changed.
+  const json call = {{"direction", "incoming"},
+                     {"other_agency", essex_fire},
+                     {"emergency", true},
+                     {"reason", "police.traffic_management"}};
+  struct attempt {
+    const char* method;
+    std::string target;
+    json body;
+  };
+  const attempt refused[] = {
+      {"POST", "/api/v1/messages", forced_entry_request(new_message_id(essex_police, "dpo"))},
+      {"GET", "/api/v1/inbox", nullptr},
+      {"POST", "/api/v1/inbox/ack", json{{"ids", json::array({"x"})}}},
+      {"POST", "/api/v1/calls", call},
+      {"POST", "/api/v1/phone-claims", json{{"transfer_id", transfer}, {"prompt", "x"}}},
+      {"POST", "/api/v1/redirects", json{{"transfer_id", transfer}, {"to", essex_fire}}},
+      {"GET", "/api/v1/reports/savings", nullptr},
+      {"GET", "/api/v1/users", nullptr},
+  };
+  for (const auto& a : refused) {
+    auto r = as_user(c, dpo, a.method, a.target, a.body, port);
+    INFO(a.method << " " << a.target << " -> " << r.status << " " << r.body);
+    CHECK(r.status == 403);
+    CHECK(error_code(r) == "bl.auth.forbidden_role");
+  }
+  auto message_refused = as_user(c, dpo, "POST", "/api/v1/messages", refused[0].body, port);
+  CHECK_THAT(message_refused.json["error"]["message"].get<std::string>(),
+             Catch::Contains("does not send, answer or take them"));
+  CHECK(c.get("/api/v1/transfers/" + transfer, gateway_process::token(essex_police))
+            .json["transfer"]["state"] == "submitted");
+
+  // Holds on the agency's transfers, with a reason.
+  const std::string hold = "/api/v1/holds/" + transfer;
+  auto placed =
+      as_user(c, dpo, "POST", "/api/v1/holds",
+              {{"transfer_id", transfer}, {"reason", "Subject access request SAR-114"}}, port);
+  INFO(placed.body);
+  CHECK(placed.status == 201);
+  CHECK(as_user(c, dpo, "DELETE", hold, {{"reason", "Request answered"}}, port).status == 200);
+
+  // The agency's access log, not another's; their own reads are in it, under their name.
+  auto log = as_user(c, dpo, "GET", "/api/v1/access-log?user=police.dpo", nullptr, port);
+  INFO(log.body);
+  REQUIRE(log.status == 200);
+  CHECK(log.json["agency"] == essex_police);
+  int consulted = 0;
+  for (const auto& e : log.json["entries"])
+    if (e["operation"] == "consult" && e["object"] == "transfer" && e["transfer_id"] == transfer)
+      ++consulted;
+  CHECK(consulted == 1);
+  auto other = as_user(c, dpo, "GET", "/api/v1/access-log?agency=essex-fire", nullptr, port);
+  CHECK(other.status == 403);
+  CHECK_THAT(other.json["error"]["message"].get<std::string>(),
+             Catch::Contains("a dpo reads their own agency's access log"));
+}
+
+TEST_CASE("only an admin adds a data-protection officer, and always of one agency",
+          "[system][personal_data][dpo]") {
+  using namespace dpo_system;
+  gateway_process gw(json::object(), false);
+  add_dpo_users(gw);
+  gw.start();
+  http_client c(gw.port());
+  const auto port = gw.port();
+  auto admin = sign_in(c, "admin", dpo_password);
+  auto sup = sign_in(c, "police.sup", dpo_password);
+  const json officer = {{"username", "fire.dpo"},
+                        {"display_name", "Jo Ray"},
+                        {"role", "dpo"},
+                        {"agency", essex_fire},
+                        {"password", dpo_password}};
+  auto by_sup = as_user(c, sup, "POST", "/api/v1/users", officer, port);
+  CHECK(by_sup.status == 403);
+  json no_agency = officer;
+  no_agency.erase("agency");
+  auto unscoped = as_user(c, admin, "POST", "/api/v1/users", no_agency, port);
+  INFO(unscoped.body);
+  CHECK(unscoped.status == 422);
+  auto added = as_user(c, admin, "POST", "/api/v1/users", officer, port);
+  INFO(added.body);
+  CHECK(added.status == 201);
+  auto fire_dpo = sign_in(c, "fire.dpo", dpo_password);
+  CHECK(fire_dpo.reply.json["user"]["role"] == "dpo");
+
+  // And from the command line.
+  auto cli = run_cli(
+      gw.dir(), {"user", "add", "--config", gw.config_path().string(), "--username", "amb.dpo",
+                 "--name", "Lee Shaw", "--role", "dpo", "--agency", eeast_ambulance, "--generate"});
+  INFO(cli.out << cli.err);
+  CHECK(cli.exit_code == 0);
+  auto cli_unscoped =
+      run_cli(gw.dir(), {"user", "add", "--config", gw.config_path().string(), "--username",
+                         "amb.dpo2", "--name", "Lee Shaw", "--role", "dpo", "--generate"});
+  CHECK(cli_unscoped.exit_code != 0);
+  CHECK_THAT(cli_unscoped.err, Catch::Contains("belongs to one agency"));
+}
+
+TEST_CASE("a data-protection officer's console is not sent the agency's transfers live",
+          "[system][personal_data][dpo][ws]") {
+  using namespace dpo_system;
+  gateway_process gw(json::object(), false);
+  add_dpo_users(gw);
+  gw.start();
+  http_client c(gw.port());
+  const std::string origin = "http://127.0.0.1:" + std::to_string(gw.port());
+  auto op = sign_in(c, "police.op", dpo_password);
+  auto dpo = sign_in(c, "police.dpo", dpo_password);
+  console_ws op_ws(gw.port(), op.cookie, origin);
+  console_ws dpo_ws(gw.port(), dpo.cookie, origin);
+  for (auto* ws : {&op_ws, &dpo_ws}) {
+    ws->send({{"op", "hello"}, {"after", 0}});
+    ws->until("welcome");
+    ws->until("caught_up");
+  }
+  auto sent = c.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "dpo-ws")),
+                     gateway_process::token(essex_fire));
+  REQUIRE(sent.status == 202);
+  CHECK(op_ws.until("event").at("transfer_id") == sent.json["receipt"]["transfer_id"]);
+  // The officer's console: link status and the like, never a transfer (a read of one is a
+  // request of its own, and logged).
+  int events = 0;
+  try {
+    for (;;) {
+      auto f = dpo_ws.next(std::chrono::milliseconds(1500));
+      if (f.value("op", "") == "event") ++events;
+    }
+  } catch (const boost::system::system_error&) {
+    // Nothing more within 1.5 s: the socket is closed by the client.
+  }
+  CHECK(events == 0);
+}
