@@ -149,6 +149,7 @@ TEST_CASE(
     for (const auto& m : store::all_migrations())
       if (m.version <= 9) d.exec(m.sql);
     d.exec("PRAGMA user_version = 9");
+    d.exec("PRAGMA application_id = 1112297035");  // "BLNK", as the writer stamps its files
     d.exec(
         "INSERT INTO users(id, username, display_name, role, agency, password_hash, created_at,"
         " updated_at) VALUES(7, 'Sam.Patel', 'Sam Patel', 'supervisor', 'essex-fire', 'h', 1, 2)");
