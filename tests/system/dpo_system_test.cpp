@@ -28,14 +28,20 @@ using namespace bl::test;
 
 const std::string dpo_password = "a long enough password";
 
-void add_dpo_users(gateway_process& gw) {
-  add_users(gw.db_path(),
-            {{"police.op", "Kim Hall", bl::role::operator_role, essex_police},
-             {"police.sup", "Sam Lee", bl::role::supervisor, essex_police},
-             {"police.dpo", "Pat Reid", bl::role::dpo, essex_police},
-             {"admin", "Admin", bl::role::admin, ""}},
-            dpo_password);
-}
+/// A running gateway with Police's operator, supervisor and officer and an admin, and a client.
+struct dpo_rig {
+  dpo_rig() {
+    add_users(gw.db_path(),
+              {{"police.op", "Kim Hall", bl::role::operator_role, essex_police},
+               {"police.sup", "Sam Lee", bl::role::supervisor, essex_police},
+               {"police.dpo", "Pat Reid", bl::role::dpo, essex_police},
+               {"admin", "Admin", bl::role::admin, ""}},
+              dpo_password);
+  }
+  gateway_process gw;
+  http_client c{gw.port()};
+  const unsigned short port = gw.port();
+};
 
 }  // namespace dpo_system
 
@@ -44,11 +50,9 @@ TEST_CASE(
     "and acts for the agency in nothing",
     "[system][personal_data][dpo]") {
   using namespace dpo_system;
-  gateway_process gw(json::object(), false);
-  gw.start();
-  add_dpo_users(gw);
-  http_client c(gw.port());
-  const auto port = gw.port();
+  dpo_rig r;
+  auto& c = r.c;
+  const auto port = r.port;
   auto sent = c.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "dpo")),
                      gateway_process::token(essex_fire));
   REQUIRE(sent.status == 202);
@@ -125,11 +129,10 @@ TEST_CASE(
 TEST_CASE("only an admin adds a data-protection officer, and always of one agency",
           "[system][personal_data][dpo]") {
   using namespace dpo_system;
-  gateway_process gw(json::object(), false);
-  gw.start();
-  add_dpo_users(gw);
-  http_client c(gw.port());
-  const auto port = gw.port();
+  dpo_rig r;
+  auto& gw = r.gw;
+  auto& c = r.c;
+  const auto port = r.port;
   auto admin = sign_in(c, "admin", dpo_password);
   auto sup = sign_in(c, "police.sup", dpo_password);
   const json officer = {{"username", "fire.dpo"},
@@ -167,10 +170,9 @@ TEST_CASE("only an admin adds a data-protection officer, and always of one agenc
 TEST_CASE("a data-protection officer's console is not sent the agency's transfers live",
           "[system][personal_data][dpo][ws]") {
   using namespace dpo_system;
-  gateway_process gw(json::object(), false);
-  gw.start();
-  add_dpo_users(gw);
-  http_client c(gw.port());
+  dpo_rig r;
+  auto& gw = r.gw;
+  auto& c = r.c;
   const std::string origin = "http://127.0.0.1:" + std::to_string(gw.port());
   auto op = sign_in(c, "police.op", dpo_password);
   auto dpo = sign_in(c, "police.dpo", dpo_password);
