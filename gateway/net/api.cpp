@@ -336,6 +336,9 @@ void api::add_v1_routes(route_table& t) {
   t.del("/api/v1/holds/{transfer_id}", A::signed_in, [this](const route_call& c, reply_fn done) {
     change_hold(*c.who, c.param, c.req.body, false, std::move(done));
   });
+  t.post("/api/v1/subject-access/search", A::signed_in, [this](const route_call& c, reply_fn done) {
+    subject_search(*c.who, c.req.body, std::move(done));
+  });
   t.get("/api/v1/retention", A::signed_in,
         [this](const route_call&, reply_fn done) { done(get_retention()); });
   t.get("/api/v1/reports/savings", A::signed_in, [this](const route_call& c, reply_fn done) {

@@ -139,6 +139,21 @@ struct call_row {
   time_point created_at{};
 };
 
+/// Subject access (issue 18): one of an agency's transfers as a search for a person reads it:
+/// its parties and state, and everything of it that may name someone.
+struct subject_transfer {
+  std::string id;
+  std::string requester;
+  std::string responder;
+  std::string category;
+  std::string state;
+  time_point created_at{};
+  time_point updated_at{};
+  bool purged = false;
+  std::vector<std::pair<std::string, std::string>> messages;  // id, stored document (JSON)
+  std::vector<std::pair<std::int64_t, std::string>> events;   // timeline events' details (JSON)
+};
+
 struct audit_report {
   bool ok = true;
   std::int64_t rows = 0;
@@ -215,6 +230,18 @@ class reader {
   /// started at or after it.
   virtual std::vector<call_row> list_calls(const std::string& agency,
                                            std::optional<time_point> since, int limit) = 0;
+  /// Subject access: `agency`'s transfers last active in [since, before), newest first (by
+  /// updated_at, then id), at most `limit`, each with its messages and timeline details. `before`
+  /// is (until, "") for the first page and the last transfer of a page for the next; a page costs
+  /// the page (the list's index ranges).
+  virtual std::vector<subject_transfer> subject_transfers(
+      const std::string& agency, time_point since, const std::pair<time_point, std::string>& before,
+      int limit) = 0;
+  /// The same for `agency`'s phone calls started in [since, before) (before: (until, max id) for
+  /// the first page).
+  virtual std::vector<call_row> subject_calls(const std::string& agency, time_point since,
+                                              const std::pair<time_point, std::int64_t>& before,
+                                              int limit) = 0;
 };
 
 }  // namespace bl::store

@@ -203,3 +203,75 @@ TEST_CASE("a data-protection officer's console is not sent the agency's transfer
   }
   CHECK(events == 0);
 }
+
+TEST_CASE(
+    "an officer's subject access search finds the person in the agency's transfers, and is "
+    "logged with the request's reference",
+    "[system][personal_data][dpo][subject]") {
+  using namespace dpo_system;
+  dpo_rig r;
+  auto& c = r.c;
+  const auto port = r.port;
+  auto send = [&](const std::string& tag, const std::string& summary) {
+    auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
+    doc["body"]["summary"] = summary;
+    auto sent = c.post("/api/v1/messages", doc, gateway_process::token(essex_fire));
+    REQUIRE(sent.status == 202);
+    return sent.json["receipt"]["transfer_id"].get<std::string>();
+  };
+  const auto named = send("sar-a", "Caller Jane Doe on 07700 900123, driver trapped");
+  send("sar-b", "Caller John Roe, 1 High Street");
+  const json search = {{"reference", "SAR-2026-031"},
+                       {"terms",
+                        {{{"kind", "name"}, {"value", "jane doe"}},
+                         {{"kind", "phone"}, {"value", "+44 7700 900123"}}}}};
+  const std::string path = "/api/v1/subject-access/search";
+
+  auto dpo = sign_in(c, "police.dpo", dpo_password);
+  auto found = as_user(c, dpo, "POST", path, search, port);
+  INFO(found.body);
+  REQUIRE(found.status == 200);
+  CHECK(found.json["agency"] == essex_police);
+  CHECK(found.json["reference"] == "SAR-2026-031");
+  REQUIRE(found.json["transfers"].size() == 1);
+  CHECK(found.json["transfers"][0]["transfer_id"] == named);
+  CHECK(found.json["transfers"][0]["places"][0]["pointer"] == "/body/summary");
+  CHECK_THAT(found.json["transfers"][0]["places"][0]["excerpt"].get<std::string>(),
+             Catch::Contains("Jane Doe"));
+  CHECK(found.json["read"]["transfers"] == 2);
+
+  // Logged: the search, and the transfer it showed, with the reference as the justification.
+  auto log =
+      as_user(c, dpo, "GET", "/api/v1/access-log?user=police.dpo&operation=consult", nullptr, port);
+  REQUIRE(log.status == 200);
+  int searches = 0, shown = 0;
+  for (const auto& e : log.json["entries"]) {
+    if (e["justification"] != "subject access request SAR-2026-031") continue;
+    if (e["object"] == "subject_search") ++searches;
+    if (e["object"] == "transfer" && e["transfer_id"] == named) ++shown;
+  }
+  CHECK(searches == 1);
+  CHECK(shown == 1);
+
+  // Only officers (their own agency) and admins (naming one); bad terms are refused, named.
+  auto op = sign_in(c, "police.op", dpo_password);
+  CHECK(as_user(c, op, "POST", path, search, port).status == 403);
+  json elsewhere = search;
+  elsewhere["agency"] = essex_fire;
+  CHECK(as_user(c, dpo, "POST", path, elsewhere, port).status == 403);
+  auto admin = sign_in(c, "admin", dpo_password);
+  auto unnamed = as_user(c, admin, "POST", path, search, port);
+  CHECK(unnamed.status == 400);
+  CHECK(unnamed.json["error"]["pointer"] == "/agency");
+  json police_data = search;
+  police_data["agency"] = essex_police;
+  CHECK(as_user(c, admin, "POST", path, police_data, port).json["transfers"].size() == 1);
+  json short_phone = search;
+  short_phone["terms"] = {{{"kind", "phone"}, {"value", "123"}}};
+  auto refused = as_user(c, dpo, "POST", path, short_phone, port);
+  CHECK(refused.status == 400);
+  CHECK(refused.json["error"]["pointer"] == "/terms/0");
+  json no_reference = search;
+  no_reference.erase("reference");
+  CHECK(as_user(c, dpo, "POST", path, no_reference, port).status == 422);
+}

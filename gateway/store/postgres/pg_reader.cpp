@@ -86,6 +86,40 @@ const std::string& list_calls(bool since) {
   return texts[since ? 1 : 0];
 }
 
+const std::string& subject_transfers() {
+  static const std::string text = [] {
+    auto arm = [](const char* party) {
+      return std::string("(SELECT id COLLATE \"C\" AS k, id, updated_at FROM transfers WHERE ") +
+             party +
+             " AND updated_at >= $2 AND (updated_at, id COLLATE \"C\") < ($3, $4 COLLATE \"C\")"
+             " ORDER BY updated_at DESC, k DESC LIMIT $5)";
+    };
+    return "SELECT t.id, t.requester, t.responder, t.category, t.state, t.created_at,"
+           " t.updated_at, t.purged_at IS NOT NULL FROM (" +
+           arm("requester = $1") + " UNION ALL " + arm("responder = $1 AND requester <> $1") +
+           " ORDER BY updated_at DESC, k DESC LIMIT $5) p JOIN transfers t ON t.id = p.id"
+           " ORDER BY p.updated_at DESC, p.k DESC";
+  }();
+  return text;
+}
+
+const std::string& subject_calls() {
+  static const std::string text = [] {
+    auto arm = [](const char* party) {
+      return std::string("(SELECT id, started_at FROM calls WHERE ") + party +
+             " AND started_at >= $2 AND (started_at, id) < ($3, $4)"
+             " ORDER BY started_at DESC, id DESC LIMIT $5)";
+    };
+    return "SELECT c.id, c.source, c.from_agency, c.to_agency, c.started_at, c.duration_s,"
+           " c.emergency, c.reason, c.transfer_id, c.logged_by, c.exercise, c.note, c.created_at"
+           " FROM (" +
+           arm("from_agency = $1") + " UNION ALL " + arm("to_agency = $1 AND from_agency <> $1") +
+           " ORDER BY started_at DESC, id DESC LIMIT $5) p JOIN calls c ON c.id = p.id"
+           " ORDER BY p.started_at DESC, p.id DESC";
+  }();
+  return text;
+}
+
 }  // namespace sql
 
 namespace {
@@ -663,6 +697,27 @@ std::vector<legal_hold> pg_reader::current_holds() {
   return out;
 }
 
+namespace {
+/// Row `i` of a call as list_calls and subject_calls select it.
+call_row read_call_row(const result& r, int i) {
+  call_row row;
+  row.id = r.int64(i, 0);
+  row.source = r.text(i, 1);
+  row.from_agency = r.text(i, 2);
+  row.to_agency = r.text(i, 3);
+  row.started_at = from_ms(r.int64(i, 4));
+  if (!r.is_null(i, 5)) row.duration_s = r.int64(i, 5);
+  row.emergency = r.boolean(i, 6);
+  row.reason = opt_text(r, i, 7);
+  row.transfer_id = opt_text(r, i, 8);
+  row.logged_by = opt_text(r, i, 9);
+  row.exercise = r.boolean(i, 10);
+  row.note = opt_text(r, i, 11);
+  row.created_at = from_ms(r.int64(i, 12));
+  return row;
+}
+}  // namespace
+
 std::vector<call_row> pg_reader::list_calls(const std::string& agency,
                                             std::optional<time_point> since, int limit) {
   params ps{p(agency)};
@@ -672,23 +727,51 @@ std::vector<call_row> pg_reader::list_calls(const std::string& agency,
   with_connection([&](connection& c) {
     auto r = c.prepared(sql::list_calls(since.has_value()), ps);
     out.clear();
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_call_row(r, i));
+  });
+  return out;
+}
+
+std::vector<subject_transfer> pg_reader::subject_transfers(
+    const std::string& agency, time_point since, const std::pair<time_point, std::string>& before,
+    int limit) {
+  std::vector<subject_transfer> out;
+  with_connection([&](connection& c) {
+    out.clear();
+    auto r = c.prepared(
+        sql::subject_transfers(),
+        {p(agency), p(to_ms(since)), p(to_ms(before.first)), p(before.second), page(limit)});
     for (int i = 0; i < r.rows(); ++i) {
-      call_row row;
-      row.id = r.int64(i, 0);
-      row.source = r.text(i, 1);
-      row.from_agency = r.text(i, 2);
-      row.to_agency = r.text(i, 3);
-      row.started_at = from_ms(r.int64(i, 4));
-      if (!r.is_null(i, 5)) row.duration_s = r.int64(i, 5);
-      row.emergency = r.boolean(i, 6);
-      row.reason = opt_text(r, i, 7);
-      row.transfer_id = opt_text(r, i, 8);
-      row.logged_by = opt_text(r, i, 9);
-      row.exercise = r.boolean(i, 10);
-      row.note = opt_text(r, i, 11);
-      row.created_at = from_ms(r.int64(i, 12));
-      out.push_back(std::move(row));
+      subject_transfer t;
+      t.id = r.text(i, 0);
+      t.requester = r.text(i, 1);
+      t.responder = r.text(i, 2);
+      t.category = r.text(i, 3);
+      t.state = r.text(i, 4);
+      t.created_at = from_ms(r.int64(i, 5));
+      t.updated_at = from_ms(r.int64(i, 6));
+      t.purged = r.boolean(i, 7);
+      out.push_back(std::move(t));
     }
+    for (auto& t : out) {
+      auto m = c.prepared(sql::subject_messages, {p(t.id)});
+      for (int i = 0; i < m.rows(); ++i) t.messages.emplace_back(m.text(i, 0), m.text(i, 1));
+      auto e = c.prepared(sql::subject_events, {p(t.id)});
+      for (int i = 0; i < e.rows(); ++i) t.events.emplace_back(e.int64(i, 0), e.text(i, 1));
+    }
+  });
+  return out;
+}
+
+std::vector<call_row> pg_reader::subject_calls(const std::string& agency, time_point since,
+                                               const std::pair<time_point, std::int64_t>& before,
+                                               int limit) {
+  std::vector<call_row> out;
+  with_connection([&](connection& c) {
+    out.clear();
+    auto r = c.prepared(sql::subject_calls(), {p(agency), p(to_ms(since)), p(to_ms(before.first)),
+                                               p(before.second), page(limit)});
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_call_row(r, i));
   });
   return out;
 }

@@ -81,6 +81,12 @@ class pg_reader final : public store::reader {
   std::vector<legal_hold> current_holds() override;
   std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
                                    int limit) override;
+  std::vector<subject_transfer> subject_transfers(const std::string& agency, time_point since,
+                                                  const std::pair<time_point, std::string>& before,
+                                                  int limit) override;
+  std::vector<call_row> subject_calls(const std::string& agency, time_point since,
+                                      const std::pair<time_point, std::int64_t>& before,
+                                      int limit) override;
 
   /// Connections open now (idle and in use), for tests and metrics.
   std::size_t open_connections() const;

@@ -137,4 +137,15 @@ inline constexpr const char* audit_tail = "SELECT seq, hash FROM audit_tail";
 /// `since`, $2 is the earliest started_at (ms); last the page size.
 const std::string& list_calls(bool since);
 
+/// Subject access: the transfers of $1 last active in [$2, ($3, $4)), newest first, at most $5 (the
+/// list's two index ranges); then each one's messages and timeline details.
+const std::string& subject_transfers();
+inline constexpr const char* subject_messages =
+    "SELECT id, doc FROM messages WHERE transfer_id = $1 ORDER BY stored_at, stored_order";
+inline constexpr const char* subject_events =
+    "SELECT id, detail FROM transfer_events WHERE transfer_id = $1 AND detail IS NOT NULL"
+    " ORDER BY id";
+/// The calls of $1 started in [$2, ($3, $4)), newest first, at most $5.
+const std::string& subject_calls();
+
 }  // namespace bl::store::postgres::sql

@@ -89,6 +89,43 @@ const std::string& list_calls(bool since) {
   return texts[since ? 1 : 0];
 }
 
+// Subject access: the agency's transfers last active in [?2, (?3, ?4)), newest first, the same two
+// index ranges as list_transfers, each stopped at the page (?5).
+const std::string& subject_transfers() {
+  static const std::string text = [] {
+    auto arm = [](const char* party) {
+      return std::string("SELECT * FROM (SELECT rowid AS r, id, updated_at FROM transfers WHERE ") +
+             party +
+             " AND updated_at >= ?2 AND (updated_at, id) < (?3, ?4)"
+             " ORDER BY updated_at DESC, id DESC LIMIT ?5)";
+    };
+    return "SELECT t.id, t.requester, t.responder, t.category, t.state, t.created_at,"
+           " t.updated_at, t.purged_at IS NOT NULL FROM (" +
+           arm("requester = ?1") + " UNION ALL " + arm("responder = ?1 AND requester <> ?1") +
+           " ORDER BY 3 DESC, 2 DESC LIMIT ?5) p JOIN transfers t ON t.rowid = p.r"
+           " ORDER BY p.updated_at DESC, p.id DESC";
+  }();
+  return text;
+}
+
+// The same over the agency's calls started in [?2, (?3, ?4)).
+const std::string& subject_calls() {
+  static const std::string text = [] {
+    auto arm = [](const char* party) {
+      return std::string("SELECT * FROM (SELECT id, started_at FROM calls WHERE ") + party +
+             " AND started_at >= ?2 AND (started_at, id) < (?3, ?4)"
+             " ORDER BY started_at DESC, id DESC LIMIT ?5)";
+    };
+    return "SELECT c.id, c.source, c.from_agency, c.to_agency, c.started_at, c.duration_s,"
+           " c.emergency, c.reason, c.transfer_id, c.logged_by, c.exercise, c.note, c.created_at"
+           " FROM (" +
+           arm("from_agency = ?1") + " UNION ALL " + arm("to_agency = ?1 AND from_agency <> ?1") +
+           " ORDER BY 2 DESC, 1 DESC LIMIT ?5) p JOIN calls c ON c.id = p.id"
+           " ORDER BY p.started_at DESC, p.id DESC";
+  }();
+  return text;
+}
+
 }  // namespace sql
 
 // Returns the connection to the pool when the query is done, even if it threw.
@@ -459,6 +496,27 @@ std::vector<legal_hold> reader::current_holds() {
   return out;
 }
 
+namespace {
+/// A call's row as list_calls and subject_calls select it.
+call_row read_call_row(const stmt& s) {
+  call_row c;
+  c.id = s.int64(0);
+  c.source = s.text(1);
+  c.from_agency = s.text(2);
+  c.to_agency = s.text(3);
+  c.started_at = from_ms(s.int64(4));
+  if (!s.is_null(5)) c.duration_s = s.int64(5);
+  c.emergency = s.int64(6) != 0;
+  c.reason = opt_text(s, 7);
+  c.transfer_id = opt_text(s, 8);
+  c.logged_by = opt_text(s, 9);
+  c.exercise = s.int64(10) != 0;
+  c.note = opt_text(s, 11);
+  c.created_at = from_ms(s.int64(12));
+  return c;
+}
+}  // namespace
+
 std::vector<call_row> reader::list_calls(const std::string& agency, std::optional<time_point> since,
                                          int limit) {
   lease l(*this);
@@ -470,23 +528,54 @@ std::vector<call_row> reader::list_calls(const std::string& agency, std::optiona
     s.bind_null(2);
   s.bind(3, limit);
   std::vector<call_row> out;
-  while (s.step()) {
-    call_row c;
-    c.id = s.int64(0);
-    c.source = s.text(1);
-    c.from_agency = s.text(2);
-    c.to_agency = s.text(3);
-    c.started_at = from_ms(s.int64(4));
-    if (!s.is_null(5)) c.duration_s = s.int64(5);
-    c.emergency = s.int64(6) != 0;
-    c.reason = opt_text(s, 7);
-    c.transfer_id = opt_text(s, 8);
-    c.logged_by = opt_text(s, 9);
-    c.exercise = s.int64(10) != 0;
-    c.note = opt_text(s, 11);
-    c.created_at = from_ms(s.int64(12));
-    out.push_back(std::move(c));
+  while (s.step()) out.push_back(read_call_row(s));
+  return out;
+}
+
+std::vector<subject_transfer> reader::subject_transfers(
+    const std::string& agency, time_point since, const std::pair<time_point, std::string>& before,
+    int limit) {
+  lease l(*this);
+  std::vector<subject_transfer> out;
+  {
+    stmt s(*l, sql::subject_transfers(), borrow);
+    s.bind(1, agency).bind(2, to_ms(since)).bind(3, to_ms(before.first));
+    s.bind(4, before.second).bind(5, limit);
+    while (s.step()) {
+      subject_transfer t;
+      t.id = s.text(0);
+      t.requester = s.text(1);
+      t.responder = s.text(2);
+      t.category = s.text(3);
+      t.state = s.text(4);
+      t.created_at = from_ms(s.int64(5));
+      t.updated_at = from_ms(s.int64(6));
+      t.purged = s.int64(7) != 0;
+      out.push_back(std::move(t));
+    }
   }
+  // Then each transfer's content (one purged in between shows its tombstones: that is what is
+  // held).
+  for (auto& t : out) {
+    stmt m(*l, sql::subject_messages, borrow);
+    m.bind(1, t.id);
+    while (m.step()) t.messages.emplace_back(m.text(0), m.text(1));
+    stmt e(*l, sql::subject_events, borrow);
+    e.bind(1, t.id);
+    while (e.step()) t.events.emplace_back(e.int64(0), e.text(1));
+  }
+  return out;
+}
+
+std::vector<call_row> reader::subject_calls(const std::string& agency, time_point since,
+                                            const std::pair<time_point, std::int64_t>& before,
+                                            int limit) {
+  lease l(*this);
+  stmt s(*l, sql::subject_calls(), borrow);
+  s.bind(1, agency).bind(2, to_ms(since)).bind(3, to_ms(before.first));
+  s.bind(4, before.second).bind(5, limit);
+  std::vector<call_row> out;
+  while (s.step()) out.push_back(read_call_row(s));
   return out;
 }
 

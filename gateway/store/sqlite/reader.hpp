@@ -66,6 +66,12 @@ class reader final : public store::reader {
   std::vector<legal_hold> current_holds() override;
   std::vector<call_row> list_calls(const std::string& agency, std::optional<time_point> since,
                                    int limit) override;
+  std::vector<subject_transfer> subject_transfers(const std::string& agency, time_point since,
+                                                  const std::pair<time_point, std::string>& before,
+                                                  int limit) override;
+  std::vector<call_row> subject_calls(const std::string& agency, time_point since,
+                                      const std::pair<time_point, std::int64_t>& before,
+                                      int limit) override;
 
  private:
   class lease;

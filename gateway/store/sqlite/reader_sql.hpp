@@ -30,6 +30,8 @@ namespace bl::store::sqlite::sql {
 /// `since` only those updated at or after `?4` (ms). Only the filters that are set appear in the
 /// text, so that SQLite can walk an index that has them (migration 6) in page order.
 const std::string& list_transfers(bool state, bool category, bool since);
+const std::string& subject_transfers();
+const std::string& subject_calls();
 
 /// Timeline events after `?1`, oldest first, at most `?2`; of transfers `?3` is a party to (all
 /// when `?3` is empty); none after `?4` (0: no bound) nor after `?5` (the durable mark).
@@ -84,6 +86,11 @@ inline constexpr const char* original_of =
     " FROM originals o"
     " JOIN messages m ON m.id = o.message_id LEFT JOIN transfers t ON t.id = m.transfer_id"
     " WHERE o.message_id = ?1";
+inline constexpr const char* subject_messages =
+    "SELECT id, doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid";
+inline constexpr const char* subject_events =
+    "SELECT id, detail FROM transfer_events WHERE transfer_id = ?1 AND detail IS NOT NULL"
+    " ORDER BY id";
 inline constexpr const char* detail_messages =
     "SELECT doc FROM messages WHERE transfer_id = ?1 ORDER BY stored_at, rowid";
 inline constexpr const char* detail_audit =
