@@ -10,7 +10,7 @@ const OPERATIONS = ['collect', 'alter', 'consult', 'disclose', 'combine', 'erase
 const OP_LABEL = { collect: 'Collected', alter: 'Altered', consult: 'Read', disclose: 'Disclosed', combine: 'Combined', erase: 'Erased' };
 const OBJECT_LABEL = {
   transfer: 'transfer detail', transfer_list: 'transfer list', message: 'message', original: 'original document',
-  call: 'phone call', call_list: 'call list', access_log: 'access log',
+  call: 'phone call', call_list: 'call list', access_log: 'access log', subject_search: 'subject access search',
 };
 const KIND_LABEL = { user: 'console user', integration: 'integration', cli: 'command line', gateway: 'gateway' };
 

@@ -16,6 +16,7 @@ import { hasDraft, clearDraft } from './draft.js';
 import { renderLinks } from './links.js';
 import { renderTeam } from './team.js';
 import { renderAccess } from './access.js';
+import { renderSubject } from './subject.js';
 import { renderReports } from './reports.js';
 
 export const app = {
@@ -41,8 +42,8 @@ const ROLE_SCREENS = {
   operator: ['inbox', 'compose', 'calls', 'links', 'transfer'],
   supervisor: ['inbox', 'compose', 'calls', 'links', 'team', 'access', 'transfer'],
   manager: ['reports', 'links'],
-  admin: ['team', 'reports', 'access', 'links'],
-  dpo: ['access', 'transfer'],
+  admin: ['team', 'reports', 'access', 'subject', 'links'],
+  dpo: ['access', 'subject', 'transfer'],
 };
 export const screens = () => ROLE_SCREENS[myRole()] || [];
 const ROLE_LABEL = { operator: 'Operator', supervisor: 'Supervisor', manager: 'Manager', admin: 'Administrator', dpo: 'Data-protection officer' };
@@ -250,6 +251,7 @@ function route() {
     links: () => renderLinks(clear(main)),
     team: () => renderTeam(clear(main)),
     access: () => renderAccess(clear(main), decodeURIComponent(arg || '')),
+    subject: () => renderSubject(clear(main)),
     reports: () => renderReports(clear(main)),
   };
   // A screen the role may not use (an old bookmark, say) lands on the role's own first screen.

@@ -137,3 +137,28 @@ test('a data-protection officer lands on the access log, reads and holds a trans
   await d.locator('#access-table tbody tr', { hasText: 'police.dpo' }).first().waitFor();
   await dpo.context.close();
 });
+
+test('the officer finds a person across the agency\'s transfers by name and number', { timeout: 40_000 }, async () => {
+  addUser('police.dpo2', 'Lee Officer', 'essex-police', 'dpo');
+  const [named] = await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', label: 'Caller Mary Major on 07700 900456' });
+  await sendRequests(fire.page, 1, { from: 'essex-fire', to: 'essex-police', label: 'Nobody named here' });
+  const dpo = await signIn(base, 'police.dpo2');
+  const d = dpo.page;
+  await d.click('[data-nav="subject"]');
+  await d.waitForSelector('#subject-form');
+  await d.fill('#s-reference', 'SAR-2026-032');
+  await d.fill('#s-terms .s-value', 'mary major');
+  await d.click('#s-add-term');
+  await d.locator('#s-terms .subject-term').nth(1).locator('.s-value').fill('+44 7700 900456');
+  await d.click('#s-search');
+  await d.locator(`#s-transfers tr[data-transfer="${named}"]`).waitFor();
+  assert.match(await d.locator('#s-status').innerText(), /mention the person/);
+  assert.match(await d.locator(`#s-transfers tr[data-transfer="${named}"] .excerpt`).first().innerText(), /Mary Major/);
+  await d.screenshot({ path: join(SHOTS, 'subject-access.png') });
+  // The search is in the agency's access log under the reference.
+  await nav(d, '#/access');
+  await d.fill('#a-user', 'police.dpo2');
+  await d.click('#a-show');
+  await d.locator('#access-table tbody tr', { hasText: 'SAR-2026-032' }).first().waitFor();
+  await dpo.context.close();
+});
