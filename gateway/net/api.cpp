@@ -337,7 +337,10 @@ void api::add_v1_routes(route_table& t) {
     change_hold(*c.who, c.param, c.req.body, false, std::move(done));
   });
   t.post("/api/v1/subject-access/search", A::signed_in, [this](const route_call& c, reply_fn done) {
-    subject_search(*c.who, c.req.body, std::move(done));
+    subject_access(*c.who, c.req.body, false, std::move(done));
+  });
+  t.post("/api/v1/subject-access/export", A::signed_in, [this](const route_call& c, reply_fn done) {
+    subject_access(*c.who, c.req.body, true, std::move(done));
   });
   t.get("/api/v1/retention", A::signed_in,
         [this](const route_call&, reply_fn done) { done(get_retention()); });

@@ -154,8 +154,11 @@ class api {
   void change_hold(const principal& who, const std::string& transfer_id, const std::string& body,
                    bool place, done_fn done);
   api_response get_retention();
-  /// POST /api/v1/subject-access/search: what the officer's agency holds about one person.
-  void subject_search(const principal& who, const std::string& body, done_fn done);
+  /// POST /api/v1/subject-access/search: what the officer's agency holds about one person; with
+  /// `exporting` (POST /api/v1/subject-access/export), all of what the search finds less what is
+  /// left out, third parties redacted, for the answer to the request.
+  void subject_access(const principal& who, const std::string& body, bool exporting,
+                      done_fn done);
   /// The "retention" part of a transfer's detail as `viewer`'s agency sees it.
   nlohmann::json retention_json(const store::transfer_record& t, const std::string& viewer) const;
   api_response get_geo(const std::string& query) const;

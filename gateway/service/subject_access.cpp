@@ -25,16 +25,6 @@ void match_into(const std::string& doc, const std::string& source,
     places.push_back({source, std::move(h)});
 }
 
-json places_json(const std::vector<subject_place>& places) {
-  json out = json::array();
-  for (const auto& p : places)
-    out.push_back({{"source", p.source},
-                   {"pointer", p.hit.pointer},
-                   {"kind", to_string(p.hit.kind)},
-                   {"excerpt", p.hit.excerpt}});
-  return out;
-}
-
 }  // namespace
 
 subject_result search_subject(store::reader& r, const subject_query& q,
@@ -107,6 +97,16 @@ subject_result search_subject(store::reader& r, const subject_query& q,
   return res;
 }
 
+json subject_places_json(const std::vector<subject_place>& places) {
+  json out = json::array();
+  for (const auto& p : places)
+    out.push_back({{"source", p.source},
+                   {"pointer", p.hit.pointer},
+                   {"kind", to_string(p.hit.kind)},
+                   {"excerpt", p.hit.excerpt}});
+  return out;
+}
+
 json subject_result_json(const subject_result& res, const subject_query& q) {
   json terms = json::array();
   for (const auto& t : q.terms) terms.push_back({{"kind", to_string(t.kind)}, {"value", t.value}});
@@ -121,7 +121,7 @@ json subject_result_json(const subject_result& res, const subject_query& q) {
                          {"created_at", format_rfc3339(t.created_at)},
                          {"updated_at", format_rfc3339(t.updated_at)},
                          {"purged", t.purged},
-                         {"places", places_json(f.places)}});
+                         {"places", subject_places_json(f.places)}});
   }
   json calls = json::array();
   for (const auto& f : res.calls) {
@@ -131,7 +131,7 @@ json subject_result_json(const subject_result& res, const subject_query& q) {
                      {"to_agency", c.to_agency},
                      {"started_at", format_rfc3339(c.started_at)},
                      {"transfer_id", c.transfer_id ? json(*c.transfer_id) : json()},
-                     {"places", places_json(f.places)}});
+                     {"places", subject_places_json(f.places)}});
   }
   return {{"agency", q.agency},
           {"since", format_rfc3339(q.since)},

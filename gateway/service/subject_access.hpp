@@ -80,7 +80,9 @@ subject_result search_subject(store::reader& r, const subject_query& q,
                               const std::function<void(const subject_progress&)>& progress = {},
                               const std::atomic<bool>* stop = nullptr);
 
-/// The search's answer as JSON (docs/openapi.yaml, SubjectSearchResult).
+/// Where a transfer or call mentions the person, as JSON (docs/openapi.yaml, SubjectPlaces).
+nlohmann::json subject_places_json(const std::vector<subject_place>& places);
+/// The search's answer as JSON (docs/openapi.yaml, POST /api/v1/subject-access/search).
 nlohmann::json subject_result_json(const subject_result& res, const subject_query& q);
 
 /// A query from a request body {agency?, terms: [{kind, value}], since?, until?} (schema-checked

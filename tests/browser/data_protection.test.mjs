@@ -155,6 +155,15 @@ test('the officer finds a person across the agency\'s transfers by name and numb
   assert.match(await d.locator('#s-status').innerText(), /mention the person/);
   assert.match(await d.locator(`#s-transfers tr[data-transfer="${named}"] .excerpt`).first().innerText(), /Mary Major/);
   await d.screenshot({ path: join(SHOTS, 'subject-access.png') });
+  // The export: a third party redacted, a printable report of what is held.
+  await d.fill('#s-redact', 'Major');
+  await d.click('#s-print');
+  await d.locator('#s-report h1', { hasText: 'SAR-2026-032' }).waitFor();
+  const report = await d.locator('#s-report').innerText();
+  assert.match(report, /\[redacted\]/);
+  assert.doesNotMatch(report, /Mary Major/);
+  assert.match(await d.locator('#s-export-status').innerText(), /disclosed to the data subject/);
+  await d.screenshot({ path: join(SHOTS, 'subject-access-report.png') });
   // The search is in the agency's access log under the reference.
   await nav(d, '#/access');
   await d.fill('#a-user', 'police.dpo2');

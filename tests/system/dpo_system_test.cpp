@@ -275,3 +275,66 @@ TEST_CASE(
   no_reference.erase("reference");
   CHECK(as_user(c, dpo, "POST", path, no_reference, port).status == 422);
 }
+
+TEST_CASE("an officer exports what is held about the person, third parties redacted, and the "
+          "export is logged as a disclosure to them",
+          "[system][personal_data][dpo][subject]") {
+  using namespace dpo_system;
+  dpo_rig r;
+  auto& c = r.c;
+  const auto port = r.port;
+  auto send = [&](const std::string& tag, const std::string& summary) {
+    auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
+    doc["body"]["summary"] = summary;
+    auto sent = c.post("/api/v1/messages", doc, gateway_process::token(essex_fire));
+    REQUIRE(sent.status == 202);
+    return sent.json["receipt"]["transfer_id"].get<std::string>();
+  };
+  const auto kept = send("exp-a", "Caller Jane Doe; witness John Roe on 01632 960999");
+  const auto left = send("exp-b", "Jane Doe (a namesake, not the requester)");
+  auto dpo = sign_in(c, "police.dpo", dpo_password);
+  const json request = {{"reference", "SAR-2026-040"},
+                        {"terms", {{{"kind", "name"}, {"value", "Jane Doe"}}}},
+                        {"exclude", {{"transfers", {left}}}},
+                        {"redact", {"john roe", "01632 960999"}}};
+  auto exported = as_user(c, dpo, "POST", "/api/v1/subject-access/export", request, port);
+  INFO(exported.body);
+  REQUIRE(exported.status == 200);
+  CHECK_THAT(exported.header("Content-Disposition"), Catch::Contains("attachment"));
+  const auto& x = exported.json;
+  CHECK(x["reference"] == "SAR-2026-040");
+  CHECK(x["agency"] == essex_police);
+  CHECK(x["redacted_phrases"] == 2);
+  CHECK(x["left_out"]["transfers"] == 1);
+  REQUIRE(x["transfers"].size() == 1);
+  const auto& t = x["transfers"][0];
+  CHECK(t["transfer"]["transfer_id"] == kept);
+  CHECK_FALSE(t["transfer"].contains("audit"));
+  CHECK(t["retention"].contains("purge_due"));
+  CHECK(t["disclosed"].is_array());
+  CHECK(t["found"][0]["pointer"] == "/body/summary");
+  const std::string text = x["transfers"].dump();
+  CHECK(text.find("Jane Doe") != std::string::npos);
+  CHECK(text.find("John Roe") == std::string::npos);
+  CHECK(text.find("01632 960999") == std::string::npos);
+  CHECK(text.find("[redacted]") != std::string::npos);
+  CHECK(exported.body.find(left) == std::string::npos);
+
+  // Logged as disclosed to the data subject, the transfer left out not at all.
+  auto log = as_user(c, dpo, "GET", "/api/v1/access-log?operation=disclose&user=police.dpo",
+                     nullptr, port);
+  REQUIRE(log.status == 200);
+  int to_subject = 0;
+  for (const auto& e : log.json["entries"]) {
+    CHECK(e["transfer_id"] != left);
+    if (e["transfer_id"] == kept && e["recipients"] == "data subject" &&
+        e["justification"] == "subject access request SAR-2026-040")
+      ++to_subject;
+  }
+  CHECK(to_subject == 1);
+  // A phrase to redact is bounded like every input.
+  json too_many = request;
+  too_many["redact"] = json::array();
+  for (int i = 0; i < 51; ++i) too_many["redact"].push_back("name " + std::to_string(i));
+  CHECK(as_user(c, dpo, "POST", "/api/v1/subject-access/export", too_many, port).status == 422);
+}
