@@ -50,9 +50,9 @@ TEST_CASE(
     "and acts for the agency in nothing",
     "[system][personal_data][dpo]") {
   using namespace dpo_system;
-  dpo_rig r;
-  auto& c = r.c;
-  const auto port = r.port;
+  dpo_rig rig;
+  auto& c = rig.c;
+  const auto port = rig.port;
   auto sent = c.post("/api/v1/messages", a12_rtc_request(new_message_id(essex_fire, "dpo")),
                      gateway_process::token(essex_fire));
   REQUIRE(sent.status == 202);
@@ -129,10 +129,10 @@ TEST_CASE(
 TEST_CASE("only an admin adds a data-protection officer, and always of one agency",
           "[system][personal_data][dpo]") {
   using namespace dpo_system;
-  dpo_rig r;
-  auto& gw = r.gw;
-  auto& c = r.c;
-  const auto port = r.port;
+  dpo_rig rig;
+  auto& gw = rig.gw;
+  auto& c = rig.c;
+  const auto port = rig.port;
   auto admin = sign_in(c, "admin", dpo_password);
   auto sup = sign_in(c, "police.sup", dpo_password);
   const json officer = {{"username", "fire.dpo"},
@@ -170,9 +170,9 @@ TEST_CASE("only an admin adds a data-protection officer, and always of one agenc
 TEST_CASE("a data-protection officer's console is not sent the agency's transfers live",
           "[system][personal_data][dpo][ws]") {
   using namespace dpo_system;
-  dpo_rig r;
-  auto& gw = r.gw;
-  auto& c = r.c;
+  dpo_rig rig;
+  auto& gw = rig.gw;
+  auto& c = rig.c;
   const std::string origin = "http://127.0.0.1:" + std::to_string(gw.port());
   auto op = sign_in(c, "police.op", dpo_password);
   auto dpo = sign_in(c, "police.dpo", dpo_password);
@@ -209,9 +209,9 @@ TEST_CASE(
     "logged with the request's reference",
     "[system][personal_data][dpo][subject]") {
   using namespace dpo_system;
-  dpo_rig r;
-  auto& c = r.c;
-  const auto port = r.port;
+  dpo_rig rig;
+  auto& c = rig.c;
+  const auto port = rig.port;
   auto send = [&](const std::string& tag, const std::string& summary) {
     auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
     doc["body"]["summary"] = summary;
@@ -280,9 +280,9 @@ TEST_CASE("an officer exports what is held about the person, third parties redac
           "export is logged as a disclosure to them",
           "[system][personal_data][dpo][subject]") {
   using namespace dpo_system;
-  dpo_rig r;
-  auto& c = r.c;
-  const auto port = r.port;
+  dpo_rig rig;
+  auto& c = rig.c;
+  const auto port = rig.port;
   auto send = [&](const std::string& tag, const std::string& summary) {
     auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
     doc["body"]["summary"] = summary;
