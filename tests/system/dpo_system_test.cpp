@@ -274,11 +274,34 @@ TEST_CASE(
   json no_reference = search;
   no_reference.erase("reference");
   CHECK(as_user(c, dpo, "POST", path, no_reference, port).status == 422);
+
+  // From the command line: the same search, logged as the CLI's user.
+  auto cli = run_cli(rig.gw.dir(), {"subject", "search", "--config", rig.gw.config_path().string(),
+                                    "--agency", essex_police, "--reference", "SAR-2026-033",
+                                    "--term", "name=Jane Doe", "--term", "phone=07700900123"});
+  INFO(cli.err);
+  REQUIRE(cli.exit_code == 0);
+  auto printed = json::parse(cli.out);
+  REQUIRE(printed["transfers"].size() == 1);
+  CHECK(printed["transfers"][0]["transfer_id"] == named);
+  CHECK_THAT(cli.err, Catch::Contains("mention the person"));
+  auto cli_log = as_user(c, dpo, "GET", "/api/v1/access-log?operation=consult", nullptr, port);
+  int by_cli = 0;
+  for (const auto& e : cli_log.json["entries"])
+    if (e["justification"] == "subject access request SAR-2026-033" && e["channel"] == "cli")
+      ++by_cli;
+  CHECK(by_cli == 2);  // the search and the transfer it found
+  auto bad_term = run_cli(
+      rig.gw.dir(), {"subject", "search", "--config", rig.gw.config_path().string(), "--agency",
+                     essex_police, "--reference", "SAR-2026-034", "--term", "postcode=CM2"});
+  CHECK(bad_term.exit_code == 2);
+  CHECK_THAT(bad_term.err, Catch::Contains("kind must be"));
 }
 
-TEST_CASE("an officer exports what is held about the person, third parties redacted, and the "
-          "export is logged as a disclosure to them",
-          "[system][personal_data][dpo][subject]") {
+TEST_CASE(
+    "an officer exports what is held about the person, third parties redacted, and the "
+    "export is logged as a disclosure to them",
+    "[system][personal_data][dpo][subject]") {
   using namespace dpo_system;
   dpo_rig rig;
   auto& c = rig.c;

@@ -45,6 +45,7 @@
 #include "gateway/service/call_import.hpp"
 #include "gateway/service/retention.hpp"
 #include "gateway/service/savings.hpp"
+#include "gateway/service/subject_access.hpp"
 #include "gateway/service/token_auth.hpp"
 #include "gateway/store/file_modes.hpp"
 #include "gateway/store/open_store.hpp"
@@ -1280,6 +1281,14 @@ struct hold_cli {
   std::string reason;
 };
 
+struct subject_cli {
+  std::string config_file;
+  std::string agency;
+  std::string reference;
+  std::vector<std::string> terms;  // kind=value
+  std::string since, until;
+};
+
 struct access_query_cli {
   audit_verify_cli store;
   std::string agency, transfer, user, operation, since, until, format = "csv";
@@ -1387,6 +1396,102 @@ int retention_target(const std::string& config_file, const char* argv0, const ch
 /// schedule does the same), a batch a transaction, printing progress; with --dry-run, only says
 /// what would go (as of --as-of, for planning). Exit codes: 0 done, 2 a bad option, 3 the store
 /// failed (what was purged before stays purged: each batch is a transaction).
+/// `bluelink subject search`: what one agency holds about one person, as the console's Subject
+/// access search finds it (docs/data-protection.md), as JSON on stdout; progress on stderr. The
+/// search and each transfer and call found are logged (actor cli:<user>) before anything is
+/// printed. Exit codes: 0 printed, 2 a bad option, 3 the store could not be read or written.
+int subject_search_command(const subject_cli& o, const char* argv0) {
+  bl::gateway_config cfg;
+  bl::store::store_options opts;
+  if (int rc = retention_target(o.config_file, argv0, "subject search", cfg, opts)) return rc;
+  if (o.reference.size() < 3 || o.reference.size() > 100) {
+    std::fprintf(stderr, "bluelink: --reference (the request's, 3 to 100 characters) is needed\n");
+    return exit_bad_input;
+  }
+  nlohmann::json body = {{"agency", o.agency}, {"terms", nlohmann::json::array()}};
+  for (const auto& t : o.terms) {
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      std::fprintf(
+          stderr, "bluelink: --term is kind=value (name, phone, date_of_birth or text), not '%s'\n",
+          t.c_str());
+      return exit_bad_input;
+    }
+    body["terms"].push_back({{"kind", t.substr(0, eq)}, {"value", t.substr(eq + 1)}});
+  }
+  if (!o.since.empty()) body["since"] = o.since;
+  if (!o.until.empty()) body["until"] = o.until;
+  if (body["terms"].empty()) {
+    std::fprintf(stderr, "bluelink: give at least one --term kind=value\n");
+    return exit_bad_input;
+  }
+  auto parsed = bl::subject_query_from(body, "", cfg, bl::now_ms());
+  if (auto* e = std::get_if<bl::error>(&parsed)) {
+    std::fprintf(stderr, "bluelink: %s\n", e->message.c_str());
+    return exit_bad_input;
+  }
+  const auto q = std::get<bl::subject_query>(std::move(parsed));
+  bl::subject_result found;
+  try {
+    auto last = std::chrono::steady_clock::now();
+    found =
+        bl::search_subject(*bl::store::open_reader(opts), q, [&](const bl::subject_progress& p) {
+          auto t = std::chrono::steady_clock::now();
+          if (t - last < std::chrono::seconds(2)) return;
+          last = t;
+          std::fprintf(
+              stderr,
+              "bluelink: subject search: %lld transfers and %lld calls read, %lld and %lld "
+              "found\n",
+              static_cast<long long>(p.transfers_read), static_cast<long long>(p.calls_read),
+              static_cast<long long>(p.transfers_found), static_cast<long long>(p.calls_found));
+        });
+    // Logged before anything is printed, as the gateway logs a console's search.
+    const std::string why = "subject access request " + o.reference;
+    auto entry = [&](const char* object) {
+      bl::store::access_entry e;
+      e.at = bl::now_ms();
+      e.operation = "consult";
+      e.agency = q.agency;
+      e.actor = cli_actor();
+      e.actor_kind = "cli";
+      e.channel = "cli";
+      e.object = object;
+      e.justification = why;
+      return e;
+    };
+    std::vector<bl::store::access_entry> entries{entry("subject_search")};
+    entries.back().ref = std::to_string(found.transfers.size()) + " transfers, " +
+                         std::to_string(found.calls.size()) + " calls found";
+    for (const auto& f : found.transfers) {
+      entries.push_back(entry("transfer"));
+      entries.back().transfer_id = f.transfer.id;
+    }
+    for (const auto& f : found.calls) {
+      entries.push_back(entry("call"));
+      entries.back().ref = std::to_string(f.call.id);
+      entries.back().transfer_id = f.call.transfer_id.value_or("");
+    }
+    auto writer = bl::store::open_writer(opts);
+    in_transaction(*writer, [&] {
+      for (auto& e : entries) writer->access(e);
+    });
+  } catch (const bl::store::store_error& e) {
+    std::fprintf(stderr, "bluelink: %s: %s\n", bl::store::describe(opts).c_str(), e.what());
+    return exit_store_error;
+  }
+  auto out = bl::subject_result_json(found, q);
+  out["reference"] = o.reference;
+  std::printf("%s\n", out.dump(2).c_str());
+  std::fprintf(stderr,
+               "bluelink: subject search: %lld transfers and %lld calls read; %zu transfers and "
+               "%zu calls mention the person%s\n",
+               static_cast<long long>(found.read.transfers_read),
+               static_cast<long long>(found.read.calls_read), found.transfers.size(),
+               found.calls.size(), found.truncated ? " (stopped at 500: narrow the search)" : "");
+  return 0;
+}
+
 int purge_command(const purge_cli& o, const char* argv0) {
   bl::gateway_config cfg;
   bl::store::store_options opts;
@@ -1573,6 +1678,22 @@ int main(int argc, char** argv) {
   purge_cmd->add_flag("--dry-run", pco.dry_run, "only say what would be purged");
   purge_cmd->add_option("--as-of", pco.as_of, "with --dry-run: as of this RFC 3339 time");
   purge_cmd->add_option("--batch", pco.batch, "transfers (or calls) a transaction (1 to 1000)");
+
+  subject_cli subo;
+  auto* subject_cmd = app.add_subcommand("subject", "subject access: what is held about one person")
+                          ->require_subcommand(1);
+  auto* subject_search = subject_cmd->add_subcommand(
+      "search", "find an agency's transfers and calls that mention the person (JSON on stdout)");
+  subject_search->add_option("--config", subo.config_file, "gateway config file: its store")
+      ->required();
+  subject_search->add_option("--agency", subo.agency, "whose transfers and calls")->required();
+  subject_search->add_option("--reference", subo.reference, "the request's reference")->required();
+  subject_search
+      ->add_option("--term", subo.terms,
+                   "kind=value: name=, phone=, date_of_birth= or text= (repeat, up to 10)")
+      ->required();
+  subject_search->add_option("--since", subo.since, "RFC 3339 (default: a year before --until)");
+  subject_search->add_option("--until", subo.until, "RFC 3339 (default: now)");
 
   hold_cli hco;
   auto* hold_cmd = app.add_subcommand("hold", "legal holds: no purge touches a held transfer")
@@ -1775,6 +1896,7 @@ int main(int argc, char** argv) {
     if (*verify) return audit_verify(avo, argv[0]);
     if (*access_query_cmd) return access_log_query(aqo, argv[0]);
     if (*purge_cmd) return purge_command(pco, argv[0]);
+    if (*subject_search) return subject_search_command(subo, argv[0]);
     if (*hold_place) return hold_command(hco, argv[0], "place");
     if (*hold_lift) return hold_command(hco, argv[0], "lift");
     if (*hold_list) return hold_command(hco, argv[0], "list");
