@@ -174,7 +174,7 @@ function reportOf(x) {
   const out = [
     h('div', { class: 'no-print actions' }, h('button', { type: 'button', class: 'btn good', id: 's-report-print', text: 'Print / PDF', onclick: () => window.print() })),
     h('h1', { text: `Subject access request ${x.reference}` }),
-    h('p', { text: `${x.agency_name}: what is held in Bluelink about the person described by ${x.terms.map((t) => `${KIND_LABEL[t.kind] || t.kind} "${t.value}"`).join(', ')}, for ${fullTime(x.since)} to ${fullTime(x.until)}. Prepared ${fullTime(x.generated_at)}${x.generated_by ? ` by ${x.generated_by}` : ''}. ${x.redacted_phrases ? `Information about other people has been redacted (${x.redacted_phrases} phrases).` : ''}` }),
+    h('p', { text: `${x.agency_name}: what is held in Bluelink about the person described by ${x.terms.map((t) => `${KIND_LABEL[t.kind] || t.kind} "${t.value}"`).join(', ')}, for ${fullTime(x.since)} to ${fullTime(x.until)}. Prepared ${fullTime(x.generated_at)}${x.generated_by ? ` by ${x.generated_by}` : ''}. ${x.redacted_phrases ? `Information about other people has been redacted (${x.redacted_phrases} ${x.redacted_phrases === 1 ? 'phrase' : 'phrases'}).` : ''}` }),
     h('p', { class: 'muted', text: x.retention_rule }),
   ];
   for (const item of x.transfers) {

@@ -157,8 +157,7 @@ class api {
   /// POST /api/v1/subject-access/search: what the officer's agency holds about one person; with
   /// `exporting` (POST /api/v1/subject-access/export), all of what the search finds less what is
   /// left out, third parties redacted, for the answer to the request.
-  void subject_access(const principal& who, const std::string& body, bool exporting,
-                      done_fn done);
+  void subject_access(const principal& who, const std::string& body, bool exporting, done_fn done);
   /// The "retention" part of a transfer's detail as `viewer`'s agency sees it.
   nlohmann::json retention_json(const store::transfer_record& t, const std::string& viewer) const;
   api_response get_geo(const std::string& query) const;

@@ -176,7 +176,8 @@ void api::subject_access(const principal& who, const std::string& body, bool exp
           {"until", format_rfc3339(q.until)},
           {"terms", std::move(terms)},
           {"redacted_phrases", redact.size()},
-          {"left_out", {{"transfers", left_out.transfers.size()}, {"calls", left_out.calls.size()}}},
+          {"left_out",
+           {{"transfers", left_out.transfers.size()}, {"calls", left_out.calls.size()}}},
           {"truncated", found.truncated},
           {"retention_rule",
            "A transfer is kept for the longer of its two agencies' transfer periods from its last "
