@@ -38,6 +38,14 @@ struct dpo_rig {
                {"admin", "Admin", bl::role::admin, ""}},
               dpo_password);
   }
+  /// Fire sends Police a request whose summary is `summary`; its transfer id.
+  std::string send(const std::string& tag, const std::string& summary) {
+    auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
+    doc["body"]["summary"] = summary;
+    auto sent = c.post("/api/v1/messages", doc, gateway_process::token(essex_fire));
+    REQUIRE(sent.status == 202);
+    return sent.json["receipt"]["transfer_id"].get<std::string>();
+  }
   gateway_process gw;
   http_client c{gw.port()};
   const unsigned short port = gw.port();
@@ -212,15 +220,8 @@ TEST_CASE(
   dpo_rig rig;
   auto& c = rig.c;
   const auto port = rig.port;
-  auto send = [&](const std::string& tag, const std::string& summary) {
-    auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
-    doc["body"]["summary"] = summary;
-    auto sent = c.post("/api/v1/messages", doc, gateway_process::token(essex_fire));
-    REQUIRE(sent.status == 202);
-    return sent.json["receipt"]["transfer_id"].get<std::string>();
-  };
-  const auto named = send("sar-a", "Caller Jane Doe on 07700 900123, driver trapped");
-  send("sar-b", "Caller John Roe, 1 High Street");
+  const auto named = rig.send("sar-a", "Caller Jane Doe on 07700 900123, driver trapped");
+  rig.send("sar-b", "Caller John Roe, 1 High Street");
   const json search = {{"reference", "SAR-2026-031"},
                        {"terms",
                         {{{"kind", "name"}, {"value", "jane doe"}},
@@ -306,15 +307,8 @@ TEST_CASE(
   dpo_rig rig;
   auto& c = rig.c;
   const auto port = rig.port;
-  auto send = [&](const std::string& tag, const std::string& summary) {
-    auto doc = a12_rtc_request(new_message_id(essex_fire, tag));
-    doc["body"]["summary"] = summary;
-    auto sent = c.post("/api/v1/messages", doc, gateway_process::token(essex_fire));
-    REQUIRE(sent.status == 202);
-    return sent.json["receipt"]["transfer_id"].get<std::string>();
-  };
-  const auto kept = send("exp-a", "Caller Jane Doe; witness John Roe on 01632 960999");
-  const auto left = send("exp-b", "Jane Doe (a namesake, not the requester)");
+  const auto kept = rig.send("exp-a", "Caller Jane Doe; witness John Roe on 01632 960999");
+  const auto left = rig.send("exp-b", "Jane Doe (a namesake, not the requester)");
   auto dpo = sign_in(c, "police.dpo", dpo_password);
   const json request = {{"reference", "SAR-2026-040"},
                         {"terms", {{{"kind", "name"}, {"value", "Jane Doe"}}}},
